@@ -1,0 +1,26 @@
+//! Shoal's sans-io core: everything a node decides, with no sockets, no clock reads and no
+//! global RNG, so that `shoal-sim` can run many nodes deterministically.
+//!
+//! - [`NodeId`], [`Member`]: who a node is and what the cluster knows of it.
+//! - [`Cookie`], [`datagram`]: the shared secret and HMAC-tagged gossip datagrams.
+//! - [`LinkMessage`], [`Handshake`]: the link wire format and its authentication FSM.
+//! - [`Membership`]: SWIM (foca) plus link signals; emits [`Event`]s and driver [`Output`]s.
+
+pub mod cookie;
+pub mod datagram;
+pub mod error;
+pub mod handshake;
+pub mod member;
+pub mod membership;
+pub mod node_id;
+pub mod wire;
+
+pub use cookie::Cookie;
+pub use error::ConfigError;
+pub use handshake::{Handshake, HandshakeError, Role, Step};
+pub use member::{Member, PROTOCOL_VERSION, ProtocolRange};
+pub use membership::{
+    ConnId, DownReason, Event, Liveness, MemberStatus, Membership, MembershipConfig, MembershipStats, Output,
+};
+pub use node_id::{Creation, NodeId, NodeName};
+pub use wire::{DecodeError, LinkMessage};

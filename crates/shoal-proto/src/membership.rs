@@ -1,0 +1,417 @@
+//! The membership core: foca's SWIM plus the link signals, as one sans-io state machine.
+//!
+//! Call order, for a driver:
+//! - feed inputs with the `handle_*` methods, each with the current time;
+//! - after every input, drain `poll_output` until it returns `None` and perform each output;
+//! - sleep until `poll_timeout`, then call `handle_timeout`.
+//!
+//! The core never reads a clock or a global RNG: time is passed in, and foca's RNG is seeded
+//! by the caller, so a simulation replays exactly.
+
+mod config;
+mod event;
+mod foca_runtime;
+mod links;
+mod timers;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use foca::{Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub use self::config::MembershipConfig;
+pub use self::event::{ConnId, DownReason, Event, Output};
+use self::foca_runtime::FocaRuntime;
+use self::links::{Admit, LinkTable};
+use self::timers::{CoreTimer, TimerQueue};
+use crate::cookie::Cookie;
+use crate::datagram;
+use crate::handshake::Role;
+use crate::member::Member;
+use crate::node_id::{NodeId, NodeName};
+use crate::wire::LinkMessage;
+
+type SwimCore = Foca<Member, PostcardCodec, StdRng, NoCustomBroadcast>;
+
+/// How sure we are that a live member is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Liveness {
+    /// Heard from recently.
+    Alive,
+    /// Quiet past `link_suspect_after`; not yet declared down.
+    Suspect,
+}
+
+/// A snapshot of one live member, for APIs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberStatus {
+    /// The member record.
+    pub member: Member,
+    /// Alive or suspect.
+    pub liveness: Liveness,
+    /// Whether we hold an authenticated link to it.
+    pub linked: bool,
+    /// Round trip of the last answered link heartbeat.
+    pub rtt: Option<Duration>,
+    /// When its link last carried anything.
+    pub last_heard: Option<Instant>,
+}
+
+/// Counters of refused input, for `/api/node` and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MembershipStats {
+    /// Datagrams dropped before foca saw them (short, wrong version, wrong cookie).
+    pub bad_datagrams: u64,
+    /// Authenticated datagrams that foca refused (malformed or misaddressed).
+    pub bad_gossip: u64,
+    /// Link messages that made no sense after the handshake.
+    pub bad_link_messages: u64,
+}
+
+/// Membership of one node. See the module doc for the call order.
+pub struct Membership {
+    local: Member,
+    cookie: Cookie,
+    config: MembershipConfig,
+    swim: SwimCore,
+    runtime: FocaRuntime,
+    timers: TimerQueue,
+    outputs: VecDeque<Output>,
+    /// Live members (Alive or Suspect) as last reported to users.
+    live: BTreeMap<NodeName, Member>,
+    links: LinkTable,
+    /// Reasons decided by a link signal, used when foca reports the member down.
+    down_reasons: HashMap<NodeId, DownReason>,
+    /// Re-dial attempts per member name since its link last broke.
+    redials: HashMap<NodeName, u32>,
+    heartbeat_seq: u64,
+    heartbeat_armed: bool,
+    leaving: bool,
+    stats: MembershipStats,
+}
+
+impl Membership {
+    /// A core for `local`, alone until a link comes up. `seed` seeds foca's RNG.
+    pub fn new(local: Member, cookie: Cookie, config: MembershipConfig, seed: u64) -> Self {
+        let swim = Foca::new(local.clone(), config.foca(), StdRng::seed_from_u64(seed), PostcardCodec);
+        Self {
+            local,
+            cookie,
+            config,
+            swim,
+            runtime: FocaRuntime::default(),
+            timers: TimerQueue::default(),
+            outputs: VecDeque::new(),
+            live: BTreeMap::new(),
+            links: LinkTable::default(),
+            down_reasons: HashMap::new(),
+            redials: HashMap::new(),
+            heartbeat_seq: 0,
+            heartbeat_armed: false,
+            leaving: false,
+            stats: MembershipStats::default(),
+        }
+    }
+
+    /// This node as the cluster currently knows it (its creation grows if it had to rejoin).
+    pub fn local(&self) -> &Member {
+        &self.local
+    }
+
+    /// The next instruction for the driver.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                CoreTimer::Foca(t) => {
+                    let _ = self.swim.handle_timer(t, &mut self.runtime);
+                    self.flush_swim(now);
+                }
+                CoreTimer::Heartbeat => self.on_heartbeat_tick(now),
+                CoreTimer::Redial(name) => self.on_redial_timer(&name),
+            }
+        }
+    }
+
+    /// A UDP datagram arrived on the gossip socket.
+    pub fn handle_datagram(&mut self, now: Instant, bytes: &[u8]) {
+        let Ok(body) = datagram::open(&self.cookie, bytes) else {
+            self.stats.bad_datagrams += 1;
+            return;
+        };
+        if self.swim.handle_data(body, &mut self.runtime).is_err() {
+            self.stats.bad_gossip += 1;
+        }
+        self.flush_swim(now);
+    }
+
+    /// A connection finished its handshake with `peer`.
+    pub fn handle_link_up(&mut self, now: Instant, conn: ConnId, role: Role, peer: Member) {
+        match self.links.admit(&self.local.id, conn, role, &peer.id, now) {
+            Admit::Refused => return self.outputs.push_back(Output::CloseLink(conn)),
+            Admit::Accepted { replaced: Some(old) } => self.outputs.push_back(Output::CloseLink(old)),
+            Admit::Accepted { replaced: None } => {}
+        }
+        self.redials.remove(peer.name());
+        // A finished handshake proves the peer is alive; announcing asks it for its member list.
+        let _ = self.swim.apply_many(std::iter::once(foca::Member::alive(peer.clone())), true, &mut self.runtime);
+        let _ = self.swim.announce(peer, &mut self.runtime);
+        self.flush_swim(now);
+        self.arm_heartbeat(now);
+    }
+
+    /// A message arrived on an authenticated link.
+    pub fn handle_link_message(&mut self, now: Instant, conn: ConnId, msg: LinkMessage) {
+        let Some(link) = self.links.by_conn_mut(conn) else { return };
+        link.last_heard = now;
+        let was_suspected = std::mem::take(&mut link.suspected);
+        let peer = link.id.clone();
+        match msg {
+            LinkMessage::Heartbeat(seq) => self.outputs.push_back(Output::SendLink { conn, msg: LinkMessage::HeartbeatAck(seq) }),
+            LinkMessage::HeartbeatAck(seq) => {
+                if let Some((sent_seq, sent_at)) = link.ping
+                    && sent_seq == seq
+                {
+                    link.rtt = Some(now.saturating_duration_since(sent_at));
+                    link.ping = None;
+                }
+            }
+            LinkMessage::Goodbye => {
+                self.down_reasons.insert(peer.clone(), DownReason::Left);
+                self.declare_down(now, &peer);
+                return;
+            }
+            LinkMessage::Hello(_) | LinkMessage::Proof(_) | LinkMessage::Reject(_) => {
+                self.stats.bad_link_messages += 1;
+                self.outputs.push_back(Output::CloseLink(conn));
+            }
+        }
+        if was_suspected && let Some(member) = self.live.get(&peer.name) {
+            self.outputs.push_back(Output::Event(Event::NodeUp(member.clone())));
+        }
+    }
+
+    /// A link's connection closed or failed. A live member is re-dialled at once.
+    pub fn handle_link_down(&mut self, _now: Instant, conn: ConnId) {
+        let Some(link) = self.links.remove_conn(conn) else { return };
+        if let Some(member) = self.live.get(&link.id.name)
+            && member.id == link.id
+            && !self.leaving
+        {
+            self.redials.insert(link.id.name.clone(), 0);
+            self.outputs.push_back(Output::Dial(member.clone()));
+        }
+    }
+
+    /// A dial requested with `Output::Dial` failed. `refused` means the peer's host answered
+    /// that nothing listens there: the process is gone, so the member is declared down now.
+    pub fn handle_dial_failed(&mut self, now: Instant, peer: &NodeId, refused: bool) {
+        let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else {
+            self.redials.remove(&peer.name);
+            return;
+        };
+        if refused {
+            self.down_reasons.insert(peer.clone(), DownReason::Failed);
+            self.declare_down(now, peer);
+            return;
+        }
+        let attempt = self.redials.entry(member.id.name.clone()).or_insert(0);
+        *attempt += 1;
+        let backoff = self.config.redial_min.saturating_mul(1 << (*attempt).min(16)).min(self.config.redial_max);
+        self.timers.set(now + backoff, CoreTimer::Redial(member.id.name.clone()));
+    }
+
+    /// Leaves the cluster on purpose: every linked peer is told `Goodbye` and gossip says we
+    /// are down. The driver should flush outputs, then stop.
+    pub fn leave(&mut self, now: Instant) {
+        self.leaving = true;
+        for link in self.links.iter() {
+            self.outputs.push_back(Output::SendLink { conn: link.conn, msg: LinkMessage::Goodbye });
+        }
+        let _ = self.swim.leave_cluster(&mut self.runtime);
+        self.flush_swim(now);
+    }
+
+    /// Live members, sorted by name, without this node.
+    pub fn members(&self) -> Vec<MemberStatus> {
+        self.live
+            .values()
+            .map(|member| {
+                let link = self.links.get(member.name()).filter(|l| l.id == member.id);
+                MemberStatus {
+                    member: member.clone(),
+                    liveness: if link.is_some_and(|l| l.suspected) { Liveness::Suspect } else { Liveness::Alive },
+                    linked: link.is_some(),
+                    rtt: link.and_then(|l| l.rtt),
+                    last_heard: link.map(|l| l.last_heard),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a link to the member listening on `addr` is up (discovery skips those), or
+    /// `addr` is our own.
+    pub fn is_linked_to(&self, addr: SocketAddr) -> bool {
+        addr == self.local.listen
+            || self.links.iter().any(|l| self.live.get(&l.id.name).is_some_and(|m| m.listen == addr))
+    }
+
+    /// Whether we know no other live member.
+    pub fn is_alone(&self) -> bool {
+        self.live.is_empty() && self.links.is_empty()
+    }
+
+    /// Counters of refused input.
+    pub fn stats(&self) -> MembershipStats {
+        self.stats
+    }
+
+    fn declare_down(&mut self, now: Instant, peer: &NodeId) {
+        let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else { return };
+        let update = foca::Member::new(member, 0, foca::State::Down);
+        let _ = self.swim.apply_many(std::iter::once(update), true, &mut self.runtime);
+        self.flush_swim(now);
+    }
+
+    fn arm_heartbeat(&mut self, now: Instant) {
+        if !self.heartbeat_armed {
+            self.heartbeat_armed = true;
+            self.timers.set(now + self.config.heartbeat_interval, CoreTimer::Heartbeat);
+        }
+    }
+
+    /// Sends one heartbeat per link and applies the silence rule of `MembershipConfig`.
+    fn on_heartbeat_tick(&mut self, now: Instant) {
+        self.heartbeat_armed = false;
+        self.heartbeat_seq += 1;
+        let seq = self.heartbeat_seq;
+        let (suspect_after, down_after) = (self.config.link_suspect_after, self.config.link_down_after);
+        let mut silent = Vec::new();
+        for link in self.links.iter_mut() {
+            let quiet = now.saturating_duration_since(link.last_heard);
+            if quiet >= down_after {
+                silent.push(link.id.clone());
+                continue;
+            }
+            if quiet >= suspect_after && !link.suspected {
+                link.suspected = true;
+                self.outputs.push_back(Output::Event(Event::NodeSuspect(link.id.clone())));
+            }
+            if link.ping.is_none_or(|(_, sent)| now.saturating_duration_since(sent) >= suspect_after) {
+                link.ping = Some((seq, now));
+            }
+            self.outputs.push_back(Output::SendLink { conn: link.conn, msg: LinkMessage::Heartbeat(seq) });
+        }
+        for id in silent {
+            self.down_reasons.insert(id.clone(), DownReason::Failed);
+            if let Some(link) = self.links.remove_id(&id) {
+                self.outputs.push_back(Output::CloseLink(link.conn));
+            }
+            self.declare_down(now, &id);
+        }
+        if !self.links.is_empty() {
+            self.arm_heartbeat(now);
+        }
+    }
+
+    fn on_redial_timer(&mut self, name: &NodeName) {
+        if !self.redials.contains_key(name) || self.links.get(name).is_some() || self.leaving {
+            return;
+        }
+        if let Some(member) = self.live.get(name) {
+            self.outputs.push_back(Output::Dial(member.clone()));
+        }
+    }
+
+    /// Turns what foca produced into outputs and applies its notifications to the live set.
+    fn flush_swim(&mut self, now: Instant) {
+        for (to, body) in self.runtime.sends.drain(..) {
+            let bytes = datagram::seal(&self.cookie, &body);
+            self.outputs.push_back(Output::SendDatagram { to: to.listen, bytes });
+        }
+        for (timer, after) in self.runtime.timers.drain(..) {
+            self.timers.set(now + after, CoreTimer::Foca(timer));
+        }
+        let notes: Vec<_> = self.runtime.notifications.drain(..).collect();
+        for note in notes {
+            self.on_notification(now, note);
+        }
+    }
+
+    fn on_notification(&mut self, now: Instant, note: OwnedNotification<Member>) {
+        match note {
+            OwnedNotification::MemberUp(member) => self.on_member_up(now, member),
+            OwnedNotification::MemberDown(member) => {
+                let reason = self.down_reasons.remove(&member.id).unwrap_or(DownReason::Failed);
+                self.on_member_gone(&member.id, reason);
+            }
+            OwnedNotification::Rename(old, new) => {
+                self.on_member_gone(&old.id, DownReason::Replaced);
+                let new_is_live = self.swim.iter_members().any(|m| m.id() == &new);
+                if new_is_live {
+                    self.on_member_up(now, new);
+                }
+            }
+            OwnedNotification::Rejoin(renewed) => {
+                self.local = renewed.clone();
+                self.outputs.push_back(Output::Event(Event::Renewed(renewed)));
+            }
+            OwnedNotification::Active | OwnedNotification::Idle | OwnedNotification::Defunct => {}
+        }
+    }
+
+    fn on_member_up(&mut self, now: Instant, member: Member) {
+        if self.live.get(member.name()) == Some(&member) {
+            return;
+        }
+        if let Some(old) = self.live.get(member.name()).cloned() {
+            self.on_member_gone(&old.id, DownReason::Replaced);
+        }
+        self.live.insert(member.name().clone(), member.clone());
+        self.outputs.push_back(Output::Event(Event::NodeUp(member.clone())));
+        if self.links.get(member.name()).is_none_or(|l| l.id != member.id) && !self.leaving {
+            // Full mesh: the smaller id dials now, the larger one after a grace period, so a
+            // pair usually opens one connection instead of two.
+            self.redials.insert(member.name().clone(), 0);
+            if self.local.id < member.id {
+                self.outputs.push_back(Output::Dial(member));
+            } else {
+                self.timers.set(now + self.config.dial_grace, CoreTimer::Redial(member.name().clone()));
+            }
+        }
+    }
+
+    fn on_member_gone(&mut self, id: &NodeId, reason: DownReason) {
+        if self.live.get(&id.name).is_none_or(|m| m.id != *id) {
+            return;
+        }
+        self.live.remove(&id.name);
+        self.redials.remove(&id.name);
+        self.down_reasons.remove(id);
+        if let Some(link) = self.links.remove_id(id) {
+            self.outputs.push_back(Output::CloseLink(link.conn));
+        }
+        self.outputs.push_back(Output::Event(Event::NodeDown { id: id.clone(), reason }));
+    }
+
+    /// Number of pending timers (for tests and the simulator's idle check).
+    pub fn pending_timers(&self) -> usize {
+        self.timers.len()
+    }
+}
+
+#[cfg(test)]
+#[path = "membership_test.rs"]
+mod tests;

@@ -1,0 +1,67 @@
+//! What the membership core asks its driver to do, and what it tells the node's users.
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use crate::member::Member;
+use crate::node_id::NodeId;
+use crate::wire::LinkMessage;
+
+/// The driver's handle on one TCP connection, chosen by the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Why a member left the live set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum DownReason {
+    /// It said goodbye (graceful leave).
+    Left,
+    /// It stopped answering, its link was refused, or the cluster declared it down.
+    Failed,
+    /// A newer life of the same name (higher creation) took its place.
+    Replaced,
+}
+
+/// A membership change, as published to the node's subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A member became live.
+    NodeUp(Member),
+    /// A live member has gone quiet; it may come back or be declared down.
+    NodeSuspect(NodeId),
+    /// A member left the live set.
+    NodeDown {
+        /// Which member.
+        id: NodeId,
+        /// Why.
+        reason: DownReason,
+    },
+    /// This node was declared down and rejoined as a new life with this identity.
+    Renewed(Member),
+}
+
+/// One instruction for the driver, drained with `Membership::poll_output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send a gossip datagram (already sealed with the cookie).
+    SendDatagram {
+        /// Destination UDP address.
+        to: SocketAddr,
+        /// Sealed bytes.
+        bytes: Vec<u8>,
+    },
+    /// Send a message on an authenticated link.
+    SendLink {
+        /// Which connection.
+        conn: ConnId,
+        /// What to send.
+        msg: LinkMessage,
+    },
+    /// Open a link to this member (report back with `handle_link_up` or `handle_dial_failed`).
+    Dial(Member),
+    /// Close this connection.
+    CloseLink(ConnId),
+    /// Tell the node's users.
+    Event(Event),
+}

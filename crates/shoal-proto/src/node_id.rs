@@ -1,0 +1,99 @@
+//! Node identity: a user-chosen name plus a creation stamp that grows on every restart.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// The longest node name we accept, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A node's name, unique within a cluster: 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NodeName(String);
+
+impl NodeName {
+    /// Validates `name` and wraps it.
+    pub fn new(name: impl Into<String>) -> Result<Self, ConfigError> {
+        let name = name.into();
+        let valid_chars = name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if name.is_empty() || name.len() > MAX_NAME_LEN || !valid_chars {
+            return Err(ConfigError::invalid(
+                "name",
+                &name,
+                "use 1 to 64 ASCII letters, digits, '.', '_' or '-'",
+            ));
+        }
+        Ok(Self(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// When a node process started, in microseconds since the Unix epoch (or any value that is
+/// strictly greater on every restart of the same name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Creation(pub u64);
+
+impl fmt::Display for Creation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// `NodeId = { name, creation }` (ARCHITECTURE section 3). Two ids with the same name are the
+/// same node at different lives; the higher creation is the newer life and replaces the older.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NodeId {
+    /// Unique name within the cluster.
+    pub name: NodeName,
+    /// Which life of the named node this is.
+    pub creation: Creation,
+}
+
+impl NodeId {
+    /// Builds an id from its parts.
+    pub fn new(name: NodeName, creation: Creation) -> Self {
+        Self { name, creation }
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.name, self.creation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_spaces_or_too_long_are_refused() {
+        assert!(NodeName::new("n1").is_ok());
+        assert!(NodeName::new("web-1.eu_west").is_ok());
+        assert!(NodeName::new("").is_err());
+        assert!(NodeName::new("a b").is_err());
+        assert!(NodeName::new("x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn ids_order_by_name_then_creation() {
+        let a = NodeId::new(NodeName::new("a").unwrap(), Creation(9));
+        let b = NodeId::new(NodeName::new("b").unwrap(), Creation(1));
+        let a2 = NodeId::new(NodeName::new("a").unwrap(), Creation(10));
+        assert!(a < b && a < a2 && a2 < b);
+    }
+}
