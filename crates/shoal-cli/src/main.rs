@@ -1,1 +1,42 @@
-fn main() {}
+//! `shoal`: run a node, benchmark a local cluster.
+
+mod bench;
+mod node_cmd;
+mod settings;
+mod version;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Shoal: clustering for Rust services, BEAM-style.
+#[derive(Parser, Debug)]
+#[command(name = "shoal", version = version::LONG, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one node in the foreground. Prints a JSON ready line, then one JSON line per
+    /// membership event, on stdout; logs go to stderr. SIGINT or SIGTERM leaves gracefully.
+    Node(Box<settings::NodeArgs>),
+    /// Run a benchmark scenario against real local node processes and print JSON figures.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Node(args) => node_cmd::run(*args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -53,7 +53,7 @@ pub enum HandshakeError {
         peer: NodeId,
     },
     /// The peer refused our proof or our hello.
-    #[error("peer refused the handshake: {0:?}")]
+    #[error("peer refused the handshake: {}", explain(*.0))]
     Rejected(RejectReason),
     /// No protocol version in common.
     #[error("peer {peer} speaks protocol {theirs:?}, we speak {ours:?}; upgrade the older node")]
@@ -198,6 +198,15 @@ fn id_bytes(id: &NodeId) -> Vec<u8> {
     out.extend_from_slice(name);
     out.extend_from_slice(&id.creation.0.to_be_bytes());
     out
+}
+
+fn explain(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::CookieMismatch => "it holds a different cookie; give both nodes the same --cookie",
+        RejectReason::NoCommonProtocol => "no protocol version in common; upgrade the older node",
+        RejectReason::SameName => "it has our name; give every node a unique --name",
+        RejectReason::Unexpected => "a message arrived out of order",
+    }
 }
 
 fn kind(msg: &LinkMessage) -> &'static str {

@@ -1,1 +1,124 @@
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
+use super::*;
+use crate::member::ProtocolRange;
+use crate::node_id::Creation;
+
+fn member(name: &str, creation: u64, port: u16) -> Member {
+    Member {
+        id: NodeId::new(NodeName::new(name).unwrap(), Creation(creation)),
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        http: None,
+        roles: vec![],
+        version: "t".into(),
+        protocol: ProtocolRange::CURRENT,
+    }
+}
+
+fn core(name: &str) -> Membership {
+    Membership::new(member(name, 1, 7000), Cookie::new("k").unwrap(), MembershipConfig::lan(), 7)
+}
+
+fn events(core: &mut Membership) -> Vec<Event> {
+    std::iter::from_fn(|| core.poll_output())
+        .filter_map(|o| match o {
+            Output::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `a` with an authenticated link (conn 1) to `b`, outputs drained.
+fn linked() -> (Membership, Member, Instant) {
+    let mut a = core("a");
+    let b = member("b", 1, 7001);
+    let now = Instant::now();
+    a.handle_link_up(now, ConnId(1), Role::Dialer, b.clone());
+    assert_eq!(events(&mut a), vec![Event::NodeUp(b.clone())]);
+    (a, b, now)
+}
+
+#[test]
+fn link_up_makes_the_peer_a_live_member() {
+    let (a, b, _) = linked();
+    let members = a.members();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].member, b);
+    assert!(members[0].linked);
+}
+
+#[test]
+fn goodbye_on_the_link_reports_the_peer_left() {
+    let (mut a, b, now) = linked();
+    a.handle_link_message(now, ConnId(1), LinkMessage::Goodbye);
+    assert_eq!(events(&mut a), vec![Event::NodeDown { id: b.id, reason: DownReason::Left }]);
+    assert!(a.members().is_empty());
+}
+
+#[test]
+fn broken_link_is_redialled_and_a_refused_dial_means_failed() {
+    let (mut a, b, now) = linked();
+    a.handle_link_down(now, ConnId(1));
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert_eq!(outputs, vec![Output::Dial(b.clone())]);
+    a.handle_dial_failed(now, &b.id, true);
+    assert_eq!(events(&mut a), vec![Event::NodeDown { id: b.id, reason: DownReason::Failed }]);
+}
+
+#[test]
+fn silent_link_is_suspected_then_declared_failed() {
+    let (mut a, b, start) = linked();
+    let mut seen = Vec::new();
+    let mut now = start;
+    while now < start + Duration::from_secs(2) {
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        seen.extend(events(&mut a));
+    }
+    let suspect = seen.iter().position(|e| *e == Event::NodeSuspect(b.id.clone())).expect("suspect first");
+    let down = seen
+        .iter()
+        .position(|e| *e == Event::NodeDown { id: b.id.clone(), reason: DownReason::Failed })
+        .expect("then down");
+    assert!(suspect < down, "{seen:?}");
+}
+
+#[test]
+fn heartbeats_are_answered_and_measure_rtt() {
+    let (mut a, _b, now) = linked();
+    a.handle_link_message(now, ConnId(1), LinkMessage::Heartbeat(9));
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert!(outputs.contains(&Output::SendLink { conn: ConnId(1), msg: LinkMessage::HeartbeatAck(9) }));
+    let tick = now + MembershipConfig::lan().heartbeat_interval;
+    a.handle_timeout(tick);
+    let seq = std::iter::from_fn(|| a.poll_output())
+        .find_map(|o| match o {
+            Output::SendLink { msg: LinkMessage::Heartbeat(seq), .. } => Some(seq),
+            _ => None,
+        })
+        .expect("a heartbeat per link");
+    a.handle_link_message(tick + Duration::from_micros(250), ConnId(1), LinkMessage::HeartbeatAck(seq));
+    assert_eq!(a.members()[0].rtt, Some(Duration::from_micros(250)));
+}
+
+#[test]
+fn a_newer_life_replaces_the_old_member_at_once() {
+    let (mut a, b, now) = linked();
+    let b2 = member("b", 2, 7002);
+    a.handle_link_up(now, ConnId(2), Role::Acceptor, b2.clone());
+    let got = events(&mut a);
+    assert!(got.contains(&Event::NodeDown { id: b.id, reason: DownReason::Replaced }), "{got:?}");
+    assert!(got.contains(&Event::NodeUp(b2.clone())), "{got:?}");
+    assert_eq!(a.members().iter().map(|m| m.member.clone()).collect::<Vec<_>>(), vec![b2]);
+}
+
+#[test]
+fn datagrams_with_a_wrong_cookie_are_counted_and_dropped() {
+    let mut a = core("a");
+    let forged = crate::datagram::seal(&Cookie::new("other").unwrap(), b"anything");
+    a.handle_datagram(Instant::now(), &forged);
+    a.handle_datagram(Instant::now(), b"short");
+    assert_eq!(a.stats().bad_datagrams, 2);
+    assert!(a.members().is_empty());
+}

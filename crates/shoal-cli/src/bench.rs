@@ -1,0 +1,75 @@
+//! `shoal bench SCENARIO --json`: real node processes on 127.0.0.1, one JSON object of figures.
+//!
+//! Every node runs this same binary (`shoal node`) with a fresh random cookie and a private
+//! `local` discovery directory, so a benchmark never joins anything else on the machine.
+//! Times come from the nodes' own event lines (`at_us`, wall clock), so reading stdout adds no
+//! latency to the figures.
+
+mod cluster;
+mod detection;
+mod formation;
+mod procfs;
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+/// Which scenario to run.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Scenario {
+    /// Start 3 and 10 nodes at once; time until every node sees every other. Also idle RSS/CPU.
+    Formation,
+    /// `kill -9` and `kill -STOP` of a node; time until every other node reports it down.
+    Detection,
+}
+
+/// Arguments of `shoal bench`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// The scenario.
+    scenario: Scenario,
+    /// Print only the JSON object (progress goes to stderr either way).
+    #[arg(long)]
+    json: bool,
+    /// Repetitions; figures are medians (p50) and maxima over them.
+    #[arg(long, default_value_t = 5)]
+    trials: usize,
+    /// The node binary (default: this `shoal`).
+    #[arg(long)]
+    bin: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let bin = match args.bin {
+        Some(bin) => bin,
+        None => std::env::current_exe()?,
+    };
+    let trials = args.trials.max(1);
+    let figures = match args.scenario {
+        Scenario::Formation => formation::run(&bin, trials)?,
+        Scenario::Detection => detection::run(&bin, trials)?,
+    };
+    if args.json {
+        println!("{figures}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+    }
+    Ok(())
+}
+
+/// The median of `values` (upper median for an even count); 0 for none.
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The largest of `values`; 0 for none.
+pub(crate) fn max(values: &[f64]) -> f64 {
+    values.iter().copied().fold(0.0, f64::max)
+}
+
+/// Rounds to 0.01.
+pub(crate) fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

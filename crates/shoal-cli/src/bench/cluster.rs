@@ -1,0 +1,61 @@
+//! A throwaway local cluster of node processes for one benchmark run.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use shoal_testkit::NodeProcess;
+
+/// Nodes that share a fresh cookie and a private discovery directory; all killed on drop.
+pub(crate) struct BenchCluster {
+    bin: PathBuf,
+    cookie: String,
+    dir: PathBuf,
+    pub(crate) nodes: Vec<NodeProcess>,
+}
+
+impl BenchCluster {
+    pub(crate) fn new(bin: &Path) -> anyhow::Result<Self> {
+        let cookie: String = format!("bench-{:032x}", rand::random::<u128>());
+        let dir = std::env::temp_dir().join(format!("shoal-bench-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Self { bin: bin.to_path_buf(), cookie, dir, nodes: Vec::new() })
+    }
+
+    /// Starts one node per name, all at once, and waits for their ready lines.
+    pub(crate) fn spawn_all(&self, names: &[String]) -> anyhow::Result<Vec<NodeProcess>> {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = names.iter().map(|name| s.spawn(move || self.spawn(name))).collect();
+            handles.into_iter().map(|h| h.join().map_err(|_| anyhow::anyhow!("spawn thread panicked"))?).collect()
+        })
+    }
+
+    /// Starts one node and waits for its ready line.
+    pub(crate) fn spawn(&self, name: &str) -> anyhow::Result<NodeProcess> {
+        let dir = self.dir.to_string_lossy();
+        let args = ["--cookie", &self.cookie, "--discovery", "local", "--local-dir", &dir, "--log", "warn"];
+        NodeProcess::spawn(&self.bin, name, &args).with_context(|| format!("starting node {name}"))
+    }
+}
+
+impl Drop for BenchCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Waits until `node` has printed `node_up` for each of `peers`; returns the `at_us` of the
+/// last one, or `None` on timeout.
+pub(crate) fn wait_sees_all(node: &NodeProcess, peers: &[&str], timeout: Duration) -> Option<u64> {
+    let mut missing: Vec<&str> = peers.iter().copied().filter(|p| *p != node.ready.name).collect();
+    let mut last = 0;
+    while !missing.is_empty() {
+        let e = node.wait_event(|e| e["event"] == "node_up", timeout)?;
+        if let Some(i) = missing.iter().position(|p| e["node"] == *p) {
+            missing.swap_remove(i);
+            last = last.max(e["at_us"].as_u64().unwrap_or(0));
+        }
+    }
+    Some(last)
+}

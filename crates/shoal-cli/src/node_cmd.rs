@@ -1,0 +1,148 @@
+//! `shoal node`: one node in the foreground, speaking the ready-line contract.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use shoal_node::{Event, Node, NodeEvent};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::settings::{NodeArgs, NodeSettings};
+use crate::version;
+
+/// Resolves settings (failing fast with one line), then runs the node until a signal.
+pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let settings = args.resolve()?;
+    init_logging(&settings.log)?;
+    tracing::info!("{}", settings.cookie_source.describe());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(settings))
+}
+
+async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
+    let http = match settings.http {
+        Some(addr) => Some(bind_http(addr).await?),
+        None => None,
+    };
+    let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
+    let node = Node::builder()
+        .name(settings.name.as_str())
+        .cookie(settings.cookie_bytes())
+        .listen(settings.listen)
+        .http(http_addr)
+        .seeds(settings.seeds.clone())
+        .local_discovery(settings.local_discovery.then(|| settings.local_dir.clone()))
+        .roles(settings.roles.clone())
+        .membership(settings.membership.clone())
+        .version(version::FULL)
+        .start()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(listener) = http {
+        let stopped = node.clone();
+        tokio::spawn(shoal_http::serve(listener, node.clone(), async move { stopped.stopped().await }));
+    }
+    let events = node.subscribe_from_start().unwrap_or_else(|| node.subscribe());
+    announce_ready(&node, settings.ready_file.as_deref())?;
+    let printer = tokio::spawn(print_events(events));
+    wait_for_signal(&node).await?;
+    tracing::info!("leaving the cluster");
+    node.leave().await;
+    printer.abort();
+    if let Some(path) = &settings.ready_file {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
+async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let fix = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "another process uses that port: pick another --http port, or port 0",
+            _ => "check the --http address",
+        };
+        anyhow::anyhow!("cannot serve HTTP on {addr}: {e}; {fix}")
+    })
+}
+
+fn announce_ready(node: &Node, ready_file: Option<&Path>) -> anyhow::Result<()> {
+    let local = node.local();
+    let line = json!({
+        "event": "ready",
+        "name": local.id.name.as_str(),
+        "creation": local.id.creation.0,
+        "listen": local.listen,
+        "http": local.http,
+        "pid": std::process::id(),
+        "version": local.version,
+    });
+    print_line(&line);
+    if let Some(path) = ready_file {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, format!("{line}\n"))
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("cannot write --ready-file {}; check the directory exists and is writable", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn print_events(mut events: tokio::sync::broadcast::Receiver<NodeEvent>) {
+    loop {
+        match events.recv().await {
+            Ok(event) => print_line(&event_json(&event)),
+            Err(RecvError::Lagged(n)) => tracing::warn!("event printer fell {n} events behind"),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The JSON line printed for a membership event.
+fn event_json(e: &NodeEvent) -> Value {
+    match &e.event {
+        Event::NodeUp(m) => json!({"event": "node_up", "node": m.id.name.as_str(), "creation": m.id.creation.0,
+            "listen": m.listen, "version": m.version, "at_us": e.at_us}),
+        Event::NodeSuspect(id) => json!({"event": "node_suspect", "node": id.name.as_str(),
+            "creation": id.creation.0, "at_us": e.at_us}),
+        Event::NodeDown { id, reason } => json!({"event": "node_down", "node": id.name.as_str(),
+            "creation": id.creation.0, "reason": reason, "at_us": e.at_us}),
+        Event::Renewed(m) => json!({"event": "renewed", "node": m.id.name.as_str(),
+            "creation": m.id.creation.0, "at_us": e.at_us}),
+    }
+}
+
+fn print_line(value: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
+    let _ = out.flush();
+}
+
+async fn wait_for_signal(node: &Node) -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        () = node.stopped() => {}
+    }
+    Ok(())
+}
+
+fn init_logging(filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| anyhow::anyhow!("invalid --log {filter:?}: {e}; use e.g. info or shoal_node=debug"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .init();
+    Ok(())
+}

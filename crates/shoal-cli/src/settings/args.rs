@@ -1,0 +1,89 @@
+//! The `shoal node` flags, each also read from a `SHOAL_*` environment variable.
+
+use std::path::PathBuf;
+
+/// Flags of `shoal node`. Every flag can also come from the `SHOAL_*` variable shown in
+/// `--help` (a flag beats its variable), and every one is optional here so that `shoal.toml`
+/// can fill the gaps: call [`NodeArgs::resolve`] to get validated [`super::NodeSettings`].
+///
+/// Values are kept as text and validated by `resolve`, so that each error is one line naming
+/// the value and the fix (clap's own errors for typed values are longer and name no fix).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub(crate) struct NodeArgs {
+    /// Node name, unique in the cluster: 1-64 of A-Z a-z 0-9 . _ - [default: <hostname>-<pid>]
+    #[arg(long, env = "SHOAL_NAME", value_name = "NAME")]
+    pub(crate) name: Option<String>,
+
+    /// The cluster's shared secret (prefer --cookie-file: flags show up in `ps`)
+    /// [default: read or create ~/.shoal.cookie]
+    #[arg(long, env = "SHOAL_COOKIE", value_name = "SECRET", hide_env_values = true)]
+    pub(crate) cookie: Option<String>,
+
+    /// File holding the cluster's shared secret (keep it chmod 600)
+    #[arg(long, env = "SHOAL_COOKIE_FILE", value_name = "PATH")]
+    pub(crate) cookie_file: Option<PathBuf>,
+
+    /// Address for TCP links and UDP gossip (one port for both); port 0 picks a free one
+    /// [default: 127.0.0.1:0]
+    #[arg(long, env = "SHOAL_LISTEN", value_name = "IP:PORT")]
+    pub(crate) listen: Option<String>,
+
+    /// Address of the HTTP API; port 0 picks a free one [default: 127.0.0.1:0]
+    #[arg(long, env = "SHOAL_HTTP", value_name = "IP:PORT")]
+    pub(crate) http: Option<String>,
+
+    /// Run without the HTTP API (wins over --http and the `http` key of shoal.toml)
+    #[arg(long, env = "SHOAL_NO_HTTP")]
+    pub(crate) no_http: bool,
+
+    /// Seed nodes to join through, comma-separated `host:port` (host names allowed)
+    #[arg(long, env = "SHOAL_SEEDS", value_name = "HOST:PORT,...", value_delimiter = ',')]
+    pub(crate) seeds: Option<Vec<String>>,
+
+    /// How to find peers, comma-separated: `static` (the --seeds), `local` (other nodes of
+    /// this user on this host with the same cookie), or `none` alone [default: local,static]
+    #[arg(long, env = "SHOAL_DISCOVERY", value_name = "KIND,...", value_delimiter = ',')]
+    pub(crate) discovery: Option<Vec<String>>,
+
+    /// Directory used by `local` discovery [default: $XDG_RUNTIME_DIR/shoal, else
+    /// $TMPDIR/shoal-<uid>]
+    #[arg(long, env = "SHOAL_LOCAL_DIR", value_name = "DIR")]
+    pub(crate) local_dir: Option<PathBuf>,
+
+    /// Roles advertised to peers, comma-separated (same characters as names)
+    #[arg(long, env = "SHOAL_ROLES", value_name = "ROLE,...", value_delimiter = ',')]
+    pub(crate) roles: Option<Vec<String>>,
+
+    /// Settings file; flags and SHOAL_* variables override its keys
+    /// [default: ./shoal.toml if it exists]
+    #[arg(long, env = "SHOAL_CONFIG", value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Also write the one-line JSON ready event to this file
+    #[arg(long, env = "SHOAL_READY_FILE", value_name = "PATH")]
+    pub(crate) ready_file: Option<PathBuf>,
+
+    /// Log filter in tracing's EnvFilter syntax, e.g. `info,shoal_node=debug` [default: info]
+    #[arg(long, env = "SHOAL_LOG", value_name = "FILTER")]
+    pub(crate) log: Option<String>,
+
+    /// Interval between link heartbeats, in milliseconds [default: 100]
+    #[arg(long, env = "SHOAL_HEARTBEAT_MS", value_name = "MS")]
+    pub(crate) heartbeat_ms: Option<String>,
+
+    /// Link silence after which a peer is suspect, in milliseconds [default: 500]
+    #[arg(long, env = "SHOAL_LINK_SUSPECT_MS", value_name = "MS")]
+    pub(crate) link_suspect_ms: Option<String>,
+
+    /// Link silence after which a peer is down, in milliseconds [default: 1000]
+    #[arg(long, env = "SHOAL_LINK_DOWN_MS", value_name = "MS")]
+    pub(crate) link_down_ms: Option<String>,
+
+    /// Interval between SWIM probes, in milliseconds [default: 500]
+    #[arg(long, env = "SHOAL_PROBE_PERIOD_MS", value_name = "MS")]
+    pub(crate) probe_period_ms: Option<String>,
+
+    /// Token that HTTP requests which change the cluster must carry
+    #[arg(long, env = "SHOAL_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub(crate) admin_token: Option<String>,
+}

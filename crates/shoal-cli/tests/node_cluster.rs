@@ -1,0 +1,163 @@
+//! End-to-end: real `shoal node` processes on 127.0.0.1 with OS-assigned ports. Every wait is
+//! on a condition with a generous deadline; no test asserts on timing.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use shoal_testkit::{NodeProcess, http_get, wait_until};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_shoal"))
+}
+
+fn cookie(test: &str) -> String {
+    format!("{test}-{}-{:x}", std::process::id(), std::time::SystemTime::now().elapsed().map_or(0, |d| d.as_nanos()))
+}
+
+fn start(name: &str, cookie: &str, seeds: &[&NodeProcess]) -> NodeProcess {
+    let seeds: Vec<String> = seeds.iter().map(|n| n.ready.listen.to_string()).collect();
+    let seeds = seeds.join(",");
+    let mut args = vec!["--cookie", cookie, "--discovery", "static"];
+    if !seeds.is_empty() {
+        args.extend(["--seeds", &seeds]);
+    }
+    NodeProcess::spawn(bin(), name, &args).unwrap()
+}
+
+fn api(node: &NodeProcess, path: &str) -> Option<Value> {
+    let (status, body) = http_get(node.ready.http?, path).ok()?;
+    (status == 200).then(|| serde_json::from_str(&body).ok())?
+}
+
+/// Names of members `node` lists as alive (itself included).
+fn alive(node: &NodeProcess) -> Vec<String> {
+    let members = api(node, "/api/members").unwrap_or_default();
+    let mut names: Vec<String> = members
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["state"] == "alive")
+        .filter_map(|m| m["name"].as_str().map(String::from))
+        .collect();
+    names.sort();
+    names
+}
+
+fn wait_all_see(nodes: &[&NodeProcess], expected: &[&str]) {
+    for node in nodes {
+        let seen = wait_until(WAIT, || (alive(node) == expected).then_some(()));
+        assert!(seen.is_some(), "{} sees {:?}, want {expected:?}", node.ready.name, alive(node));
+    }
+}
+
+fn wait_down(node: &NodeProcess, name: &str) -> Value {
+    node.wait_event(|e| e["event"] == "node_down" && e["node"] == name, WAIT)
+        .unwrap_or_else(|| panic!("{} never reported {name} down; log:\n{}", node.ready.name, node.log_text()))
+}
+
+#[test]
+fn three_nodes_joined_through_a_seed_list_each_other_alive() {
+    let c = cookie("three");
+    let n1 = start("n1", &c, &[]);
+    let n2 = start("n2", &c, &[&n1]);
+    let n3 = start("n3", &c, &[&n1]);
+    wait_all_see(&[&n1, &n2, &n3], &["n1", "n2", "n3"]);
+    let node = api(&n2, "/api/node").unwrap();
+    assert_eq!(node["name"], "n2");
+    assert_eq!(node["creation"], n2.ready.creation);
+    assert_eq!(api(&n3, "/health").unwrap()["status"], "ok");
+}
+
+#[test]
+fn killed_node_is_failed_everywhere_and_its_restart_is_listed_once_with_a_new_creation() {
+    let c = cookie("kill");
+    let n1 = start("n1", &c, &[]);
+    let n2 = start("n2", &c, &[&n1]);
+    let n3 = start("n3", &c, &[&n1]);
+    wait_all_see(&[&n1, &n2, &n3], &["n1", "n2", "n3"]);
+    let old_creation = n3.ready.creation;
+    n3.signal(Signal::SIGKILL).unwrap();
+    for node in [&n1, &n2] {
+        let down = wait_down(node, "n3");
+        assert_eq!(down["reason"], "Failed");
+        assert_eq!(down["creation"], old_creation);
+    }
+    drop(n3);
+    let n3 = start("n3", &c, &[&n1]);
+    assert!(n3.ready.creation > old_creation);
+    wait_all_see(&[&n1, &n2, &n3], &["n1", "n2", "n3"]);
+    let members = api(&n1, "/api/members").unwrap();
+    let n3_entries: Vec<&Value> = members.as_array().unwrap().iter().filter(|m| m["name"] == "n3").collect();
+    assert_eq!(n3_entries.len(), 1, "{members}");
+    assert_eq!(n3_entries[0]["creation"], n3.ready.creation);
+}
+
+#[test]
+fn sigterm_leaves_gracefully_with_reason_left() {
+    let c = cookie("leave");
+    let n1 = start("n1", &c, &[]);
+    let n2 = start("n2", &c, &[&n1]);
+    let mut n3 = start("n3", &c, &[&n1]);
+    wait_all_see(&[&n1, &n2, &n3], &["n1", "n2", "n3"]);
+    n3.signal(Signal::SIGTERM).unwrap();
+    for node in [&n1, &n2] {
+        assert_eq!(wait_down(node, "n3")["reason"], "Left");
+    }
+    assert_eq!(n3.wait_exit(WAIT), Some(0), "log:\n{}", n3.log_text());
+    wait_all_see(&[&n1, &n2], &["n1", "n2"]);
+}
+
+#[test]
+fn node_with_another_cookie_never_becomes_a_member_and_both_logs_say_why() {
+    let c = cookie("cookie");
+    let n1 = start("n1", &c, &[]);
+    let n2 = start("n2", &c, &[&n1]);
+    let intruder = start("intruder", "not-the-cookie", &[&n1]);
+    let said = wait_until(WAIT, || {
+        (n1.log_text().contains("different cookie") && intruder.log_text().contains("different cookie")).then_some(())
+    });
+    assert!(said.is_some(), "n1 log:\n{}\nintruder log:\n{}", n1.log_text(), intruder.log_text());
+    wait_all_see(&[&n1, &n2], &["n1", "n2"]);
+    assert_eq!(alive(&intruder), ["intruder"]);
+    assert!(api(&n1, "/api/node").unwrap()["stats"]["handshake_failures"].as_u64() > Some(0));
+}
+
+#[test]
+fn garbage_and_oversized_input_is_dropped_and_counted_and_the_node_keeps_serving() {
+    let c = cookie("garbage");
+    let n1 = start("n1", &c, &[]);
+    let n2 = start("n2", &c, &[&n1]);
+    wait_all_see(&[&n1, &n2], &["n1", "n2"]);
+    let target: SocketAddr = n1.ready.listen;
+    // A length prefix far over the frame limit, then random bytes as a "frame".
+    let mut huge = TcpStream::connect(target).unwrap();
+    huge.write_all(&u32::MAX.to_be_bytes()).unwrap();
+    let mut junk = TcpStream::connect(target).unwrap();
+    junk.write_all(&[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]).unwrap();
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for len in [0usize, 3, 17, 600] {
+        udp.send_to(&vec![0xab; len], target).unwrap();
+    }
+    let counted = wait_until(WAIT, || {
+        let stats = api(&n1, "/api/node")?["stats"].clone();
+        let failures = stats["handshake_failures"].as_u64()?;
+        (failures >= 2 && stats["bad_datagrams"].as_u64()? >= 3).then_some(stats)
+    });
+    assert!(counted.is_some(), "counters: {:?}", api(&n1, "/api/node"));
+    wait_all_see(&[&n1, &n2], &["n1", "n2"]);
+}
+
+#[test]
+fn version_flag_prints_version_and_build_hash() {
+    let out = std::process::Command::new(bin()).arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.starts_with(&format!("shoal {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.contains("build "), "{text}");
+}

@@ -1,0 +1,115 @@
+//! JSON shapes of the API. Field names are part of the contract: add, never rename.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use serde::Serialize;
+use shoal_node::{Liveness, Member, MemberStatus, Node, NodeStats};
+
+/// `GET /api/node`.
+#[derive(Debug, Serialize)]
+pub struct NodeView {
+    /// Node name.
+    pub name: String,
+    /// Creation stamp (µs since the Unix epoch at start).
+    pub creation: u64,
+    /// Build version.
+    pub version: String,
+    /// Link and gossip address.
+    pub listen: SocketAddr,
+    /// HTTP address.
+    pub http: Option<SocketAddr>,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// OS process id.
+    pub pid: u32,
+    /// Time since start.
+    pub uptime_ms: u64,
+    /// Live peers (not counting this node).
+    pub peers: usize,
+    /// Refused input counters.
+    pub stats: NodeStats,
+}
+
+impl NodeView {
+    /// The view of a running node.
+    pub fn of(node: &Node) -> Self {
+        let local = node.local();
+        Self {
+            name: local.id.name.to_string(),
+            creation: local.id.creation.0,
+            version: local.version,
+            listen: local.listen,
+            http: local.http,
+            roles: local.roles,
+            pid: std::process::id(),
+            uptime_ms: node.uptime().as_millis() as u64,
+            peers: node.members().len(),
+            stats: node.stats(),
+        }
+    }
+}
+
+/// One entry of `GET /api/members`.
+#[derive(Debug, Serialize)]
+pub struct MemberView {
+    /// Node name.
+    pub name: String,
+    /// Creation stamp.
+    pub creation: u64,
+    /// `"alive"` or `"suspect"`.
+    pub state: &'static str,
+    /// Whether this entry is the answering node itself.
+    #[serde(rename = "self")]
+    pub is_self: bool,
+    /// Link and gossip address.
+    pub listen: SocketAddr,
+    /// HTTP address.
+    pub http: Option<SocketAddr>,
+    /// Build version.
+    pub version: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Whether the answering node holds a link to it.
+    pub linked: bool,
+    /// Last link heartbeat round trip.
+    pub rtt_us: Option<u64>,
+    /// Time since its link last carried anything.
+    pub last_heard_ms_ago: Option<u64>,
+}
+
+impl MemberView {
+    /// The entry for the answering node.
+    pub fn local(member: &Member) -> Self {
+        Self::new(member, "alive", true)
+    }
+
+    /// The entry for a peer.
+    pub fn peer(status: &MemberStatus) -> Self {
+        let state = match status.liveness {
+            Liveness::Alive => "alive",
+            Liveness::Suspect => "suspect",
+        };
+        let mut view = Self::new(&status.member, state, false);
+        view.linked = status.linked;
+        view.rtt_us = status.rtt.map(|d| d.as_micros() as u64);
+        view.last_heard_ms_ago = status.last_heard.map(|t| Instant::now().saturating_duration_since(t).as_millis() as u64);
+        view
+    }
+
+    fn new(member: &Member, state: &'static str, is_self: bool) -> Self {
+        Self {
+            name: member.id.name.to_string(),
+            creation: member.id.creation.0,
+            state,
+            is_self,
+            listen: member.listen,
+            http: member.http,
+            version: member.version.clone(),
+            roles: member.roles.clone(),
+            linked: false,
+            rtt_us: None,
+            last_heard_ms_ago: None,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Everything a node needs to start, and the builder that fills it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use shoal_proto::wire::DEFAULT_MAX_FRAME_LEN;
+use shoal_proto::{Cookie, MembershipConfig, NodeName};
+
+use crate::error::NodeError;
+use crate::node::Node;
+
+/// Settings of one node. Build with [`Node::builder`].
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Unique name in the cluster.
+    pub name: NodeName,
+    /// The cluster's shared secret.
+    pub cookie: Cookie,
+    /// TCP link listener and UDP gossip socket (same port). Port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Address of this node's HTTP API, advertised to peers (the API itself is `shoal-http`).
+    pub http: Option<SocketAddr>,
+    /// Static seeds, `host:port`, dialled until the node has joined.
+    pub seeds: Vec<String>,
+    /// Directory for same-host discovery; `None` disables it.
+    pub local_dir: Option<PathBuf>,
+    /// Roles advertised to peers.
+    pub roles: Vec<String>,
+    /// Membership and failure-detection timing.
+    pub membership: MembershipConfig,
+    /// Largest link frame accepted, in bytes; a larger one closes the link.
+    pub max_frame_len: usize,
+    /// Build version advertised to peers.
+    pub version: String,
+}
+
+/// Builds a [`NodeConfig`] and starts the node.
+#[derive(Debug)]
+pub struct NodeBuilder {
+    config: Result<NodeConfig, NodeError>,
+}
+
+impl NodeBuilder {
+    pub(crate) fn new() -> Self {
+        let name = NodeName::new(format!("node-{}", std::process::id())).map_err(NodeError::from);
+        let config = name.map(|name| NodeConfig {
+            name,
+            cookie: Cookie::new("shoal-default-cookie").unwrap_or_else(|_| unreachable!("valid literal")),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http: None,
+            seeds: Vec::new(),
+            local_dir: None,
+            roles: Vec::new(),
+            membership: MembershipConfig::lan(),
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        });
+        Self { config }
+    }
+
+    fn set(mut self, f: impl FnOnce(&mut NodeConfig) -> Result<(), NodeError>) -> Self {
+        if let Ok(config) = &mut self.config
+            && let Err(e) = f(config)
+        {
+            self.config = Err(e);
+        }
+        self
+    }
+
+    /// The node's name (default `node-<pid>`).
+    pub fn name(self, name: &str) -> Self {
+        let name = NodeName::new(name);
+        self.set(|c| Ok(c.name = name?))
+    }
+
+    /// The cluster's cookie. Every node of a cluster needs the same one.
+    pub fn cookie(self, secret: impl AsRef<[u8]>) -> Self {
+        let cookie = Cookie::new(secret);
+        self.set(|c| Ok(c.cookie = cookie?))
+    }
+
+    /// Where to listen for links and gossip (default `127.0.0.1:0`).
+    pub fn listen(self, addr: SocketAddr) -> Self {
+        self.set(|c| Ok(c.listen = addr))
+    }
+
+    /// The HTTP address to advertise.
+    pub fn http(self, addr: Option<SocketAddr>) -> Self {
+        self.set(|c| Ok(c.http = addr))
+    }
+
+    /// Static seeds (`host:port`) to join through.
+    pub fn seeds<S: Into<String>>(self, seeds: impl IntoIterator<Item = S>) -> Self {
+        let seeds: Vec<String> = seeds.into_iter().map(Into::into).collect();
+        self.set(|c| Ok(c.seeds = seeds))
+    }
+
+    /// Enables same-host discovery through `dir` (see [`crate::discovery`]).
+    pub fn local_discovery(self, dir: Option<PathBuf>) -> Self {
+        self.set(|c| Ok(c.local_dir = dir))
+    }
+
+    /// Roles to advertise.
+    pub fn roles<S: Into<String>>(self, roles: impl IntoIterator<Item = S>) -> Self {
+        let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
+        self.set(|c| Ok(c.roles = roles))
+    }
+
+    /// Membership timing (default [`MembershipConfig::lan`]).
+    pub fn membership(self, membership: MembershipConfig) -> Self {
+        self.set(|c| Ok(c.membership = membership))
+    }
+
+    /// The version string advertised to peers.
+    pub fn version(self, version: impl Into<String>) -> Self {
+        let version = version.into();
+        self.set(|c| Ok(c.version = version))
+    }
+
+    /// The finished config, validated.
+    pub fn build(self) -> Result<NodeConfig, NodeError> {
+        let mut config = self.config?;
+        config.membership = config.membership.validate()?;
+        Ok(config)
+    }
+
+    /// Binds the sockets and starts the node's tasks. Returns once the node listens.
+    pub async fn start(self) -> Result<Node, NodeError> {
+        Node::start(self.build()?).await
+    }
+}

@@ -1,0 +1,44 @@
+//! Errors of the node driver.
+
+use std::net::SocketAddr;
+
+/// Why a node could not start or answer.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A setting is missing or invalid; nothing was started.
+    #[error(transparent)]
+    Config(#[from] shoal_proto::ConfigError),
+    /// The listen address could not be bound; nothing was started.
+    #[error("cannot listen on {addr}: {source}; {fix}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+        /// What to do.
+        fix: &'static str,
+    },
+    /// The local discovery directory could not be used; nothing was started.
+    #[error("cannot use local discovery directory {path}: {source}; set --local-dir to a writable directory")]
+    LocalDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The node has stopped; the handle no longer answers.
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+impl NodeError {
+    pub(crate) fn bind(addr: SocketAddr, source: std::io::Error) -> Self {
+        let fix = match source.kind() {
+            std::io::ErrorKind::AddrInUse => "another process uses that port: pick another port, or port 0 for any free one",
+            std::io::ErrorKind::AddrNotAvailable => "that IP is not an address of this machine: use 127.0.0.1 or one of its own",
+            std::io::ErrorKind::PermissionDenied => "ports below 1024 need privileges: use a port from 1024 to 65535",
+            _ => "check the address",
+        };
+        Self::Bind { addr, source, fix }
+    }
+}

@@ -1,0 +1,211 @@
+//! The `Node` handle: a cloneable front to one running node's tasks.
+
+mod driver;
+mod link;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use shoal_proto::{Creation, Member, MemberStatus, MembershipStats, NodeId, ProtocolRange};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::task::TaskTracker;
+
+use crate::config::{NodeBuilder, NodeConfig};
+use crate::discovery::Discovery;
+use crate::error::NodeError;
+use self::driver::{Driver, DriverWiring};
+pub(crate) use self::driver::Input;
+
+/// A membership event with the wall-clock time it was decided at.
+#[derive(Clone, Debug)]
+pub struct NodeEvent {
+    /// What happened.
+    pub event: shoal_proto::Event,
+    /// When, in microseconds since the Unix epoch.
+    pub at_us: u64,
+}
+
+/// Counters of refused network input on the links (gossip counters are in [`MembershipStats`]).
+#[derive(Debug, Default)]
+pub(crate) struct LinkCounters {
+    pub(crate) bad_frames: AtomicU64,
+    pub(crate) oversized_frames: AtomicU64,
+    pub(crate) handshake_failures: AtomicU64,
+}
+
+/// A snapshot of refused input, for `/api/node` and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NodeStats {
+    /// Link frames that did not decode (the connection was closed).
+    pub bad_frames: u64,
+    /// Link frames over the maximum length (the connection was closed).
+    pub oversized_frames: u64,
+    /// Handshakes that failed (wrong cookie, garbage, timeout).
+    pub handshake_failures: u64,
+    /// Gossip counters.
+    #[serde(flatten)]
+    pub membership: MembershipStats,
+}
+
+/// What the driver publishes after each batch of work.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// This node as the cluster knows it.
+    pub local: Member,
+    /// Live peers, sorted by name.
+    pub members: Vec<MemberStatus>,
+    /// Gossip counters.
+    pub stats: MembershipStats,
+}
+
+struct Inner {
+    inputs: mpsc::UnboundedSender<Input>,
+    snapshot: watch::Receiver<Snapshot>,
+    events: broadcast::Sender<NodeEvent>,
+    counters: Arc<LinkCounters>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    started: Instant,
+    first_events: std::sync::Mutex<Option<broadcast::Receiver<NodeEvent>>>,
+    _stop_on_drop: DropGuard,
+}
+
+/// A running node. Clones share the node; dropping the last clone stops it (without a
+/// goodbye: call [`Node::leave`] for a graceful exit).
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl Node {
+    /// Starts configuring a node.
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::new()
+    }
+
+    pub(crate) async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| NodeError::bind(config.listen, e))?;
+        let listen = listener.local_addr().map_err(|e| NodeError::bind(config.listen, e))?;
+        let udp = UdpSocket::bind(listen).await.map_err(|e| NodeError::bind(listen, e))?;
+        let local = Member {
+            id: NodeId::new(config.name.clone(), Creation(now_us())),
+            listen,
+            http: config.http,
+            roles: config.roles.clone(),
+            version: config.version.clone(),
+            protocol: ProtocolRange::CURRENT,
+        };
+        let discovery = Discovery::new(&config, &local)?;
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let (inputs, inputs_rx) = mpsc::unbounded_channel();
+        let (events, first_events) = broadcast::channel(1024);
+        let counters = Arc::new(LinkCounters::default());
+        let wiring = DriverWiring {
+            inputs: inputs.clone(),
+            inputs_rx,
+            events: events.clone(),
+            counters: counters.clone(),
+            cancel: cancel.clone(),
+            tracker: tracker.clone(),
+        };
+        let (driver, snapshot) = Driver::new(&config, local, udp, wiring);
+        tracker.spawn(driver.run());
+        tracker.spawn(link::accept_loop(listener, inputs.clone(), cancel.clone()));
+        tracker.spawn(discovery.run(inputs.clone(), snapshot.clone(), cancel.clone()));
+        tracing::info!(name = %config.name, %listen, "node started");
+        let inner = Inner {
+            inputs,
+            snapshot,
+            events,
+            counters,
+            _stop_on_drop: cancel.clone().drop_guard(),
+            cancel,
+            tracker,
+            started: Instant::now(),
+            first_events: std::sync::Mutex::new(Some(first_events)),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// This node's member record (its creation grows if it ever had to rejoin).
+    pub fn local(&self) -> Member {
+        self.inner.snapshot.borrow().local.clone()
+    }
+
+    /// Live peers (not this node), sorted by name.
+    pub fn members(&self) -> Vec<MemberStatus> {
+        self.inner.snapshot.borrow().members.clone()
+    }
+
+    /// A watch of the latest snapshot; changes whenever membership or link state changes.
+    pub fn watch(&self) -> watch::Receiver<Snapshot> {
+        self.inner.snapshot.clone()
+    }
+
+    /// Membership events from now on. A receiver that falls 1024 events behind skips ahead
+    /// (`RecvError::Lagged`); read [`Node::members`] to resynchronise.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Every event since the node started, for the first caller only (later callers get
+    /// `None`: use [`Node::subscribe`]). Lets a program print or count events without a race
+    /// against the node's own tasks.
+    pub fn subscribe_from_start(&self) -> Option<broadcast::Receiver<NodeEvent>> {
+        self.inner.first_events.lock().ok()?.take()
+    }
+
+    /// Counters of refused input.
+    pub fn stats(&self) -> NodeStats {
+        let c = &self.inner.counters;
+        NodeStats {
+            bad_frames: c.bad_frames.load(Ordering::Relaxed),
+            oversized_frames: c.oversized_frames.load(Ordering::Relaxed),
+            handshake_failures: c.handshake_failures.load(Ordering::Relaxed),
+            membership: self.inner.snapshot.borrow().stats,
+        }
+    }
+
+    /// How long the node has run.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// Leaves the cluster gracefully: peers see `NodeDown { reason: Left }` at once. Then stops
+    /// every task. Waits at most about a second.
+    pub async fn leave(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.inner.inputs.send(Input::Leave(done)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;
+        }
+        self.shutdown().await;
+    }
+
+    /// Stops every task the node started, without telling peers (they detect it as `Failed`).
+    pub async fn shutdown(&self) {
+        self.inner.cancel.cancel();
+        self.inner.tracker.close();
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.inner.tracker.wait()).await;
+    }
+
+    /// Resolves when the node has stopped.
+    pub async fn stopped(&self) {
+        self.inner.cancel.cancelled().await;
+    }
+
+    /// The address links and gossip listen on.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.local().listen
+    }
+}
+
+/// Microseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}

@@ -1,0 +1,218 @@
+//! The driver task: feeds the membership core and performs its outputs. It makes no protocol
+//! decisions of its own.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::link::{self, LinkContext};
+use super::{LinkCounters, NodeEvent, Snapshot, now_us};
+use crate::config::NodeConfig;
+
+/// Everything the driver reacts to besides datagrams and timers.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// A connection finished its handshake. `dialed` is the address we dialled, if we did.
+    LinkUp { conn: ConnId, role: Role, peer: Member, dialed: Option<SocketAddr>, out: mpsc::UnboundedSender<LinkMessage> },
+    /// A message arrived on an authenticated link.
+    LinkMessage { conn: ConnId, msg: LinkMessage },
+    /// An authenticated link closed.
+    LinkDown { conn: ConnId },
+    /// A dial ended without an authenticated link.
+    DialFailed { addr: SocketAddr, expected: Option<NodeId>, refused: bool },
+    /// Discovery proposes these addresses to join through.
+    Propose(Vec<SocketAddr>),
+    /// A peer connected to our listener.
+    Accepted(tokio::net::TcpStream),
+    /// Leave gracefully, then answer.
+    Leave(oneshot::Sender<()>),
+}
+
+/// Channels and shared state handed to the driver.
+pub(crate) struct DriverWiring {
+    pub(crate) inputs: mpsc::UnboundedSender<Input>,
+    pub(crate) inputs_rx: mpsc::UnboundedReceiver<Input>,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+    pub(crate) counters: Arc<LinkCounters>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+}
+
+pub(crate) struct Driver {
+    core: Membership,
+    udp: UdpSocket,
+    wiring: DriverWiring,
+    cookie: Cookie,
+    max_frame_len: usize,
+    links: HashMap<ConnId, mpsc::UnboundedSender<LinkMessage>>,
+    dialing: HashSet<SocketAddr>,
+    next_conn: u64,
+    snapshot: watch::Sender<Snapshot>,
+    leave_waiter: Option<oneshot::Sender<()>>,
+}
+
+impl Driver {
+    pub(crate) fn new(config: &NodeConfig, local: Member, udp: UdpSocket, wiring: DriverWiring) -> (Self, watch::Receiver<Snapshot>) {
+        let seed = rand::random::<u64>();
+        let core = Membership::new(local.clone(), config.cookie.clone(), config.membership.clone(), seed);
+        let (snapshot, rx) = watch::channel(Snapshot { local, members: Vec::new(), stats: core.stats() });
+        let driver = Self {
+            core,
+            udp,
+            wiring,
+            cookie: config.cookie.clone(),
+            max_frame_len: config.max_frame_len,
+            links: HashMap::new(),
+            dialing: HashSet::new(),
+            next_conn: 0,
+            snapshot,
+            leave_waiter: None,
+        };
+        (driver, rx)
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let deadline = self.core.poll_timeout().map(tokio::time::Instant::from_std);
+            tokio::select! {
+                biased;
+                () = self.wiring.cancel.cancelled() => break,
+                Some(input) = self.wiring.inputs_rx.recv() => self.handle_input(input),
+                received = self.udp.recv_from(&mut buf) => {
+                    if let Ok((n, _from)) = received {
+                        self.core.handle_datagram(Instant::now(), &buf[..n]);
+                    }
+                }
+                () = sleep_until(deadline) => self.core.handle_timeout(Instant::now()),
+            }
+            self.perform_outputs();
+            self.publish();
+            if let Some(done) = self.leave_waiter.take() {
+                let _ = done.send(());
+            }
+        }
+        tracing::debug!("driver stopped");
+    }
+
+    fn handle_input(&mut self, input: Input) {
+        let now = Instant::now();
+        match input {
+            Input::LinkUp { conn, role, peer, dialed, out } => {
+                if let Some(addr) = dialed {
+                    self.dialing.remove(&addr);
+                }
+                tracing::debug!(peer = %peer.id, ?role, "link up");
+                self.links.insert(conn, out);
+                self.core.handle_link_up(now, conn, role, peer);
+            }
+            Input::LinkMessage { conn, msg } => self.core.handle_link_message(now, conn, msg),
+            Input::LinkDown { conn } => {
+                self.links.remove(&conn);
+                self.core.handle_link_down(now, conn);
+            }
+            Input::DialFailed { addr, expected, refused } => {
+                self.dialing.remove(&addr);
+                if let Some(id) = expected {
+                    self.core.handle_dial_failed(now, &id, refused);
+                }
+            }
+            Input::Propose(addrs) => {
+                for addr in addrs {
+                    if !self.core.is_linked_to(addr) {
+                        self.dial(addr, None);
+                    }
+                }
+            }
+            Input::Accepted(stream) => {
+                self.next_conn += 1;
+                let ctx = self.link_context(ConnId(self.next_conn));
+                self.wiring.tracker.spawn(link::accept(stream, ctx));
+            }
+            Input::Leave(done) => {
+                self.core.leave(now);
+                self.leave_waiter = Some(done);
+            }
+        }
+    }
+
+    fn perform_outputs(&mut self) {
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::SendDatagram { to, bytes } => {
+                    // Gossip tolerates loss: a full socket buffer drops the datagram.
+                    let _ = self.udp.try_send_to(&bytes, to);
+                }
+                Output::SendLink { conn, msg } => {
+                    if let Some(out) = self.links.get(&conn) {
+                        let _ = out.send(msg);
+                    }
+                }
+                Output::Dial(member) => self.dial(member.listen, Some(member.id)),
+                Output::CloseLink(conn) => {
+                    // Dropping the sender ends the connection task, which closes the socket.
+                    self.links.remove(&conn);
+                }
+                Output::Event(event) => self.publish_event(event),
+            }
+        }
+    }
+
+    fn dial(&mut self, addr: SocketAddr, expected: Option<NodeId>) {
+        if !self.dialing.insert(addr) {
+            return;
+        }
+        self.next_conn += 1;
+        let ctx = self.link_context(ConnId(self.next_conn));
+        self.wiring.tracker.spawn(link::dial(addr, expected, ctx));
+    }
+
+    fn link_context(&self, conn: ConnId) -> LinkContext {
+        LinkContext {
+            conn,
+            local: self.core.local().clone(),
+            cookie: self.cookie.clone(),
+            max_frame_len: self.max_frame_len,
+            inputs: self.wiring.inputs.clone(),
+            counters: self.wiring.counters.clone(),
+            cancel: self.wiring.cancel.clone(),
+        }
+    }
+
+    fn publish_event(&mut self, event: Event) {
+        match &event {
+            Event::NodeUp(m) => tracing::info!(peer = %m.id, listen = %m.listen, "node up"),
+            Event::NodeSuspect(id) => tracing::warn!(peer = %id, "node suspect: link silent"),
+            Event::NodeDown { id, reason } => tracing::info!(peer = %id, ?reason, "node down"),
+            Event::Renewed(m) => tracing::warn!(id = %m.id, "this node was declared down; rejoined as a new life"),
+        }
+        let _ = self.wiring.events.send(NodeEvent { event, at_us: now_us() });
+    }
+
+    fn publish(&self) {
+        let members = self.core.members();
+        let stats = self.core.stats();
+        let local = self.core.local();
+        self.snapshot.send_if_modified(|s| {
+            let changed = s.members != members || s.stats != stats || s.local != *local;
+            if changed {
+                *s = Snapshot { local: local.clone(), members, stats };
+            }
+            changed
+        });
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,215 @@
+//! One TCP connection: dial or accept, authenticate with the handshake FSM, then carry frames
+//! between the socket and the driver until either side closes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use shoal_proto::{ConnId, Cookie, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role, Step};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use tokio_util::sync::CancellationToken;
+
+use super::LinkCounters;
+use super::driver::Input;
+
+/// How long a dial may take to connect, and a handshake to finish.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Frames = Framed<TcpStream, LengthDelimitedCodec>;
+
+/// What a connection task needs from its node.
+pub(crate) struct LinkContext {
+    pub(crate) conn: ConnId,
+    pub(crate) local: Member,
+    pub(crate) cookie: Cookie,
+    pub(crate) max_frame_len: usize,
+    pub(crate) inputs: mpsc::UnboundedSender<Input>,
+    pub(crate) counters: Arc<LinkCounters>,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Accepts connections until cancelled and hands each to the driver.
+pub(crate) async fn accept_loop(listener: TcpListener, inputs: mpsc::UnboundedSender<Input>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    if inputs.send(Input::Accepted(stream)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+/// Dials `addr` and runs the connection. Reports `DialFailed` unless a link came up.
+pub(crate) async fn dial(addr: SocketAddr, expected: Option<NodeId>, ctx: LinkContext) {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            let refused = e.kind() == std::io::ErrorKind::ConnectionRefused;
+            tracing::debug!(%addr, error = %e, "dial failed");
+            let _ = ctx.inputs.send(Input::DialFailed { addr, expected, refused });
+            return;
+        }
+        Err(_) => {
+            let _ = ctx.inputs.send(Input::DialFailed { addr, expected, refused: false });
+            return;
+        }
+    };
+    let inputs = ctx.inputs.clone();
+    if !run(stream, Role::Dialer, Some(addr), ctx).await {
+        let _ = inputs.send(Input::DialFailed { addr, expected, refused: false });
+    }
+}
+
+/// Runs an accepted connection.
+pub(crate) async fn accept(stream: TcpStream, ctx: LinkContext) {
+    run(stream, Role::Acceptor, None, ctx).await;
+}
+
+/// Handshake, then relay. Returns whether the link came up.
+async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: LinkContext) -> bool {
+    let _ = stream.set_nodelay(true);
+    let codec = LengthDelimitedCodec::builder().max_frame_length(ctx.max_frame_len).new_codec();
+    let mut frames = Framed::new(stream, codec);
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut frames, role, &ctx));
+    let peer = tokio::select! {
+        () = ctx.cancel.cancelled() => return false,
+        result = handshake => match result {
+            Ok(Ok(peer)) => peer,
+            Ok(Err(reason)) => {
+                ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
+                log_refusal(&reason, dialed);
+                return false;
+            }
+            Err(_) => {
+                ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(?dialed, "link handshake timed out after {HANDSHAKE_TIMEOUT:?}");
+                return false;
+            }
+        },
+    };
+    let (out, out_rx) = mpsc::unbounded_channel();
+    let up = Input::LinkUp { conn: ctx.conn, role, peer, dialed, out };
+    if ctx.inputs.send(up).is_err() {
+        return true;
+    }
+    relay(frames, out_rx, &ctx).await;
+    let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
+    true
+}
+
+/// Why a connection never became a link.
+enum Refusal {
+    Handshake(HandshakeError),
+    Frame(String),
+    Closed,
+}
+
+fn log_refusal(reason: &Refusal, dialed: Option<SocketAddr>) {
+    match reason {
+        Refusal::Handshake(HandshakeError::SameName { .. }) if dialed.is_some() => {
+            tracing::debug!(?dialed, "dialled ourselves; ignoring that address");
+        }
+        Refusal::Handshake(e) => tracing::warn!(?dialed, "link refused: {e}"),
+        Refusal::Frame(e) => tracing::warn!(?dialed, "link refused: not a shoal peer ({e})"),
+        Refusal::Closed => tracing::debug!(?dialed, "peer closed during handshake"),
+    }
+}
+
+async fn authenticate(frames: &mut Frames, role: Role, ctx: &LinkContext) -> Result<Member, Refusal> {
+    let mut nonce = [0u8; 32];
+    rand::fill(&mut nonce);
+    let (mut handshake, hello) = Handshake::start(role, ctx.local.clone(), ctx.cookie.clone(), nonce);
+    send(frames, &hello).await?;
+    loop {
+        let msg = match frames.next().await {
+            Some(Ok(frame)) => LinkMessage::decode(&frame).map_err(|e| Refusal::Frame(e.to_string()))?,
+            Some(Err(e)) => return Err(Refusal::Frame(e.to_string())),
+            None => return Err(Refusal::Closed),
+        };
+        match handshake.handle(msg) {
+            Ok(Step::Wait) => {}
+            Ok(Step::Send(reply)) => send(frames, &reply).await?,
+            Ok(Step::Ready { send: reply, peer, .. }) => {
+                if let Some(reply) = reply {
+                    send(frames, &reply).await?;
+                }
+                return Ok(peer);
+            }
+            Err(e) => {
+                if let Some(reply) = e.reply() {
+                    let _ = send(frames, &reply).await;
+                }
+                return Err(Refusal::Handshake(e));
+            }
+        }
+    }
+}
+
+async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
+    frames.send(Bytes::from(msg.encode())).await.map_err(|_| Refusal::Closed)
+}
+
+/// Carries frames both ways until the socket closes, the driver drops `out`, or the node
+/// stops. A frame that does not decode, or is too long, closes the link and is counted.
+async fn relay(mut frames: Frames, mut out: mpsc::UnboundedReceiver<LinkMessage>, ctx: &LinkContext) {
+    loop {
+        tokio::select! {
+            () = ctx.cancel.cancelled() => break,
+            msg = out.recv() => match msg {
+                Some(msg) => {
+                    if frames.feed(Bytes::from(msg.encode())).await.is_err() {
+                        break;
+                    }
+                    while let Ok(msg) = out.try_recv() {
+                        if frames.feed(Bytes::from(msg.encode())).await.is_err() {
+                            return;
+                        }
+                    }
+                    if SinkExt::<Bytes>::flush(&mut frames).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            frame = frames.next() => match frame {
+                Some(Ok(frame)) => match LinkMessage::decode(&frame) {
+                    Ok(msg) => {
+                        if ctx.inputs.send(Input::LinkMessage { conn: ctx.conn, msg }).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        ctx.counters.bad_frames.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(conn = ctx.conn.0, "closing link: {e}");
+                        break;
+                    }
+                },
+                Some(Err(e)) => {
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        ctx.counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(conn = ctx.conn.0, "closing link: frame over {} bytes", ctx.max_frame_len);
+                    }
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+    let _ = SinkExt::<Bytes>::close(&mut frames).await;
+}

@@ -1,0 +1,156 @@
+//! One node process and the JSON lines it prints.
+
+use std::io::{self, BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The ready line of a node (ARCHITECTURE section 9).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Ready {
+    /// Node name.
+    pub name: String,
+    /// Link and gossip address.
+    pub listen: SocketAddr,
+    /// HTTP address, if served.
+    pub http: Option<SocketAddr>,
+    /// OS process id.
+    pub pid: u32,
+    /// Build version.
+    pub version: String,
+    /// Creation stamp.
+    pub creation: u64,
+}
+
+/// A running node process. Dropping it kills the process (SIGKILL) and reaps it.
+#[derive(Debug)]
+pub struct NodeProcess {
+    child: Child,
+    /// What the node printed when ready.
+    pub ready: Ready,
+    events: mpsc::Receiver<Value>,
+    /// Where the node's stderr (its log) goes.
+    pub log: PathBuf,
+}
+
+impl NodeProcess {
+    /// Runs `bin node --name NAME --listen 127.0.0.1:0 --http 127.0.0.1:0 ARGS...` and waits up
+    /// to 20 s for its ready line. The log goes to a file in the system temp directory.
+    pub fn spawn(bin: &Path, name: &str, args: &[&str]) -> io::Result<Self> {
+        let log = std::env::temp_dir().join(format!("shoal-test-{name}-{}-{}.log", std::process::id(), unique()));
+        let mut child = Command::new(bin)
+            .args(["node", "--name", name, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("SHOAL_COOKIE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str::<Value>(&line)
+                    && tx.send(value).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let mut node = Self { child, ready: placeholder_ready(), events, log };
+        let ready = node
+            .wait_event(|e| e["event"] == "ready", Duration::from_secs(20))
+            .ok_or_else(|| io::Error::other(format!("{name} printed no ready line; log:\n{}", node.log_text())))?;
+        node.ready = serde_json::from_value(ready).map_err(io::Error::other)?;
+        Ok(node)
+    }
+
+    /// The next printed event matching `pred` within `timeout` (earlier lines are consumed).
+    pub fn wait_event(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.events.recv_timeout(left) {
+                Ok(event) if pred(&event) => return Some(event),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: Signal) -> io::Result<()> {
+        let pid = i32::try_from(self.child.id()).map_err(io::Error::other)?;
+        kill(Pid::from_raw(pid), signal).map_err(io::Error::other)
+    }
+
+    /// Waits up to `timeout` for the process to exit; returns its exit code (None if killed
+    /// by a signal or still running).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+
+    /// The node's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.signal(Signal::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Polls `check` every 10 ms until it returns `Some` or `timeout` passes.
+pub fn wait_until<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn placeholder_ready() -> Ready {
+    Ready {
+        name: String::new(),
+        listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+        http: None,
+        pid: 0,
+        version: String::new(),
+        creation: 0,
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
