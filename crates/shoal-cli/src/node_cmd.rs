@@ -19,6 +19,9 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     let settings = args.resolve()?;
     init_logging(&settings.log)?;
     tracing::info!("{}", settings.cookie_source.describe());
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -38,7 +41,7 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .cookie(settings.cookie_bytes())
         .listen(settings.listen)
         .http(http_addr)
-        .seeds(settings.seeds.clone())
+        .seeds(if settings.static_discovery { settings.seeds.clone() } else { Vec::new() })
         .local_discovery(settings.local_discovery.then(|| settings.local_dir.clone()))
         .roles(settings.roles.clone())
         .membership(settings.membership.clone())
@@ -141,6 +144,7 @@ fn init_logging(filter: &str) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .compact()
         .init();

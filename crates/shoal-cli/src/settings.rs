@@ -17,24 +17,25 @@ mod cookie;
 mod file;
 mod value;
 
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use anyhow::anyhow;
+use anyhow::{anyhow, bail};
 use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
 pub(crate) use args::NodeArgs;
 pub(crate) use context::Context;
 pub(crate) use cookie::CookieSource;
-use cookie::{CookieInputs, resolve_cookie};
+use cookie::{CookieInputs, Secret, resolve_cookie};
 use file::{FileSettings, HttpSetting};
 use value::{Sourced, pick};
 
 /// Address used for `--listen` and `--http` when none is given: loopback, any free port.
 pub(crate) const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
-/// Validated settings of one node.
-#[derive(Clone, Debug)]
+/// Validated settings of one node. `Debug` shows no secret.
+#[derive(Clone)]
 pub(crate) struct NodeSettings {
     /// Unique name in the cluster.
     pub(crate) name: NodeName,
@@ -42,13 +43,16 @@ pub(crate) struct NodeSettings {
     pub(crate) cookie: Cookie,
     /// Where the cookie came from.
     pub(crate) cookie_source: CookieSource,
+    /// The same secret as bytes, see [`Self::cookie_bytes`].
+    cookie_secret: Secret,
     /// The shoal.toml that was read, if any.
     pub(crate) config_file: Option<PathBuf>,
     /// TCP link listener and UDP gossip socket (same address); port 0 picks a free one.
     pub(crate) listen: SocketAddr,
     /// HTTP API address; `None` with `--no-http`.
     pub(crate) http: Option<SocketAddr>,
-    /// Static seeds as `host:port` (host names unresolved), without repeats.
+    /// Static seeds as `host:port` (host names unresolved), without repeats; empty when
+    /// static discovery is off.
     pub(crate) seeds: Vec<String>,
     /// Whether `local` discovery is on.
     pub(crate) local_discovery: bool,
@@ -70,6 +74,37 @@ pub(crate) struct NodeSettings {
     pub(crate) warnings: Vec<String>,
 }
 
+impl NodeSettings {
+    /// The cookie's secret bytes (what [`Self::cookie`] holds), for APIs such as
+    /// `NodeBuilder::cookie` that take bytes. Never log them.
+    pub(crate) fn cookie_bytes(&self) -> &[u8] {
+        self.cookie_secret.as_bytes()
+    }
+}
+
+impl fmt::Debug for NodeSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeSettings")
+            .field("name", &self.name)
+            .field("cookie", &self.cookie)
+            .field("cookie_source", &self.cookie_source)
+            .field("config_file", &self.config_file)
+            .field("listen", &self.listen)
+            .field("http", &self.http)
+            .field("seeds", &self.seeds)
+            .field("local_discovery", &self.local_discovery)
+            .field("static_discovery", &self.static_discovery)
+            .field("local_dir", &self.local_dir)
+            .field("roles", &self.roles)
+            .field("ready_file", &self.ready_file)
+            .field("log", &self.log)
+            .field("membership", &self.membership)
+            .field("admin_token", &args::redact(&self.admin_token))
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
 impl NodeArgs {
     /// Fills the gaps in the flags from `shoal.toml` and the defaults of this process, and
     /// validates everything. Creates `~/.shoal.cookie` when no cookie is given and it is
@@ -86,9 +121,8 @@ impl NodeArgs {
             None => FileSettings::default(),
         };
         let at = config_file.as_deref();
+        let membership = membership(self.timing(&file, at))?;
         let mut warnings = Vec::new();
-        let cookie = self.cookie(&file, at, ctx)?;
-        warnings.extend(cookie.warning);
         let name = match pick("--name", self.name, file.name, at) {
             Some(Sourced { value, label }) => value::name(&label, &value)?,
             None => value::name("default name", &ctx.default_name)?,
@@ -96,13 +130,11 @@ impl NodeArgs {
         let listen = pick("--listen", self.listen, file.listen, at)
             .map_or(Ok(DEFAULT_ADDR), |s| value::bind_addr(&s.label, &s.value))?;
         let http = http(self.no_http, self.http, file.http, at)?;
-        let seeds = pick("--seeds", self.seeds, file.seeds, at)
-            .map_or(Ok(Vec::new()), |s| value::seeds(&s.label, &s.value))?;
-        let (local_discovery, static_discovery) = pick("--discovery", self.discovery, file.discovery, at)
-            .map_or(Ok((true, true)), |s| value::discovery(&s.label, &s.value))?;
-        if !static_discovery && !seeds.is_empty() {
-            warnings.push("seeds are ignored: discovery does not include static".to_string());
-        }
+        let (seeds, local_discovery, static_discovery) = discovery(
+            pick("--seeds", self.seeds, file.seeds, at),
+            pick("--discovery", self.discovery, file.discovery, at),
+            &mut warnings,
+        )?;
         let roles = pick("--roles", self.roles, file.roles, at)
             .map_or(Ok(Vec::new()), |s| value::roles(&s.label, &s.value))?;
         let log = pick("--log", self.log, file.log, at)
@@ -110,24 +142,27 @@ impl NodeArgs {
         let admin_token = pick("--admin-token", self.admin_token, file.admin_token, at)
             .map(|s| value::token(&s.label, &s.value))
             .transpose()?;
-        let membership = membership(
-            [
-                pick("--heartbeat-ms", self.heartbeat_ms, file.heartbeat_ms.map(|v| v.to_string()), at),
-                pick("--link-suspect-ms", self.link_suspect_ms, file.link_suspect_ms.map(|v| v.to_string()), at),
-                pick("--link-down-ms", self.link_down_ms, file.link_down_ms.map(|v| v.to_string()), at),
-                pick("--probe-period-ms", self.probe_period_ms, file.probe_period_ms.map(|v| v.to_string()), at),
-            ],
+        // Last, as it may create ~/.shoal.cookie: not worth doing for settings that fail.
+        let args = (self.cookie.as_deref(), self.cookie_file.as_deref());
+        let cookie = cookie(
+            args,
+            (file.cookie.as_deref(), file.cookie_file.as_deref()),
+            at,
+            ctx,
         )?;
+        warnings.extend(cookie.warning);
+        let local_dir = self.local_dir.or(file.local_dir);
         Ok(NodeSettings {
             name,
             cookie: cookie.cookie,
             cookie_source: cookie.source,
+            cookie_secret: cookie.secret,
             listen,
             http,
             seeds,
             local_discovery,
             static_discovery,
-            local_dir: self.local_dir.or(file.local_dir).unwrap_or_else(|| ctx.default_local_dir.clone()),
+            local_dir: local_dir.unwrap_or_else(|| ctx.default_local_dir.clone()),
             roles,
             ready_file: self.ready_file.or(file.ready_file),
             log,
@@ -138,23 +173,64 @@ impl NodeArgs {
         })
     }
 
-    /// The cookie, by the precedence of [`resolve_cookie`].
-    fn cookie(&self, file: &FileSettings, at: Option<&Path>, ctx: &Context) -> anyhow::Result<cookie::ResolvedCookie> {
-        if file.cookie.is_some() && file.cookie_file.is_some() {
-            let path = at.map(|p| p.display().to_string()).unwrap_or_default();
-            anyhow::bail!("invalid shoal.toml at {path}: it sets both cookie and cookie_file; keep one");
-        }
-        let value = self.cookie.as_deref().map(|secret| {
-            let from_env = ctx.env_cookie.as_deref() == Some(secret);
-            (secret, if from_env { CookieSource::Env } else { CookieSource::Flag })
-        });
-        resolve_cookie(CookieInputs {
-            value,
-            file: self.cookie_file.as_deref().or(file.cookie_file.as_deref()),
-            config: file.cookie.as_deref().zip(at),
-            home: ctx.home.as_deref(),
-        })
+    /// The timing overrides, in the order [`membership`] takes them.
+    fn timing(&self, file: &FileSettings, at: Option<&Path>) -> [Option<Sourced<String>>; 4] {
+        let overrides = [
+            ("--heartbeat-ms", &self.heartbeat_ms, file.heartbeat_ms),
+            ("--link-suspect-ms", &self.link_suspect_ms, file.link_suspect_ms),
+            ("--link-down-ms", &self.link_down_ms, file.link_down_ms),
+            ("--probe-period-ms", &self.probe_period_ms, file.probe_period_ms),
+        ];
+        overrides.map(|(flag, arg, key)| pick(flag, arg.clone(), key.map(|ms| ms.to_string()), at))
     }
+}
+
+/// The cookie, by the precedence of [`resolve_cookie`]. `args` are `--cookie` (or
+/// `SHOAL_COOKIE`) and `--cookie-file` (or `SHOAL_COOKIE_FILE`); `keys` are `cookie` and
+/// `cookie_file` of the shoal.toml at `at`.
+fn cookie(
+    args: (Option<&str>, Option<&Path>),
+    keys: (Option<&str>, Option<&Path>),
+    at: Option<&Path>,
+    ctx: &Context,
+) -> anyhow::Result<cookie::ResolvedCookie> {
+    if let (Some(_), Some(_), Some(path)) = (keys.0, keys.1, at) {
+        bail!(
+            "invalid shoal.toml at {}: it sets both cookie and cookie_file; keep one",
+            path.display()
+        );
+    }
+    let value = args
+        .0
+        .map(|secret| match ctx.env_cookie.as_deref() == Some(secret) {
+            true => (secret, CookieSource::Env),
+            false => (secret, CookieSource::Flag),
+        });
+    resolve_cookie(CookieInputs {
+        value,
+        file: args.1.or(keys.1),
+        config: keys.0.zip(at),
+        home: ctx.home.as_deref(),
+    })
+}
+
+/// Seeds and the discovery kinds `(seeds, local, static)`. Seeds are dropped, with a
+/// warning, when static discovery is off, so that callers can pass them on as they are.
+fn discovery(
+    seeds: Option<Sourced<Vec<String>>>,
+    kinds: Option<Sourced<Vec<String>>>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<(Vec<String>, bool, bool)> {
+    let mut seeds = seeds.map_or(Ok(Vec::new()), |s| value::seeds(&s.label, &s.value))?;
+    let (local, fixed) = kinds.map_or(Ok((true, true)), |s| value::discovery(&s.label, &s.value))?;
+    if !fixed && !seeds.is_empty() {
+        warnings.push(format!(
+            "ignoring seeds {}: discovery does not include static",
+            seeds.join(",")
+        ));
+        seeds.clear();
+    }
+    Ok((seeds, local, fixed))
 }
 
 /// The HTTP address: `--no-http` wins, then `--http`, then the `http` key, then the default.
@@ -200,7 +276,11 @@ fn membership(overrides: [Option<Sourced<String>>; 4]) -> anyhow::Result<Members
             ("link_down_after", "--link-down-ms"),
             ("probe_period", "--probe-period-ms"),
         ];
-        let rename = |text: &str| flags.iter().fold(text.to_string(), |t, (f, flag)| t.replace(f, flag));
+        let rename = |text: &str| {
+            flags
+                .iter()
+                .fold(text.to_string(), |t, (f, flag)| t.replace(f, flag))
+        };
         anyhow!("invalid {} {:?}: {}", rename(&e.field), e.value, rename(&e.fix))
     })
 }

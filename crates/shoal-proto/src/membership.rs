@@ -90,6 +90,7 @@ pub struct Membership {
     heartbeat_seq: u64,
     heartbeat_armed: bool,
     leaving: bool,
+    left: bool,
     stats: MembershipStats,
 }
 
@@ -112,6 +113,7 @@ impl Membership {
             heartbeat_seq: 0,
             heartbeat_armed: false,
             leaving: false,
+            left: false,
             stats: MembershipStats::default(),
         }
     }
@@ -141,6 +143,11 @@ impl Membership {
                 }
                 CoreTimer::Heartbeat => self.on_heartbeat_tick(now),
                 CoreTimer::Redial(name) => self.on_redial_timer(&name),
+                CoreTimer::LeaveGossip => {
+                    let _ = self.swim.leave_cluster(&mut self.runtime);
+                    self.flush_swim(now);
+                    self.left = true;
+                }
             }
         }
     }
@@ -233,15 +240,23 @@ impl Membership {
         self.timers.set(now + backoff, CoreTimer::Redial(member.id.name.clone()));
     }
 
-    /// Leaves the cluster on purpose: every linked peer is told `Goodbye` and gossip says we
-    /// are down. The driver should flush outputs, then stop.
+    /// Leaves the cluster on purpose: every linked peer is told `Goodbye` now, and gossip says
+    /// we are down `leave_gossip_delay` later (so linked peers hear the reason first). The
+    /// driver should keep running until [`Membership::has_left`], then stop.
     pub fn leave(&mut self, now: Instant) {
+        if self.leaving {
+            return;
+        }
         self.leaving = true;
         for link in self.links.iter() {
             self.outputs.push_back(Output::SendLink { conn: link.conn, msg: LinkMessage::Goodbye });
         }
-        let _ = self.swim.leave_cluster(&mut self.runtime);
-        self.flush_swim(now);
+        self.timers.set(now + self.config.leave_gossip_delay, CoreTimer::LeaveGossip);
+    }
+
+    /// Whether a [`Membership::leave`] has finished (goodbyes queued, departure gossiped).
+    pub fn has_left(&self) -> bool {
+        self.left
     }
 
     /// Live members, sorted by name, without this node.

@@ -8,10 +8,15 @@ use shoal_testkit::NodeProcess;
 
 /// Nodes that share a fresh cookie and a private discovery directory; all killed on drop.
 pub(crate) struct BenchCluster {
+    spawner: Spawner,
+    pub(crate) nodes: Vec<NodeProcess>,
+}
+
+/// How to start one more node of the cluster (shared by the spawning threads).
+struct Spawner {
     bin: PathBuf,
     cookie: String,
     dir: PathBuf,
-    pub(crate) nodes: Vec<NodeProcess>,
 }
 
 impl BenchCluster {
@@ -19,19 +24,26 @@ impl BenchCluster {
         let cookie: String = format!("bench-{:032x}", rand::random::<u128>());
         let dir = std::env::temp_dir().join(format!("shoal-bench-{}-{}", std::process::id(), rand::random::<u32>()));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Self { bin: bin.to_path_buf(), cookie, dir, nodes: Vec::new() })
+        Ok(Self { spawner: Spawner { bin: bin.to_path_buf(), cookie, dir }, nodes: Vec::new() })
     }
 
     /// Starts one node per name, all at once, and waits for their ready lines.
     pub(crate) fn spawn_all(&self, names: &[String]) -> anyhow::Result<Vec<NodeProcess>> {
+        let spawner = &self.spawner;
         std::thread::scope(|s| {
-            let handles: Vec<_> = names.iter().map(|name| s.spawn(move || self.spawn(name))).collect();
+            let handles: Vec<_> = names.iter().map(|name| s.spawn(move || spawner.spawn(name))).collect();
             handles.into_iter().map(|h| h.join().map_err(|_| anyhow::anyhow!("spawn thread panicked"))?).collect()
         })
     }
 
     /// Starts one node and waits for its ready line.
     pub(crate) fn spawn(&self, name: &str) -> anyhow::Result<NodeProcess> {
+        self.spawner.spawn(name)
+    }
+}
+
+impl Spawner {
+    fn spawn(&self, name: &str) -> anyhow::Result<NodeProcess> {
         let dir = self.dir.to_string_lossy();
         let args = ["--cookie", &self.cookie, "--discovery", "local", "--local-dir", &dir, "--log", "warn"];
         NodeProcess::spawn(&self.bin, name, &args).with_context(|| format!("starting node {name}"))
@@ -41,7 +53,7 @@ impl BenchCluster {
 impl Drop for BenchCluster {
     fn drop(&mut self) {
         self.nodes.clear();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.spawner.dir);
     }
 }
 

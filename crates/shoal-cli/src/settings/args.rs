@@ -1,14 +1,16 @@
 //! The `shoal node` flags, each also read from a `SHOAL_*` environment variable.
 
+use std::fmt;
 use std::path::PathBuf;
 
-/// Flags of `shoal node`. Every flag can also come from the `SHOAL_*` variable shown in
-/// `--help` (a flag beats its variable), and every one is optional here so that `shoal.toml`
-/// can fill the gaps: call [`NodeArgs::resolve`] to get validated [`super::NodeSettings`].
-///
-/// Values are kept as text and validated by `resolve`, so that each error is one line naming
-/// the value and the fix (clap's own errors for typed values are longer and name no fix).
-#[derive(Clone, Debug, Default, clap::Args)]
+/// Run one node in the foreground.
+//
+// Every flag can also come from the `SHOAL_*` variable shown in `--help` (a flag beats its
+// variable), and every one is optional here so that `shoal.toml` can fill the gaps: call
+// `NodeArgs::resolve` to get validated `NodeSettings`. Values are kept as text and validated
+// there, so that each error is one line naming the value and the fix (clap's own errors for
+// typed values are longer and name no fix). The doc line above is user-facing: clap shows it.
+#[derive(Clone, Default, clap::Args)]
 pub(crate) struct NodeArgs {
     /// Node name, unique in the cluster: 1-64 of A-Z a-z 0-9 . _ - [default: <hostname>-<pid>]
     #[arg(long, env = "SHOAL_NAME", value_name = "NAME")]
@@ -37,7 +39,12 @@ pub(crate) struct NodeArgs {
     pub(crate) no_http: bool,
 
     /// Seed nodes to join through, comma-separated `host:port` (host names allowed)
-    #[arg(long, env = "SHOAL_SEEDS", value_name = "HOST:PORT,...", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SHOAL_SEEDS",
+        value_name = "HOST:PORT,...",
+        value_delimiter = ','
+    )]
     pub(crate) seeds: Option<Vec<String>>,
 
     /// How to find peers, comma-separated: `static` (the --seeds), `local` (other nodes of
@@ -86,4 +93,34 @@ pub(crate) struct NodeArgs {
     /// Token that HTTP requests which change the cluster must carry
     #[arg(long, env = "SHOAL_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub(crate) admin_token: Option<String>,
+}
+
+/// Shows a secret's presence, never its value.
+pub(crate) fn redact(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "<redacted>")
+}
+
+impl fmt::Debug for NodeArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeArgs")
+            .field("name", &self.name)
+            .field("cookie", &redact(&self.cookie))
+            .field("cookie_file", &self.cookie_file)
+            .field("listen", &self.listen)
+            .field("http", &self.http)
+            .field("no_http", &self.no_http)
+            .field("seeds", &self.seeds)
+            .field("discovery", &self.discovery)
+            .field("local_dir", &self.local_dir)
+            .field("roles", &self.roles)
+            .field("config", &self.config)
+            .field("ready_file", &self.ready_file)
+            .field("log", &self.log)
+            .field("heartbeat_ms", &self.heartbeat_ms)
+            .field("link_suspect_ms", &self.link_suspect_ms)
+            .field("link_down_ms", &self.link_down_ms)
+            .field("probe_period_ms", &self.probe_period_ms)
+            .field("admin_token", &redact(&self.admin_token))
+            .finish()
+    }
 }

@@ -59,7 +59,13 @@ fn default_name(hostname: &str, pid: u32) -> String {
         .next()
         .unwrap_or_default()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(MAX_NAME_LEN - suffix.len())
         .collect();
     let host = if host.is_empty() { "node" } else { host.as_str() };

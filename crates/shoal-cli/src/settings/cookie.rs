@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail};
 use rand::RngExt as _;
 use rand::distr::Alphanumeric;
-use shoal_proto::Cookie;
+use shoal_proto::{ConfigError, Cookie};
 
 /// Name of the per-user default cookie file, in the home directory.
 pub(crate) const DEFAULT_COOKIE_FILE: &str = ".shoal.cookie";
@@ -56,10 +56,44 @@ pub(crate) struct CookieInputs<'a> {
 pub(crate) struct ResolvedCookie {
     /// The secret.
     pub(crate) cookie: Cookie,
+    /// The same secret as bytes, for APIs that take bytes.
+    pub(crate) secret: Secret,
     /// Where it came from.
     pub(crate) source: CookieSource,
     /// A warning line when the cookie file can be read or written by other users.
     pub(crate) warning: Option<String>,
+}
+
+/// A cookie's bytes (trimmed, as in [`Cookie`]), for APIs that take bytes rather than a
+/// [`Cookie`]. `Debug` never prints them.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(Vec<u8>);
+
+impl CookieSource {
+    /// The log line for this source, e.g. `using cookie from /home/me/.shoal.cookie (created)`.
+    pub(crate) fn describe(&self) -> String {
+        format!("using cookie from {self}")
+    }
+}
+
+impl ResolvedCookie {
+    fn new(bytes: &[u8], source: CookieSource, warning: Option<String>) -> Result<Self, ConfigError> {
+        let cookie = Cookie::new(bytes)?;
+        let secret = Secret(bytes.trim_ascii().to_vec());
+        Ok(Self {
+            cookie,
+            secret,
+            source,
+            warning,
+        })
+    }
+}
+
+impl Secret {
+    /// The secret bytes. Never log them.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl fmt::Display for CookieSource {
@@ -75,21 +109,28 @@ impl fmt::Display for CookieSource {
     }
 }
 
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 /// Picks the cookie: the value, else the file, else shoal.toml's `cookie`, else
 /// `<home>/.shoal.cookie`, which is created (mode 0600, 32 random alphanumeric characters)
 /// when missing. Errors are one line naming the source and the fix, never the secret.
 pub(crate) fn resolve_cookie(inputs: CookieInputs<'_>) -> anyhow::Result<ResolvedCookie> {
     if let Some((secret, source)) = inputs.value {
         let label = source.to_string();
-        return Ok(ResolvedCookie { cookie: from_text(&label, secret)?, source, warning: None });
+        return ResolvedCookie::new(secret.as_bytes(), source, None)
+            .map_err(|e| anyhow!("invalid {label} ({}): {}", e.value, e.fix));
     }
     if let Some(path) = inputs.file {
         return read_cookie_file(path, CookieSource::File(path.to_path_buf()));
     }
     if let Some((secret, file)) = inputs.config {
         let source = CookieSource::Config(file.to_path_buf());
-        let label = format!("cookie in {}", file.display());
-        return Ok(ResolvedCookie { cookie: from_text(&label, secret)?, source, warning: None });
+        return ResolvedCookie::new(secret.as_bytes(), source, None)
+            .map_err(|e| anyhow!("invalid cookie in {} ({}): {}", file.display(), e.value, e.fix));
     }
     let Some(home) = inputs.home else {
         bail!(
@@ -109,11 +150,13 @@ pub(crate) fn resolve_cookie(inputs: CookieInputs<'_>) -> anyhow::Result<Resolve
             )
         })?
     };
-    read_cookie_file(&path, CookieSource::DefaultFile { path: path.clone(), created })
-}
-
-fn from_text(label: &str, secret: &str) -> anyhow::Result<Cookie> {
-    Cookie::new(secret).map_err(|e| anyhow!("invalid {label} ({}): {}", e.value, e.fix))
+    read_cookie_file(
+        &path,
+        CookieSource::DefaultFile {
+            path: path.clone(),
+            created,
+        },
+    )
 }
 
 /// Reads a cookie file and checks that only its owner can use it.
@@ -124,9 +167,6 @@ fn read_cookie_file(path: &Path, source: CookieSource) -> anyhow::Result<Resolve
             path.display()
         )
     })?;
-    let cookie = Cookie::new(&bytes).map_err(|e| {
-        anyhow!("invalid cookie file {} ({}): {}", path.display(), e.value, e.fix)
-    })?;
     let open = fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
     let warning = open.then(|| {
         format!(
@@ -134,7 +174,8 @@ fn read_cookie_file(path: &Path, source: CookieSource) -> anyhow::Result<Resolve
             path.display()
         )
     });
-    Ok(ResolvedCookie { cookie, source, warning })
+    ResolvedCookie::new(&bytes, source, warning)
+        .map_err(|e| anyhow!("invalid cookie file {} ({}): {}", path.display(), e.value, e.fix))
 }
 
 /// Writes a fresh secret to `path` unless some other process got there first. The secret is
@@ -142,7 +183,9 @@ fn read_cookie_file(path: &Path, source: CookieSource) -> anyhow::Result<Resolve
 /// never sees a half-written file. Returns whether this call created it.
 fn create_default(path: &Path) -> io::Result<bool> {
     let mut rng = rand::rng();
-    let secret: String = (0..GENERATED_LEN).map(|_| char::from(rng.sample(Alphanumeric))).collect();
+    let secret: String = (0..GENERATED_LEN)
+        .map(|_| char::from(rng.sample(Alphanumeric)))
+        .collect();
     let tmp = path.with_file_name(format!("{DEFAULT_COOKIE_FILE}.{}.tmp", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let written = OpenOptions::new()
@@ -168,16 +211,29 @@ mod tests {
     #[test]
     fn default_cookie_file_is_created_private_and_then_reused() {
         let home = TempDir::new("cookie-home");
-        let inputs = CookieInputs { home: Some(home.path()), ..CookieInputs::default() };
+        let inputs = CookieInputs {
+            home: Some(home.path()),
+            ..CookieInputs::default()
+        };
         let first = resolve_cookie(inputs.clone()).unwrap();
         let path = home.path().join(DEFAULT_COOKIE_FILE);
-        assert_eq!(first.source, CookieSource::DefaultFile { path: path.clone(), created: true });
+        assert_eq!(
+            first.source,
+            CookieSource::DefaultFile {
+                path: path.clone(),
+                created: true
+            }
+        );
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.len(), 32);
         assert!(text.bytes().all(|b| b.is_ascii_alphanumeric()), "{text}");
         assert_eq!(first.warning, None);
-        assert_eq!(fs::read_dir(home.path()).unwrap().count(), 1, "no temporary file is left");
+        assert_eq!(
+            fs::read_dir(home.path()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
 
         let second = resolve_cookie(inputs).unwrap();
         assert_eq!(second.source, CookieSource::DefaultFile { path, created: false });
@@ -188,10 +244,19 @@ mod tests {
     fn unreadable_cookie_file_error_names_the_path_and_the_fix() {
         let dir = TempDir::new("cookie-missing");
         let path = dir.path().join("nope.cookie");
-        let inputs = CookieInputs { file: Some(&path), ..CookieInputs::default() };
+        let inputs = CookieInputs {
+            file: Some(&path),
+            ..CookieInputs::default()
+        };
         let err = resolve_cookie(inputs).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("cannot read cookie file {}: ", path.display())), "{err}");
-        assert!(err.contains("os error 2") && err.ends_with("(chmod 600)"), "{err}");
+        assert!(
+            err.starts_with(&format!("cannot read cookie file {}: ", path.display())),
+            "{err}"
+        );
+        assert!(
+            err.contains("os error 2") && err.ends_with("(chmod 600)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -200,7 +265,10 @@ mod tests {
         let path = dir.path().join("c");
         fs::write(&path, "secret\n").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let inputs = CookieInputs { file: Some(&path), ..CookieInputs::default() };
+        let inputs = CookieInputs {
+            file: Some(&path),
+            ..CookieInputs::default()
+        };
         let got = resolve_cookie(inputs).unwrap();
         assert_eq!(got.cookie, Cookie::new("secret").unwrap());
         assert!(got.warning.unwrap().contains("chmod 600"));
@@ -209,8 +277,14 @@ mod tests {
     #[test]
     fn missing_home_is_an_error_with_a_fix_and_a_value_never_shows_the_secret() {
         let err = resolve_cookie(CookieInputs::default()).unwrap_err().to_string();
-        assert!(err.contains("HOME is not set") && err.contains("--cookie-file"), "{err}");
-        let inputs = CookieInputs { value: Some(("  ", CookieSource::Env)), ..CookieInputs::default() };
+        assert!(
+            err.contains("HOME is not set") && err.contains("--cookie-file"),
+            "{err}"
+        );
+        let inputs = CookieInputs {
+            value: Some(("  ", CookieSource::Env)),
+            ..CookieInputs::default()
+        };
         let err = resolve_cookie(inputs).unwrap_err().to_string();
         assert!(err.starts_with("invalid SHOAL_COOKIE (<0 bytes>)"), "{err}");
     }
@@ -218,8 +292,14 @@ mod tests {
     #[test]
     fn cookie_source_names_where_the_cookie_came_from() {
         let path = PathBuf::from("/h/.shoal.cookie");
-        let created = CookieSource::DefaultFile { path: path.clone(), created: true };
+        let created = CookieSource::DefaultFile {
+            path: path.clone(),
+            created: true,
+        };
         assert_eq!(created.to_string(), "/h/.shoal.cookie (created)");
-        assert_eq!(CookieSource::Config(path).to_string(), "`cookie` in /h/.shoal.cookie");
+        assert_eq!(
+            CookieSource::Config(path).to_string(),
+            "`cookie` in /h/.shoal.cookie"
+        );
     }
 }

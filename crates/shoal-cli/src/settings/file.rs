@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail};
 use serde::de::{self, Deserializer, Visitor};
 
-/// The keys of `shoal.toml`; any other key is an error. Units are as for the flags.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+/// The keys of `shoal.toml`; any other key is an error. Units are as for the flags. No
+/// `Debug`: it holds secrets.
+#[derive(Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileSettings {
     /// See `--name`.
@@ -77,10 +78,17 @@ impl FileSettings {
             )
         })?;
         let mut settings = Self::parse(&text).map_err(|message| {
-            anyhow!("invalid shoal.toml at {}: {message}; fix the file or pass --config", path.display())
+            anyhow!(
+                "invalid shoal.toml at {}: {message}; fix the file or pass --config",
+                path.display()
+            )
         })?;
         let dir = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut settings.cookie_file, &mut settings.local_dir, &mut settings.ready_file] {
+        for p in [
+            &mut settings.cookie_file,
+            &mut settings.local_dir,
+            &mut settings.ready_file,
+        ] {
             if let Some(p) = p.as_mut().filter(|p| p.is_relative()) {
                 *p = dir.join(&*p);
             }
@@ -152,13 +160,17 @@ mod tests {
         assert_eq!(f.http, Some(HttpSetting::Enabled(false)));
         let f = FileSettings::parse("http = \"127.0.0.1:8080\"").unwrap();
         assert_eq!(f.http, Some(HttpSetting::Addr("127.0.0.1:8080".into())));
-        let err = FileSettings::parse("http = 80").unwrap_err();
+        let Err(err) = FileSettings::parse("http = 80") else {
+            panic!("80 is no address")
+        };
         assert!(err.contains("IP:PORT"), "{err}");
     }
 
     #[test]
     fn parse_error_names_the_line_and_the_unknown_key() {
-        let err = FileSettings::parse("name = \"a\"\nnmae = \"b\"\n").unwrap_err();
+        let Err(err) = FileSettings::parse("name = \"a\"\nnmae = \"b\"\n") else {
+            panic!("accepted")
+        };
         assert!(err.starts_with("line 2, column 1: unknown field `nmae`"), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser as _};
 
 use super::*;
 
@@ -64,9 +64,13 @@ impl Fixture {
         Self { dir, ctx }
     }
 
+    /// Parses `flags` with the `SHOAL_*` variables switched off (so that a developer's own
+    /// environment cannot change the outcome) and resolves them.
     fn resolve(&self, flags: &[&str]) -> anyhow::Result<NodeSettings> {
         let argv = std::iter::once("shoal-node").chain(flags.iter().copied());
-        Cli::try_parse_from(argv)?.args.resolve_in(&self.ctx)
+        let command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
+        let args = NodeArgs::from_arg_matches(&command.try_get_matches_from(argv)?)?;
+        args.resolve_in(&self.ctx)
     }
 
     fn error(&self, flags: &[&str]) -> String {
@@ -87,7 +91,13 @@ fn defaults_apply_when_nothing_is_given() {
     assert_eq!(s.log, "info");
     assert_eq!(s.membership, MembershipConfig::lan());
     let cookie_path = f.ctx.home.as_ref().unwrap().join(".shoal.cookie");
-    assert_eq!(s.cookie_source, CookieSource::DefaultFile { path: cookie_path, created: true });
+    assert_eq!(
+        s.cookie_source,
+        CookieSource::DefaultFile {
+            path: cookie_path,
+            created: true
+        }
+    );
     assert!(s.seeds.is_empty() && s.roles.is_empty() && s.warnings.is_empty());
     assert_eq!((s.config_file, s.ready_file, s.admin_token), (None, None, None));
 }
@@ -97,7 +107,16 @@ fn a_flag_beats_shoal_toml_which_beats_the_default() {
     let toml = "name = \"from-toml\"\nlisten = \"127.0.0.1:7000\"\nroles = [\"db\"]\n\
                 seeds = [\"db1.lan:7000\"]\nlog = \"debug\"\nheartbeat_ms = 50\ncookie = \"s\"\n";
     let f = Fixture::new(Some(toml));
-    let s = f.resolve(&["--name", "from-flag", "--roles", "web,cache", "--link-down-ms", "900"]).unwrap();
+    let s = f
+        .resolve(&[
+            "--name",
+            "from-flag",
+            "--roles",
+            "web,cache",
+            "--link-down-ms",
+            "900",
+        ])
+        .unwrap();
     assert_eq!(s.name.as_str(), "from-flag");
     assert_eq!(s.roles, ["web", "cache"]);
     assert_eq!(s.listen.port(), 7000);
@@ -107,14 +126,25 @@ fn a_flag_beats_shoal_toml_which_beats_the_default() {
     assert_eq!(s.membership.link_down_after, Duration::from_millis(900));
     assert_eq!(s.membership.probe_period, MembershipConfig::lan().probe_period);
     assert_eq!(s.config_file, Some(f.dir.path().join("shoal.toml")));
-    assert_eq!(s.cookie_source, CookieSource::Config(f.dir.path().join("shoal.toml")));
+    assert_eq!(
+        s.cookie_source,
+        CookieSource::Config(f.dir.path().join("shoal.toml"))
+    );
 }
 
 #[test]
 fn env_beats_shoal_toml_and_a_flag_beats_env_in_a_child_process() {
     let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["--exact", "settings::tests::child_body_for_env_precedence", "--nocapture"])
+    let mut child = std::process::Command::new(exe);
+    for (var, _) in std::env::vars_os().filter(|(v, _)| v.to_string_lossy().starts_with("SHOAL_")) {
+        child.env_remove(var);
+    }
+    let out = child
+        .args([
+            "--exact",
+            "settings::tests::child_body_for_env_precedence",
+            "--nocapture",
+        ])
         .env("SHOAL_SETTINGS_TEST_CHILD", "1")
         .env("SHOAL_NAME", "from-env")
         .env("SHOAL_LISTEN", "127.0.0.1:7001")
@@ -122,7 +152,11 @@ fn env_beats_shoal_toml_and_a_flag_beats_env_in_a_child_process() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
 }
 
@@ -131,8 +165,13 @@ fn child_body_for_env_precedence() {
     if std::env::var_os("SHOAL_SETTINGS_TEST_CHILD").is_none() {
         return; // Only meaningful with the variables set by the test above.
     }
-    let f = Fixture::new(Some("name = \"from-toml\"\nlisten = \"127.0.0.1:7000\"\nlog = \"warn\"\n"));
-    let ctx = Context { env_cookie: Some("env-secret".into()), ..f.ctx.clone() };
+    let f = Fixture::new(Some(
+        "name = \"from-toml\"\nlisten = \"127.0.0.1:7000\"\nlog = \"warn\"\n",
+    ));
+    let ctx = Context {
+        env_cookie: Some("env-secret".into()),
+        ..f.ctx.clone()
+    };
     let argv = ["shoal-node", "--listen", "127.0.0.1:7002"];
     let s = Cli::try_parse_from(argv).unwrap().args.resolve_in(&ctx).unwrap();
     assert_eq!(s.name.as_str(), "from-env");
@@ -146,7 +185,10 @@ fn malformed_shoal_toml_is_one_line_naming_the_file_and_the_fix() {
     let f = Fixture::new(Some("name = \"n1\"\nlisten = \n"));
     let err = f.error(&[]);
     let path = f.dir.path().join("shoal.toml");
-    assert!(err.starts_with(&format!("invalid shoal.toml at {}: line 2", path.display())), "{err}");
+    assert!(
+        err.starts_with(&format!("invalid shoal.toml at {}: line 2", path.display())),
+        "{err}"
+    );
     assert!(err.ends_with("; fix the file or pass --config"), "{err}");
 }
 
@@ -182,7 +224,10 @@ fn bad_port_names_the_flag_the_value_and_the_fix() {
 fn bad_name_names_the_value_and_the_allowed_characters() {
     let f = Fixture::new(None);
     let err = f.error(&["--name", "a b"]);
-    assert_eq!(err, "invalid --name \"a b\": use 1 to 64 ASCII letters, digits, '.', '_' or '-'");
+    assert_eq!(
+        err,
+        "invalid --name \"a b\": use 1 to 64 ASCII letters, digits, '.', '_' or '-'"
+    );
 }
 
 #[test]
@@ -191,7 +236,12 @@ fn http_is_disabled_by_no_http_or_by_false_in_shoal_toml() {
     assert_eq!(f.resolve(&[]).unwrap().http, None);
     let addr = f.resolve(&["--http", "127.0.0.1:8080"]).unwrap().http;
     assert_eq!(addr, Some("127.0.0.1:8080".parse().unwrap()));
-    assert_eq!(f.resolve(&["--http", "127.0.0.1:8080", "--no-http"]).unwrap().http, None);
+    assert_eq!(
+        f.resolve(&["--http", "127.0.0.1:8080", "--no-http"])
+            .unwrap()
+            .http,
+        None
+    );
 }
 
 #[test]
@@ -201,29 +251,56 @@ fn cookie_file_in_shoal_toml_is_relative_to_that_file() {
     let s = f.resolve(&[]).unwrap();
     assert_eq!(s.cookie_source, CookieSource::File(f.dir.path().join("c.cookie")));
     assert_eq!(s.cookie, Cookie::new("secret").unwrap());
-    assert_eq!(f.resolve(&["--cookie", "x"]).unwrap().cookie_source, CookieSource::Flag);
+    assert_eq!(
+        f.resolve(&["--cookie", "x"]).unwrap().cookie_source,
+        CookieSource::Flag
+    );
 }
 
 #[test]
 fn shoal_toml_with_both_cookie_and_cookie_file_is_refused() {
     let f = Fixture::new(Some("cookie = \"a\"\ncookie_file = \"b\"\n"));
-    assert!(f.error(&[]).ends_with("it sets both cookie and cookie_file; keep one"));
+    assert!(
+        f.error(&[])
+            .ends_with("it sets both cookie and cookie_file; keep one")
+    );
 }
 
 #[test]
 fn timing_that_breaks_an_ordering_rule_names_the_flags() {
     let f = Fixture::new(None);
     let err = f.error(&["--link-down-ms", "400"]);
-    assert_eq!(err, "invalid --link-down-ms \"400ms\": must be longer than --link-suspect-ms");
-    assert!(f.error(&["--heartbeat-ms", "0"]).starts_with("invalid --heartbeat-ms \"0\": "));
+    assert_eq!(
+        err,
+        "invalid --link-down-ms \"400ms\": must be longer than --link-suspect-ms"
+    );
+    assert!(
+        f.error(&["--heartbeat-ms", "0"])
+            .starts_with("invalid --heartbeat-ms \"0\": ")
+    );
 }
 
 #[test]
-fn seeds_without_static_discovery_give_a_warning() {
+fn seeds_without_static_discovery_are_dropped_with_a_warning() {
     let f = Fixture::new(Some("seeds = [\"h:1\"]\ndiscovery = [\"local\"]\n"));
-    assert_eq!(f.resolve(&[]).unwrap().warnings.len(), 1);
+    let s = f.resolve(&[]).unwrap();
+    assert!(s.seeds.is_empty() && !s.static_discovery && s.local_discovery);
+    assert_eq!(
+        s.warnings,
+        ["ignoring seeds h:1: discovery does not include static"]
+    );
     let err = f.error(&["--discovery", "none,local"]);
     assert!(err.starts_with("invalid --discovery \"none,local\""), "{err}");
+}
+
+#[test]
+fn cookie_bytes_are_the_trimmed_secret_and_debug_hides_them() {
+    let f = Fixture::new(None);
+    let s = f.resolve(&["--cookie", " s3cret\n"]).unwrap();
+    assert_eq!(s.cookie_bytes(), b"s3cret");
+    assert_eq!(Cookie::new(s.cookie_bytes()).unwrap(), s.cookie);
+    assert!(!format!("{s:?}").contains("s3cret"));
+    assert_eq!(s.cookie_source.describe(), "using cookie from --cookie");
 }
 
 #[test]
@@ -237,5 +314,8 @@ fn defaults_shown_in_help_match_the_lan_preset() {
         ms(lan.link_down_after),
         ms(lan.probe_period),
     );
-    assert_eq!(shown, actual, "update the [default: ..] notes in settings/args.rs");
+    assert_eq!(
+        shown, actual,
+        "update the [default: ..] notes in settings/args.rs"
+    );
 }

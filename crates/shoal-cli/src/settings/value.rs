@@ -26,8 +26,14 @@ pub(crate) fn pick<T>(
     file: Option<&Path>,
 ) -> Option<Sourced<T>> {
     match (from_args, from_file) {
-        (Some(value), _) => Some(Sourced { value, label: flag.to_string() }),
-        (None, Some(value)) => Some(Sourced { value, label: file_label(flag, file) }),
+        (Some(value), _) => Some(Sourced {
+            value,
+            label: flag.to_string(),
+        }),
+        (None, Some(value)) => Some(Sourced {
+            value,
+            label: file_label(flag, file),
+        }),
         (None, None) => None,
     }
 }
@@ -144,11 +150,18 @@ mod tests {
 
     #[test]
     fn seeds_need_a_host_and_a_port_from_1_to_65535() {
-        let ok = seeds("--seeds", &list(&["db1.lan:7000", " [::1]:1 ", "", "db1.lan:7000"])).unwrap();
+        let ok = seeds(
+            "--seeds",
+            &list(&["db1.lan:7000", " [::1]:1 ", "", "db1.lan:7000"]),
+        )
+        .unwrap();
         assert_eq!(ok, list(&["db1.lan:7000", "[::1]:1"]));
         for bad in ["db1", ":7000", "h:0", "h:70000", "::1", "h:x", "a b:1"] {
             let err = seeds("--seeds", &list(&[bad])).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("invalid --seeds {bad:?}: use host:port")), "{err}");
+            assert!(
+                err.starts_with(&format!("invalid --seeds {bad:?}: use host:port")),
+                "{err}"
+            );
         }
     }
 
@@ -159,13 +172,21 @@ mod tests {
         assert_eq!(discovery("d", &list(&["none"])).unwrap(), (false, false));
         assert!(discovery("d", &list(&["none", "local"])).is_err());
         assert!(discovery("d", &list(&[""])).is_err());
-        let err = discovery("--discovery", &list(&["mdns"])).unwrap_err().to_string();
-        assert_eq!(err, "invalid --discovery \"mdns\": use a comma list of static and local, or none alone");
+        let err = discovery("--discovery", &list(&["mdns"]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid --discovery \"mdns\": use a comma list of static and local, or none alone"
+        );
     }
 
     #[test]
     fn roles_use_the_name_charset_and_drop_repeats() {
-        assert_eq!(roles("r", &list(&["web", "db", "web"])).unwrap(), list(&["web", "db"]));
+        assert_eq!(
+            roles("r", &list(&["web", "db", "web"])).unwrap(),
+            list(&["web", "db"])
+        );
         let err = roles("--roles", &list(&["w b"])).unwrap_err().to_string();
         assert!(err.starts_with("invalid --roles \"w b\": use 1 to 64"), "{err}");
     }
@@ -174,7 +195,12 @@ mod tests {
     fn millis_and_tokens_and_filters_are_checked() {
         assert_eq!(millis("m", "250").unwrap(), Duration::from_millis(250));
         assert!(millis("m", "0").is_err() && millis("m", "1.5").is_err());
-        assert!(token("--admin-token", " ").unwrap_err().to_string().contains("(hidden)"));
+        assert!(
+            token("--admin-token", " ")
+                .unwrap_err()
+                .to_string()
+                .contains("(hidden)")
+        );
         assert!(log_filter("--log", "info,shoal_node=debug").is_ok());
         assert!(log_filter("--log", "shoal_node=loud").is_err());
     }
@@ -182,8 +208,17 @@ mod tests {
     #[test]
     fn file_label_turns_the_flag_into_its_key() {
         let file = Path::new("./shoal.toml");
-        assert_eq!(file_label("--link-down-ms", Some(file)), "link_down_ms in ./shoal.toml");
+        assert_eq!(
+            file_label("--link-down-ms", Some(file)),
+            "link_down_ms in ./shoal.toml"
+        );
         let picked = pick("--log", None, Some(1), Some(file)).unwrap();
-        assert_eq!(picked, Sourced { value: 1, label: "log in ./shoal.toml".into() });
+        assert_eq!(
+            picked,
+            Sourced {
+                value: 1,
+                label: "log in ./shoal.toml".into()
+            }
+        );
     }
 }

@@ -95,7 +95,9 @@ impl Driver {
             }
             self.perform_outputs();
             self.publish();
-            if let Some(done) = self.leave_waiter.take() {
+            if self.core.has_left()
+                && let Some(done) = self.leave_waiter.take()
+            {
                 let _ = done.send(());
             }
         }

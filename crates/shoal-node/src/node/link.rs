@@ -170,7 +170,19 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
 async fn relay(mut frames: Frames, mut out: mpsc::UnboundedReceiver<LinkMessage>, ctx: &LinkContext) {
     loop {
         tokio::select! {
-            () = ctx.cancel.cancelled() => break,
+            () = ctx.cancel.cancelled() => {
+                // What the driver queued before stopping (a Goodbye on leave) still goes out.
+                let drain = async {
+                    while let Ok(msg) = out.try_recv() {
+                        if frames.feed(Bytes::from(msg.encode())).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = SinkExt::<Bytes>::flush(&mut frames).await;
+                };
+                let _ = tokio::time::timeout(Duration::from_millis(200), drain).await;
+                break;
+            }
             msg = out.recv() => match msg {
                 Some(msg) => {
                     if frames.feed(Bytes::from(msg.encode())).await.is_err() {

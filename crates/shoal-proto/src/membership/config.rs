@@ -36,6 +36,8 @@ pub struct MembershipConfig {
     pub dial_grace: Duration,
     /// How often we announce ourselves to members believed down (heals partitions).
     pub announce_to_down_interval: Duration,
+    /// On graceful leave, how long after the `Goodbye` frames our departure is gossiped.
+    pub leave_gossip_delay: Duration,
     /// How long a down member is remembered (stops a stale life from being re-added).
     pub remove_down_after: Duration,
     /// Cluster size the gossip fan-out and retransmissions are tuned for.
@@ -65,6 +67,7 @@ impl MembershipConfig {
             redial_max: Duration::from_secs(2),
             dial_grace: Duration::from_millis(300),
             announce_to_down_interval: Duration::from_secs(2),
+            leave_gossip_delay: Duration::from_millis(50),
             remove_down_after: Duration::from_secs(60),
             expected_cluster_size: NonZeroU32::new(32).unwrap_or(NonZeroU32::MIN),
             max_datagram_len: NonZeroUsize::new(1400).unwrap_or(NonZeroUsize::MIN),

@@ -15,6 +15,8 @@ pub(crate) enum CoreTimer {
     Heartbeat,
     /// Dial this member again if it is still live and unlinked.
     Redial(NodeName),
+    /// Gossip our own departure (after the goodbyes had a head start).
+    LeaveGossip,
 }
 
 /// Timers by deadline; ties fire in the order they were set.

@@ -1,0 +1,64 @@
+//! One node slot: a name that runs one life after another, each with its own membership core.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use shoal_proto::{Cookie, Membership, NodeId, NodeName};
+
+use super::queue::Target;
+
+/// Whether the slot's current process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    /// Running.
+    Running,
+    /// Stopped without warning (its sockets closed, nothing listens on its address).
+    Crashed,
+    /// Left the cluster on purpose, then stopped.
+    Left,
+}
+
+/// A simulated node: the core plus the little a driver keeps (dials in flight, seeds).
+pub(crate) struct SimNode {
+    pub(crate) name: NodeName,
+    pub(crate) addr: SocketAddr,
+    pub(crate) cookie: Cookie,
+    /// Nodes with equal groups hold the same cookie.
+    pub(crate) cookie_group: u32,
+    pub(crate) core: Membership,
+    /// Bumped on every restart; events for an older life are stale.
+    pub(crate) life: u32,
+    pub(crate) state: NodeState,
+    /// Names of the nodes this one joins through (resolved to their address every round).
+    pub(crate) seeds: Vec<NodeName>,
+    /// Addresses being dialled (the driver never dials one address twice at once).
+    pub(crate) dialing: BTreeSet<SocketAddr>,
+    /// The core timer the queue holds for this node, if any.
+    pub(crate) timer_at: Option<Duration>,
+    /// Live members as told by this life's `NodeUp`/`NodeDown` events.
+    pub(crate) view: BTreeMap<NodeName, NodeId>,
+    /// Every id any life of this slot had, oldest first (restarts and renewals).
+    pub(crate) ids: Vec<NodeId>,
+}
+
+impl SimNode {
+    /// The slot and life events for this node are addressed to.
+    pub(crate) fn target(&self, node: usize) -> Target {
+        Target { node, life: self.life }
+    }
+
+    /// Whether `target` names this node's running life.
+    pub(crate) fn is(&self, target: Target) -> bool {
+        self.state == NodeState::Running && self.life == target.life
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.state == NodeState::Running
+    }
+
+    /// The id this life goes by now (grows when the cluster made it renew).
+    pub(crate) fn id(&self) -> &NodeId {
+        &self.core.local().id
+    }
+}
