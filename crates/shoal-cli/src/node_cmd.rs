@@ -41,7 +41,11 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .cookie(settings.cookie_bytes())
         .listen(settings.listen)
         .http(http_addr)
-        .seeds(if settings.static_discovery { settings.seeds.clone() } else { Vec::new() })
+        .seeds(if settings.static_discovery {
+            settings.seeds.clone()
+        } else {
+            Vec::new()
+        })
         .local_discovery(settings.local_discovery.then(|| settings.local_dir.clone()))
         .roles(settings.roles.clone())
         .membership(settings.membership.clone())
@@ -51,7 +55,9 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(listener) = http {
         let stopped = node.clone();
-        tokio::spawn(shoal_http::serve(listener, node.clone(), async move { stopped.stopped().await }));
+        tokio::spawn(shoal_http::serve(listener, node.clone(), async move {
+            stopped.stopped().await
+        }));
     }
     let events = node.subscribe_from_start().unwrap_or_else(|| node.subscribe());
     announce_ready(&node, settings.ready_file.as_deref())?;
@@ -69,7 +75,9 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
 async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {
         let fix = match e.kind() {
-            std::io::ErrorKind::AddrInUse => "another process uses that port: pick another --http port, or port 0",
+            std::io::ErrorKind::AddrInUse => {
+                "another process uses that port: pick another --http port, or port 0"
+            }
             _ => "check the --http address",
         };
         anyhow::anyhow!("cannot serve HTTP on {addr}: {e}; {fix}")
@@ -92,7 +100,12 @@ fn announce_ready(node: &Node, ready_file: Option<&Path>) -> anyhow::Result<()> 
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, format!("{line}\n"))
             .and_then(|()| std::fs::rename(&tmp, path))
-            .with_context(|| format!("cannot write --ready-file {}; check the directory exists and is writable", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot write --ready-file {}; check the directory exists and is writable",
+                    path.display()
+                )
+            })?;
     }
     Ok(())
 }
@@ -110,8 +123,10 @@ async fn print_events(mut events: tokio::sync::broadcast::Receiver<NodeEvent>) {
 /// The JSON line printed for a membership event.
 fn event_json(e: &NodeEvent) -> Value {
     match &e.event {
-        Event::NodeUp(m) => json!({"event": "node_up", "node": m.id.name.as_str(), "creation": m.id.creation.0,
-            "listen": m.listen, "version": m.version, "at_us": e.at_us}),
+        Event::NodeUp(m) => {
+            json!({"event": "node_up", "node": m.id.name.as_str(), "creation": m.id.creation.0,
+            "listen": m.listen, "version": m.version, "at_us": e.at_us})
+        }
         Event::NodeSuspect(id) => json!({"event": "node_suspect", "node": id.name.as_str(),
             "creation": id.creation.0, "at_us": e.at_us}),
         Event::NodeDown { id, reason } => json!({"event": "node_down", "node": id.name.as_str(),

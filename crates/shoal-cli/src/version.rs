@@ -4,4 +4,9 @@
 pub(crate) const FULL: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("SHOAL_BUILD_HASH"));
 
 /// What `shoal --version` prints after the program name.
-pub(crate) const LONG: &str = concat!(env!("CARGO_PKG_VERSION"), " (build ", env!("SHOAL_BUILD_HASH"), ")");
+pub(crate) const LONG: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (build ",
+    env!("SHOAL_BUILD_HASH"),
+    ")"
+);

@@ -1,13 +1,25 @@
 //! `shoal node` refuses bad settings before starting: non-zero exit, one line naming the value
 //! and the fix.
 
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn node(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["node", "--name", "bad", "--cookie", "k", "--discovery", "static", "--http", "127.0.0.1:0"])
+        .args([
+            "node",
+            "--name",
+            "bad",
+            "--cookie",
+            "k",
+            "--discovery",
+            "static",
+            "--http",
+            "127.0.0.1:0",
+        ])
         .args(args)
         .output()
         .unwrap()
@@ -20,7 +32,11 @@ fn assert_refused(out: &Output, needles: &[&str]) {
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "one error line expected:\n{stderr}");
     for needle in needles {
-        assert!(errors[0].contains(needle), "{needle:?} missing from {:?}", errors[0]);
+        assert!(
+            errors[0].contains(needle),
+            "{needle:?} missing from {:?}",
+            errors[0]
+        );
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -34,13 +50,22 @@ fn busy_listen_port_is_refused_with_the_address_and_a_fix() {
 
 #[test]
 fn port_out_of_range_is_refused() {
-    assert_refused(&node(&["--listen", "127.0.0.1:70000"]), &["127.0.0.1:70000", "65535"]);
+    assert_refused(
+        &node(&["--listen", "127.0.0.1:70000"]),
+        &["127.0.0.1:70000", "65535"],
+    );
 }
 
 #[test]
 fn unreadable_cookie_file_is_refused_with_its_path() {
     let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["node", "--name", "bad", "--cookie-file", "/nonexistent/shoal.cookie"])
+        .args([
+            "node",
+            "--name",
+            "bad",
+            "--cookie-file",
+            "/nonexistent/shoal.cookie",
+        ])
         .output()
         .unwrap();
     assert_refused(&out, &["/nonexistent/shoal.cookie"]);

@@ -1,6 +1,8 @@
 //! End-to-end: real `shoal node` processes on 127.0.0.1 with OS-assigned ports. Every wait is
 //! on a condition with a generous deadline; no test asserts on timing.
 
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
@@ -17,7 +19,11 @@ fn bin() -> &'static Path {
 }
 
 fn cookie(test: &str) -> String {
-    format!("{test}-{}-{:x}", std::process::id(), std::time::SystemTime::now().elapsed().map_or(0, |d| d.as_nanos()))
+    format!(
+        "{test}-{}-{:x}",
+        std::process::id(),
+        std::time::SystemTime::now().elapsed().map_or(0, |d| d.as_nanos())
+    )
 }
 
 fn start(name: &str, cookie: &str, seeds: &[&NodeProcess]) -> NodeProcess {
@@ -52,13 +58,24 @@ fn alive(node: &NodeProcess) -> Vec<String> {
 fn wait_all_see(nodes: &[&NodeProcess], expected: &[&str]) {
     for node in nodes {
         let seen = wait_until(WAIT, || (alive(node) == expected).then_some(()));
-        assert!(seen.is_some(), "{} sees {:?}, want {expected:?}", node.ready.name, alive(node));
+        assert!(
+            seen.is_some(),
+            "{} sees {:?}, want {expected:?}",
+            node.ready.name,
+            alive(node)
+        );
     }
 }
 
 fn wait_down(node: &NodeProcess, name: &str) -> Value {
     node.wait_event(|e| e["event"] == "node_down" && e["node"] == name, WAIT)
-        .unwrap_or_else(|| panic!("{} never reported {name} down; log:\n{}", node.ready.name, node.log_text()))
+        .unwrap_or_else(|| {
+            panic!(
+                "{} never reported {name} down; log:\n{}",
+                node.ready.name,
+                node.log_text()
+            )
+        })
 }
 
 #[test]
@@ -93,7 +110,12 @@ fn killed_node_is_failed_everywhere_and_its_restart_is_listed_once_with_a_new_cr
     assert!(n3.ready.creation > old_creation);
     wait_all_see(&[&n1, &n2, &n3], &["n1", "n2", "n3"]);
     let members = api(&n1, "/api/members").unwrap();
-    let n3_entries: Vec<&Value> = members.as_array().unwrap().iter().filter(|m| m["name"] == "n3").collect();
+    let n3_entries: Vec<&Value> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["name"] == "n3")
+        .collect();
     assert_eq!(n3_entries.len(), 1, "{members}");
     assert_eq!(n3_entries[0]["creation"], n3.ready.creation);
 }
@@ -120,9 +142,15 @@ fn node_with_another_cookie_never_becomes_a_member_and_both_logs_say_why() {
     let n2 = start("n2", &c, &[&n1]);
     let intruder = start("intruder", "not-the-cookie", &[&n1]);
     let said = wait_until(WAIT, || {
-        (n1.log_text().contains("different cookie") && intruder.log_text().contains("different cookie")).then_some(())
+        (n1.log_text().contains("different cookie") && intruder.log_text().contains("different cookie"))
+            .then_some(())
     });
-    assert!(said.is_some(), "n1 log:\n{}\nintruder log:\n{}", n1.log_text(), intruder.log_text());
+    assert!(
+        said.is_some(),
+        "n1 log:\n{}\nintruder log:\n{}",
+        n1.log_text(),
+        intruder.log_text()
+    );
     wait_all_see(&[&n1, &n2], &["n1", "n2"]);
     assert_eq!(alive(&intruder), ["intruder"]);
     assert!(api(&n1, "/api/node").unwrap()["stats"]["handshake_failures"].as_u64() > Some(0));
@@ -139,7 +167,8 @@ fn garbage_and_oversized_input_is_dropped_and_counted_and_the_node_keeps_serving
     let mut huge = TcpStream::connect(target).unwrap();
     huge.write_all(&u32::MAX.to_be_bytes()).unwrap();
     let mut junk = TcpStream::connect(target).unwrap();
-    junk.write_all(&[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]).unwrap();
+    junk.write_all(&[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4])
+        .unwrap();
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     for len in [0usize, 3, 17, 600] {
         udp.send_to(&vec![0xab; len], target).unwrap();
@@ -155,9 +184,15 @@ fn garbage_and_oversized_input_is_dropped_and_counted_and_the_node_keeps_serving
 
 #[test]
 fn version_flag_prints_version_and_build_hash() {
-    let out = std::process::Command::new(bin()).arg("--version").output().unwrap();
+    let out = std::process::Command::new(bin())
+        .arg("--version")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.starts_with(&format!("shoal {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(
+        text.starts_with(&format!("shoal {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
     assert!(text.contains("build "), "{text}");
 }

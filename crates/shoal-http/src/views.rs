@@ -93,7 +93,9 @@ impl MemberView {
         let mut view = Self::new(&status.member, state, false);
         view.linked = status.linked;
         view.rtt_us = status.rtt.map(|d| d.as_micros() as u64);
-        view.last_heard_ms_ago = status.last_heard.map(|t| Instant::now().saturating_duration_since(t).as_millis() as u64);
+        view.last_heard_ms_ago = status
+            .last_heard
+            .map(|t| Instant::now().saturating_duration_since(t).as_millis() as u64);
         view
     }
 

@@ -70,51 +70,78 @@ impl NodeBuilder {
     /// The node's name (default `node-<pid>`).
     pub fn name(self, name: &str) -> Self {
         let name = NodeName::new(name);
-        self.set(|c| Ok(c.name = name?))
+        self.set(|c| {
+            c.name = name?;
+            Ok(())
+        })
     }
 
     /// The cluster's cookie. Every node of a cluster needs the same one.
     pub fn cookie(self, secret: impl AsRef<[u8]>) -> Self {
         let cookie = Cookie::new(secret);
-        self.set(|c| Ok(c.cookie = cookie?))
+        self.set(|c| {
+            c.cookie = cookie?;
+            Ok(())
+        })
     }
 
     /// Where to listen for links and gossip (default `127.0.0.1:0`).
     pub fn listen(self, addr: SocketAddr) -> Self {
-        self.set(|c| Ok(c.listen = addr))
+        self.set(|c| {
+            c.listen = addr;
+            Ok(())
+        })
     }
 
     /// The HTTP address to advertise.
     pub fn http(self, addr: Option<SocketAddr>) -> Self {
-        self.set(|c| Ok(c.http = addr))
+        self.set(|c| {
+            c.http = addr;
+            Ok(())
+        })
     }
 
     /// Static seeds (`host:port`) to join through.
     pub fn seeds<S: Into<String>>(self, seeds: impl IntoIterator<Item = S>) -> Self {
         let seeds: Vec<String> = seeds.into_iter().map(Into::into).collect();
-        self.set(|c| Ok(c.seeds = seeds))
+        self.set(|c| {
+            c.seeds = seeds;
+            Ok(())
+        })
     }
 
     /// Enables same-host discovery through `dir` (see [`crate::discovery`]).
     pub fn local_discovery(self, dir: Option<PathBuf>) -> Self {
-        self.set(|c| Ok(c.local_dir = dir))
+        self.set(|c| {
+            c.local_dir = dir;
+            Ok(())
+        })
     }
 
     /// Roles to advertise.
     pub fn roles<S: Into<String>>(self, roles: impl IntoIterator<Item = S>) -> Self {
         let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
-        self.set(|c| Ok(c.roles = roles))
+        self.set(|c| {
+            c.roles = roles;
+            Ok(())
+        })
     }
 
     /// Membership timing (default [`MembershipConfig::lan`]).
     pub fn membership(self, membership: MembershipConfig) -> Self {
-        self.set(|c| Ok(c.membership = membership))
+        self.set(|c| {
+            c.membership = membership;
+            Ok(())
+        })
     }
 
     /// The version string advertised to peers.
     pub fn version(self, version: impl Into<String>) -> Self {
         let version = version.into();
-        self.set(|c| Ok(c.version = version))
+        self.set(|c| {
+            c.version = version;
+            Ok(())
+        })
     }
 
     /// The finished config, validated.

@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 pub use self::local::{LocalDirectory, LocalEntry};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
-use crate::node::Snapshot;
 use crate::node::Input;
+use crate::node::Snapshot;
 
 /// How often discovery runs while the node knows no peer.
 const ALONE_INTERVAL: Duration = Duration::from_millis(50);
@@ -37,12 +37,20 @@ impl Discovery {
             Some(dir) => Some(LocalDirectory::register(dir, &config.cookie, local)?),
             None => None,
         };
-        Ok(Self { seeds: config.seeds.clone(), local })
+        Ok(Self {
+            seeds: config.seeds.clone(),
+            local,
+        })
     }
 
     /// Proposes addresses at once, then every round, until cancelled. Removes this node's
     /// local entry on the way out.
-    pub(crate) async fn run(self, inputs: mpsc::UnboundedSender<Input>, snapshot: watch::Receiver<Snapshot>, cancel: CancellationToken) {
+    pub(crate) async fn run(
+        self,
+        inputs: mpsc::UnboundedSender<Input>,
+        snapshot: watch::Receiver<Snapshot>,
+        cancel: CancellationToken,
+    ) {
         loop {
             let addrs = self.round().await;
             if !addrs.is_empty() && inputs.send(Input::Propose(addrs)).is_err() {

@@ -34,9 +34,15 @@ pub enum NodeError {
 impl NodeError {
     pub(crate) fn bind(addr: SocketAddr, source: std::io::Error) -> Self {
         let fix = match source.kind() {
-            std::io::ErrorKind::AddrInUse => "another process uses that port: pick another port, or port 0 for any free one",
-            std::io::ErrorKind::AddrNotAvailable => "that IP is not an address of this machine: use 127.0.0.1 or one of its own",
-            std::io::ErrorKind::PermissionDenied => "ports below 1024 need privileges: use a port from 1024 to 65535",
+            std::io::ErrorKind::AddrInUse => {
+                "another process uses that port: pick another port, or port 0 for any free one"
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                "that IP is not an address of this machine: use 127.0.0.1 or one of its own"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "ports below 1024 need privileges: use a port from 1024 to 65535"
+            }
             _ => "check the address",
         };
         Self::Bind { addr, source, fix }

@@ -15,11 +15,11 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
+pub(crate) use self::driver::Input;
+use self::driver::{Driver, DriverWiring};
 use crate::config::{NodeBuilder, NodeConfig};
 use crate::discovery::Discovery;
 use crate::error::NodeError;
-use self::driver::{Driver, DriverWiring};
-pub(crate) use self::driver::Input;
 
 /// A membership event with the wall-clock time it was decided at.
 #[derive(Clone, Debug)]
@@ -89,9 +89,15 @@ impl Node {
     }
 
     pub(crate) async fn start(config: NodeConfig) -> Result<Self, NodeError> {
-        let listener = TcpListener::bind(config.listen).await.map_err(|e| NodeError::bind(config.listen, e))?;
-        let listen = listener.local_addr().map_err(|e| NodeError::bind(config.listen, e))?;
-        let udp = UdpSocket::bind(listen).await.map_err(|e| NodeError::bind(listen, e))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| NodeError::bind(config.listen, e))?;
+        let listen = listener
+            .local_addr()
+            .map_err(|e| NodeError::bind(config.listen, e))?;
+        let udp = UdpSocket::bind(listen)
+            .await
+            .map_err(|e| NodeError::bind(listen, e))?;
         let local = Member {
             id: NodeId::new(config.name.clone(), Creation(now_us())),
             listen,
@@ -130,7 +136,9 @@ impl Node {
             started: Instant::now(),
             first_events: std::sync::Mutex::new(Some(first_events)),
         };
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// This node's member record (its creation grows if it ever had to rejoin).
@@ -207,5 +215,7 @@ impl Node {
 
 /// Microseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }

@@ -60,10 +60,7 @@ mod tests {
         let c = Cookie::new("a").unwrap();
         let d = seal(&c, b"hello");
         assert_eq!(open(&c, &d), Ok(&b"hello"[..]));
-        assert_eq!(
-            open(&Cookie::new("b").unwrap(), &d),
-            Err(DatagramError::BadTag)
-        );
+        assert_eq!(open(&Cookie::new("b").unwrap(), &d), Err(DatagramError::BadTag));
         assert_eq!(open(&c, &d[..5]), Err(DatagramError::TooShort(5)));
     }
 

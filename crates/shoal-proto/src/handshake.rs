@@ -96,7 +96,11 @@ impl HandshakeError {
 #[derive(Debug)]
 enum State {
     AwaitHello,
-    AwaitProof { peer: Member, peer_nonce: [u8; NONCE_LEN], version: u16 },
+    AwaitProof {
+        peer: Member,
+        peer_nonce: [u8; NONCE_LEN],
+        version: u16,
+    },
     Done,
 }
 
@@ -120,7 +124,16 @@ impl Handshake {
             nonce,
         });
         let state = State::AwaitHello;
-        (Self { role, local, cookie, nonce, state }, hello)
+        (
+            Self {
+                role,
+                local,
+                cookie,
+                nonce,
+                state,
+            },
+            hello,
+        )
     }
 
     /// Feeds the next message from the peer.
@@ -128,9 +141,14 @@ impl Handshake {
         let state = std::mem::replace(&mut self.state, State::Done);
         match (state, msg) {
             (State::AwaitHello, LinkMessage::Hello(hello)) => self.on_hello(hello),
-            (State::AwaitProof { peer, peer_nonce, version }, LinkMessage::Proof(proof)) => {
-                self.on_proof(peer, peer_nonce, version, proof)
-            }
+            (
+                State::AwaitProof {
+                    peer,
+                    peer_nonce,
+                    version,
+                },
+                LinkMessage::Proof(proof),
+            ) => self.on_proof(peer, peer_nonce, version, proof),
             (_, LinkMessage::Reject(reason)) => Err(HandshakeError::Rejected(reason)),
             (_, other) => Err(HandshakeError::Unexpected { got: kind(&other) }),
         }
@@ -143,17 +161,31 @@ impl Handshake {
         }
         let ours = self.local.protocol;
         let Some(version) = ours.common(hello.protocol) else {
-            return Err(HandshakeError::NoCommonProtocol { peer: peer.id, theirs: hello.protocol, ours });
+            return Err(HandshakeError::NoCommonProtocol {
+                peer: peer.id,
+                theirs: hello.protocol,
+                ours,
+            });
         };
         let step = match self.role {
             Role::Dialer => Step::Send(LinkMessage::Proof(self.proof(Role::Dialer, &peer, &hello.nonce))),
             Role::Acceptor => Step::Wait,
         };
-        self.state = State::AwaitProof { peer, peer_nonce: hello.nonce, version };
+        self.state = State::AwaitProof {
+            peer,
+            peer_nonce: hello.nonce,
+            version,
+        };
         Ok(step)
     }
 
-    fn on_proof(&mut self, peer: Member, peer_nonce: [u8; NONCE_LEN], version: u16, proof: [u8; 32]) -> Result<Step, HandshakeError> {
+    fn on_proof(
+        &mut self,
+        peer: Member,
+        peer_nonce: [u8; NONCE_LEN],
+        version: u16,
+        proof: [u8; 32],
+    ) -> Result<Step, HandshakeError> {
         let peer_role = match self.role {
             Role::Dialer => Role::Acceptor,
             Role::Acceptor => Role::Dialer,
@@ -186,7 +218,13 @@ impl Handshake {
             Role::Dialer => b"shoal-link-proof-v1/dialer",
             Role::Acceptor => b"shoal-link-proof-v1/acceptor",
         };
-        vec![label.to_vec(), nonce_d.to_vec(), nonce_a.to_vec(), id_bytes(dialer), id_bytes(acceptor)]
+        vec![
+            label.to_vec(),
+            nonce_d.to_vec(),
+            nonce_a.to_vec(),
+            id_bytes(dialer),
+            id_bytes(acceptor),
+        ]
     }
 }
 
@@ -223,7 +261,11 @@ fn kind(msg: &LinkMessage) -> &'static str {
 /// Which of two connections between the same pair of nodes survives when both sides dialled
 /// at once: the one dialled by the node with the smaller id. Both ends compute the same answer.
 pub fn keep_dialed_by(local: &NodeId, peer: &NodeId) -> Role {
-    if local < peer { Role::Dialer } else { Role::Acceptor }
+    if local < peer {
+        Role::Dialer
+    } else {
+        Role::Acceptor
+    }
 }
 
 #[cfg(test)]

@@ -16,12 +16,24 @@ fn member(name: &str) -> Member {
 
 /// Runs both sides to completion, returning each side's outcome.
 fn run(cookie_d: &str, cookie_a: &str) -> (Result<Member, HandshakeError>, Result<Member, HandshakeError>) {
-    let (mut d, hello_d) = Handshake::start(Role::Dialer, member("d"), Cookie::new(cookie_d).unwrap(), [1; 32]);
-    let (mut a, hello_a) = Handshake::start(Role::Acceptor, member("a"), Cookie::new(cookie_a).unwrap(), [2; 32]);
+    let (mut d, hello_d) =
+        Handshake::start(Role::Dialer, member("d"), Cookie::new(cookie_d).unwrap(), [1; 32]);
+    let (mut a, hello_a) = Handshake::start(
+        Role::Acceptor,
+        member("a"),
+        Cookie::new(cookie_a).unwrap(),
+        [2; 32],
+    );
     assert_eq!(a.handle(hello_d), Ok(Step::Wait));
-    let Ok(Step::Send(proof_d)) = d.handle(hello_a) else { panic!("dialer proves after hello") };
+    let Ok(Step::Send(proof_d)) = d.handle(hello_a) else {
+        panic!("dialer proves after hello")
+    };
     match a.handle(proof_d) {
-        Ok(Step::Ready { send: Some(proof_a), peer: a_peer, .. }) => {
+        Ok(Step::Ready {
+            send: Some(proof_a),
+            peer: a_peer,
+            ..
+        }) => {
             let d_result = match d.handle(proof_a) {
                 Ok(Step::Ready { send: None, peer, .. }) => Ok(peer),
                 Ok(other) => panic!("dialer: {other:?}"),
@@ -57,17 +69,28 @@ fn a_reflected_proof_does_not_verify() {
     let (mut d, hello_d) = Handshake::start(Role::Dialer, member("d"), cookie.clone(), [1; 32]);
     let (mut a, hello_a) = Handshake::start(Role::Acceptor, member("a"), cookie, [2; 32]);
     a.handle(hello_d).unwrap();
-    let Ok(Step::Send(LinkMessage::Proof(p))) = d.handle(hello_a) else { panic!() };
+    let Ok(Step::Send(LinkMessage::Proof(p))) = d.handle(hello_a) else {
+        panic!()
+    };
     // An attacker in the acceptor's place echoes the dialer's own proof back.
-    assert!(matches!(d.handle(LinkMessage::Proof(p)), Err(HandshakeError::CookieMismatch { .. })));
+    assert!(matches!(
+        d.handle(LinkMessage::Proof(p)),
+        Err(HandshakeError::CookieMismatch { .. })
+    ));
 }
 
 #[test]
 fn out_of_order_messages_fail() {
     let (mut a, _) = Handshake::start(Role::Acceptor, member("a"), Cookie::new("k").unwrap(), [2; 32]);
-    assert_eq!(a.handle(LinkMessage::Proof([0; 32])), Err(HandshakeError::Unexpected { got: "Proof" }));
+    assert_eq!(
+        a.handle(LinkMessage::Proof([0; 32])),
+        Err(HandshakeError::Unexpected { got: "Proof" })
+    );
     let (mut d, _) = Handshake::start(Role::Dialer, member("d"), Cookie::new("k").unwrap(), [1; 32]);
-    assert_eq!(d.handle(LinkMessage::Heartbeat(1)), Err(HandshakeError::Unexpected { got: "Heartbeat" }));
+    assert_eq!(
+        d.handle(LinkMessage::Heartbeat(1)),
+        Err(HandshakeError::Unexpected { got: "Heartbeat" })
+    );
 }
 
 #[test]

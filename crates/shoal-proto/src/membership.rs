@@ -97,7 +97,12 @@ pub struct Membership {
 impl Membership {
     /// A core for `local`, alone until a link comes up. `seed` seeds foca's RNG.
     pub fn new(local: Member, cookie: Cookie, config: MembershipConfig, seed: u64) -> Self {
-        let swim = Foca::new(local.clone(), config.foca(), StdRng::seed_from_u64(seed), PostcardCodec);
+        let swim = Foca::new(
+            local.clone(),
+            config.foca(),
+            StdRng::seed_from_u64(seed),
+            PostcardCodec,
+        );
         Self {
             local,
             cookie,
@@ -173,7 +178,11 @@ impl Membership {
         }
         self.redials.remove(peer.name());
         // A finished handshake proves the peer is alive; announcing asks it for its member list.
-        let _ = self.swim.apply_many(std::iter::once(foca::Member::alive(peer.clone())), true, &mut self.runtime);
+        let _ = self.swim.apply_many(
+            std::iter::once(foca::Member::alive(peer.clone())),
+            true,
+            &mut self.runtime,
+        );
         let _ = self.swim.announce(peer, &mut self.runtime);
         self.flush_swim(now);
         self.arm_heartbeat(now);
@@ -181,12 +190,17 @@ impl Membership {
 
     /// A message arrived on an authenticated link.
     pub fn handle_link_message(&mut self, now: Instant, conn: ConnId, msg: LinkMessage) {
-        let Some(link) = self.links.by_conn_mut(conn) else { return };
+        let Some(link) = self.links.by_conn_mut(conn) else {
+            return;
+        };
         link.last_heard = now;
         let was_suspected = std::mem::take(&mut link.suspected);
         let peer = link.id.clone();
         match msg {
-            LinkMessage::Heartbeat(seq) => self.outputs.push_back(Output::SendLink { conn, msg: LinkMessage::HeartbeatAck(seq) }),
+            LinkMessage::Heartbeat(seq) => self.outputs.push_back(Output::SendLink {
+                conn,
+                msg: LinkMessage::HeartbeatAck(seq),
+            }),
             LinkMessage::HeartbeatAck(seq) => {
                 if let Some((sent_seq, sent_at)) = link.ping
                     && sent_seq == seq
@@ -206,13 +220,16 @@ impl Membership {
             }
         }
         if was_suspected && let Some(member) = self.live.get(&peer.name) {
-            self.outputs.push_back(Output::Event(Event::NodeUp(member.clone())));
+            self.outputs
+                .push_back(Output::Event(Event::NodeUp(member.clone())));
         }
     }
 
     /// A link's connection closed or failed. A live member is re-dialled at once.
     pub fn handle_link_down(&mut self, _now: Instant, conn: ConnId) {
-        let Some(link) = self.links.remove_conn(conn) else { return };
+        let Some(link) = self.links.remove_conn(conn) else {
+            return;
+        };
         if let Some(member) = self.live.get(&link.id.name)
             && member.id == link.id
             && !self.leaving
@@ -236,8 +253,14 @@ impl Membership {
         }
         let attempt = self.redials.entry(member.id.name.clone()).or_insert(0);
         *attempt += 1;
-        let backoff = self.config.redial_min.saturating_mul(1 << (*attempt).min(16)).min(self.config.redial_max);
-        self.timers.set(now + backoff, CoreTimer::Redial(member.id.name.clone()));
+        let doublings = (*attempt - 1).min(16);
+        let backoff = self
+            .config
+            .redial_min
+            .saturating_mul(1 << doublings)
+            .min(self.config.redial_max);
+        self.timers
+            .set(now + backoff, CoreTimer::Redial(member.id.name.clone()));
     }
 
     /// Leaves the cluster on purpose: every linked peer is told `Goodbye` now, and gossip says
@@ -249,9 +272,13 @@ impl Membership {
         }
         self.leaving = true;
         for link in self.links.iter() {
-            self.outputs.push_back(Output::SendLink { conn: link.conn, msg: LinkMessage::Goodbye });
+            self.outputs.push_back(Output::SendLink {
+                conn: link.conn,
+                msg: LinkMessage::Goodbye,
+            });
         }
-        self.timers.set(now + self.config.leave_gossip_delay, CoreTimer::LeaveGossip);
+        self.timers
+            .set(now + self.config.leave_gossip_delay, CoreTimer::LeaveGossip);
     }
 
     /// Whether a [`Membership::leave`] has finished (goodbyes queued, departure gossiped).
@@ -267,7 +294,11 @@ impl Membership {
                 let link = self.links.get(member.name()).filter(|l| l.id == member.id);
                 MemberStatus {
                     member: member.clone(),
-                    liveness: if link.is_some_and(|l| l.suspected) { Liveness::Suspect } else { Liveness::Alive },
+                    liveness: if link.is_some_and(|l| l.suspected) {
+                        Liveness::Suspect
+                    } else {
+                        Liveness::Alive
+                    },
                     linked: link.is_some(),
                     rtt: link.and_then(|l| l.rtt),
                     last_heard: link.map(|l| l.last_heard),
@@ -280,7 +311,10 @@ impl Membership {
     /// `addr` is our own.
     pub fn is_linked_to(&self, addr: SocketAddr) -> bool {
         addr == self.local.listen
-            || self.links.iter().any(|l| self.live.get(&l.id.name).is_some_and(|m| m.listen == addr))
+            || self
+                .links
+                .iter()
+                .any(|l| self.live.get(&l.id.name).is_some_and(|m| m.listen == addr))
     }
 
     /// Whether we know no other live member.
@@ -294,16 +328,21 @@ impl Membership {
     }
 
     fn declare_down(&mut self, now: Instant, peer: &NodeId) {
-        let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else { return };
+        let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else {
+            return;
+        };
         let update = foca::Member::new(member, 0, foca::State::Down);
-        let _ = self.swim.apply_many(std::iter::once(update), true, &mut self.runtime);
+        let _ = self
+            .swim
+            .apply_many(std::iter::once(update), true, &mut self.runtime);
         self.flush_swim(now);
     }
 
     fn arm_heartbeat(&mut self, now: Instant) {
         if !self.heartbeat_armed {
             self.heartbeat_armed = true;
-            self.timers.set(now + self.config.heartbeat_interval, CoreTimer::Heartbeat);
+            self.timers
+                .set(now + self.config.heartbeat_interval, CoreTimer::Heartbeat);
         }
     }
 
@@ -322,12 +361,19 @@ impl Membership {
             }
             if quiet >= suspect_after && !link.suspected {
                 link.suspected = true;
-                self.outputs.push_back(Output::Event(Event::NodeSuspect(link.id.clone())));
+                self.outputs
+                    .push_back(Output::Event(Event::NodeSuspect(link.id.clone())));
             }
-            if link.ping.is_none_or(|(_, sent)| now.saturating_duration_since(sent) >= suspect_after) {
+            if link
+                .ping
+                .is_none_or(|(_, sent)| now.saturating_duration_since(sent) >= suspect_after)
+            {
                 link.ping = Some((seq, now));
             }
-            self.outputs.push_back(Output::SendLink { conn: link.conn, msg: LinkMessage::Heartbeat(seq) });
+            self.outputs.push_back(Output::SendLink {
+                conn: link.conn,
+                msg: LinkMessage::Heartbeat(seq),
+            });
         }
         for id in silent {
             self.down_reasons.insert(id.clone(), DownReason::Failed);
@@ -354,7 +400,8 @@ impl Membership {
     fn flush_swim(&mut self, now: Instant) {
         for (to, body) in self.runtime.sends.drain(..) {
             let bytes = datagram::seal(&self.cookie, &body);
-            self.outputs.push_back(Output::SendDatagram { to: to.listen, bytes });
+            self.outputs
+                .push_back(Output::SendDatagram { to: to.listen, bytes });
         }
         for (timer, after) in self.runtime.timers.drain(..) {
             self.timers.set(now + after, CoreTimer::Foca(timer));
@@ -395,7 +442,8 @@ impl Membership {
             self.on_member_gone(&old.id, DownReason::Replaced);
         }
         self.live.insert(member.name().clone(), member.clone());
-        self.outputs.push_back(Output::Event(Event::NodeUp(member.clone())));
+        self.outputs
+            .push_back(Output::Event(Event::NodeUp(member.clone())));
         if self.links.get(member.name()).is_none_or(|l| l.id != member.id) && !self.leaving {
             // Full mesh: the smaller id dials now, the larger one after a grace period, so a
             // pair usually opens one connection instead of two.
@@ -403,7 +451,10 @@ impl Membership {
             if self.local.id < member.id {
                 self.outputs.push_back(Output::Dial(member));
             } else {
-                self.timers.set(now + self.config.dial_grace, CoreTimer::Redial(member.name().clone()));
+                self.timers.set(
+                    now + self.config.dial_grace,
+                    CoreTimer::Redial(member.name().clone()),
+                );
             }
         }
     }
@@ -418,7 +469,10 @@ impl Membership {
         if let Some(link) = self.links.remove_id(id) {
             self.outputs.push_back(Output::CloseLink(link.conn));
         }
-        self.outputs.push_back(Output::Event(Event::NodeDown { id: id.clone(), reason }));
+        self.outputs.push_back(Output::Event(Event::NodeDown {
+            id: id.clone(),
+            reason,
+        }));
     }
 
     /// Number of pending timers (for tests and the simulator's idle check).

@@ -17,7 +17,12 @@ fn member(name: &str, creation: u64, port: u16) -> Member {
 }
 
 fn core(name: &str) -> Membership {
-    Membership::new(member(name, 1, 7000), Cookie::new("k").unwrap(), MembershipConfig::lan(), 7)
+    Membership::new(
+        member(name, 1, 7000),
+        Cookie::new("k").unwrap(),
+        MembershipConfig::lan(),
+        7,
+    )
 }
 
 fn events(core: &mut Membership) -> Vec<Event> {
@@ -52,7 +57,13 @@ fn link_up_makes_the_peer_a_live_member() {
 fn goodbye_on_the_link_reports_the_peer_left() {
     let (mut a, b, now) = linked();
     a.handle_link_message(now, ConnId(1), LinkMessage::Goodbye);
-    assert_eq!(events(&mut a), vec![Event::NodeDown { id: b.id, reason: DownReason::Left }]);
+    assert_eq!(
+        events(&mut a),
+        vec![Event::NodeDown {
+            id: b.id,
+            reason: DownReason::Left
+        }]
+    );
     assert!(a.members().is_empty());
 }
 
@@ -63,7 +74,13 @@ fn broken_link_is_redialled_and_a_refused_dial_means_failed() {
     let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
     assert_eq!(outputs, vec![Output::Dial(b.clone())]);
     a.handle_dial_failed(now, &b.id, true);
-    assert_eq!(events(&mut a), vec![Event::NodeDown { id: b.id, reason: DownReason::Failed }]);
+    assert_eq!(
+        events(&mut a),
+        vec![Event::NodeDown {
+            id: b.id,
+            reason: DownReason::Failed
+        }]
+    );
 }
 
 #[test]
@@ -76,10 +93,18 @@ fn silent_link_is_suspected_then_declared_failed() {
         a.handle_timeout(now);
         seen.extend(events(&mut a));
     }
-    let suspect = seen.iter().position(|e| *e == Event::NodeSuspect(b.id.clone())).expect("suspect first");
+    let suspect = seen
+        .iter()
+        .position(|e| *e == Event::NodeSuspect(b.id.clone()))
+        .expect("suspect first");
     let down = seen
         .iter()
-        .position(|e| *e == Event::NodeDown { id: b.id.clone(), reason: DownReason::Failed })
+        .position(|e| {
+            *e == Event::NodeDown {
+                id: b.id.clone(),
+                reason: DownReason::Failed,
+            }
+        })
         .expect("then down");
     assert!(suspect < down, "{seen:?}");
 }
@@ -89,16 +114,26 @@ fn heartbeats_are_answered_and_measure_rtt() {
     let (mut a, _b, now) = linked();
     a.handle_link_message(now, ConnId(1), LinkMessage::Heartbeat(9));
     let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
-    assert!(outputs.contains(&Output::SendLink { conn: ConnId(1), msg: LinkMessage::HeartbeatAck(9) }));
+    assert!(outputs.contains(&Output::SendLink {
+        conn: ConnId(1),
+        msg: LinkMessage::HeartbeatAck(9)
+    }));
     let tick = now + MembershipConfig::lan().heartbeat_interval;
     a.handle_timeout(tick);
     let seq = std::iter::from_fn(|| a.poll_output())
         .find_map(|o| match o {
-            Output::SendLink { msg: LinkMessage::Heartbeat(seq), .. } => Some(seq),
+            Output::SendLink {
+                msg: LinkMessage::Heartbeat(seq),
+                ..
+            } => Some(seq),
             _ => None,
         })
         .expect("a heartbeat per link");
-    a.handle_link_message(tick + Duration::from_micros(250), ConnId(1), LinkMessage::HeartbeatAck(seq));
+    a.handle_link_message(
+        tick + Duration::from_micros(250),
+        ConnId(1),
+        LinkMessage::HeartbeatAck(seq),
+    );
     assert_eq!(a.members()[0].rtt, Some(Duration::from_micros(250)));
 }
 
@@ -108,9 +143,18 @@ fn a_newer_life_replaces_the_old_member_at_once() {
     let b2 = member("b", 2, 7002);
     a.handle_link_up(now, ConnId(2), Role::Acceptor, b2.clone());
     let got = events(&mut a);
-    assert!(got.contains(&Event::NodeDown { id: b.id, reason: DownReason::Replaced }), "{got:?}");
+    assert!(
+        got.contains(&Event::NodeDown {
+            id: b.id,
+            reason: DownReason::Replaced
+        }),
+        "{got:?}"
+    );
     assert!(got.contains(&Event::NodeUp(b2.clone())), "{got:?}");
-    assert_eq!(a.members().iter().map(|m| m.member.clone()).collect::<Vec<_>>(), vec![b2]);
+    assert_eq!(
+        a.members().iter().map(|m| m.member.clone()).collect::<Vec<_>>(),
+        vec![b2]
+    );
 }
 
 #[test]

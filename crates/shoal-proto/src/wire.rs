@@ -88,8 +88,8 @@ impl LinkMessage {
         if version != WIRE_VERSION {
             return Err(DecodeError::Version(version));
         }
-        let (msg, rest) = postcard::take_from_bytes::<Self>(body)
-            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let (msg, rest) =
+            postcard::take_from_bytes::<Self>(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
         if !rest.is_empty() {
             return Err(DecodeError::Trailing(rest.len()));
         }

@@ -55,6 +55,9 @@ impl SimConfig {
 
     /// This config with a datagram loss probability in `[0, 1]`.
     pub fn with_loss(self, datagram_loss: f64) -> Self {
-        Self { datagram_loss, ..self }
+        Self {
+            datagram_loss,
+            ..self
+        }
     }
 }

@@ -18,7 +18,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at {:?} on {}: {} ({})", self.at, self.node, self.rule, self.detail)
+        write!(
+            f,
+            "at {:?} on {}: {} ({})",
+            self.at, self.node, self.rule, self.detail
+        )
     }
 }
 

@@ -61,10 +61,12 @@ impl History {
         life: u32,
         id: &'a NodeId,
     ) -> impl Iterator<Item = DownReason> + 'a {
-        self.by(observer).filter(move |r| r.life == life).filter_map(move |r| match &r.event {
-            Event::NodeDown { id: down, reason } if down == id => Some(*reason),
-            _ => None,
-        })
+        self.by(observer)
+            .filter(move |r| r.life == life)
+            .filter_map(move |r| match &r.event {
+                Event::NodeDown { id: down, reason } if down == id => Some(*reason),
+                _ => None,
+            })
     }
 
     /// Every id of the node named `subject` that `observer` (in run `life`) reported up.
@@ -74,16 +76,21 @@ impl History {
         life: u32,
         subject: &'a NodeName,
     ) -> impl Iterator<Item = &'a NodeId> + 'a {
-        self.by(observer).filter(move |r| r.life == life).filter_map(move |r| match &r.event {
-            Event::NodeUp(m) if m.id.name == *subject => Some(&m.id),
-            _ => None,
-        })
+        self.by(observer)
+            .filter(move |r| r.life == life)
+            .filter_map(move |r| match &r.event {
+                Event::NodeUp(m) if m.id.name == *subject => Some(&m.id),
+                _ => None,
+            })
     }
 
     /// The last `n` records, one per line, for failure reports.
     pub fn tail(&self, n: usize) -> String {
         let start = self.records.len().saturating_sub(n);
-        self.records[start..].iter().map(|r| format!("  {:>10.3?} {}: {}\n", r.at, r.observer, describe(&r.event))).collect()
+        self.records[start..]
+            .iter()
+            .map(|r| format!("  {:>10.3?} {}: {}\n", r.at, r.observer, describe(&r.event)))
+            .collect()
     }
 }
 

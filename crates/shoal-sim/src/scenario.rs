@@ -46,7 +46,11 @@ pub struct Failure {
 impl Scenario {
     /// An empty scenario under the LAN config.
     pub fn new(name: &str) -> Self {
-        Self { name: name.into(), config: SimConfig::lan(), steps: Vec::new() }
+        Self {
+            name: name.into(),
+            config: SimConfig::lan(),
+            steps: Vec::new(),
+        }
     }
 
     /// Runs under `config` instead.
@@ -96,7 +100,12 @@ impl Scenario {
     }
 
     fn failure(&self, sim: &Sim, step: usize, reason: String) -> Failure {
-        let script = self.steps.iter().enumerate().map(|(i, s)| format!("  {i:>2}: {s:?}\n")).collect();
+        let script = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("  {i:>2}: {s:?}\n"))
+            .collect();
         Failure {
             scenario: self.name.clone(),
             seed: sim.seed(),
@@ -125,7 +134,9 @@ fn apply(sim: &mut Sim, step: &Step) -> Result<(), String> {
         }
         Step::Run(duration) => sim.run_for(*duration),
         Step::Expect { what, within } => {
-            let held = sim.run_until(|s| what.evaluate(s).is_ok(), EXPECT_POLL, *within).map_err(|e| e.to_string())?;
+            let held = sim
+                .run_until(|s| what.evaluate(s).is_ok(), EXPECT_POLL, *within)
+                .map_err(|e| e.to_string())?;
             return match held {
                 true => Ok(()),
                 false => Err(format!(
@@ -151,7 +162,11 @@ impl fmt::Display for Failure {
             "scenario {:?} failed with seed {} at step {} (virtual time {:?}):\n  {}",
             self.scenario, self.seed, self.step, self.at, self.reason
         )?;
-        writeln!(f, "replay: SHOAL_SIM_SEED={} cargo test -p shoal-sim {test}", self.seed)?;
+        writeln!(
+            f,
+            "replay: SHOAL_SIM_SEED={} cargo test -p shoal-sim {test}",
+            self.seed
+        )?;
         writeln!(f, "script:\n{}", self.script)?;
         write!(f, "last membership events:\n{}", self.recent_events)
     }

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shoal_proto::{ConnId, Cookie, Creation, Member, MemberStatus, Membership, NodeId, NodeName, ProtocolRange};
+use shoal_proto::{
+    ConnId, Cookie, Creation, Member, MemberStatus, Membership, NodeId, NodeName, ProtocolRange,
+};
 
 use self::conn::Conn;
 use self::network::Network;
@@ -156,7 +158,8 @@ impl Sim {
         });
         self.by_name.insert(name, idx);
         self.listeners.insert(addr, idx);
-        self.queue.push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));
+        self.queue
+            .push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));
         Ok(())
     }
 
@@ -193,7 +196,11 @@ impl Sim {
         if self.nodes[idx].is_running() {
             return Err(SimError::StillRunning(name.into()));
         }
-        let addr = if new_address { self.fresh_addr() } else { self.nodes[idx].addr };
+        let addr = if new_address {
+            self.fresh_addr()
+        } else {
+            self.nodes[idx].addr
+        };
         let last = self.nodes[idx].ids.last().map_or(0, |id| id.creation.0);
         let creation = Creation((self.now.as_micros() as u64 + 1).max(last + 1));
         let (node_name, cookie) = (self.nodes[idx].name.clone(), self.nodes[idx].cookie.clone());
@@ -208,14 +215,21 @@ impl Sim {
         node.timer_at = None;
         node.view.clear();
         self.listeners.insert(addr, idx);
-        self.queue.push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));
+        self.queue
+            .push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));
         Ok(())
     }
 
     /// Cuts every node of `side_a` off from every node of `side_b`, both ways.
     pub fn partition(&mut self, side_a: &[&str], side_b: &[&str]) -> Result<(), SimError> {
-        let a = side_a.iter().map(|n| self.slot(n)).collect::<Result<Vec<_>, _>>()?;
-        let b = side_b.iter().map(|n| self.slot(n)).collect::<Result<Vec<_>, _>>()?;
+        let a = side_a
+            .iter()
+            .map(|n| self.slot(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let b = side_b
+            .iter()
+            .map(|n| self.slot(n))
+            .collect::<Result<Vec<_>, _>>()?;
         self.net.partition(&a, &b);
         Ok(())
     }
@@ -233,7 +247,9 @@ impl Sim {
     /// Handles the next event, then checks the invariants of the nodes it touched. Returns
     /// `Ok(false)` when nothing is left to happen.
     pub fn step(&mut self) -> Result<bool, SimError> {
-        let Some((at, event)) = self.queue.pop() else { return Ok(false) };
+        let Some((at, event)) = self.queue.pop() else {
+            return Ok(false);
+        };
         self.now = self.now.max(at);
         self.stats.events += 1;
         self.dispatch(event);
@@ -332,7 +348,8 @@ impl Sim {
                 .nodes
                 .iter()
                 .filter(|o| o.is_running() && o.name != n.name && o.cookie_group == n.cookie_group);
-            n.view.len() == expected.clone().count() && expected.into_iter().all(|o| n.view.get(&o.name) == Some(o.id()))
+            n.view.len() == expected.clone().count()
+                && expected.into_iter().all(|o| n.view.get(&o.name) == Some(o.id()))
         })
     }
 
@@ -351,7 +368,13 @@ impl Sim {
         self.queue.len()
     }
 
-    fn new_core(&mut self, name: &NodeName, creation: Creation, listen: SocketAddr, cookie: &Cookie) -> Membership {
+    fn new_core(
+        &mut self,
+        name: &NodeName,
+        creation: Creation,
+        listen: SocketAddr,
+        cookie: &Cookie,
+    ) -> Membership {
         let member = Member {
             id: NodeId::new(name.clone(), creation),
             listen,
@@ -371,7 +394,9 @@ impl Sim {
     }
 
     fn slot(&self, name: &str) -> Result<usize, SimError> {
-        let found = NodeName::new(name).ok().and_then(|n| self.by_name.get(&n).copied());
+        let found = NodeName::new(name)
+            .ok()
+            .and_then(|n| self.by_name.get(&n).copied());
         found.ok_or_else(|| SimError::UnknownNode(name.into()))
     }
 
@@ -389,6 +414,10 @@ impl Sim {
     }
 
     fn take_violation(&mut self) -> Result<(), SimError> {
-        if self.violations.is_empty() { Ok(()) } else { Err(SimError::Violation(self.violations.remove(0))) }
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(SimError::Violation(self.violations.remove(0)))
+        }
     }
 }

@@ -44,9 +44,21 @@ impl NodeProcess {
     /// Runs `bin node --name NAME --listen 127.0.0.1:0 --http 127.0.0.1:0 ARGS...` and waits up
     /// to 20 s for its ready line. The log goes to a file in the system temp directory.
     pub fn spawn(bin: &Path, name: &str, args: &[&str]) -> io::Result<Self> {
-        let log = std::env::temp_dir().join(format!("shoal-test-{name}-{}-{}.log", std::process::id(), unique()));
+        let log = std::env::temp_dir().join(format!(
+            "shoal-test-{name}-{}-{}.log",
+            std::process::id(),
+            unique()
+        ));
         let mut child = Command::new(bin)
-            .args(["node", "--name", name, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args([
+                "node",
+                "--name",
+                name,
+                "--listen",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+            ])
             .args(args)
             .env_remove("SHOAL_COOKIE")
             .stdin(Stdio::null())
@@ -64,10 +76,17 @@ impl NodeProcess {
                 }
             }
         });
-        let mut node = Self { child, ready: placeholder_ready(), events, log };
+        let mut node = Self {
+            child,
+            ready: placeholder_ready(),
+            events,
+            log,
+        };
         let ready = node
             .wait_event(|e| e["event"] == "ready", Duration::from_secs(20))
-            .ok_or_else(|| io::Error::other(format!("{name} printed no ready line; log:\n{}", node.log_text())))?;
+            .ok_or_else(|| {
+                io::Error::other(format!("{name} printed no ready line; log:\n{}", node.log_text()))
+            })?;
         node.ready = serde_json::from_value(ready).map_err(io::Error::other)?;
         Ok(node)
     }

@@ -22,17 +22,34 @@ struct Spawner {
 impl BenchCluster {
     pub(crate) fn new(bin: &Path) -> anyhow::Result<Self> {
         let cookie: String = format!("bench-{:032x}", rand::random::<u128>());
-        let dir = std::env::temp_dir().join(format!("shoal-bench-{}-{}", std::process::id(), rand::random::<u32>()));
+        let dir = std::env::temp_dir().join(format!(
+            "shoal-bench-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Self { spawner: Spawner { bin: bin.to_path_buf(), cookie, dir }, nodes: Vec::new() })
+        Ok(Self {
+            spawner: Spawner {
+                bin: bin.to_path_buf(),
+                cookie,
+                dir,
+            },
+            nodes: Vec::new(),
+        })
     }
 
     /// Starts one node per name, all at once, and waits for their ready lines.
     pub(crate) fn spawn_all(&self, names: &[String]) -> anyhow::Result<Vec<NodeProcess>> {
         let spawner = &self.spawner;
         std::thread::scope(|s| {
-            let handles: Vec<_> = names.iter().map(|name| s.spawn(move || spawner.spawn(name))).collect();
-            handles.into_iter().map(|h| h.join().map_err(|_| anyhow::anyhow!("spawn thread panicked"))?).collect()
+            let handles: Vec<_> = names
+                .iter()
+                .map(|name| s.spawn(move || spawner.spawn(name)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().map_err(|_| anyhow::anyhow!("spawn thread panicked"))?)
+                .collect()
         })
     }
 
@@ -45,7 +62,16 @@ impl BenchCluster {
 impl Spawner {
     fn spawn(&self, name: &str) -> anyhow::Result<NodeProcess> {
         let dir = self.dir.to_string_lossy();
-        let args = ["--cookie", &self.cookie, "--discovery", "local", "--local-dir", &dir, "--log", "warn"];
+        let args = [
+            "--cookie",
+            &self.cookie,
+            "--discovery",
+            "local",
+            "--local-dir",
+            &dir,
+            "--log",
+            "warn",
+        ];
         NodeProcess::spawn(&self.bin, name, &args).with_context(|| format!("starting node {name}"))
     }
 }

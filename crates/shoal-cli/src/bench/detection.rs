@@ -19,7 +19,8 @@ pub(crate) fn run(bin: &Path, trials: usize) -> anyhow::Result<Value> {
     cluster.nodes = cluster.spawn_all(&names)?;
     let peers: Vec<&str> = names.iter().map(String::as_str).collect();
     for node in &cluster.nodes {
-        wait_sees_all(node, &peers, Duration::from_secs(30)).ok_or_else(|| anyhow::anyhow!("watchers did not form"))?;
+        wait_sees_all(node, &peers, Duration::from_secs(30))
+            .ok_or_else(|| anyhow::anyhow!("watchers did not form"))?;
     }
     let mut out = serde_json::Map::new();
     for (label, signal) in [("kill", Signal::SIGKILL), ("stop", Signal::SIGSTOP)] {
@@ -50,7 +51,10 @@ fn one_trial(cluster: &BenchCluster, victim_name: &str, signal: Signal) -> anyho
     let mut last = t0;
     for node in &cluster.nodes {
         let down = node
-            .wait_event(|e| e["event"] == "node_down" && e["node"] == victim_name, Duration::from_secs(60))
+            .wait_event(
+                |e| e["event"] == "node_down" && e["node"] == victim_name,
+                Duration::from_secs(60),
+            )
             .ok_or_else(|| anyhow::anyhow!("{} never reported {victim_name} down", node.ready.name))?;
         last = last.max(down["at_us"].as_u64().unwrap_or(t0));
     }

@@ -48,7 +48,11 @@ fn form(bin: &Path, size: usize) -> anyhow::Result<(f64, BenchCluster)> {
 fn idle_figures(cluster: &BenchCluster, out: &mut serde_json::Map<String, Value>) {
     let pids: Vec<u32> = cluster.nodes.iter().map(|n| n.pid()).collect();
     std::thread::sleep(Duration::from_secs(1)); // let start-up work finish before measuring idle
-    let rss: Vec<f64> = pids.iter().filter_map(|p| procfs::rss_kib(*p)).map(|k| k as f64 / 1024.0).collect();
+    let rss: Vec<f64> = pids
+        .iter()
+        .filter_map(|p| procfs::rss_kib(*p))
+        .map(|k| k as f64 / 1024.0)
+        .collect();
     let cpu = procfs::cpu_percent(&pids, Duration::from_secs(3));
     out.insert("idle_rss_mib".into(), json!(round2(median(&rss))));
     out.insert("idle_rss_max_mib".into(), json!(round2(max(&rss))));

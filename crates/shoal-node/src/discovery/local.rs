@@ -40,27 +40,41 @@ impl LocalDirectory {
     /// Writes this node's entry under `base/<cookie fingerprint>/`.
     pub fn register(base: &Path, cookie: &Cookie, local: &Member) -> Result<Self, NodeError> {
         let dir = base.join(cookie.fingerprint());
-        let err = |source| NodeError::LocalDir { path: dir.clone(), source };
+        let err = |source| NodeError::LocalDir {
+            path: dir.clone(),
+            source,
+        };
         fs::create_dir_all(&dir).map_err(err)?;
-        let entry = LocalEntry { name: local.id.name.to_string(), listen: local.listen, pid: std::process::id() };
+        let entry = LocalEntry {
+            name: local.id.name.to_string(),
+            listen: local.listen,
+            pid: std::process::id(),
+        };
         let own_file = dir.join(format!("{}.json", entry.name));
         let tmp = dir.join(format!(".{}.{}.tmp", entry.name, entry.pid));
         let json = serde_json::to_vec(&entry).map_err(|e| err(io::Error::other(e)))?;
-        fs::write(&tmp, json).and_then(|()| fs::rename(&tmp, &own_file)).map_err(err)?;
+        fs::write(&tmp, json)
+            .and_then(|()| fs::rename(&tmp, &own_file))
+            .map_err(err)?;
         Ok(Self { dir, own_file })
     }
 
     /// Entries of other live processes. Unreadable files are skipped; files of dead processes
     /// are removed.
     pub fn neighbours(&self) -> Vec<LocalEntry> {
-        let Ok(read) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let Ok(read) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
         let me = std::process::id();
         let mut found = Vec::new();
         for path in read.flatten().map(|e| e.path()) {
             if path == self.own_file || path.extension().is_none_or(|x| x != "json") {
                 continue;
             }
-            let Some(entry) = fs::read(&path).ok().and_then(|b| serde_json::from_slice::<LocalEntry>(&b).ok()) else {
+            let Some(entry) = fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<LocalEntry>(&b).ok())
+            else {
                 continue;
             };
             if !process_alive(entry.pid) {

@@ -20,13 +20,23 @@ use crate::config::NodeConfig;
 #[derive(Debug)]
 pub(crate) enum Input {
     /// A connection finished its handshake. `dialed` is the address we dialled, if we did.
-    LinkUp { conn: ConnId, role: Role, peer: Member, dialed: Option<SocketAddr>, out: mpsc::UnboundedSender<LinkMessage> },
+    LinkUp {
+        conn: ConnId,
+        role: Role,
+        peer: Member,
+        dialed: Option<SocketAddr>,
+        out: mpsc::UnboundedSender<LinkMessage>,
+    },
     /// A message arrived on an authenticated link.
     LinkMessage { conn: ConnId, msg: LinkMessage },
     /// An authenticated link closed.
     LinkDown { conn: ConnId },
     /// A dial ended without an authenticated link.
-    DialFailed { addr: SocketAddr, expected: Option<NodeId>, refused: bool },
+    DialFailed {
+        addr: SocketAddr,
+        expected: Option<NodeId>,
+        refused: bool,
+    },
     /// Discovery proposes these addresses to join through.
     Propose(Vec<SocketAddr>),
     /// A peer connected to our listener.
@@ -59,10 +69,24 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(config: &NodeConfig, local: Member, udp: UdpSocket, wiring: DriverWiring) -> (Self, watch::Receiver<Snapshot>) {
+    pub(crate) fn new(
+        config: &NodeConfig,
+        local: Member,
+        udp: UdpSocket,
+        wiring: DriverWiring,
+    ) -> (Self, watch::Receiver<Snapshot>) {
         let seed = rand::random::<u64>();
-        let core = Membership::new(local.clone(), config.cookie.clone(), config.membership.clone(), seed);
-        let (snapshot, rx) = watch::channel(Snapshot { local, members: Vec::new(), stats: core.stats() });
+        let core = Membership::new(
+            local.clone(),
+            config.cookie.clone(),
+            config.membership.clone(),
+            seed,
+        );
+        let (snapshot, rx) = watch::channel(Snapshot {
+            local,
+            members: Vec::new(),
+            stats: core.stats(),
+        });
         let driver = Self {
             core,
             udp,
@@ -107,7 +131,13 @@ impl Driver {
     fn handle_input(&mut self, input: Input) {
         let now = Instant::now();
         match input {
-            Input::LinkUp { conn, role, peer, dialed, out } => {
+            Input::LinkUp {
+                conn,
+                role,
+                peer,
+                dialed,
+                out,
+            } => {
                 if let Some(addr) = dialed {
                     self.dialing.remove(&addr);
                 }
@@ -120,7 +150,11 @@ impl Driver {
                 self.links.remove(&conn);
                 self.core.handle_link_down(now, conn);
             }
-            Input::DialFailed { addr, expected, refused } => {
+            Input::DialFailed {
+                addr,
+                expected,
+                refused,
+            } => {
                 self.dialing.remove(&addr);
                 if let Some(id) = expected {
                     self.core.handle_dial_failed(now, &id, refused);
@@ -193,9 +227,14 @@ impl Driver {
             Event::NodeUp(m) => tracing::info!(peer = %m.id, listen = %m.listen, "node up"),
             Event::NodeSuspect(id) => tracing::warn!(peer = %id, "node suspect: link silent"),
             Event::NodeDown { id, reason } => tracing::info!(peer = %id, ?reason, "node down"),
-            Event::Renewed(m) => tracing::warn!(id = %m.id, "this node was declared down; rejoined as a new life"),
+            Event::Renewed(m) => {
+                tracing::warn!(id = %m.id, "this node was declared down; rejoined as a new life")
+            }
         }
-        let _ = self.wiring.events.send(NodeEvent { event, at_us: now_us() });
+        let _ = self.wiring.events.send(NodeEvent {
+            event,
+            at_us: now_us(),
+        });
     }
 
     fn publish(&self) {
@@ -205,7 +244,11 @@ impl Driver {
         self.snapshot.send_if_modified(|s| {
             let changed = s.members != members || s.stats != stats || s.local != *local;
             if changed {
-                *s = Snapshot { local: local.clone(), members, stats };
+                *s = Snapshot {
+                    local: local.clone(),
+                    members,
+                    stats,
+                };
             }
             changed
         });

@@ -35,7 +35,11 @@ pub(crate) struct LinkContext {
 }
 
 /// Accepts connections until cancelled and hands each to the driver.
-pub(crate) async fn accept_loop(listener: TcpListener, inputs: mpsc::UnboundedSender<Input>, cancel: CancellationToken) {
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    inputs: mpsc::UnboundedSender<Input>,
+    cancel: CancellationToken,
+) {
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -62,18 +66,52 @@ pub(crate) async fn dial(addr: SocketAddr, expected: Option<NodeId>, ctx: LinkCo
         Ok(Err(e)) => {
             let refused = e.kind() == std::io::ErrorKind::ConnectionRefused;
             tracing::debug!(%addr, error = %e, "dial failed");
-            let _ = ctx.inputs.send(Input::DialFailed { addr, expected, refused });
+            let _ = ctx.inputs.send(Input::DialFailed {
+                addr,
+                expected,
+                refused,
+            });
             return;
         }
         Err(_) => {
-            let _ = ctx.inputs.send(Input::DialFailed { addr, expected, refused: false });
+            let _ = ctx.inputs.send(Input::DialFailed {
+                addr,
+                expected,
+                refused: false,
+            });
             return;
         }
     };
     let inputs = ctx.inputs.clone();
-    if !run(stream, Role::Dialer, Some(addr), ctx).await {
-        let _ = inputs.send(Input::DialFailed { addr, expected, refused: false });
+    match run(stream, Role::Dialer, Some(addr), ctx).await {
+        Outcome::LinkWasUp => {}
+        // A reset before the handshake finished means no process owns that port any more (a
+        // live node that refuses us says `Reject` and closes cleanly): as good as refused.
+        Outcome::Reset => {
+            let _ = inputs.send(Input::DialFailed {
+                addr,
+                expected,
+                refused: true,
+            });
+        }
+        Outcome::Failed => {
+            let _ = inputs.send(Input::DialFailed {
+                addr,
+                expected,
+                refused: false,
+            });
+        }
     }
+}
+
+/// How a connection ended.
+enum Outcome {
+    /// It became a link (and has since closed).
+    LinkWasUp,
+    /// The peer reset it during the handshake.
+    Reset,
+    /// The handshake failed otherwise.
+    Failed,
 }
 
 /// Runs an accepted connection.
@@ -81,53 +119,80 @@ pub(crate) async fn accept(stream: TcpStream, ctx: LinkContext) {
     run(stream, Role::Acceptor, None, ctx).await;
 }
 
-/// Handshake, then relay. Returns whether the link came up.
-async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: LinkContext) -> bool {
+/// Handshake, then relay.
+async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: LinkContext) -> Outcome {
     let _ = stream.set_nodelay(true);
-    let codec = LengthDelimitedCodec::builder().max_frame_length(ctx.max_frame_len).new_codec();
+    let codec = LengthDelimitedCodec::builder()
+        .max_frame_length(ctx.max_frame_len)
+        .new_codec();
     let mut frames = Framed::new(stream, codec);
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut frames, role, &ctx));
     let peer = tokio::select! {
-        () = ctx.cancel.cancelled() => return false,
+        () = ctx.cancel.cancelled() => return Outcome::Failed,
         result = handshake => match result {
             Ok(Ok(peer)) => peer,
+            Ok(Err(Refusal::Reset)) => return Outcome::Reset,
             Ok(Err(reason)) => {
                 ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                log_refusal(&reason, dialed);
-                return false;
+                log_refusal(&reason, dialed, &ctx.counters);
+                return Outcome::Failed;
             }
             Err(_) => {
                 ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(?dialed, "link handshake timed out after {HANDSHAKE_TIMEOUT:?}");
-                return false;
+                return Outcome::Failed;
             }
         },
     };
     let (out, out_rx) = mpsc::unbounded_channel();
-    let up = Input::LinkUp { conn: ctx.conn, role, peer, dialed, out };
-    if ctx.inputs.send(up).is_err() {
-        return true;
+    let up = Input::LinkUp {
+        conn: ctx.conn,
+        role,
+        peer,
+        dialed,
+        out,
+    };
+    if ctx.inputs.send(up).is_ok() {
+        relay(frames, out_rx, &ctx).await;
+        let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
     }
-    relay(frames, out_rx, &ctx).await;
-    let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
-    true
+    Outcome::LinkWasUp
 }
 
 /// Why a connection never became a link.
 enum Refusal {
     Handshake(HandshakeError),
     Frame(String),
+    Oversized,
     Closed,
+    Reset,
 }
 
-fn log_refusal(reason: &Refusal, dialed: Option<SocketAddr>) {
+impl Refusal {
+    fn from_io(e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => Self::Reset,
+            std::io::ErrorKind::InvalidData => Self::Oversized,
+            _ => Self::Frame(e.to_string()),
+        }
+    }
+}
+
+fn log_refusal(reason: &Refusal, dialed: Option<SocketAddr>, counters: &LinkCounters) {
     match reason {
         Refusal::Handshake(HandshakeError::SameName { .. }) if dialed.is_some() => {
             tracing::debug!(?dialed, "dialled ourselves; ignoring that address");
         }
         Refusal::Handshake(e) => tracing::warn!(?dialed, "link refused: {e}"),
-        Refusal::Frame(e) => tracing::warn!(?dialed, "link refused: not a shoal peer ({e})"),
-        Refusal::Closed => tracing::debug!(?dialed, "peer closed during handshake"),
+        Refusal::Frame(e) => {
+            counters.bad_frames.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(?dialed, "link refused: not a shoal peer ({e})");
+        }
+        Refusal::Oversized => {
+            counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(?dialed, "link refused: frame over the size limit");
+        }
+        Refusal::Closed | Refusal::Reset => tracing::debug!(?dialed, "peer closed during handshake"),
     }
 }
 
@@ -139,13 +204,15 @@ async fn authenticate(frames: &mut Frames, role: Role, ctx: &LinkContext) -> Res
     loop {
         let msg = match frames.next().await {
             Some(Ok(frame)) => LinkMessage::decode(&frame).map_err(|e| Refusal::Frame(e.to_string()))?,
-            Some(Err(e)) => return Err(Refusal::Frame(e.to_string())),
+            Some(Err(e)) => return Err(Refusal::from_io(&e)),
             None => return Err(Refusal::Closed),
         };
         match handshake.handle(msg) {
             Ok(Step::Wait) => {}
             Ok(Step::Send(reply)) => send(frames, &reply).await?,
-            Ok(Step::Ready { send: reply, peer, .. }) => {
+            Ok(Step::Ready {
+                send: reply, peer, ..
+            }) => {
                 if let Some(reply) = reply {
                     send(frames, &reply).await?;
                 }
@@ -162,7 +229,10 @@ async fn authenticate(frames: &mut Frames, role: Role, ctx: &LinkContext) -> Res
 }
 
 async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
-    frames.send(Bytes::from(msg.encode())).await.map_err(|_| Refusal::Closed)
+    frames
+        .send(Bytes::from(msg.encode()))
+        .await
+        .map_err(|e| Refusal::from_io(&e))
 }
 
 /// Carries frames both ways until the socket closes, the driver drops `out`, or the node

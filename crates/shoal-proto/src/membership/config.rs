@@ -89,19 +89,39 @@ impl MembershipConfig {
             }
         }
         if self.probe_rtt >= self.probe_period {
-            return Err(ms_error("probe_rtt", self.probe_rtt, "must be shorter than probe_period"));
+            return Err(ms_error(
+                "probe_rtt",
+                self.probe_rtt,
+                "must be shorter than probe_period",
+            ));
         }
         if self.link_suspect_after <= self.heartbeat_interval {
-            return Err(ms_error("link_suspect_after", self.link_suspect_after, "must be longer than heartbeat_interval"));
+            return Err(ms_error(
+                "link_suspect_after",
+                self.link_suspect_after,
+                "must be longer than heartbeat_interval",
+            ));
         }
         if self.link_down_after <= self.link_suspect_after {
-            return Err(ms_error("link_down_after", self.link_down_after, "must be longer than link_suspect_after"));
+            return Err(ms_error(
+                "link_down_after",
+                self.link_down_after,
+                "must be longer than link_suspect_after",
+            ));
         }
         if self.redial_max < self.redial_min {
-            return Err(ms_error("redial_max", self.redial_max, "must be at least redial_min"));
+            return Err(ms_error(
+                "redial_max",
+                self.redial_max,
+                "must be at least redial_min",
+            ));
         }
         if self.max_datagram_len.get() < 512 + HEADER_LEN {
-            return Err(ConfigError::invalid("max_datagram_len", &self.max_datagram_len.to_string(), "use at least 529 bytes"));
+            return Err(ConfigError::invalid(
+                "max_datagram_len",
+                &self.max_datagram_len.to_string(),
+                "use at least 529 bytes",
+            ));
         }
         Ok(self)
     }
@@ -113,11 +133,20 @@ impl MembershipConfig {
         c.probe_rtt = self.probe_rtt;
         c.suspect_to_down_after = self.suspect_to_down_after;
         c.remove_down_after = Some(self.remove_down_after);
-        c.max_packet_size = NonZeroUsize::new(self.max_datagram_len.get() - HEADER_LEN).unwrap_or(NonZeroUsize::MIN);
-        c.periodic_gossip = Some(foca::PeriodicParams { frequency: self.gossip_interval, num_members: nz(3) });
-        c.periodic_announce = Some(foca::PeriodicParams { frequency: Duration::from_secs(10), num_members: nz(1) });
-        c.periodic_announce_to_down_members =
-            Some(foca::PeriodicParams { frequency: self.announce_to_down_interval, num_members: nz(2) });
+        c.max_packet_size =
+            NonZeroUsize::new(self.max_datagram_len.get() - HEADER_LEN).unwrap_or(NonZeroUsize::MIN);
+        c.periodic_gossip = Some(foca::PeriodicParams {
+            frequency: self.gossip_interval,
+            num_members: nz(3),
+        });
+        c.periodic_announce = Some(foca::PeriodicParams {
+            frequency: Duration::from_secs(10),
+            num_members: nz(1),
+        });
+        c.periodic_announce_to_down_members = Some(foca::PeriodicParams {
+            frequency: self.announce_to_down_interval,
+            num_members: nz(2),
+        });
         c
     }
 }
@@ -137,7 +166,10 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_orderings_are_named() {
         assert!(MembershipConfig::lan().validate().is_ok());
-        let bad = MembershipConfig { link_down_after: Duration::from_millis(400), ..MembershipConfig::lan() };
+        let bad = MembershipConfig {
+            link_down_after: Duration::from_millis(400),
+            ..MembershipConfig::lan()
+        };
         let err = bad.validate().unwrap_err();
         assert_eq!(err.field, "link_down_after");
         assert!(err.to_string().contains("400ms"), "{err}");

@@ -1,6 +1,6 @@
 //! The table of authenticated links: at most one per peer name, duplicates resolved by rule.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::handshake::{Role, keep_dialed_by};
@@ -31,14 +31,21 @@ pub(crate) enum Admit {
 
 #[derive(Debug, Default)]
 pub(crate) struct LinkTable {
-    by_name: HashMap<NodeName, Link>,
-    by_conn: HashMap<ConnId, NodeName>,
+    by_name: BTreeMap<NodeName, Link>,
+    by_conn: BTreeMap<ConnId, NodeName>,
 }
 
 impl LinkTable {
     /// Offers connection `conn` to `peer`. A newer life of the peer displaces an older one; for
     /// the same life, the connection dialled by the smaller id wins (`keep_dialed_by`).
-    pub(crate) fn admit(&mut self, local: &NodeId, conn: ConnId, role: Role, peer: &NodeId, now: Instant) -> Admit {
+    pub(crate) fn admit(
+        &mut self,
+        local: &NodeId,
+        conn: ConnId,
+        role: Role,
+        peer: &NodeId,
+        now: Instant,
+    ) -> Admit {
         let mut replaced = None;
         if let Some(existing) = self.by_name.get(&peer.name) {
             let keep_new = match existing.id.creation.cmp(&peer.creation) {
@@ -55,7 +62,15 @@ impl LinkTable {
             replaced = Some(existing.conn);
             self.by_conn.remove(&existing.conn);
         }
-        let link = Link { conn, id: peer.clone(), role, last_heard: now, rtt: None, ping: None, suspected: false };
+        let link = Link {
+            conn,
+            id: peer.clone(),
+            role,
+            last_heard: now,
+            rtt: None,
+            ping: None,
+            suspected: false,
+        };
         self.by_name.insert(peer.name.clone(), link);
         self.by_conn.insert(conn, peer.name.clone());
         Admit::Accepted { replaced }
@@ -114,11 +129,22 @@ mod tests {
         let (a, b) = (id("a", 1), id("b", 1));
         // On a: conn 1 was dialled by b (a accepted), conn 2 by a.
         let mut on_a = LinkTable::default();
-        assert_eq!(on_a.admit(&a, ConnId(1), Role::Acceptor, &b, now), Admit::Accepted { replaced: None });
-        assert_eq!(on_a.admit(&a, ConnId(2), Role::Dialer, &b, now), Admit::Accepted { replaced: Some(ConnId(1)) });
+        assert_eq!(
+            on_a.admit(&a, ConnId(1), Role::Acceptor, &b, now),
+            Admit::Accepted { replaced: None }
+        );
+        assert_eq!(
+            on_a.admit(&a, ConnId(2), Role::Dialer, &b, now),
+            Admit::Accepted {
+                replaced: Some(ConnId(1))
+            }
+        );
         // On b, the same two connections arrive in the other order; b keeps a's dial too.
         let mut on_b = LinkTable::default();
-        assert_eq!(on_b.admit(&b, ConnId(2), Role::Acceptor, &a, now), Admit::Accepted { replaced: None });
+        assert_eq!(
+            on_b.admit(&b, ConnId(2), Role::Acceptor, &a, now),
+            Admit::Accepted { replaced: None }
+        );
         assert_eq!(on_b.admit(&b, ConnId(1), Role::Dialer, &a, now), Admit::Refused);
     }
 
@@ -127,9 +153,20 @@ mod tests {
         let now = Instant::now();
         let mut t = LinkTable::default();
         t.admit(&id("a", 1), ConnId(1), Role::Dialer, &id("b", 1), now);
-        assert_eq!(t.admit(&id("a", 1), ConnId(2), Role::Acceptor, &id("b", 2), now), Admit::Accepted { replaced: Some(ConnId(1)) });
-        assert_eq!(t.admit(&id("a", 1), ConnId(3), Role::Dialer, &id("b", 1), now), Admit::Refused);
-        assert!(t.remove_conn(ConnId(1)).is_none(), "a replaced connection is no longer current");
+        assert_eq!(
+            t.admit(&id("a", 1), ConnId(2), Role::Acceptor, &id("b", 2), now),
+            Admit::Accepted {
+                replaced: Some(ConnId(1))
+            }
+        );
+        assert_eq!(
+            t.admit(&id("a", 1), ConnId(3), Role::Dialer, &id("b", 1), now),
+            Admit::Refused
+        );
+        assert!(
+            t.remove_conn(ConnId(1)).is_none(),
+            "a replaced connection is no longer current"
+        );
         assert!(t.remove_conn(ConnId(2)).is_some());
     }
 }

@@ -75,11 +75,16 @@ fn converged(sim: &Sim) -> Result<(), String> {
     for name in sim.names().filter(|n| sim.is_running(n.as_str())) {
         let expected: Vec<String> = sim
             .names()
-            .filter(|o| *o != name && sim.is_running(o.as_str()) && sim.same_cookie(name.as_str(), o.as_str()))
+            .filter(|o| {
+                *o != name && sim.is_running(o.as_str()) && sim.same_cookie(name.as_str(), o.as_str())
+            })
             .filter_map(|o| sim.id(o.as_str()).map(|id| id.to_string()))
             .collect();
-        let seen: Vec<String> =
-            sim.view(name.as_str()).into_iter().flat_map(|v| v.values().map(ToString::to_string)).collect();
+        let seen: Vec<String> = sim
+            .view(name.as_str())
+            .into_iter()
+            .flat_map(|v| v.values().map(ToString::to_string))
+            .collect();
         if seen != expected {
             return Err(format!("{name} sees {seen:?}, expected {expected:?}"));
         }
@@ -91,14 +96,19 @@ fn down(sim: &Sim, name: &str, reasons: &[DownReason]) -> Result<(), String> {
     let subject = NodeName::new(name).map_err(|e| e.to_string())?;
     let current = sim.id(name).ok_or_else(|| format!("no node named {name}"))?;
     let subject_runs = sim.is_running(name);
-    for observer in sim.names().filter(|o| **o != subject && sim.is_running(o.as_str())) {
+    for observer in sim
+        .names()
+        .filter(|o| **o != subject && sim.is_running(o.as_str()))
+    {
         if !sim.same_cookie(observer.as_str(), name) {
             continue;
         }
         let life = sim.life(observer.as_str()).unwrap_or_default();
         let listed = sim.view(observer.as_str()).and_then(|v| v.get(&subject));
         match (listed, subject_runs) {
-            (Some(id), true) if *id != current => return Err(format!("{observer} lists {id}, not {current}")),
+            (Some(id), true) if *id != current => {
+                return Err(format!("{observer} lists {id}, not {current}"));
+            }
             (Some(id), false) => return Err(format!("{observer} still lists {id}")),
             _ => {}
         }
@@ -111,7 +121,9 @@ fn down(sim: &Sim, name: &str, reasons: &[DownReason]) -> Result<(), String> {
                 return Err(format!("{observer} never reported {seen} down"));
             }
             if let Some(bad) = downs.iter().find(|r| !reasons.contains(r)) {
-                return Err(format!("{observer} reported {seen} down as {bad:?}, expected one of {reasons:?}"));
+                return Err(format!(
+                    "{observer} reported {seen} down as {bad:?}, expected one of {reasons:?}"
+                ));
             }
         }
     }

@@ -47,12 +47,18 @@ pub enum Step {
 impl Step {
     /// `AddNode` from string slices.
     pub fn add(name: &str, seeds: &[&str]) -> Self {
-        Self::AddNode { name: name.into(), seeds: strings(seeds) }
+        Self::AddNode {
+            name: name.into(),
+            seeds: strings(seeds),
+        }
     }
 
     /// `AddStranger` from string slices.
     pub fn stranger(name: &str, seeds: &[&str]) -> Self {
-        Self::AddStranger { name: name.into(), seeds: strings(seeds) }
+        Self::AddStranger {
+            name: name.into(),
+            seeds: strings(seeds),
+        }
     }
 
     /// `Crash` from a string slice.
@@ -82,7 +88,10 @@ impl Step {
 
     /// `Expect` with a limit in seconds.
     pub fn expect(what: Expect, within_secs: u64) -> Self {
-        Self::Expect { what, within: Duration::from_secs(within_secs) }
+        Self::Expect {
+            what,
+            within: Duration::from_secs(within_secs),
+        }
     }
 }
 

@@ -69,5 +69,9 @@ impl Conn {
 
 /// The handshake role of an end.
 pub(crate) fn role(end: usize) -> Role {
-    if end == DIALER { Role::Dialer } else { Role::Acceptor }
+    if end == DIALER {
+        Role::Dialer
+    } else {
+        Role::Acceptor
+    }
 }

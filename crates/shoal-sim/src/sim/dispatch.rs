@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 
 use shoal_proto::Output;
 
+use super::Sim;
 use super::node::NodeState;
 use super::queue::{SimEvent, Target};
-use super::Sim;
 
 impl Sim {
     /// Handles one event from the queue.
@@ -20,7 +20,12 @@ impl Sim {
             SimEvent::Deliver { conn, to, msg } => self.on_deliver(conn, to, msg),
             SimEvent::Fin { conn, to } => self.on_fin(conn, to),
             SimEvent::HandshakeTimeout(conn) => self.on_handshake_timeout(conn),
-            SimEvent::DialFailed { dialer, addr, expected, refused } => {
+            SimEvent::DialFailed {
+                dialer,
+                addr,
+                expected,
+                refused,
+            } => {
                 if refused {
                     self.stats.dials_refused += 1;
                 } else {
@@ -64,7 +69,12 @@ impl Sim {
         if self.listeners.get(&addr) == Some(&idx) {
             self.listeners.remove(&addr);
         }
-        let held: Vec<_> = self.conns.iter().filter(|(_, c)| c.open_end_of(idx).is_some()).map(|(id, _)| *id).collect();
+        let held: Vec<_> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.open_end_of(idx).is_some())
+            .map(|(id, _)| *id)
+            .collect();
         for conn in held {
             while let Some(end) = self.conns.get(&conn).and_then(|c| c.open_end_of(idx)) {
                 self.close_end(conn, end);
@@ -77,7 +87,9 @@ impl Sim {
         if !node.is_running() {
             return;
         }
-        let Some(deadline) = node.core.poll_timeout() else { return };
+        let Some(deadline) = node.core.poll_timeout() else {
+            return;
+        };
         let at = deadline.saturating_duration_since(self.base).max(self.now);
         if node.timer_at.is_some_and(|t| t <= at) {
             return;
@@ -111,8 +123,11 @@ impl Sim {
             .map(|&i| self.nodes[i].addr)
             .filter(|&addr| !node.core.is_linked_to(addr))
             .collect();
-        let pause =
-            if node.core.members().is_empty() { self.config.discovery_alone } else { self.config.discovery_joined };
+        let pause = if node.core.members().is_empty() {
+            self.config.discovery_alone
+        } else {
+            self.config.discovery_joined
+        };
         for addr in addrs {
             self.dial(target.node, addr, None);
         }
@@ -134,7 +149,9 @@ impl Sim {
     }
 
     fn on_datagram(&mut self, from: usize, to: SocketAddr, bytes: &[u8]) {
-        let Some(&dst) = self.listeners.get(&to) else { return };
+        let Some(&dst) = self.listeners.get(&to) else {
+            return;
+        };
         if !self.net.reachable(from, dst) {
             self.stats.partitioned += 1;
             return;
@@ -147,6 +164,9 @@ impl Sim {
     /// The slot whose host owns `addr` (running or not): a stopped node's host still exists,
     /// so a partition still makes it unreachable rather than refusing.
     pub(super) fn host(&self, addr: SocketAddr) -> Option<usize> {
-        self.listeners.get(&addr).copied().or_else(|| self.nodes.iter().rposition(|n| n.addr == addr))
+        self.listeners
+            .get(&addr)
+            .copied()
+            .or_else(|| self.nodes.iter().rposition(|n| n.addr == addr))
     }
 }

@@ -67,32 +67,53 @@ impl Sim {
             Event::NodeSuspect(_) => {}
         }
         tracing::debug!(at = ?self.now, %observer, event = %describe(&event), "membership event");
-        self.history.push(Observed { at: self.now, observer, life, event, false_failure });
+        self.history.push(Observed {
+            at: self.now,
+            observer,
+            life,
+            event,
+            false_failure,
+        });
     }
 
     /// Checks that node `idx`'s events agree with its core's `members()`, and that the core
     /// does not list the node itself.
     pub(super) fn check_node(&mut self, idx: usize) {
         let node = &self.nodes[idx];
-        let from_core: BTreeMap<NodeName, NodeId> =
-            node.core.members().into_iter().map(|s| (s.member.id.name.clone(), s.member.id)).collect();
+        let from_core: BTreeMap<NodeName, NodeId> = node
+            .core
+            .members()
+            .into_iter()
+            .map(|s| (s.member.id.name.clone(), s.member.id))
+            .collect();
         if from_core.contains_key(&node.name) {
             let detail = list(&from_core);
             self.violate(idx, "no node lists itself as a member", detail);
         } else if from_core != node.view {
-            let detail = format!("members() {} but events say {}", list(&from_core), list(&node.view));
+            let detail = format!(
+                "members() {} but events say {}",
+                list(&from_core),
+                list(&node.view)
+            );
             self.violate(idx, "a node's events agree with its members()", detail);
         }
     }
 
     /// Whether `id` is the current life of a running node.
     fn runs_as(&self, id: &NodeId) -> bool {
-        self.by_name.get(&id.name).is_some_and(|&i| self.nodes[i].is_running() && self.nodes[i].id() == id)
+        self.by_name
+            .get(&id.name)
+            .is_some_and(|&i| self.nodes[i].is_running() && self.nodes[i].id() == id)
     }
 
     fn violate(&mut self, idx: usize, rule: &'static str, detail: String) {
         let node = self.nodes[idx].id().to_string();
-        self.violations.push(Violation { at: self.now, node, rule, detail });
+        self.violations.push(Violation {
+            at: self.now,
+            node,
+            rule,
+            detail,
+        });
     }
 }
 

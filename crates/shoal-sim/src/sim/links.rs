@@ -18,10 +18,16 @@ impl Sim {
         }
         self.stats.dials += 1;
         let dialer = self.nodes[idx].target(idx);
-        let failed = |refused| SimEvent::DialFailed { dialer, addr, expected: expected.clone(), refused };
+        let failed = |refused| SimEvent::DialFailed {
+            dialer,
+            addr,
+            expected: expected.clone(),
+            refused,
+        };
         match (self.host(addr), self.listeners.get(&addr).copied()) {
             (Some(host), _) if !self.net.reachable(idx, host) => {
-                self.queue.push(self.now + self.config.connect_timeout, failed(false));
+                self.queue
+                    .push(self.now + self.config.connect_timeout, failed(false));
             }
             (_, None) => {
                 let rtt = self.net.latency(&mut self.rng) * 2;
@@ -31,10 +37,22 @@ impl Sim {
                 self.next_conn += 1;
                 let conn = ConnId(self.next_conn);
                 let ends = [
-                    End { at: dialer, state: EndState::Connecting },
-                    End { at: self.nodes[dst].target(dst), state: EndState::Connecting },
+                    End {
+                        at: dialer,
+                        state: EndState::Connecting,
+                    },
+                    End {
+                        at: self.nodes[dst].target(dst),
+                        state: EndState::Connecting,
+                    },
                 ];
-                let c = Conn { ends, dialed: addr, expected, started: self.now, fifo: [self.now; 2] };
+                let c = Conn {
+                    ends,
+                    dialed: addr,
+                    expected,
+                    started: self.now,
+                    fifo: [self.now; 2],
+                };
                 self.conns.insert(conn, c);
                 let at = self.now + self.net.latency(&mut self.rng);
                 self.queue.push(at, SimEvent::Connected(conn));
@@ -55,13 +73,29 @@ impl Sim {
         let Some(dst) = self.listeners.get(&addr).copied() else {
             self.conns.remove(&conn);
             let rtt = self.net.latency(&mut self.rng);
-            self.queue.push(self.now + rtt, SimEvent::DialFailed { dialer, addr, expected, refused: true });
+            self.queue.push(
+                self.now + rtt,
+                SimEvent::DialFailed {
+                    dialer,
+                    addr,
+                    expected,
+                    refused: true,
+                },
+            );
             return;
         };
         if !self.net.reachable(dialer.node, dst) {
             self.conns.remove(&conn);
             let at = (started + self.config.connect_timeout).max(self.now);
-            self.queue.push(at, SimEvent::DialFailed { dialer, addr, expected, refused: false });
+            self.queue.push(
+                at,
+                SimEvent::DialFailed {
+                    dialer,
+                    addr,
+                    expected,
+                    refused: false,
+                },
+            );
             return;
         }
         let acceptor = self.nodes[dst].target(dst);
@@ -69,18 +103,27 @@ impl Sim {
             let node = &self.nodes[at.node];
             let mut nonce = [0u8; 32];
             self.rng.fill_bytes(&mut nonce);
-            let (handshake, hello) = Handshake::start(role(end), node.core.local().clone(), node.cookie.clone(), nonce);
+            let (handshake, hello) =
+                Handshake::start(role(end), node.core.local().clone(), node.cookie.clone(), nonce);
             if let Some(c) = self.conns.get_mut(&conn) {
-                c.ends[end] = End { at, state: EndState::Handshaking(Box::new(handshake)) };
+                c.ends[end] = End {
+                    at,
+                    state: EndState::Handshaking(Box::new(handshake)),
+                };
             }
             self.send_on(conn, end, hello);
         }
-        self.queue.push(self.now + self.config.handshake_timeout, SimEvent::HandshakeTimeout(conn));
+        self.queue.push(
+            self.now + self.config.handshake_timeout,
+            SimEvent::HandshakeTimeout(conn),
+        );
     }
 
     /// Puts `msg` on the wire from end `from` of `conn`, behind everything sent before it.
     pub(super) fn send_on(&mut self, conn: ConnId, from: usize, msg: LinkMessage) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let to = 1 - from;
         self.stats.link_messages += 1;
         if !self.net.reachable(c.ends[from].at.node, c.ends[to].at.node) {
@@ -102,7 +145,9 @@ impl Sim {
     /// The core of node `idx` closes a link; as in the driver, the closed link is then
     /// reported back to the core as down.
     pub(super) fn close_link(&mut self, idx: usize, conn: ConnId) {
-        let Some(end) = self.conns.get(&conn).and_then(|c| c.open_end_of(idx)) else { return };
+        let Some(end) = self.conns.get(&conn).and_then(|c| c.open_end_of(idx)) else {
+            return;
+        };
         let was_up = self.is_up(conn, end);
         self.close_end(conn, end);
         if was_up {
@@ -113,7 +158,9 @@ impl Sim {
 
     /// Closes one end; the other end learns it after the messages already in flight.
     pub(super) fn close_end(&mut self, conn: ConnId, end: usize) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         if matches!(c.ends[end].state, EndState::Closed) {
             return;
         }
@@ -133,7 +180,9 @@ impl Sim {
     }
 
     pub(super) fn on_deliver(&mut self, conn: ConnId, to: usize, msg: LinkMessage) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let from = 1 - to;
         let at = c.ends[to].at;
         if !self.net.reachable(c.ends[from].at.node, at.node) {
@@ -168,14 +217,18 @@ impl Sim {
                 if let Some(reply) = send {
                     self.send_on(conn, end, reply);
                 }
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 c.ends[end].state = EndState::Up;
                 let (at, dialed) = (c.ends[end].at, c.dialed);
                 if end == DIALER {
                     self.nodes[at.node].dialing.remove(&dialed);
                 }
                 let now = self.base + self.now;
-                self.nodes[at.node].core.handle_link_up(now, conn, role(end), peer);
+                self.nodes[at.node]
+                    .core
+                    .handle_link_up(now, conn, role(end), peer);
                 self.flush(at.node);
             }
             Err(error) => {
@@ -210,10 +263,9 @@ impl Sim {
 
     pub(super) fn on_handshake_timeout(&mut self, conn: ConnId) {
         for end in [DIALER, ACCEPTOR] {
-            let handshaking = self
-                .conns
-                .get(&conn)
-                .is_some_and(|c| matches!(c.ends[end].state, EndState::Handshaking(_) | EndState::Connecting));
+            let handshaking = self.conns.get(&conn).is_some_and(|c| {
+                matches!(c.ends[end].state, EndState::Handshaking(_) | EndState::Connecting)
+            });
             if handshaking {
                 if end == DIALER {
                     self.stats.dials_timed_out += 1;
@@ -237,7 +289,13 @@ impl Sim {
     }
 
     /// Reports a failed dial to the dialler's driver and core.
-    pub(super) fn fail_dial(&mut self, dialer: Target, addr: SocketAddr, expected: Option<&NodeId>, refused: bool) {
+    pub(super) fn fail_dial(
+        &mut self,
+        dialer: Target,
+        addr: SocketAddr,
+        expected: Option<&NodeId>,
+        refused: bool,
+    ) {
         let node = &mut self.nodes[dialer.node];
         if !node.is(dialer) {
             return;
@@ -251,6 +309,8 @@ impl Sim {
     }
 
     fn is_up(&self, conn: ConnId, end: usize) -> bool {
-        self.conns.get(&conn).is_some_and(|c| matches!(c.ends[end].state, EndState::Up))
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| matches!(c.ends[end].state, EndState::Up))
     }
 }

@@ -24,7 +24,12 @@ impl Network {
     pub(crate) fn new(latency_min: Duration, latency_max: Duration, loss: f64) -> Self {
         let min = latency_min.as_micros() as u64;
         let max = (latency_max.as_micros() as u64).max(min);
-        Self { latency_min_us: min, latency_max_us: max, loss: loss.clamp(0.0, 1.0), blocked: BTreeSet::new() }
+        Self {
+            latency_min_us: min,
+            latency_max_us: max,
+            loss: loss.clamp(0.0, 1.0),
+            blocked: BTreeSet::new(),
+        }
     }
 
     /// A fresh one-way delay.
@@ -90,7 +95,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..1000 {
             let l = net.latency(&mut rng);
-            assert!(l >= Duration::from_micros(100) && l <= Duration::from_millis(2), "{l:?}");
+            assert!(
+                l >= Duration::from_micros(100) && l <= Duration::from_millis(2),
+                "{l:?}"
+            );
         }
     }
 }

@@ -45,7 +45,10 @@ pub(crate) struct SimNode {
 impl SimNode {
     /// The slot and life events for this node are addressed to.
     pub(crate) fn target(&self, node: usize) -> Target {
-        Target { node, life: self.life }
+        Target {
+            node,
+            life: self.life,
+        }
     }
 
     /// Whether `target` names this node's running life.

@@ -23,23 +23,37 @@ pub(crate) enum SimEvent {
     /// The node's discovery round: dial seeds it is not linked to.
     Discovery(Target),
     /// A datagram reaches whatever node listens on `to`.
-    Datagram { from: usize, to: SocketAddr, bytes: Vec<u8> },
+    Datagram {
+        from: usize,
+        to: SocketAddr,
+        bytes: Vec<u8>,
+    },
     /// The TCP connect of `conn` reached its acceptor.
     Connected(ConnId),
     /// A link message reaches end `to` of `conn`.
-    Deliver { conn: ConnId, to: usize, msg: LinkMessage },
+    Deliver {
+        conn: ConnId,
+        to: usize,
+        msg: LinkMessage,
+    },
     /// The other end of `conn` closed; end `to` learns it.
     Fin { conn: ConnId, to: usize },
     /// The handshake of `conn` must be finished by now.
     HandshakeTimeout(ConnId),
     /// A dial that never produced a connection failed.
-    DialFailed { dialer: Target, addr: SocketAddr, expected: Option<NodeId>, refused: bool },
+    DialFailed {
+        dialer: Target,
+        addr: SocketAddr,
+        expected: Option<NodeId>,
+        refused: bool,
+    },
 }
 
+/// A heap entry: small, so sifting is cheap; the event itself waits in `EventQueue::slots`.
 struct Queued {
     at: Duration,
     seq: u64,
-    event: SimEvent,
+    slot: usize,
 }
 
 impl PartialEq for Queued {
@@ -66,12 +80,28 @@ impl Ord for Queued {
 #[derive(Default)]
 pub(crate) struct EventQueue {
     heap: BinaryHeap<Reverse<Queued>>,
+    slots: Vec<Option<SimEvent>>,
+    free: Vec<usize>,
     next_seq: u64,
 }
 
 impl EventQueue {
     pub(crate) fn push(&mut self, at: Duration, event: SimEvent) {
-        self.heap.push(Reverse(Queued { at, seq: self.next_seq, event }));
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                self.slots.len() - 1
+            }
+        };
+        self.heap.push(Reverse(Queued {
+            at,
+            seq: self.next_seq,
+            slot,
+        }));
         self.next_seq += 1;
     }
 
@@ -80,7 +110,10 @@ impl EventQueue {
     }
 
     pub(crate) fn pop(&mut self) -> Option<(Duration, SimEvent)> {
-        self.heap.pop().map(|Reverse(q)| (q.at, q.event))
+        let Reverse(q) = self.heap.pop()?;
+        self.free.push(q.slot);
+        // Every slot in the heap holds an event until it is popped here.
+        self.slots[q.slot].take().map(|event| (q.at, event))
     }
 
     pub(crate) fn len(&self) -> usize {
