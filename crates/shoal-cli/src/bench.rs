@@ -9,6 +9,7 @@ mod cluster;
 mod detection;
 mod formation;
 mod procfs;
+mod soak;
 
 use std::path::PathBuf;
 
@@ -21,6 +22,8 @@ pub(crate) enum Scenario {
     Formation,
     /// `kill -9` and `kill -STOP` of a node; time until every other node reports it down.
     Detection,
+    /// 10 nodes left idle while every core is kept busy; counts false suspicions and downs.
+    Soak,
 }
 
 /// Arguments of `shoal bench`.
@@ -34,6 +37,9 @@ pub(crate) struct BenchArgs {
     /// Repetitions; figures are medians (p50) and maxima over them.
     #[arg(long, default_value_t = 5)]
     trials: usize,
+    /// How long the soak scenario runs, in seconds.
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
     /// The node binary (default: this `shoal`).
     #[arg(long)]
     bin: Option<PathBuf>,
@@ -48,6 +54,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     let figures = match args.scenario {
         Scenario::Formation => formation::run(&bin, trials)?,
         Scenario::Detection => detection::run(&bin, trials)?,
+        Scenario::Soak => soak::run(&bin, args.seconds)?,
     };
     if args.json {
         println!("{figures}");

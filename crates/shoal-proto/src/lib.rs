@@ -9,6 +9,7 @@
 pub mod cookie;
 pub mod datagram;
 pub mod error;
+pub mod fuzzing;
 pub mod handshake;
 pub mod member;
 pub mod membership;

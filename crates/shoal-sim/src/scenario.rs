@@ -126,6 +126,7 @@ fn apply(sim: &mut Sim, step: &Step) -> Result<(), String> {
         Step::Crash(name) => sim.crash(name),
         Step::Restart(name) => sim.restart(name),
         Step::RestartAtNewAddress(name) => sim.restart_at_new_address(name),
+        Step::RestartAsStranger(name) => sim.restart_as_stranger(name),
         Step::Leave(name) => sim.leave(name),
         Step::Partition(a, b) => sim.partition(&refs(a), &refs(b)),
         Step::Heal => {

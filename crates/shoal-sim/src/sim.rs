@@ -71,6 +71,8 @@ pub struct Sim {
     /// Running nodes by listen address.
     listeners: BTreeMap<SocketAddr, usize>,
     conns: BTreeMap<ConnId, Conn>,
+    /// The cookie group of every id any node ever had (renewals included).
+    groups: BTreeMap<NodeId, u32>,
     next_conn: u64,
     next_addr: u32,
     history: History,
@@ -94,6 +96,7 @@ impl Sim {
             by_name: BTreeMap::new(),
             listeners: BTreeMap::new(),
             conns: BTreeMap::new(),
+            groups: BTreeMap::new(),
             next_conn: 0,
             next_addr: 0,
             history: History::default(),
@@ -142,6 +145,7 @@ impl Sim {
         let addr = self.fresh_addr();
         let idx = self.nodes.len();
         let core = self.new_core(&name, Creation(self.now.as_micros() as u64 + 1), addr, &cookie);
+        self.groups.insert(core.local().id.clone(), cookie_group);
         self.nodes.push(SimNode {
             name: name.clone(),
             addr,
@@ -183,15 +187,27 @@ impl Sim {
 
     /// Starts a stopped node again on the same address, with a higher creation.
     pub fn restart(&mut self, name: &str) -> Result<(), SimError> {
-        self.start_again(name, false)
+        self.start_again(name, false, None)
     }
 
     /// Starts a stopped node again on a new address, with a higher creation.
     pub fn restart_at_new_address(&mut self, name: &str) -> Result<(), SimError> {
-        self.start_again(name, true)
+        self.start_again(name, true, None)
     }
 
-    fn start_again(&mut self, name: &str, new_address: bool) -> Result<(), SimError> {
+    /// Starts a stopped node again on the same address but with the stranger cookie, as an
+    /// operator who mistyped it would: its old life must go down and the new one never join.
+    pub fn restart_as_stranger(&mut self, name: &str) -> Result<(), SimError> {
+        let cookie = Cookie::new(&self.config.stranger_cookie).map_err(|_| SimError::BadName(name.into()))?;
+        self.start_again(name, false, Some((cookie, 1)))
+    }
+
+    fn start_again(
+        &mut self,
+        name: &str,
+        new_address: bool,
+        cookie: Option<(Cookie, u32)>,
+    ) -> Result<(), SimError> {
         let idx = self.slot(name)?;
         if self.nodes[idx].is_running() {
             return Err(SimError::StillRunning(name.into()));
@@ -203,8 +219,14 @@ impl Sim {
         };
         let last = self.nodes[idx].ids.last().map_or(0, |id| id.creation.0);
         let creation = Creation((self.now.as_micros() as u64 + 1).max(last + 1));
+        if let Some((cookie, group)) = cookie {
+            self.nodes[idx].cookie = cookie;
+            self.nodes[idx].cookie_group = group;
+        }
         let (node_name, cookie) = (self.nodes[idx].name.clone(), self.nodes[idx].cookie.clone());
         let core = self.new_core(&node_name, creation, addr, &cookie);
+        self.groups
+            .insert(core.local().id.clone(), self.nodes[idx].cookie_group);
         let node = &mut self.nodes[idx];
         node.ids.push(core.local().id.clone());
         node.core = core;

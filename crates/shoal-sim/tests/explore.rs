@@ -1,23 +1,57 @@
 //! scratch
 use shoal_sim::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[test]
-fn explore() {
-    let n: usize = std::env::var("N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
-    let secs: u64 = std::env::var("SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    let t = Instant::now();
-    let mut sim = Sim::new(1, SimConfig::lan().with_loss(0.01));
+fn cluster(seed: u64) -> Sim {
+    let mut sim = Sim::new(seed, SimConfig::lan());
     sim.add_node("n1", &[]).unwrap();
-    for i in 2..=n {
+    for i in 2..=5 {
         sim.add_node(&format!("n{i}"), &["n1"]).unwrap();
     }
+    assert!(
+        sim.run_until(
+            |s| s.is_converged(),
+            Duration::from_millis(10),
+            Duration::from_secs(10)
+        )
+        .unwrap()
+    );
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    sim
+}
+
+#[test]
+fn explore_leave() {
+    let mut sim = cluster(3);
+    let n = sim.history().records().len();
+    let _g =
+        tracing::subscriber::set_default(tracing_subscriber::fmt().with_env_filter("foca=trace").finish());
+    let d = sim.stats();
+    sim.leave("n2").unwrap();
+    println!(
+        "leave sent {} datagrams {} link msgs",
+        sim.stats().datagrams - d.datagrams,
+        sim.stats().link_messages - d.link_messages
+    );
+    sim.run_for(Duration::from_secs(3)).unwrap();
+    for r in &sim.history().records()[n..] {
+        println!(
+            "{:?} {} {}",
+            r.at,
+            r.observer,
+            shoal_sim::history::describe(&r.event)
+        );
+    }
+    println!("{:?}", sim.stats());
+}
+
+#[test]
+fn explore_partition() {
+    let mut sim = cluster(3);
+    let n = sim.history().records().len();
+    sim.partition(&["n1", "n2"], &["n3", "n4", "n5"]).unwrap();
+    sim.run_for(Duration::from_secs(10)).unwrap();
+    sim.heal();
     let ok = sim
         .run_until(
             |s| s.is_converged(),
@@ -25,19 +59,13 @@ fn explore() {
             Duration::from_secs(30),
         )
         .unwrap();
-    println!(
-        "converged={ok} at {:?} stats {:?} wall {:?}",
-        sim.now(),
-        sim.stats(),
-        t.elapsed()
-    );
-    let t = Instant::now();
-    sim.run_for(Duration::from_secs(secs)).unwrap();
-    println!(
-        "after {secs}s: converged={} false={} stats {:?} wall {:?}",
-        sim.is_converged(),
-        sim.history().false_failure_count(),
-        sim.stats(),
-        t.elapsed()
-    );
+    for r in &sim.history().records()[n..] {
+        println!(
+            "{:?} {} {}",
+            r.at,
+            r.observer,
+            shoal_sim::history::describe(&r.event)
+        );
+    }
+    println!("{ok} {:?} {:?}", sim.now(), sim.stats());
 }

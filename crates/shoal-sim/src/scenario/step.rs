@@ -27,6 +27,8 @@ pub enum Step {
     Restart(String),
     /// Start a stopped node again on a new address, with a higher creation.
     RestartAtNewAddress(String),
+    /// Start a stopped node again on its address, but holding another cookie.
+    RestartAsStranger(String),
     /// Make a node leave gracefully, then stop it.
     Leave(String),
     /// Cut the first group of nodes off from the second, both ways.

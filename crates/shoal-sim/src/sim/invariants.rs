@@ -21,9 +21,9 @@ impl Sim {
                 if m.id.name == node.name {
                     broken.push("no node lists itself as a member");
                 }
-                match self.by_name.get(&m.id.name) {
-                    None => broken.push("members are nodes of the simulation"),
-                    Some(&o) if self.nodes[o].cookie_group != node.cookie_group => {
+                match self.groups.get(&m.id) {
+                    None => broken.push("members are lives of simulated nodes"),
+                    Some(&group) if group != node.cookie_group => {
                         broken.push("a live set never holds a node with another cookie");
                     }
                     Some(_) => {}
@@ -63,7 +63,11 @@ impl Sim {
                     node.view.remove(&id.name);
                 }
             }
-            Event::Renewed(m) => node.ids.push(m.id.clone()),
+            Event::Renewed(m) => {
+                node.ids.push(m.id.clone());
+                let group = node.cookie_group;
+                self.groups.insert(m.id.clone(), group);
+            }
             Event::NodeSuspect(_) => {}
         }
         tracing::debug!(at = ?self.now, %observer, event = %describe(&event), "membership event");

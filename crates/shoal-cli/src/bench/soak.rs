@@ -1,0 +1,63 @@
+//! Soak: 10 nodes idle for a while with every core kept busy; counts false suspicions and downs.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::cluster::{BenchCluster, wait_sees_all};
+
+const NODES: usize = 10;
+
+pub(crate) fn run(bin: &Path, seconds: u64) -> anyhow::Result<Value> {
+    let mut cluster = BenchCluster::new(bin)?;
+    let names: Vec<String> = (1..=NODES).map(|i| format!("s{i}")).collect();
+    cluster.nodes = cluster.spawn_all(&names)?;
+    let peers: Vec<&str> = names.iter().map(String::as_str).collect();
+    for node in &cluster.nodes {
+        wait_sees_all(node, &peers, Duration::from_secs(30))
+            .ok_or_else(|| anyhow::anyhow!("cluster did not form"))?;
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let stop = Arc::new(AtomicBool::new(false));
+    let burners: Vec<_> = (0..cores)
+        .map(|_| std::thread::spawn(burn(stop.clone())))
+        .collect();
+    eprintln!("soak: {NODES} nodes, {cores} busy threads, {seconds} s");
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let (mut downs, mut suspects) = (0u64, 0u64);
+    while Instant::now() < until {
+        for node in &cluster.nodes {
+            while let Some(e) = node.wait_event(|_| true, Duration::from_millis(1)) {
+                match e["event"].as_str() {
+                    Some("node_down") => {
+                        downs += 1;
+                        eprintln!("false down seen by {}: {e}", node.ready.name);
+                    }
+                    Some("node_suspect") => suspects += 1,
+                    _ => {}
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200)); // a polling period, not a wait for a condition
+    }
+    stop.store(true, Ordering::Relaxed);
+    for b in burners {
+        let _ = b.join();
+    }
+    Ok(
+        json!({ "soak_seconds": seconds, "nodes": NODES, "busy_threads": cores,
+        "false_downs": downs, "suspects": suspects }),
+    )
+}
+
+fn burn(stop: Arc<AtomicBool>) -> impl FnOnce() {
+    move || {
+        let mut x = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+}
