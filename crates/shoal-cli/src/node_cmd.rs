@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
-use serde_json::{Value, json};
-use shoal_node::{Event, Node, NodeEvent};
+use serde_json::Value;
+use shoal_node::{Node, NodeEvent};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
@@ -85,16 +85,7 @@ async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 fn announce_ready(node: &Node, ready_file: Option<&Path>) -> anyhow::Result<()> {
-    let local = node.local();
-    let line = json!({
-        "event": "ready",
-        "name": local.id.name.as_str(),
-        "creation": local.id.creation.0,
-        "listen": local.listen,
-        "http": local.http,
-        "pid": std::process::id(),
-        "version": local.version,
-    });
+    let line = node.ready_line();
     print_line(&line);
     if let Some(path) = ready_file {
         let tmp = path.with_extension("tmp");
@@ -113,26 +104,10 @@ fn announce_ready(node: &Node, ready_file: Option<&Path>) -> anyhow::Result<()> 
 async fn print_events(mut events: tokio::sync::broadcast::Receiver<NodeEvent>) {
     loop {
         match events.recv().await {
-            Ok(event) => print_line(&event_json(&event)),
+            Ok(event) => print_line(&event.to_json()),
             Err(RecvError::Lagged(n)) => tracing::warn!("event printer fell {n} events behind"),
             Err(RecvError::Closed) => return,
         }
-    }
-}
-
-/// The JSON line printed for a membership event.
-fn event_json(e: &NodeEvent) -> Value {
-    match &e.event {
-        Event::NodeUp(m) => {
-            json!({"event": "node_up", "node": m.id.name.as_str(), "creation": m.id.creation.0,
-            "listen": m.listen, "version": m.version, "at_us": e.at_us})
-        }
-        Event::NodeSuspect(id) => json!({"event": "node_suspect", "node": id.name.as_str(),
-            "creation": id.creation.0, "at_us": e.at_us}),
-        Event::NodeDown { id, reason } => json!({"event": "node_down", "node": id.name.as_str(),
-            "creation": id.creation.0, "reason": reason, "at_us": e.at_us}),
-        Event::Renewed(m) => json!({"event": "renewed", "node": m.id.name.as_str(),
-            "creation": m.id.creation.0, "at_us": e.at_us}),
     }
 }
 

@@ -9,6 +9,8 @@ use shoal_proto::{Cookie, MembershipConfig, NodeName};
 use crate::error::NodeError;
 use crate::node::Node;
 
+mod env;
+
 /// Settings of one node. Build with [`Node::builder`].
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -56,6 +58,14 @@ impl NodeBuilder {
             version: env!("CARGO_PKG_VERSION").to_string(),
         });
         Self { config }
+    }
+
+    /// Records a configuration error; `build` and `start` will return it.
+    pub(crate) fn fail(mut self, error: shoal_proto::ConfigError) -> Self {
+        if self.config.is_ok() {
+            self.config = Err(error.into());
+        }
+        self
     }
 
     fn set(mut self, f: impl FnOnce(&mut NodeConfig) -> Result<(), NodeError>) -> Self {

@@ -1,5 +1,6 @@
 //! The `Node` handle: a cloneable front to one running node's tasks.
 
+mod contract;
 mod driver;
 mod link;
 
@@ -86,6 +87,13 @@ impl Node {
     /// Starts configuring a node.
     pub fn builder() -> NodeBuilder {
         NodeBuilder::new()
+    }
+
+    /// A builder filled from `SHOAL_*` variables, the contract a launcher such as
+    /// `shoal cluster start --bin` uses for a binary built on Shoal. See
+    /// [`NodeBuilder::from_env_with`] for the variables.
+    pub fn from_env() -> NodeBuilder {
+        NodeBuilder::from_env()
     }
 
     pub(crate) async fn start(config: NodeConfig) -> Result<Self, NodeError> {

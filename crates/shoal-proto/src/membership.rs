@@ -177,6 +177,13 @@ impl Membership {
             Admit::Accepted { replaced: None } => {}
         }
         self.redials.remove(peer.name());
+        if self.leaving {
+            // A link that finished its handshake after we started leaving is told too.
+            return self.outputs.push_back(Output::SendLink {
+                conn,
+                msg: LinkMessage::Goodbye,
+            });
+        }
         // A finished handshake proves the peer is alive; announcing asks it for its member list.
         let _ = self.swim.apply_many(
             std::iter::once(foca::Member::alive(peer.clone())),

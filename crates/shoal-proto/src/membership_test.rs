@@ -166,3 +166,20 @@ fn datagrams_with_a_wrong_cookie_are_counted_and_dropped() {
     assert_eq!(a.stats().bad_datagrams, 2);
     assert!(a.members().is_empty());
 }
+
+#[test]
+fn a_link_that_comes_up_while_leaving_is_told_goodbye() {
+    let mut a = core("a");
+    let now = Instant::now();
+    a.leave(now);
+    a.handle_link_up(now, ConnId(3), Role::Dialer, member("b", 1, 7001));
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert_eq!(
+        outputs,
+        vec![Output::SendLink {
+            conn: ConnId(3),
+            msg: LinkMessage::Goodbye
+        }]
+    );
+    assert!(a.members().is_empty());
+}

@@ -159,6 +159,7 @@ impl Sim {
             dialing: Default::default(),
             timer_at: None,
             view: BTreeMap::new(),
+            suspects: Default::default(),
         });
         self.by_name.insert(name, idx);
         self.listeners.insert(addr, idx);
@@ -168,20 +169,25 @@ impl Sim {
     }
 
     /// Stops a node without warning: its connections close (peers see the link drop) and
-    /// nothing listens on its address any more, so re-dials are refused.
+    /// nothing listens on its address any more, so re-dials are refused. A leaving node may
+    /// crash too.
     pub fn crash(&mut self, name: &str) -> Result<(), SimError> {
-        let idx = self.running(name)?;
+        let idx = self.slot(name)?;
+        if !self.nodes[idx].is_alive() {
+            return Err(SimError::NotRunning(name.into()));
+        }
         self.stop(idx, NodeState::Crashed);
         self.take_violation()
     }
 
-    /// Makes a node leave gracefully (goodbye on every link, leave gossip), then stops it.
+    /// Makes a node leave gracefully: it says goodbye on every link and keeps running until
+    /// its core reports `has_left` (departure gossiped), then stops, as the driver does.
     pub fn leave(&mut self, name: &str) -> Result<(), SimError> {
         let idx = self.running(name)?;
         let now = self.instant();
+        self.nodes[idx].state = NodeState::Leaving;
         self.nodes[idx].core.leave(now);
         self.flush(idx);
-        self.stop(idx, NodeState::Left);
         self.take_violation()
     }
 
@@ -209,7 +215,7 @@ impl Sim {
         cookie: Option<(Cookie, u32)>,
     ) -> Result<(), SimError> {
         let idx = self.slot(name)?;
-        if self.nodes[idx].is_running() {
+        if self.nodes[idx].is_alive() {
             return Err(SimError::StillRunning(name.into()));
         }
         let addr = if new_address {
@@ -236,6 +242,7 @@ impl Sim {
         node.dialing.clear();
         node.timer_at = None;
         node.view.clear();
+        node.suspects.clear();
         self.listeners.insert(addr, idx);
         self.queue
             .push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));
@@ -314,7 +321,7 @@ impl Sim {
         self.nodes.iter().map(|n| &n.name)
     }
 
-    /// Whether the node named `name` runs.
+    /// Whether the node named `name` runs and is not leaving.
     pub fn is_running(&self, name: &str) -> bool {
         self.slot(name).is_ok_and(|i| self.nodes[i].is_running())
     }

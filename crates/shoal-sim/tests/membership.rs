@@ -15,6 +15,7 @@ fn five_node_cluster(name: &str) -> Scenario {
         .then(Step::add("n1", &[]))
         .then_all((2..=5).map(|i| Step::add(&format!("n{i}"), &["n1"])))
         .then(Step::expect(Expect::Converged, 10))
+        .then(Step::expect(Expect::FullMesh, 5))
 }
 
 #[test]
@@ -90,6 +91,7 @@ fn partition_then_heal_reconverges_to_one_view() {
         ))
         .then(Step::Heal)
         .then(Step::expect(Expect::Converged, 30))
+        .then(Step::expect(Expect::FullMesh, 5))
         .check(&seeds(SEEDS));
 }
 

@@ -178,6 +178,15 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    fn not_reset(self) -> Self {
+        match self {
+            Self::Reset => Self::Closed,
+            other => other,
+        }
+    }
+}
+
 fn log_refusal(reason: &Refusal, dialed: Option<SocketAddr>, counters: &LinkCounters) {
     match reason {
         Refusal::Handshake(HandshakeError::SameName { .. }) if dialed.is_some() => {
@@ -201,12 +210,17 @@ async fn authenticate(frames: &mut Frames, role: Role, ctx: &LinkContext) -> Res
     rand::fill(&mut nonce);
     let (mut handshake, hello) = Handshake::start(role, ctx.local.clone(), ctx.cookie.clone(), nonce);
     send(frames, &hello).await?;
+    let mut heard_peer = false;
     loop {
         let msg = match frames.next().await {
             Some(Ok(frame)) => LinkMessage::decode(&frame).map_err(|e| Refusal::Frame(e.to_string()))?,
+            // Only a reset before the peer said anything shows that no process owns the port:
+            // a live peer that drops a duplicate connection mid-handshake may reset it too.
+            Some(Err(e)) if heard_peer => return Err(Refusal::from_io(&e).not_reset()),
             Some(Err(e)) => return Err(Refusal::from_io(&e)),
             None => return Err(Refusal::Closed),
         };
+        heard_peer = true;
         match handshake.handle(msg) {
             Ok(Step::Wait) => {}
             Ok(Step::Send(reply)) => send(frames, &reply).await?,
@@ -255,6 +269,7 @@ async fn relay(mut frames: Frames, mut out: mpsc::UnboundedReceiver<LinkMessage>
             }
             msg = out.recv() => match msg {
                 Some(msg) => {
+                    tracing::trace!(conn = ctx.conn.0, ?msg, "link send");
                     if frames.feed(Bytes::from(msg.encode())).await.is_err() {
                         break;
                     }
@@ -272,6 +287,7 @@ async fn relay(mut frames: Frames, mut out: mpsc::UnboundedReceiver<LinkMessage>
             frame = frames.next() => match frame {
                 Some(Ok(frame)) => match LinkMessage::decode(&frame) {
                     Ok(msg) => {
+                        tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
                         if ctx.inputs.send(Input::LinkMessage { conn: ctx.conn, msg }).is_err() {
                             break;
                         }

@@ -12,6 +12,9 @@ pub enum Expect {
     /// Every running node lists exactly the current life of every other running node that
     /// holds its cookie, and nothing else.
     Converged,
+    /// Every running node holds an authenticated link to every member it lists, and each link
+    /// authenticated that member's current life (a full mesh, as ARCHITECTURE section 4 asks).
+    FullMesh,
     /// Every running node holding `name`'s cookie lists only `name`'s current life if `name`
     /// runs (nothing if it is stopped), and reported every other life of `name` that it had
     /// reported up as down, for one of `reasons`.
@@ -38,6 +41,7 @@ impl fmt::Debug for Expect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Converged => f.write_str("Converged"),
+            Self::FullMesh => f.write_str("FullMesh"),
             Self::Down { name, reasons } => write!(f, "Down({name}, {reasons:?})"),
             Self::NeverMember(name) => write!(f, "NeverMember({name})"),
             Self::NoFalseFailure => f.write_str("NoFalseFailure"),
@@ -51,6 +55,7 @@ impl Expect {
     pub fn evaluate(&self, sim: &Sim) -> Result<(), String> {
         match self {
             Self::Converged => converged(sim),
+            Self::FullMesh => full_mesh(sim),
             Self::Down { name, reasons } => down(sim, name, reasons),
             Self::NeverMember(name) => never_member(sim, name),
             Self::NoFalseFailure => match sim.history().false_failures().next() {
@@ -90,6 +95,19 @@ fn converged(sim: &Sim) -> Result<(), String> {
         }
     }
     Err("not converged".into())
+}
+
+fn full_mesh(sim: &Sim) -> Result<(), String> {
+    for name in sim.names().filter(|n| sim.is_running(n.as_str())) {
+        let members = sim.members(name.as_str()).unwrap_or_default();
+        if let Some(unlinked) = members.iter().find(|m| !m.linked) {
+            return Err(format!(
+                "{name} lists {} but holds no link to that life",
+                unlinked.member.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn down(sim: &Sim, name: &str, reasons: &[DownReason]) -> Result<(), String> {

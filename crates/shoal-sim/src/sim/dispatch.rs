@@ -18,7 +18,7 @@ impl Sim {
             SimEvent::Datagram { from, to, bytes } => self.on_datagram(from, to, &bytes),
             SimEvent::Connected(conn) => self.on_connected(conn),
             SimEvent::Deliver { conn, to, msg } => self.on_deliver(conn, to, msg),
-            SimEvent::Fin { conn, to } => self.on_fin(conn, to),
+            SimEvent::Fin { conn, to, reset } => self.on_fin(conn, to, reset),
             SimEvent::HandshakeTimeout(conn) => self.on_handshake_timeout(conn),
             SimEvent::DialFailed {
                 dialer,
@@ -55,6 +55,9 @@ impl Sim {
         if published {
             self.check_node(idx);
         }
+        if self.nodes[idx].state == NodeState::Leaving && self.nodes[idx].core.has_left() {
+            self.stop(idx, NodeState::Left);
+        }
         self.schedule_timer(idx);
     }
 
@@ -77,14 +80,14 @@ impl Sim {
             .collect();
         for conn in held {
             while let Some(end) = self.conns.get(&conn).and_then(|c| c.open_end_of(idx)) {
-                self.close_end(conn, end);
+                self.close_end(conn, end, true);
             }
         }
     }
 
     fn schedule_timer(&mut self, idx: usize) {
         let node = &mut self.nodes[idx];
-        if !node.is_running() {
+        if !node.is_alive() {
             return;
         }
         let Some(deadline) = node.core.poll_timeout() else {

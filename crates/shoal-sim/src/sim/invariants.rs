@@ -13,10 +13,51 @@ use crate::history::{Observed, describe};
 impl Sim {
     /// Records an event node `idx` published and checks it against the node's view.
     pub(super) fn observe(&mut self, idx: usize, event: Event) {
-        let mut broken = Vec::new();
-        let mut false_failure = false;
+        let broken = self.broken_rules(idx, &event);
         let node = &self.nodes[idx];
+        let (observer, life, view) = (node.id().clone(), node.life, list(&node.view));
+        for rule in broken {
+            let detail = format!("{} while its view is {view}", describe(&event));
+            self.violate(idx, rule, detail);
+        }
+        let false_failure =
+            matches!(&event, Event::NodeDown { id, reason: DownReason::Failed } if self.runs_as(id));
+        let node = &mut self.nodes[idx];
         match &event {
+            Event::NodeUp(m) => {
+                node.suspects.remove(&m.id);
+                node.view.insert(m.id.name.clone(), m.id.clone());
+            }
+            Event::NodeDown { id, .. } => {
+                node.suspects.remove(id);
+                if node.view.get(&id.name) == Some(id) {
+                    node.view.remove(&id.name);
+                }
+            }
+            Event::NodeSuspect(id) => {
+                node.suspects.insert(id.clone());
+            }
+            Event::Renewed(m) => {
+                node.ids.push(m.id.clone());
+                let group = node.cookie_group;
+                self.groups.insert(m.id.clone(), group);
+            }
+        }
+        tracing::debug!(at = ?self.now, %observer, event = %describe(&event), "membership event");
+        self.history.push(Observed {
+            at: self.now,
+            observer,
+            life,
+            event,
+            false_failure,
+        });
+    }
+
+    /// The rules `event`, published by node `idx`, breaks given what it published before.
+    fn broken_rules(&self, idx: usize, event: &Event) -> Vec<&'static str> {
+        let node = &self.nodes[idx];
+        let mut broken = Vec::new();
+        match event {
             Event::NodeUp(m) => {
                 if m.id.name == node.name {
                     broken.push("no node lists itself as a member");
@@ -28,15 +69,19 @@ impl Sim {
                     }
                     Some(_) => {}
                 }
-                if node.view.contains_key(&m.id.name) {
-                    broken.push("no node lists two lives of one name");
+                // A suspect that is heard from again is announced up again; anything else
+                // already listed under this name is a second life.
+                match node.view.get(&m.id.name) {
+                    Some(listed) if *listed == m.id && node.suspects.contains(&m.id) => {}
+                    Some(listed) if *listed == m.id => broken.push("a live member is reported up once"),
+                    Some(_) => broken.push("no node lists two lives of one name"),
+                    None => {}
                 }
             }
-            Event::NodeDown { id, reason } => {
+            Event::NodeDown { id, .. } => {
                 if node.view.get(&id.name) != Some(id) {
                     broken.push("a node reports down only members it reported up");
                 }
-                false_failure = *reason == DownReason::Failed && self.runs_as(id);
             }
             Event::Renewed(m) => {
                 let last = node.ids.last().map(|id| id.creation);
@@ -46,38 +91,7 @@ impl Sim {
             }
             Event::NodeSuspect(_) => {}
         }
-        let observer = node.id().clone();
-        let life = node.life;
-        let view = list(&node.view);
-        for rule in broken {
-            let detail = format!("{} while its view is {view}", describe(&event));
-            self.violate(idx, rule, detail);
-        }
-        let node = &mut self.nodes[idx];
-        match &event {
-            Event::NodeUp(m) => {
-                node.view.insert(m.id.name.clone(), m.id.clone());
-            }
-            Event::NodeDown { id, .. } => {
-                if node.view.get(&id.name) == Some(id) {
-                    node.view.remove(&id.name);
-                }
-            }
-            Event::Renewed(m) => {
-                node.ids.push(m.id.clone());
-                let group = node.cookie_group;
-                self.groups.insert(m.id.clone(), group);
-            }
-            Event::NodeSuspect(_) => {}
-        }
-        tracing::debug!(at = ?self.now, %observer, event = %describe(&event), "membership event");
-        self.history.push(Observed {
-            at: self.now,
-            observer,
-            life,
-            event,
-            false_failure,
-        });
+        broken
     }
 
     /// Checks that node `idx`'s events agree with its core's `members()`, and that the core
@@ -107,7 +121,7 @@ impl Sim {
     fn runs_as(&self, id: &NodeId) -> bool {
         self.by_name
             .get(&id.name)
-            .is_some_and(|&i| self.nodes[i].is_running() && self.nodes[i].id() == id)
+            .is_some_and(|&i| self.nodes[i].is_alive() && self.nodes[i].id() == id)
     }
 
     fn violate(&mut self, idx: usize, rule: &'static str, detail: String) {

@@ -149,15 +149,16 @@ impl Sim {
             return;
         };
         let was_up = self.is_up(conn, end);
-        self.close_end(conn, end);
+        self.close_end(conn, end, false);
         if was_up {
             let now = self.base + self.now;
             self.nodes[idx].core.handle_link_down(now, conn);
         }
     }
 
-    /// Closes one end; the other end learns it after the messages already in flight.
-    pub(super) fn close_end(&mut self, conn: ConnId, end: usize) {
+    /// Closes one end; the other end learns it after the messages already in flight. `reset`
+    /// when the socket is torn down rather than closed cleanly.
+    pub(super) fn close_end(&mut self, conn: ConnId, end: usize, reset: bool) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -169,7 +170,14 @@ impl Sim {
         if !matches!(c.ends[other].state, EndState::Closed | EndState::Connecting) {
             if self.net.reachable(c.ends[end].at.node, c.ends[other].at.node) {
                 let at = c.arrival(other, self.now, self.net.latency(&mut self.rng));
-                self.queue.push(at, SimEvent::Fin { conn, to: other });
+                self.queue.push(
+                    at,
+                    SimEvent::Fin {
+                        conn,
+                        to: other,
+                        reset,
+                    },
+                );
             } else {
                 self.stats.partitioned += 1;
             }
@@ -203,7 +211,14 @@ impl Sim {
             // A segment for a closed socket is answered with a reset.
             EndState::Closed if sender_open => {
                 let at = c.arrival(from, self.now, self.net.latency(&mut self.rng));
-                self.queue.push(at, SimEvent::Fin { conn, to: from });
+                self.queue.push(
+                    at,
+                    SimEvent::Fin {
+                        conn,
+                        to: from,
+                        reset: true,
+                    },
+                );
             }
             EndState::Closed | EndState::Connecting => {}
         }
@@ -237,13 +252,14 @@ impl Sim {
                 if let Some(reply) = error.reply() {
                     self.send_on(conn, end, reply);
                 }
-                self.close_end_reporting(conn, end);
+                self.close_end_reporting(conn, end, false);
             }
         }
     }
 
-    /// The peer's close (or reset) reached end `to`.
-    pub(super) fn on_fin(&mut self, conn: ConnId, to: usize) {
+    /// The peer's close (or reset) reached end `to`. A reset during a dial's handshake means
+    /// no process owns the port any more: the driver reports that dial as refused.
+    pub(super) fn on_fin(&mut self, conn: ConnId, to: usize, reset: bool) {
         let Some(c) = self.conns.get(&conn) else { return };
         if !self.net.reachable(c.ends[0].at.node, c.ends[1].at.node) {
             self.stats.partitioned += 1;
@@ -252,12 +268,12 @@ impl Sim {
         let was_up = self.is_up(conn, to);
         let at = c.ends[to].at;
         if was_up {
-            self.close_end(conn, to);
+            self.close_end(conn, to, false);
             let now = self.base + self.now;
             self.nodes[at.node].core.handle_link_down(now, conn);
             self.flush(at.node);
         } else {
-            self.close_end_reporting(conn, to);
+            self.close_end_reporting(conn, to, reset);
         }
     }
 
@@ -270,21 +286,21 @@ impl Sim {
                 if end == DIALER {
                     self.stats.dials_timed_out += 1;
                 }
-                self.close_end_reporting(conn, end);
+                self.close_end_reporting(conn, end, false);
             }
         }
     }
 
     /// Closes an end that never came up; a dialler reports its dial as failed.
-    fn close_end_reporting(&mut self, conn: ConnId, end: usize) {
+    fn close_end_reporting(&mut self, conn: ConnId, end: usize, refused: bool) {
         let Some(c) = self.conns.get(&conn) else { return };
         if matches!(c.ends[end].state, EndState::Closed) {
             return;
         }
         let (at, addr, expected) = (c.ends[end].at, c.dialed, c.expected.clone());
-        self.close_end(conn, end);
+        self.close_end(conn, end, false);
         if end == DIALER {
-            self.fail_dial(at, addr, expected.as_ref(), false);
+            self.fail_dial(at, addr, expected.as_ref(), refused);
         }
     }
 

@@ -13,6 +13,8 @@ use super::queue::Target;
 pub enum NodeState {
     /// Running.
     Running,
+    /// Said goodbye and runs until its departure is gossiped, then stops (becomes `Left`).
+    Leaving,
     /// Stopped without warning (its sockets closed, nothing listens on its address).
     Crashed,
     /// Left the cluster on purpose, then stopped.
@@ -38,6 +40,8 @@ pub(crate) struct SimNode {
     pub(crate) timer_at: Option<Duration>,
     /// Live members as told by this life's `NodeUp`/`NodeDown` events.
     pub(crate) view: BTreeMap<NodeName, NodeId>,
+    /// Members of `view` this life reported suspect and not up again since.
+    pub(crate) suspects: BTreeSet<NodeId>,
     /// Every id any life of this slot had, oldest first (restarts and renewals).
     pub(crate) ids: Vec<NodeId>,
 }
@@ -53,11 +57,17 @@ impl SimNode {
 
     /// Whether `target` names this node's running life.
     pub(crate) fn is(&self, target: Target) -> bool {
-        self.state == NodeState::Running && self.life == target.life
+        self.is_alive() && self.life == target.life
     }
 
+    /// Whether the node runs and has not begun to leave: a full member.
     pub(crate) fn is_running(&self) -> bool {
         self.state == NodeState::Running
+    }
+
+    /// Whether the node's process runs (leaving or not).
+    pub(crate) fn is_alive(&self) -> bool {
+        matches!(self.state, NodeState::Running | NodeState::Leaving)
     }
 
     /// The id this life goes by now (grows when the cluster made it renew).

@@ -36,8 +36,9 @@ pub(crate) enum SimEvent {
         to: usize,
         msg: LinkMessage,
     },
-    /// The other end of `conn` closed; end `to` learns it.
-    Fin { conn: ConnId, to: usize },
+    /// The other end of `conn` closed; end `to` learns it. `reset` when the socket was torn
+    /// down (its process died, or it was already closed) rather than closed cleanly.
+    Fin { conn: ConnId, to: usize, reset: bool },
     /// The handshake of `conn` must be finished by now.
     HandshakeTimeout(ConnId),
     /// A dial that never produced a connection failed.

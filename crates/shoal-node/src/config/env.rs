@@ -1,0 +1,151 @@
+//! `Node::from_env()`: the settings a launcher passes to a node binary as `SHOAL_*` variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use shoal_proto::ConfigError;
+
+use super::NodeBuilder;
+use crate::discovery::LocalDirectory;
+
+/// Reads one variable through `lookup` (the process environment in production).
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl NodeBuilder {
+    /// Fills the builder from the process environment; see [`NodeBuilder::from_env_with`].
+    pub fn from_env() -> Self {
+        Self::from_env_with(&|key| std::env::var(key).ok())
+    }
+
+    /// Fills the builder from `SHOAL_*` variables read through `lookup`:
+    ///
+    /// | variable | meaning | if unset |
+    /// |---|---|---|
+    /// | `SHOAL_NAME` | node name | `node-<pid>` |
+    /// | `SHOAL_COOKIE` or `SHOAL_COOKIE_FILE` | the cluster secret | error: one is required |
+    /// | `SHOAL_LISTEN` | link and gossip address | `127.0.0.1:0` |
+    /// | `SHOAL_HTTP` | HTTP address to advertise | none |
+    /// | `SHOAL_SEEDS` | comma-separated `host:port` | none |
+    /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `none` | `local,static` |
+    /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
+    /// | `SHOAL_ROLES` | comma-separated roles | none |
+    ///
+    /// Errors surface from [`NodeBuilder::build`] / [`NodeBuilder::start`], naming the variable.
+    pub fn from_env_with(lookup: Lookup<'_>) -> Self {
+        let mut builder = NodeBuilder::new();
+        if let Some(name) = lookup("SHOAL_NAME") {
+            builder = builder.name(&name);
+        }
+        builder = match cookie(lookup) {
+            Ok(secret) => builder.cookie(secret),
+            Err(e) => builder.fail(e),
+        };
+        for (var, apply) in [("SHOAL_LISTEN", true), ("SHOAL_HTTP", false)] {
+            let Some(text) = lookup(var) else { continue };
+            builder = match text.parse::<SocketAddr>() {
+                Ok(addr) if apply => builder.listen(addr),
+                Ok(addr) => builder.http(Some(addr)),
+                Err(_) => builder.fail(ConfigError::invalid(
+                    var,
+                    &text,
+                    "use IP:PORT with a port from 0 to 65535",
+                )),
+            };
+        }
+        let discovery =
+            list(lookup("SHOAL_DISCOVERY")).unwrap_or_else(|| vec!["local".into(), "static".into()]);
+        if let Some(bad) = discovery
+            .iter()
+            .find(|d| !matches!(d.as_str(), "static" | "local" | "none"))
+        {
+            return builder.fail(ConfigError::invalid(
+                "SHOAL_DISCOVERY",
+                bad,
+                "use static, local or none",
+            ));
+        }
+        if discovery.iter().any(|d| d == "static") {
+            builder = builder.seeds(list(lookup("SHOAL_SEEDS")).unwrap_or_default());
+        }
+        if discovery.iter().any(|d| d == "local") {
+            let dir = lookup("SHOAL_LOCAL_DIR").map_or_else(LocalDirectory::default_base, PathBuf::from);
+            builder = builder.local_discovery(Some(dir));
+        }
+        builder.roles(list(lookup("SHOAL_ROLES")).unwrap_or_default())
+    }
+}
+
+fn cookie(lookup: Lookup<'_>) -> Result<Vec<u8>, ConfigError> {
+    if let Some(secret) = lookup("SHOAL_COOKIE") {
+        return Ok(secret.into_bytes());
+    }
+    let Some(path) = lookup("SHOAL_COOKIE_FILE") else {
+        return Err(ConfigError::invalid(
+            "SHOAL_COOKIE",
+            "",
+            "set SHOAL_COOKIE or SHOAL_COOKIE_FILE",
+        ));
+    };
+    std::fs::read(&path).map_err(|e| {
+        ConfigError::invalid(
+            "SHOAL_COOKIE_FILE",
+            &path,
+            &format!("cannot read it ({e}); check the path and permissions"),
+        )
+    })
+}
+
+fn list(value: Option<String>) -> Option<Vec<String>> {
+    let value = value?;
+    Some(
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn builder(vars: &[(&str, &str)]) -> NodeBuilder {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        NodeBuilder::from_env_with(&move |k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn variables_fill_the_config() {
+        let config = builder(&[
+            ("SHOAL_NAME", "app-1"),
+            ("SHOAL_COOKIE", "k"),
+            ("SHOAL_LISTEN", "127.0.0.1:7100"),
+            ("SHOAL_SEEDS", "127.0.0.1:7000, 127.0.0.1:7001"),
+            ("SHOAL_DISCOVERY", "static"),
+            ("SHOAL_ROLES", "web"),
+        ])
+        .build()
+        .unwrap();
+        assert_eq!(config.name.as_str(), "app-1");
+        assert_eq!(config.listen, "127.0.0.1:7100".parse().unwrap());
+        assert_eq!(config.seeds, ["127.0.0.1:7000", "127.0.0.1:7001"]);
+        assert_eq!(config.local_dir, None);
+        assert_eq!(config.roles, ["web"]);
+    }
+
+    #[test]
+    fn a_missing_cookie_or_bad_address_names_the_variable() {
+        let err = builder(&[]).build().unwrap_err().to_string();
+        assert!(err.contains("SHOAL_COOKIE"), "{err}");
+        let err = builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_LISTEN", "nope")])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SHOAL_LISTEN") && err.contains("nope"), "{err}");
+    }
+}
