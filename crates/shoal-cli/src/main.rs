@@ -1,6 +1,7 @@
 //! `shoal`: run a node, benchmark a local cluster.
 
 mod bench;
+mod cluster;
 mod node_cmd;
 mod settings;
 mod version;
@@ -22,6 +23,8 @@ enum Command {
     /// Run one node in the foreground. Prints a JSON ready line, then one JSON line per
     /// membership event, on stdout; logs go to stderr. SIGINT or SIGTERM leaves gracefully.
     Node(Box<settings::NodeArgs>),
+    /// Start, inspect and stop a local test cluster of `shoal node` processes.
+    Cluster(cluster::ClusterArgs),
     /// Run a benchmark scenario against real local node processes and print JSON figures.
     Bench(bench::BenchArgs),
 }
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Node(args) => node_cmd::run(*args),
         Command::Bench(args) => bench::run(args),
+        Command::Cluster(args) => cluster::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

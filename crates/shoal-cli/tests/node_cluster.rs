@@ -202,15 +202,29 @@ fn nodes_on_one_host_find_each_other_through_the_local_directory_and_skip_stale_
     let c = cookie("local");
     let dir = std::env::temp_dir().join(format!("shoal-local-test-{}", std::process::id()));
     let dir_arg = dir.to_string_lossy().to_string();
-    let args = ["--cookie", c.as_str(), "--discovery", "local", "--local-dir", &dir_arg];
+    let args = [
+        "--cookie",
+        c.as_str(),
+        "--discovery",
+        "local",
+        "--local-dir",
+        &dir_arg,
+    ];
     let n1 = NodeProcess::spawn(bin(), "n1", &args).unwrap();
     // A leftover entry of a process that no longer exists, in n1's cluster directory.
     let cluster_dir = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
     let stale = cluster_dir.join("ghost.json");
-    std::fs::write(&stale, r#"{"name":"ghost","listen":"127.0.0.1:9","pid":2147483646}"#).unwrap();
+    std::fs::write(
+        &stale,
+        r#"{"name":"ghost","listen":"127.0.0.1:9","pid":2147483646}"#,
+    )
+    .unwrap();
     let n2 = NodeProcess::spawn(bin(), "n2", &args).unwrap();
     wait_all_see(&[&n1, &n2], &["n1", "n2"]);
-    assert!(wait_until(WAIT, || (!stale.exists()).then_some(())).is_some(), "stale entry not removed");
+    assert!(
+        wait_until(WAIT, || (!stale.exists()).then_some(())).is_some(),
+        "stale entry not removed"
+    );
     drop((n1, n2));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -171,6 +171,15 @@ impl Membership {
 
     /// A connection finished its handshake with `peer`.
     pub fn handle_link_up(&mut self, now: Instant, conn: ConnId, role: Role, peer: Member) {
+        if self
+            .live
+            .get(peer.name())
+            .is_some_and(|m| m.id.creation > peer.id.creation)
+        {
+            // An older life of a live member (its handshake began before it renewed): that
+            // identity is over. Its process dials again as the new life.
+            return self.outputs.push_back(Output::CloseLink(conn));
+        }
         match self.links.admit(&self.local.id, conn, role, &peer.id, now) {
             Admit::Refused => return self.outputs.push_back(Output::CloseLink(conn)),
             Admit::Accepted { replaced: Some(old) } => self.outputs.push_back(Output::CloseLink(old)),
@@ -226,7 +235,7 @@ impl Membership {
                 self.outputs.push_back(Output::CloseLink(conn));
             }
         }
-        if was_suspected && let Some(member) = self.live.get(&peer.name) {
+        if was_suspected && let Some(member) = self.live.get(&peer.name).filter(|m| m.id == peer) {
             self.outputs
                 .push_back(Output::Event(Event::NodeUp(member.clone())));
         }
@@ -366,7 +375,9 @@ impl Membership {
                 silent.push(link.id.clone());
                 continue;
             }
-            if quiet >= suspect_after && !link.suspected {
+            // Only a live member can be suspect; a link may carry a life we hold down.
+            let live = self.live.get(&link.id.name).is_some_and(|m| m.id == link.id);
+            if quiet >= suspect_after && !link.suspected && live {
                 link.suspected = true;
                 self.outputs
                     .push_back(Output::Event(Event::NodeSuspect(link.id.clone())));
@@ -451,6 +462,18 @@ impl Membership {
         self.live.insert(member.name().clone(), member.clone());
         self.outputs
             .push_back(Output::Event(Event::NodeUp(member.clone())));
+        // A link that authenticated an older life of this name (the peer renewed after being
+        // declared down) cannot speak for this one: while it stands nobody re-dials and the
+        // silence rule watches the old id. Close it; the dial below authenticates this life.
+        let stale = self
+            .links
+            .get(member.name())
+            .filter(|l| l.id.creation < member.id.creation);
+        if let Some(stale) = stale.map(|l| l.id.clone())
+            && let Some(link) = self.links.remove_id(&stale)
+        {
+            self.outputs.push_back(Output::CloseLink(link.conn));
+        }
         if self.links.get(member.name()).is_none_or(|l| l.id != member.id) && !self.leaving {
             // Full mesh: the smaller id dials now, the larger one after a grace period, so a
             // pair usually opens one connection instead of two.

@@ -31,7 +31,9 @@ fn chaos_script(seed: u64, faults: usize) -> Scenario {
             }
             2 if up[i] => {
                 up[i] = false;
-                Step::Leave(name)
+                // A leaving node runs until its departure is gossiped (50 ms) before it stops.
+                scenario = scenario.then(Step::Leave(name));
+                Step::run_ms(100)
             }
             3 | 4 if !up[i] => {
                 up[i] = true;
@@ -65,7 +67,9 @@ fn chaos_script(seed: u64, faults: usize) -> Scenario {
             scenario = scenario.then(Step::Restart(name.clone()));
         }
     }
-    scenario.then(Step::expect(Expect::Converged, 60))
+    scenario
+        .then(Step::expect(Expect::Converged, 60))
+        .then(Step::expect(Expect::FullMesh, 10))
 }
 
 #[test]

@@ -89,7 +89,11 @@ impl Sim {
                     broken.push("a renewal keeps the name and raises the creation");
                 }
             }
-            Event::NodeSuspect(_) => {}
+            Event::NodeSuspect(id) => {
+                if node.view.get(&id.name) != Some(id) {
+                    broken.push("a node suspects only members it lists");
+                }
+            }
         }
         broken
     }

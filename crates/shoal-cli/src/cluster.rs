@@ -1,0 +1,52 @@
+//! `shoal cluster`: a local N-node cluster of `shoal node` processes, managed through a state
+//! directory (default `.shoal/` in the working directory) so that any later command finds it.
+//!
+//! ```text
+//! .shoal/cluster.json   nodes (name, pid, listen, http), the binary, when it started
+//! .shoal/cookie         the cluster's cookie (0600)
+//! .shoal/logs/NAME.log  each node's log (stderr); NAME.events its JSON event lines (stdout)
+//! .shoal/discovery/     same-host discovery directory, private to this cluster
+//! ```
+//! Nodes run in their own process group, so they outlive the CLI; `stop` ends them by
+//! recorded pid and checks that none is left.
+
+mod start;
+mod state;
+mod status;
+mod stop;
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+/// Arguments shared by every `shoal cluster` command.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ClusterArgs {
+    #[command(subcommand)]
+    command: ClusterCommand,
+    /// Where the cluster's state lives.
+    #[arg(long, global = true, env = "SHOAL_STATE_DIR", default_value = ".shoal")]
+    state_dir: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClusterCommand {
+    /// Start N nodes on 127.0.0.1 and wait until every node sees every other.
+    Start(start::StartArgs),
+    /// Show each node: pid, state, members seen, version, uptime. Exits 1 unless all are up
+    /// and agree on the membership.
+    Status,
+    /// Stop every node gracefully (SIGTERM, then SIGKILL after 5 s) and check none is left.
+    Stop,
+}
+
+pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
+    match args.command {
+        ClusterCommand::Start(start) => start::run(&args.state_dir, start, args.json),
+        ClusterCommand::Status => status::run(&args.state_dir, args.json),
+        ClusterCommand::Stop => stop::run(&args.state_dir, args.json),
+    }
+}

@@ -1,0 +1,178 @@
+//! `shoal cluster start`: pre-flight checks, spawn, wait for ready lines, wait for full mesh.
+
+use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use shoal_testkit::wait_until;
+
+use super::state::{ClusterState, NodeRecord};
+use super::status;
+
+/// How long a node may take to print its ready line, and the cluster to form.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Arguments of `shoal cluster start`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct StartArgs {
+    /// Number of nodes (1 to 64).
+    #[arg(long, env = "SHOAL_CLUSTER_SIZE", default_value_t = 3)]
+    size: usize,
+    /// The node binary: `shoal` itself by default, or your own binary built on Shoal.
+    #[arg(long)]
+    bin: Option<PathBuf>,
+}
+
+pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()> {
+    let bin = preflight(dir, &args)?;
+    let dir = std::fs::canonicalize(dir)?;
+    let cookie = write_cookie(&dir)?;
+    let mut state = ClusterState {
+        bin: bin.clone(),
+        nodes: Vec::new(),
+    };
+    for i in 1..=args.size {
+        let name = format!("n{i}");
+        let pid = spawn(&dir, &bin, &cookie, &name)?;
+        state.nodes.push(NodeRecord {
+            name,
+            pid,
+            listen: None,
+            http: None,
+        });
+        state.save(&dir)?;
+    }
+    if let Err(e) = wait_formed(&dir, &mut state) {
+        super::stop::kill_all(&state);
+        let _ = std::fs::remove_file(ClusterState::path(&dir));
+        return Err(e);
+    }
+    eprintln!(
+        "cluster of {} nodes is up; logs in {}/logs; stop it with `shoal cluster stop`",
+        args.size,
+        dir.display()
+    );
+    status::print(&state, json)
+}
+
+/// Each check fails with one line that says what to do.
+fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
+    if !(1..=64).contains(&args.size) {
+        bail!("invalid --size {}: use 1 to 64 nodes", args.size);
+    }
+    if let Some(state) = ClusterState::load(dir)?
+        && !state.live_nodes().is_empty()
+    {
+        bail!(
+            "a cluster is already running in {}; stop it with `shoal cluster stop` or use --state-dir",
+            dir.display()
+        );
+    }
+    let bin = match &args.bin {
+        Some(bin) => bin.clone(),
+        None => std::env::current_exe().context("cannot find the shoal binary itself; pass --bin")?,
+    };
+    let version = Command::new(&bin).arg("--version").stdin(Stdio::null()).output();
+    if !version.is_ok_and(|o| o.status.success()) {
+        bail!(
+            "--bin {} does not answer --version; build it first or fix the path",
+            bin.display()
+        );
+    }
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .with_context(|| "cannot bind 127.0.0.1: the loopback interface is not usable")?;
+    for sub in ["logs", "discovery"] {
+        std::fs::create_dir_all(dir.join(sub)).with_context(|| {
+            format!(
+                "cannot create {}; choose a writable --state-dir",
+                dir.join(sub).display()
+            )
+        })?;
+    }
+    Ok(bin)
+}
+
+fn write_cookie(dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = dir.join("cookie");
+    std::fs::write(&path, format!("{:032x}\n", rand::random::<u128>()))
+        .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Starts one node in its own process group (it outlives this command); returns its pid.
+fn spawn(dir: &Path, bin: &Path, cookie: &Path, name: &str) -> anyhow::Result<u32> {
+    let _ = std::fs::remove_file(dir.join(format!("{name}.ready")));
+    let log = File::create(dir.join("logs").join(format!("{name}.log")))?;
+    let events = File::create(dir.join("logs").join(format!("{name}.events")))?;
+    let child = Command::new(bin)
+        .args([
+            "node",
+            "--name",
+            name,
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--discovery",
+            "local",
+        ])
+        .arg("--cookie-file")
+        .arg(cookie)
+        .arg("--local-dir")
+        .arg(dir.join("discovery"))
+        .arg("--ready-file")
+        .arg(dir.join(format!("{name}.ready")))
+        .env_remove("SHOAL_COOKIE")
+        .stdin(Stdio::null())
+        .stdout(events)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    Ok(child.id())
+}
+
+/// Reads every ready file, then waits until every node lists every other as alive.
+fn wait_formed(dir: &Path, state: &mut ClusterState) -> anyhow::Result<()> {
+    for node in &mut state.nodes {
+        let path = dir.join(format!("{}.ready", node.name));
+        let ready: Value = wait_until(READY_TIMEOUT, || {
+            let text = std::fs::read_to_string(&path).ok()?;
+            serde_json::from_str(&text).ok()
+        })
+        .ok_or_else(|| failed_start(dir, &node.name, "printed no ready line"))?;
+        node.listen = ready["listen"].as_str().and_then(|s| s.parse().ok());
+        node.http = ready["http"].as_str().and_then(|s| s.parse().ok());
+    }
+    state.save(dir)?;
+    let size = state.nodes.len();
+    for node in &state.nodes {
+        wait_until(READY_TIMEOUT, || {
+            (status::alive_members(node)? == size).then_some(())
+        })
+        .ok_or_else(|| failed_start(dir, &node.name, &format!("did not see all {size} nodes")))?;
+    }
+    Ok(())
+}
+
+fn failed_start(dir: &Path, name: &str, what: &str) -> anyhow::Error {
+    let log = std::fs::read_to_string(dir.join("logs").join(format!("{name}.log"))).unwrap_or_default();
+    let tail: Vec<&str> = log
+        .lines()
+        .rev()
+        .take(10)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    anyhow::anyhow!(
+        "{name} {what} within {READY_TIMEOUT:?}; its log ends with:\n{}",
+        tail.join("\n")
+    )
+}

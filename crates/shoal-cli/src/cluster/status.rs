@@ -1,0 +1,91 @@
+//! `shoal cluster status`: each node's process and its own view of the cluster.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use shoal_testkit::http_get;
+
+use super::state::{ClusterState, NodeRecord, is_our_process};
+
+pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let state = ClusterState::load_required(dir)?;
+    print(&state, json)
+}
+
+/// Prints the status table (or JSON); fails unless every node is up and sees every other.
+pub(crate) fn print(state: &ClusterState, json: bool) -> anyhow::Result<()> {
+    let rows: Vec<Value> = state.nodes.iter().map(|n| row(state, n)).collect();
+    if json {
+        println!("{}", Value::Array(rows.clone()));
+    } else {
+        println!(
+            "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>9}",
+            "NODE", "PID", "STATE", "MEMBERS", "LISTEN", "HTTP", "VERSION", "UPTIME"
+        );
+        for r in &rows {
+            println!(
+                "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>8}s",
+                text(&r["name"]),
+                text(&r["pid"]),
+                text(&r["state"]),
+                text(&r["members"]),
+                text(&r["listen"]),
+                text(&r["http"]),
+                text(&r["version"]),
+                r["uptime_ms"]
+                    .as_u64()
+                    .map_or("-".into(), |ms| (ms / 1000).to_string()),
+            );
+        }
+    }
+    let size = state.nodes.len() as u64;
+    let healthy = rows
+        .iter()
+        .all(|r| r["state"] == "up" && r["members"].as_u64() == Some(size));
+    if !healthy {
+        anyhow::bail!(
+            "not every node is up and sees all {size} nodes; see `shoal cluster status` and .shoal/logs"
+        );
+    }
+    Ok(())
+}
+
+fn row(state: &ClusterState, node: &NodeRecord) -> Value {
+    let running = is_our_process(node.pid, &state.bin);
+    let info = node.http.and_then(|h| get_json(h, "/api/node"));
+    let status = match (running, &info) {
+        (false, _) => "down",
+        (true, Some(_)) => "up",
+        (true, None) => "starting",
+    };
+    json!({
+        "name": node.name, "pid": node.pid, "state": status, "listen": node.listen, "http": node.http,
+        "members": alive_members(node), "version": info.as_ref().map(|i| i["version"].clone()),
+        "uptime_ms": info.as_ref().map(|i| i["uptime_ms"].clone()),
+    })
+}
+
+/// How many members (itself included) `node` lists as alive, if it answers.
+pub(crate) fn alive_members(node: &NodeRecord) -> Option<usize> {
+    let members = get_json(node.http?, "/api/members")?;
+    Some(
+        members
+            .as_array()?
+            .iter()
+            .filter(|m| m["state"] == "alive")
+            .count(),
+    )
+}
+
+fn get_json(addr: std::net::SocketAddr, path: &str) -> Option<Value> {
+    let (status, body) = http_get(addr, path).ok()?;
+    (status == 200).then(|| serde_json::from_str(&body).ok())?
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,62 @@
+//! `shoal cluster stop`: SIGTERM, wait, SIGKILL what is left, verify by pid.
+
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+use shoal_testkit::wait_until;
+
+use super::state::ClusterState;
+
+/// How long nodes get to leave gracefully before SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+
+pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let state = ClusterState::load_required(dir)?;
+    let live: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
+    signal_all(&live, Signal::SIGTERM);
+    let graceful = wait_until(GRACE, || state.live_nodes().is_empty().then_some(())).is_some();
+    if !graceful {
+        kill_all(&state);
+    }
+    let left: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
+    if !left.is_empty() {
+        anyhow::bail!("processes {left:?} are still running after SIGKILL; check them with ps");
+    }
+    let _ = std::fs::remove_file(ClusterState::path(dir));
+    let _ = std::fs::remove_dir_all(dir.join("discovery"));
+    for node in &state.nodes {
+        let _ = std::fs::remove_file(dir.join(format!("{}.ready", node.name)));
+    }
+    if json {
+        println!("{}", json!({"stopped": live.len(), "graceful": graceful}));
+    } else {
+        println!(
+            "stopped {} node(s){}; logs kept in {}",
+            live.len(),
+            if graceful { "" } else { " (some with SIGKILL)" },
+            dir.join("logs").display()
+        );
+    }
+    Ok(())
+}
+
+/// SIGKILLs every recorded node that still runs, and waits briefly until they are gone.
+pub(crate) fn kill_all(state: &ClusterState) {
+    let live: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
+    signal_all(&live, Signal::SIGCONT);
+    signal_all(&live, Signal::SIGKILL);
+    let _ = wait_until(Duration::from_secs(2), || {
+        state.live_nodes().is_empty().then_some(())
+    });
+}
+
+fn signal_all(pids: &[u32], signal: Signal) {
+    for pid in pids {
+        if let Ok(pid) = i32::try_from(*pid) {
+            let _ = kill(Pid::from_raw(pid), signal);
+        }
+    }
+}

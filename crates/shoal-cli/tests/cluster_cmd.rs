@@ -1,0 +1,81 @@
+//! `shoal cluster start | status | stop` driven as a user would, in a private state directory.
+
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+use shoal_testkit::wait_until;
+
+fn shoal(state_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .arg("cluster")
+        .args(args)
+        .arg("--state-dir")
+        .arg(state_dir)
+        .output()
+        .unwrap()
+}
+
+fn alive(pid: u32) -> bool {
+    // A reaped or zombie process has no /proc/PID/exe to read.
+    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok()
+}
+
+/// Stops whatever a failed test left running.
+struct StopOnDrop(PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = shoal(&self.0, &["stop"]);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn start_status_and_stop_a_three_node_cluster_leaving_no_process() {
+    let dir = std::env::temp_dir().join(format!("shoal-cluster-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let out = shoal(&dir, &["start", "--size", "3", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pids: Vec<u32> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["pid"].as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(pids.len(), 3);
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] == "up" && r["members"] == 3),
+        "{rows}"
+    );
+
+    assert!(shoal(&dir, &["status"]).status.success());
+    let again = shoal(&dir, &["start"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already running"));
+
+    kill(Pid::from_raw(pids[2] as i32), Signal::SIGKILL).unwrap();
+    let degraded = wait_until(Duration::from_secs(20), || {
+        (!shoal(&dir, &["status"]).status.success()).then_some(())
+    });
+    assert!(degraded.is_some(), "status must fail while a node is down");
+
+    let stop = shoal(&dir, &["stop"]);
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    for pid in pids {
+        assert!(!alive(pid), "pid {pid} survived stop");
+    }
+    assert!(
+        !shoal(&dir, &["status"]).status.success(),
+        "no cluster after stop"
+    );
+}
