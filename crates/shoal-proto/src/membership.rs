@@ -143,7 +143,9 @@ impl Membership {
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 CoreTimer::Foca(t) => {
-                    let _ = self.swim.handle_timer(t, &mut self.runtime);
+                    if self.timer_stands(&t) {
+                        let _ = self.swim.handle_timer(t, &mut self.runtime);
+                    }
                     self.flush_swim(now);
                 }
                 CoreTimer::Heartbeat => self.on_heartbeat_tick(now),
@@ -341,6 +343,25 @@ impl Membership {
     /// Counters of refused input.
     pub fn stats(&self) -> MembershipStats {
         self.stats
+    }
+
+    /// Whether a suspect-to-down `timer` still stands: that exact life is still suspect at
+    /// the incarnation the suspicion was raised at. foca 2.0 sends the member `TurnUndead`
+    /// even when the timer is stale (the suspect refuted, or a newer life of its name took
+    /// over), which makes a healthy node drop its identity and rejoin as a new life (every
+    /// peer sees it `Replaced`), so stale timers are dropped here. Other timers always stand.
+    fn timer_stands(&self, timer: &foca::Timer<Member>) -> bool {
+        let foca::Timer::ChangeSuspectToDown {
+            member_id,
+            incarnation,
+            ..
+        } = timer
+        else {
+            return true;
+        };
+        self.swim.iter_membership_state().any(|m| {
+            m.id() == member_id && m.incarnation() == *incarnation && m.state() == foca::State::Suspect
+        })
     }
 
     fn declare_down(&mut self, now: Instant, peer: &NodeId) {

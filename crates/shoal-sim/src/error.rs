@@ -40,6 +40,8 @@ pub enum SimError {
     StillRunning(String),
     /// The name is not a valid node name.
     BadName(String),
+    /// A cookie in the [`crate::SimConfig`] is empty or longer than 1024 bytes.
+    BadCookie,
     /// An invariant broke; the state is left as it was right after the offending step.
     Violation(Violation),
 }
@@ -52,6 +54,10 @@ impl fmt::Display for SimError {
             Self::NotRunning(n) => write!(f, "node {n:?} is not running; restart it first"),
             Self::StillRunning(n) => write!(f, "node {n:?} is running; crash it or make it leave first"),
             Self::BadName(n) => write!(f, "{n:?} is not a valid node name (1-64 of [A-Za-z0-9._-])"),
+            Self::BadCookie => write!(
+                f,
+                "a cookie in SimConfig is empty or over 1024 bytes; use 1 to 1024 bytes"
+            ),
             Self::Violation(v) => write!(f, "invariant broken {v}"),
         }
     }

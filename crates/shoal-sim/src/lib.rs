@@ -6,10 +6,15 @@
 //!   checked after every step.
 //! - [`Scenario`], [`Step`], [`Expect`]: scripts run against a fresh `Sim` per seed; a failure
 //!   prints the seed and the command that replays it.
-//! - [`seeds`]: the seed list of a test, or the single seed of `SHOAL_SIM_SEED`.
+//! - [`seeds()`]: the seed list of a test, or the single seed of `SHOAL_SIM_SEED`.
+//!
+//! Invariants checked after every step, on every node the step touched: no node lists itself;
+//! a `NodeUp` never adds a second life of a listed name (a suspect may be announced up again);
+//! no live set holds a node with another cookie; a node reports down, and suspects, only
+//! members it listed; a renewal keeps the name and raises the creation; and the view built
+//! from a node's events equals its core's `members()`.
 //!
 //! ```
-//! use std::time::Duration;
 //! use shoal_sim::{Expect, Scenario, Step};
 //!
 //! let sims = Scenario::new("two nodes meet")

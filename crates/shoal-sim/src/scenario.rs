@@ -5,6 +5,7 @@ mod expect;
 mod step;
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 pub use self::expect::Expect;
@@ -87,14 +88,22 @@ impl Scenario {
         Ok(sim)
     }
 
-    /// Runs the script once per seed and panics on the first failure with a replay command.
-    /// Returns the finished simulations.
+    /// Runs the script once per seed and panics on the first failure with a replay command
+    /// (also when the code under test panics). Returns the finished simulations.
     pub fn check(&self, seeds: &[u64]) -> Vec<Sim> {
         seeds
             .iter()
-            .map(|&seed| match self.run(seed) {
-                Ok(sim) => sim,
-                Err(failure) => panic!("{failure}"),
+            .map(|&seed| match std::panic::catch_unwind(AssertUnwindSafe(|| self.run(seed))) {
+                Ok(Ok(sim)) => sim,
+                Ok(Err(failure)) => panic!("{failure}"),
+                Err(panic) => {
+                    eprintln!(
+                        "scenario {:?} panicked with seed {seed}\nreplay: SHOAL_SIM_SEED={seed} cargo test -p shoal-sim {}",
+                        self.name,
+                        test_name()
+                    );
+                    std::panic::resume_unwind(panic)
+                }
             })
             .collect()
     }
@@ -150,14 +159,22 @@ fn apply(sim: &mut Sim, step: &Step) -> Result<(), String> {
     done.map_err(|e: SimError| e.to_string())
 }
 
+/// The running test's name (libtest names its threads after the test), for replay commands.
+fn test_name() -> String {
+    let thread = std::thread::current();
+    thread
+        .name()
+        .filter(|n| *n != "main")
+        .unwrap_or("<test name>")
+        .to_owned()
+}
+
 fn refs(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let thread = std::thread::current();
-        let test = thread.name().filter(|n| *n != "main").unwrap_or("<test name>");
         writeln!(
             f,
             "scenario {:?} failed with seed {} at step {} (virtual time {:?}):\n  {}",
@@ -165,8 +182,9 @@ impl fmt::Display for Failure {
         )?;
         writeln!(
             f,
-            "replay: SHOAL_SIM_SEED={} cargo test -p shoal-sim {test}",
-            self.seed
+            "replay: SHOAL_SIM_SEED={} cargo test -p shoal-sim {}",
+            self.seed,
+            test_name()
         )?;
         writeln!(f, "script:\n{}", self.script)?;
         write!(f, "last membership events:\n{}", self.recent_events)

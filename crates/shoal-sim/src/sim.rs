@@ -2,11 +2,12 @@
 //!
 //! Everything that happens is an event in one queue ordered by (virtual time, sequence), so a
 //! run is a pure function of its seed and its commands. [`Sim::step`] handles one event, then
-//! checks the invariants of every node that event touched (see [`Sim::check_node`]).
+//! checks the invariants of every node that event touched (module `invariants`).
 
 mod conn;
 mod dispatch;
 mod invariants;
+mod lifecycle;
 mod links;
 mod network;
 mod node;
@@ -16,17 +17,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use shoal_proto::{
-    ConnId, Cookie, Creation, Member, MemberStatus, Membership, NodeId, NodeName, ProtocolRange,
-};
+use shoal_proto::{ConnId, MemberStatus, Membership, NodeId, NodeName};
 
 use self::conn::Conn;
 use self::network::Network;
 pub use self::node::NodeState;
 use self::node::SimNode;
-use self::queue::{EventQueue, SimEvent};
+use self::queue::EventQueue;
 use crate::config::SimConfig;
 use crate::error::{SimError, Violation};
 use crate::history::History;
@@ -118,135 +117,6 @@ impl Sim {
     /// The settings of this run.
     pub fn config(&self) -> &SimConfig {
         &self.config
-    }
-
-    /// Starts a node holding the cluster cookie that joins through the nodes named `seeds`.
-    pub fn add_node(&mut self, name: &str, seeds: &[&str]) -> Result<(), SimError> {
-        let cookie = self.config.cookie.clone();
-        self.add(name, seeds, &cookie, 0)
-    }
-
-    /// Starts a node holding a different cookie: its handshakes and datagrams must fail.
-    pub fn add_stranger(&mut self, name: &str, seeds: &[&str]) -> Result<(), SimError> {
-        let cookie = self.config.stranger_cookie.clone();
-        self.add(name, seeds, &cookie, 1)
-    }
-
-    fn add(&mut self, name: &str, seeds: &[&str], cookie: &str, cookie_group: u32) -> Result<(), SimError> {
-        let name = NodeName::new(name).map_err(|_| SimError::BadName(name.into()))?;
-        if self.by_name.contains_key(&name) {
-            return Err(SimError::DuplicateNode(name.to_string()));
-        }
-        let seeds = seeds
-            .iter()
-            .map(|s| NodeName::new(*s).map_err(|_| SimError::BadName((*s).into())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let cookie = Cookie::new(cookie).map_err(|_| SimError::BadName(cookie.into()))?;
-        let addr = self.fresh_addr();
-        let idx = self.nodes.len();
-        let core = self.new_core(&name, Creation(self.now.as_micros() as u64 + 1), addr, &cookie);
-        self.groups.insert(core.local().id.clone(), cookie_group);
-        self.nodes.push(SimNode {
-            name: name.clone(),
-            addr,
-            cookie,
-            cookie_group,
-            ids: vec![core.local().id.clone()],
-            core,
-            life: 0,
-            state: NodeState::Running,
-            seeds,
-            dialing: Default::default(),
-            timer_at: None,
-            view: BTreeMap::new(),
-            suspects: Default::default(),
-        });
-        self.by_name.insert(name, idx);
-        self.listeners.insert(addr, idx);
-        self.queue
-            .push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));
-        Ok(())
-    }
-
-    /// Stops a node without warning: its connections close (peers see the link drop) and
-    /// nothing listens on its address any more, so re-dials are refused. A leaving node may
-    /// crash too.
-    pub fn crash(&mut self, name: &str) -> Result<(), SimError> {
-        let idx = self.slot(name)?;
-        if !self.nodes[idx].is_alive() {
-            return Err(SimError::NotRunning(name.into()));
-        }
-        self.stop(idx, NodeState::Crashed);
-        self.take_violation()
-    }
-
-    /// Makes a node leave gracefully: it says goodbye on every link and keeps running until
-    /// its core reports `has_left` (departure gossiped), then stops, as the driver does.
-    pub fn leave(&mut self, name: &str) -> Result<(), SimError> {
-        let idx = self.running(name)?;
-        let now = self.instant();
-        self.nodes[idx].state = NodeState::Leaving;
-        self.nodes[idx].core.leave(now);
-        self.flush(idx);
-        self.take_violation()
-    }
-
-    /// Starts a stopped node again on the same address, with a higher creation.
-    pub fn restart(&mut self, name: &str) -> Result<(), SimError> {
-        self.start_again(name, false, None)
-    }
-
-    /// Starts a stopped node again on a new address, with a higher creation.
-    pub fn restart_at_new_address(&mut self, name: &str) -> Result<(), SimError> {
-        self.start_again(name, true, None)
-    }
-
-    /// Starts a stopped node again on the same address but with the stranger cookie, as an
-    /// operator who mistyped it would: its old life must go down and the new one never join.
-    pub fn restart_as_stranger(&mut self, name: &str) -> Result<(), SimError> {
-        let cookie = Cookie::new(&self.config.stranger_cookie).map_err(|_| SimError::BadName(name.into()))?;
-        self.start_again(name, false, Some((cookie, 1)))
-    }
-
-    fn start_again(
-        &mut self,
-        name: &str,
-        new_address: bool,
-        cookie: Option<(Cookie, u32)>,
-    ) -> Result<(), SimError> {
-        let idx = self.slot(name)?;
-        if self.nodes[idx].is_alive() {
-            return Err(SimError::StillRunning(name.into()));
-        }
-        let addr = if new_address {
-            self.fresh_addr()
-        } else {
-            self.nodes[idx].addr
-        };
-        let last = self.nodes[idx].ids.last().map_or(0, |id| id.creation.0);
-        let creation = Creation((self.now.as_micros() as u64 + 1).max(last + 1));
-        if let Some((cookie, group)) = cookie {
-            self.nodes[idx].cookie = cookie;
-            self.nodes[idx].cookie_group = group;
-        }
-        let (node_name, cookie) = (self.nodes[idx].name.clone(), self.nodes[idx].cookie.clone());
-        let core = self.new_core(&node_name, creation, addr, &cookie);
-        self.groups
-            .insert(core.local().id.clone(), self.nodes[idx].cookie_group);
-        let node = &mut self.nodes[idx];
-        node.ids.push(core.local().id.clone());
-        node.core = core;
-        node.addr = addr;
-        node.life += 1;
-        node.state = NodeState::Running;
-        node.dialing.clear();
-        node.timer_at = None;
-        node.view.clear();
-        node.suspects.clear();
-        self.listeners.insert(addr, idx);
-        self.queue
-            .push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));
-        Ok(())
     }
 
     /// Cuts every node of `side_a` off from every node of `side_b`, both ways.
@@ -397,31 +267,6 @@ impl Sim {
         self.queue.len()
     }
 
-    fn new_core(
-        &mut self,
-        name: &NodeName,
-        creation: Creation,
-        listen: SocketAddr,
-        cookie: &Cookie,
-    ) -> Membership {
-        let member = Member {
-            id: NodeId::new(name.clone(), creation),
-            listen,
-            http: None,
-            roles: Vec::new(),
-            version: "sim".into(),
-            protocol: ProtocolRange::CURRENT,
-        };
-        let seed = self.rng.next_u64();
-        Membership::new(member, cookie.clone(), self.config.membership.clone(), seed)
-    }
-
-    fn fresh_addr(&mut self) -> SocketAddr {
-        self.next_addr += 1;
-        let [_, b, c, d] = self.next_addr.to_be_bytes();
-        SocketAddr::from(([10, b, c, d], PORT))
-    }
-
     fn slot(&self, name: &str) -> Result<usize, SimError> {
         let found = NodeName::new(name)
             .ok()
@@ -448,5 +293,21 @@ impl Sim {
         } else {
             Err(SimError::Violation(self.violations.remove(0)))
         }
+    }
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("{} {:?}", n.id(), n.state))
+            .collect();
+        f.debug_struct("Sim")
+            .field("seed", &self.seed)
+            .field("now", &self.now)
+            .field("nodes", &nodes)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use shoal_sim::{Expect, Scenario, Step, seeds};
+use shoal_sim::{Expect, Scenario, SimConfig, Step, seeds};
 
 const NODES: usize = 6;
 
@@ -20,7 +20,7 @@ fn chaos_script(seed: u64, faults: usize) -> Scenario {
         .then(Step::add("n1", &[]))
         .then_all(names[1..].iter().map(|n| Step::add(n, &["n1", "n2"])))
         .then(Step::expect(Expect::Converged, 10));
-    let mut up = vec![true; NODES];
+    let mut up = [true; NODES];
     for _ in 0..faults {
         let i = rng.random_range(0..NODES);
         let name = names[i].clone();
@@ -76,5 +76,17 @@ fn chaos_script(seed: u64, faults: usize) -> Scenario {
 fn random_faults_then_calm_reconverge_to_one_view() {
     for seed in seeds(20) {
         chaos_script(seed, 30).check(&[seed]);
+    }
+}
+
+#[test]
+fn random_faults_on_a_lossy_slow_network_then_calm_reconverge_to_one_view() {
+    let config = SimConfig {
+        latency_min: Duration::from_millis(1),
+        latency_max: Duration::from_millis(30),
+        ..SimConfig::lan().with_loss(0.03)
+    };
+    for seed in seeds(10) {
+        chaos_script(seed, 30).with_config(config.clone()).check(&[seed]);
     }
 }

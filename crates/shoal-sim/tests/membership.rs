@@ -3,6 +3,8 @@
 //! Replay one failing seed with `SHOAL_SIM_SEED=<seed> cargo test -p shoal-sim <test name>`;
 //! run more seeds with `SHOAL_SIM_SEEDS=<count>`.
 
+use std::time::Duration;
+
 use shoal_proto::DownReason;
 use shoal_sim::{Expect, Scenario, Sim, Step, seeds};
 
@@ -56,6 +58,48 @@ fn a_crashed_node_is_declared_down_as_failed_by_every_survivor() {
         ))
         .then(Step::expect(Expect::Converged, 5))
         .then(Step::expect(Expect::NoFalseFailure, 0))
+        .check(&seeds(SEEDS));
+}
+
+#[test]
+fn a_killed_node_is_declared_down_within_milliseconds_through_the_refused_redial() {
+    // The link drops (≤ 2 ms), the re-dial is refused (≤ 4 ms round trip): no probe needed.
+    five_node_cluster("crash is detected at once")
+        .then(Step::run_ms(1_000))
+        .then(Step::crash("n4"))
+        .then(Step::Expect {
+            what: Expect::Down {
+                name: "n4".into(),
+                reasons: vec![DownReason::Failed],
+            },
+            within: Duration::from_millis(10),
+        })
+        .check(&seeds(SEEDS));
+}
+
+#[test]
+fn an_isolated_node_is_declared_down_by_the_silence_rule_then_rejoins_as_a_new_life() {
+    // Link silence: suspect after 500 ms, down after 1 s, checked every 100 ms heartbeat.
+    five_node_cluster("isolated node")
+        .then(Step::run_ms(1_000))
+        .then(Step::partition(&["n2"], &["n1", "n3", "n4", "n5"]))
+        .then(Step::Expect {
+            what: Expect::Check {
+                what: "nobody lists n2 and n2 lists nobody",
+                check: n2_cut_off,
+            },
+            within: Duration::from_millis(1_200),
+        })
+        .then(Step::Heal)
+        .then(Step::expect(Expect::Converged, 10))
+        .then(Step::expect(Expect::FullMesh, 5))
+        .then(Step::expect(
+            Expect::Check {
+                what: "n2 renewed",
+                check: n2_renewed,
+            },
+            0,
+        ))
         .check(&seeds(SEEDS));
 }
 
@@ -214,6 +258,11 @@ fn a_node_restarted_with_the_wrong_cookie_goes_down_and_never_rejoins() {
             "re-dials hit the wrong cookie: {:?}",
             sim.stats()
         );
+        let refused = sim.membership("n5").map(|m| m.stats().bad_datagrams);
+        assert!(
+            refused > Some(0),
+            "n5 dropped the cluster's gossip as unauthenticated: {refused:?}"
+        );
     }
 }
 
@@ -245,4 +294,28 @@ fn n5_alone(sim: &Sim) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// n2 lists nobody and nobody lists n2.
+fn n2_cut_off(sim: &Sim) -> Result<(), String> {
+    if let Some(view) = sim.view("n2").filter(|v| !v.is_empty()) {
+        return Err(format!("n2 still lists {view:?}"));
+    }
+    for name in ["n1", "n3", "n4", "n5"] {
+        if let Some(id) = sim
+            .view(name)
+            .and_then(|v| v.values().find(|id| id.name.as_str() == "n2"))
+        {
+            return Err(format!("{name} still lists {id}"));
+        }
+    }
+    Ok(())
+}
+
+/// n2 goes by a newer creation than it started with (it was declared down and rejoined).
+fn n2_renewed(sim: &Sim) -> Result<(), String> {
+    match sim.ids("n2") {
+        Some([first, .., now]) if now.creation > first.creation => Ok(()),
+        other => Err(format!("n2's lives: {other:?}")),
+    }
 }

@@ -30,6 +30,19 @@ pub(crate) enum EndState {
 pub(crate) struct End {
     pub(crate) at: Target,
     pub(crate) state: EndState,
+    /// Whether anything from the peer reached this end yet.
+    pub(crate) heard: bool,
+}
+
+impl End {
+    /// A fresh end at `at`.
+    pub(crate) fn new(at: Target, state: EndState) -> Self {
+        Self {
+            at,
+            state,
+            heard: false,
+        }
+    }
 }
 
 /// A connection between two node slots. The sim assigns its `ConnId`; both ends' cores see

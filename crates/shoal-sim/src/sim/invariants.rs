@@ -143,3 +143,110 @@ fn list(view: &BTreeMap<NodeName, NodeId>) -> String {
     let ids: Vec<String> = view.values().map(ToString::to_string).collect();
     format!("[{}]", ids.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use shoal_proto::Member;
+
+    use super::*;
+    use crate::config::SimConfig;
+
+    /// Two nodes that know each other, plus a stranger.
+    fn sim() -> Sim {
+        let mut sim = Sim::new(7, SimConfig::lan());
+        sim.add_node("a", &[]).unwrap();
+        sim.add_node("b", &["a"]).unwrap();
+        sim.add_stranger("x", &["a"]).unwrap();
+        assert!(
+            sim.run_until(
+                Sim::is_converged,
+                Duration::from_millis(10),
+                Duration::from_secs(5)
+            )
+            .unwrap()
+        );
+        sim
+    }
+
+    fn member_of(sim: &Sim, name: &str) -> Member {
+        let core = sim.membership(name).unwrap();
+        core.local().clone()
+    }
+
+    fn rules(sim: &mut Sim) -> Vec<&'static str> {
+        sim.violations.drain(..).map(|v| v.rule).collect()
+    }
+
+    #[test]
+    fn a_node_listing_itself_breaks_a_rule() {
+        let mut sim = sim();
+        let me = member_of(&sim, "a");
+        sim.observe(0, Event::NodeUp(me));
+        assert!(rules(&mut sim).contains(&"no node lists itself as a member"));
+    }
+
+    #[test]
+    fn a_second_life_without_the_first_going_down_breaks_a_rule() {
+        let mut sim = sim();
+        let mut b = member_of(&sim, "b");
+        b.id.creation.0 += 1;
+        sim.groups.insert(b.id.clone(), 0);
+        sim.observe(0, Event::NodeUp(b));
+        assert_eq!(rules(&mut sim), vec!["no node lists two lives of one name"]);
+    }
+
+    #[test]
+    fn up_twice_without_a_suspicion_breaks_a_rule_and_after_one_does_not() {
+        let mut sim = sim();
+        let b = member_of(&sim, "b");
+        sim.observe(0, Event::NodeUp(b.clone()));
+        assert_eq!(rules(&mut sim), vec!["a live member is reported up once"]);
+        sim.observe(0, Event::NodeSuspect(b.id.clone()));
+        sim.observe(0, Event::NodeUp(b));
+        assert!(rules(&mut sim).is_empty());
+    }
+
+    #[test]
+    fn a_member_with_another_cookie_breaks_a_rule() {
+        let mut sim = sim();
+        let x = member_of(&sim, "x");
+        sim.observe(0, Event::NodeUp(x));
+        assert_eq!(
+            rules(&mut sim),
+            vec!["a live set never holds a node with another cookie"]
+        );
+    }
+
+    #[test]
+    fn down_for_a_member_never_up_breaks_a_rule_and_a_false_failure_is_marked() {
+        let mut sim = sim();
+        let x = member_of(&sim, "x");
+        sim.observe(
+            0,
+            Event::NodeDown {
+                id: x.id,
+                reason: DownReason::Failed,
+            },
+        );
+        assert_eq!(
+            rules(&mut sim),
+            vec!["a node reports down only members it reported up"]
+        );
+        assert_eq!(
+            sim.history().false_failure_count(),
+            1,
+            "x runs, so Failed was false"
+        );
+    }
+
+    #[test]
+    fn events_that_disagree_with_members_break_a_rule() {
+        let mut sim = sim();
+        let b = member_of(&sim, "b");
+        sim.nodes[0].view.remove(b.name());
+        sim.check_node(0);
+        assert_eq!(rules(&mut sim), vec!["a node's events agree with its members()"]);
+    }
+}

@@ -37,14 +37,8 @@ impl Sim {
                 self.next_conn += 1;
                 let conn = ConnId(self.next_conn);
                 let ends = [
-                    End {
-                        at: dialer,
-                        state: EndState::Connecting,
-                    },
-                    End {
-                        at: self.nodes[dst].target(dst),
-                        state: EndState::Connecting,
-                    },
+                    End::new(dialer, EndState::Connecting),
+                    End::new(self.nodes[dst].target(dst), EndState::Connecting),
                 ];
                 let c = Conn {
                     ends,
@@ -106,10 +100,7 @@ impl Sim {
             let (handshake, hello) =
                 Handshake::start(role(end), node.core.local().clone(), node.cookie.clone(), nonce);
             if let Some(c) = self.conns.get_mut(&conn) {
-                c.ends[end] = End {
-                    at,
-                    state: EndState::Handshaking(Box::new(handshake)),
-                };
+                c.ends[end] = End::new(at, EndState::Handshaking(Box::new(handshake)));
             }
             self.send_on(conn, end, hello);
         }
@@ -198,6 +189,7 @@ impl Sim {
             return;
         }
         let sender_open = !matches!(c.ends[from].state, EndState::Closed);
+        c.ends[to].heard = true;
         match &mut c.ends[to].state {
             EndState::Up => {
                 let now = self.base + self.now;
@@ -257,8 +249,8 @@ impl Sim {
         }
     }
 
-    /// The peer's close (or reset) reached end `to`. A reset during a dial's handshake means
-    /// no process owns the port any more: the driver reports that dial as refused.
+    /// The peer's close (or reset) reached end `to`. A reset before the peer said anything
+    /// means no process owns the port any more: the driver reports that dial as refused.
     pub(super) fn on_fin(&mut self, conn: ConnId, to: usize, reset: bool) {
         let Some(c) = self.conns.get(&conn) else { return };
         if !self.net.reachable(c.ends[0].at.node, c.ends[1].at.node) {
@@ -266,14 +258,14 @@ impl Sim {
             return;
         }
         let was_up = self.is_up(conn, to);
-        let at = c.ends[to].at;
+        let (at, heard) = (c.ends[to].at, c.ends[to].heard);
         if was_up {
             self.close_end(conn, to, false);
             let now = self.base + self.now;
             self.nodes[at.node].core.handle_link_down(now, conn);
             self.flush(at.node);
         } else {
-            self.close_end_reporting(conn, to, reset);
+            self.close_end_reporting(conn, to, reset && !heard);
         }
     }
 
