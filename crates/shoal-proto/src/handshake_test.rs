@@ -1,17 +1,7 @@
-use std::net::SocketAddr;
-
 use super::*;
-use crate::node_id::{Creation, NodeName};
 
 fn member(name: &str) -> Member {
-    Member {
-        id: NodeId::new(NodeName::new(name).unwrap(), Creation(1)),
-        listen: SocketAddr::from(([127, 0, 0, 1], 1)),
-        http: None,
-        roles: vec![],
-        version: "t".into(),
-        protocol: ProtocolRange::CURRENT,
-    }
+    crate::member::test_member(name, 1, 1)
 }
 
 /// Runs both sides to completion, returning each side's outcome.

@@ -83,34 +83,36 @@ impl foca::Identity for Member {
     }
 }
 
+/// A member record on 127.0.0.1 for unit tests.
+#[cfg(test)]
+pub(crate) fn test_member(name: &str, creation: u64, port: u16) -> Member {
+    Member {
+        id: NodeId::new(NodeName::new(name).unwrap(), Creation(creation)),
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        http: None,
+        roles: vec![],
+        version: "test".into(),
+        protocol: ProtocolRange::CURRENT,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use foca::Identity;
 
     use super::*;
 
-    pub(crate) fn member(name: &str, creation: u64, port: u16) -> Member {
-        Member {
-            id: NodeId::new(NodeName::new(name).unwrap(), Creation(creation)),
-            listen: SocketAddr::from(([127, 0, 0, 1], port)),
-            http: None,
-            roles: vec![],
-            version: "test".into(),
-            protocol: ProtocolRange::CURRENT,
-        }
-    }
-
     #[test]
     fn higher_creation_wins_the_name() {
-        let old = member("n1", 1, 7000);
-        let new = member("n1", 2, 7001);
+        let old = test_member("n1", 1, 7000);
+        let new = test_member("n1", 2, 7001);
         assert!(new.win_addr_conflict(&old));
         assert!(!old.win_addr_conflict(&new));
     }
 
     #[test]
     fn renewed_identity_beats_the_one_it_renews() {
-        let me = member("n1", 5, 7000);
+        let me = test_member("n1", 5, 7000);
         let next = me.renew().unwrap();
         assert!(next.win_addr_conflict(&me));
         assert_eq!(next.addr(), me.addr());

@@ -1,19 +1,9 @@
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::member::ProtocolRange;
-use crate::node_id::Creation;
 
 fn member(name: &str, creation: u64, port: u16) -> Member {
-    Member {
-        id: NodeId::new(NodeName::new(name).unwrap(), Creation(creation)),
-        listen: SocketAddr::from(([127, 0, 0, 1], port)),
-        http: None,
-        roles: vec![],
-        version: "t".into(),
-        protocol: ProtocolRange::CURRENT,
-    }
+    crate::member::test_member(name, creation, port)
 }
 
 fn core(name: &str) -> Membership {

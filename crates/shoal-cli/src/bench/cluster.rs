@@ -38,6 +38,19 @@ impl BenchCluster {
         })
     }
 
+    /// Starts one node per name at once and waits until every node sees every other.
+    pub(crate) fn start_formed(bin: &Path, names: &[String]) -> anyhow::Result<Self> {
+        let mut cluster = Self::new(bin)?;
+        cluster.nodes = cluster.spawn_all(names)?;
+        let peers: Vec<&str> = names.iter().map(String::as_str).collect();
+        for node in &cluster.nodes {
+            wait_sees_all(node, &peers, Duration::from_secs(30)).ok_or_else(|| {
+                anyhow::anyhow!("{} did not see all {} nodes", node.ready.name, names.len())
+            })?;
+        }
+        Ok(cluster)
+    }
+
     /// Starts one node per name, all at once, and waits for their ready lines.
     pub(crate) fn spawn_all(&self, names: &[String]) -> anyhow::Result<Vec<NodeProcess>> {
         let spawner = &self.spawner;

@@ -14,14 +14,8 @@ use super::{max, median, round2};
 const WATCHERS: usize = 4;
 
 pub(crate) fn run(bin: &Path, trials: usize) -> anyhow::Result<Value> {
-    let mut cluster = BenchCluster::new(bin)?;
     let names: Vec<String> = (1..=WATCHERS).map(|i| format!("w{i}")).collect();
-    cluster.nodes = cluster.spawn_all(&names)?;
-    let peers: Vec<&str> = names.iter().map(String::as_str).collect();
-    for node in &cluster.nodes {
-        wait_sees_all(node, &peers, Duration::from_secs(30))
-            .ok_or_else(|| anyhow::anyhow!("watchers did not form"))?;
-    }
+    let cluster = BenchCluster::start_formed(bin, &names)?;
     let mut out = serde_json::Map::new();
     for (label, signal) in [("kill", Signal::SIGKILL), ("stop", Signal::SIGSTOP)] {
         let mut times = Vec::new();

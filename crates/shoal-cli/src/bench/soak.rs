@@ -7,19 +7,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::cluster::{BenchCluster, wait_sees_all};
+use super::cluster::BenchCluster;
 
 const NODES: usize = 10;
 
 pub(crate) fn run(bin: &Path, seconds: u64) -> anyhow::Result<Value> {
-    let mut cluster = BenchCluster::new(bin)?;
     let names: Vec<String> = (1..=NODES).map(|i| format!("s{i}")).collect();
-    cluster.nodes = cluster.spawn_all(&names)?;
-    let peers: Vec<&str> = names.iter().map(String::as_str).collect();
-    for node in &cluster.nodes {
-        wait_sees_all(node, &peers, Duration::from_secs(30))
-            .ok_or_else(|| anyhow::anyhow!("cluster did not form"))?;
-    }
+    let cluster = BenchCluster::start_formed(bin, &names)?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let stop = Arc::new(AtomicBool::new(false));
     let burners: Vec<_> = (0..cores)
