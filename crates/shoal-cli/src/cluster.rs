@@ -10,6 +10,7 @@
 //! Nodes run in their own process group, so they outlive the CLI; `stop` ends them by
 //! recorded pid and checks that none is left.
 
+mod logs;
 mod start;
 mod state;
 mod status;
@@ -41,6 +42,11 @@ enum ClusterCommand {
     Status,
     /// Stop every node gracefully (SIGTERM, then SIGKILL after 5 s) and check none is left.
     Stop,
+    /// Kill whatever a crashed or interrupted run left (by recorded pid) and remove the state
+    /// directory, logs included.
+    Clean,
+    /// Print node logs, merged with a name prefix unless a node is named.
+    Logs(logs::LogsArgs),
 }
 
 pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
@@ -48,5 +54,7 @@ pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
         ClusterCommand::Start(start) => start::run(&args.state_dir, start, args.json),
         ClusterCommand::Status => status::run(&args.state_dir, args.json),
         ClusterCommand::Stop => stop::run(&args.state_dir, args.json),
+        ClusterCommand::Clean => stop::clean(&args.state_dir, args.json),
+        ClusterCommand::Logs(logs) => logs::run(&args.state_dir, logs),
     }
 }

@@ -79,3 +79,59 @@ fn start_status_and_stop_a_three_node_cluster_leaving_no_process() {
         "no cluster after stop"
     );
 }
+
+#[test]
+fn clean_after_an_interrupted_start_leaves_nothing_running() {
+    let dir = std::env::temp_dir().join(format!("shoal-clean-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let mut start = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["cluster", "start", "--size", "3", "--state-dir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupt `start` once it has recorded at least one node.
+    let recorded = wait_until(Duration::from_secs(20), || {
+        let state: Value = serde_json::from_slice(&std::fs::read(dir.join("cluster.json")).ok()?).ok()?;
+        let pids: Vec<u32> = state["nodes"]
+            .as_array()?
+            .iter()
+            .filter_map(|n| n["pid"].as_u64())
+            .map(|p| p as u32)
+            .collect();
+        (!pids.is_empty()).then_some(pids)
+    });
+    start.kill().unwrap();
+    let _ = start.wait();
+    let pids = recorded.expect("start recorded its nodes");
+    let clean = shoal(&dir, &["clean"]);
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(!dir.exists(), "state directory removed");
+    for pid in pids {
+        assert!(
+            wait_until(Duration::from_secs(5), || (!alive(pid)).then_some(())).is_some(),
+            "pid {pid} survived clean"
+        );
+    }
+}
+
+#[test]
+fn logs_merge_every_node_with_a_name_prefix() {
+    let dir = std::env::temp_dir().join(format!("shoal-logs-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    assert!(shoal(&dir, &["start", "--size", "2"]).status.success());
+    let logs = String::from_utf8(shoal(&dir, &["logs"]).stdout).unwrap();
+    assert!(
+        logs.lines()
+            .any(|l| l.starts_with("n1   | ") && l.contains("node started")),
+        "{logs}"
+    );
+    assert!(logs.lines().any(|l| l.starts_with("n2   | ")), "{logs}");
+    let one = String::from_utf8(shoal(&dir, &["logs", "n2"]).stdout).unwrap();
+    assert!(one.contains("name=n2") && !one.contains("n1   | "), "{one}");
+}

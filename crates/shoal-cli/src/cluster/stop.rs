@@ -60,3 +60,29 @@ fn signal_all(pids: &[u32], signal: Signal) {
         }
     }
 }
+
+/// `shoal cluster clean`: SIGKILL every recorded node still running (a crashed or interrupted
+/// `start` included) and remove the state directory, logs too.
+pub(crate) fn clean(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let killed = match ClusterState::load(dir)? {
+        Some(state) => {
+            let live = state.live_nodes().len();
+            kill_all(&state);
+            let left: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
+            if !left.is_empty() {
+                anyhow::bail!("processes {left:?} are still running after SIGKILL; check them with ps");
+            }
+            live
+        }
+        None => 0,
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", dir.display()))?;
+    }
+    if json {
+        println!("{}", json!({"killed": killed, "removed": dir}));
+    } else {
+        println!("killed {killed} node(s); removed {}", dir.display());
+    }
+    Ok(())
+}
