@@ -8,7 +8,7 @@
 mod cluster;
 mod detection;
 mod formation;
-mod procfs;
+pub(crate) mod procfs;
 mod soak;
 
 use std::path::PathBuf;

@@ -10,7 +10,9 @@
 //! Nodes run in their own process group, so they outlive the CLI; `stop` ends them by
 //! recorded pid and checks that none is left.
 
+mod health;
 mod logs;
+mod run_cmd;
 mod start;
 mod state;
 mod status;
@@ -40,6 +42,11 @@ enum ClusterCommand {
     /// Show each node: pid, state, members seen, version, uptime. Exits 1 unless all are up
     /// and agree on the membership.
     Status,
+    /// Start a cluster, run CMD with `SHOAL_COOKIE`, `SHOAL_SEEDS`, `SHOAL_NODES`,
+    /// `SHOAL_HTTP_ADDRS` and `SHOAL_STATE_DIR` set, always stop, exit with CMD's status.
+    Run(run_cmd::RunArgs),
+    /// Check the cluster: nodes up, full mesh, links, one build, memory. Exit 0 only if all pass.
+    Health,
     /// Stop every node gracefully (SIGTERM, then SIGKILL after 5 s) and check none is left.
     Stop,
     /// Kill whatever a crashed or interrupted run left (by recorded pid) and remove the state
@@ -54,6 +61,8 @@ pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
         ClusterCommand::Start(start) => start::run(&args.state_dir, start, args.json),
         ClusterCommand::Status => status::run(&args.state_dir, args.json),
         ClusterCommand::Stop => stop::run(&args.state_dir, args.json),
+        ClusterCommand::Run(run) => run_cmd::run(&args.state_dir, run),
+        ClusterCommand::Health => health::run(&args.state_dir, args.json),
         ClusterCommand::Clean => stop::clean(&args.state_dir, args.json),
         ClusterCommand::Logs(logs) => logs::run(&args.state_dir, logs),
     }

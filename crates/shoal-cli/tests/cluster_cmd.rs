@@ -135,3 +135,46 @@ fn logs_merge_every_node_with_a_name_prefix() {
     let one = String::from_utf8(shoal(&dir, &["logs", "n2"]).stdout).unwrap();
     assert!(one.contains("name=n2") && !one.contains("n1   | "), "{one}");
 }
+
+#[test]
+fn health_passes_on_a_full_mesh_and_fails_when_a_node_is_killed() {
+    let dir = std::env::temp_dir().join(format!("shoal-health-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let out = shoal(&dir, &["start", "--size", "3", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let health = shoal(&dir, &["health", "--json"]);
+    let report: Value = serde_json::from_slice(&health.stdout).unwrap();
+    assert!(health.status.success() && report["healthy"] == true, "{report}");
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pid = rows[1]["pid"].as_u64().unwrap() as i32;
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    let failing = wait_until(Duration::from_secs(20), || {
+        (!shoal(&dir, &["health"]).status.success()).then_some(())
+    });
+    assert!(failing.is_some(), "health must fail with a node down");
+}
+
+#[test]
+fn run_passes_the_cluster_to_the_command_and_exits_with_its_status() {
+    let dir = std::env::temp_dir().join(format!("shoal-run-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let script = r#"test -n "$SHOAL_COOKIE" && test "$SHOAL_NODES" = "n1,n2" && exit 7"#;
+    let out = shoal(&dir, &["run", "--size", "2", "--", "sh", "-c", script]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !shoal(&dir, &["status"]).status.success(),
+        "cluster stopped after run"
+    );
+    let ok = shoal(&dir, &["run", "--size", "2", "--", "true"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}

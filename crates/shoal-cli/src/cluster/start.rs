@@ -22,14 +22,25 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 pub(crate) struct StartArgs {
     /// Number of nodes (1 to 64).
     #[arg(long, env = "SHOAL_CLUSTER_SIZE", default_value_t = 3)]
-    size: usize,
+    pub(crate) size: usize,
     /// The node binary: `shoal` itself by default, or your own binary built on Shoal.
     #[arg(long)]
-    bin: Option<PathBuf>,
+    pub(crate) bin: Option<PathBuf>,
 }
 
 pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()> {
-    let bin = preflight(dir, &args)?;
+    let state = start(dir, &args)?;
+    eprintln!(
+        "cluster of {} nodes is up; logs in {}/logs; stop it with `shoal cluster stop`",
+        args.size,
+        dir.display()
+    );
+    status::print(&state, json)
+}
+
+/// Starts the cluster and waits for a full mesh; on failure, kills what it started.
+pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState> {
+    let bin = preflight(dir, args)?;
     let dir = std::fs::canonicalize(dir)?;
     let cookie = write_cookie(&dir)?;
     let mut state = ClusterState {
@@ -52,12 +63,7 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
         let _ = std::fs::remove_file(ClusterState::path(&dir));
         return Err(e);
     }
-    eprintln!(
-        "cluster of {} nodes is up; logs in {}/logs; stop it with `shoal cluster stop`",
-        args.size,
-        dir.display()
-    );
-    status::print(&state, json)
+    Ok(state)
 }
 
 /// Each check fails with one line that says what to do.

@@ -50,7 +50,7 @@ pub(crate) fn print(state: &ClusterState, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn row(state: &ClusterState, node: &NodeRecord) -> Value {
+pub(crate) fn row(state: &ClusterState, node: &NodeRecord) -> Value {
     let running = is_our_process(node.pid, &state.bin);
     let info = node.http.and_then(|h| get_json(h, "/api/node"));
     let status = match (running, &info) {
@@ -77,7 +77,7 @@ pub(crate) fn alive_members(node: &NodeRecord) -> Option<usize> {
     )
 }
 
-fn get_json(addr: std::net::SocketAddr, path: &str) -> Option<Value> {
+pub(crate) fn get_json(addr: std::net::SocketAddr, path: &str) -> Option<Value> {
     let (status, body) = http_get(addr, path).ok()?;
     (status == 200).then(|| serde_json::from_str(&body).ok())?
 }

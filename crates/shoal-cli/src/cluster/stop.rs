@@ -14,6 +14,18 @@ use super::state::ClusterState;
 const GRACE: Duration = Duration::from_secs(5);
 
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let (stopped, graceful) = stop(dir)?;
+    if json {
+        println!("{}", json!({"stopped": stopped, "graceful": graceful}));
+    } else {
+        println!("{}", summary(dir, stopped, graceful));
+    }
+    Ok(())
+}
+
+/// Stops the cluster in `dir`; returns how many nodes were running and whether all left
+/// gracefully.
+pub(crate) fn stop(dir: &Path) -> anyhow::Result<(usize, bool)> {
     let state = ClusterState::load_required(dir)?;
     let live: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
     signal_all(&live, Signal::SIGTERM);
@@ -30,17 +42,16 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     for node in &state.nodes {
         let _ = std::fs::remove_file(dir.join(format!("{}.ready", node.name)));
     }
-    if json {
-        println!("{}", json!({"stopped": live.len(), "graceful": graceful}));
-    } else {
-        println!(
-            "stopped {} node(s){}; logs kept in {}",
-            live.len(),
-            if graceful { "" } else { " (some with SIGKILL)" },
-            dir.join("logs").display()
-        );
-    }
-    Ok(())
+    Ok((live.len(), graceful))
+}
+
+/// One line saying what `stop` did.
+pub(crate) fn summary(dir: &Path, stopped: usize, graceful: bool) -> String {
+    let how = if graceful { "" } else { " (some with SIGKILL)" };
+    format!(
+        "stopped {stopped} node(s){how}; logs kept in {}",
+        dir.join("logs").display()
+    )
 }
 
 /// SIGKILLs every recorded node that still runs, and waits briefly until they are gone.
