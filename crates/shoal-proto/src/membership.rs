@@ -12,13 +12,14 @@ mod config;
 mod event;
 mod foca_runtime;
 mod links;
+mod notifications;
 mod timers;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use foca::{Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec};
+use foca::{Foca, NoCustomBroadcast, PostcardCodec};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -433,97 +434,6 @@ impl Membership {
         if let Some(member) = self.live.get(name) {
             self.outputs.push_back(Output::Dial(member.clone()));
         }
-    }
-
-    /// Turns what foca produced into outputs and applies its notifications to the live set.
-    fn flush_swim(&mut self, now: Instant) {
-        for (to, body) in self.runtime.sends.drain(..) {
-            let bytes = datagram::seal(&self.cookie, &body);
-            self.outputs
-                .push_back(Output::SendDatagram { to: to.listen, bytes });
-        }
-        for (timer, after) in self.runtime.timers.drain(..) {
-            self.timers.set(now + after, CoreTimer::Foca(timer));
-        }
-        let notes: Vec<_> = self.runtime.notifications.drain(..).collect();
-        for note in notes {
-            self.on_notification(now, note);
-        }
-    }
-
-    fn on_notification(&mut self, now: Instant, note: OwnedNotification<Member>) {
-        match note {
-            OwnedNotification::MemberUp(member) => self.on_member_up(now, member),
-            OwnedNotification::MemberDown(member) => {
-                let reason = self.down_reasons.remove(&member.id).unwrap_or(DownReason::Failed);
-                self.on_member_gone(&member.id, reason);
-            }
-            OwnedNotification::Rename(old, new) => {
-                self.on_member_gone(&old.id, DownReason::Replaced);
-                let new_is_live = self.swim.iter_members().any(|m| m.id() == &new);
-                if new_is_live {
-                    self.on_member_up(now, new);
-                }
-            }
-            OwnedNotification::Rejoin(renewed) => {
-                self.local = renewed.clone();
-                self.outputs.push_back(Output::Event(Event::Renewed(renewed)));
-            }
-            OwnedNotification::Active | OwnedNotification::Idle | OwnedNotification::Defunct => {}
-        }
-    }
-
-    fn on_member_up(&mut self, now: Instant, member: Member) {
-        if self.live.get(member.name()) == Some(&member) {
-            return;
-        }
-        if let Some(old) = self.live.get(member.name()).cloned() {
-            self.on_member_gone(&old.id, DownReason::Replaced);
-        }
-        self.live.insert(member.name().clone(), member.clone());
-        self.outputs
-            .push_back(Output::Event(Event::NodeUp(member.clone())));
-        // A link that authenticated an older life of this name (the peer renewed after being
-        // declared down) cannot speak for this one: while it stands nobody re-dials and the
-        // silence rule watches the old id. Close it; the dial below authenticates this life.
-        let stale = self
-            .links
-            .get(member.name())
-            .filter(|l| l.id.creation < member.id.creation);
-        if let Some(stale) = stale.map(|l| l.id.clone())
-            && let Some(link) = self.links.remove_id(&stale)
-        {
-            self.outputs.push_back(Output::CloseLink(link.conn));
-        }
-        if self.links.get(member.name()).is_none_or(|l| l.id != member.id) && !self.leaving {
-            // Full mesh: the smaller id dials now, the larger one after a grace period, so a
-            // pair usually opens one connection instead of two.
-            self.redials.insert(member.name().clone(), 0);
-            if self.local.id < member.id {
-                self.outputs.push_back(Output::Dial(member));
-            } else {
-                self.timers.set(
-                    now + self.config.dial_grace,
-                    CoreTimer::Redial(member.name().clone()),
-                );
-            }
-        }
-    }
-
-    fn on_member_gone(&mut self, id: &NodeId, reason: DownReason) {
-        if self.live.get(&id.name).is_none_or(|m| m.id != *id) {
-            return;
-        }
-        self.live.remove(&id.name);
-        self.redials.remove(&id.name);
-        self.down_reasons.remove(id);
-        if let Some(link) = self.links.remove_id(id) {
-            self.outputs.push_back(Output::CloseLink(link.conn));
-        }
-        self.outputs.push_back(Output::Event(Event::NodeDown {
-            id: id.clone(),
-            reason,
-        }));
     }
 
     /// Number of pending timers (for tests and the simulator's idle check).
