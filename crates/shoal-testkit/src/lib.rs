@@ -8,7 +8,8 @@
 //! use std::time::Duration;
 //! use shoal_testkit::NodeProcess;
 //!
-//! let bin = std::path::Path::new(env!("CARGO_BIN_EXE_shoal"));
+//! // In the shoal-cli crate's own tests this is `env!("CARGO_BIN_EXE_shoal")`.
+//! let bin = std::path::Path::new("target/release/shoal");
 //! let n1 = NodeProcess::spawn(bin, "n1", &["--cookie", "k"]).unwrap();
 //! let seed = n1.ready.listen.to_string();
 //! let n2 = NodeProcess::spawn(bin, "n2", &["--cookie", "k", "--seeds", &seed]).unwrap();
