@@ -178,3 +178,22 @@ fn run_passes_the_cluster_to_the_command_and_exits_with_its_status() {
         String::from_utf8_lossy(&ok.stderr)
     );
 }
+
+#[test]
+fn a_busy_base_port_is_refused_before_any_node_starts() {
+    let dir = std::env::temp_dir().join(format!("shoal-port-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    // Hold a port; make it the HTTP port of n2 (base + 3) so the clash is not on the first one.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let Some(base) = port.checked_sub(3) else { return };
+    let out = shoal(&dir, &["start", "--size", "3", "--base-port", &base.to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("--base-port"),
+        "{stderr}"
+    );
+    let state = dir.join("cluster.json");
+    assert!(!state.exists(), "no node was started");
+}

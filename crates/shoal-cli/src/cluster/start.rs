@@ -26,6 +26,45 @@ pub(crate) struct StartArgs {
     /// The node binary: `shoal` itself by default, or your own binary built on Shoal.
     #[arg(long)]
     pub(crate) bin: Option<PathBuf>,
+    /// Fixed ports instead of OS-assigned ones: node i (from 1) listens on P + 2(i-1) for links
+    /// and gossip, and serves HTTP on P + 2(i-1) + 1. Every port is checked before any starts.
+    #[arg(long)]
+    pub(crate) base_port: Option<u16>,
+}
+
+/// The link and HTTP addresses of node `i` (from 1).
+fn node_addrs(base_port: Option<u16>, i: usize) -> anyhow::Result<(String, String)> {
+    let Some(base) = base_port else {
+        return Ok(("127.0.0.1:0".into(), "127.0.0.1:0".into()));
+    };
+    let listen = u32::from(base) + 2 * (i as u32 - 1);
+    if listen + 1 > u32::from(u16::MAX) {
+        bail!(
+            "invalid --base-port {base}: {i} nodes need ports up to {}; use a base port of at most {}",
+            listen + 1,
+            u32::from(u16::MAX) + 1 - 2 * i as u32
+        );
+    }
+    Ok((format!("127.0.0.1:{listen}"), format!("127.0.0.1:{}", listen + 1)))
+}
+
+/// Checks that every fixed port is free (TCP, and UDP for gossip) before anything starts.
+fn check_ports_free(args: &StartArgs) -> anyhow::Result<()> {
+    if args.base_port.is_none() {
+        return Ok(());
+    }
+    for i in 1..=args.size {
+        let (listen, http) = node_addrs(args.base_port, i)?;
+        let busy = |addr: &str| -> anyhow::Error {
+            anyhow::anyhow!(
+                "port {addr} (n{i}) is in use; pick another --base-port or drop it to let the OS choose ports"
+            )
+        };
+        std::net::TcpListener::bind(&listen).map_err(|_| busy(&listen))?;
+        std::net::UdpSocket::bind(&listen).map_err(|_| busy(&listen))?;
+        std::net::TcpListener::bind(&http).map_err(|_| busy(&http))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()> {
@@ -49,7 +88,7 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
     };
     for i in 1..=args.size {
         let name = format!("n{i}");
-        let pid = spawn(&dir, &bin, &cookie, &name)?;
+        let pid = spawn(&dir, &bin, &cookie, &name, node_addrs(args.base_port, i)?)?;
         state.nodes.push(NodeRecord {
             name,
             pid,
@@ -92,6 +131,7 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
     }
     std::net::TcpListener::bind("127.0.0.1:0")
         .with_context(|| "cannot bind 127.0.0.1: the loopback interface is not usable")?;
+    check_ports_free(args)?;
     for sub in ["logs", "discovery"] {
         std::fs::create_dir_all(dir.join(sub)).with_context(|| {
             format!(
@@ -112,7 +152,13 @@ fn write_cookie(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Starts one node in its own process group (it outlives this command); returns its pid.
-fn spawn(dir: &Path, bin: &Path, cookie: &Path, name: &str) -> anyhow::Result<u32> {
+fn spawn(
+    dir: &Path,
+    bin: &Path,
+    cookie: &Path,
+    name: &str,
+    (listen, http): (String, String),
+) -> anyhow::Result<u32> {
     let _ = std::fs::remove_file(dir.join(format!("{name}.ready")));
     let log = File::create(dir.join("logs").join(format!("{name}.log")))?;
     let events = File::create(dir.join("logs").join(format!("{name}.events")))?;
@@ -122,9 +168,9 @@ fn spawn(dir: &Path, bin: &Path, cookie: &Path, name: &str) -> anyhow::Result<u3
             "--name",
             name,
             "--listen",
-            "127.0.0.1:0",
+            &listen,
             "--http",
-            "127.0.0.1:0",
+            &http,
             "--discovery",
             "local",
         ])
