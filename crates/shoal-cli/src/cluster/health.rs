@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::state::ClusterState;
-use super::status::{get_json, row};
+use super::status::{members, row};
 use crate::bench::procfs;
 
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
@@ -44,12 +44,7 @@ fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
         .filter(|r| r["state"] != "up")
         .filter_map(|r| r["name"].as_str())
         .collect();
-    let views = member_views(state);
-    let disagree: Vec<&str> = views
-        .iter()
-        .filter(|(_, v)| v.len() != size)
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let (disagree, linked) = views(state);
     let mut versions: Vec<String> = rows
         .iter()
         .filter_map(|r| r["version"].as_str().map(String::from))
@@ -86,7 +81,7 @@ fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
                 format!("incomplete view on: {}", disagree.join(", "))
             },
         ),
-        check("links", links_ok(state), "every node holds a link to every other"),
+        check("links", linked, "every node holds a link to every other"),
         check("same build", versions.len() == 1, &versions.join(" vs ")),
         check("memory", true, &resources.join(", ")),
     ]
@@ -96,40 +91,19 @@ fn check(name: &str, ok: bool, detail: &str) -> Value {
     json!({ "check": name, "ok": ok, "detail": detail })
 }
 
-/// Each node's list of alive member names (itself included).
-fn member_views(state: &ClusterState) -> Vec<(String, Vec<String>)> {
-    state
-        .nodes
-        .iter()
-        .map(|n| {
-            let members = n
-                .http
-                .and_then(|h| get_json(h, "/api/members"))
-                .unwrap_or_default();
-            let alive = members
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|m| m["state"] == "alive")
-                .filter_map(|m| m["name"].as_str().map(String::from))
-                .collect();
-            (n.name.clone(), alive)
-        })
-        .collect()
-}
-
-fn links_ok(state: &ClusterState) -> bool {
-    state.nodes.iter().all(|n| {
-        let members = n
-            .http
-            .and_then(|h| get_json(h, "/api/members"))
-            .unwrap_or_default();
-        let peers: Vec<&Value> = members
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["self"] == false)
-            .collect();
-        peers.len() + 1 == state.nodes.len() && peers.iter().all(|m| m["linked"] == true)
-    })
+/// Whether every node's view is complete (it lists all `size` nodes alive, itself included)
+/// and linked (it holds a link to every peer). Each node is asked once.
+fn views(state: &ClusterState) -> (Vec<&str>, bool) {
+    let size = state.nodes.len();
+    let mut incomplete = Vec::new();
+    let mut all_linked = true;
+    for node in &state.nodes {
+        let entries = members(node).unwrap_or_default();
+        if entries.iter().filter(|m| m["state"] == "alive").count() != size {
+            incomplete.push(node.name.as_str());
+        }
+        let peers: Vec<&Value> = entries.iter().filter(|m| m["self"] == false).collect();
+        all_linked &= peers.len() + 1 == size && peers.iter().all(|m| m["linked"] == true);
+    }
+    (incomplete, all_linked)
 }

@@ -65,16 +65,17 @@ pub(crate) fn row(state: &ClusterState, node: &NodeRecord) -> Value {
     })
 }
 
+/// The entries of `node`'s `/api/members`, if it answers.
+pub(crate) fn members(node: &NodeRecord) -> Option<Vec<Value>> {
+    match get_json(node.http?, "/api/members")? {
+        Value::Array(entries) => Some(entries),
+        _ => None,
+    }
+}
+
 /// How many members (itself included) `node` lists as alive, if it answers.
 pub(crate) fn alive_members(node: &NodeRecord) -> Option<usize> {
-    let members = get_json(node.http?, "/api/members")?;
-    Some(
-        members
-            .as_array()?
-            .iter()
-            .filter(|m| m["state"] == "alive")
-            .count(),
-    )
+    Some(members(node)?.iter().filter(|m| m["state"] == "alive").count())
 }
 
 pub(crate) fn get_json(addr: std::net::SocketAddr, path: &str) -> Option<Value> {
