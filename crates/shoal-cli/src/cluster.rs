@@ -12,6 +12,7 @@
 
 mod health;
 mod logs;
+mod restart;
 mod run_cmd;
 mod start;
 mod state;
@@ -45,6 +46,9 @@ enum ClusterCommand {
     /// Start a cluster, run CMD with `SHOAL_COOKIE`, `SHOAL_SEEDS`, `SHOAL_NODES`,
     /// `SHOAL_HTTP_ADDRS` and `SHOAL_STATE_DIR` set, always stop, exit with CMD's status.
     Run(run_cmd::RunArgs),
+    /// Restart one node or all (from the recorded binary, so a rebuild is picked up);
+    /// `--rolling` restarts one at a time and waits for the full mesh after each.
+    Restart(restart::RestartArgs),
     /// Check the cluster: nodes up, full mesh, links, one build, memory. Exit 0 only if all pass.
     Health,
     /// Stop every node gracefully (SIGTERM, then SIGKILL after 5 s) and check none is left.
@@ -62,6 +66,7 @@ pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
         ClusterCommand::Status => status::run(&args.state_dir, args.json),
         ClusterCommand::Stop => stop::run(&args.state_dir, args.json),
         ClusterCommand::Run(run) => run_cmd::run(&args.state_dir, run),
+        ClusterCommand::Restart(restart) => restart::run(&args.state_dir, restart, args.json),
         ClusterCommand::Health => health::run(&args.state_dir, args.json),
         ClusterCommand::Clean => stop::clean(&args.state_dir, args.json),
         ClusterCommand::Logs(logs) => logs::run(&args.state_dir, logs),

@@ -104,7 +104,13 @@ fn clean_after_an_interrupted_start_leaves_nothing_running() {
     });
     start.kill().unwrap();
     let _ = start.wait();
-    let pids = recorded.expect("start recorded its nodes");
+    let recorded = recorded.expect("start recorded its nodes");
+    // Every node started so far, recorded or not: their command lines name the state dir.
+    let started = nodes_using(&dir);
+    assert!(
+        !started.is_empty() && recorded.iter().all(|p| started.contains(p)),
+        "{started:?} vs {recorded:?}"
+    );
     let clean = shoal(&dir, &["clean"]);
     assert!(
         clean.status.success(),
@@ -112,12 +118,29 @@ fn clean_after_an_interrupted_start_leaves_nothing_running() {
         String::from_utf8_lossy(&clean.stderr)
     );
     assert!(!dir.exists(), "state directory removed");
-    for pid in pids {
+    for pid in started {
         assert!(
             wait_until(Duration::from_secs(5), || (!alive(pid)).then_some(())).is_some(),
             "pid {pid} survived clean"
         );
     }
+}
+
+/// Pids of live processes with an argument inside `dir`.
+fn nodes_using(dir: &Path) -> Vec<u32> {
+    let prefix = format!("{}/", dir.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            alive(*pid)
+                && cmdline
+                    .split(|b| *b == 0)
+                    .any(|a| a.starts_with(prefix.as_bytes()))
+        })
+        .collect()
 }
 
 #[test]
@@ -196,4 +219,44 @@ fn a_busy_base_port_is_refused_before_any_node_starts() {
     );
     let state = dir.join("cluster.json");
     assert!(!state.exists(), "no node was started");
+}
+
+/// (pid, creation) of each recorded node, from the state file.
+fn lives(dir: &Path) -> Vec<(u64, u64)> {
+    let state: Value = serde_json::from_slice(&std::fs::read(dir.join("cluster.json")).unwrap()).unwrap();
+    state["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["pid"].as_u64().unwrap(), n["creation"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn restart_of_one_node_and_a_rolling_restart_bring_new_lives_and_keep_the_cluster_healthy() {
+    let dir = std::env::temp_dir().join(format!("shoal-restart-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    assert!(shoal(&dir, &["start", "--size", "3"]).status.success());
+    let before = lives(&dir);
+    let one = shoal(&dir, &["restart", "n2"]);
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let after_one = lives(&dir);
+    assert_eq!(after_one[0], before[0]);
+    assert!(
+        after_one[1].0 != before[1].0 && after_one[1].1 > before[1].1,
+        "{before:?} -> {after_one:?}"
+    );
+    assert!(!alive(before[1].0 as u32), "old n2 is gone");
+    let rolling = shoal(&dir, &["restart", "--rolling"]);
+    assert!(
+        rolling.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rolling.stderr)
+    );
+    let after_all = lives(&dir);
+    assert!(
+        after_all.iter().zip(&after_one).all(|(new, old)| new.1 > old.1),
+        "{after_one:?} -> {after_all:?}"
+    );
+    assert!(shoal(&dir, &["health"]).status.success());
 }

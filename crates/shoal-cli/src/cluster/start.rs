@@ -33,7 +33,7 @@ pub(crate) struct StartArgs {
 }
 
 /// The link and HTTP addresses of node `i` (from 1).
-fn node_addrs(base_port: Option<u16>, i: usize) -> anyhow::Result<(String, String)> {
+pub(crate) fn node_addrs(base_port: Option<u16>, i: usize) -> anyhow::Result<(String, String)> {
     let Some(base) = base_port else {
         return Ok(("127.0.0.1:0".into(), "127.0.0.1:0".into()));
     };
@@ -85,6 +85,7 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
     let mut state = ClusterState {
         bin: bin.clone(),
         nodes: Vec::new(),
+        base_port: args.base_port,
     };
     for i in 1..=args.size {
         let name = format!("n{i}");
@@ -94,6 +95,7 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
             pid,
             listen: None,
             http: None,
+            creation: None,
         });
         state.save(&dir)?;
     }
@@ -152,7 +154,7 @@ fn write_cookie(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Starts one node in its own process group (it outlives this command); returns its pid.
-fn spawn(
+pub(crate) fn spawn(
     dir: &Path,
     bin: &Path,
     cookie: &Path,
@@ -193,22 +195,45 @@ fn spawn(
 /// Reads every ready file, then waits until every node lists every other as alive.
 fn wait_formed(dir: &Path, state: &mut ClusterState) -> anyhow::Result<()> {
     for node in &mut state.nodes {
-        let path = dir.join(format!("{}.ready", node.name));
-        let ready: Value = wait_until(READY_TIMEOUT, || {
-            let text = std::fs::read_to_string(&path).ok()?;
-            serde_json::from_str(&text).ok()
-        })
-        .ok_or_else(|| failed_start(dir, &node.name, "printed no ready line"))?;
-        node.listen = ready["listen"].as_str().and_then(|s| s.parse().ok());
-        node.http = ready["http"].as_str().and_then(|s| s.parse().ok());
+        read_ready(dir, node)?;
     }
     state.save(dir)?;
+    wait_mesh(dir, state)
+}
+
+/// Waits for `node`'s ready file and records its addresses and creation.
+pub(crate) fn read_ready(dir: &Path, node: &mut NodeRecord) -> anyhow::Result<()> {
+    let path = dir.join(format!("{}.ready", node.name));
+    let ready: Value = wait_until(READY_TIMEOUT, || {
+        let text = std::fs::read_to_string(&path).ok()?;
+        serde_json::from_str(&text).ok()
+    })
+    .ok_or_else(|| failed_start(dir, &node.name, "printed no ready line"))?;
+    node.listen = ready["listen"].as_str().and_then(|s| s.parse().ok());
+    node.http = ready["http"].as_str().and_then(|s| s.parse().ok());
+    node.creation = ready["creation"].as_u64();
+    Ok(())
+}
+
+/// Waits until every node lists every recorded node alive, at its recorded creation.
+pub(crate) fn wait_mesh(dir: &Path, state: &ClusterState) -> anyhow::Result<()> {
     let size = state.nodes.len();
+    let expected: Vec<(&str, Option<u64>)> = state
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.creation))
+        .collect();
     for node in &state.nodes {
-        wait_until(READY_TIMEOUT, || {
-            (status::alive_members(node)? == size).then_some(())
-        })
-        .ok_or_else(|| failed_start(dir, &node.name, &format!("did not see all {size} nodes")))?;
+        let formed = wait_until(READY_TIMEOUT, || {
+            let members = status::members(node)?;
+            let sees = |(name, creation): &(&str, Option<u64>)| {
+                members.iter().any(|m| {
+                    m["name"] == *name && m["state"] == "alive" && m["creation"].as_u64() == *creation
+                })
+            };
+            expected.iter().all(sees).then_some(())
+        });
+        formed.ok_or_else(|| failed_start(dir, &node.name, &format!("did not see all {size} nodes")))?;
     }
     Ok(())
 }

@@ -13,6 +13,9 @@ pub(crate) struct NodeRecord {
     pub(crate) pid: u32,
     pub(crate) listen: Option<SocketAddr>,
     pub(crate) http: Option<SocketAddr>,
+    /// Creation stamp from the ready line; a restart changes it.
+    #[serde(default)]
+    pub(crate) creation: Option<u64>,
 }
 
 /// What `start` wrote; rewritten as each node starts, so a crashed `start` leaves a record.
@@ -20,6 +23,9 @@ pub(crate) struct NodeRecord {
 pub(crate) struct ClusterState {
     pub(crate) bin: PathBuf,
     pub(crate) nodes: Vec<NodeRecord>,
+    /// `--base-port` given at start, reused on restart.
+    #[serde(default)]
+    pub(crate) base_port: Option<u16>,
 }
 
 impl ClusterState {
@@ -85,4 +91,29 @@ pub(crate) fn is_our_process(pid: u32, bin: &Path) -> bool {
     let exe = exe.to_string_lossy();
     let exe = exe.trim_end_matches(" (deleted)");
     std::fs::canonicalize(bin).is_ok_and(|b| b.to_string_lossy() == exe) || Path::new(exe) == bin
+}
+
+/// Pids of processes whose command line names a path inside `dir` (every node of a cluster
+/// does: its cookie file, discovery directory and ready file live there). This finds nodes
+/// that a killed `start` spawned but had not yet recorded.
+pub(crate) fn processes_using(dir: &Path) -> Vec<u32> {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}/", dir.display());
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg.starts_with(prefix.as_bytes()))
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use serde_json::json;
 use shoal_testkit::wait_until;
 
-use super::state::ClusterState;
+use super::state::{ClusterState, processes_using};
 
 /// How long nodes get to leave gracefully before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -75,18 +75,26 @@ fn signal_all(pids: &[u32], signal: Signal) {
 /// `shoal cluster clean`: SIGKILL every recorded node still running (a crashed or interrupted
 /// `start` included) and remove the state directory, logs too.
 pub(crate) fn clean(dir: &Path, json: bool) -> anyhow::Result<()> {
-    let killed = match ClusterState::load(dir)? {
-        Some(state) => {
-            let live = state.live_nodes().len();
-            kill_all(&state);
-            let left: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
-            if !left.is_empty() {
-                anyhow::bail!("processes {left:?} are still running after SIGKILL; check them with ps");
-            }
-            live
-        }
-        None => 0,
-    };
+    let mut killed = 0;
+    if let Some(state) = ClusterState::load(dir)? {
+        killed += state.live_nodes().len();
+        kill_all(&state);
+    }
+    // Nodes spawned by a `start` that was killed before it recorded them.
+    let strays = processes_using(dir);
+    killed += strays.len();
+    signal_all(&strays, Signal::SIGCONT);
+    signal_all(&strays, Signal::SIGKILL);
+    let left = wait_until(Duration::from_secs(2), || {
+        let left = processes_using(dir);
+        left.is_empty().then_some(())
+    });
+    if left.is_none() {
+        anyhow::bail!(
+            "processes {:?} are still running after SIGKILL; check them with ps",
+            processes_using(dir)
+        );
+    }
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", dir.display()))?;
     }

@@ -1,0 +1,85 @@
+//! `shoal cluster restart [NODE] [--rolling]`: restart nodes from the recorded binary, so a
+//! rebuilt binary is picked up. Each restarted node is a new life (higher creation).
+
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use shoal_testkit::wait_until;
+
+use super::start::{node_addrs, read_ready, spawn, wait_mesh};
+use super::state::{ClusterState, is_our_process};
+use super::status;
+
+/// Arguments of `shoal cluster restart`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct RestartArgs {
+    /// Only this node (default: all).
+    node: Option<String>,
+    /// One node at a time, waiting for the full mesh after each, so the cluster stays up.
+    #[arg(long)]
+    rolling: bool,
+}
+
+pub(crate) fn run(dir: &Path, args: RestartArgs, json: bool) -> anyhow::Result<()> {
+    let mut state = ClusterState::load_required(dir)?;
+    let dir = std::fs::canonicalize(dir)?;
+    let targets: Vec<usize> = match &args.node {
+        Some(name) => vec![state.nodes.iter().position(|n| n.name == *name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no node {name:?} in {}; see `shoal cluster status`",
+                dir.display()
+            )
+        })?],
+        None => (0..state.nodes.len()).collect(),
+    };
+    if args.rolling || targets.len() == 1 {
+        for i in targets {
+            restart_one(&dir, &mut state, i)?;
+            wait_mesh(&dir, &state)?;
+        }
+    } else {
+        for &i in &targets {
+            stop_one(&state, i);
+        }
+        for &i in &targets {
+            respawn(&dir, &mut state, i)?;
+        }
+        wait_mesh(&dir, &state)?;
+    }
+    status::print(&state, json)
+}
+
+fn restart_one(dir: &Path, state: &mut ClusterState, i: usize) -> anyhow::Result<()> {
+    stop_one(state, i);
+    respawn(dir, state, i)
+}
+
+/// SIGTERM (graceful leave), then SIGKILL after 5 s.
+fn stop_one(state: &ClusterState, i: usize) {
+    let node = &state.nodes[i];
+    let Ok(pid) = i32::try_from(node.pid) else { return };
+    if !is_our_process(node.pid, &state.bin) {
+        return;
+    }
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let gone = || (!is_our_process(node.pid, &state.bin)).then_some(());
+    if wait_until(Duration::from_secs(5), gone).is_none() {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = wait_until(Duration::from_secs(2), gone);
+    }
+}
+
+fn respawn(dir: &Path, state: &mut ClusterState, i: usize) -> anyhow::Result<()> {
+    let cookie = dir.join("cookie");
+    let addrs = node_addrs(state.base_port, i + 1)?;
+    let name = state.nodes[i].name.clone();
+    let pid = spawn(dir, &state.bin, &cookie, &name, addrs)?;
+    let node = &mut state.nodes[i];
+    node.pid = pid;
+    node.creation = None;
+    state.save(dir)?;
+    read_ready(dir, &mut state.nodes[i])?;
+    state.save(dir)
+}
