@@ -175,8 +175,12 @@ fn garbage_and_oversized_input_is_dropped_and_counted_and_the_node_keeps_serving
     }
     let counted = wait_until(WAIT, || {
         let stats = api(&n1, "/api/node")?["stats"].clone();
-        let failures = stats["handshake_failures"].as_u64()?;
-        (failures >= 2 && stats["bad_datagrams"].as_u64()? >= 3).then_some(stats)
+        let count = |key: &str| stats[key].as_u64().unwrap_or(0);
+        let all = count("handshake_failures") >= 2
+            && count("oversized_frames") >= 1
+            && count("bad_frames") >= 1
+            && count("bad_datagrams") >= 3;
+        all.then_some(())
     });
     assert!(counted.is_some(), "counters: {:?}", api(&n1, "/api/node"));
     wait_all_see(&[&n1, &n2], &["n1", "n2"]);

@@ -26,9 +26,6 @@ pub enum NodeError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// The node has stopped; the handle no longer answers.
-    #[error("the node has stopped")]
-    Stopped,
 }
 
 impl NodeError {

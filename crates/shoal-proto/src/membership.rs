@@ -336,11 +336,6 @@ impl Membership {
                 .any(|l| self.live.get(&l.id.name).is_some_and(|m| m.listen == addr))
     }
 
-    /// Whether we know no other live member.
-    pub fn is_alone(&self) -> bool {
-        self.live.is_empty() && self.links.is_empty()
-    }
-
     /// Counters of refused input.
     pub fn stats(&self) -> MembershipStats {
         self.stats
@@ -434,11 +429,6 @@ impl Membership {
         if let Some(member) = self.live.get(name) {
             self.outputs.push_back(Output::Dial(member.clone()));
         }
-    }
-
-    /// Number of pending timers (for tests and the simulator's idle check).
-    pub fn pending_timers(&self) -> usize {
-        self.timers.len()
     }
 }
 

@@ -41,8 +41,4 @@ impl TimerQueue {
         let entry = self.queue.first_entry()?;
         (entry.key().0 <= now).then(|| entry.remove())
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.queue.len()
-    }
 }
