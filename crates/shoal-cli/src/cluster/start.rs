@@ -83,13 +83,25 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
     let dir = std::fs::canonicalize(dir)?;
     let cookie = write_cookie(&dir)?;
     let mut state = ClusterState {
-        bin: bin.clone(),
+        bin,
         nodes: Vec::new(),
         base_port: args.base_port,
     };
+    if let Err(e) = spawn_all(&dir, &cookie, args, &mut state).and_then(|()| wait_formed(&dir, &mut state)) {
+        // Nothing half-started stays behind: every node spawned so far is in `state`.
+        super::stop::kill_all(&state);
+        let _ = std::fs::remove_file(ClusterState::path(&dir));
+        return Err(e);
+    }
+    Ok(state)
+}
+
+/// Spawns every node, recording each pid (and saving the state) as soon as it exists.
+fn spawn_all(dir: &Path, cookie: &Path, args: &StartArgs, state: &mut ClusterState) -> anyhow::Result<()> {
     for i in 1..=args.size {
         let name = format!("n{i}");
-        let pid = spawn(&dir, &bin, &cookie, &name, node_addrs(args.base_port, i)?)?;
+        let addrs = node_addrs(args.base_port, i)?;
+        let pid = spawn(dir, &state.bin, cookie, &name, addrs)?;
         state.nodes.push(NodeRecord {
             name,
             pid,
@@ -97,14 +109,9 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
             http: None,
             creation: None,
         });
-        state.save(&dir)?;
+        state.save(dir)?;
     }
-    if let Err(e) = wait_formed(&dir, &mut state) {
-        super::stop::kill_all(&state);
-        let _ = std::fs::remove_file(ClusterState::path(&dir));
-        return Err(e);
-    }
-    Ok(state)
+    Ok(())
 }
 
 /// Each check fails with one line that says what to do.
