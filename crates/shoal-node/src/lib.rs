@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod actor;
 pub mod config;
 pub mod discovery;
 pub mod error;

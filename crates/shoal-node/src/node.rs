@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 
 pub(crate) use self::driver::Input;
 use self::driver::{Driver, DriverWiring};
+use crate::actor::Actors;
 use crate::config::{NodeBuilder, NodeConfig};
 use crate::discovery::Discovery;
 use crate::error::NodeError;
@@ -48,6 +49,13 @@ pub struct NodeStats {
     pub oversized_frames: u64,
     /// Handshakes that failed (wrong cookie, garbage, timeout).
     pub handshake_failures: u64,
+    /// Actor messages from peers that this node refused (no such actor, wrong type, a body
+    /// that does not decode, a full mailbox); each was answered with a refusal.
+    pub actor_messages_refused: u64,
+    /// Refusals peers sent back for this node's one-way sends.
+    pub actor_sends_refused_by_peers: u64,
+    /// Actor frames received from peers.
+    pub actor_frames_received: u64,
     /// Gossip counters.
     #[serde(flatten)]
     pub membership: MembershipStats,
@@ -65,6 +73,7 @@ pub struct Snapshot {
 }
 
 struct Inner {
+    actors: Actors,
     inputs: mpsc::UnboundedSender<Input>,
     snapshot: watch::Receiver<Snapshot>,
     events: broadcast::Sender<NodeEvent>,
@@ -120,7 +129,10 @@ impl Node {
         let (inputs, inputs_rx) = mpsc::unbounded_channel();
         let (events, first_events) = broadcast::channel(1024);
         let counters = Arc::new(LinkCounters::default());
+        let actors = Actors::new(local.id.clone(), cancel.clone(), tracker.clone());
+        actors.register_factory(crate::actor::ECHO_FACTORY, |()| Ok(crate::actor::Echo::default()));
         let wiring = DriverWiring {
+            actors: actors.clone(),
             inputs: inputs.clone(),
             inputs_rx,
             events: events.clone(),
@@ -134,6 +146,7 @@ impl Node {
         tracker.spawn(discovery.run(inputs.clone(), snapshot.clone(), cancel.clone()));
         tracing::info!(name = %config.name, %listen, "node started");
         let inner = Inner {
+            actors,
             inputs,
             snapshot,
             events,
@@ -177,13 +190,22 @@ impl Node {
         self.inner.first_events.lock().ok()?.take()
     }
 
+    /// The node's actors: spawn, send, call, monitor, spawn remote, inspect.
+    pub fn actors(&self) -> &Actors {
+        &self.inner.actors
+    }
+
     /// Counters of refused input.
     pub fn stats(&self) -> NodeStats {
         let c = &self.inner.counters;
+        let a = &self.inner.actors.inner.counters;
         NodeStats {
             bad_frames: c.bad_frames.load(Ordering::Relaxed),
             oversized_frames: c.oversized_frames.load(Ordering::Relaxed),
             handshake_failures: c.handshake_failures.load(Ordering::Relaxed),
+            actor_messages_refused: a.refused_in.load(Ordering::Relaxed),
+            actor_sends_refused_by_peers: a.refused_out.load(Ordering::Relaxed),
+            actor_frames_received: a.frames_in.load(Ordering::Relaxed),
             membership: self.inner.snapshot.borrow().stats,
         }
     }

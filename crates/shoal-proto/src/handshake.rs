@@ -255,6 +255,7 @@ fn kind(msg: &LinkMessage) -> &'static str {
         LinkMessage::Heartbeat(_) => "Heartbeat",
         LinkMessage::HeartbeatAck(_) => "HeartbeatAck",
         LinkMessage::Goodbye => "Goodbye",
+        LinkMessage::Actor(_) => "Actor",
     }
 }
 

@@ -4,8 +4,10 @@
 //! - [`NodeId`], [`Member`]: who a node is and what the cluster knows of it.
 //! - [`Cookie`], [`datagram`]: the shared secret and HMAC-tagged gossip datagrams.
 //! - [`LinkMessage`], [`Handshake`]: the link wire format and its authentication FSM.
+//! - [`Pid`], [`ActorFrame`]: process ids and the actor plane on a link.
 //! - [`Membership`]: SWIM (foca) plus link signals; emits [`Event`]s and driver [`Output`]s.
 
+pub mod actor_wire;
 pub mod cookie;
 pub mod datagram;
 pub mod error;
@@ -16,6 +18,7 @@ pub mod membership;
 pub mod node_id;
 pub mod wire;
 
+pub use actor_wire::{ActorFrame, ExitReason, Never, Pid, Refusal, RemoteMessage, SpawnRefusal, tag_of};
 pub use cookie::Cookie;
 pub use error::ConfigError;
 pub use handshake::{Handshake, HandshakeError, Role, Step};

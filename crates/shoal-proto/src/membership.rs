@@ -233,6 +233,8 @@ impl Membership {
                 self.declare_down(now, &peer);
                 return;
             }
+            // The driver hands actor traffic to the actor runtime; here it only shows life.
+            LinkMessage::Actor(_) => {}
             LinkMessage::Hello(_) | LinkMessage::Proof(_) | LinkMessage::Reject(_) => {
                 self.stats.bad_link_messages += 1;
                 self.outputs.push_back(Output::CloseLink(conn));
@@ -334,6 +336,16 @@ impl Membership {
                 .links
                 .iter()
                 .any(|l| self.live.get(&l.id.name).is_some_and(|m| m.listen == addr))
+    }
+
+    /// Live peers that have a link, with the connection carrying it, sorted by name: where
+    /// the driver sends actor traffic.
+    pub fn routes(&self) -> Vec<(NodeId, ConnId)> {
+        self.links
+            .iter()
+            .filter(|l| self.live.get(&l.id.name).is_some_and(|m| m.id == l.id))
+            .map(|l| (l.id.clone(), l.conn))
+            .collect()
     }
 
     /// Counters of refused input.

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actor_wire::ActorFrame;
 use crate::member::{Member, ProtocolRange};
 
 /// Version byte at the head of every frame body.
@@ -56,6 +57,8 @@ pub enum LinkMessage {
     HeartbeatAck(u64),
     /// The sender is leaving the cluster on purpose.
     Goodbye,
+    /// Actor traffic: sends, calls, monitors, links, remote spawns.
+    Actor(ActorFrame),
 }
 
 /// A frame body that could not be decoded.
@@ -123,6 +126,13 @@ mod tests {
         #[test]
         fn heartbeats_round_trip(seq in any::<u64>(), ack in any::<bool>()) {
             let m = if ack { LinkMessage::HeartbeatAck(seq) } else { LinkMessage::Heartbeat(seq) };
+            prop_assert_eq!(LinkMessage::decode(&m.encode()), Ok(m));
+        }
+
+        #[test]
+        fn actor_sends_round_trip(to in any::<u64>(), from in any::<Option<u64>>(), tag in any::<u64>(),
+                                  body in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let m = LinkMessage::Actor(ActorFrame::Send { to, from, tag, body: body.into() });
             prop_assert_eq!(LinkMessage::decode(&m.encode()), Ok(m));
         }
     }

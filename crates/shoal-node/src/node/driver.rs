@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::link::{self, LinkContext};
 use super::{LinkCounters, NodeEvent, Snapshot, now_us};
+use crate::actor::{Actors, Route};
 use crate::config::NodeConfig;
 
 /// Everything the driver reacts to besides datagrams and timers.
@@ -47,6 +48,7 @@ pub(crate) enum Input {
 
 /// Channels and shared state handed to the driver.
 pub(crate) struct DriverWiring {
+    pub(crate) actors: Actors,
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) inputs_rx: mpsc::UnboundedReceiver<Input>,
     pub(crate) events: broadcast::Sender<NodeEvent>,
@@ -66,6 +68,8 @@ pub(crate) struct Driver {
     next_conn: u64,
     snapshot: watch::Sender<Snapshot>,
     leave_waiter: Option<oneshot::Sender<()>>,
+    /// The routes last handed to the actor runtime.
+    routes: Vec<(NodeId, ConnId)>,
 }
 
 impl Driver {
@@ -98,6 +102,7 @@ impl Driver {
             next_conn: 0,
             snapshot,
             leave_waiter: None,
+            routes: Vec::new(),
         };
         (driver, rx)
     }
@@ -118,6 +123,7 @@ impl Driver {
                 () = sleep_until(deadline) => self.core.handle_timeout(Instant::now()),
             }
             self.perform_outputs();
+            self.update_routes();
             self.publish();
             if self.core.has_left()
                 && let Some(done) = self.leave_waiter.take()
@@ -218,6 +224,7 @@ impl Driver {
             max_frame_len: self.max_frame_len,
             inputs: self.wiring.inputs.clone(),
             counters: self.wiring.counters.clone(),
+            actors: self.wiring.actors.clone(),
             cancel: self.wiring.cancel.clone(),
         }
     }
@@ -226,7 +233,12 @@ impl Driver {
         match &event {
             Event::NodeUp(m) => tracing::info!(peer = %m.id, listen = %m.listen, "node up"),
             Event::NodeSuspect(id) => tracing::warn!(peer = %id, "node suspect: link silent"),
-            Event::NodeDown { id, reason } => tracing::info!(peer = %id, ?reason, "node down"),
+            Event::NodeDown { id, reason } => {
+                tracing::info!(peer = %id, ?reason, "node down");
+                // No new actor traffic goes to it; then whatever waits on it learns.
+                self.update_routes();
+                self.wiring.actors.node_down(id);
+            }
             Event::Renewed(m) => {
                 tracing::warn!(id = %m.id, "this node was declared down; rejoined as a new life")
             }
@@ -235,6 +247,23 @@ impl Driver {
             event,
             at_us: now_us(),
         });
+    }
+
+    /// Hands the actor runtime the links of live members, when they changed.
+    fn update_routes(&mut self) {
+        let routes = self.core.routes();
+        if routes == self.routes {
+            return;
+        }
+        let table = routes
+            .iter()
+            .filter_map(|(id, conn)| {
+                let out = self.links.get(conn)?.clone();
+                Some(Route { id: id.clone(), out })
+            })
+            .collect();
+        self.wiring.actors.inner.remote.set_routes(table);
+        self.routes = routes;
     }
 
     fn publish(&self) {

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::LinkCounters;
 use super::driver::Input;
+use crate::actor::Actors;
 
 /// How long a dial may take to connect, and a handshake to finish.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,6 +32,7 @@ pub(crate) struct LinkContext {
     pub(crate) max_frame_len: usize,
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) counters: Arc<LinkCounters>,
+    pub(crate) actors: Actors,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -145,6 +147,8 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
         },
     };
     let (out, out_rx) = mpsc::unbounded_channel();
+    let replies = out.downgrade();
+    let peer_id = peer.id.clone();
     let up = Input::LinkUp {
         conn: ctx.conn,
         role,
@@ -153,7 +157,8 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
         out,
     };
     if ctx.inputs.send(up).is_ok() {
-        relay(frames, out_rx, &ctx).await;
+        let peer = Peer { id: peer_id, replies };
+        relay(frames, out_rx, &peer, &ctx).await;
         let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
     }
     Outcome::LinkWasUp
@@ -249,9 +254,22 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
         .map_err(|e| Refusal::from_io(&e))
 }
 
+/// The far end of a link, as the relay needs it for actor traffic.
+struct Peer {
+    id: NodeId,
+    /// This link's own outbound queue, held weakly so the driver can still close the link.
+    replies: mpsc::WeakUnboundedSender<LinkMessage>,
+}
+
 /// Carries frames both ways until the socket closes, the driver drops `out`, or the node
-/// stops. A frame that does not decode, or is too long, closes the link and is counted.
-async fn relay(mut frames: Frames, mut out: mpsc::UnboundedReceiver<LinkMessage>, ctx: &LinkContext) {
+/// stops. Actor frames go straight to the actor runtime, the rest to the driver. A frame that
+/// does not decode, or is too long, closes the link and is counted.
+async fn relay(
+    mut frames: Frames,
+    mut out: mpsc::UnboundedReceiver<LinkMessage>,
+    peer: &Peer,
+    ctx: &LinkContext,
+) {
     loop {
         tokio::select! {
             () = ctx.cancel.cancelled() => {
@@ -286,6 +304,7 @@ async fn relay(mut frames: Frames, mut out: mpsc::UnboundedReceiver<LinkMessage>
             },
             frame = frames.next() => match frame {
                 Some(Ok(frame)) => match LinkMessage::decode(&frame) {
+                    Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(&peer.id, frame, &peer.replies),
                     Ok(msg) => {
                         tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
                         if ctx.inputs.send(Input::LinkMessage { conn: ctx.conn, msg }).is_err() {

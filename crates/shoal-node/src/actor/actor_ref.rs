@@ -1,0 +1,113 @@
+//! `ActorRef<A>`: the typed local handle to an actor, and what travels in its mailbox.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::cell::Cell;
+use super::remote::RemoteReply;
+use super::{Actor, CallError, ExitReason, Pid, SendError};
+
+/// One mailbox entry.
+pub(crate) enum Envelope<A: Actor> {
+    Msg(A::Msg),
+    Call(A::Call, Responder<A::Reply>),
+}
+
+/// Where the answer to a call goes.
+pub(crate) enum Responder<R> {
+    Local(oneshot::Sender<Result<R, CallError>>),
+    Remote {
+        reply: RemoteReply,
+        encode: super::codec::EncodeReply<R>,
+    },
+}
+
+impl<R> Responder<R> {
+    /// Answers the call, or tells the caller the actor stopped first.
+    pub(crate) fn respond(self, result: Result<R, ExitReason>) {
+        match self {
+            Self::Local(tx) => {
+                let _ = tx.send(result.map_err(CallError::Stopped));
+            }
+            Self::Remote { reply, encode } => reply.send(result, encode),
+        }
+    }
+}
+
+/// A typed handle to a local actor: sends need no serialization and no lookup. Clones are
+/// cheap. [`ActorRef::pid`] gives the address to hand to other nodes.
+pub struct ActorRef<A: Actor> {
+    pub(crate) cell: Arc<Cell>,
+    pub(crate) mailbox: mpsc::Sender<Envelope<A>>,
+}
+
+impl<A: Actor> ActorRef<A> {
+    /// The actor's cluster-wide address.
+    pub fn pid(&self) -> &Pid {
+        &self.cell.pid
+    }
+
+    /// Whether the actor still runs.
+    pub fn is_alive(&self) -> bool {
+        !self.mailbox.is_closed()
+    }
+
+    /// Queues `msg` without waiting: fails with `MailboxFull` when the mailbox is full and
+    /// `NoProc` when the actor has stopped.
+    pub fn send(&self, msg: A::Msg) -> Result<(), SendError> {
+        self.mailbox
+            .try_send(Envelope::Msg(msg))
+            .map_err(|e| self.refused(&e))
+    }
+
+    /// Queues `msg`, waiting for room in the mailbox. Fails with `NoProc` when the actor has
+    /// stopped.
+    pub async fn send_wait(&self, msg: A::Msg) -> Result<(), SendError> {
+        self.mailbox
+            .send(Envelope::Msg(msg))
+            .await
+            .map_err(|_| SendError::NoProc)
+    }
+
+    /// Sends `request` and waits at most `timeout` for the reply. Fails at once when the
+    /// mailbox is full or the actor has stopped, and with `Stopped` when it stops first.
+    pub async fn call(&self, request: A::Call, timeout: Duration) -> Result<A::Reply, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.mailbox
+            .try_send(Envelope::Call(request, Responder::Local(tx)))
+            .map_err(|e| self.refused(&e))?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(CallError::Stopped(self.cell.exit_reason())),
+            Err(_) => Err(CallError::Timeout(timeout)),
+        }
+    }
+
+    fn refused<T>(&self, e: &mpsc::error::TrySendError<T>) -> SendError {
+        match e {
+            mpsc::error::TrySendError::Full(_) => {
+                self.cell.count_dropped();
+                SendError::MailboxFull
+            }
+            mpsc::error::TrySendError::Closed(_) => SendError::NoProc,
+        }
+    }
+}
+
+impl<A: Actor> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        Self {
+            cell: self.cell.clone(),
+            mailbox: self.mailbox.clone(),
+        }
+    }
+}
+
+impl<A: Actor> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ActorRef").field(&self.cell.pid).finish()
+    }
+}

@@ -1,0 +1,269 @@
+//! `Cell`: the type-erased record of one running actor, shared by the actor table, its
+//! refs and its task: identity, signal lane, inbox, counters, monitors and links.
+
+use std::any::Any;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use shoal_proto::{NodeId, Refusal};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::actor_ref::{Envelope, Responder};
+use super::codec::Codec;
+use super::info::ActorStatus;
+use super::remote::RemoteReply;
+use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError};
+
+/// Signals on the priority lane; handled before mailbox messages.
+#[derive(Debug)]
+pub(crate) enum SysSignal {
+    /// Stop in an orderly way (the `stopping` hook runs).
+    Stop(ExitReason),
+    /// A linked actor stopped.
+    Exit { from: Pid, reason: ExitReason },
+    /// A monitored actor stopped.
+    Down {
+        monitor: MonitorRef,
+        pid: Pid,
+        reason: ExitReason,
+    },
+}
+
+/// Who to tell when the actor stops.
+#[derive(Debug)]
+pub(crate) enum Watcher {
+    /// A local actor, through its signal lane.
+    Actor { id: u64, monitor: MonitorRef },
+    /// Code outside any actor ([`super::Actors::monitor`]).
+    Channel {
+        monitor: MonitorRef,
+        tx: oneshot::Sender<ExitReason>,
+    },
+    /// A watcher on another node, through a `Down` frame.
+    Remote { node: NodeId, monitor: u64 },
+}
+
+impl Watcher {
+    /// The local monitor reference, for watchers on this node.
+    pub(crate) fn monitor_ref(&self) -> Option<MonitorRef> {
+        match self {
+            Self::Actor { monitor, .. } | Self::Channel { monitor, .. } => Some(*monitor),
+            Self::Remote { .. } => None,
+        }
+    }
+
+    /// Whether this is a watcher on `node` (that life or an older one).
+    pub(crate) fn is_on(&self, node: &NodeId) -> bool {
+        matches!(self, Self::Remote { node: n, .. } if n.name == node.name && n.creation <= node.creation)
+    }
+}
+
+/// Monitors and links of one actor; `dead` is set once, when it stops.
+#[derive(Debug, Default)]
+pub(crate) struct Watchers {
+    pub(crate) dead: Option<ExitReason>,
+    pub(crate) monitors: Vec<Watcher>,
+    pub(crate) links: HashSet<Pid>,
+}
+
+/// Fixed facts about an actor, for introspection.
+#[derive(Debug, Clone)]
+pub(crate) struct Meta {
+    pub(crate) name: Option<String>,
+    pub(crate) type_name: &'static str,
+    pub(crate) parent: Option<Pid>,
+    pub(crate) restarts: u32,
+    pub(crate) started_at_us: u64,
+    pub(crate) started: Instant,
+}
+
+/// The type-erased face of an actor's mailbox.
+pub(crate) trait Inbox: Send + Sync {
+    /// A local send by pid: `msg` must be the actor's `Msg`.
+    fn send_any(&self, msg: Box<dyn Any + Send>) -> Result<(), SendError>;
+    /// A local call by pid: `call` must be the actor's `Call` and `reply` a
+    /// `oneshot::Sender<Result<Reply, CallError>>`.
+    fn call_any(&self, call: Box<dyn Any + Send>, reply: Box<dyn Any + Send>) -> Result<(), SendError>;
+    /// A send from another node.
+    fn send_remote(&self, tag: u64, body: &[u8]) -> Result<(), Refusal>;
+    /// A call from another node; a refusal is answered through `reply` and returned.
+    fn call_remote(&self, tag: u64, body: &[u8], reply: RemoteReply) -> Result<(), Refusal>;
+    /// Messages waiting in the mailbox.
+    fn depth(&self) -> usize;
+}
+
+/// One running actor.
+pub(crate) struct Cell {
+    pub(crate) pid: Pid,
+    pub(crate) meta: Meta,
+    pub(crate) signals: mpsc::UnboundedSender<SysSignal>,
+    pub(crate) inbox: Box<dyn Inbox>,
+    /// Cancelled to stop the actor at once, even mid-handler: by `kill`, or (as a child of
+    /// the node's token) when the node stops.
+    pub(crate) halt: CancellationToken,
+    killed: AtomicBool,
+    status: AtomicU8,
+    handled: AtomicU64,
+    dropped: AtomicU64,
+    watchers: Mutex<Watchers>,
+}
+
+impl Cell {
+    pub(crate) fn new(
+        pid: Pid,
+        meta: Meta,
+        signals: mpsc::UnboundedSender<SysSignal>,
+        inbox: Box<dyn Inbox>,
+        halt: CancellationToken,
+    ) -> Self {
+        Self {
+            pid,
+            meta,
+            signals,
+            inbox,
+            halt,
+            killed: AtomicBool::new(false),
+            status: AtomicU8::new(ActorStatus::Starting as u8),
+            handled: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            watchers: Mutex::new(Watchers::default()),
+        }
+    }
+
+    /// Puts a signal on the priority lane (a no-op once the actor has stopped).
+    pub(crate) fn signal(&self, signal: SysSignal) {
+        let _ = self.signals.send(signal);
+    }
+
+    /// Stops the actor at once with `Killed`; it cannot trap this and `stopping` does not run.
+    pub(crate) fn kill(&self) {
+        self.killed.store(true, Ordering::Relaxed);
+        self.halt.cancel();
+    }
+
+    /// Why `halt` fired: a kill, or the node stopping.
+    pub(crate) fn halt_reason(&self) -> ExitReason {
+        if self.killed.load(Ordering::Relaxed) {
+            ExitReason::Killed
+        } else {
+            ExitReason::Shutdown
+        }
+    }
+
+    pub(crate) fn watchers(&self) -> MutexGuard<'_, Watchers> {
+        // A panic while holding this lock leaves plain data behind; keep using it.
+        self.watchers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Why the actor stopped (`Shutdown` if it has not recorded a reason).
+    pub(crate) fn exit_reason(&self) -> ExitReason {
+        self.watchers().dead.clone().unwrap_or(ExitReason::Shutdown)
+    }
+
+    pub(crate) fn set_status(&self, status: ActorStatus) {
+        self.status.store(status as u8, Ordering::Relaxed);
+    }
+
+    pub(crate) fn status(&self) -> ActorStatus {
+        ActorStatus::from_u8(self.status.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn count_handled(&self) {
+        self.handled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// The inbox of an actor of type `A`.
+pub(crate) struct TypedInbox<A: Actor> {
+    pub(crate) mailbox: mpsc::Sender<Envelope<A>>,
+    pub(crate) codec: Option<Codec<A>>,
+}
+
+impl<A: Actor> TypedInbox<A> {
+    fn push(&self, envelope: Envelope<A>) -> Result<(), SendError> {
+        self.mailbox.try_send(envelope).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::MailboxFull,
+            mpsc::error::TrySendError::Closed(_) => SendError::NoProc,
+        })
+    }
+}
+
+fn refusal(e: SendError) -> Refusal {
+    match e {
+        SendError::MailboxFull => Refusal::MailboxFull,
+        _ => Refusal::NoProc,
+    }
+}
+
+impl<A: Actor> Inbox for TypedInbox<A> {
+    fn send_any(&self, msg: Box<dyn Any + Send>) -> Result<(), SendError> {
+        let msg = msg
+            .downcast::<A::Msg>()
+            .map_err(|_| SendError::WrongType(format!("it takes {}", std::any::type_name::<A::Msg>())))?;
+        self.push(Envelope::Msg(*msg))
+    }
+
+    fn call_any(&self, call: Box<dyn Any + Send>, reply: Box<dyn Any + Send>) -> Result<(), SendError> {
+        let wrong =
+            || SendError::WrongType(format!("it takes calls of {}", std::any::type_name::<A::Call>()));
+        let call = call.downcast::<A::Call>().map_err(|_| wrong())?;
+        let reply = reply
+            .downcast::<oneshot::Sender<Result<A::Reply, CallError>>>()
+            .map_err(|_| wrong())?;
+        self.push(Envelope::Call(*call, Responder::Local(*reply)))
+    }
+
+    fn send_remote(&self, tag: u64, body: &[u8]) -> Result<(), Refusal> {
+        let codec = self.codec.as_ref().ok_or(Refusal::NotRemote)?;
+        let msg = codec.msg.accept(tag, body)?;
+        self.push(Envelope::Msg(msg)).map_err(refusal)
+    }
+
+    fn call_remote(&self, tag: u64, body: &[u8], reply: RemoteReply) -> Result<(), Refusal> {
+        let decoded = self
+            .codec
+            .as_ref()
+            .ok_or(Refusal::NotRemote)
+            .and_then(|codec| Ok((codec.call.accept(tag, body)?, codec.encode_reply)));
+        let (call, encode) = match decoded {
+            Ok(decoded) => decoded,
+            Err(why) => {
+                reply.answer(Err(why.clone()));
+                return Err(why);
+            }
+        };
+        let envelope = Envelope::Call(call, Responder::Remote { reply, encode });
+        let Err(e) = self.mailbox.try_send(envelope) else {
+            return Ok(());
+        };
+        let why = match e {
+            mpsc::error::TrySendError::Full(_) => Refusal::MailboxFull,
+            mpsc::error::TrySendError::Closed(_) => Refusal::NoProc,
+        };
+        if let Envelope::Call(_, Responder::Remote { reply, .. }) = e.into_inner() {
+            reply.answer(Err(why.clone()));
+        }
+        Err(why)
+    }
+
+    fn depth(&self) -> usize {
+        self.mailbox.max_capacity() - self.mailbox.capacity()
+    }
+}

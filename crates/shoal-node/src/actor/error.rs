@@ -1,0 +1,74 @@
+//! Errors of sends, calls and spawns, each saying what happened to the message.
+
+use shoal_proto::{ExitReason, NodeName, Refusal, SpawnRefusal};
+
+/// A send that was not delivered (the message is dropped).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// No actor with that pid runs (it stopped, or the pid is of an older life of its node).
+    #[error("no such actor")]
+    NoProc,
+    /// The mailbox is full.
+    #[error("mailbox full; message dropped")]
+    MailboxFull,
+    /// The actor's node is not up and linked.
+    #[error("node {0} is down or not linked")]
+    NodeDown(NodeName),
+    /// The actor takes another message type.
+    #[error("wrong message type for this actor: {0}")]
+    WrongType(String),
+    /// The message did not encode.
+    #[error("message does not encode: {0}")]
+    Encode(String),
+}
+
+/// A call that got no reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// No reply within the timeout. The actor may still handle the request later.
+    #[error("no reply within {0:?}")]
+    Timeout(std::time::Duration),
+    /// Not delivered (see [`SendError`]).
+    #[error("call not delivered: {0}")]
+    NotDelivered(#[from] SendError),
+    /// The actor's node went down before replying.
+    #[error("node {0} went down before replying")]
+    NodeDown(NodeName),
+    /// The actor stopped before replying (a handler error stops it with that reason).
+    #[error("the actor stopped before replying: {0}")]
+    Stopped(ExitReason),
+    /// The receiving node refused the call.
+    #[error("refused by the receiving node: {0}")]
+    Refused(Refusal),
+    /// The reply did not decode as the expected type.
+    #[error("reply does not decode: {0}")]
+    BadReply(String),
+}
+
+/// A spawn that started nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpawnError {
+    /// The node refused (unknown factory, bad arguments, failed start).
+    #[error("{0}")]
+    Refused(#[from] SpawnRefusal),
+    /// The node is not up and linked, or went down before answering.
+    #[error("node {0} is down or not linked")]
+    NodeDown(NodeName),
+    /// No answer within the timeout; an actor may still have started there.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The arguments did not encode.
+    #[error("arguments do not encode: {0}")]
+    Encode(String),
+}
+
+impl From<Refusal> for CallError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Stopped(reason) => Self::Stopped(reason),
+            Refusal::NoProc => Self::NotDelivered(SendError::NoProc),
+            Refusal::MailboxFull => Self::NotDelivered(SendError::MailboxFull),
+            other => Self::Refused(other),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! What introspection shows about an actor.
+
+use serde::Serialize;
+
+use super::Pid;
+use super::cell::Cell;
+
+/// Where an actor is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum ActorStatus {
+    /// Running its `started` hook.
+    Starting = 0,
+    /// Waiting for a message.
+    Waiting = 1,
+    /// Handling a message or signal.
+    Running = 2,
+    /// Running its `stopping` hook.
+    Stopping = 3,
+}
+
+impl ActorStatus {
+    pub(crate) fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Starting,
+            1 => Self::Waiting,
+            2 => Self::Running,
+            _ => Self::Stopping,
+        }
+    }
+}
+
+/// A snapshot of one actor, as `GET /api/actors` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActorInfo {
+    /// Its address.
+    pub pid: Pid,
+    /// `<id>@<node>`, the form `shoal info` and the HTTP paths take.
+    pub pid_text: String,
+    /// The name given at spawn (a supervised child's id), if any.
+    pub name: Option<String>,
+    /// The Rust type of the actor.
+    pub type_name: &'static str,
+    /// The actor that spawned it as a child (its supervisor), if any.
+    pub parent: Option<Pid>,
+    /// Current state.
+    pub status: ActorStatus,
+    /// Messages waiting in its mailbox.
+    pub mailbox_depth: usize,
+    /// Messages and calls handled.
+    pub handled: u64,
+    /// Messages dropped because its mailbox was full.
+    pub dropped: u64,
+    /// How many times its supervisor restarted it before this life.
+    pub restarts: u32,
+    /// Time since it started, in milliseconds.
+    pub uptime_ms: u64,
+    /// When it started, in microseconds since the Unix epoch.
+    pub started_at_us: u64,
+}
+
+impl ActorInfo {
+    pub(crate) fn of(cell: &Cell) -> Self {
+        Self {
+            pid: cell.pid.clone(),
+            pid_text: cell.pid.to_string(),
+            name: cell.meta.name.clone(),
+            type_name: cell.meta.type_name,
+            parent: cell.meta.parent.clone(),
+            status: cell.status(),
+            mailbox_depth: cell.inbox.depth(),
+            handled: cell.handled(),
+            dropped: cell.dropped(),
+            restarts: cell.meta.restarts,
+            uptime_ms: cell.meta.started.elapsed().as_millis() as u64,
+            started_at_us: cell.meta.started_at_us,
+        }
+    }
+}

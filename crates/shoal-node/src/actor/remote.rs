@@ -1,0 +1,360 @@
+//! Actor traffic between nodes: routes to linked peers, calls and spawns waiting for an
+//! answer, monitors held on remote actors, and the handler for inbound actor frames.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use bytes::Bytes;
+use shoal_proto::{ActorFrame, LinkMessage, NodeId, NodeName, Refusal, SpawnRefusal};
+use tokio::sync::{mpsc, oneshot};
+
+use super::cell::{Cell, Watcher};
+use super::system::Actors;
+use super::{ExitReason, MonitorRef, Pid, SendError};
+
+/// The outbound queue of one live link.
+pub(crate) type LinkSender = mpsc::UnboundedSender<LinkMessage>;
+
+/// Where actor frames for one peer go.
+#[derive(Clone, Debug)]
+pub(crate) struct Route {
+    pub(crate) id: NodeId,
+    pub(crate) out: LinkSender,
+}
+
+/// What a call or spawn waiting on a peer receives.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Reply(Result<(u64, Bytes), Refusal>),
+    Spawned(Result<u64, SpawnRefusal>),
+}
+
+struct Pending {
+    node: NodeId,
+    tx: oneshot::Sender<Answer>,
+}
+
+/// A monitor held by a local watcher on a remote actor.
+struct RemoteWatch {
+    target: Pid,
+    watcher: Watcher,
+}
+
+/// Where to send the answer to a call that came from another node: back on the link it
+/// arrived on (weakly held, so a closed link is not kept open by pending calls). Dropped
+/// unanswered (the actor was halted mid-call), it answers `Stopped` with the halt's reason.
+pub(crate) struct RemoteReply {
+    out: Option<mpsc::WeakUnboundedSender<LinkMessage>>,
+    call: u64,
+    callee: Option<Arc<Cell>>,
+}
+
+impl RemoteReply {
+    /// Encodes and sends the answer; a reply that does not encode is refused instead.
+    pub(crate) fn send<R>(self, result: Result<R, ExitReason>, encode: super::codec::EncodeReply<R>) {
+        let result = match result {
+            Ok(reply) => encode(&reply).map_err(Refusal::BadReply),
+            Err(reason) => Err(Refusal::Stopped(reason)),
+        };
+        self.answer(result);
+    }
+
+    pub(crate) fn answer(mut self, result: Result<(u64, Bytes), Refusal>) {
+        self.answer_once(result);
+    }
+
+    fn answer_once(&mut self, result: Result<(u64, Bytes), Refusal>) {
+        if let Some(out) = self.out.take() {
+            let frame = ActorFrame::Reply {
+                call: self.call,
+                result,
+            };
+            reply_on(&out, frame);
+        }
+    }
+}
+
+impl Drop for RemoteReply {
+    fn drop(&mut self) {
+        let reason = self
+            .callee
+            .as_ref()
+            .map_or(ExitReason::Killed, |c| c.halt_reason());
+        self.answer_once(Err(Refusal::Stopped(reason)));
+    }
+}
+
+fn reply_on(out: &mpsc::WeakUnboundedSender<LinkMessage>, frame: ActorFrame) {
+    if let Some(out) = out.upgrade() {
+        let _ = out.send(LinkMessage::Actor(frame));
+    }
+}
+
+/// Routes, pending requests and remote monitors of one node.
+#[derive(Default)]
+pub(crate) struct Remote {
+    routes: RwLock<HashMap<NodeName, Route>>,
+    pending: Mutex<HashMap<u64, Pending>>,
+    watches: Mutex<HashMap<u64, RemoteWatch>>,
+    next: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Remote {
+    /// Replaces the routes (the driver calls this when links or membership change).
+    pub(crate) fn set_routes(&self, routes: Vec<Route>) {
+        let map = routes.into_iter().map(|r| (r.id.name.clone(), r)).collect();
+        *self
+            .routes
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
+    }
+
+    /// The identity of the linked life of `name`, if a link to it is up.
+    pub(crate) fn route_id(&self, name: &NodeName) -> Option<NodeId> {
+        let routes = self
+            .routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        routes.get(name).map(|r| r.id.clone())
+    }
+
+    /// Queues `frame` for `node`. Fails with `NoProc` for an older life of the node and with
+    /// `NodeDown` when no link to it is up.
+    pub(crate) fn send_frame(&self, node: &NodeId, frame: ActorFrame) -> Result<(), SendError> {
+        let routes = self
+            .routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let route = routes
+            .get(&node.name)
+            .ok_or_else(|| SendError::NodeDown(node.name.clone()))?;
+        if route.id.creation > node.creation {
+            return Err(SendError::NoProc);
+        }
+        if route.id != *node {
+            return Err(SendError::NodeDown(node.name.clone()));
+        }
+        route
+            .out
+            .send(LinkMessage::Actor(frame))
+            .map_err(|_| SendError::NodeDown(node.name.clone()))
+    }
+
+    /// Sends the frame `make(request id)` to `node` and returns the id and the receiver of
+    /// its answer.
+    pub(crate) fn request(
+        &self,
+        node: &NodeId,
+        make: impl FnOnce(u64) -> ActorFrame,
+    ) -> Result<(u64, oneshot::Receiver<Answer>), SendError> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let pending = Pending {
+            node: node.clone(),
+            tx,
+        };
+        lock(&self.pending).insert(id, pending);
+        if let Err(e) = self.send_frame(node, make(id)) {
+            self.forget(id);
+            return Err(e);
+        }
+        Ok((id, rx))
+    }
+
+    /// Drops a request that timed out.
+    pub(crate) fn forget(&self, id: u64) {
+        lock(&self.pending).remove(&id);
+    }
+
+    /// Hands `answer` to request `id` if `peer` is the node it was sent to.
+    fn answer(&self, peer: &NodeId, id: u64, answer: Answer) {
+        let mut pending = lock(&self.pending);
+        if pending.get(&id).is_some_and(|p| p.node == *peer)
+            && let Some(p) = pending.remove(&id)
+        {
+            let _ = p.tx.send(answer);
+        }
+    }
+
+    /// Asks `target`'s node to monitor it for `watcher`; gives the watcher back when no link
+    /// to that node is up.
+    pub(crate) fn monitor(&self, target: &Pid, watcher: Watcher) -> Result<(), Watcher> {
+        let Some(MonitorRef(monitor)) = watcher.monitor_ref() else {
+            return Err(watcher);
+        };
+        let frame = ActorFrame::Monitor {
+            monitor,
+            target: target.id,
+        };
+        // Record first, so a fast `Down` finds the watch.
+        let watch = RemoteWatch {
+            target: target.clone(),
+            watcher,
+        };
+        lock(&self.watches).insert(monitor, watch);
+        if self.send_frame(&target.node, frame).is_err() {
+            let watch = lock(&self.watches).remove(&monitor);
+            return watch.map_or(Ok(()), |w| Err(w.watcher));
+        }
+        Ok(())
+    }
+
+    /// Cancels a remote monitor.
+    pub(crate) fn demonitor(&self, monitor: MonitorRef) {
+        let watch = lock(&self.watches).remove(&monitor.0);
+        if let Some(watch) = watch {
+            let frame = ActorFrame::Demonitor {
+                monitor: monitor.0,
+                target: watch.target.id,
+            };
+            let _ = self.send_frame(&watch.target.node, frame);
+        }
+    }
+
+    /// Fails every request waiting on `node` and returns every watch on its actors.
+    pub(crate) fn node_down(&self, node: &NodeId) -> Vec<(Watcher, Pid)> {
+        let on = |n: &NodeId| n.name == node.name && n.creation <= node.creation;
+        lock(&self.pending).retain(|_, p| !on(&p.node));
+        // Dropping a pending sender makes its waiter report `NodeDown`.
+        let mut watches = lock(&self.watches);
+        let gone: Vec<u64> = watches
+            .iter()
+            .filter(|(_, w)| on(&w.target.node))
+            .map(|(k, _)| *k)
+            .collect();
+        gone.into_iter()
+            .filter_map(|k| watches.remove(&k))
+            .map(|w| (w.watcher, w.target))
+            .collect()
+    }
+
+    fn take_watch(&self, peer: &NodeId, monitor: u64) -> Option<RemoteWatch> {
+        let mut watches = lock(&self.watches);
+        if watches.get(&monitor).is_some_and(|w| w.target.node == *peer) {
+            watches.remove(&monitor)
+        } else {
+            None
+        }
+    }
+}
+
+impl Actors {
+    /// Handles one actor frame that arrived from `peer` on a link whose outbound queue is
+    /// `out`. Never waits: a full mailbox refuses the message.
+    pub(crate) fn handle_frame(
+        &self,
+        peer: &NodeId,
+        frame: ActorFrame,
+        out: &mpsc::WeakUnboundedSender<LinkMessage>,
+    ) {
+        let remote = &self.inner.remote;
+        remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);
+        match frame {
+            ActorFrame::Send { to, tag, body, .. } => {
+                let result = match self.cell(to) {
+                    Some(cell) => cell.inbox.send_remote(tag, &body).inspect_err(|e| {
+                        if *e == Refusal::MailboxFull {
+                            cell.count_dropped();
+                        }
+                    }),
+                    None => Err(Refusal::NoProc),
+                };
+                if let Err(why) = result {
+                    self.refused(peer, &why);
+                    reply_on(out, ActorFrame::Refused { to, why });
+                }
+            }
+            ActorFrame::Call { to, call, tag, body } => {
+                let callee = self.cell(to);
+                let reply = RemoteReply {
+                    out: Some(out.clone()),
+                    call,
+                    callee: callee.clone(),
+                };
+                let result = match callee {
+                    Some(cell) => cell.inbox.call_remote(tag, &body, reply),
+                    None => {
+                        reply.answer(Err(Refusal::NoProc));
+                        Err(Refusal::NoProc)
+                    }
+                };
+                if let Err(why) = result {
+                    self.refused(peer, &why);
+                }
+            }
+            ActorFrame::Reply { call, result } => remote.answer(peer, call, Answer::Reply(result)),
+            ActorFrame::Refused { to, why } => {
+                let n = remote_counters(self).refused_out.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_power_of_two() {
+                    tracing::warn!(%peer, actor = to, "{n} sends refused so far; latest: {why}");
+                }
+            }
+            ActorFrame::Monitor { monitor, target } => {
+                let watcher = Watcher::Remote {
+                    node: peer.clone(),
+                    monitor,
+                };
+                self.monitor_with(watcher, &Pid::new(self.node().clone(), target));
+            }
+            ActorFrame::Demonitor { monitor, target } => {
+                if let Some(cell) = self.cell(target) {
+                    let watches = |w: &Watcher| matches!(w, Watcher::Remote { node, monitor: m } if node == peer && *m == monitor);
+                    cell.watchers().monitors.retain(|w| !watches(w));
+                }
+            }
+            ActorFrame::Down { monitor, reason } => {
+                if let Some(watch) = remote.take_watch(peer, monitor) {
+                    self.notify(watch.watcher, &watch.target, reason);
+                }
+            }
+            ActorFrame::Link { from, to } => {
+                let from = Pid::new(peer.clone(), from);
+                match self.cell(to) {
+                    Some(cell) => self.link(&cell, &from),
+                    None => {
+                        let exit = ActorFrame::Exit {
+                            from: to,
+                            to: from.id,
+                            reason: ExitReason::NoProc,
+                        };
+                        reply_on(out, exit);
+                    }
+                }
+            }
+            ActorFrame::Unlink { from, to } => {
+                if let Some(cell) = self.cell(to) {
+                    cell.watchers().links.remove(&Pid::new(peer.clone(), from));
+                }
+            }
+            ActorFrame::Exit { from, to, reason } => {
+                let local = Pid::new(self.node().clone(), to);
+                self.deliver_exit(&Pid::new(peer.clone(), from), &local, reason);
+            }
+            ActorFrame::Spawn {
+                request,
+                factory,
+                args,
+            } => {
+                let result = self.spawn_factory(&factory, &args).map(|pid| pid.id);
+                reply_on(out, ActorFrame::Spawned { request, result });
+            }
+            ActorFrame::Spawned { request, result } => remote.answer(peer, request, Answer::Spawned(result)),
+        }
+    }
+
+    fn refused(&self, peer: &NodeId, why: &Refusal) {
+        let n = remote_counters(self).refused_in.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            tracing::warn!(%peer, "{n} actor messages from peers refused so far; latest: {why}");
+        }
+    }
+}
+
+fn remote_counters(actors: &Actors) -> &super::ActorCounters {
+    &actors.inner.counters
+}

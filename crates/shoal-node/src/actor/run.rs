@@ -1,0 +1,150 @@
+//! The task that runs one actor: `started`, then signals before messages, one at a time,
+//! then `stopping`; every hook guarded so an error or panic becomes an exit reason.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use tokio::sync::mpsc;
+
+use super::actor_ref::Envelope;
+use super::cell::{Cell, SysSignal};
+use super::context::Ctx;
+use super::info::ActorStatus;
+use super::{Actor, ActorError, ExitReason, Signal};
+
+/// Runs `actor` until it stops, then records its exit.
+pub(crate) async fn run_actor<A: Actor>(
+    mut actor: A,
+    mut ctx: Ctx<A>,
+    mut mailbox: mpsc::Receiver<Envelope<A>>,
+    mut signals: mpsc::UnboundedReceiver<SysSignal>,
+) {
+    let cell = ctx.cell().clone();
+    let started = halting(&cell, guarded(actor.started(&mut ctx))).await;
+    let reason = match started {
+        Err(reason) => reason,
+        Ok(()) => match ctx.stop.take() {
+            Some(reason) => reason,
+            None => serve(&mut actor, &mut ctx, &mut mailbox, &mut signals).await,
+        },
+    };
+    if !matches!(reason, ExitReason::Killed | ExitReason::Panic(_)) {
+        cell.set_status(ActorStatus::Stopping);
+        let stopping = AssertUnwindSafe(actor.stopping(&mut ctx, &reason)).catch_unwind();
+        let _ = stopping.await;
+    }
+    let actors = ctx.actors().clone();
+    actors.exited(&cell, &reason);
+    // Calls still queued learn that the actor stopped.
+    mailbox.close();
+    while let Ok(envelope) = mailbox.try_recv() {
+        if let Envelope::Call(_, responder) = envelope {
+            responder.respond(Err(reason.clone()));
+        }
+    }
+}
+
+/// Handles signals and messages until a stop; returns why.
+async fn serve<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Ctx<A>,
+    mailbox: &mut mpsc::Receiver<Envelope<A>>,
+    signals: &mut mpsc::UnboundedReceiver<SysSignal>,
+) -> ExitReason {
+    let cell = ctx.cell().clone();
+    cell.set_status(ActorStatus::Waiting);
+    loop {
+        // `halt` is polled last: while messages wait, checking it would cost a lock each.
+        let stop = tokio::select! {
+            biased;
+            Some(signal) = signals.recv() => {
+                cell.set_status(ActorStatus::Running);
+                halting(&cell, on_signal(actor, ctx, signal)).await
+            }
+            Some(envelope) = mailbox.recv() => {
+                cell.set_status(ActorStatus::Running);
+                let stop = halting(&cell, on_envelope(actor, ctx, envelope)).await;
+                cell.count_handled();
+                stop
+            }
+            () = cell.halt.cancelled() => Some(cell.halt_reason()),
+        };
+        if let Some(reason) = stop.or_else(|| ctx.stop.take()) {
+            return reason;
+        }
+        cell.set_status(ActorStatus::Waiting);
+    }
+}
+
+async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, signal: SysSignal) -> Option<ExitReason> {
+    let signal = match signal {
+        SysSignal::Stop(reason) => return Some(reason),
+        SysSignal::Exit { from, reason } if ctx.trap_exits => Signal::Exit { from, reason },
+        SysSignal::Exit { reason, .. } => return (reason != ExitReason::Normal).then_some(reason),
+        SysSignal::Down { monitor, pid, reason } => Signal::Down { monitor, pid, reason },
+    };
+    guarded(actor.handle_signal(ctx, signal)).await.err()
+}
+
+async fn on_envelope<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, envelope: Envelope<A>) -> Option<ExitReason> {
+    match envelope {
+        Envelope::Msg(msg) => guarded(actor.handle(ctx, msg)).await.err(),
+        Envelope::Call(call, responder) => match guarded(actor.handle_call(ctx, call)).await {
+            Ok(reply) => {
+                responder.respond(Ok(reply));
+                None
+            }
+            Err(reason) => {
+                responder.respond(Err(reason.clone()));
+                Some(reason)
+            }
+        },
+    }
+}
+
+/// Runs `work` unless the actor is halted first (a kill, or the node stopping), in which
+/// case `work` is dropped mid-way and the halt reason is the result.
+async fn halting<T: HaltResult>(cell: &Cell, work: impl Future<Output = T>) -> T {
+    tokio::select! {
+        biased;
+        result = work => result,
+        () = cell.halt.cancelled() => T::halted(cell.halt_reason()),
+    }
+}
+
+/// A hook's result that a halt can stand in for.
+trait HaltResult {
+    fn halted(reason: ExitReason) -> Self;
+}
+
+impl HaltResult for Option<ExitReason> {
+    fn halted(reason: ExitReason) -> Self {
+        Some(reason)
+    }
+}
+
+impl HaltResult for Result<(), ExitReason> {
+    fn halted(reason: ExitReason) -> Self {
+        Err(reason)
+    }
+}
+
+/// Runs a hook, turning an error or a panic into the exit reason it causes.
+async fn guarded<T>(hook: impl Future<Output = Result<T, ActorError>>) -> Result<T, ExitReason> {
+    match AssertUnwindSafe(hook).catch_unwind().await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(ExitReason::Error(e.message().to_owned())),
+        Err(panic) => Err(ExitReason::Panic(panic_message(panic.as_ref()))),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-text panic payload".to_owned()
+    }
+}

@@ -1,0 +1,494 @@
+//! `Actors`: a node's actor table and the operations that need it (spawn, send and call by
+//! pid, monitors, links, kill, introspection). Remote traffic is in `remote.rs`, factories in
+//! `factory.rs`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use shoal_proto::{ActorFrame, NodeId, RemoteMessage, tag_of};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::actor_ref::ActorRef;
+use super::cell::{Cell, Meta, SysSignal, TypedInbox, Watcher};
+use super::codec;
+use super::context::Ctx;
+use super::factory::Factories;
+use super::info::ActorInfo;
+use super::remote::{Answer, Remote};
+use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError};
+
+/// Default mailbox capacity, in messages.
+pub(crate) const DEFAULT_CAPACITY: usize = 1024;
+
+/// Counters of the actor plane, for `/api/node`.
+#[derive(Debug, Default)]
+pub(crate) struct ActorCounters {
+    /// Frames from peers that we refused (unknown actor, wrong type, bad body, full mailbox).
+    pub(crate) refused_in: AtomicU64,
+    /// Refusals peers sent back for our sends.
+    pub(crate) refused_out: AtomicU64,
+    /// Actor frames received.
+    pub(crate) frames_in: AtomicU64,
+}
+
+/// How to spawn an actor.
+#[derive(Clone, Debug)]
+pub struct SpawnOptions {
+    /// A name shown by introspection (not a registered name).
+    pub name: Option<String>,
+    /// Mailbox capacity in messages; at least 1.
+    pub capacity: usize,
+    pub(crate) parent: Option<Pid>,
+    pub(crate) restarts: u32,
+}
+
+impl Default for SpawnOptions {
+    fn default() -> Self {
+        Self {
+            name: None,
+            capacity: DEFAULT_CAPACITY,
+            parent: None,
+            restarts: 0,
+        }
+    }
+}
+
+impl SpawnOptions {
+    /// Sets the introspection name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the mailbox capacity (values below 1 count as 1).
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+}
+
+pub(crate) struct SystemInner {
+    pub(crate) local: NodeId,
+    table: RwLock<HashMap<u64, Arc<Cell>>>,
+    next_id: AtomicU64,
+    next_ref: AtomicU64,
+    pub(crate) remote: Remote,
+    pub(crate) factories: Factories,
+    pub(crate) counters: ActorCounters,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// The actors of one node: spawn, send, call, monitor, kill, inspect. Clones share the table;
+/// get it from [`crate::Node::actors`] or [`Ctx::actors`].
+#[derive(Clone)]
+pub struct Actors {
+    pub(crate) inner: Arc<SystemInner>,
+}
+
+impl Actors {
+    pub(crate) fn new(local: NodeId, cancel: CancellationToken, tracker: TaskTracker) -> Self {
+        Self {
+            inner: Arc::new(SystemInner {
+                local,
+                table: RwLock::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                next_ref: AtomicU64::new(1),
+                remote: Remote::default(),
+                factories: Factories::default(),
+                counters: ActorCounters::default(),
+                cancel,
+                tracker,
+            }),
+        }
+    }
+
+    /// This node's identity, as in every local pid.
+    pub fn node(&self) -> &NodeId {
+        &self.inner.local
+    }
+
+    /// Starts `actor` with default options.
+    pub fn spawn<A: Actor>(&self, actor: A) -> ActorRef<A> {
+        self.spawn_with(actor, SpawnOptions::default())
+    }
+
+    /// Starts `actor`. It runs its `started` hook, then handles messages; messages sent
+    /// meanwhile wait in its mailbox. When the node stops, the actor stops with `Shutdown`.
+    pub fn spawn_with<A: Actor>(&self, actor: A, options: SpawnOptions) -> ActorRef<A> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let pid = Pid::new(self.inner.local.clone(), id);
+        let (mailbox, mailbox_rx) = mpsc::channel(options.capacity.max(1));
+        let (signals, signals_rx) = mpsc::unbounded_channel();
+        let meta = Meta {
+            name: options.name,
+            type_name: std::any::type_name::<A>(),
+            parent: options.parent.clone(),
+            restarts: options.restarts,
+            started_at_us: crate::now_us(),
+            started: Instant::now(),
+        };
+        let inbox = TypedInbox {
+            mailbox: mailbox.clone(),
+            codec: A::codec(),
+        };
+        let halt = self.inner.cancel.child_token();
+        let cell = Arc::new(Cell::new(pid, meta, signals, Box::new(inbox), halt));
+        self.table_write().insert(id, cell.clone());
+        if let Some(parent) = &options.parent {
+            self.link(&cell, parent);
+        }
+        let actor_ref = ActorRef { cell, mailbox };
+        let ctx = Ctx::new(actor_ref.clone(), self.clone());
+        self.inner
+            .tracker
+            .spawn(super::run::run_actor(actor, ctx, mailbox_rx, signals_rx));
+        actor_ref
+    }
+
+    /// Sends `msg` to the actor at `to`, on this node or another. A local send fails at once
+    /// when the actor is gone or its mailbox is full; a remote send fails at once when its
+    /// node is not linked, and is otherwise refused asynchronously (counted on this node).
+    pub fn send<M: RemoteMessage>(&self, to: &Pid, msg: M) -> Result<(), SendError> {
+        if to.node == self.inner.local {
+            return self
+                .cell(to.id)
+                .ok_or(SendError::NoProc)?
+                .inbox
+                .send_any(Box::new(msg));
+        }
+        let body = codec::encode(&msg).map_err(SendError::Encode)?;
+        let frame = ActorFrame::Send {
+            to: to.id,
+            from: None,
+            tag: tag_of(M::TAG),
+            body,
+        };
+        self.inner.remote.send_frame(&to.node, frame)
+    }
+
+    /// Calls the actor at `to` with `request` and waits at most `timeout` for its reply.
+    pub async fn call<Q: RemoteMessage, R: RemoteMessage>(
+        &self,
+        to: &Pid,
+        request: Q,
+        timeout: Duration,
+    ) -> Result<R, CallError> {
+        if to.node == self.inner.local {
+            return self.call_local(to, request, timeout).await;
+        }
+        let body = codec::encode(&request).map_err(SendError::Encode)?;
+        let (call, answer) = self.inner.remote.request(&to.node, |call| ActorFrame::Call {
+            to: to.id,
+            call,
+            tag: tag_of(Q::TAG),
+            body,
+        })?;
+        let answer = tokio::time::timeout(timeout, answer).await;
+        match answer {
+            Err(_) => {
+                self.inner.remote.forget(call);
+                Err(CallError::Timeout(timeout))
+            }
+            Ok(Ok(Answer::Reply(Ok((tag, body))))) if tag == tag_of(R::TAG) => {
+                codec::decode(&body).map_err(CallError::BadReply)
+            }
+            Ok(Ok(Answer::Reply(Ok(_)))) => {
+                Err(CallError::BadReply(format!("the reply is not a `{}`", R::TAG)))
+            }
+            Ok(Ok(Answer::Reply(Err(refusal)))) => Err(refusal.into()),
+            Ok(Ok(_) | Err(_)) => Err(CallError::NodeDown(to.node.name.clone())),
+        }
+    }
+
+    async fn call_local<Q: Send + 'static, R: Send + 'static>(
+        &self,
+        to: &Pid,
+        request: Q,
+        timeout: Duration,
+    ) -> Result<R, CallError> {
+        let cell = self.cell(to.id).ok_or(SendError::NoProc)?;
+        let (tx, rx) = oneshot::channel::<Result<R, CallError>>();
+        cell.inbox.call_any(Box::new(request), Box::new(tx))?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(CallError::Stopped(cell.exit_reason())),
+            Err(_) => Err(CallError::Timeout(timeout)),
+        }
+    }
+
+    /// Watches `pid` from outside any actor: the future resolves once, with the reason it
+    /// stopped (`NoProc` if it did not exist, `NodeDown` if its node went down).
+    pub fn monitor(&self, pid: &Pid) -> DownFuture {
+        let (tx, rx) = oneshot::channel();
+        let monitor = self.next_ref();
+        self.monitor_with(Watcher::Channel { monitor, tx }, pid);
+        DownFuture { rx }
+    }
+
+    /// Stops a local actor at once, even in the middle of a handler, with reason `Killed`
+    /// (it cannot trap this, and its `stopping` hook does not run).
+    pub fn kill(&self, pid: &Pid) -> Result<(), SendError> {
+        if pid.node != self.inner.local {
+            return Err(SendError::NoProc);
+        }
+        self.cell(pid.id).ok_or(SendError::NoProc)?.kill();
+        Ok(())
+    }
+
+    /// Asks a local actor to stop with `reason` after its current message (its `stopping`
+    /// hook runs).
+    pub fn stop(&self, pid: &Pid, reason: ExitReason) -> Result<(), SendError> {
+        self.signal_local(pid, SysSignal::Stop(reason))
+    }
+
+    fn signal_local(&self, pid: &Pid, signal: SysSignal) -> Result<(), SendError> {
+        if pid.node != self.inner.local {
+            return Err(SendError::NoProc);
+        }
+        self.cell(pid.id).ok_or(SendError::NoProc)?.signal(signal);
+        Ok(())
+    }
+
+    /// A snapshot of every local actor, by id.
+    pub fn list(&self) -> Vec<ActorInfo> {
+        let mut infos: Vec<ActorInfo> = self.table_read().values().map(|c| ActorInfo::of(c)).collect();
+        infos.sort_by_key(|i| i.pid.id);
+        infos
+    }
+
+    /// A snapshot of the local actor with this id.
+    pub fn info(&self, id: u64) -> Option<ActorInfo> {
+        self.cell(id).map(|c| ActorInfo::of(&c))
+    }
+
+    /// How many actors run on this node.
+    pub fn count(&self) -> usize {
+        self.table_read().len()
+    }
+
+    pub(crate) fn next_ref(&self) -> MonitorRef {
+        MonitorRef(self.inner.next_ref.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn cell(&self, id: u64) -> Option<Arc<Cell>> {
+        self.table_read().get(&id).cloned()
+    }
+
+    fn table_read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Arc<Cell>>> {
+        self.inner
+            .table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn table_write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<u64, Arc<Cell>>> {
+        self.inner
+            .table
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn cells(&self) -> Vec<Arc<Cell>> {
+        self.table_read().values().cloned().collect()
+    }
+
+    /// Registers `watcher` on `target`; fires at once with `NoProc` or `NodeDown` when the
+    /// target is already gone or unreachable.
+    pub(crate) fn monitor_with(&self, watcher: Watcher, target: &Pid) {
+        if target.node != self.inner.local {
+            if let Err(watcher) = self.inner.remote.monitor(target, watcher) {
+                self.notify(watcher, target, ExitReason::NodeDown);
+            }
+            return;
+        }
+        let Some(cell) = self.cell(target.id) else {
+            return self.notify(watcher, target, ExitReason::NoProc);
+        };
+        let mut watchers = cell.watchers();
+        if let Some(reason) = watchers.dead.clone() {
+            drop(watchers);
+            return self.notify(watcher, target, reason);
+        }
+        watchers.monitors.push(watcher);
+    }
+
+    /// Cancels a monitor made by a local watcher.
+    pub(crate) fn demonitor(&self, monitor: MonitorRef, target: &Pid) {
+        if target.node != self.inner.local {
+            self.inner.remote.demonitor(monitor);
+        } else if let Some(cell) = self.cell(target.id) {
+            cell.watchers()
+                .monitors
+                .retain(|w| w.monitor_ref() != Some(monitor));
+        }
+    }
+
+    /// Tells `watcher` that `pid` stopped.
+    pub(crate) fn notify(&self, watcher: Watcher, pid: &Pid, reason: ExitReason) {
+        match watcher {
+            Watcher::Actor { id, monitor } => {
+                if let Some(cell) = self.cell(id) {
+                    cell.signal(SysSignal::Down {
+                        monitor,
+                        pid: pid.clone(),
+                        reason,
+                    });
+                }
+            }
+            Watcher::Channel { tx, .. } => {
+                let _ = tx.send(reason);
+            }
+            Watcher::Remote { node, monitor } => {
+                let _ = self
+                    .inner
+                    .remote
+                    .send_frame(&node, ActorFrame::Down { monitor, reason });
+            }
+        }
+    }
+
+    /// Links local actor `cell` with `other` (local or remote) both ways. If `other` is gone,
+    /// `cell` receives its exit at once (`NoProc` or `NodeDown`).
+    pub(crate) fn link(&self, cell: &Arc<Cell>, other: &Pid) {
+        if *other == cell.pid || !cell.watchers().links.insert(other.clone()) {
+            return;
+        }
+        let gone = if other.node != self.inner.local {
+            let frame = ActorFrame::Link {
+                from: cell.pid.id,
+                to: other.id,
+            };
+            self.inner
+                .remote
+                .send_frame(&other.node, frame)
+                .err()
+                .map(|_| ExitReason::NodeDown)
+        } else {
+            match self.cell(other.id) {
+                None => Some(ExitReason::NoProc),
+                Some(peer) => {
+                    let mut watchers = peer.watchers();
+                    match watchers.dead.clone() {
+                        Some(reason) => Some(reason),
+                        None => {
+                            watchers.links.insert(cell.pid.clone());
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(reason) = gone {
+            cell.watchers().links.remove(other);
+            cell.signal(SysSignal::Exit {
+                from: other.clone(),
+                reason,
+            });
+        }
+    }
+
+    /// Removes the link between local actor `cell` and `other`, both ways.
+    pub(crate) fn unlink(&self, cell: &Arc<Cell>, other: &Pid) {
+        if !cell.watchers().links.remove(other) {
+            return;
+        }
+        if other.node != self.inner.local {
+            let frame = ActorFrame::Unlink {
+                from: cell.pid.id,
+                to: other.id,
+            };
+            let _ = self.inner.remote.send_frame(&other.node, frame);
+        } else if let Some(peer) = self.cell(other.id) {
+            peer.watchers().links.remove(&cell.pid);
+        }
+    }
+
+    /// Records that `cell` stopped with `reason`: removes it from the table and tells its
+    /// monitors and linked actors, local and remote.
+    pub(crate) fn exited(&self, cell: &Arc<Cell>, reason: &ExitReason) {
+        let (monitors, links) = {
+            let mut watchers = cell.watchers();
+            watchers.dead = Some(reason.clone());
+            (
+                std::mem::take(&mut watchers.monitors),
+                std::mem::take(&mut watchers.links),
+            )
+        };
+        self.table_write().remove(&cell.pid.id);
+        for watcher in monitors {
+            self.notify(watcher, &cell.pid, reason.clone());
+        }
+        for other in links {
+            self.deliver_exit(&cell.pid, &other, reason.clone());
+        }
+        tracing::debug!(pid = %cell.pid, %reason, "actor stopped");
+    }
+
+    /// Delivers the exit of `from` to the actor `to` it was linked with.
+    pub(crate) fn deliver_exit(&self, from: &Pid, to: &Pid, reason: ExitReason) {
+        if to.node != self.inner.local {
+            let frame = ActorFrame::Exit {
+                from: from.id,
+                to: to.id,
+                reason,
+            };
+            let _ = self.inner.remote.send_frame(&to.node, frame);
+        } else if let Some(peer) = self.cell(to.id)
+            && peer.watchers().links.remove(from)
+        {
+            peer.signal(SysSignal::Exit {
+                from: from.clone(),
+                reason,
+            });
+        }
+    }
+
+    /// `node` went down: calls and spawns waiting on it fail, monitors of its actors fire
+    /// with `NodeDown`, links to them deliver `NodeDown` exits, and its monitors of our
+    /// actors are dropped.
+    pub(crate) fn node_down(&self, node: &NodeId) {
+        let gone = |pid: &Pid| pid.node.name == node.name && pid.node.creation <= node.creation;
+        for (watcher, target) in self.inner.remote.node_down(node) {
+            self.notify(watcher, &target, ExitReason::NodeDown);
+        }
+        for cell in self.cells() {
+            let linked: Vec<Pid> = {
+                let mut watchers = cell.watchers();
+                watchers.monitors.retain(|w| !w.is_on(node));
+                let linked = watchers.links.iter().filter(|p| gone(p)).cloned().collect();
+                watchers.links.retain(|p| !gone(p));
+                linked
+            };
+            for from in linked {
+                cell.signal(SysSignal::Exit {
+                    from,
+                    reason: ExitReason::NodeDown,
+                });
+            }
+        }
+    }
+}
+
+/// Resolves with the reason a monitored actor stopped (see [`Actors::monitor`]).
+pub struct DownFuture {
+    rx: oneshot::Receiver<ExitReason>,
+}
+
+impl Future for DownFuture {
+    type Output = ExitReason;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExitReason> {
+        // The sender is dropped without a value only if the node stopped: say so.
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(ExitReason::Shutdown))
+    }
+}
