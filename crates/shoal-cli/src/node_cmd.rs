@@ -55,7 +55,8 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(listener) = http {
         let stopped = node.clone();
-        tokio::spawn(shoal_http::serve(listener, node.clone(), async move {
+        let token = settings.admin_token.clone();
+        tokio::spawn(shoal_http::serve(listener, node.clone(), token, async move {
             stopped.stopped().await
         }));
     }

@@ -5,37 +5,59 @@
 //! | `GET /health` | `{"status":"ok"}` while the node runs |
 //! | `GET /api/node` | this node: name, creation, version, addresses, roles, uptime, counters |
 //! | `GET /api/members` | every live member, this node first: state, addresses, RTT, last heard |
+//! | `GET /api/actors` | every actor on this node: pid, name, type, parent, status, mailbox depth, handled, restarts, uptime |
+//! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
+//! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
 //!
-//! Times are integers whose key names the unit (`uptime_ms`, `rtt_us`).
+//! Times are integers whose key names the unit (`uptime_ms`, `rtt_us`). Errors are
+//! `{"error": "..."}` with a 4xx status. Mutating endpoints need `Authorization: Bearer
+//! <admin token>`; a node without a token refuses them (see [`serve`]).
 
+mod actors;
+mod auth;
 mod views;
 
 use std::future::Future;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use shoal_node::Node;
 use tokio::net::TcpListener;
 
+pub use actors::ActorDetail;
 pub use views::{MemberView, NodeView};
 
-/// The API's routes over `node`.
-pub fn router(node: Node) -> Router {
+/// What every handler sees.
+#[derive(Clone)]
+pub(crate) struct Api {
+    node: Node,
+    admin_token: Option<String>,
+}
+
+/// The API's routes over `node`. `admin_token` guards the mutating endpoints; `None` refuses
+/// them all.
+pub fn router(node: Node, admin_token: Option<String>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/api/node", get(node_info))
         .route("/api/members", get(members))
-        .with_state(node)
+        .route("/api/actors", get(actors::list))
+        .route("/api/actors/{pid}", get(actors::detail))
+        .route("/api/actors/{pid}/kill", post(actors::kill))
+        .with_state(Api { node, admin_token })
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` until `shutdown` resolves. The admin token comes from the
+/// node's settings (`--admin-token`, `SHOAL_ADMIN_TOKEN`, `admin_token` in `shoal.toml`);
+/// `shoal cluster start` generates one per cluster and keeps it in its state directory.
 pub async fn serve(
     listener: TcpListener,
     node: Node,
+    admin_token: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(node))
+    axum::serve(listener, router(node, admin_token))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -44,11 +66,12 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn node_info(State(node): State<Node>) -> Json<NodeView> {
-    Json(NodeView::of(&node))
+async fn node_info(State(api): State<Api>) -> Json<NodeView> {
+    Json(NodeView::of(&api.node))
 }
 
-async fn members(State(node): State<Node>) -> Json<Vec<MemberView>> {
+async fn members(State(api): State<Api>) -> Json<Vec<MemberView>> {
+    let node = &api.node;
     let mut all = vec![MemberView::local(&node.local())];
     all.extend(node.members().iter().map(MemberView::peer));
     Json(all)

@@ -27,6 +27,8 @@ pub struct NodeView {
     pub uptime_ms: u64,
     /// Live peers (not counting this node).
     pub peers: usize,
+    /// Actors running on this node.
+    pub actors: usize,
     /// Refused input counters.
     pub stats: NodeStats,
 }
@@ -45,6 +47,7 @@ impl NodeView {
             pid: std::process::id(),
             uptime_ms: node.uptime().as_millis() as u64,
             peers: node.members().len(),
+            actors: node.actors().count(),
             stats: node.stats(),
         }
     }

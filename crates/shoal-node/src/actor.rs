@@ -68,7 +68,10 @@ pub use self::echo::{ECHO_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
 pub use self::error::{CallError, SendError, SpawnError};
 pub use self::info::{ActorInfo, ActorStatus};
 pub(crate) use self::remote::Route;
-pub use self::supervisor::{ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorCall};
+pub use self::supervisor::{
+    ChildInfo, ChildSpec, Children, ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, Restart, Strategy,
+    Supervisor, SupervisorCall,
+};
 pub(crate) use self::system::ActorCounters;
 pub use self::system::{Actors, DownFuture, SpawnOptions};
 pub use shoal_proto::{ExitReason, Never, Pid, Refusal, RemoteMessage, SpawnRefusal};

@@ -130,7 +130,7 @@ impl Node {
         let (events, first_events) = broadcast::channel(1024);
         let counters = Arc::new(LinkCounters::default());
         let actors = Actors::new(local.id.clone(), cancel.clone(), tracker.clone());
-        actors.register_factory(crate::actor::ECHO_FACTORY, |()| Ok(crate::actor::Echo::default()));
+        register_diagnostics(&actors);
         let wiring = DriverWiring {
             actors: actors.clone(),
             inputs: inputs.clone(),
@@ -241,6 +241,15 @@ impl Node {
     pub fn listen_addr(&self) -> SocketAddr {
         self.local().listen
     }
+}
+
+/// Factories every node offers, for diagnostics, benchmarks and tests across processes.
+fn register_diagnostics(actors: &Actors) {
+    use crate::actor::{ECHO_FACTORY, ECHO_SUPERVISOR_FACTORY, Echo, EchoSupervisorArgs};
+    actors.register_factory(ECHO_FACTORY, |()| Ok(Echo::default()));
+    actors.register_factory(ECHO_SUPERVISOR_FACTORY, |args: EchoSupervisorArgs| {
+        Ok(args.build())
+    });
 }
 
 /// Microseconds since the Unix epoch (0 if the clock is before 1970).

@@ -303,6 +303,7 @@ async fn children(
     sup.call(SupervisorCall::WhichChildren, WAIT)
         .await
         .unwrap()
+        .0
         .into_iter()
         .map(|c| c.pid)
         .collect()

@@ -1,4 +1,4 @@
-//! A minimal blocking HTTP/1.1 GET for tests (no client crate needed for JSON on loopback).
+//! A minimal blocking HTTP/1.1 client for tests (no client crate needed for JSON on loopback).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -6,11 +6,23 @@ use std::time::Duration;
 
 /// GETs `path` from `addr`; returns the status code and body. Times out after 5 s.
 pub fn http_get(addr: SocketAddr, path: &str) -> io::Result<(u16, String)> {
+    request(addr, "GET", path, None)
+}
+
+/// POSTs an empty body to `path`, with `Authorization: Bearer <token>` when given.
+pub fn http_post(addr: SocketAddr, path: &str, bearer: Option<&str>) -> io::Result<(u16, String)> {
+    request(addr, "POST", path, bearer)
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, bearer: Option<&str>) -> io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
     )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;

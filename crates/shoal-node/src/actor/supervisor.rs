@@ -6,12 +6,16 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+use shoal_proto::RemoteMessage;
+
+use super::codec::Codec;
 use super::context::Ctx;
 use super::system::SpawnOptions;
 use super::{Actor, ActorError, ExitReason, Never, Pid, Signal};
 
 /// Which children restart when one fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Strategy {
     /// Only the failed child.
     OneForOne,
@@ -70,7 +74,7 @@ impl ChildSpec {
 }
 
 /// One child as [`SupervisorCall::WhichChildren`] reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildInfo {
     /// The spec's id.
     pub id: String,
@@ -80,11 +84,23 @@ pub struct ChildInfo {
     pub restarts: u32,
 }
 
-/// Calls a supervisor answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Calls a supervisor answers (from any node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SupervisorCall {
     /// List the children in start order.
     WhichChildren,
+}
+
+impl RemoteMessage for SupervisorCall {
+    const TAG: &'static str = "shoal.SupervisorCall";
+}
+
+/// The children of a supervisor, in start order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Children(pub Vec<ChildInfo>);
+
+impl RemoteMessage for Children {
+    const TAG: &'static str = "shoal.Children";
 }
 
 /// A supervisor actor. Build it, then spawn it like any actor (or as another supervisor's
@@ -228,7 +244,7 @@ async fn stop_child(ctx: &Ctx<Supervisor>, pid: &Pid) {
 impl Actor for Supervisor {
     type Msg = Never;
     type Call = SupervisorCall;
-    type Reply = Vec<ChildInfo>;
+    type Reply = Children;
 
     async fn started(&mut self, ctx: &mut Ctx<Self>) -> Result<(), ActorError> {
         ctx.trap_exits(true);
@@ -246,17 +262,18 @@ impl Actor for Supervisor {
         &mut self,
         _ctx: &mut Ctx<Self>,
         call: SupervisorCall,
-    ) -> Result<Vec<ChildInfo>, ActorError> {
+    ) -> Result<Children, ActorError> {
         match call {
-            SupervisorCall::WhichChildren => Ok(self
-                .children
-                .iter()
-                .map(|c| ChildInfo {
-                    id: c.spec.id.clone(),
-                    pid: c.pid.clone(),
-                    restarts: c.restarts,
-                })
-                .collect()),
+            SupervisorCall::WhichChildren => Ok(Children(
+                self.children
+                    .iter()
+                    .map(|c| ChildInfo {
+                        id: c.spec.id.clone(),
+                        pid: c.pid.clone(),
+                        restarts: c.restarts,
+                    })
+                    .collect(),
+            )),
         }
     }
 
@@ -270,5 +287,37 @@ impl Actor for Supervisor {
     async fn stopping(&mut self, ctx: &mut Ctx<Self>, _reason: &ExitReason) {
         let all = 0..self.children.len();
         self.stop_children(ctx, all).await;
+    }
+
+    fn codec() -> Option<Codec<Self>> {
+        Some(Codec::serde())
+    }
+}
+
+/// The factory name of a supervisor of [`super::Echo`] children, registered on every node
+/// for diagnostics and tests across processes; its arguments are [`EchoSupervisorArgs`].
+pub const ECHO_SUPERVISOR_FACTORY: &str = "shoal.echo_supervisor";
+
+/// Arguments of [`ECHO_SUPERVISOR_FACTORY`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EchoSupervisorArgs {
+    /// Restart strategy.
+    pub strategy: Strategy,
+    /// Number of permanent echo children, named `echo-0`, `echo-1`, ...
+    pub children: u32,
+    /// Restart intensity: at most this many restarts ...
+    pub max_restarts: u32,
+    /// ... within this many milliseconds.
+    pub within_ms: u64,
+}
+
+impl EchoSupervisorArgs {
+    /// Builds the supervisor these arguments describe.
+    pub fn build(&self) -> Supervisor {
+        let within = Duration::from_millis(self.within_ms);
+        (0..self.children).fold(
+            Supervisor::new(self.strategy).intensity(self.max_restarts as usize, within),
+            |sup, i| sup.child(ChildSpec::new(format!("echo-{i}"), super::Echo::default)),
+        )
     }
 }

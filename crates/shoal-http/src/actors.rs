@@ -1,0 +1,93 @@
+//! `/api/actors`: list, inspect and kill the node's actors.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
+use shoal_node::actor::{ActorInfo, Pid};
+
+use crate::Api;
+use crate::auth::require_admin;
+
+/// `GET /api/actors/{pid}`: the actor and its supervision children.
+#[derive(Debug, Serialize)]
+pub struct ActorDetail {
+    /// The actor.
+    #[serde(flatten)]
+    pub info: ActorInfo,
+    /// Pids (`<id>@<node>`) of the actors it spawned as children, by id.
+    pub children: Vec<String>,
+}
+
+/// An error answer: `{"error": "..."}` with a status.
+pub(crate) type ApiError = (StatusCode, Json<serde_json::Value>);
+
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
+    (status, Json(serde_json::json!({ "error": message.into() })))
+}
+
+pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<ActorInfo>> {
+    Json(api.node.actors().list())
+}
+
+pub(crate) async fn detail(
+    State(api): State<Api>,
+    Path(pid): Path<String>,
+) -> Result<Json<ActorDetail>, ApiError> {
+    let pid = local_pid(&api, &pid)?;
+    let all = api.node.actors().list();
+    let info = all
+        .iter()
+        .find(|i| i.pid == pid)
+        .cloned()
+        .ok_or_else(|| not_found(&pid))?;
+    let children = all
+        .iter()
+        .filter(|i| i.parent.as_ref() == Some(&pid))
+        .map(|i| i.pid_text.clone())
+        .collect();
+    Ok(Json(ActorDetail { info, children }))
+}
+
+pub(crate) async fn kill(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(pid): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&api, &headers)?;
+    let pid = local_pid(&api, &pid)?;
+    api.node.actors().kill(&pid).map_err(|_| not_found(&pid))?;
+    tracing::info!(%pid, "actor killed through the HTTP API");
+    Ok(Json(serde_json::json!({ "killed": pid.to_string() })))
+}
+
+fn not_found(pid: &Pid) -> ApiError {
+    error(StatusCode::NOT_FOUND, format!("no actor {pid} on this node"))
+}
+
+/// Parses `<id>` or `<id>@<node>` (this node's name) into a local pid.
+fn local_pid(api: &Api, text: &str) -> Result<Pid, ApiError> {
+    let local = api.node.actors().node().clone();
+    let (id, node) = match text.split_once('@') {
+        Some((id, node)) => (id, Some(node)),
+        None => (text, None),
+    };
+    let id: u64 = id.parse().map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{text}` is not a pid; write <id> or <id>@<node>, e.g. 7@{}",
+                local.name
+            ),
+        )
+    })?;
+    if let Some(node) = node
+        && node != local.name.as_str()
+    {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("{text} lives on node {node}; ask that node's HTTP address (see /api/members)"),
+        ));
+    }
+    Ok(Pid::new(local, id))
+}
