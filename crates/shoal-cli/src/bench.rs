@@ -8,6 +8,7 @@
 mod cluster;
 mod detection;
 mod formation;
+mod messaging;
 pub(crate) mod procfs;
 mod soak;
 
@@ -24,6 +25,8 @@ pub(crate) enum Scenario {
     Detection,
     /// 10 nodes left idle while every core is kept busy; counts false suspicions and downs.
     Soak,
+    /// Actor messages between two nodes: call round trip, one-way throughput, local sends.
+    Messaging,
 }
 
 /// Arguments of `shoal bench`.
@@ -55,6 +58,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Formation => formation::run(&bin, trials)?,
         Scenario::Detection => detection::run(&bin, trials)?,
         Scenario::Soak => soak::run(&bin, args.seconds)?,
+        Scenario::Messaging => messaging::run(&bin, trials)?,
     };
     if args.json {
         println!("{figures}");

@@ -64,7 +64,7 @@ use std::future::Future;
 pub use self::actor_ref::ActorRef;
 pub use self::codec::Codec;
 pub use self::context::Ctx;
-pub use self::echo::{ECHO_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
+pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
 pub use self::error::{CallError, SendError, SpawnError};
 pub use self::info::{ActorInfo, ActorStatus};
 pub(crate) use self::remote::Route;

@@ -245,8 +245,16 @@ impl Node {
 
 /// Factories every node offers, for diagnostics, benchmarks and tests across processes.
 fn register_diagnostics(actors: &Actors) {
-    use crate::actor::{ECHO_FACTORY, ECHO_SUPERVISOR_FACTORY, Echo, EchoSupervisorArgs};
+    use crate::actor::{
+        ECHO_FACTORY, ECHO_SIZED_FACTORY, ECHO_SUPERVISOR_FACTORY, Echo, EchoSupervisorArgs, SpawnOptions,
+    };
     actors.register_factory(ECHO_FACTORY, |()| Ok(Echo::default()));
+    actors.register_factory_with_options(ECHO_SIZED_FACTORY, |capacity: u32| {
+        Ok((
+            Echo::default(),
+            SpawnOptions::default().capacity(capacity as usize),
+        ))
+    });
     actors.register_factory(ECHO_SUPERVISOR_FACTORY, |args: EchoSupervisorArgs| {
         Ok(args.build())
     });

@@ -38,6 +38,11 @@ impl BenchCluster {
         })
     }
 
+    /// The cluster's cookie, for a node started inside this process.
+    pub(crate) fn cookie(&self) -> &str {
+        &self.spawner.cookie
+    }
+
     /// Starts one node per name at once and waits until every node sees every other.
     pub(crate) fn start_formed(bin: &Path, names: &[String]) -> anyhow::Result<Self> {
         let mut cluster = Self::new(bin)?;

@@ -10,8 +10,12 @@ use super::codec::Codec;
 use super::context::Ctx;
 use super::{Actor, ActorError, ExitReason};
 
-/// The factory name of [`Echo`], registered on every node.
+/// The factory name of [`Echo`], registered on every node; its arguments are `()`.
 pub const ECHO_FACTORY: &str = "shoal.echo";
+
+/// The factory name of an [`Echo`] with a chosen mailbox capacity (its arguments, a `u32`),
+/// registered on every node; benchmarks use it as a sink.
+pub const ECHO_SIZED_FACTORY: &str = "shoal.echo_sized";
 
 /// One-way messages to [`Echo`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,12 +33,23 @@ impl Actors {
         A: Actor,
         F: Fn(Args) -> Result<A, String> + Send + Sync + 'static,
     {
+        self.register_factory_with_options(name, move |args| Ok((factory(args)?, SpawnOptions::default())));
+    }
+
+    /// Like [`Actors::register_factory`], with spawn options chosen per call (a mailbox
+    /// capacity from the arguments, say). An options name of `None` becomes the factory name.
+    pub fn register_factory_with_options<Args, A, F>(&self, name: impl Into<String>, factory: F)
+    where
+        Args: DeserializeOwned + 'static,
+        A: Actor,
+        F: Fn(Args) -> Result<(A, SpawnOptions), String> + Send + Sync + 'static,
+    {
         let name = name.into();
         let label = name.clone();
         let spawn = move |actors: &Actors, args: &[u8]| {
             let args = decode_args::<Args>(args).map_err(SpawnRefusal::BadArgs)?;
-            let actor = factory(args).map_err(SpawnRefusal::Failed)?;
-            let options = SpawnOptions::default().name(label.clone());
+            let (actor, mut options) = factory(args).map_err(SpawnRefusal::Failed)?;
+            options.name = options.name.or_else(|| Some(label.clone()));
             Ok(actors.spawn_with(actor, options).pid().clone())
         };
         let mut map = self
