@@ -22,8 +22,11 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
+    // One worker per CPU this process may use (`taskset` narrows it): a worker with no core
+    // of its own only adds thread switches to every message.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -4,12 +4,16 @@
 //! Frames name actors by their local id only: the link already says which node each end is,
 //! and the sender checks a [`Pid`]'s creation against the linked peer before sending.
 
+mod fast;
+
 use std::fmt;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::node_id::NodeId;
+
+pub use self::fast::{encode_call, encode_send};
 
 /// A process id that works from any node: the node's identity (name and creation) plus the
 /// actor's id on that node. A pid of an older life of a node never reaches a newer one.

@@ -18,7 +18,10 @@ pub mod membership;
 pub mod node_id;
 pub mod wire;
 
-pub use actor_wire::{ActorFrame, ExitReason, Never, Pid, Refusal, RemoteMessage, SpawnRefusal, tag_of};
+pub use actor_wire::{
+    ActorFrame, ExitReason, Never, Pid, Refusal, RemoteMessage, SpawnRefusal, encode_call, encode_send,
+    tag_of,
+};
 pub use cookie::Cookie;
 pub use error::ConfigError;
 pub use handshake::{Handshake, HandshakeError, Role, Step};

@@ -106,10 +106,10 @@ impl Actors {
             .remote
             .route_id(node)
             .ok_or_else(|| SpawnError::NodeDown(node.clone()))?;
-        let make = |request| ActorFrame::Spawn {
-            request,
-            factory: factory.to_owned(),
-            args: args.into(),
+        let make = |request| {
+            let args = args.into();
+            let factory = factory.to_owned();
+            Ok(super::remote::encode(ActorFrame::Spawn { request, factory, args }))
         };
         let (request, answer) = self.inner.remote.request(&id, make).map_err(|e| match e {
             SendError::Encode(e) => SpawnError::Encode(e),

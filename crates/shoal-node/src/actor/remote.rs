@@ -13,8 +13,13 @@ use super::cell::{Cell, Watcher};
 use super::system::Actors;
 use super::{ExitReason, MonitorRef, Pid, SendError};
 
-/// The outbound queue of one live link.
-pub(crate) type LinkSender = mpsc::UnboundedSender<LinkMessage>;
+/// The outbound queue of one live link: encoded frame bodies.
+pub(crate) type LinkSender = mpsc::UnboundedSender<Bytes>;
+
+/// Encodes an actor frame as a link frame body.
+pub(crate) fn encode(frame: ActorFrame) -> Bytes {
+    Bytes::from(LinkMessage::Actor(frame).encode())
+}
 
 /// Where actor frames for one peer go.
 #[derive(Clone, Debug)]
@@ -45,7 +50,7 @@ struct RemoteWatch {
 /// arrived on (weakly held, so a closed link is not kept open by pending calls). Dropped
 /// unanswered (the actor was halted mid-call), it answers `Stopped` with the halt's reason.
 pub(crate) struct RemoteReply {
-    out: Option<mpsc::WeakUnboundedSender<LinkMessage>>,
+    out: Option<mpsc::WeakUnboundedSender<Bytes>>,
     call: u64,
     callee: Option<Arc<Cell>>,
 }
@@ -85,9 +90,9 @@ impl Drop for RemoteReply {
     }
 }
 
-fn reply_on(out: &mpsc::WeakUnboundedSender<LinkMessage>, frame: ActorFrame) {
+fn reply_on(out: &mpsc::WeakUnboundedSender<Bytes>, frame: ActorFrame) {
     if let Some(out) = out.upgrade() {
-        let _ = out.send(LinkMessage::Actor(frame));
+        let _ = out.send(encode(frame));
     }
 }
 
@@ -123,9 +128,14 @@ impl Remote {
         routes.get(name).map(|r| r.id.clone())
     }
 
-    /// Queues `frame` for `node`. Fails with `NoProc` for an older life of the node and with
-    /// `NodeDown` when no link to it is up.
+    /// Queues `frame` for `node` (see [`Remote::send_encoded`]).
     pub(crate) fn send_frame(&self, node: &NodeId, frame: ActorFrame) -> Result<(), SendError> {
+        self.send_encoded(node, encode(frame))
+    }
+
+    /// Queues an encoded frame for `node`. Fails with `NoProc` for an older life of the node
+    /// and with `NodeDown` when no link to it is up.
+    pub(crate) fn send_encoded(&self, node: &NodeId, frame: Bytes) -> Result<(), SendError> {
         let routes = self
             .routes
             .read()
@@ -141,16 +151,16 @@ impl Remote {
         }
         route
             .out
-            .send(LinkMessage::Actor(frame))
+            .send(frame)
             .map_err(|_| SendError::NodeDown(node.name.clone()))
     }
 
-    /// Sends the frame `make(request id)` to `node` and returns the id and the receiver of
-    /// its answer.
+    /// Sends the encoded frame `make(request id)` to `node` and returns the id and the
+    /// receiver of its answer.
     pub(crate) fn request(
         &self,
         node: &NodeId,
-        make: impl FnOnce(u64) -> ActorFrame,
+        make: impl FnOnce(u64) -> Result<Bytes, SendError>,
     ) -> Result<(u64, oneshot::Receiver<Answer>), SendError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -159,7 +169,7 @@ impl Remote {
             tx,
         };
         lock(&self.pending).insert(id, pending);
-        if let Err(e) = self.send_frame(node, make(id)) {
+        if let Err(e) = make(id).and_then(|frame| self.send_encoded(node, frame)) {
             self.forget(id);
             return Err(e);
         }
@@ -250,7 +260,7 @@ impl Actors {
         &self,
         peer: &NodeId,
         frame: ActorFrame,
-        out: &mpsc::WeakUnboundedSender<LinkMessage>,
+        out: &mpsc::WeakUnboundedSender<Bytes>,
     ) {
         let remote = &self.inner.remote;
         remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);

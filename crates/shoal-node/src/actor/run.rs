@@ -45,6 +45,9 @@ pub(crate) async fn run_actor<A: Actor>(
     }
 }
 
+/// Mailbox messages taken per wake-up; fewer wake-ups and permit releases per message.
+const BATCH: usize = 64;
+
 /// Handles signals and messages until a stop; returns why.
 async fn serve<A: Actor>(
     actor: &mut A,
@@ -53,6 +56,7 @@ async fn serve<A: Actor>(
     signals: &mut mpsc::UnboundedReceiver<SysSignal>,
 ) -> ExitReason {
     let cell = ctx.cell().clone();
+    let mut batch = Vec::with_capacity(BATCH);
     cell.set_status(ActorStatus::Waiting);
     loop {
         // `halt` is polled last: while messages wait, checking it would cost a lock each.
@@ -62,11 +66,10 @@ async fn serve<A: Actor>(
                 cell.set_status(ActorStatus::Running);
                 halting(&cell, on_signal(actor, ctx, signal)).await
             }
-            Some(envelope) = mailbox.recv() => {
+            n = mailbox.recv_many(&mut batch, BATCH) => {
                 cell.set_status(ActorStatus::Running);
-                let stop = halting(&cell, on_envelope(actor, ctx, envelope)).await;
-                cell.count_handled();
-                stop
+                debug_assert!(n > 0, "the cell holds a sender, so the mailbox never closes");
+                handle_batch(actor, ctx, &mut batch, signals).await
             }
             () = cell.halt.cancelled() => Some(cell.halt_reason()),
         };
@@ -75,6 +78,38 @@ async fn serve<A: Actor>(
         }
         cell.set_status(ActorStatus::Waiting);
     }
+}
+
+/// Handles a batch of mailbox messages in order. Signals that arrive meanwhile still go
+/// first: they are handled between two messages. On a stop, calls left in the batch are
+/// answered with the stop's reason (as calls left in the mailbox are at exit).
+async fn handle_batch<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Ctx<A>,
+    batch: &mut Vec<Envelope<A>>,
+    signals: &mut mpsc::UnboundedReceiver<SysSignal>,
+) -> Option<ExitReason> {
+    let cell = ctx.cell().clone();
+    let mut envelopes = batch.drain(..);
+    while let Some(envelope) = envelopes.next() {
+        let mut stop = halting(&cell, on_envelope(actor, ctx, envelope)).await;
+        cell.count_handled();
+        while stop.is_none()
+            && ctx.stop.is_none()
+            && let Ok(signal) = signals.try_recv()
+        {
+            stop = halting(&cell, on_signal(actor, ctx, signal)).await;
+        }
+        if let Some(reason) = stop.or_else(|| ctx.stop.take()) {
+            for envelope in envelopes {
+                if let Envelope::Call(_, responder) = envelope {
+                    responder.respond(Err(reason.clone()));
+                }
+            }
+            return Some(reason);
+        }
+    }
+    None
 }
 
 async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, signal: SysSignal) -> Option<ExitReason> {

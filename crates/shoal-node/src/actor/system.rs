@@ -10,7 +10,8 @@ use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use shoal_proto::{ActorFrame, NodeId, RemoteMessage, tag_of};
+use bytes::Bytes;
+use shoal_proto::{ActorFrame, NodeId, RemoteMessage, encode_call, encode_send, tag_of};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -164,14 +165,8 @@ impl Actors {
                 .inbox
                 .send_any(Box::new(msg));
         }
-        let body = codec::encode(&msg).map_err(SendError::Encode)?;
-        let frame = ActorFrame::Send {
-            to: to.id,
-            from: None,
-            tag: tag_of(M::TAG),
-            body,
-        };
-        self.inner.remote.send_frame(&to.node, frame)
+        let frame = encode_send(to.id, None, tag_of(M::TAG), &msg).map_err(|e| SendError::Encode(e.to_string()))?;
+        self.inner.remote.send_encoded(&to.node, frame.into())
     }
 
     /// Calls the actor at `to` with `request` and waits at most `timeout` for its reply.
@@ -184,12 +179,9 @@ impl Actors {
         if to.node == self.inner.local {
             return self.call_local(to, request, timeout).await;
         }
-        let body = codec::encode(&request).map_err(SendError::Encode)?;
-        let (call, answer) = self.inner.remote.request(&to.node, |call| ActorFrame::Call {
-            to: to.id,
-            call,
-            tag: tag_of(Q::TAG),
-            body,
+        let (call, answer) = self.inner.remote.request(&to.node, |call| {
+            let frame = encode_call(to.id, call, tag_of(Q::TAG), &request);
+            frame.map(Bytes::from).map_err(|e| SendError::Encode(e.to_string()))
         })?;
         let answer = tokio::time::timeout(timeout, answer).await;
         match answer {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -26,7 +27,7 @@ pub(crate) enum Input {
         role: Role,
         peer: Member,
         dialed: Option<SocketAddr>,
-        out: mpsc::UnboundedSender<LinkMessage>,
+        out: mpsc::UnboundedSender<Bytes>,
     },
     /// A message arrived on an authenticated link.
     LinkMessage { conn: ConnId, msg: LinkMessage },
@@ -63,7 +64,8 @@ pub(crate) struct Driver {
     wiring: DriverWiring,
     cookie: Cookie,
     max_frame_len: usize,
-    links: HashMap<ConnId, mpsc::UnboundedSender<LinkMessage>>,
+    /// Outbound queues of the links, carrying encoded frame bodies.
+    links: HashMap<ConnId, mpsc::UnboundedSender<Bytes>>,
     dialing: HashSet<SocketAddr>,
     next_conn: u64,
     snapshot: watch::Sender<Snapshot>,
@@ -194,7 +196,8 @@ impl Driver {
                 }
                 Output::SendLink { conn, msg } => {
                     if let Some(out) = self.links.get(&conn) {
-                        let _ = out.send(msg);
+                        tracing::trace!(conn = conn.0, ?msg, "link send");
+                        let _ = out.send(Bytes::from(msg.encode()));
                     }
                 }
                 Output::Dial(member) => self.dial(member.listen, Some(member.id)),

@@ -24,6 +24,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Frames = Framed<TcpStream, LengthDelimitedCodec>;
 
+/// Initial read buffer of a link, in bytes: one read takes in many small frames.
+const READ_BUFFER: usize = 128 * 1024;
+
 /// What a connection task needs from its node.
 pub(crate) struct LinkContext {
     pub(crate) conn: ConnId,
@@ -127,7 +130,7 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
     let codec = LengthDelimitedCodec::builder()
         .max_frame_length(ctx.max_frame_len)
         .new_codec();
-    let mut frames = Framed::new(stream, codec);
+    let mut frames = Framed::with_capacity(stream, codec, READ_BUFFER);
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut frames, role, &ctx));
     let peer = tokio::select! {
         () = ctx.cancel.cancelled() => return Outcome::Failed,
@@ -258,7 +261,7 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
 struct Peer {
     id: NodeId,
     /// This link's own outbound queue, held weakly so the driver can still close the link.
-    replies: mpsc::WeakUnboundedSender<LinkMessage>,
+    replies: mpsc::WeakUnboundedSender<Bytes>,
 }
 
 /// Carries frames both ways until the socket closes, the driver drops `out`, or the node
@@ -266,7 +269,7 @@ struct Peer {
 /// does not decode, or is too long, closes the link and is counted.
 async fn relay(
     mut frames: Frames,
-    mut out: mpsc::UnboundedReceiver<LinkMessage>,
+    mut out: mpsc::UnboundedReceiver<Bytes>,
     peer: &Peer,
     ctx: &LinkContext,
 ) {
@@ -275,8 +278,8 @@ async fn relay(
             () = ctx.cancel.cancelled() => {
                 // What the driver queued before stopping (a Goodbye on leave) still goes out.
                 let drain = async {
-                    while let Ok(msg) = out.try_recv() {
-                        if frames.feed(Bytes::from(msg.encode())).await.is_err() {
+                    while let Ok(frame) = out.try_recv() {
+                        if frames.feed(frame).await.is_err() {
                             return;
                         }
                     }
@@ -285,14 +288,13 @@ async fn relay(
                 let _ = tokio::time::timeout(Duration::from_millis(200), drain).await;
                 break;
             }
-            msg = out.recv() => match msg {
-                Some(msg) => {
-                    tracing::trace!(conn = ctx.conn.0, ?msg, "link send");
-                    if frames.feed(Bytes::from(msg.encode())).await.is_err() {
+            frame = out.recv() => match frame {
+                Some(frame) => {
+                    if frames.feed(frame).await.is_err() {
                         break;
                     }
-                    while let Ok(msg) = out.try_recv() {
-                        if frames.feed(Bytes::from(msg.encode())).await.is_err() {
+                    while let Ok(frame) = out.try_recv() {
+                        if frames.feed(frame).await.is_err() {
                             return;
                         }
                     }
