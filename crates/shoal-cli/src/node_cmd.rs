@@ -1,15 +1,12 @@
 //! `shoal node`: one node in the foreground, speaking the ready-line contract.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
-use serde_json::Value;
-use shoal_node::{Node, NodeEvent};
+use shoal_node::Node;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::settings::{NodeArgs, NodeSettings};
 use crate::version;
@@ -63,9 +60,15 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
             stopped.stopped().await
         }));
     }
-    let events = node.subscribe_from_start().unwrap_or_else(|| node.subscribe());
-    announce_ready(&node, settings.ready_file.as_deref())?;
-    let printer = tokio::spawn(print_events(events));
+    // Subscribe before announcing, so no event after the ready line is missed.
+    let printer = node.print_events();
+    node.announce_ready(settings.ready_file.as_deref())
+        .with_context(|| {
+            format!(
+                "cannot write --ready-file {}; check the directory exists and is writable",
+                settings.ready_file.as_deref().unwrap_or(Path::new("")).display()
+            )
+        })?;
     wait_for_signal(&node).await?;
     tracing::info!("leaving the cluster");
     node.leave().await;
@@ -86,39 +89,6 @@ async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         };
         anyhow::anyhow!("cannot serve HTTP on {addr}: {e}; {fix}")
     })
-}
-
-fn announce_ready(node: &Node, ready_file: Option<&Path>) -> anyhow::Result<()> {
-    let line = node.ready_line();
-    print_line(&line);
-    if let Some(path) = ready_file {
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, format!("{line}\n"))
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .with_context(|| {
-                format!(
-                    "cannot write --ready-file {}; check the directory exists and is writable",
-                    path.display()
-                )
-            })?;
-    }
-    Ok(())
-}
-
-async fn print_events(mut events: tokio::sync::broadcast::Receiver<NodeEvent>) {
-    loop {
-        match events.recv().await {
-            Ok(event) => print_line(&event.to_json()),
-            Err(RecvError::Lagged(n)) => tracing::warn!("event printer fell {n} events behind"),
-            Err(RecvError::Closed) => return,
-        }
-    }
-}
-
-fn print_line(value: &Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{value}");
-    let _ = out.flush();
 }
 
 async fn wait_for_signal(node: &Node) -> anyhow::Result<()> {

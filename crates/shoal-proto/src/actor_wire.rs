@@ -127,9 +127,14 @@ pub enum SpawnRefusal {
     Failed(String),
 }
 
-/// One actor-plane frame. New variants go at the end.
+/// One actor-plane frame with owned payloads. New variants go at the end of
+/// [`ActorFrameOf`].
+pub type ActorFrame = ActorFrameOf<Bytes>;
+
+/// One actor-plane frame, generic over how its byte payloads are held: `Bytes` (owned, or
+/// shared with the read buffer) or `&[u8]` (borrowed while decoding, without a copy).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ActorFrame {
+pub enum ActorFrameOf<B> {
     /// A one-way message to actor `to`, from actor `from` when the sender is an actor.
     Send {
         /// Receiving actor.
@@ -139,7 +144,7 @@ pub enum ActorFrame {
         /// Stable type tag of the body ([`tag_of`]).
         tag: u64,
         /// The message, encoded by its own codec.
-        body: Bytes,
+        body: B,
     },
     /// A request; answered with one `Reply` carrying the same `call` number.
     Call {
@@ -150,14 +155,14 @@ pub enum ActorFrame {
         /// Stable type tag of the request.
         tag: u64,
         /// The request.
-        body: Bytes,
+        body: B,
     },
     /// The answer to a `Call`.
     Reply {
         /// The call being answered.
         call: u64,
         /// Tag and body of the reply, or why there is none.
-        result: Result<(u64, Bytes), Refusal>,
+        result: Result<(u64, B), Refusal>,
     },
     /// A `Send` was refused (the sender's node counts and logs it).
     Refused {
@@ -217,7 +222,7 @@ pub enum ActorFrame {
         /// Factory name.
         factory: String,
         /// Arguments, encoded by the caller.
-        args: Bytes,
+        args: B,
     },
     /// The answer to `Spawn`: the new actor's id on the answering node.
     Spawned {
@@ -226,6 +231,47 @@ pub enum ActorFrame {
         /// The new actor's id, or why none was started.
         result: Result<u64, SpawnRefusal>,
     },
+}
+
+impl<B> ActorFrameOf<B> {
+    /// The same frame with every byte payload passed through `f`.
+    pub fn map<C>(self, mut f: impl FnMut(B) -> C) -> ActorFrameOf<C> {
+        match self {
+            Self::Send { to, from, tag, body } => ActorFrameOf::Send {
+                to,
+                from,
+                tag,
+                body: f(body),
+            },
+            Self::Call { to, call, tag, body } => ActorFrameOf::Call {
+                to,
+                call,
+                tag,
+                body: f(body),
+            },
+            Self::Reply { call, result } => ActorFrameOf::Reply {
+                call,
+                result: result.map(|(tag, body)| (tag, f(body))),
+            },
+            Self::Refused { to, why } => ActorFrameOf::Refused { to, why },
+            Self::Monitor { monitor, target } => ActorFrameOf::Monitor { monitor, target },
+            Self::Demonitor { monitor, target } => ActorFrameOf::Demonitor { monitor, target },
+            Self::Down { monitor, reason } => ActorFrameOf::Down { monitor, reason },
+            Self::Link { from, to } => ActorFrameOf::Link { from, to },
+            Self::Unlink { from, to } => ActorFrameOf::Unlink { from, to },
+            Self::Exit { from, to, reason } => ActorFrameOf::Exit { from, to, reason },
+            Self::Spawn {
+                request,
+                factory,
+                args,
+            } => ActorFrameOf::Spawn {
+                request,
+                factory,
+                args: f(args),
+            },
+            Self::Spawned { request, result } => ActorFrameOf::Spawned { request, result },
+        }
+    }
 }
 
 /// A message type that can cross nodes: serde plus a stable name. The name, not the Rust type

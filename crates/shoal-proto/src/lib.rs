@@ -30,4 +30,4 @@ pub use membership::{
     ConnId, DownReason, Event, Liveness, MemberStatus, Membership, MembershipConfig, MembershipStats, Output,
 };
 pub use node_id::{Creation, NodeId, NodeName};
-pub use wire::{DecodeError, LinkMessage};
+pub use wire::{DecodeError, LinkMessage, LinkMessageOf};

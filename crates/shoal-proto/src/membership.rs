@@ -166,6 +166,11 @@ impl Membership {
             self.stats.bad_datagrams += 1;
             return;
         };
+        if self.leaving {
+            // Peers that got our goodbye gossip us as down; heard now, that would make foca
+            // rejoin as a new life on its way out.
+            return;
+        }
         if self.swim.handle_data(body, &mut self.runtime).is_err() {
             self.stats.bad_gossip += 1;
         }

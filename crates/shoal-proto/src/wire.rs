@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actor_wire::ActorFrame;
+use bytes::Bytes;
+
+use crate::actor_wire::ActorFrameOf;
 use crate::member::{Member, ProtocolRange};
 
 /// Version byte at the head of every frame body.
@@ -42,9 +44,13 @@ pub enum RejectReason {
     Unexpected,
 }
 
-/// Everything that travels on a link.
+/// Everything that travels on a link, with owned payloads.
+pub type LinkMessage = LinkMessageOf<Bytes>;
+
+/// Everything that travels on a link, generic over how actor payloads are held (see
+/// [`ActorFrameOf`]). New variants go at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LinkMessage {
+pub enum LinkMessageOf<B> {
     /// Handshake step 1 (both sides).
     Hello(Hello),
     /// Handshake step 2: HMAC over both nonces and both ids (dialer first, then acceptor).
@@ -58,7 +64,7 @@ pub enum LinkMessage {
     /// The sender is leaving the cluster on purpose.
     Goodbye,
     /// Actor traffic: sends, calls, monitors, links, remote spawns.
-    Actor(ActorFrame),
+    Actor(ActorFrameOf<B>),
 }
 
 /// A frame body that could not be decoded.
@@ -78,15 +84,44 @@ pub enum DecodeError {
     Trailing(usize),
 }
 
-impl LinkMessage {
+impl<B: Serialize> LinkMessageOf<B> {
     /// Encodes the message as a frame body.
     pub fn encode(&self) -> Vec<u8> {
         // Serializing our own enum into a Vec cannot fail: no maps, no unsized sequences.
         postcard::to_extend(self, vec![WIRE_VERSION]).expect("postcard to Vec")
     }
+}
 
+impl<B> LinkMessageOf<B> {
+    /// The same message with every actor payload passed through `f`.
+    pub fn map<C>(self, f: impl FnMut(B) -> C) -> LinkMessageOf<C> {
+        match self {
+            Self::Hello(hello) => LinkMessageOf::Hello(hello),
+            Self::Proof(proof) => LinkMessageOf::Proof(proof),
+            Self::Reject(reason) => LinkMessageOf::Reject(reason),
+            Self::Heartbeat(seq) => LinkMessageOf::Heartbeat(seq),
+            Self::HeartbeatAck(seq) => LinkMessageOf::HeartbeatAck(seq),
+            Self::Goodbye => LinkMessageOf::Goodbye,
+            Self::Actor(frame) => LinkMessageOf::Actor(frame.map(f)),
+        }
+    }
+}
+
+impl LinkMessage {
     /// Decodes a frame body, refusing unknown versions and trailing bytes.
     pub fn decode(frame: &[u8]) -> Result<Self, DecodeError> {
+        LinkMessageOf::decode_borrowed(frame).map(|msg| msg.map(Bytes::copy_from_slice))
+    }
+
+    /// Decodes a frame body whose actor payloads become slices of `frame` itself: no copy.
+    pub fn decode_shared(frame: &Bytes) -> Result<Self, DecodeError> {
+        LinkMessageOf::decode_borrowed(frame).map(|msg| msg.map(|body| frame.slice_ref(body)))
+    }
+}
+
+impl<'a> LinkMessageOf<&'a [u8]> {
+    /// Decodes a frame body with actor payloads borrowed from `frame`.
+    pub fn decode_borrowed(frame: &'a [u8]) -> Result<Self, DecodeError> {
         let (&version, body) = frame.split_first().ok_or(DecodeError::Empty)?;
         if version != WIRE_VERSION {
             return Err(DecodeError::Version(version));
@@ -105,6 +140,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::actor_wire::ActorFrame;
 
     #[test]
     fn heartbeat_round_trips_and_garbage_is_refused() {
@@ -127,6 +163,12 @@ mod tests {
         fn heartbeats_round_trip(seq in any::<u64>(), ack in any::<bool>()) {
             let m = if ack { LinkMessage::HeartbeatAck(seq) } else { LinkMessage::Heartbeat(seq) };
             prop_assert_eq!(LinkMessage::decode(&m.encode()), Ok(m));
+        }
+
+        #[test]
+        fn shared_decoding_equals_copying_decoding(to in any::<u64>(), body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let encoded = Bytes::from(LinkMessage::Actor(ActorFrame::Send { to, from: None, tag: 1, body: body.into() }).encode());
+            prop_assert_eq!(LinkMessage::decode_shared(&encoded), LinkMessage::decode(&encoded));
         }
 
         #[test]

@@ -44,6 +44,13 @@ impl NodeProcess {
     /// Runs `bin node --name NAME --listen 127.0.0.1:0 --http 127.0.0.1:0 ARGS...` and waits up
     /// to 20 s for its ready line. The log goes to a file in the system temp directory.
     pub fn spawn(bin: &Path, name: &str, args: &[&str]) -> io::Result<Self> {
+        Self::spawn_with_env(bin, name, args, &[])
+    }
+
+    /// Like [`NodeProcess::spawn`], with extra environment variables. The name and addresses
+    /// are also passed as `SHOAL_NAME`, `SHOAL_LISTEN` and `SHOAL_HTTP`, so a binary built on
+    /// `Node::from_env()` that ignores the flags starts the same way.
+    pub fn spawn_with_env(bin: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> io::Result<Self> {
         let log = std::env::temp_dir().join(format!(
             "shoal-test-{name}-{}-{}.log",
             std::process::id(),
@@ -61,6 +68,10 @@ impl NodeProcess {
             ])
             .args(args)
             .env_remove("SHOAL_COOKIE")
+            .env("SHOAL_NAME", name)
+            .env("SHOAL_LISTEN", "127.0.0.1:0")
+            .env("SHOAL_HTTP", "127.0.0.1:0")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log)?)

@@ -81,7 +81,8 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
 pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState> {
     let bin = preflight(dir, args)?;
     let dir = std::fs::canonicalize(dir)?;
-    let cookie = write_cookie(&dir)?;
+    let cookie = write_secret(&dir, "cookie")?;
+    write_secret(&dir, ADMIN_TOKEN_FILE)?;
     let mut state = ClusterState {
         bin,
         nodes: Vec::new(),
@@ -152,8 +153,13 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-fn write_cookie(dir: &Path) -> anyhow::Result<PathBuf> {
-    let path = dir.join("cookie");
+/// The file in the state directory holding the cluster's admin token (for mutating HTTP
+/// requests and fault injection).
+pub(crate) const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// Writes a fresh random secret, readable by the owner only.
+fn write_secret(dir: &Path, file: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(file);
     std::fs::write(&path, format!("{:032x}\n", rand::random::<u128>()))
         .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)))
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -161,6 +167,8 @@ fn write_cookie(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Starts one node in its own process group (it outlives this command); returns its pid.
+/// Settings go both as `shoal node` flags and as the `SHOAL_*` variables that
+/// `Node::from_env()` reads, so a `--bin` built on the library starts the same way.
 pub(crate) fn spawn(
     dir: &Path,
     bin: &Path,
@@ -171,7 +179,13 @@ pub(crate) fn spawn(
     let _ = std::fs::remove_file(dir.join(format!("{name}.ready")));
     let log = File::create(dir.join("logs").join(format!("{name}.log")))?;
     let events = File::create(dir.join("logs").join(format!("{name}.events")))?;
-    let child = Command::new(bin)
+    let ready = dir.join(format!("{name}.ready"));
+    let discovery = dir.join("discovery");
+    let mut command = Command::new(bin);
+    if let Ok(token) = std::fs::read_to_string(dir.join(ADMIN_TOKEN_FILE)) {
+        command.env("SHOAL_ADMIN_TOKEN", token.trim());
+    }
+    let child = command
         .args([
             "node",
             "--name",
@@ -186,10 +200,17 @@ pub(crate) fn spawn(
         .arg("--cookie-file")
         .arg(cookie)
         .arg("--local-dir")
-        .arg(dir.join("discovery"))
+        .arg(&discovery)
         .arg("--ready-file")
-        .arg(dir.join(format!("{name}.ready")))
+        .arg(&ready)
         .env_remove("SHOAL_COOKIE")
+        .env("SHOAL_NAME", name)
+        .env("SHOAL_LISTEN", &listen)
+        .env("SHOAL_HTTP", &http)
+        .env("SHOAL_DISCOVERY", "local")
+        .env("SHOAL_COOKIE_FILE", cookie)
+        .env("SHOAL_LOCAL_DIR", &discovery)
+        .env("SHOAL_READY_FILE", &ready)
         .stdin(Stdio::null())
         .stdout(events)
         .stderr(log)

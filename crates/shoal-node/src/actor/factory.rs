@@ -109,7 +109,11 @@ impl Actors {
         let make = |request| {
             let args = args.into();
             let factory = factory.to_owned();
-            Ok(super::remote::encode(ActorFrame::Spawn { request, factory, args }))
+            Ok(super::remote::encode(ActorFrame::Spawn {
+                request,
+                factory,
+                args,
+            }))
         };
         let (request, answer) = self.inner.remote.request(&id, make).map_err(|e| match e {
             SendError::Encode(e) => SpawnError::Encode(e),

@@ -46,11 +46,21 @@ struct RemoteWatch {
     watcher: Watcher,
 }
 
-/// Where to send the answer to a call that came from another node: back on the link it
-/// arrived on (weakly held, so a closed link is not kept open by pending calls). Dropped
-/// unanswered (the actor was halted mid-call), it answers `Stopped` with the halt's reason.
+/// The link a frame arrived on: answers go back on it while the driver still uses it, else
+/// on the peer's current link (a duplicate link being retired still delivers what it
+/// carried, and the answers take the link that replaced it).
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub(crate) peer: NodeId,
+    /// The link's outbound queue, held weakly so the driver can still close the link.
+    pub(crate) out: mpsc::WeakUnboundedSender<Bytes>,
+}
+
+/// Where to send the answer to a call that came from another node. Dropped unanswered (the
+/// actor was halted mid-call), it answers `Stopped` with the halt's reason.
 pub(crate) struct RemoteReply {
-    out: Option<mpsc::WeakUnboundedSender<Bytes>>,
+    actors: Option<Actors>,
+    origin: Arc<Origin>,
     call: u64,
     callee: Option<Arc<Cell>>,
 }
@@ -70,12 +80,12 @@ impl RemoteReply {
     }
 
     fn answer_once(&mut self, result: Result<(u64, Bytes), Refusal>) {
-        if let Some(out) = self.out.take() {
+        if let Some(actors) = self.actors.take() {
             let frame = ActorFrame::Reply {
                 call: self.call,
                 result,
             };
-            reply_on(&out, frame);
+            actors.reply(&self.origin, frame);
         }
     }
 }
@@ -90,9 +100,18 @@ impl Drop for RemoteReply {
     }
 }
 
-fn reply_on(out: &mpsc::WeakUnboundedSender<Bytes>, frame: ActorFrame) {
-    if let Some(out) = out.upgrade() {
-        let _ = out.send(encode(frame));
+impl Actors {
+    /// Sends an answer to a frame that came from `origin`.
+    fn reply(&self, origin: &Origin, frame: ActorFrame) {
+        let frame = encode(frame);
+        match origin.out.upgrade() {
+            Some(out) => {
+                let _ = out.send(frame);
+            }
+            None => {
+                let _ = self.inner.remote.send_encoded(&origin.peer, frame);
+            }
+        }
     }
 }
 
@@ -254,14 +273,10 @@ impl Remote {
 }
 
 impl Actors {
-    /// Handles one actor frame that arrived from `peer` on a link whose outbound queue is
-    /// `out`. Never waits: a full mailbox refuses the message.
-    pub(crate) fn handle_frame(
-        &self,
-        peer: &NodeId,
-        frame: ActorFrame,
-        out: &mpsc::WeakUnboundedSender<Bytes>,
-    ) {
+    /// Handles one actor frame that arrived from `origin`. Never waits: a full mailbox
+    /// refuses the message.
+    pub(crate) fn handle_frame(&self, origin: &Arc<Origin>, frame: ActorFrame) {
+        let peer = &origin.peer;
         let remote = &self.inner.remote;
         remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);
         match frame {
@@ -276,13 +291,14 @@ impl Actors {
                 };
                 if let Err(why) = result {
                     self.refused(peer, &why);
-                    reply_on(out, ActorFrame::Refused { to, why });
+                    self.reply(origin, ActorFrame::Refused { to, why });
                 }
             }
             ActorFrame::Call { to, call, tag, body } => {
                 let callee = self.cell(to);
                 let reply = RemoteReply {
-                    out: Some(out.clone()),
+                    actors: Some(self.clone()),
+                    origin: origin.clone(),
                     call,
                     callee: callee.clone(),
                 };
@@ -332,7 +348,7 @@ impl Actors {
                             to: from.id,
                             reason: ExitReason::NoProc,
                         };
-                        reply_on(out, exit);
+                        self.reply(origin, exit);
                     }
                 }
             }
@@ -351,7 +367,7 @@ impl Actors {
                 args,
             } => {
                 let result = self.spawn_factory(&factory, &args).map(|pid| pid.id);
-                reply_on(out, ActorFrame::Spawned { request, result });
+                self.reply(origin, ActorFrame::Spawned { request, result });
             }
             ActorFrame::Spawned { request, result } => remote.answer(peer, request, Answer::Spawned(result)),
         }

@@ -165,7 +165,8 @@ impl Actors {
                 .inbox
                 .send_any(Box::new(msg));
         }
-        let frame = encode_send(to.id, None, tag_of(M::TAG), &msg).map_err(|e| SendError::Encode(e.to_string()))?;
+        let frame =
+            encode_send(to.id, None, tag_of(M::TAG), &msg).map_err(|e| SendError::Encode(e.to_string()))?;
         self.inner.remote.send_encoded(&to.node, frame.into())
     }
 
@@ -181,7 +182,9 @@ impl Actors {
         }
         let (call, answer) = self.inner.remote.request(&to.node, |call| {
             let frame = encode_call(to.id, call, tag_of(Q::TAG), &request);
-            frame.map(Bytes::from).map_err(|e| SendError::Encode(e.to_string()))
+            frame
+                .map(Bytes::from)
+                .map_err(|e| SendError::Encode(e.to_string()))
         })?;
         let answer = tokio::time::timeout(timeout, answer).await;
         match answer {

@@ -2,8 +2,12 @@
 //! once it listens, then one line per membership event. Launchers and tests parse these, so
 //! keys are only ever added.
 
+use std::io::Write;
+use std::path::Path;
+
 use serde_json::{Value, json};
 use shoal_proto::Event;
+use tokio::sync::broadcast::error::RecvError;
 
 use super::{Node, NodeEvent};
 
@@ -21,6 +25,43 @@ impl Node {
             "version": local.version,
         })
     }
+}
+
+impl Node {
+    /// Prints the ready line on stdout and, when `ready_file` is given (launchers pass
+    /// `SHOAL_READY_FILE`), writes it there too, atomically (a temporary file, then a rename).
+    pub fn announce_ready(&self, ready_file: Option<&Path>) -> std::io::Result<()> {
+        let line = self.ready_line();
+        print_line(&line);
+        if let Some(path) = ready_file {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, format!("{line}\n"))?;
+            std::fs::rename(&tmp, path)?;
+        }
+        Ok(())
+    }
+
+    /// Prints every membership event since the node started (or, for a second caller, from
+    /// now on) as one JSON line on stdout, until the node stops. Abort the task to stop early.
+    pub fn print_events(&self) -> tokio::task::JoinHandle<()> {
+        let mut events = self.subscribe_from_start().unwrap_or_else(|| self.subscribe());
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(event) => print_line(&event.to_json()),
+                    Err(RecvError::Lagged(n)) => tracing::warn!("event printer fell {n} events behind"),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        })
+    }
+}
+
+/// One JSON value per line, flushed at once (launchers read stdout line by line).
+fn print_line(value: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
+    let _ = out.flush();
 }
 
 impl NodeEvent {

@@ -16,13 +16,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::LinkCounters;
 use super::driver::Input;
-use crate::actor::Actors;
+use crate::actor::{Actors, Origin};
 
 /// How long a dial may take to connect, and a handshake to finish.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Frames = Framed<TcpStream, LengthDelimitedCodec>;
+
+/// How long a retired link keeps reading (see [`relay`]).
+const LAME_DUCK: Duration = Duration::from_secs(1);
 
 /// Initial read buffer of a link, in bytes: one read takes in many small frames.
 const READ_BUFFER: usize = 128 * 1024;
@@ -160,8 +163,11 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
         out,
     };
     if ctx.inputs.send(up).is_ok() {
-        let peer = Peer { id: peer_id, replies };
-        relay(frames, out_rx, &peer, &ctx).await;
+        let origin = Arc::new(Origin {
+            peer: peer_id,
+            out: replies,
+        });
+        relay(frames, out_rx, &origin, &ctx).await;
         let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
     }
     Outcome::LinkWasUp
@@ -257,22 +263,20 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
         .map_err(|e| Refusal::from_io(&e))
 }
 
-/// The far end of a link, as the relay needs it for actor traffic.
-struct Peer {
-    id: NodeId,
-    /// This link's own outbound queue, held weakly so the driver can still close the link.
-    replies: mpsc::WeakUnboundedSender<Bytes>,
-}
-
-/// Carries frames both ways until the socket closes, the driver drops `out`, or the node
-/// stops. Actor frames go straight to the actor runtime, the rest to the driver. A frame that
-/// does not decode, or is too long, closes the link and is counted.
+/// Carries frames both ways until the socket closes or the node stops. Actor frames go
+/// straight to the actor runtime, the rest to the driver. A frame that does not decode, or is
+/// too long, closes the link and is counted.
+///
+/// When the driver drops `out` (the link lost a duplicate-link tie, or its peer went down),
+/// everything queued has been written; the link then only reads, for [`LAME_DUCK`], so that
+/// frames the peer sent before it retired the link too are still delivered.
 async fn relay(
     mut frames: Frames,
     mut out: mpsc::UnboundedReceiver<Bytes>,
-    peer: &Peer,
+    origin: &Arc<Origin>,
     ctx: &LinkContext,
 ) {
+    let mut retired: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = ctx.cancel.cancelled() => {
@@ -288,7 +292,8 @@ async fn relay(
                 let _ = tokio::time::timeout(Duration::from_millis(200), drain).await;
                 break;
             }
-            frame = out.recv() => match frame {
+            () = sleep_until(retired) => break,
+            frame = out.recv(), if retired.is_none() => match frame {
                 Some(frame) => {
                     if frames.feed(frame).await.is_err() {
                         break;
@@ -302,11 +307,11 @@ async fn relay(
                         break;
                     }
                 }
-                None => break,
+                None => retired = Some(tokio::time::Instant::now() + LAME_DUCK),
             },
             frame = frames.next() => match frame {
-                Some(Ok(frame)) => match LinkMessage::decode(&frame) {
-                    Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(&peer.id, frame, &peer.replies),
+                Some(Ok(frame)) => match LinkMessage::decode_shared(&frame.freeze()) {
+                    Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(origin, frame),
                     Ok(msg) => {
                         tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
                         if ctx.inputs.send(Input::LinkMessage { conn: ctx.conn, msg }).is_err() {
@@ -331,4 +336,11 @@ async fn relay(
         }
     }
     let _ = SinkExt::<Bytes>::close(&mut frames).await;
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
