@@ -85,7 +85,8 @@ impl Actor for Echo {
             EchoCall::Echo(bytes) => EchoReply::Echo(bytes),
             EchoCall::Received => EchoReply::Received(self.received),
             EchoCall::Sleep(ms) => {
-                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                // Boxed: a timer is large, and every call's future would carry its room.
+                Box::pin(tokio::time::sleep(std::time::Duration::from_millis(ms))).await;
                 EchoReply::Received(self.received)
             }
         })

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::task::Poll;
 
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
@@ -141,9 +142,14 @@ async fn on_envelope<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, envelope: Envelo
 /// Runs `work` unless the actor is halted first (a kill, or the node stopping), in which
 /// case `work` is dropped mid-way and the halt reason is the result.
 async fn halting<T: HaltResult>(cell: &Cell, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    // Most handlers finish in one poll: only a handler that waits races the halt signal.
+    if let Poll::Ready(result) = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await {
+        return result;
+    }
     tokio::select! {
         biased;
-        result = work => result,
+        result = &mut work => result,
         () = cell.halt.cancelled() => T::halted(cell.halt_reason()),
     }
 }

@@ -298,10 +298,8 @@ async fn relay(
                     if frames.feed(frame).await.is_err() {
                         break;
                     }
-                    while let Ok(frame) = out.try_recv() {
-                        if frames.feed(frame).await.is_err() {
-                            return;
-                        }
+                    if feed_queued(&mut frames, &mut out).await.is_err() {
+                        return;
                     }
                     if SinkExt::<Bytes>::flush(&mut frames).await.is_err() {
                         break;
@@ -336,6 +334,14 @@ async fn relay(
         }
     }
     let _ = SinkExt::<Bytes>::close(&mut frames).await;
+}
+
+/// Encodes every frame already queued into the write buffer (without flushing).
+async fn feed_queued(frames: &mut Frames, out: &mut mpsc::UnboundedReceiver<Bytes>) -> std::io::Result<()> {
+    while let Ok(frame) = out.try_recv() {
+        frames.feed(frame).await?;
+    }
+    Ok(())
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
