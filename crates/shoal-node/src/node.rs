@@ -129,7 +129,7 @@ impl Node {
         let (inputs, inputs_rx) = mpsc::unbounded_channel();
         let (events, first_events) = broadcast::channel(1024);
         let counters = Arc::new(LinkCounters::default());
-        let actors = Actors::new(local.id.clone(), cancel.clone(), tracker.clone());
+        let actors = Actors::new(local.id.clone(), cancel.child_token(), tracker.clone());
         register_diagnostics(&actors);
         let wiring = DriverWiring {
             actors: actors.clone(),

@@ -1,4 +1,5 @@
-//! The actor runtime on one node: mailboxes, ordering, calls, monitors, links, supervision.
+//! The actor runtime without sockets (a standalone actor system): mailboxes, ordering, calls,
+//! monitors, links, supervision.
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
@@ -6,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use shoal_node::Node;
 use shoal_node::actor::{
     Actor, ActorError, CallError, ChildSpec, Ctx, Echo, EchoCall, EchoMsg, EchoReply, ExitReason, Never,
     Restart, SendError, Signal, SpawnOptions, Strategy, Supervisor, SupervisorCall,
@@ -15,8 +15,21 @@ use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn node() -> Node {
-    Node::builder().name("solo").cookie("k").start().await.unwrap()
+/// A standalone actor system: no node, no sockets.
+struct Solo(shoal_node::actor::Actors);
+
+impl Solo {
+    fn actors(&self) -> &shoal_node::actor::Actors {
+        &self.0
+    }
+
+    async fn shutdown(&self) {
+        self.0.stop_all(WAIT).await;
+    }
+}
+
+async fn node() -> Solo {
+    Solo(shoal_node::actor::Actors::standalone(shoal_node::NodeName::new("solo").unwrap()))
 }
 
 /// Records every message and signal it gets, in order.
@@ -296,7 +309,7 @@ fn worker_spec(id: &str, starts: &Arc<AtomicU32>) -> ChildSpec {
 }
 
 async fn children(
-    node: &Node,
+    node: &Solo,
     sup: &shoal_node::actor::ActorRef<Supervisor>,
 ) -> Vec<Option<shoal_node::actor::Pid>> {
     let _ = node;
@@ -312,7 +325,7 @@ async fn children(
 /// Waits until the supervisor reports a new pid for every child in `changed` and the same
 /// pid for the others.
 async fn wait_restarted(
-    node: &Node,
+    node: &Solo,
     sup: &shoal_node::actor::ActorRef<Supervisor>,
     before: &[Option<shoal_node::actor::Pid>],
     changed: &[usize],

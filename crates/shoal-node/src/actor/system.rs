@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use shoal_proto::{ActorFrame, NodeId, RemoteMessage, encode_call, encode_send, tag_of};
+use shoal_proto::{ActorFrame, Creation, NodeId, NodeName, RemoteMessage, encode_call, encode_send, tag_of};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -109,6 +109,23 @@ impl Actors {
                 tracker,
             }),
         }
+    }
+
+    /// An actor system with no node around it: no links, no gossip, no sockets. Everything
+    /// local works (spawn, send, call, monitors, links, supervisors, local factories);
+    /// remote pids are unreachable (`NodeDown`). For tests and single-process programs.
+    /// Must be called inside a tokio runtime.
+    pub fn standalone(name: NodeName) -> Self {
+        let local = NodeId::new(name, Creation(crate::now_us()));
+        Self::new(local, CancellationToken::new(), TaskTracker::new())
+    }
+
+    /// Stops every actor with `Shutdown` (a node does this when it stops), and waits at most
+    /// `within` for them to finish.
+    pub async fn stop_all(&self, within: Duration) {
+        self.inner.cancel.cancel();
+        self.inner.tracker.close();
+        let _ = tokio::time::timeout(within, self.inner.tracker.wait()).await;
     }
 
     /// This node's identity, as in every local pid.
