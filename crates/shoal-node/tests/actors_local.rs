@@ -29,7 +29,9 @@ impl Solo {
 }
 
 async fn node() -> Solo {
-    Solo(shoal_node::actor::Actors::standalone(shoal_node::NodeName::new("solo").unwrap()))
+    Solo(shoal_node::actor::Actors::standalone(
+        shoal_node::NodeName::new("solo").unwrap(),
+    ))
 }
 
 /// Records every message and signal it gets, in order.

@@ -66,10 +66,13 @@ impl<A: Actor> ActorRef<A> {
     /// Queues `msg`, waiting for room in the mailbox. Fails with `NoProc` when the actor has
     /// stopped.
     pub async fn send_wait(&self, msg: A::Msg) -> Result<(), SendError> {
-        self.mailbox
-            .send(Envelope::Msg(msg))
-            .await
-            .map_err(|_| SendError::NoProc)
+        // Try first: while there is room this skips the waiting machinery.
+        let envelope = match self.mailbox.try_send(Envelope::Msg(msg)) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(SendError::NoProc),
+            Err(mpsc::error::TrySendError::Full(envelope)) => envelope,
+        };
+        self.mailbox.send(envelope).await.map_err(|_| SendError::NoProc)
     }
 
     /// Sends `request` and waits at most `timeout` for the reply. Fails at once when the
