@@ -8,12 +8,6 @@ mod version;
 
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's allocator: actor messages are allocated on one thread and freed
-/// on another, which glibc handles with contended arenas (about a tenth of the CPU time of a
-/// one-way message benchmark went to malloc and free).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 
 /// Shoal: clustering for Rust services, BEAM-style.
