@@ -14,8 +14,8 @@ mod health;
 mod logs;
 mod restart;
 mod run_cmd;
-mod start;
-mod state;
+pub(crate) mod start;
+pub(crate) mod state;
 mod status;
 mod stop;
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cluster;
+mod inspect;
 mod node_cmd;
 mod settings;
 mod version;
@@ -27,6 +28,14 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// Run a benchmark scenario against real local node processes and print JSON figures.
     Bench(bench::BenchArgs),
+    /// Every node's view of the membership (asks all nodes in parallel).
+    Members(inspect::InspectArgs),
+    /// List the actors of every node (or one, `--node`), optionally filtered by `--name`.
+    Ps(inspect::PsArgs),
+    /// Show one actor: `shoal info <id>@<node>`.
+    Info(inspect::PidArgs),
+    /// Kill one actor (needs the admin token): `shoal kill <id>@<node>`.
+    Kill(inspect::PidArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +44,10 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::run(*args),
         Command::Bench(args) => bench::run(args),
         Command::Cluster(args) => cluster::run(args),
+        Command::Members(args) => inspect::members(args),
+        Command::Ps(args) => inspect::ps(args),
+        Command::Info(args) => inspect::info(args),
+        Command::Kill(args) => inspect::kill(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,19 +4,30 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+/// How long [`http_get`] and [`http_post`] wait to connect, and for each read.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
 /// GETs `path` from `addr`; returns the status code and body. Times out after 5 s.
 pub fn http_get(addr: SocketAddr, path: &str) -> io::Result<(u16, String)> {
-    request(addr, "GET", path, None)
+    http_request(addr, "GET", path, None, TIMEOUT)
 }
 
 /// POSTs an empty body to `path`, with `Authorization: Bearer <token>` when given.
 pub fn http_post(addr: SocketAddr, path: &str, bearer: Option<&str>) -> io::Result<(u16, String)> {
-    request(addr, "POST", path, bearer)
+    http_request(addr, "POST", path, bearer, TIMEOUT)
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, bearer: Option<&str>) -> io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+/// Sends `method path` with an empty body (and a bearer token when given); `timeout` bounds
+/// the connect and each read.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    timeout: Duration,
+) -> io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
     let auth = bearer
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();

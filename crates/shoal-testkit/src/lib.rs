@@ -19,5 +19,5 @@
 mod http;
 mod process;
 
-pub use http::{http_get, http_post};
+pub use http::{http_get, http_post, http_request};
 pub use process::{NodeProcess, Ready, wait_until};

@@ -1,0 +1,342 @@
+//! Cluster-wide debugger commands: `shoal members`, `shoal ps`, `shoal info PID`,
+//! `shoal kill PID`. They ask every node's HTTP API in parallel, each with its own timeout,
+//! and show what answered beside one error line per node that did not (exit status 1 then).
+//!
+//! The nodes come from the cluster in `--state-dir` (default `.shoal`), or, with
+//! `--connect HOST:PORT`, from that node's member list: any node's HTTP address reaches the
+//! whole cluster.
+
+mod fanout;
+mod table;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::cluster::start::ADMIN_TOKEN_FILE;
+use crate::cluster::state::ClusterState;
+use fanout::{Answer, Target};
+use table::Table;
+
+/// Where to find the nodes, and how to print.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct InspectArgs {
+    /// The cluster started by `shoal cluster start` in this directory.
+    #[arg(long, env = "SHOAL_STATE_DIR", default_value = ".shoal")]
+    state_dir: PathBuf,
+    /// Any node's HTTP address (`HOST:PORT` or `http://HOST:PORT`) instead of a state dir.
+    #[arg(long, value_name = "ADDR")]
+    connect: Option<String>,
+    /// How long to wait for each node, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    timeout_ms: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `shoal ps` filters.
+#[derive(clap::Args, Debug)]
+pub(crate) struct PsArgs {
+    #[command(flatten)]
+    target: InspectArgs,
+    /// Only actors on this node.
+    #[arg(long)]
+    node: Option<String>,
+    /// Only actors whose name or type contains this text.
+    #[arg(long, value_name = "TEXT")]
+    name: Option<String>,
+}
+
+/// `shoal info PID` and `shoal kill PID`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct PidArgs {
+    #[command(flatten)]
+    target: InspectArgs,
+    /// The actor, as `<id>@<node>` (the form `shoal ps` prints).
+    pid: String,
+    /// Admin token for `kill` (default: `SHOAL_ADMIN_TOKEN`, then the state dir's token).
+    #[arg(long, env = "SHOAL_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl InspectArgs {
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.max(1))
+    }
+
+    /// The nodes to ask: every node of the state dir's cluster, or every member the
+    /// `--connect` node lists.
+    fn targets(&self) -> anyhow::Result<Vec<Target>> {
+        let Some(connect) = &self.connect else {
+            let state = ClusterState::load_required(&self.state_dir)?;
+            return Ok(state
+                .nodes
+                .iter()
+                .map(|n| Target {
+                    name: n.name.clone(),
+                    http: n.http,
+                })
+                .collect());
+        };
+        let addr = parse_addr(connect)?;
+        let members = fanout::get(addr, "/api/members", self.timeout())
+            .map_err(|e| anyhow::anyhow!("{e}; is a node's HTTP API at --connect {connect}?"))?;
+        Ok(members
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| Target {
+                name: m["name"].as_str().unwrap_or("?").to_owned(),
+                http: m["http"].as_str().and_then(|h| h.parse().ok()),
+            })
+            .collect())
+    }
+}
+
+fn parse_addr(text: &str) -> anyhow::Result<SocketAddr> {
+    let bare = text.trim_start_matches("http://").trim_end_matches('/');
+    bare.parse().with_context(|| {
+        format!("invalid --connect {text}: use HOST:PORT of a node's HTTP API, e.g. 127.0.0.1:4001")
+    })
+}
+
+/// Prints per-node errors; fails when any node did not answer.
+fn finish(answers: &[Answer]) -> anyhow::Result<()> {
+    let failed: Vec<&Answer> = answers.iter().filter(|a| a.result.is_err()).collect();
+    for a in &failed {
+        eprintln!(
+            "{}: {}",
+            a.node,
+            a.result.as_ref().err().map_or("", String::as_str)
+        );
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} nodes did not answer; results above are partial",
+            failed.len(),
+            answers.len()
+        );
+    }
+    Ok(())
+}
+
+fn errors_json(answers: &[Answer]) -> Value {
+    answers
+        .iter()
+        .filter_map(|a| {
+            a.result
+                .as_ref()
+                .err()
+                .map(|e| json!({"node": a.node, "error": e}))
+        })
+        .collect()
+}
+
+/// `shoal members`: every node's own view of the membership.
+pub(crate) fn members(args: InspectArgs) -> anyhow::Result<()> {
+    let answers = fanout::all(&args.targets()?, "/api/members", args.timeout());
+    let mut rows = Vec::new();
+    for answer in &answers {
+        for m in answer
+            .result
+            .iter()
+            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+        {
+            rows.push(
+                json!({"view_of": answer.node, "member": m["name"], "state": m["state"],
+                "self": m["self"], "linked": m["linked"], "rtt_us": m["rtt_us"], "version": m["version"]}),
+            );
+        }
+    }
+    if args.json {
+        println!("{}", json!({"members": rows, "errors": errors_json(&answers)}));
+    } else {
+        let mut table = Table::new(["VIEW OF", "MEMBER", "STATE", "LINKED", "RTT_US", "VERSION"]);
+        for r in &rows {
+            let linked = if r["self"] == true {
+                "self".into()
+            } else {
+                table::text(&r["linked"])
+            };
+            table.row([
+                table::text(&r["view_of"]),
+                table::text(&r["member"]),
+                table::text(&r["state"]),
+                linked,
+                table::text(&r["rtt_us"]),
+                table::text(&r["version"]),
+            ]);
+        }
+        table.print();
+    }
+    finish(&answers)
+}
+
+/// `shoal ps`: the actors of every node.
+pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
+    let mut targets = args.target.targets()?;
+    if let Some(node) = &args.node {
+        targets.retain(|t| t.name == *node);
+        if targets.is_empty() {
+            bail!("no node named {node} in the cluster; see `shoal members`");
+        }
+    }
+    let answers = fanout::all(&targets, "/api/actors", args.target.timeout());
+    let wanted = |a: &Value| {
+        args.name.as_deref().is_none_or(|text| {
+            a["name"].as_str().is_some_and(|n| n.contains(text))
+                || a["type_name"].as_str().is_some_and(|t| t.contains(text))
+        })
+    };
+    let rows: Vec<(String, Value)> = answers
+        .iter()
+        .flat_map(|answer| {
+            let actors = answer
+                .result
+                .as_ref()
+                .ok()
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default();
+            actors
+                .into_iter()
+                .filter(wanted)
+                .map(|a| (answer.node.clone(), a))
+        })
+        .collect();
+    if args.target.json {
+        let actors: Vec<Value> = rows
+            .iter()
+            .map(|(node, a)| json!({"node": node, "actor": a}))
+            .collect();
+        println!("{}", json!({"actors": actors, "errors": errors_json(&answers)}));
+    } else {
+        let mut table = Table::new([
+            "PID", "NAME", "TYPE", "STATUS", "MAILBOX", "HANDLED", "RESTARTS", "UPTIME", "PARENT",
+        ]);
+        for (_, a) in &rows {
+            table.row([
+                table::text(&a["pid_text"]),
+                table::text(&a["name"]),
+                short_type(a["type_name"].as_str().unwrap_or("-")),
+                table::text(&a["status"]),
+                table::text(&a["mailbox_depth"]),
+                table::text(&a["handled"]),
+                table::text(&a["restarts"]),
+                a["uptime_ms"].as_u64().map_or("-".into(), table::duration),
+                a["parent"]["id"].as_u64().map_or("-".into(), |id| id.to_string()),
+            ]);
+        }
+        table.print();
+    }
+    finish(&answers)
+}
+
+/// The last path segment of a Rust type name (`shoal_node::actor::Echo` -> `Echo`).
+fn short_type(name: &str) -> String {
+    let base = name.split('<').next().unwrap_or(name);
+    base.rsplit("::").next().unwrap_or(base).to_owned()
+}
+
+/// Splits `<id>@<node>` and finds the node's HTTP address.
+fn locate(args: &PidArgs) -> anyhow::Result<(u64, Target)> {
+    let (id, node) = args.pid.split_once('@').with_context(|| {
+        format!(
+            "invalid pid {}: write <id>@<node>, as `shoal ps` prints it",
+            args.pid
+        )
+    })?;
+    let id: u64 = id
+        .parse()
+        .with_context(|| format!("invalid pid {}: the part before @ is a number", args.pid))?;
+    let target = args
+        .target
+        .targets()?
+        .into_iter()
+        .find(|t| t.name == node)
+        .with_context(|| format!("no node named {node} in the cluster; see `shoal members`"))?;
+    Ok((id, target))
+}
+
+/// `shoal info PID`.
+pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
+    let (id, target) = locate(&args)?;
+    let http = target.http_addr()?;
+    let detail = fanout::get(http, &format!("/api/actors/{id}"), args.target.timeout())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", target.name))?;
+    if args.target.json {
+        println!("{detail}");
+        return Ok(());
+    }
+    for key in [
+        "pid_text",
+        "name",
+        "type_name",
+        "status",
+        "mailbox_depth",
+        "handled",
+        "dropped",
+        "restarts",
+    ] {
+        println!("{key:<14} {}", table::text(&detail[key]));
+    }
+    println!(
+        "{:<14} {}",
+        "uptime",
+        detail["uptime_ms"].as_u64().map_or("-".into(), table::duration)
+    );
+    println!(
+        "{:<14} {}",
+        "parent",
+        detail["parent"]["id"]
+            .as_u64()
+            .map_or("-".into(), |p| format!("{p}@{}", target.name))
+    );
+    let children: Vec<String> = detail["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(table::text)
+        .collect();
+    println!(
+        "{:<14} {}",
+        "children",
+        if children.is_empty() {
+            "-".into()
+        } else {
+            children.join(" ")
+        }
+    );
+    Ok(())
+}
+
+/// `shoal kill PID`.
+pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
+    let (id, target) = locate(&args)?;
+    let http = target.http_addr()?;
+    let token = match &args.token {
+        Some(token) => token.clone(),
+        None => std::fs::read_to_string(args.target.state_dir.join(ADMIN_TOKEN_FILE))
+            .map(|t| t.trim().to_owned())
+            .with_context(|| {
+                "no admin token: pass --token or SHOAL_ADMIN_TOKEN (a cluster started by \
+                 `shoal cluster start` keeps one in its state dir)"
+            })?,
+    };
+    let answer = fanout::post(
+        http,
+        &format!("/api/actors/{id}/kill"),
+        &token,
+        args.target.timeout(),
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", target.name))?;
+    if args.target.json {
+        println!("{answer}");
+    } else {
+        println!("killed {}", args.pid);
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `shoal members | ps | info | kill` against a cluster started by `shoal cluster start`,
+//! driven as a user would. A node inside the test process joins the cluster (with the cookie
+//! from the state directory) to start actors on it.
+
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid as OsPid;
+use serde_json::Value;
+use shoal_node::actor::{ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, ExitReason, Strategy};
+use shoal_node::{Node, NodeName};
+use shoal_testkit::wait_until;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn shoal(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(args)
+        .arg("--state-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+struct StopOnDrop(PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = shoal(&self.0, &["cluster", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
+    let dir = std::env::temp_dir().join(format!("shoal-inspect-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let started = shoal(&dir, &["cluster", "start", "--size", "2", "--json"]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let nodes = json(&started);
+    let listen = nodes[0]["listen"].as_str().unwrap().to_owned();
+    let http_n2 = nodes[1]["http"].as_str().unwrap().to_owned();
+    let pid_n2 = nodes[1]["pid"].as_u64().unwrap() as i32;
+
+    let cookie = std::fs::read_to_string(dir.join("cookie")).unwrap();
+    let probe = Node::builder()
+        .name("inspect-probe")
+        .cookie(cookie.trim())
+        .seeds([listen])
+        .start()
+        .await
+        .unwrap();
+    let args = EchoSupervisorArgs {
+        strategy: Strategy::OneForOne,
+        children: 2,
+        max_restarts: 5,
+        within_ms: 10_000,
+    };
+    let n1 = NodeName::new("n1").unwrap();
+    let linked = tokio::time::timeout(WAIT, async {
+        loop {
+            match probe
+                .actors()
+                .spawn_remote(&n1, ECHO_SUPERVISOR_FACTORY, &args, WAIT)
+                .await
+            {
+                Ok(pid) => return pid,
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    });
+    let sup = linked.await.unwrap();
+
+    // ps: the supervisor and its two children on n1, found by name.
+    let ps = json(&shoal(&dir, &["ps", "--json", "--name", "echo"]));
+    let actors = ps["actors"].as_array().unwrap();
+    assert_eq!(actors.len(), 3, "{ps}");
+    let child = actors
+        .iter()
+        .find(|a| a["actor"]["name"] == "echo-0")
+        .map(|a| a["actor"]["pid_text"].as_str().unwrap().to_owned())
+        .unwrap();
+    assert!(child.ends_with("@n1"));
+
+    // info: the child's parent is the supervisor; the supervisor lists both children.
+    let info = json(&shoal(&dir, &["info", "--json", &format!("{}@n1", sup.id)]));
+    assert_eq!(info["children"].as_array().unwrap().len(), 2, "{info}");
+
+    // kill (token from the state dir): the supervisor restarts the child.
+    let down = probe.actors().monitor(&shoal_node::actor::Pid::new(
+        sup.node.clone(),
+        child.split('@').next().unwrap().parse().unwrap(),
+    ));
+    let killed = shoal(&dir, &["kill", &child]);
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    assert_eq!(
+        tokio::time::timeout(WAIT, down).await.unwrap(),
+        ExitReason::Killed
+    );
+    let restarted = wait_until(WAIT, || {
+        let ps = json(&shoal(&dir, &["ps", "--json", "--name", "echo-0"]));
+        (ps["actors"][0]["actor"]["restarts"] == 1).then_some(())
+    });
+    assert!(restarted.is_some());
+    let wrong = shoal(&dir, &["kill", &format!("{}@n1", sup.id), "--token", "nope"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong admin token"));
+
+    // --connect: any node's HTTP address reaches all of them.
+    let members = json(&shoal(&dir, &["members", "--json", "--connect", &http_n2]));
+    assert!(members["members"].as_array().unwrap().len() >= 4, "{members}");
+
+    // A dead node: partial results, one error line for it, exit status 1.
+    kill(OsPid::from_raw(pid_n2), Signal::SIGKILL).unwrap();
+    let partial = shoal(&dir, &["ps", "--json"]);
+    assert!(!partial.status.success());
+    let partial_json = json(&partial);
+    assert_eq!(partial_json["errors"][0]["node"], "n2", "{partial_json}");
+    assert!(partial_json["actors"].as_array().unwrap().len() >= 3);
+    probe.shutdown().await;
+}
