@@ -10,6 +10,7 @@
 //! Nodes run in their own process group, so they outlive the CLI; `stop` ends them by
 //! recorded pid and checks that none is left.
 
+mod chaos;
 mod health;
 mod logs;
 mod restart;
@@ -22,6 +23,7 @@ mod stop;
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use nix::sys::signal::Signal;
 
 /// Arguments shared by every `shoal cluster` command.
 #[derive(clap::Args, Debug)]
@@ -58,6 +60,30 @@ enum ClusterCommand {
     Clean,
     /// Print node logs, merged with a name prefix unless a node is named.
     Logs(logs::LogsArgs),
+    /// Fault injection: SIGKILL a node.
+    Kill {
+        /// The node, e.g. n2.
+        node: String,
+    },
+    /// Fault injection: freeze a node (SIGSTOP); its peers declare it down within about 1 s.
+    Pause {
+        /// The node.
+        node: String,
+    },
+    /// Thaw a paused node (SIGCONT); it rejoins as a new life.
+    Resume {
+        /// The node.
+        node: String,
+    },
+    /// Fault injection: split the cluster, e.g. `partition n1,n2 / n3`. Each side drops all
+    /// traffic with the other; both declare the other down within about 1 s.
+    Partition {
+        /// Groups of nodes separated by '/'.
+        #[arg(required = true, num_args = 1..)]
+        groups: Vec<String>,
+    },
+    /// End a partition; nodes reconnect through discovery.
+    Heal,
 }
 
 pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
@@ -70,5 +96,10 @@ pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
         ClusterCommand::Health => health::run(&args.state_dir, args.json),
         ClusterCommand::Clean => stop::clean(&args.state_dir, args.json),
         ClusterCommand::Logs(logs) => logs::run(&args.state_dir, logs),
+        ClusterCommand::Kill { node } => chaos::signal(&args.state_dir, &node, Signal::SIGKILL, args.json),
+        ClusterCommand::Pause { node } => chaos::signal(&args.state_dir, &node, Signal::SIGSTOP, args.json),
+        ClusterCommand::Resume { node } => chaos::signal(&args.state_dir, &node, Signal::SIGCONT, args.json),
+        ClusterCommand::Partition { groups } => chaos::partition(&args.state_dir, &groups, args.json),
+        ClusterCommand::Heal => chaos::heal(&args.state_dir, args.json),
     }
 }

@@ -260,3 +260,54 @@ fn restart_of_one_node_and_a_rolling_restart_bring_new_lives_and_keep_the_cluste
     );
     assert!(shoal(&dir, &["health"]).status.success());
 }
+
+#[test]
+fn partition_splits_the_cluster_heal_joins_it_and_pause_resume_kill_act_on_one_node() {
+    let dir = std::env::temp_dir().join(format!("shoal-chaos-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let out = shoal(&dir, &["start", "--size", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let healthy = |dir: &Path| shoal(dir, &["health"]).status.success();
+    let wait = Duration::from_secs(30);
+
+    let cut = shoal(&dir, &["partition", "n1,n2", "/", "n3"]);
+    assert!(cut.status.success(), "{}", String::from_utf8_lossy(&cut.stderr));
+    let split = wait_until(wait, || {
+        let health = shoal(&dir, &["health", "--json"]);
+        let report: Value = serde_json::from_slice(&health.stdout).ok()?;
+        let mesh = report["checks"]
+            .as_array()?
+            .iter()
+            .find(|c| c["check"] == "full mesh")?
+            .clone();
+        (!health.status.success() && mesh["ok"] == false).then_some(mesh)
+    });
+    assert!(split.is_some(), "health never reported the split");
+    let heal = shoal(&dir, &["heal"]);
+    assert!(heal.status.success(), "{}", String::from_utf8_lossy(&heal.stderr));
+    assert!(
+        wait_until(wait, || healthy(&dir).then_some(())).is_some(),
+        "no full mesh after heal"
+    );
+
+    assert!(shoal(&dir, &["pause", "n2"]).status.success());
+    let paused = wait_until(wait, || {
+        let status: Value = serde_json::from_slice(&shoal(&dir, &["status", "--json"]).stdout).ok()?;
+        (status[1]["state"] == "paused").then_some(())
+    });
+    assert!(paused.is_some());
+    assert!(shoal(&dir, &["resume", "n2"]).status.success());
+    assert!(
+        wait_until(wait, || healthy(&dir).then_some(())).is_some(),
+        "n2 did not come back"
+    );
+
+    assert!(shoal(&dir, &["kill", "n3"]).status.success());
+    let gone = wait_until(wait, || {
+        let status: Value = serde_json::from_slice(&shoal(&dir, &["status", "--json"]).stdout).ok()?;
+        (status[2]["state"] == "down").then_some(())
+    });
+    assert!(gone.is_some());
+    let unknown = shoal(&dir, &["kill", "n9"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no node n9"));
+}

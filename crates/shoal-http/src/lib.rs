@@ -8,6 +8,9 @@
 //! | `GET /api/actors` | every actor on this node: pid, name, type, parent, status, mailbox depth, handled, restarts, uptime |
 //! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
+//! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
+//! | `POST /api/chaos/partition?peers=a,b` | drops all gossip and link traffic to and from those peers; admin token |
+//! | `POST /api/chaos/heal` | ends the partition; admin token |
 //!
 //! Times are integers whose key names the unit (`uptime_ms`, `rtt_us`). Errors are
 //! `{"error": "..."}` with a 4xx status. Mutating endpoints need `Authorization: Bearer
@@ -15,6 +18,7 @@
 
 mod actors;
 mod auth;
+mod chaos;
 mod views;
 
 use std::future::Future;
@@ -45,6 +49,9 @@ pub fn router(node: Node, admin_token: Option<String>) -> Router {
         .route("/api/actors", get(actors::list))
         .route("/api/actors/{pid}", get(actors::detail))
         .route("/api/actors/{pid}/kill", post(actors::kill))
+        .route("/api/chaos", get(chaos::show))
+        .route("/api/chaos/partition", post(chaos::partition))
+        .route("/api/chaos/heal", post(chaos::heal))
         .with_state(Api { node, admin_token })
 }
 

@@ -1,5 +1,6 @@
 //! The `Node` handle: a cloneable front to one running node's tasks.
 
+mod chaos;
 mod contract;
 mod driver;
 mod link;
@@ -10,12 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use shoal_proto::{Creation, Member, MemberStatus, MembershipStats, NodeId, ProtocolRange};
+use shoal_proto::{Creation, Member, MemberStatus, MembershipStats, NodeId, NodeName, ProtocolRange};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
+use self::chaos::Chaos;
 pub(crate) use self::driver::Input;
 use self::driver::{Driver, DriverWiring};
 use crate::actor::Actors;
@@ -74,6 +76,7 @@ pub struct Snapshot {
 
 struct Inner {
     actors: Actors,
+    chaos: Arc<Chaos>,
     inputs: mpsc::UnboundedSender<Input>,
     snapshot: watch::Receiver<Snapshot>,
     events: broadcast::Sender<NodeEvent>,
@@ -131,8 +134,10 @@ impl Node {
         let counters = Arc::new(LinkCounters::default());
         let actors = Actors::new(local.id.clone(), cancel.child_token(), tracker.clone());
         register_diagnostics(&actors);
+        let chaos = Arc::new(Chaos::default());
         let wiring = DriverWiring {
             actors: actors.clone(),
+            chaos: chaos.clone(),
             inputs: inputs.clone(),
             inputs_rx,
             events: events.clone(),
@@ -147,6 +152,7 @@ impl Node {
         tracing::info!(name = %config.name, %listen, "node started");
         let inner = Inner {
             actors,
+            chaos,
             inputs,
             snapshot,
             events,
@@ -193,6 +199,27 @@ impl Node {
     /// The node's actors: spawn, send, call, monitor, spawn remote, inspect.
     pub fn actors(&self) -> &Actors {
         &self.inner.actors
+    }
+
+    /// Fault injection: drops every gossip datagram and link frame to and from `peers`
+    /// (replacing any earlier set), as a network partition would; links stay open and go
+    /// silent, so each side declares the other down within the link deadline. Apply it on
+    /// both sides for a clean split. An empty set heals.
+    pub fn partition_from(&self, peers: impl IntoIterator<Item = NodeName>) {
+        let peers: std::collections::BTreeSet<NodeName> = peers.into_iter().collect();
+        tracing::warn!(?peers, "fault injection: partitioned from peers");
+        self.inner.chaos.partition(peers, &self.members());
+    }
+
+    /// Ends a [`Node::partition_from`]; discovery and re-dials bring the peers back.
+    pub fn heal(&self) {
+        tracing::warn!("fault injection: partition healed");
+        self.inner.chaos.partition(Default::default(), &[]);
+    }
+
+    /// The peers this node is partitioned from by fault injection, sorted.
+    pub fn partitioned_from(&self) -> Vec<NodeName> {
+        self.inner.chaos.blocked()
     }
 
     /// Counters of refused input.

@@ -56,6 +56,7 @@ pub(crate) fn row(state: &ClusterState, node: &NodeRecord) -> Value {
     let status = match (running, &info) {
         (false, _) => "down",
         (true, Some(_)) => "up",
+        (true, None) if crate::bench::procfs::is_stopped(node.pid) => "paused",
         (true, None) => "starting",
     };
     json!({

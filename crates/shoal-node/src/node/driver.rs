@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::chaos::Chaos;
 use super::link::{self, LinkContext};
 use super::{LinkCounters, NodeEvent, Snapshot, now_us};
 use crate::actor::{Actors, Route};
@@ -50,6 +51,7 @@ pub(crate) enum Input {
 /// Channels and shared state handed to the driver.
 pub(crate) struct DriverWiring {
     pub(crate) actors: Actors,
+    pub(crate) chaos: Arc<Chaos>,
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) inputs_rx: mpsc::UnboundedReceiver<Input>,
     pub(crate) events: broadcast::Sender<NodeEvent>,
@@ -118,7 +120,9 @@ impl Driver {
                 () = self.wiring.cancel.cancelled() => break,
                 Some(input) = self.wiring.inputs_rx.recv() => self.handle_input(input),
                 received = self.udp.recv_from(&mut buf) => {
-                    if let Ok((n, _from)) = received {
+                    if let Ok((n, from)) = received
+                        && !self.wiring.chaos.blocks_addr(&from)
+                    {
                         self.core.handle_datagram(Instant::now(), &buf[..n]);
                     }
                 }
@@ -190,6 +194,7 @@ impl Driver {
     fn perform_outputs(&mut self) {
         while let Some(output) = self.core.poll_output() {
             match output {
+                Output::SendDatagram { to, .. } if self.wiring.chaos.blocks_addr(&to) => {}
                 Output::SendDatagram { to, bytes } => {
                     // Gossip tolerates loss: a full socket buffer drops the datagram.
                     let _ = self.udp.try_send_to(&bytes, to);
@@ -211,7 +216,7 @@ impl Driver {
     }
 
     fn dial(&mut self, addr: SocketAddr, expected: Option<NodeId>) {
-        if !self.dialing.insert(addr) {
+        if self.wiring.chaos.blocks_addr(&addr) || !self.dialing.insert(addr) {
             return;
         }
         self.next_conn += 1;
@@ -228,6 +233,7 @@ impl Driver {
             inputs: self.wiring.inputs.clone(),
             counters: self.wiring.counters.clone(),
             actors: self.wiring.actors.clone(),
+            chaos: self.wiring.chaos.clone(),
             cancel: self.wiring.cancel.clone(),
         }
     }
@@ -273,6 +279,7 @@ impl Driver {
         let members = self.core.members();
         let stats = self.core.stats();
         let local = self.core.local();
+        self.wiring.chaos.learn(&members);
         self.snapshot.send_if_modified(|s| {
             let changed = s.members != members || s.stats != stats || s.local != *local;
             if changed {

@@ -15,6 +15,7 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
 use super::LinkCounters;
+use super::chaos::Chaos;
 use super::driver::Input;
 use crate::actor::{Actors, Origin};
 
@@ -39,6 +40,7 @@ pub(crate) struct LinkContext {
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) counters: Arc<LinkCounters>,
     pub(crate) actors: Actors,
+    pub(crate) chaos: Arc<Chaos>,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -152,6 +154,10 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
             }
         },
     };
+    if ctx.chaos.blocks(&peer.id.name) {
+        tracing::debug!(peer = %peer.id, "fault injection: dropping a new link to a partitioned peer");
+        return Outcome::Failed;
+    }
     let (out, out_rx) = mpsc::unbounded_channel();
     let replies = out.downgrade();
     let peer_id = peer.id.clone();
@@ -294,6 +300,9 @@ async fn relay(
             }
             () = sleep_until(retired) => break,
             frame = out.recv(), if retired.is_none() => match frame {
+                Some(_) if ctx.chaos.blocks(&origin.peer.name) => {
+                    while out.try_recv().is_ok() {} // partitioned: the network loses it
+                }
                 Some(frame) => {
                     if frames.feed(frame).await.is_err() {
                         break;
@@ -308,6 +317,7 @@ async fn relay(
                 None => retired = Some(tokio::time::Instant::now() + LAME_DUCK),
             },
             frame = frames.next() => match frame {
+                Some(Ok(_)) if ctx.chaos.blocks(&origin.peer.name) => {}
                 Some(Ok(frame)) => match LinkMessage::decode_shared(&frame.freeze()) {
                     Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(origin, frame),
                     Ok(msg) => {

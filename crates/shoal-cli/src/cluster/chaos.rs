@@ -1,0 +1,166 @@
+//! Fault injection on a running cluster: `kill`, `pause` / `resume` (signals to the node
+//! process, by recorded pid) and `partition` / `heal` (through every node's
+//! `/api/chaos` endpoint, with the cluster's admin token).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+use shoal_testkit::http_request;
+
+use super::start::ADMIN_TOKEN_FILE;
+use super::state::{ClusterState, NodeRecord, is_our_process};
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `kill NODE` (SIGKILL), `pause NODE` (SIGSTOP), `resume NODE` (SIGCONT).
+pub(crate) fn signal(dir: &Path, node: &str, signal: Signal, json: bool) -> anyhow::Result<()> {
+    let state = ClusterState::load_required(dir)?;
+    let record = find(&state, node)?;
+    if !is_our_process(record.pid, &state.bin) {
+        bail!(
+            "{node} (pid {}) is not running; see `shoal cluster status`",
+            record.pid
+        );
+    }
+    kill(Pid::from_raw(record.pid as i32), signal).with_context(|| format!("cannot signal {node}"))?;
+    if json {
+        println!(
+            "{}",
+            json!({"node": node, "pid": record.pid, "signal": signal.as_str()})
+        );
+    } else {
+        println!("sent {} to {node} (pid {})", signal.as_str(), record.pid);
+    }
+    Ok(())
+}
+
+fn find<'a>(state: &'a ClusterState, node: &str) -> anyhow::Result<&'a NodeRecord> {
+    state.nodes.iter().find(|n| n.name == node).with_context(|| {
+        let names: Vec<&str> = state.nodes.iter().map(|n| n.name.as_str()).collect();
+        format!(
+            "no node {node} in this cluster; its nodes are {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Splits `n1,n2 / n3` (as one or several arguments) into groups of node names.
+pub(crate) fn groups(args: &[String]) -> anyhow::Result<Vec<BTreeSet<String>>> {
+    let text = args.join(" ");
+    let groups: Vec<BTreeSet<String>> = text
+        .split('/')
+        .map(|g| {
+            g.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect();
+    if groups.len() < 2 || groups.iter().any(BTreeSet::is_empty) {
+        bail!("write the sides of the partition separated by '/', e.g. `shoal cluster partition n1,n2 / n3`");
+    }
+    Ok(groups)
+}
+
+/// `partition A / B [/ C ...]`: every node is cut off from the nodes of the other groups.
+/// Nodes named in no group stay connected to everyone.
+pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Result<()> {
+    let state = ClusterState::load_required(dir)?;
+    let groups = groups(args)?;
+    for name in groups.iter().flatten() {
+        find(&state, name)?;
+    }
+    let token = token(dir)?;
+    for (i, group) in groups.iter().enumerate() {
+        let others: Vec<&str> = groups
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, g)| g.iter().map(String::as_str))
+            .collect();
+        for name in group {
+            let path = format!("/api/chaos/partition?peers={}", others.join(","));
+            post(find(&state, name)?, &path, &token)?;
+        }
+    }
+    let sides: Vec<Vec<&String>> = groups.iter().map(|g| g.iter().collect()).collect();
+    if json {
+        println!("{}", json!({"partitioned": sides}));
+    } else {
+        println!(
+            "partitioned {sides:?}; `shoal cluster health` shows the split, `shoal cluster heal` ends it"
+        );
+    }
+    Ok(())
+}
+
+/// `heal`: ends every node's partition.
+pub(crate) fn heal(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let state = ClusterState::load_required(dir)?;
+    let token = token(dir)?;
+    let mut failed = Vec::new();
+    for node in &state.nodes {
+        if let Err(e) = post(node, "/api/chaos/heal", &token) {
+            failed.push(format!("{}: {e:#}", node.name));
+        }
+    }
+    if json {
+        println!("{}", json!({"healed": failed.is_empty(), "errors": failed}));
+    } else if failed.is_empty() {
+        println!("healed; nodes reconnect through discovery within a few seconds");
+    }
+    if !failed.is_empty() {
+        bail!("could not heal every node: {}", failed.join("; "));
+    }
+    Ok(())
+}
+
+fn token(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(ADMIN_TOKEN_FILE);
+    std::fs::read_to_string(&path)
+        .map(|t| t.trim().to_owned())
+        .with_context(|| {
+            format!(
+                "cannot read {}; was this cluster started by `shoal cluster start`?",
+                path.display()
+            )
+        })
+}
+
+fn post(node: &NodeRecord, path: &str, token: &str) -> anyhow::Result<()> {
+    let http = node
+        .http
+        .with_context(|| format!("{} has no HTTP address recorded", node.name))?;
+    let (status, body) = http_request(http, "POST", path, Some(token), TIMEOUT)
+        .with_context(|| format!("{} did not answer", node.name))?;
+    if status != 200 {
+        bail!("{} refused: {body}", node.name);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn partition_groups_parse_with_or_without_spaces() {
+        let expected = vec![
+            BTreeSet::from(["n1".to_owned(), "n2".to_owned()]),
+            BTreeSet::from(["n3".to_owned()]),
+        ];
+        assert_eq!(groups(&strings(&["n1,n2", "/", "n3"])).unwrap(), expected);
+        assert_eq!(groups(&strings(&["n1,n2/n3"])).unwrap(), expected);
+        assert!(groups(&strings(&["n1,n2"])).is_err());
+        assert!(groups(&strings(&["n1", "/"])).is_err());
+    }
+}
