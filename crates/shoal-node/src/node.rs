@@ -270,6 +270,14 @@ impl Node {
     }
 }
 
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.local().id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Factories every node offers, for diagnostics, benchmarks and tests across processes.
 fn register_diagnostics(actors: &Actors) {
     use crate::actor::{

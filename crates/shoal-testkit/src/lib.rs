@@ -1,4 +1,30 @@
-//! Start Shoal nodes as real processes from tests and benchmarks.
+//! Start Shoal clusters from tests: [`TestCluster`] (in-process nodes, or real processes of a
+//! binary) with fault injection, and [`NodeProcess`] for one node process.
+//!
+//! A complete test: three in-process nodes, split one off, watch the others see it go, heal.
+//!
+//! ```
+//! use std::time::Duration;
+//! use shoal_testkit::TestCluster;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let cluster = TestCluster::builder().size(3).start().await.unwrap();
+//! let names = cluster.names();
+//!
+//! cluster.partition(&[&[0, 1], &[2]]).unwrap();
+//! let split = cluster
+//!     .wait_until(Duration::from_secs(20), |c| c.nodes()[0].alive_members().len() == 2)
+//!     .await;
+//! assert!(split, "{} never saw {} go", names[0], names[2]);
+//!
+//! cluster.heal().unwrap();
+//! assert!(cluster.wait_until(Duration::from_secs(20), TestCluster::is_formed).await);
+//! # });
+//! ```
+//!
+//! `TestCluster::builder().binary(env!("CARGO_BIN_EXE_shoal"))` runs the same test over real
+//! `shoal node` processes (SIGKILL / SIGSTOP for `kill` / `pause`, the nodes' `/api/chaos`
+//! for partitions).
 //!
 //! [`NodeProcess::spawn`] runs a binary that follows the node contract (ARCHITECTURE section
 //! 9): it prints `{"event":"ready",...}` on stdout once it listens, then one JSON line per
@@ -16,8 +42,10 @@
 //! n1.wait_event(|e| e["event"] == "node_up" && e["node"] == "n2", Duration::from_secs(10)).unwrap();
 //! ```
 
+mod cluster;
 mod http;
 mod process;
 
+pub use cluster::{TestCluster, TestClusterBuilder, TestNode};
 pub use http::{http_get, http_post, http_request};
 pub use process::{NodeProcess, Ready, wait_until};
