@@ -11,11 +11,16 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 use shoal_testkit::wait_until;
 
-use super::state::{ClusterState, NodeRecord};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;
 
 /// How long a node may take to print its ready line, and the cluster to form.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Tries per node: a node that exits before its ready line is started again, twice.
+const START_ATTEMPTS: u32 = 3;
 
 /// Arguments of `shoal cluster start`.
 #[derive(clap::Args, Debug)]
@@ -68,7 +73,13 @@ fn check_ports_free(args: &StartArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()> {
-    let state = start(dir, &args)?;
+    let progress = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(Some(args.size as u64), ProgressDrawTarget::stderr())
+    };
+    let state = start_with(dir, &args, &progress)?;
+    progress.finish_and_clear();
     eprintln!(
         "cluster of {} nodes is up; logs in {}/logs; stop it with `shoal cluster stop`",
         args.size,
@@ -79,6 +90,10 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
 
 /// Starts the cluster and waits for a full mesh; on failure, kills what it started.
 pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState> {
+    start_with(dir, args, &ProgressBar::hidden())
+}
+
+fn start_with(dir: &Path, args: &StartArgs, progress: &ProgressBar) -> anyhow::Result<ClusterState> {
     let bin = preflight(dir, args)?;
     let dir = std::fs::canonicalize(dir)?;
     let cookie = write_secret(&dir, "cookie")?;
@@ -88,7 +103,13 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
         nodes: Vec::new(),
         base_port: args.base_port,
     };
-    if let Err(e) = spawn_all(&dir, &cookie, args, &mut state).and_then(|()| wait_formed(&dir, &mut state)) {
+    if let Ok(style) = ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len}") {
+        progress.set_style(style.progress_chars("=> "));
+    }
+    progress.set_message("starting nodes");
+    let started = spawn_all(&dir, &cookie, args, &mut state)
+        .and_then(|()| wait_formed(&dir, &cookie, &mut state, progress));
+    if let Err(e) = started {
         // Nothing half-started stays behind: every node spawned so far is in `state`.
         super::stop::kill_all(&state);
         let _ = std::fs::remove_file(ClusterState::path(&dir));
@@ -141,6 +162,7 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
     }
     std::net::TcpListener::bind("127.0.0.1:0")
         .with_context(|| "cannot bind 127.0.0.1: the loopback interface is not usable")?;
+    check_hostname()?;
     check_ports_free(args)?;
     for sub in ["logs", "discovery"] {
         std::fs::create_dir_all(dir.join(sub)).with_context(|| {
@@ -156,6 +178,17 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
 /// The file in the state directory holding the cluster's admin token (for mutating HTTP
 /// requests and fault injection).
 pub(crate) const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// The host name must resolve: node names default to `<hostname>-<pid>` and user binaries
+/// often bind or advertise it.
+fn check_hostname() -> anyhow::Result<()> {
+    let host = nix::unistd::gethostname().context("cannot read this machine's host name")?;
+    let host = host.to_string_lossy();
+    if std::net::ToSocketAddrs::to_socket_addrs(&(host.as_ref(), 0)).is_err() {
+        bail!("the host name {host} does not resolve; add `127.0.1.1 {host}` to /etc/hosts");
+    }
+    Ok(())
+}
 
 /// Writes a fresh random secret, readable by the owner only.
 fn write_secret(dir: &Path, file: &str) -> anyhow::Result<PathBuf> {
@@ -220,13 +253,60 @@ pub(crate) fn spawn(
     Ok(child.id())
 }
 
-/// Reads every ready file, then waits until every node lists every other as alive.
-fn wait_formed(dir: &Path, state: &mut ClusterState) -> anyhow::Result<()> {
-    for node in &mut state.nodes {
-        read_ready(dir, node)?;
+/// Waits for every node's ready file (starting a node again if it exits first), then until
+/// every node lists every other as alive.
+fn wait_formed(
+    dir: &Path,
+    cookie: &Path,
+    state: &mut ClusterState,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    for i in 0..state.nodes.len() {
+        await_ready(dir, cookie, state, i)?;
+        state.save(dir)?;
+        progress.inc(1);
     }
-    state.save(dir)?;
+    progress.set_message("waiting for full mesh");
     wait_mesh(dir, state)
+}
+
+/// Waits for node `i`'s ready line; a node that exits first is started again, up to
+/// [`START_ATTEMPTS`] tries in all.
+fn await_ready(dir: &Path, cookie: &Path, state: &mut ClusterState, i: usize) -> anyhow::Result<()> {
+    let name = state.nodes[i].name.clone();
+    let path = dir.join(format!("{name}.ready"));
+    for attempt in 1..=START_ATTEMPTS {
+        let pid = state.nodes[i].pid;
+        let outcome = wait_until(READY_TIMEOUT, || {
+            if let Some(ready) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+            {
+                return Some(Some(ready));
+            }
+            (!is_our_process(pid, &state.bin)).then_some(None)
+        });
+        match outcome {
+            Some(Some(ready)) => {
+                record_ready(&mut state.nodes[i], &ready);
+                return Ok(());
+            }
+            Some(None) if attempt < START_ATTEMPTS => {
+                eprintln!(
+                    "{name} exited before it was ready (try {attempt} of {START_ATTEMPTS}); starting it again"
+                );
+                let addrs = node_addrs(state.base_port, i + 1)?;
+                state.nodes[i].pid = spawn(dir, &state.bin, cookie, &name, addrs)?;
+                state.save(dir)?;
+            }
+            Some(None) => {
+                let what = format!("exited before it was ready, {START_ATTEMPTS} times");
+                return Err(failed_start(dir, &name, &what));
+            }
+            None => return Err(failed_start(dir, &name, "printed no ready line")),
+        }
+    }
+    Err(failed_start(dir, &name, "printed no ready line"))
 }
 
 /// Waits for `node`'s ready file and records its addresses and creation.
@@ -237,10 +317,14 @@ pub(crate) fn read_ready(dir: &Path, node: &mut NodeRecord) -> anyhow::Result<()
         serde_json::from_str(&text).ok()
     })
     .ok_or_else(|| failed_start(dir, &node.name, "printed no ready line"))?;
+    record_ready(node, &ready);
+    Ok(())
+}
+
+fn record_ready(node: &mut NodeRecord, ready: &Value) {
     node.listen = ready["listen"].as_str().and_then(|s| s.parse().ok());
     node.http = ready["http"].as_str().and_then(|s| s.parse().ok());
     node.creation = ready["creation"].as_u64();
-    Ok(())
 }
 
 /// Waits until every node lists every recorded node alive, at its recorded creation.
