@@ -62,6 +62,10 @@ fn start_status_and_stop_a_three_node_cluster_leaving_no_process() {
     let again = shoal(&dir, &["start"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already running"));
+    let reused = shoal(&dir, &["start", "--reuse", "--json"]);
+    assert!(reused.status.success(), "{}", String::from_utf8_lossy(&reused.stderr));
+    let reused_rows: Value = serde_json::from_slice(&reused.stdout).unwrap();
+    assert_eq!(reused_rows[0]["pid"], rows[0]["pid"], "--reuse must not start new nodes");
 
     kill(Pid::from_raw(pids[2] as i32), Signal::SIGKILL).unwrap();
     let degraded = wait_until(Duration::from_secs(20), || {

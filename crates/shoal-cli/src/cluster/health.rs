@@ -10,9 +10,7 @@ use crate::bench::procfs;
 
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     let state = ClusterState::load_required(dir)?;
-    let rows: Vec<Value> = state.nodes.iter().map(|n| row(&state, n)).collect();
-    let checks = checks(&state, &rows);
-    let healthy = checks.iter().all(|c| c["ok"] == true);
+    let (healthy, checks, rows) = evaluate(&state);
     if json {
         println!(
             "{}",
@@ -37,6 +35,13 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs every check: whether all pass, the checks, and the status rows.
+pub(crate) fn evaluate(state: &ClusterState) -> (bool, Vec<Value>, Vec<Value>) {
+    let rows: Vec<Value> = state.nodes.iter().map(|n| row(state, n)).collect();
+    let checks = checks(state, &rows);
+    (checks.iter().all(|c| c["ok"] == true), checks, rows)
+}
+
 fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
     let size = state.nodes.len();
     let down: Vec<&str> = rows
@@ -44,24 +49,37 @@ fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
         .filter(|r| r["state"] != "up")
         .filter_map(|r| r["name"].as_str())
         .collect();
-    let (disagree, linked) = views(state);
+    let (disagree, linked, rtts) = views(state);
     let mut versions: Vec<String> = rows
         .iter()
         .filter_map(|r| r["version"].as_str().map(String::from))
         .collect();
     versions.sort();
     versions.dedup();
+    let pids: Vec<u32> = state.nodes.iter().map(|n| n.pid).collect();
+    let cpu = procfs::cpu_percent(&pids, CPU_WINDOW);
     let resources: Vec<String> = state
         .nodes
         .iter()
-        .map(|n| {
-            format!(
-                "{} {:.1} MiB",
-                n.name,
-                procfs::rss_kib(n.pid).unwrap_or(0) as f64 / 1024.0
-            )
+        .enumerate()
+        .map(|(i, n)| {
+            let rss = procfs::rss_kib(n.pid).unwrap_or(0) as f64 / 1024.0;
+            match cpu.get(i) {
+                Some(cpu) => format!("{} {rss:.1} MiB {cpu:.1}% CPU", n.name),
+                None => format!("{} {rss:.1} MiB", n.name),
+            }
         })
         .collect();
+    let links = match (
+        rtts.len(),
+        super::super::bench::median(&rtts),
+        rtts.iter().copied().fold(0.0, f64::max),
+    ) {
+        (0, ..) => "every node holds a link to every other".to_owned(),
+        (_, p50, max) => {
+            format!("every node holds a link to every other; RTT p50 {p50:.0} µs, max {max:.0} µs")
+        }
+    };
     vec![
         check(
             "nodes up",
@@ -81,9 +99,9 @@ fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
                 format!("incomplete view on: {}", disagree.join(", "))
             },
         ),
-        check("links", linked, "every node holds a link to every other"),
+        check("links", linked, &links),
         check("same build", versions.len() == 1, &versions.join(" vs ")),
-        check("memory", true, &resources.join(", ")),
+        check("resources", true, &resources.join(", ")),
     ]
 }
 
@@ -92,11 +110,13 @@ fn check(name: &str, ok: bool, detail: &str) -> Value {
 }
 
 /// Whether every node's view is complete (it lists all `size` nodes alive, itself included)
-/// and linked (it holds a link to every peer). Each node is asked once.
-fn views(state: &ClusterState) -> (Vec<&str>, bool) {
+/// and linked (it holds a link to every peer), and the links' RTTs in µs. Each node is asked
+/// once.
+fn views(state: &ClusterState) -> (Vec<&str>, bool, Vec<f64>) {
     let size = state.nodes.len();
     let mut incomplete = Vec::new();
     let mut all_linked = true;
+    let mut rtts = Vec::new();
     for node in &state.nodes {
         let entries = members(node).unwrap_or_default();
         if entries.iter().filter(|m| m["state"] == "alive").count() != size {
@@ -104,6 +124,10 @@ fn views(state: &ClusterState) -> (Vec<&str>, bool) {
         }
         let peers: Vec<&Value> = entries.iter().filter(|m| m["self"] == false).collect();
         all_linked &= peers.len() + 1 == size && peers.iter().all(|m| m["linked"] == true);
+        rtts.extend(peers.iter().filter_map(|m| m["rtt_us"].as_f64()));
     }
-    (incomplete, all_linked)
+    (incomplete, all_linked, rtts)
 }
+
+/// How long CPU use is sampled over.
+const CPU_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);

@@ -35,6 +35,9 @@ pub(crate) struct StartArgs {
     /// and gossip, and serves HTTP on P + 2(i-1) + 1. Every port is checked before any starts.
     #[arg(long)]
     pub(crate) base_port: Option<u16>,
+    /// If a cluster already runs in the state dir and is healthy, use it instead of failing.
+    #[arg(long)]
+    pub(crate) reuse: bool,
 }
 
 /// The link and HTTP addresses of node `i` (from 1).
@@ -73,6 +76,20 @@ fn check_ports_free(args: &StartArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()> {
+    if args.reuse
+        && let Some(state) = ClusterState::load(dir)?
+        && !state.live_nodes().is_empty()
+    {
+        let (healthy, ..) = super::health::evaluate(&state);
+        if !healthy {
+            bail!(
+                "--reuse: the cluster in {} is not healthy (see `shoal cluster health`); stop it with `shoal cluster stop`",
+                dir.display()
+            );
+        }
+        eprintln!("reusing the healthy cluster in {}", dir.display());
+        return status::print(&state, json);
+    }
     let progress = if json {
         ProgressBar::hidden()
     } else {
@@ -145,7 +162,7 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
         && !state.live_nodes().is_empty()
     {
         bail!(
-            "a cluster is already running in {}; stop it with `shoal cluster stop` or use --state-dir",
+            "a cluster is already running in {}; stop it with `shoal cluster stop`, pass --reuse, or use another --state-dir",
             dir.display()
         );
     }
