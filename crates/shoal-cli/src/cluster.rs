@@ -84,6 +84,12 @@ enum ClusterCommand {
     },
     /// End a partition; nodes reconnect through discovery.
     Heal,
+    /// An interactive prompt for `members`, `ps`, `info`, `kill` and the cluster commands,
+    /// with history. With NODE, `ps` shows that node's actors.
+    Shell {
+        /// Scope `ps` to this node.
+        node: Option<String>,
+    },
 }
 
 pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
@@ -101,5 +107,6 @@ pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
         ClusterCommand::Resume { node } => chaos::signal(&args.state_dir, &node, Signal::SIGCONT, args.json),
         ClusterCommand::Partition { groups } => chaos::partition(&args.state_dir, &groups, args.json),
         ClusterCommand::Heal => chaos::heal(&args.state_dir, args.json),
+        ClusterCommand::Shell { node } => crate::shell::run(&args.state_dir, node.as_deref()),
     }
 }

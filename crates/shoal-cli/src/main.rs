@@ -5,6 +5,7 @@ mod cluster;
 mod inspect;
 mod node_cmd;
 mod settings;
+mod shell;
 mod version;
 
 use std::process::ExitCode;
@@ -14,13 +15,13 @@ use clap::{Parser, Subcommand};
 /// Shoal: clustering for Rust services, BEAM-style.
 #[derive(Parser, Debug)]
 #[command(name = "shoal", version = version::LONG, about, long_about = None)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub(crate) enum Command {
     /// Run one node in the foreground. Prints a JSON ready line, then one JSON line per
     /// membership event, on stdout; logs go to stderr. SIGINT or SIGTERM leaves gracefully.
     Node(Box<settings::NodeArgs>),
@@ -39,8 +40,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    match dispatch(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command (also from `shoal cluster shell`).
+pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Node(args) => node_cmd::run(*args),
         Command::Bench(args) => bench::run(args),
         Command::Cluster(args) => cluster::run(args),
@@ -48,12 +59,5 @@ fn main() -> ExitCode {
         Command::Ps(args) => inspect::ps(args),
         Command::Info(args) => inspect::info(args),
         Command::Kill(args) => inspect::kill(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
     }
 }

@@ -63,9 +63,16 @@ fn start_status_and_stop_a_three_node_cluster_leaving_no_process() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already running"));
     let reused = shoal(&dir, &["start", "--reuse", "--json"]);
-    assert!(reused.status.success(), "{}", String::from_utf8_lossy(&reused.stderr));
+    assert!(
+        reused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reused.stderr)
+    );
     let reused_rows: Value = serde_json::from_slice(&reused.stdout).unwrap();
-    assert_eq!(reused_rows[0]["pid"], rows[0]["pid"], "--reuse must not start new nodes");
+    assert_eq!(
+        reused_rows[0]["pid"], rows[0]["pid"],
+        "--reuse must not start new nodes"
+    );
 
     kill(Pid::from_raw(pids[2] as i32), Signal::SIGKILL).unwrap();
     let degraded = wait_until(Duration::from_secs(20), || {
@@ -314,4 +321,37 @@ fn partition_splits_the_cluster_heal_joins_it_and_pause_resume_kill_act_on_one_n
     assert!(gone.is_some());
     let unknown = shoal(&dir, &["kill", "n9"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no node n9"));
+}
+
+#[test]
+fn the_shell_runs_the_same_queries_and_keeps_history() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("shoal-shell-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    assert!(shoal(&dir, &["start", "--size", "2"]).status.success());
+    let mut shell = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["cluster", "shell", "n1", "--state-dir"])
+        .arg(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    shell
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"members\ncluster health\nnode\nexit\n")
+        .unwrap();
+    let out = shell.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("VIEW OF") && stdout.contains("full mesh"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("do not run inside the shell"), "{stderr}");
+    let history = std::fs::read_to_string(dir.join("shell_history")).unwrap();
+    assert!(history.contains("cluster health"), "{history}");
 }
