@@ -5,6 +5,7 @@
 //! - [`Cookie`], [`datagram`]: the shared secret and HMAC-tagged gossip datagrams.
 //! - [`LinkMessage`], [`Handshake`]: the link wire format and its authentication FSM.
 //! - [`Pid`], [`ActorFrame`]: process ids and the actor plane on a link.
+//! - [`Registry`]: one node's replica of the global registry and its conflict rule.
 //! - [`Membership`]: SWIM (foca) plus link signals; emits [`Event`]s and driver [`Output`]s.
 
 pub mod actor_wire;
@@ -16,6 +17,7 @@ pub mod handshake;
 pub mod member;
 pub mod membership;
 pub mod node_id;
+pub mod registry;
 pub mod wire;
 
 pub use actor_wire::{
@@ -30,4 +32,5 @@ pub use membership::{
     ConnId, DownReason, Event, Liveness, MemberStatus, Membership, MembershipConfig, MembershipStats, Output,
 };
 pub use node_id::{Creation, NodeId, NodeName};
+pub use registry::{Change, RegisterError, Registration, Registry, RegistryFrame, RegistryOutput};
 pub use wire::{DecodeError, LinkMessage, LinkMessageOf};

@@ -1,0 +1,401 @@
+//! One node's replica of the global registry (ARCHITECTURE section 6), sans-io.
+//!
+//! Each node is authoritative for the names it registered (its *own* entries) and keeps an
+//! exact copy of every live peer's own entries (a *replica* per owner, versioned by the
+//! owner's sequence number). The registry's view is their union, with one winner per name
+//! chosen by the pure rule in [`rule`]; lookups read it locally.
+//!
+//! Replication: every change to the own entries is broadcast as a `Delta` carrying the new
+//! sequence number. When a link comes up both sides send a `Digest` (their sequence number);
+//! a peer whose copy is not at that number asks for a `Snapshot`, as does one that sees a gap
+//! in the deltas. A peer's entries vanish when it goes down. When two owners hold one name
+//! (a partition healed, or two registrations crossed), every node computes the same winner;
+//! the loser's owner drops its entry and reports a [`RegistryOutput::Conflict`] so the node can
+//! apply the name's conflict policy.
+//!
+//! Call order: `register`/`unregister*`/`handle_*` as things happen, then drain
+//! [`Registry::poll_output`].
+
+pub mod rule;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::actor_wire::Pid;
+use crate::node_id::{NodeId, NodeName};
+
+/// Who holds a name, and when it was registered (the owner's wall clock, µs since the epoch).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Registration {
+    /// The registered actor (its node is the owner).
+    pub pid: Pid,
+    /// Registration time on the owner, in µs since the Unix epoch: the first key of the
+    /// conflict rule.
+    pub clock: u64,
+}
+
+/// One change to an owner's own entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// The name now belongs to this registration.
+    Put {
+        /// The name.
+        name: String,
+        /// Its registration.
+        registration: Registration,
+    },
+    /// The owner dropped the name.
+    Remove {
+        /// The name.
+        name: String,
+    },
+}
+
+/// Registry traffic on a link. New variants go at the end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegistryFrame {
+    /// "My own entries are at this sequence number" (sent when a link comes up).
+    Digest {
+        /// The sender's sequence number.
+        seq: u64,
+    },
+    /// "Send me all your own entries."
+    SyncRequest,
+    /// All of the sender's own entries, at a sequence number.
+    Snapshot {
+        /// The sender's sequence number.
+        seq: u64,
+        /// Name and registration of each entry.
+        entries: Vec<(String, Registration)>,
+    },
+    /// Changes to the sender's own entries; `seq` is the number after applying them.
+    Delta {
+        /// The sender's sequence number after these changes.
+        seq: u64,
+        /// The changes, in order.
+        changes: Vec<Change>,
+    },
+}
+
+/// What the registry asks its driver to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistryOutput {
+    /// Send a frame to one peer.
+    Send {
+        /// The peer.
+        to: NodeId,
+        /// The frame.
+        frame: RegistryFrame,
+    },
+    /// Send a frame to every linked peer.
+    Broadcast(RegistryFrame),
+    /// Our registration of `name` lost to another owner's and was dropped: apply the name's
+    /// conflict policy to `loser` (stop it with `NameConflict { winner }`, or tell it).
+    Conflict {
+        /// The name.
+        name: String,
+        /// Our actor that held it.
+        loser: Pid,
+        /// The actor that holds it now.
+        winner: Pid,
+    },
+}
+
+/// Why a registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    /// The name is taken (on this node or another); nothing changed.
+    #[error("name already registered to {0}")]
+    AlreadyRegistered(Pid),
+    /// Only actors of this node can be registered through this node.
+    #[error("{0} is not an actor of this node; register it through its own node")]
+    NotLocal(Pid),
+}
+
+/// A copy of one peer's own entries.
+#[derive(Debug, Clone)]
+struct Replica {
+    id: NodeId,
+    seq: u64,
+    entries: BTreeMap<String, Registration>,
+}
+
+/// One node's replica of the registry.
+#[derive(Debug)]
+pub struct Registry {
+    local: NodeId,
+    own_seq: u64,
+    own: BTreeMap<String, Registration>,
+    replicas: BTreeMap<NodeName, Replica>,
+    view: HashMap<String, Registration>,
+    outputs: VecDeque<RegistryOutput>,
+}
+
+impl Registry {
+    /// An empty registry for node `local`.
+    pub fn new(local: NodeId) -> Self {
+        Self {
+            local,
+            own_seq: 0,
+            own: BTreeMap::new(),
+            replicas: BTreeMap::new(),
+            view: HashMap::new(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<RegistryOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// Registers `name` for the local actor `pid` at `now_us`. Registering a name again for
+    /// the pid that holds it is a no-op.
+    pub fn register(&mut self, name: &str, pid: Pid, now_us: u64) -> Result<(), RegisterError> {
+        if pid.node != self.local {
+            return Err(RegisterError::NotLocal(pid));
+        }
+        if let Some(current) = self.view.get(name) {
+            return if current.pid == pid {
+                Ok(())
+            } else {
+                Err(RegisterError::AlreadyRegistered(current.pid.clone()))
+            };
+        }
+        let registration = Registration { pid, clock: now_us };
+        self.own.insert(name.to_owned(), registration.clone());
+        self.publish(vec![Change::Put {
+            name: name.to_owned(),
+            registration,
+        }]);
+        self.recompute(name);
+        Ok(())
+    }
+
+    /// Drops this node's registration of `name`; returns the pid that held it.
+    pub fn unregister(&mut self, name: &str) -> Option<Pid> {
+        let registration = self.own.remove(name)?;
+        self.publish(vec![Change::Remove {
+            name: name.to_owned(),
+        }]);
+        self.recompute(name);
+        Some(registration.pid)
+    }
+
+    /// Drops every name of the local actor `pid` (it stopped); returns them.
+    pub fn unregister_pid(&mut self, pid: &Pid) -> Vec<String> {
+        let names: Vec<String> = self
+            .own
+            .iter()
+            .filter(|(_, r)| r.pid == *pid)
+            .map(|(n, _)| n.clone())
+            .collect();
+        if names.is_empty() {
+            return names;
+        }
+        for name in &names {
+            self.own.remove(name);
+        }
+        self.publish(
+            names
+                .iter()
+                .map(|name| Change::Remove { name: name.clone() })
+                .collect(),
+        );
+        for name in &names {
+            self.recompute(name);
+        }
+        names
+    }
+
+    /// The actor registered under `name`, from the local view.
+    pub fn whereis(&self, name: &str) -> Option<&Pid> {
+        self.view.get(name).map(|r| &r.pid)
+    }
+
+    /// Every name with its winning registration, sorted by name.
+    pub fn registered(&self) -> Vec<(String, Registration)> {
+        let mut all: Vec<(String, Registration)> =
+            self.view.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// How many names the view holds.
+    pub fn len(&self) -> usize {
+        self.view.len()
+    }
+
+    /// Whether the view is empty.
+    pub fn is_empty(&self) -> bool {
+        self.view.is_empty()
+    }
+
+    /// A link to `peer` came up: tell it where our own entries stand.
+    pub fn handle_peer_up(&mut self, peer: NodeId) {
+        self.outputs.push_back(RegistryOutput::Send {
+            to: peer,
+            frame: RegistryFrame::Digest { seq: self.own_seq },
+        });
+    }
+
+    /// `peer` went down: its entries (and those of its older lives) vanish.
+    pub fn handle_peer_down(&mut self, peer: &NodeId) {
+        if self
+            .replicas
+            .get(&peer.name)
+            .is_some_and(|r| r.id.creation <= peer.creation)
+            && let Some(replica) = self.replicas.remove(&peer.name)
+        {
+            for name in replica.entries.keys() {
+                self.recompute(name);
+            }
+        }
+    }
+
+    /// A registry frame arrived from `from`.
+    pub fn handle_frame(&mut self, from: &NodeId, frame: RegistryFrame) {
+        if from.name == self.local.name || self.is_older_life(from) {
+            return;
+        }
+        match frame {
+            RegistryFrame::Digest { seq } => {
+                let known = self
+                    .replicas
+                    .get(&from.name)
+                    .filter(|r| r.id == *from)
+                    .map(|r| r.seq);
+                if known != Some(seq) && !(known.is_none() && seq == 0) {
+                    self.send(from, RegistryFrame::SyncRequest);
+                }
+            }
+            RegistryFrame::SyncRequest => {
+                let entries = self.own.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
+                let seq = self.own_seq;
+                self.send(from, RegistryFrame::Snapshot { seq, entries });
+            }
+            RegistryFrame::Snapshot { seq, entries } => self.apply_snapshot(from, seq, entries),
+            RegistryFrame::Delta { seq, changes } => self.apply_delta(from, seq, changes),
+        }
+    }
+
+    /// Whether `from` is an older life than the replica we hold of that name.
+    fn is_older_life(&self, from: &NodeId) -> bool {
+        self.replicas
+            .get(&from.name)
+            .is_some_and(|r| r.id.creation > from.creation)
+    }
+
+    fn apply_snapshot(&mut self, from: &NodeId, seq: u64, entries: Vec<(String, Registration)>) {
+        let entries: BTreeMap<String, Registration> =
+            entries.into_iter().filter(|(_, r)| r.pid.node == *from).collect();
+        let mut touched: BTreeSet<String> = entries.keys().cloned().collect();
+        let old = self.replicas.insert(
+            from.name.clone(),
+            Replica {
+                id: from.clone(),
+                seq,
+                entries,
+            },
+        );
+        if let Some(old) = old {
+            touched.extend(old.entries.into_keys());
+        }
+        for name in &touched {
+            self.recompute(name);
+        }
+    }
+
+    fn apply_delta(&mut self, from: &NodeId, seq: u64, changes: Vec<Change>) {
+        let replica = self.replicas.entry(from.name.clone()).or_insert_with(|| Replica {
+            id: from.clone(),
+            seq: 0,
+            entries: BTreeMap::new(),
+        });
+        if replica.id != *from {
+            // A newer life of the owner: start over from its own state.
+            replica.id = from.clone();
+            replica.seq = 0;
+            let stale: Vec<String> = std::mem::take(&mut replica.entries).into_keys().collect();
+            for name in &stale {
+                self.recompute(name);
+            }
+            return self.send(from, RegistryFrame::SyncRequest);
+        }
+        if seq <= replica.seq {
+            return; // already applied
+        }
+        if seq != replica.seq + 1 {
+            return self.send(from, RegistryFrame::SyncRequest);
+        }
+        replica.seq = seq;
+        let mut touched = Vec::with_capacity(changes.len());
+        for change in changes {
+            match change {
+                Change::Put { name, registration } if registration.pid.node == *from => {
+                    replica.entries.insert(name.clone(), registration);
+                    touched.push(name);
+                }
+                Change::Put { .. } => {} // an owner only speaks for its own actors
+                Change::Remove { name } => {
+                    replica.entries.remove(&name);
+                    touched.push(name);
+                }
+            }
+        }
+        for name in &touched {
+            self.recompute(name);
+        }
+    }
+
+    /// Bumps our sequence number and broadcasts `changes`.
+    fn publish(&mut self, changes: Vec<Change>) {
+        self.own_seq += 1;
+        self.outputs
+            .push_back(RegistryOutput::Broadcast(RegistryFrame::Delta {
+                seq: self.own_seq,
+                changes,
+            }));
+    }
+
+    fn send(&mut self, to: &NodeId, frame: RegistryFrame) {
+        self.outputs.push_back(RegistryOutput::Send {
+            to: to.clone(),
+            frame,
+        });
+    }
+
+    /// Recomputes the winner of `name`; if our own registration lost, drops it and reports
+    /// the conflict.
+    fn recompute(&mut self, name: &str) {
+        let candidates = self
+            .own
+            .get(name)
+            .into_iter()
+            .chain(self.replicas.values().filter_map(|r| r.entries.get(name)));
+        let Some(winner) = rule::winner(candidates).cloned() else {
+            self.view.remove(name);
+            return;
+        };
+        if let Some(own) = self.own.get(name)
+            && *own != winner
+        {
+            let loser = own.pid.clone();
+            self.own.remove(name);
+            self.publish(vec![Change::Remove {
+                name: name.to_owned(),
+            }]);
+            self.outputs.push_back(RegistryOutput::Conflict {
+                name: name.to_owned(),
+                loser,
+                winner: winner.pid.clone(),
+            });
+        }
+        self.view.insert(name.to_owned(), winner);
+    }
+}
+
+#[cfg(test)]
+#[path = "registry_test.rs"]
+mod tests;

@@ -1,0 +1,265 @@
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::node_id::Creation;
+
+fn id(name: &str) -> NodeId {
+    NodeId::new(NodeName::new(name).unwrap(), Creation(1))
+}
+
+/// Registries of several nodes and which pairs are connected; `pump` delivers every output
+/// between connected nodes until all are idle.
+struct Net {
+    nodes: Vec<Registry>,
+    connected: BTreeSet<(usize, usize)>,
+    conflicts: Vec<(usize, String, Pid, Pid)>,
+}
+
+impl Net {
+    fn new(n: usize) -> Self {
+        let names = ["a", "b", "c", "d", "e"];
+        let mut net = Self {
+            nodes: (0..n).map(|i| Registry::new(id(names[i]))).collect(),
+            connected: BTreeSet::new(),
+            conflicts: Vec::new(),
+        };
+        for i in 0..n {
+            for j in i + 1..n {
+                net.connect(i, j);
+            }
+        }
+        net.pump();
+        net
+    }
+
+    fn id(&self, i: usize) -> NodeId {
+        self.nodes[i].local.clone()
+    }
+
+    fn index(&self, node: &NodeId) -> usize {
+        self.nodes.iter().position(|r| r.local == *node).unwrap()
+    }
+
+    fn connect(&mut self, i: usize, j: usize) {
+        if self.connected.insert((i.min(j), i.max(j))) {
+            let (a, b) = (self.id(i), self.id(j));
+            self.nodes[i].handle_peer_up(b);
+            self.nodes[j].handle_peer_up(a);
+        }
+    }
+
+    fn cut(&mut self, i: usize, j: usize) {
+        if self.connected.remove(&(i.min(j), i.max(j))) {
+            let (a, b) = (self.id(i), self.id(j));
+            self.nodes[i].handle_peer_down(&b);
+            self.nodes[j].handle_peer_down(&a);
+        }
+    }
+
+    fn linked(&self, i: usize, j: usize) -> bool {
+        self.connected.contains(&(i.min(j), i.max(j)))
+    }
+
+    fn pump(&mut self) {
+        for _ in 0..10_000 {
+            let mut moved = false;
+            for i in 0..self.nodes.len() {
+                while let Some(output) = self.nodes[i].poll_output() {
+                    moved = true;
+                    let from = self.id(i);
+                    match output {
+                        RegistryOutput::Send { to, frame } => {
+                            let j = self.index(&to);
+                            if self.linked(i, j) {
+                                self.nodes[j].handle_frame(&from, frame);
+                            }
+                        }
+                        RegistryOutput::Broadcast(frame) => {
+                            for j in 0..self.nodes.len() {
+                                if j != i && self.linked(i, j) {
+                                    self.nodes[j].handle_frame(&from, frame.clone());
+                                }
+                            }
+                        }
+                        RegistryOutput::Conflict { name, loser, winner } => {
+                            self.conflicts.push((i, name, loser, winner));
+                        }
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("registry traffic did not settle");
+    }
+
+    fn pid(&self, i: usize, actor: u64) -> Pid {
+        Pid::new(self.id(i), actor)
+    }
+
+    /// Every connected node has the same view.
+    fn assert_agree(&self) {
+        let first = self.nodes[0].registered();
+        for node in &self.nodes[1..] {
+            assert_eq!(node.registered(), first);
+        }
+    }
+}
+
+#[test]
+fn a_registration_is_seen_everywhere_and_a_second_one_is_refused() {
+    let mut net = Net::new(3);
+    let pid = net.pid(0, 7);
+    net.nodes[0].register("x", pid.clone(), 100).unwrap();
+    net.pump();
+    for node in &net.nodes {
+        assert_eq!(node.whereis("x"), Some(&pid));
+    }
+    let other = net.pid(1, 9);
+    assert_eq!(
+        net.nodes[1].register("x", other, 200),
+        Err(RegisterError::AlreadyRegistered(pid.clone()))
+    );
+    assert_eq!(net.nodes[0].register("x", pid.clone(), 300), Ok(()));
+    let foreign = net.pid(2, 1);
+    assert_eq!(
+        net.nodes[0].register("y", foreign.clone(), 1),
+        Err(RegisterError::NotLocal(foreign))
+    );
+}
+
+#[test]
+fn names_vanish_when_their_actor_stops_or_their_node_goes_down() {
+    let mut net = Net::new(3);
+    let (p0, p1) = (net.pid(0, 1), net.pid(1, 1));
+    net.nodes[0].register("a1", p0.clone(), 1).unwrap();
+    net.nodes[0].register("a2", p0.clone(), 2).unwrap();
+    net.nodes[1].register("b1", p1, 3).unwrap();
+    net.pump();
+    assert_eq!(
+        net.nodes[0].unregister_pid(&p0),
+        vec!["a1".to_owned(), "a2".to_owned()]
+    );
+    net.pump();
+    assert!(
+        net.nodes
+            .iter()
+            .all(|n| n.whereis("a1").is_none() && n.len() == 1)
+    );
+    net.cut(1, 0);
+    net.cut(1, 2);
+    net.pump();
+    assert!(net.nodes[0].whereis("b1").is_none() && net.nodes[2].whereis("b1").is_none());
+}
+
+#[test]
+fn after_a_partition_heals_one_winner_remains_and_the_loser_is_told() {
+    let mut net = Net::new(3);
+    net.cut(0, 2);
+    net.cut(1, 2);
+    net.pump();
+    // The same name on both sides; c registered it later, so a wins.
+    {
+        let pid = net.pid(0, 1);
+        net.nodes[0].register("leader", pid, 1_000)
+    }
+    .unwrap();
+    {
+        let pid = net.pid(2, 5);
+        net.nodes[2].register("leader", pid, 2_000)
+    }
+    .unwrap();
+    net.pump();
+    assert_eq!(net.nodes[2].whereis("leader"), Some(&net.pid(2, 5)));
+    net.connect(0, 2);
+    net.connect(1, 2);
+    net.pump();
+    net.assert_agree();
+    assert_eq!(net.nodes[1].whereis("leader"), Some(&net.pid(0, 1)));
+    assert_eq!(
+        net.conflicts,
+        vec![(2, "leader".to_owned(), net.pid(2, 5), net.pid(0, 1))]
+    );
+}
+
+#[test]
+fn a_lost_delta_is_repaired_by_a_snapshot() {
+    let mut net = Net::new(2);
+    {
+        let pid = net.pid(0, 1);
+        net.nodes[0].register("one", pid, 1)
+    }
+    .unwrap();
+    // Drop that delta on the floor, then send another: b sees a gap and asks for a snapshot.
+    while net.nodes[0].poll_output().is_some() {}
+    {
+        let pid = net.pid(0, 2);
+        net.nodes[0].register("two", pid, 2)
+    }
+    .unwrap();
+    net.pump();
+    net.assert_agree();
+    assert_eq!(net.nodes[1].len(), 2);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Register(usize, u8, u64),
+    Stop(usize, u64),
+    Cut(usize, usize),
+    Connect(usize, usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0usize..3, 0u8..6, 0u64..4).prop_map(|(n, name, actor)| Op::Register(n, name, actor)),
+        1 => (0usize..3, 0u64..4).prop_map(|(n, actor)| Op::Stop(n, actor)),
+        1 => (0usize..3, 0usize..3).prop_map(|(a, b)| Op::Cut(a, b)),
+        1 => (0usize..3, 0usize..3).prop_map(|(a, b)| Op::Connect(a, b)),
+    ]
+}
+
+proptest! {
+    /// Whatever happens, once everything is connected and quiet: every node has the same
+    /// view, each name maps to a registration its owner still holds, and the winner is the
+    /// rule's pick among the owners' claims.
+    #[test]
+    fn replicas_converge_after_any_history(ops in proptest::collection::vec(op(), 1..60)) {
+        let mut net = Net::new(3);
+        let mut clock = 0;
+        for op in ops {
+            clock += 1;
+            match op {
+                Op::Register(n, name, actor) => {
+                    let pid = net.pid(n, actor);
+                    let _ = net.nodes[n].register(&format!("name{name}"), pid, clock);
+                }
+                Op::Stop(n, actor) => {
+                    let pid = net.pid(n, actor);
+                    net.nodes[n].unregister_pid(&pid);
+                }
+                Op::Cut(a, b) if a != b => net.cut(a, b),
+                Op::Connect(a, b) if a != b => net.connect(a, b),
+                _ => {}
+            }
+            net.pump();
+        }
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            net.connect(a, b);
+        }
+        net.pump();
+        net.assert_agree();
+        for (name, registration) in net.nodes[0].registered() {
+            let owner = net.index(&registration.pid.node);
+            prop_assert_eq!(net.nodes[owner].own.get(&name), Some(&registration));
+        }
+        for node in &net.nodes {
+            for name in node.own.keys() {
+                prop_assert_eq!(node.whereis(name), node.own.get(name).map(|r| &r.pid));
+            }
+        }
+    }
+}
