@@ -53,6 +53,7 @@ mod echo;
 mod error;
 mod factory;
 mod info;
+mod registry;
 mod remote;
 mod run;
 mod supervisor;
@@ -67,6 +68,7 @@ pub use self::context::Ctx;
 pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
 pub use self::error::{CallError, SendError, SpawnError};
 pub use self::info::{ActorInfo, ActorStatus};
+pub use self::registry::ConflictPolicy;
 pub(crate) use self::remote::{Origin, Route};
 pub use self::supervisor::{
     ChildInfo, ChildSpec, Children, ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, Restart, Strategy,
@@ -74,7 +76,9 @@ pub use self::supervisor::{
 };
 pub(crate) use self::system::ActorCounters;
 pub use self::system::{Actors, DownFuture, SpawnOptions};
-pub use shoal_proto::{ExitReason, Never, Pid, Refusal, RemoteMessage, SpawnRefusal};
+pub use shoal_proto::{
+    ExitReason, Never, Pid, Refusal, RegisterError, Registration, RemoteMessage, SpawnRefusal,
+};
 
 /// An actor: state plus handlers that run one message at a time.
 ///
@@ -137,8 +141,10 @@ pub trait Actor: Sized + Send + 'static {
     }
 }
 
-/// A system signal handed to [`Actor::handle_signal`].
+/// A system signal handed to [`Actor::handle_signal`]. More kinds may come: match with a
+/// wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Signal {
     /// A monitored actor stopped (delivered once per monitor).
     Down {
@@ -155,6 +161,13 @@ pub enum Signal {
         from: Pid,
         /// Why.
         reason: ExitReason,
+    },
+    /// This actor's registered `name` went to `winner` (policy [`ConflictPolicy::Notify`]).
+    NameConflict {
+        /// The name it no longer holds.
+        name: String,
+        /// The actor that holds it now.
+        winner: Pid,
     },
 }
 

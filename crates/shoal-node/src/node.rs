@@ -118,13 +118,15 @@ impl Node {
         let udp = UdpSocket::bind(listen)
             .await
             .map_err(|e| NodeError::bind(listen, e))?;
+        let creation = Creation(now_us());
         let local = Member {
-            id: NodeId::new(config.name.clone(), Creation(now_us())),
+            id: NodeId::new(config.name.clone(), creation),
             listen,
             http: config.http,
             roles: config.roles.clone(),
             version: config.version.clone(),
             protocol: ProtocolRange::CURRENT,
+            process: creation,
         };
         let discovery = Discovery::new(&config, &local)?;
         let cancel = CancellationToken::new();
@@ -149,6 +151,7 @@ impl Node {
         tracker.spawn(driver.run());
         tracker.spawn(link::accept_loop(listener, inputs.clone(), cancel.clone()));
         tracker.spawn(discovery.run(inputs.clone(), snapshot.clone(), cancel.clone()));
+        tracker.spawn(registry_anti_entropy(actors.clone(), cancel.clone()));
         tracing::info!(name = %config.name, %listen, "node started");
         let inner = Inner {
             actors,
@@ -275,6 +278,21 @@ impl std::fmt::Debug for Node {
         f.debug_struct("Node")
             .field("id", &self.local().id)
             .finish_non_exhaustive()
+    }
+}
+
+/// How often a node sends its registry digest to every linked peer.
+const REGISTRY_DIGEST_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Repairs registry replicas that lost a delta: digests to every peer, periodically.
+async fn registry_anti_entropy(actors: Actors, cancel: CancellationToken) {
+    let mut ticks = tokio::time::interval(REGISTRY_DIGEST_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticks.tick() => actors.registry_tick(),
+        }
     }
 }
 

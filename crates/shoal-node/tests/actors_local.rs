@@ -82,6 +82,7 @@ impl Actor for Recorder {
         let text = match signal {
             Signal::Down { reason, .. } => format!("down:{reason}"),
             Signal::Exit { reason, .. } => format!("exit:{reason}"),
+            other => format!("{other:?}"),
         };
         let _ = self.seen.send(text);
         Ok(())
@@ -208,6 +209,7 @@ impl Actor for Linker {
         let text = match signal {
             Signal::Down { reason, .. } => format!("down:{reason}"),
             Signal::Exit { reason, .. } => format!("exit:{reason}"),
+            other => format!("{other:?}"),
         };
         if let Some(seen) = &self.seen {
             let _ = seen.send(text);

@@ -58,6 +58,12 @@ pub enum ExitReason {
     NodeDown,
     /// A supervisor gave up: its children failed more often than its restart intensity.
     MaxRestarts,
+    /// The actor's registered name went to another actor when a partition healed (the
+    /// registry's conflict rule picked `winner`).
+    NameConflict {
+        /// The actor that holds the name now.
+        winner: Pid,
+    },
 }
 
 impl ExitReason {
@@ -79,6 +85,7 @@ impl fmt::Display for ExitReason {
             Self::NoProc => f.write_str("no such actor"),
             Self::NodeDown => f.write_str("node down"),
             Self::MaxRestarts => f.write_str("restart intensity exceeded"),
+            Self::NameConflict { winner } => write!(f, "name conflict, won by {winner}"),
         }
     }
 }

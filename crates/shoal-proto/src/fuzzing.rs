@@ -16,6 +16,7 @@ fn member(name: &str) -> Member {
         roles: Vec::new(),
         version: "fuzz".into(),
         protocol: ProtocolRange::CURRENT,
+        process: Creation(1),
     }
 }
 

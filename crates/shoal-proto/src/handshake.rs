@@ -256,6 +256,7 @@ fn kind(msg: &LinkMessage) -> &'static str {
         LinkMessage::HeartbeatAck(_) => "HeartbeatAck",
         LinkMessage::Goodbye => "Goodbye",
         LinkMessage::Actor(_) => "Actor",
+        LinkMessage::Registry(_) => "Registry",
     }
 }
 

@@ -49,12 +49,21 @@ pub struct Member {
     pub version: String,
     /// Protocol versions the node speaks.
     pub protocol: ProtocolRange,
+    /// When this node process started. `id.creation` grows when the node rejoins as a new
+    /// life after being declared down while alive; this does not, so the pids of its actors
+    /// (which carry it) stay valid once it is reachable again, as in Erlang.
+    pub process: Creation,
 }
 
 impl Member {
     /// The node's name.
     pub fn name(&self) -> &NodeName {
         &self.id.name
+    }
+
+    /// The identity actor pids carry: the name and the process's creation.
+    pub fn process_id(&self) -> NodeId {
+        NodeId::new(self.id.name.clone(), self.process)
     }
 }
 
@@ -93,6 +102,7 @@ pub(crate) fn test_member(name: &str, creation: u64, port: u16) -> Member {
         roles: vec![],
         version: "test".into(),
         protocol: ProtocolRange::CURRENT,
+        process: Creation(creation),
     }
 }
 
@@ -116,6 +126,11 @@ mod tests {
         let next = me.renew().unwrap();
         assert!(next.win_addr_conflict(&me));
         assert_eq!(next.addr(), me.addr());
+        assert_eq!(
+            next.process_id(),
+            me.process_id(),
+            "pids stay valid across a renewal"
+        );
     }
 
     #[test]

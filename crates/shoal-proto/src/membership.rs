@@ -238,8 +238,9 @@ impl Membership {
                 self.declare_down(now, &peer);
                 return;
             }
-            // The driver hands actor traffic to the actor runtime; here it only shows life.
-            LinkMessage::Actor(_) => {}
+            // The driver hands actor and registry traffic to the actor runtime; here it only
+            // shows life.
+            LinkMessage::Actor(_) | LinkMessage::Registry(_) => {}
             LinkMessage::Hello(_) | LinkMessage::Proof(_) | LinkMessage::Reject(_) => {
                 self.stats.bad_link_messages += 1;
                 self.outputs.push_back(Output::CloseLink(conn));
@@ -344,12 +345,15 @@ impl Membership {
     }
 
     /// Live peers that have a link, with the connection carrying it, sorted by name: where
-    /// the driver sends actor traffic.
+    /// the driver sends actor traffic. Peers are named by their process identity
+    /// ([`Member::process_id`]), the one actor pids carry.
     pub fn routes(&self) -> Vec<(NodeId, ConnId)> {
         self.links
             .iter()
-            .filter(|l| self.live.get(&l.id.name).is_some_and(|m| m.id == l.id))
-            .map(|l| (l.id.clone(), l.conn))
+            .filter_map(|l| {
+                let member = self.live.get(&l.id.name).filter(|m| m.id == l.id)?;
+                Some((member.process_id(), l.conn))
+            })
             .collect()
     }
 

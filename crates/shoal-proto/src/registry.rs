@@ -6,9 +6,9 @@
 //! chosen by the pure rule in [`rule`]; lookups read it locally.
 //!
 //! Replication: every change to the own entries is broadcast as a `Delta` carrying the new
-//! sequence number. When a link comes up both sides send a `Digest` (their sequence number);
-//! a peer whose copy is not at that number asks for a `Snapshot`, as does one that sees a gap
-//! in the deltas. A peer's entries vanish when it goes down. When two owners hold one name
+//! sequence number. When a link comes up, and periodically after ([`Registry::handle_tick`]),
+//! each side sends a `Digest` (its sequence number); a peer whose copy is not at that number
+//! asks for a `Snapshot`, as does one that sees a gap in the deltas. A peer's entries vanish when it goes down. When two owners hold one name
 //! (a partition healed, or two registrations crossed), every node computes the same winner;
 //! the loser's owner drops its entry and reports a [`RegistryOutput::Conflict`] so the node can
 //! apply the name's conflict policy.
@@ -111,6 +111,9 @@ pub enum RegisterError {
     /// Only actors of this node can be registered through this node.
     #[error("{0} is not an actor of this node; register it through its own node")]
     NotLocal(Pid),
+    /// The actor is not running (the node checks this before asking the registry).
+    #[error("{0} is not running")]
+    NoProc(Pid),
 }
 
 /// A copy of one peer's own entries.
@@ -230,6 +233,21 @@ impl Registry {
     /// Whether the view is empty.
     pub fn is_empty(&self) -> bool {
         self.view.is_empty()
+    }
+
+    /// The owner identity of the replica held for `name`, if any.
+    pub fn replica_of(&self, name: &NodeName) -> Option<&NodeId> {
+        self.replicas.get(name).map(|r| &r.id)
+    }
+
+    /// Periodic anti-entropy: tell every linked peer where our own entries stand, so a peer
+    /// that lost a delta (a partition swallowed it) asks for a snapshot. Call it every few
+    /// hundred milliseconds.
+    pub fn handle_tick(&mut self) {
+        self.outputs
+            .push_back(RegistryOutput::Broadcast(RegistryFrame::Digest {
+                seq: self.own_seq,
+            }));
     }
 
     /// A link to `peer` came up: tell it where our own entries stand.

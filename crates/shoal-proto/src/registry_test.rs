@@ -205,6 +205,23 @@ fn a_lost_delta_is_repaired_by_a_snapshot() {
     assert_eq!(net.nodes[1].len(), 2);
 }
 
+#[test]
+fn a_delta_lost_with_nothing_after_it_is_repaired_by_the_periodic_digest() {
+    let mut net = Net::new(2);
+    {
+        let pid = net.pid(0, 1);
+        net.nodes[0].register("only", pid, 1)
+    }
+    .unwrap();
+    while net.nodes[0].poll_output().is_some() {}
+    net.pump();
+    assert_eq!(net.nodes[1].len(), 0);
+    net.nodes[0].handle_tick();
+    net.pump();
+    net.assert_agree();
+    assert_eq!(net.nodes[1].len(), 1);
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Register(usize, u8, u64),

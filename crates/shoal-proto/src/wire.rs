@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use crate::actor_wire::ActorFrameOf;
 use crate::member::{Member, ProtocolRange};
+use crate::registry::RegistryFrame;
 
 /// Version byte at the head of every frame body.
 pub const WIRE_VERSION: u8 = 1;
@@ -65,6 +66,8 @@ pub enum LinkMessageOf<B> {
     Goodbye,
     /// Actor traffic: sends, calls, monitors, links, remote spawns.
     Actor(ActorFrameOf<B>),
+    /// Global registry replication.
+    Registry(RegistryFrame),
 }
 
 /// A frame body that could not be decoded.
@@ -103,6 +106,7 @@ impl<B> LinkMessageOf<B> {
             Self::HeartbeatAck(seq) => LinkMessageOf::HeartbeatAck(seq),
             Self::Goodbye => LinkMessageOf::Goodbye,
             Self::Actor(frame) => LinkMessageOf::Actor(frame.map(f)),
+            Self::Registry(frame) => LinkMessageOf::Registry(frame),
         }
     }
 }

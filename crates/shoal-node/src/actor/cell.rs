@@ -30,6 +30,8 @@ pub(crate) enum SysSignal {
         pid: Pid,
         reason: ExitReason,
     },
+    /// A registered name of this actor went to another actor.
+    NameConflict { name: String, winner: Pid },
 }
 
 /// Who to tell when the actor stops.

@@ -40,6 +40,9 @@ pub enum EchoCall {
     Received,
     /// Answered like `Received`, after this many milliseconds (a slow handler, for tests).
     Sleep(u64),
+    /// Register the echo under each of these names (cluster-wide); answered with
+    /// `Registered` listing the names that were taken already.
+    Register(Vec<String>),
 }
 
 impl RemoteMessage for EchoCall {
@@ -53,6 +56,8 @@ pub enum EchoReply {
     Echo(Bytes),
     /// The count asked for by `Received`.
     Received(u64),
+    /// The names of a `Register` call that were already taken, with their holders.
+    Registered(Vec<(String, shoal_proto::Pid)>),
 }
 
 impl RemoteMessage for EchoReply {
@@ -80,10 +85,21 @@ impl Actor for Echo {
         Ok(())
     }
 
-    async fn handle_call(&mut self, _ctx: &mut Ctx<Self>, call: EchoCall) -> Result<EchoReply, ActorError> {
+    async fn handle_call(&mut self, ctx: &mut Ctx<Self>, call: EchoCall) -> Result<EchoReply, ActorError> {
         Ok(match call {
             EchoCall::Echo(bytes) => EchoReply::Echo(bytes),
             EchoCall::Received => EchoReply::Received(self.received),
+            EchoCall::Register(names) => {
+                let me = ctx.pid().clone();
+                let taken = names
+                    .into_iter()
+                    .filter_map(|name| match ctx.actors().register(&name, &me) {
+                        Err(shoal_proto::RegisterError::AlreadyRegistered(holder)) => Some((name, holder)),
+                        _ => None,
+                    })
+                    .collect();
+                EchoReply::Registered(taken)
+            }
             EchoCall::Sleep(ms) => {
                 // Boxed: a timer is large, and every call's future would carry its room.
                 Box::pin(tokio::time::sleep(std::time::Duration::from_millis(ms))).await;

@@ -138,6 +138,17 @@ impl Remote {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
     }
 
+    /// Queues an encoded frame on every route.
+    pub(crate) fn broadcast(&self, frame: &Bytes) {
+        let routes = self
+            .routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for route in routes.values() {
+            let _ = route.out.send(frame.clone());
+        }
+    }
+
     /// The identity of the linked life of `name`, if a link to it is up.
     pub(crate) fn route_id(&self, name: &NodeName) -> Option<NodeId> {
         let routes = self

@@ -119,6 +119,7 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, signal: SysSignal)
         SysSignal::Exit { from, reason } if ctx.trap_exits => Signal::Exit { from, reason },
         SysSignal::Exit { reason, .. } => return (reason != ExitReason::Normal).then_some(reason),
         SysSignal::Down { monitor, pid, reason } => Signal::Down { monitor, pid, reason },
+        SysSignal::NameConflict { name, winner } => Signal::NameConflict { name, winner },
     };
     guarded(actor.handle_signal(ctx, signal)).await.err()
 }

@@ -82,6 +82,7 @@ pub(crate) struct SystemInner {
     next_ref: AtomicU64,
     pub(crate) remote: Remote,
     pub(crate) factories: Factories,
+    pub(crate) registry: RwLock<super::registry::NodeRegistry>,
     pub(crate) counters: ActorCounters,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -98,12 +99,13 @@ impl Actors {
     pub(crate) fn new(local: NodeId, cancel: CancellationToken, tracker: TaskTracker) -> Self {
         Self {
             inner: Arc::new(SystemInner {
-                local,
+                local: local.clone(),
                 table: RwLock::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 next_ref: AtomicU64::new(1),
                 remote: Remote::default(),
                 factories: Factories::default(),
+                registry: RwLock::new(super::registry::NodeRegistry::new(local.clone())),
                 counters: ActorCounters::default(),
                 cancel,
                 tracker,
@@ -435,6 +437,7 @@ impl Actors {
             )
         };
         self.table_write().remove(&cell.pid.id);
+        self.registry_actor_exited(&cell.pid);
         for watcher in monitors {
             self.notify(watcher, &cell.pid, reason.clone());
         }
@@ -468,6 +471,7 @@ impl Actors {
     /// actors are dropped.
     pub(crate) fn node_down(&self, node: &NodeId) {
         let gone = |pid: &Pid| pid.node.name == node.name && pid.node.creation <= node.creation;
+        self.registry_peer_down(node);
         for (watcher, target) in self.inner.remote.node_down(node) {
             self.notify(watcher, &target, ExitReason::NodeDown);
         }

@@ -272,7 +272,15 @@ impl Driver {
             })
             .collect();
         self.wiring.actors.inner.remote.set_routes(table);
+        let added: Vec<NodeId> = routes
+            .iter()
+            .filter(|r| !self.routes.contains(r))
+            .map(|(id, _)| id.clone())
+            .collect();
         self.routes = routes;
+        for peer in added {
+            self.wiring.actors.registry_peer_linked(peer);
+        }
     }
 
     fn publish(&self) {

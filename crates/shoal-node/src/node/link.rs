@@ -160,7 +160,7 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
     }
     let (out, out_rx) = mpsc::unbounded_channel();
     let replies = out.downgrade();
-    let peer_id = peer.id.clone();
+    let peer_id = peer.process_id();
     let up = Input::LinkUp {
         conn: ctx.conn,
         role,
@@ -320,6 +320,7 @@ async fn relay(
                 Some(Ok(_)) if ctx.chaos.blocks(&origin.peer.name) => {}
                 Some(Ok(frame)) => match LinkMessage::decode_shared(&frame.freeze()) {
                     Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(origin, frame),
+                    Ok(LinkMessage::Registry(frame)) => ctx.actors.handle_registry_frame(&origin.peer, frame),
                     Ok(msg) => {
                         tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
                         if ctx.inputs.send(Input::LinkMessage { conn: ctx.conn, msg }).is_err() {

@@ -155,6 +155,7 @@ impl Sim {
             roles: Vec::new(),
             version: "sim".into(),
             protocol: ProtocolRange::CURRENT,
+            process: creation,
         };
         let seed = self.rng.next_u64();
         Membership::new(member, cookie.clone(), self.config.membership.clone(), seed)

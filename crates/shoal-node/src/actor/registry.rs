@@ -1,0 +1,184 @@
+//! The global registry on a node (ARCHITECTURE section 6): register, look up and send by
+//! name. The sans-io [`Registry`] holds the replica; this file feeds it (registrations, actor
+//! exits, links up, nodes down, frames from peers) and performs what it asks (frames to
+//! peers, the conflict policy on a losing actor).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use shoal_proto::{
+    LinkMessage, NodeId, RegisterError, Registration, Registry, RegistryFrame, RegistryOutput,
+};
+
+use super::cell::SysSignal;
+use super::system::Actors;
+use super::{CallError, ExitReason, Pid, RemoteMessage, SendError};
+
+/// What happens to an actor whose registered name goes to another actor when a partition
+/// heals (or two registrations cross): the registry's rule picks one winner on every node,
+/// and the loser's node applies the loser's policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConflictPolicy {
+    /// Stop the loser with `ExitReason::NameConflict { winner }` (default).
+    #[default]
+    Stop,
+    /// Leave the loser running, without the name, and deliver
+    /// [`super::Signal::NameConflict`] to it.
+    Notify,
+}
+
+/// The registry replica and the conflict policy of each name this node registered.
+#[derive(Debug)]
+pub(crate) struct NodeRegistry {
+    replica: Registry,
+    policies: HashMap<String, ConflictPolicy>,
+}
+
+impl NodeRegistry {
+    pub(crate) fn new(local: NodeId) -> Self {
+        Self {
+            replica: Registry::new(local),
+            policies: HashMap::new(),
+        }
+    }
+}
+
+impl Actors {
+    /// Registers `name` for the local actor `pid` cluster-wide, with the default conflict
+    /// policy (stop the loser). Fails with `AlreadyRegistered(holder)` if any node's view
+    /// already has the name; the name drops when the actor stops or its node goes down.
+    pub fn register(&self, name: &str, pid: &Pid) -> Result<(), RegisterError> {
+        self.register_with(name, pid, ConflictPolicy::Stop)
+    }
+
+    /// Like [`Actors::register`], with a conflict policy.
+    pub fn register_with(&self, name: &str, pid: &Pid, policy: ConflictPolicy) -> Result<(), RegisterError> {
+        self.with_registry(|r| {
+            // Checked under the registry lock: an actor that stops after this check has its
+            // names dropped by `exited`, which takes the same lock after leaving the table.
+            if pid.node == *self.node() && self.cell(pid.id).is_none() {
+                return Err(RegisterError::NoProc(pid.clone()));
+            }
+            r.replica.register(name, pid.clone(), crate::now_us())?;
+            r.policies.insert(name.to_owned(), policy);
+            Ok(())
+        })
+    }
+
+    /// Drops this node's registration of `name`; returns the actor that held it.
+    pub fn unregister(&self, name: &str) -> Option<Pid> {
+        self.with_registry(|r| {
+            r.policies.remove(name);
+            r.replica.unregister(name)
+        })
+    }
+
+    /// The actor registered under `name`, from this node's replica (no network).
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.registry_read().replica.whereis(name).cloned()
+    }
+
+    /// Every registered name and its registration, sorted by name.
+    pub fn registered(&self) -> Vec<(String, Registration)> {
+        self.registry_read().replica.registered()
+    }
+
+    /// Sends `msg` to the actor registered under `name` (`NoProc` if none is).
+    pub fn send_named<M: RemoteMessage>(&self, name: &str, msg: M) -> Result<(), SendError> {
+        let pid = self.whereis(name).ok_or(SendError::NoProc)?;
+        self.send(&pid, msg)
+    }
+
+    /// Calls the actor registered under `name`.
+    pub async fn call_named<Q: RemoteMessage, R: RemoteMessage>(
+        &self,
+        name: &str,
+        request: Q,
+        timeout: Duration,
+    ) -> Result<R, CallError> {
+        let pid = self.whereis(name).ok_or(SendError::NoProc)?;
+        self.call(&pid, request, timeout).await
+    }
+
+    pub(crate) fn handle_registry_frame(&self, from: &NodeId, frame: RegistryFrame) {
+        self.with_registry(|r| r.replica.handle_frame(from, frame));
+    }
+
+    /// A link to `peer` is up and routed: exchange digests.
+    pub(crate) fn registry_peer_linked(&self, peer: NodeId) {
+        self.with_registry(|r| r.replica.handle_peer_up(peer));
+    }
+
+    /// Sends every linked peer our digest (anti-entropy; the node calls this periodically).
+    pub(crate) fn registry_tick(&self) {
+        self.with_registry(|r| r.replica.handle_tick());
+    }
+
+    /// `peer` (a membership life) went down: its entries go, unless the same process is
+    /// linked again already under a newer life (it rejoined after a partition).
+    pub(crate) fn registry_peer_down(&self, peer: &NodeId) {
+        let reachable = self.inner.remote.route_id(&peer.name);
+        self.with_registry(|r| {
+            if reachable.is_some() && r.replica.replica_of(&peer.name) == reachable.as_ref() {
+                return;
+            }
+            r.replica.handle_peer_down(peer);
+        });
+    }
+
+    pub(crate) fn registry_actor_exited(&self, pid: &Pid) {
+        self.with_registry(|r| {
+            for name in r.replica.unregister_pid(pid) {
+                r.policies.remove(&name);
+            }
+        });
+    }
+
+    /// Runs `f` on the registry, then performs what it asked for. Frames are queued while
+    /// the lock is held, so deltas leave in sequence order (queueing never waits); the lock
+    /// order is registry, then actor table, everywhere.
+    fn with_registry<T>(&self, f: impl FnOnce(&mut NodeRegistry) -> T) -> T {
+        let mut registry = self
+            .inner
+            .registry
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let result = f(&mut registry);
+        while let Some(output) = registry.replica.poll_output() {
+            let policy = match &output {
+                RegistryOutput::Conflict { name, .. } => registry.policies.remove(name).unwrap_or_default(),
+                _ => ConflictPolicy::Stop,
+            };
+            self.perform(output, policy);
+        }
+        result
+    }
+
+    fn perform(&self, output: RegistryOutput, policy: ConflictPolicy) {
+        let remote = &self.inner.remote;
+        match output {
+            RegistryOutput::Send { to, frame } => {
+                let _ = remote.send_encoded(&to, Bytes::from(LinkMessage::Registry(frame).encode()));
+            }
+            RegistryOutput::Broadcast(frame) => {
+                remote.broadcast(&Bytes::from(LinkMessage::Registry(frame).encode()));
+            }
+            RegistryOutput::Conflict { name, loser, winner } => {
+                tracing::warn!(%name, %loser, %winner, ?policy, "registered name lost to another node's registration");
+                let Some(cell) = self.cell(loser.id) else { return };
+                match policy {
+                    ConflictPolicy::Stop => cell.signal(SysSignal::Stop(ExitReason::NameConflict { winner })),
+                    ConflictPolicy::Notify => cell.signal(SysSignal::NameConflict { name, winner }),
+                }
+            }
+        }
+    }
+
+    fn registry_read(&self) -> std::sync::RwLockReadGuard<'_, NodeRegistry> {
+        self.inner
+            .registry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
