@@ -176,6 +176,75 @@ pub(crate) fn members(args: InspectArgs) -> anyhow::Result<()> {
     finish(&answers)
 }
 
+/// `shoal registry`: every node's view of the global registry, name by name, with whether
+/// the views agree.
+pub(crate) fn registry(args: InspectArgs) -> anyhow::Result<()> {
+    let answers = fanout::all(&args.targets()?, "/api/registry", args.timeout());
+    let answered: Vec<&Answer> = answers.iter().filter(|a| a.result.is_ok()).collect();
+    let mut names: std::collections::BTreeMap<String, Vec<(String, Option<String>)>> = Default::default();
+    for answer in &answered {
+        for entry in answer
+            .result
+            .iter()
+            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+        {
+            if let Some(name) = entry["name"].as_str() {
+                names.entry(name.to_owned()).or_default();
+            }
+        }
+    }
+    for (name, views) in &mut names {
+        for answer in &answered {
+            let pid = answer.result.as_ref().ok().and_then(|v| {
+                v.as_array()?
+                    .iter()
+                    .find(|e| e["name"] == name.as_str())
+                    .and_then(|e| e["pid_text"].as_str().map(str::to_owned))
+            });
+            views.push((answer.node.clone(), pid));
+        }
+    }
+    let agree = |views: &[(String, Option<String>)]| views.windows(2).all(|w| w[0].1 == w[1].1);
+    let differing = names.values().filter(|v| !agree(v)).count();
+    if args.json {
+        let rows: Vec<Value> = names
+            .iter()
+            .map(|(name, views)| {
+                let per_node: serde_json::Map<String, Value> =
+                    views.iter().map(|(n, p)| (n.clone(), json!(p))).collect();
+                json!({"name": name, "pid": views.first().and_then(|v| v.1.clone()), "agree": agree(views), "views": per_node})
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"names": rows, "consistent": differing == 0, "errors": errors_json(&answers)})
+        );
+    } else {
+        let mut table = Table::new(["NAME", "PID", "VIEWS"]);
+        for (name, views) in &names {
+            let pid = views
+                .first()
+                .and_then(|v| v.1.clone())
+                .unwrap_or_else(|| "-".into());
+            let detail = if agree(views) {
+                format!("same on all {}", views.len())
+            } else {
+                views
+                    .iter()
+                    .map(|(n, p)| format!("{n}:{}", p.as_deref().unwrap_or("-")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            table.row([name.clone(), pid, detail]);
+        }
+        table.print();
+        if differing > 0 {
+            eprintln!("views differ on {differing} name(s); they converge within about a second");
+        }
+    }
+    finish(&answers)
+}
+
 /// `shoal ps`: the actors of every node.
 pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
     let mut targets = args.target.targets()?;

@@ -37,6 +37,8 @@ pub(crate) enum Command {
     Info(inspect::PidArgs),
     /// Kill one actor (needs the admin token): `shoal kill <id>@<node>`.
     Kill(inspect::PidArgs),
+    /// Every node's view of the global registry, and whether they agree.
+    Registry(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,5 +61,6 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Ps(args) => inspect::ps(args),
         Command::Info(args) => inspect::info(args),
         Command::Kill(args) => inspect::kill(args),
+        Command::Registry(args) => inspect::registry(args),
     }
 }

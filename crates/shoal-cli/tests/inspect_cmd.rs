@@ -122,6 +122,46 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong admin token"));
 
+    // registry: a name registered through the echo on n1 shows on every node, and health
+    // counts it as converged.
+    let echo_pid = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(pid) = probe
+                .actors()
+                .spawn_remote(&n1, shoal_node::actor::ECHO_FACTORY, &(), WAIT)
+                .await
+            {
+                return pid;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let _: shoal_node::actor::EchoReply = probe
+        .actors()
+        .call(
+            &echo_pid,
+            shoal_node::actor::EchoCall::Register(vec!["inspect-name".into()]),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let registry = wait_until(WAIT, || {
+        let r = json(&shoal(&dir, &["registry", "--json"]));
+        (r["consistent"] == true && r["names"].as_array().is_some_and(|n| n.len() == 1)).then_some(r)
+    });
+    let registry = registry.expect("the name on every node");
+    assert_eq!(registry["names"][0]["pid"], echo_pid.to_string());
+    // (The full-mesh check fails while the probe is a member; the registry check passes.)
+    let health = json(&shoal(&dir, &["cluster", "health", "--json"]));
+    let check = health["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "registry")
+        .unwrap();
+    assert_eq!(check["ok"], true, "{health}");
+
     // --connect: any node's HTTP address reaches all of them.
     let members = json(&shoal(&dir, &["members", "--json", "--connect", &http_n2]));
     assert!(members["members"].as_array().unwrap().len() >= 4, "{members}");

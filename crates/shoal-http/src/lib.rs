@@ -8,6 +8,7 @@
 //! | `GET /api/actors` | every actor on this node: pid, name, type, parent, status, mailbox depth, handled, restarts, uptime |
 //! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
+//! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
 //! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
 //! | `POST /api/chaos/partition?peers=a,b` | drops all gossip and link traffic to and from those peers; admin token |
 //! | `POST /api/chaos/heal` | ends the partition; admin token |
@@ -19,6 +20,7 @@
 mod actors;
 mod auth;
 mod chaos;
+mod registry;
 mod views;
 
 use std::future::Future;
@@ -30,6 +32,7 @@ use shoal_node::Node;
 use tokio::net::TcpListener;
 
 pub use actors::ActorDetail;
+pub use registry::RegistryEntry;
 pub use views::{MemberView, NodeView};
 
 /// What every handler sees.
@@ -49,6 +52,7 @@ pub fn router(node: Node, admin_token: Option<String>) -> Router {
         .route("/api/actors", get(actors::list))
         .route("/api/actors/{pid}", get(actors::detail))
         .route("/api/actors/{pid}/kill", post(actors::kill))
+        .route("/api/registry", get(registry::list))
         .route("/api/chaos", get(chaos::show))
         .route("/api/chaos/partition", post(chaos::partition))
         .route("/api/chaos/heal", post(chaos::heal))

@@ -29,6 +29,8 @@ pub struct NodeView {
     pub peers: usize,
     /// Actors running on this node.
     pub actors: usize,
+    /// Names in this node's view of the global registry.
+    pub registered_names: usize,
     /// Peers cut off by fault injection (`/api/chaos`).
     pub partitioned_from: Vec<String>,
     /// Refused input counters.
@@ -50,6 +52,7 @@ impl NodeView {
             uptime_ms: node.uptime().as_millis() as u64,
             peers: node.members().len(),
             actors: node.actors().count(),
+            registered_names: node.actors().registered_count(),
             partitioned_from: node.partitioned_from().iter().map(ToString::to_string).collect(),
             stats: node.stats(),
         }

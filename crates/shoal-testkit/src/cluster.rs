@@ -105,6 +105,7 @@ pub struct TestClusterBuilder {
 #[derive(Debug)]
 pub struct TestCluster {
     nodes: Vec<TestNode>,
+    cookie: String,
     admin_token: String,
 }
 
@@ -162,7 +163,11 @@ impl TestClusterBuilder {
             };
             nodes.push(node);
         }
-        let cluster = TestCluster { nodes, admin_token };
+        let cluster = TestCluster {
+            nodes,
+            cookie,
+            admin_token,
+        };
         if !cluster.wait_until(FORM_TIMEOUT, TestCluster::is_formed).await {
             return Err(std::io::Error::other("the test cluster did not form within 30 s"));
         }
@@ -280,7 +285,14 @@ impl TestCluster {
         (0..self.nodes.len()).try_for_each(|i| self.cut(i, &[]))
     }
 
-    fn cut(&self, i: usize, peers: &[String]) -> std::io::Result<()> {
+    /// The cluster's cookie, for a node of the test's own that joins it.
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
+    /// Node `i` drops all traffic with the nodes named `peers` (any node, also ones outside
+    /// the cluster); an empty list heals it. [`TestCluster::partition`] is built on this.
+    pub fn cut(&self, i: usize, peers: &[String]) -> std::io::Result<()> {
         match &self.nodes[i] {
             TestNode::InProcess(node) => {
                 let names = peers.iter().map(NodeName::new).collect::<Result<Vec<_>, _>>();

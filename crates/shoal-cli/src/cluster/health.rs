@@ -101,8 +101,35 @@ fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
         ),
         check("links", linked, &links),
         check("same build", versions.len() == 1, &versions.join(" vs ")),
+        registry_check(state),
         check("resources", true, &resources.join(", ")),
     ]
+}
+
+/// Every node's view of the global registry is the same.
+fn registry_check(state: &ClusterState) -> Value {
+    let views: Vec<Option<Vec<(String, String)>>> = state
+        .nodes
+        .iter()
+        .map(|n| {
+            let entries = super::status::get_json(n.http?, "/api/registry")?;
+            let mut names: Vec<(String, String)> = entries
+                .as_array()?
+                .iter()
+                .filter_map(|e| Some((e["name"].as_str()?.to_owned(), e["pid_text"].as_str()?.to_owned())))
+                .collect();
+            names.sort();
+            Some(names)
+        })
+        .collect();
+    let agree = views.iter().all(Option::is_some) && views.windows(2).all(|w| w[0] == w[1]);
+    let count = views.first().and_then(|v| v.as_ref().map(Vec::len)).unwrap_or(0);
+    let detail = if agree {
+        format!("every node has the same {count} name(s)")
+    } else {
+        "views differ (or a node did not answer); see `shoal registry`".to_owned()
+    };
+    check("registry", agree, &detail)
 }
 
 fn check(name: &str, ok: bool, detail: &str) -> Value {

@@ -84,6 +84,11 @@ impl Actors {
         self.registry_read().replica.registered()
     }
 
+    /// How many names this node's view holds.
+    pub fn registered_count(&self) -> usize {
+        self.registry_read().replica.len()
+    }
+
     /// Sends `msg` to the actor registered under `name` (`NoProc` if none is).
     pub fn send_named<M: RemoteMessage>(&self, name: &str, msg: M) -> Result<(), SendError> {
         let pid = self.whereis(name).ok_or(SendError::NoProc)?;
