@@ -29,15 +29,14 @@ fn holder(cluster: &TestCluster, i: usize, name: &str) -> Option<String> {
 
 async fn probe(cluster: &TestCluster, name: &str, seed: usize) -> Node {
     let seed = cluster.nodes()[seed].process().unwrap().ready.listen.to_string();
-    let node = Node::builder()
+    Node::builder()
         .name(name)
         .cookie(cluster.cookie())
         .seeds([seed])
         .local_discovery(None)
         .start()
         .await
-        .unwrap();
-    node
+        .unwrap()
 }
 
 async fn echo_on(probe: &Node, node: &str) -> Pid {
