@@ -10,6 +10,7 @@ mod detection;
 mod formation;
 mod messaging;
 pub(crate) mod procfs;
+mod registry;
 mod soak;
 
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub(crate) enum Scenario {
     Soak,
     /// Actor messages between two nodes: call round trip, one-way throughput, local sends.
     Messaging,
+    /// Global registry on 5 nodes: visibility, registration and lookup rates, cleanup.
+    Registry,
 }
 
 /// Arguments of `shoal bench`.
@@ -59,6 +62,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Detection => detection::run(&bin, trials)?,
         Scenario::Soak => soak::run(&bin, args.seconds)?,
         Scenario::Messaging => messaging::run(&bin, trials)?,
+        Scenario::Registry => registry::run()?,
     };
     if args.json {
         println!("{figures}");

@@ -1,6 +1,7 @@
 //! Node identity: a user-chosen name plus a creation stamp that grows on every restart.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +11,11 @@ use crate::error::ConfigError;
 pub const MAX_NAME_LEN: usize = 64;
 
 /// A node's name, unique within a cluster: 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
+/// Shared, so cloning one (every pid carries one) costs no allocation. A name that arrives
+/// from the network is validated like one from the user.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct NodeName(String);
+#[serde(try_from = "String", into = "String")]
+pub struct NodeName(Arc<str>);
 
 impl NodeName {
     /// Validates `name` and wraps it.
@@ -27,12 +31,26 @@ impl NodeName {
                 "use 1 to 64 ASCII letters, digits, '.', '_' or '-'",
             ));
         }
-        Ok(Self(name))
+        Ok(Self(name.into()))
     }
 
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for NodeName {
+    type Error = ConfigError;
+
+    fn try_from(name: String) -> Result<Self, ConfigError> {
+        Self::new(name)
+    }
+}
+
+impl From<NodeName> for String {
+    fn from(name: NodeName) -> Self {
+        name.0.as_ref().to_owned()
     }
 }
 

@@ -19,6 +19,7 @@
 pub mod rule;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 
 use serde::{Deserialize, Serialize};
 
@@ -131,9 +132,14 @@ pub struct Registry {
     own_seq: u64,
     own: BTreeMap<String, Registration>,
     replicas: BTreeMap<NodeName, Replica>,
-    view: HashMap<String, Registration>,
+    view: HashMap<String, Registration, ViewHasher>,
     outputs: VecDeque<RegistryOutput>,
 }
+
+/// xxHash64 for the lookup table: several times faster than SipHash on short names, which
+/// matters at millions of lookups per second. Names come only from authenticated peers, so
+/// SipHash's flood resistance buys nothing here.
+type ViewHasher = BuildHasherDefault<twox_hash::XxHash64>;
 
 impl Registry {
     /// An empty registry for node `local`.
@@ -143,7 +149,7 @@ impl Registry {
             own_seq: 0,
             own: BTreeMap::new(),
             replicas: BTreeMap::new(),
-            view: HashMap::new(),
+            view: HashMap::default(),
             outputs: VecDeque::new(),
         }
     }
