@@ -12,6 +12,7 @@ mod links;
 mod network;
 mod node;
 mod queue;
+mod registry;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -40,6 +40,7 @@ impl Sim {
     /// published events, and makes sure its next timer is in the queue.
     pub(super) fn flush(&mut self, idx: usize) {
         let mut published = false;
+        let mut downs = Vec::new();
         while let Some(output) = self.nodes[idx].core.poll_output() {
             match output {
                 Output::SendDatagram { to, bytes } => self.send_datagram(idx, to, bytes),
@@ -48,10 +49,14 @@ impl Sim {
                 Output::CloseLink(conn) => self.close_link(idx, conn),
                 Output::Event(event) => {
                     published = true;
+                    if let shoal_proto::Event::NodeDown { id, .. } = &event {
+                        downs.push(id.clone());
+                    }
                     self.observe(idx, event);
                 }
             }
         }
+        self.registry_after_core(idx, downs);
         if published {
             self.check_node(idx);
         }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use rand::Rng;
-use shoal_proto::{Cookie, Creation, Member, Membership, NodeId, NodeName, ProtocolRange};
+use shoal_proto::{Cookie, Creation, Member, Membership, NodeId, NodeName, ProtocolRange, Registry};
 
 use super::node::{NodeState, SimNode};
 use super::queue::SimEvent;
@@ -44,6 +44,9 @@ impl Sim {
             cookie,
             cookie_group,
             ids: vec![core.local().id.clone()],
+            registry: Registry::new(core.local().process_id()),
+            registry_routes: Vec::new(),
+            registry_tick: self.now,
             core,
             life: 0,
             state: NodeState::Running,
@@ -127,6 +130,9 @@ impl Sim {
             .insert(core.local().id.clone(), self.nodes[idx].cookie_group);
         let node = &mut self.nodes[idx];
         node.ids.push(core.local().id.clone());
+        node.registry = Registry::new(core.local().process_id());
+        node.registry_routes.clear();
+        node.registry_tick = self.now;
         node.core = core;
         node.addr = addr;
         node.life += 1;

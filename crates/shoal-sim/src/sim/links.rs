@@ -192,6 +192,12 @@ impl Sim {
         c.ends[to].heard = true;
         match &mut c.ends[to].state {
             EndState::Up => {
+                // As in shoal-node, registry frames skip the membership core.
+                if let LinkMessage::Registry(frame) = msg {
+                    let sender = c.ends[from].at;
+                    self.on_registry_frame(at.node, sender, frame);
+                    return;
+                }
                 let now = self.base + self.now;
                 self.nodes[at.node].core.handle_link_message(now, conn, msg);
                 self.flush(at.node);

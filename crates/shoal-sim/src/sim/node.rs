@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use shoal_proto::{Cookie, Membership, NodeId, NodeName};
+use shoal_proto::{ConnId, Cookie, Membership, NodeId, NodeName, Registry};
 
 use super::queue::Target;
 
@@ -44,6 +44,12 @@ pub(crate) struct SimNode {
     pub(crate) suspects: BTreeSet<NodeId>,
     /// Every id any life of this slot had, oldest first (restarts and renewals).
     pub(crate) ids: Vec<NodeId>,
+    /// This process's replica of the global registry (a restart starts a fresh one).
+    pub(crate) registry: Registry,
+    /// The routes (live, linked peers) the registry was last told about.
+    pub(crate) registry_routes: Vec<(NodeId, ConnId)>,
+    /// When the registry last sent its periodic digest.
+    pub(crate) registry_tick: Duration,
 }
 
 impl SimNode {
