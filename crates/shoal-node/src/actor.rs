@@ -58,6 +58,7 @@ mod remote;
 mod run;
 mod supervisor;
 mod system;
+mod watch;
 
 use std::fmt;
 use std::future::Future;
