@@ -20,6 +20,7 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod node;
+mod singleton;
 
 pub use config::{NodeBuilder, NodeConfig};
 pub use error::NodeError;

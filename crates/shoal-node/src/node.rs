@@ -76,6 +76,7 @@ pub struct Snapshot {
 
 struct Inner {
     actors: Actors,
+    singletons: Arc<crate::singleton::Singletons>,
     chaos: Arc<Chaos>,
     inputs: mpsc::UnboundedSender<Input>,
     snapshot: watch::Receiver<Snapshot>,
@@ -152,9 +153,17 @@ impl Node {
         tracker.spawn(link::accept_loop(listener, inputs.clone(), cancel.clone()));
         tracker.spawn(discovery.run(inputs.clone(), snapshot.clone(), cancel.clone()));
         tracker.spawn(registry_anti_entropy(actors.clone(), cancel.clone()));
+        let singletons = Arc::new(crate::singleton::Singletons::default());
+        tracker.spawn(crate::singleton::run(
+            actors.clone(),
+            singletons.clone(),
+            snapshot.clone(),
+            cancel.clone(),
+        ));
         tracing::info!(name = %config.name, %listen, "node started");
         let inner = Inner {
             actors,
+            singletons,
             chaos,
             inputs,
             snapshot,
@@ -202,6 +211,57 @@ impl Node {
     /// The node's actors: spawn, send, call, monitor, spawn remote, inspect.
     pub fn actors(&self) -> &Actors {
         &self.inner.actors
+    }
+
+    /// Declares a cluster singleton: an actor started from `factory` with `args` that runs
+    /// once in the cluster, on the oldest live member (with `role`, if given), registered
+    /// under `name`, and that moves to the next oldest member when that one goes. Declare the
+    /// same singletons, and register their factories, on every node.
+    pub fn singleton<Args: serde::Serialize>(
+        &self,
+        name: &str,
+        factory: &str,
+        args: &Args,
+        role: Option<&str>,
+    ) -> Result<(), crate::actor::SpawnError> {
+        let args = postcard::to_stdvec(args).map_err(|e| crate::actor::SpawnError::Encode(e.to_string()))?;
+        self.inner.singletons.declare(crate::singleton::SingletonSpec {
+            name: name.to_owned(),
+            factory: factory.to_owned(),
+            args,
+            role: role.map(str::to_owned),
+        });
+        Ok(())
+    }
+
+    /// The member that leads `role` (any member for `None`): the oldest live one, as its
+    /// process identity. Singletons of that role run there.
+    pub fn leader(&self, role: Option<&str>) -> Option<NodeId> {
+        crate::singleton::leader(&self.inner.snapshot.borrow(), role)
+    }
+
+    /// A watch of [`Node::leader`] for `role`; it changes when the leader does.
+    pub fn watch_leader(&self, role: Option<&str>) -> watch::Receiver<Option<NodeId>> {
+        let (tx, rx) = watch::channel(self.leader(role));
+        let mut snapshot = self.watch();
+        let role = role.map(str::to_owned);
+        let cancel = self.inner.cancel.clone();
+        self.inner.tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tx.closed() => return,
+                    changed = snapshot.changed() => if changed.is_err() { return },
+                }
+                let leader = crate::singleton::leader(&snapshot.borrow(), role.as_deref());
+                tx.send_if_modified(|current| {
+                    let changed = *current != leader;
+                    *current = leader;
+                    changed
+                });
+            }
+        });
+        rx
     }
 
     /// Fault injection: drops every gossip datagram and link frame to and from `peers`

@@ -1,0 +1,194 @@
+//! Cluster singletons (ARCHITECTURE section 6): an actor that runs once in the cluster, on the
+//! oldest member (of a role, if given), and moves to the next oldest when that member goes.
+//!
+//! Every node declares the same singletons (like factories). Each node decides alone, from
+//! its membership view, whether it is the leader for a role: the live member with the
+//! smallest process creation (then name). The leader starts the singleton from its factory
+//! and registers it under the singleton's name; a node that stops being the leader stops its
+//! instance. The registry makes the answer one cluster-wide: a new leader waits until the old
+//! instance's name is gone, and if a partition let both sides start one, the registry's
+//! conflict rule stops one when it heals.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shoal_proto::{ExitReason, Member, NodeId};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::actor::{Actors, Pid};
+use crate::node::Snapshot;
+
+/// How often each node re-checks its singletons besides membership changes (a new leader
+/// waiting for the old instance's name to go retries at this pace).
+const RECHECK: Duration = Duration::from_millis(100);
+
+/// One declared singleton.
+#[derive(Clone, Debug)]
+pub(crate) struct SingletonSpec {
+    pub(crate) name: String,
+    pub(crate) factory: String,
+    pub(crate) args: Vec<u8>,
+    pub(crate) role: Option<String>,
+}
+
+/// The singletons declared on this node and the instances it runs.
+#[derive(Debug, Default)]
+pub(crate) struct Singletons {
+    specs: Mutex<Vec<SingletonSpec>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Singletons {
+    pub(crate) fn declare(&self, spec: SingletonSpec) {
+        let mut specs = self
+            .specs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        specs.retain(|s| s.name != spec.name);
+        specs.push(spec);
+        drop(specs);
+        self.changed.notify_one();
+    }
+
+    fn specs(&self) -> Vec<SingletonSpec> {
+        self.specs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// The leader for `role` in `snapshot`: the live member (this node included) with the
+/// smallest process creation, then name, among those with the role. As process ids.
+pub(crate) fn leader(snapshot: &Snapshot, role: Option<&str>) -> Option<NodeId> {
+    std::iter::once(&snapshot.local)
+        .chain(snapshot.members.iter().map(|m| &m.member))
+        .filter(|m| role.is_none_or(|r| m.roles.iter().any(|have| have == r)))
+        .min_by(|a, b| (a.process, &a.id.name).cmp(&(b.process, &b.id.name)))
+        .map(Member::process_id)
+}
+
+/// Runs until `cancel`: keeps this node's singleton instances in line with its leadership.
+pub(crate) async fn run(
+    actors: Actors,
+    singletons: Arc<Singletons>,
+    mut snapshot: watch::Receiver<Snapshot>,
+    cancel: CancellationToken,
+) {
+    let mut running: BTreeMap<String, Pid> = BTreeMap::new();
+    let mut ticks = tokio::time::interval(RECHECK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = snapshot.changed() => if changed.is_err() { return },
+            () = singletons.changed.notified() => {}
+            _ = ticks.tick() => {}
+        }
+        let view = snapshot.borrow().clone();
+        for spec in singletons.specs() {
+            reconcile(&actors, &view, &spec, &mut running);
+        }
+    }
+}
+
+/// Starts or stops this node's instance of `spec` as leadership says.
+fn reconcile(actors: &Actors, view: &Snapshot, spec: &SingletonSpec, running: &mut BTreeMap<String, Pid>) {
+    if running
+        .get(&spec.name)
+        .is_some_and(|pid| actors.info(pid.id).is_none())
+    {
+        running.remove(&spec.name); // it stopped (crashed, or lost a name conflict)
+    }
+    let leads = leader(view, spec.role.as_deref()).as_ref() == Some(actors.node());
+    match (leads, running.get(&spec.name)) {
+        (true, None) => {
+            // Wait until no other node's instance holds the name.
+            if actors
+                .whereis(&spec.name)
+                .is_some_and(|holder| holder.node != *actors.node())
+            {
+                return;
+            }
+            match actors.spawn_factory(&spec.factory, &spec.args) {
+                Ok(pid) => match actors.register(&spec.name, &pid) {
+                    Ok(()) => {
+                        tracing::info!(singleton = %spec.name, %pid, "started the singleton here (oldest member)");
+                        running.insert(spec.name.clone(), pid);
+                    }
+                    Err(e) => {
+                        tracing::debug!(singleton = %spec.name, "not yet: {e}");
+                        let _ = actors.stop(&pid, ExitReason::Shutdown);
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(singleton = %spec.name, factory = %spec.factory, "cannot start: {e}")
+                }
+            }
+        }
+        (false, Some(pid)) => {
+            tracing::info!(singleton = %spec.name, %pid, "stopping the singleton here: another member leads");
+            let _ = actors.stop(pid, ExitReason::Shutdown);
+            running.remove(&spec.name);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use shoal_proto::{Creation, Liveness, MemberStatus, MembershipStats, NodeName, ProtocolRange};
+
+    use super::*;
+
+    fn member(name: &str, process: u64, roles: &[&str]) -> Member {
+        Member {
+            id: NodeId::new(NodeName::new(name).unwrap(), Creation(process + 10)),
+            listen: SocketAddr::from(([127, 0, 0, 1], 7000)),
+            http: None,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            version: "test".into(),
+            protocol: ProtocolRange::CURRENT,
+            process: Creation(process),
+        }
+    }
+
+    fn snapshot(local: Member, peers: Vec<Member>) -> Snapshot {
+        Snapshot {
+            local,
+            members: peers
+                .into_iter()
+                .map(|member| MemberStatus {
+                    member,
+                    liveness: Liveness::Alive,
+                    linked: true,
+                    rtt: None,
+                    last_heard: None,
+                })
+                .collect(),
+            stats: MembershipStats::default(),
+        }
+    }
+
+    #[test]
+    fn the_leader_is_the_oldest_process_with_the_role() {
+        let view = snapshot(
+            member("c", 30, &["worker"]),
+            vec![member("a", 10, &[]), member("b", 20, &["worker"])],
+        );
+        // Process creation decides, not the (renewable) membership creation.
+        assert_eq!(
+            leader(&view, None),
+            Some(NodeId::new(NodeName::new("a").unwrap(), Creation(10)))
+        );
+        assert_eq!(
+            leader(&view, Some("worker")),
+            Some(NodeId::new(NodeName::new("b").unwrap(), Creation(20)))
+        );
+        assert_eq!(leader(&view, Some("gpu")), None);
+    }
+}

@@ -1,0 +1,72 @@
+//! Cluster singletons: one instance, on the oldest member; it moves when that member goes.
+
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
+use std::time::Duration;
+
+use shoal_node::actor::Echo;
+use shoal_testkit::TestCluster;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Instances of the singleton across the running nodes.
+fn instances(cluster: &TestCluster) -> usize {
+    cluster
+        .nodes()
+        .iter()
+        .filter_map(|n| n.node())
+        .map(|n| {
+            n.actors()
+                .list()
+                .iter()
+                .filter(|a| a.name.as_deref() == Some("clock"))
+                .count()
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_singleton_runs_once_on_the_oldest_member_and_moves_when_it_dies() {
+    let mut cluster = TestCluster::builder().size(3).start().await.unwrap();
+    for i in 0..3 {
+        let node = cluster.node(i);
+        node.actors().register_factory("clock", |()| Ok(Echo::default()));
+        node.singleton("the-clock", "clock", &(), None).unwrap();
+    }
+    let oldest = cluster.node(0).local().process_id();
+    assert!((0..3).all(|i| cluster.node(i).leader(None) == Some(oldest.clone())));
+    let placed = |c: &TestCluster| {
+        instances(c) == 1
+            && (0..3).all(|i| {
+                c.node(i)
+                    .actors()
+                    .whereis("the-clock")
+                    .is_some_and(|p| p.node == oldest)
+            })
+    };
+    assert!(
+        cluster.wait_until(WAIT, placed).await,
+        "the singleton never ran on the oldest member"
+    );
+
+    let mut leader_watch = cluster.node(2).watch_leader(None);
+    cluster.kill(0).await;
+    let next = cluster.node(1).local().process_id();
+    let moved = |c: &TestCluster| {
+        instances(c) == 1
+            && (1..3).all(|i| {
+                c.node(i)
+                    .actors()
+                    .whereis("the-clock")
+                    .is_some_and(|p| p.node == next)
+            })
+    };
+    assert!(
+        cluster.wait_until(WAIT, moved).await,
+        "the singleton did not move to the next oldest"
+    );
+    tokio::time::timeout(WAIT, leader_watch.wait_for(|l| *l == Some(next.clone())))
+        .await
+        .unwrap()
+        .unwrap();
+}
