@@ -31,6 +31,8 @@ pub struct NodeView {
     pub actors: usize,
     /// Names in this node's view of the global registry.
     pub registered_names: usize,
+    /// The cluster's leader as this node sees it (the oldest member; singletons run there).
+    pub leader: Option<String>,
     /// Peers cut off by fault injection (`/api/chaos`).
     pub partitioned_from: Vec<String>,
     /// Refused input counters.
@@ -53,6 +55,7 @@ impl NodeView {
             peers: node.members().len(),
             actors: node.actors().count(),
             registered_names: node.actors().registered_count(),
+            leader: node.leader(None).map(|l| l.name.to_string()),
             partitioned_from: node.partitioned_from().iter().map(ToString::to_string).collect(),
             stats: node.stats(),
         }
