@@ -9,6 +9,7 @@
 //! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
 //! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
+//! | `GET /api/groups` | every process group with its members |
 //! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
 //! | `POST /api/chaos/partition?peers=a,b` | drops all gossip and link traffic to and from those peers; admin token |
 //! | `POST /api/chaos/heal` | ends the partition; admin token |
@@ -32,7 +33,7 @@ use shoal_node::Node;
 use tokio::net::TcpListener;
 
 pub use actors::ActorDetail;
-pub use registry::RegistryEntry;
+pub use registry::{GroupView, RegistryEntry};
 pub use views::{MemberView, NodeView};
 
 /// What every handler sees.
@@ -53,6 +54,7 @@ pub fn router(node: Node, admin_token: Option<String>) -> Router {
         .route("/api/actors/{pid}", get(actors::detail))
         .route("/api/actors/{pid}/kill", post(actors::kill))
         .route("/api/registry", get(registry::list))
+        .route("/api/groups", get(registry::groups))
         .route("/api/chaos", get(chaos::show))
         .route("/api/chaos/partition", post(chaos::partition))
         .route("/api/chaos/heal", post(chaos::heal))

@@ -1,4 +1,5 @@
-//! `GET /api/registry`: this node's view of the global registry.
+//! `GET /api/registry` and `GET /api/groups`: this node's view of the global registry and of
+//! the process groups.
 
 use axum::Json;
 use axum::extract::State;
@@ -34,4 +35,26 @@ pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<RegistryEntry>> {
         })
         .collect();
     Json(entries)
+}
+
+/// One process group.
+#[derive(Debug, Serialize)]
+pub struct GroupView {
+    /// The group.
+    pub group: String,
+    /// Its members on every node, as `<id>@<node>`, sorted.
+    pub members: Vec<String>,
+}
+
+pub(crate) async fn groups(State(api): State<Api>) -> Json<Vec<GroupView>> {
+    let actors = api.node.actors();
+    let groups = actors
+        .groups()
+        .into_iter()
+        .map(|(group, _)| GroupView {
+            members: actors.members(&group).iter().map(ToString::to_string).collect(),
+            group,
+        })
+        .collect();
+    Json(groups)
 }

@@ -69,7 +69,7 @@ pub use self::context::Ctx;
 pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
 pub use self::error::{CallError, SendError, SpawnError};
 pub use self::info::{ActorInfo, ActorStatus};
-pub use self::registry::ConflictPolicy;
+pub use self::registry::{ConflictPolicy, GroupEvent};
 pub(crate) use self::remote::{Origin, Route};
 pub use self::supervisor::{
     ChildInfo, ChildSpec, Children, ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, Restart, Strategy,

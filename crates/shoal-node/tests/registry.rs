@@ -126,3 +126,46 @@ async fn after_a_partition_heals_the_earlier_registration_wins_and_the_loser_is_
     let views: Vec<_> = (0..3).map(|i| cluster.node(i).actors().registered()).collect();
     assert!(views.windows(2).all(|w| w[0] == w[1]), "{views:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_groups_replicate_and_drop_members_that_stop_or_lose_their_node() {
+    let mut cluster = TestCluster::builder().size(3).start().await.unwrap();
+    let mut events = cluster.node(2).actors().subscribe_groups();
+    let a = cluster.node(0).actors().spawn(Echo::default());
+    let b = cluster.node(1).actors().spawn(Echo::default());
+    cluster.node(0).actors().join("workers", a.pid()).unwrap();
+    cluster.node(1).actors().join("workers", b.pid()).unwrap();
+    let both = vec![a.pid().clone(), b.pid().clone()];
+    let mut sorted = both.clone();
+    sorted.sort();
+    assert!(
+        cluster
+            .wait_until(WAIT, |c| c.node(2).actors().members("workers") == sorted)
+            .await
+    );
+    assert_eq!(
+        cluster.node(0).actors().local_members("workers"),
+        vec![a.pid().clone()]
+    );
+    assert_eq!(cluster.node(2).actors().groups(), vec![("workers".to_owned(), 2)]);
+    let first = tokio::time::timeout(WAIT, events.recv()).await.unwrap().unwrap();
+    assert!(first.joined && both.contains(&first.pid));
+
+    cluster.node(0).actors().kill(a.pid()).unwrap();
+    assert!(
+        cluster
+            .wait_until(WAIT, |c| c.node(2).actors().members("workers")
+                == vec![b.pid().clone()])
+            .await
+    );
+    cluster.kill(1).await;
+    assert!(
+        cluster
+            .wait_until(WAIT, |c| c.node(2).actors().members("workers").is_empty())
+            .await
+    );
+    assert!(
+        cluster.node(2).actors().registered().is_empty(),
+        "memberships are not names"
+    );
+}

@@ -16,6 +16,7 @@
 //! Call order: `register`/`unregister*`/`handle_*` as things happen, then drain
 //! [`Registry::poll_output`].
 
+pub mod groups;
 pub mod rule;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -91,6 +92,15 @@ pub enum RegistryOutput {
     },
     /// Send a frame to every linked peer.
     Broadcast(RegistryFrame),
+    /// `pid` joined (`joined`) or left a process group, as this node's view now has it.
+    GroupChanged {
+        /// The group.
+        group: String,
+        /// The member.
+        pid: Pid,
+        /// Whether it joined (or left).
+        joined: bool,
+    },
     /// Our registration of `name` lost to another owner's and was dropped: apply the name's
     /// conflict policy to `loser` (stop it with `NameConflict { winner }`, or tell it).
     Conflict {
@@ -115,6 +125,10 @@ pub enum RegisterError {
     /// The actor is not running (the node checks this before asking the registry).
     #[error("{0} is not running")]
     NoProc(Pid),
+    /// Names starting with a NUL character are reserved (group memberships use them), and
+    /// group names may not contain one.
+    #[error("invalid name {0:?}: names may not start with a NUL character")]
+    Reserved(String),
 }
 
 /// A copy of one peer's own entries.
@@ -130,9 +144,10 @@ struct Replica {
 pub struct Registry {
     local: NodeId,
     own_seq: u64,
-    own: BTreeMap<String, Registration>,
+    own: OwnEntries,
     replicas: BTreeMap<NodeName, Replica>,
     view: HashMap<String, Registration, ViewHasher>,
+    groups: groups::GroupIndex,
     outputs: VecDeque<RegistryOutput>,
 }
 
@@ -147,9 +162,10 @@ impl Registry {
         Self {
             local,
             own_seq: 0,
-            own: BTreeMap::new(),
+            own: OwnEntries::default(),
             replicas: BTreeMap::new(),
             view: HashMap::default(),
+            groups: groups::GroupIndex::default(),
             outputs: VecDeque::new(),
         }
     }
@@ -162,6 +178,41 @@ impl Registry {
     /// Registers `name` for the local actor `pid` at `now_us`. Registering a name again for
     /// the pid that holds it is a no-op.
     pub fn register(&mut self, name: &str, pid: Pid, now_us: u64) -> Result<(), RegisterError> {
+        if name.starts_with('\0') {
+            return Err(RegisterError::Reserved(name.to_owned()));
+        }
+        self.claim(name, pid, now_us)
+    }
+
+    /// Adds the local actor `pid` to process group `group` (joining twice is a no-op).
+    pub fn join(&mut self, group: &str, pid: Pid, now_us: u64) -> Result<(), RegisterError> {
+        if !groups::valid_group(group) {
+            return Err(RegisterError::Reserved(group.to_owned()));
+        }
+        self.claim(&groups::group_key(group, &pid), pid, now_us)
+    }
+
+    /// Removes the local actor `pid` from `group`; returns whether it was a member.
+    pub fn leave(&mut self, group: &str, pid: &Pid) -> bool {
+        self.unregister(&groups::group_key(group, pid)).is_some()
+    }
+
+    /// The members of `group` on every node, sorted.
+    pub fn members(&self, group: &str) -> Vec<Pid> {
+        self.groups.members(group)
+    }
+
+    /// Every group with its member count, sorted by name.
+    pub fn groups(&self) -> Vec<(String, usize)> {
+        self.groups.groups()
+    }
+
+    /// How many members `group` has.
+    pub fn group_size(&self, group: &str) -> usize {
+        self.groups.size(group)
+    }
+
+    fn claim(&mut self, name: &str, pid: Pid, now_us: u64) -> Result<(), RegisterError> {
         if pid.node != self.local {
             return Err(RegisterError::NotLocal(pid));
         }
@@ -194,12 +245,7 @@ impl Registry {
 
     /// Drops every name of the local actor `pid` (it stopped); returns them.
     pub fn unregister_pid(&mut self, pid: &Pid) -> Vec<String> {
-        let names: Vec<String> = self
-            .own
-            .iter()
-            .filter(|(_, r)| r.pid == *pid)
-            .map(|(n, _)| n.clone())
-            .collect();
+        let names = self.own.names_of(pid);
         if names.is_empty() {
             return names;
         }
@@ -223,22 +269,27 @@ impl Registry {
         self.view.get(name).map(|r| &r.pid)
     }
 
-    /// Every name with its winning registration, sorted by name.
+    /// Every name with its winning registration, sorted by name (group memberships are not
+    /// names; see [`Registry::groups`]).
     pub fn registered(&self) -> Vec<(String, Registration)> {
-        let mut all: Vec<(String, Registration)> =
-            self.view.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
+        let mut all: Vec<(String, Registration)> = self
+            .view
+            .iter()
+            .filter(|(n, _)| groups::group_of(n).is_none())
+            .map(|(n, r)| (n.clone(), r.clone()))
+            .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
 
     /// How many names the view holds.
     pub fn len(&self) -> usize {
-        self.view.len()
+        self.view.len() - self.groups.entries()
     }
 
-    /// Whether the view is empty.
+    /// Whether the view holds no names.
     pub fn is_empty(&self) -> bool {
-        self.view.is_empty()
+        self.len() == 0
     }
 
     /// The owner identity of the replica held for `name`, if any.
@@ -295,7 +346,7 @@ impl Registry {
                 }
             }
             RegistryFrame::SyncRequest => {
-                let entries = self.own.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
+                let entries = self.own.entries().map(|(n, r)| (n.clone(), r.clone())).collect();
                 let seq = self.own_seq;
                 self.send(from, RegistryFrame::Snapshot { seq, entries });
             }
@@ -399,7 +450,8 @@ impl Registry {
             .into_iter()
             .chain(self.replicas.values().filter_map(|r| r.entries.get(name)));
         let Some(winner) = rule::winner(candidates).cloned() else {
-            self.view.remove(name);
+            let old = self.view.remove(name);
+            self.note_group_change(name, old.as_ref().map(|r| &r.pid), None);
             return;
         };
         if let Some(own) = self.own.get(name)
@@ -416,7 +468,70 @@ impl Registry {
                 winner: winner.pid.clone(),
             });
         }
-        self.view.insert(name.to_owned(), winner);
+        let new = winner.pid.clone();
+        let old = self.view.insert(name.to_owned(), winner);
+        self.note_group_change(name, old.as_ref().map(|r| &r.pid), Some(&new));
+    }
+
+    /// Keeps the group index in step with a membership key's winner and reports the change.
+    fn note_group_change(&mut self, key: &str, old: Option<&Pid>, new: Option<&Pid>) {
+        let Some(group) = groups::group_of(key) else {
+            return;
+        };
+        if let Some((pid, joined)) = self.groups.update(group, old, new) {
+            self.outputs.push_back(RegistryOutput::GroupChanged {
+                group: group.to_owned(),
+                pid,
+                joined,
+            });
+        }
+    }
+}
+
+/// This node's own entries, indexed by name and by actor (an actor's exit drops its names
+/// without scanning every entry).
+#[derive(Debug, Default)]
+struct OwnEntries {
+    by_name: BTreeMap<String, Registration>,
+    by_pid: HashMap<Pid, BTreeSet<String>>,
+}
+
+impl OwnEntries {
+    fn get(&self, name: &str) -> Option<&Registration> {
+        self.by_name.get(name)
+    }
+
+    fn insert(&mut self, name: String, registration: Registration) {
+        if let Some(old) = self.by_name.insert(name.clone(), registration.clone()) {
+            self.unindex(&name, &old.pid);
+        }
+        self.by_pid.entry(registration.pid).or_default().insert(name);
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Registration> {
+        let registration = self.by_name.remove(name)?;
+        self.unindex(name, &registration.pid);
+        Some(registration)
+    }
+
+    fn unindex(&mut self, name: &str, pid: &Pid) {
+        if let Some(names) = self.by_pid.get_mut(pid) {
+            names.remove(name);
+            if names.is_empty() {
+                self.by_pid.remove(pid);
+            }
+        }
+    }
+
+    fn names_of(&self, pid: &Pid) -> Vec<String> {
+        self.by_pid
+            .get(pid)
+            .map(|n| n.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&String, &Registration)> {
+        self.by_name.iter()
     }
 }
 

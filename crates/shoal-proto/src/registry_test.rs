@@ -86,6 +86,7 @@ impl Net {
                         RegistryOutput::Conflict { name, loser, winner } => {
                             self.conflicts.push((i, name, loser, winner));
                         }
+                        RegistryOutput::GroupChanged { .. } => {}
                     }
                 }
             }
@@ -186,6 +187,30 @@ fn after_a_partition_heals_one_winner_remains_and_the_loser_is_told() {
 }
 
 #[test]
+fn group_members_replicate_and_leave_with_their_actor_or_node() {
+    let mut net = Net::new(3);
+    let (p0, p1) = (net.pid(0, 1), net.pid(1, 1));
+    net.nodes[0].join("workers", p0.clone(), 1).unwrap();
+    net.nodes[0].join("workers", p0.clone(), 2).unwrap(); // twice is once
+    net.nodes[1].join("workers", p1.clone(), 3).unwrap();
+    net.pump();
+    for node in &net.nodes {
+        assert_eq!(node.members("workers"), vec![p0.clone(), p1.clone()]);
+        assert_eq!(node.groups(), vec![("workers".to_owned(), 2)]);
+        assert!(node.is_empty(), "memberships are not names");
+    }
+    assert!(net.nodes[0].leave("workers", &p0));
+    net.cut(1, 0);
+    net.cut(1, 2);
+    net.pump();
+    assert!(net.nodes[0].members("workers").is_empty() && net.nodes[2].members("workers").is_empty());
+    assert_eq!(
+        net.nodes[0].register("\0g\0workers\0x", p0.clone(), 9),
+        Err(RegisterError::Reserved("\0g\0workers\0x".into()))
+    );
+}
+
+#[test]
 fn a_lost_delta_is_repaired_by_a_snapshot() {
     let mut net = Net::new(2);
     {
@@ -274,7 +299,7 @@ proptest! {
             prop_assert_eq!(net.nodes[owner].own.get(&name), Some(&registration));
         }
         for node in &net.nodes {
-            for name in node.own.keys() {
+            for (name, _) in node.own.entries() {
                 prop_assert_eq!(node.whereis(name), node.own.get(name).map(|r| &r.pid));
             }
         }

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use tokio::sync::broadcast;
+
 use bytes::Bytes;
 use shoal_proto::{
     LinkMessage, NodeId, RegisterError, Registration, Registry, RegistryFrame, RegistryOutput,
@@ -28,11 +30,24 @@ pub enum ConflictPolicy {
     Notify,
 }
 
-/// The registry replica and the conflict policy of each name this node registered.
+/// A change in a process group, as this node's view has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupEvent {
+    /// The group.
+    pub group: String,
+    /// The member that joined or left (left includes: stopped, or its node went down).
+    pub pid: Pid,
+    /// Whether it joined.
+    pub joined: bool,
+}
+
+/// The registry replica, the conflict policy of each name this node registered, and the
+/// group events channel.
 #[derive(Debug)]
 pub(crate) struct NodeRegistry {
     replica: Registry,
     policies: HashMap<String, ConflictPolicy>,
+    group_events: broadcast::Sender<GroupEvent>,
 }
 
 impl NodeRegistry {
@@ -40,6 +55,7 @@ impl NodeRegistry {
         Self {
             replica: Registry::new(local),
             policies: HashMap::new(),
+            group_events: broadcast::channel(4096).0,
         }
     }
 }
@@ -87,6 +103,52 @@ impl Actors {
     /// How many names this node's view holds.
     pub fn registered_count(&self) -> usize {
         self.registry_read().replica.len()
+    }
+
+    /// Adds the actor `pid` (of this node) to process group `group` cluster-wide. A member
+    /// leaves when it stops or its node goes down.
+    pub fn join(&self, group: &str, pid: &Pid) -> Result<(), RegisterError> {
+        self.with_registry(|r| {
+            if pid.node == *self.node() && self.cell(pid.id).is_none() {
+                return Err(RegisterError::NoProc(pid.clone()));
+            }
+            r.replica.join(group, pid.clone(), crate::now_us())
+        })
+    }
+
+    /// Removes `pid` from `group`; returns whether it was a member (through this node).
+    pub fn leave(&self, group: &str, pid: &Pid) -> bool {
+        self.with_registry(|r| r.replica.leave(group, pid))
+    }
+
+    /// The members of `group` on every node, sorted, from this node's view.
+    pub fn members(&self, group: &str) -> Vec<Pid> {
+        self.registry_read().replica.members(group)
+    }
+
+    /// The members of `group` on this node.
+    pub fn local_members(&self, group: &str) -> Vec<Pid> {
+        let local = self.node().clone();
+        self.members(group)
+            .into_iter()
+            .filter(|p| p.node == local)
+            .collect()
+    }
+
+    /// How many members `group` has, from this node's view.
+    pub fn group_size(&self, group: &str) -> usize {
+        self.registry_read().replica.group_size(group)
+    }
+
+    /// Every group with its member count, sorted by name.
+    pub fn groups(&self) -> Vec<(String, usize)> {
+        self.registry_read().replica.groups()
+    }
+
+    /// Group changes from now on (joins, and leaves including stops and node downs). A
+    /// receiver 4096 events behind skips ahead (`Lagged`); read [`Actors::members`] then.
+    pub fn subscribe_groups(&self) -> broadcast::Receiver<GroupEvent> {
+        self.registry_read().group_events.subscribe()
     }
 
     /// Sends `msg` to the actor registered under `name` (`NoProc` if none is).
@@ -153,6 +215,15 @@ impl Actors {
         while let Some(output) = registry.replica.poll_output() {
             let policy = match &output {
                 RegistryOutput::Conflict { name, .. } => registry.policies.remove(name).unwrap_or_default(),
+                RegistryOutput::GroupChanged { group, pid, joined } => {
+                    let event = GroupEvent {
+                        group: group.clone(),
+                        pid: pid.clone(),
+                        joined: *joined,
+                    };
+                    let _ = registry.group_events.send(event);
+                    continue;
+                }
                 _ => ConflictPolicy::Stop,
             };
             self.perform(output, policy);
@@ -169,6 +240,7 @@ impl Actors {
             RegistryOutput::Broadcast(frame) => {
                 remote.broadcast(&Bytes::from(LinkMessage::Registry(frame).encode()));
             }
+            RegistryOutput::GroupChanged { .. } => {}
             RegistryOutput::Conflict { name, loser, winner } => {
                 tracing::warn!(%name, %loser, %winner, ?policy, "registered name lost to another node's registration");
                 let Some(cell) = self.cell(loser.id) else { return };

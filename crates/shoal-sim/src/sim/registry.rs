@@ -128,7 +128,7 @@ impl Sim {
                     }
                 }
                 // The losing actor is only an id here; its entry is already gone.
-                RegistryOutput::Conflict { .. } => {}
+                RegistryOutput::Conflict { .. } | RegistryOutput::GroupChanged { .. } => {}
             }
         }
     }

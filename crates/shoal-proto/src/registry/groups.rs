@@ -1,0 +1,106 @@
+//! Process groups (the `:pg` role) ride on the registry: a member is an entry under a reserved
+//! key `\0g\0<group>\0<pid>` owned by the member's node, so joins and leaves replicate, and
+//! members vanish when they stop or their node goes down, exactly like names. This index
+//! answers "who is in group G" without scanning the view.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::actor_wire::Pid;
+
+/// Marks registry keys that are group memberships; user names may not start with it.
+pub const GROUP_KEY_PREFIX: &str = "\0g\0";
+
+/// The registry key of `pid`'s membership in `group`.
+pub fn group_key(group: &str, pid: &Pid) -> String {
+    format!(
+        "{GROUP_KEY_PREFIX}{group}\0{}\0{}\0{}",
+        pid.node.name, pid.node.creation, pid.id
+    )
+}
+
+/// The group a registry key stands for, if it is a membership key.
+pub fn group_of(key: &str) -> Option<&str> {
+    key.strip_prefix(GROUP_KEY_PREFIX)?.split('\0').next()
+}
+
+/// Whether `group` can be used as a group name.
+pub fn valid_group(group: &str) -> bool {
+    !group.is_empty() && !group.contains('\0')
+}
+
+/// Members of every group, as the registry's view has them.
+#[derive(Debug, Default)]
+pub(crate) struct GroupIndex {
+    members: BTreeMap<String, BTreeSet<Pid>>,
+    entries: usize,
+}
+
+impl GroupIndex {
+    /// A membership key's winner changed from `old` to `new`; returns the change, if any.
+    pub(crate) fn update(
+        &mut self,
+        group: &str,
+        old: Option<&Pid>,
+        new: Option<&Pid>,
+    ) -> Option<(Pid, bool)> {
+        if old == new {
+            return None;
+        }
+        if let Some(old) = old {
+            self.entries -= 1;
+            if let Some(set) = self.members.get_mut(group) {
+                set.remove(old);
+                if set.is_empty() {
+                    self.members.remove(group);
+                }
+            }
+        }
+        if let Some(new) = new {
+            self.entries += 1;
+            self.members
+                .entry(group.to_owned())
+                .or_default()
+                .insert(new.clone());
+            return Some((new.clone(), true));
+        }
+        old.map(|old| (old.clone(), false))
+    }
+
+    /// The members of `group`, sorted.
+    pub(crate) fn members(&self, group: &str) -> Vec<Pid> {
+        self.members
+            .get(group)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many members `group` has.
+    pub(crate) fn size(&self, group: &str) -> usize {
+        self.members.get(group).map_or(0, BTreeSet::len)
+    }
+
+    /// Every group with its member count, sorted by name.
+    pub(crate) fn groups(&self) -> Vec<(String, usize)> {
+        self.members.iter().map(|(g, s)| (g.clone(), s.len())).collect()
+    }
+
+    /// How many memberships the view holds.
+    pub(crate) fn entries(&self) -> usize {
+        self.entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Creation, NodeId, NodeName};
+
+    #[test]
+    fn membership_keys_name_their_group_and_never_look_like_user_names() {
+        let pid = Pid::new(NodeId::new(NodeName::new("n1").unwrap(), Creation(5)), 7);
+        let key = group_key("workers", &pid);
+        assert_eq!(group_of(&key), Some("workers"));
+        assert_eq!(group_of("workers"), None);
+        assert!(!valid_group("") && !valid_group("a\0b") && valid_group("workers"));
+    }
+}
