@@ -63,11 +63,8 @@ impl Singletons {
 /// The leader for `role` in `snapshot`: the live member (this node included) with the
 /// smallest process creation, then name, among those with the role. As process ids.
 pub(crate) fn leader(snapshot: &Snapshot, role: Option<&str>) -> Option<NodeId> {
-    std::iter::once(&snapshot.local)
-        .chain(snapshot.members.iter().map(|m| &m.member))
-        .filter(|m| role.is_none_or(|r| m.roles.iter().any(|have| have == r)))
-        .min_by(|a, b| (a.process, &a.id.name).cmp(&(b.process, &b.id.name)))
-        .map(Member::process_id)
+    let members = std::iter::once(&snapshot.local).chain(snapshot.members.iter().map(|m| &m.member));
+    shoal_proto::leader::oldest(members, role).map(Member::process_id)
 }
 
 /// Runs until `cancel`: keeps this node's singleton instances in line with its leadership.
@@ -134,61 +131,5 @@ fn reconcile(actors: &Actors, view: &Snapshot, spec: &SingletonSpec, running: &m
             running.remove(&spec.name);
         }
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::SocketAddr;
-
-    use shoal_proto::{Creation, Liveness, MemberStatus, MembershipStats, NodeName, ProtocolRange};
-
-    use super::*;
-
-    fn member(name: &str, process: u64, roles: &[&str]) -> Member {
-        Member {
-            id: NodeId::new(NodeName::new(name).unwrap(), Creation(process + 10)),
-            listen: SocketAddr::from(([127, 0, 0, 1], 7000)),
-            http: None,
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            version: "test".into(),
-            protocol: ProtocolRange::CURRENT,
-            process: Creation(process),
-        }
-    }
-
-    fn snapshot(local: Member, peers: Vec<Member>) -> Snapshot {
-        Snapshot {
-            local,
-            members: peers
-                .into_iter()
-                .map(|member| MemberStatus {
-                    member,
-                    liveness: Liveness::Alive,
-                    linked: true,
-                    rtt: None,
-                    last_heard: None,
-                })
-                .collect(),
-            stats: MembershipStats::default(),
-        }
-    }
-
-    #[test]
-    fn the_leader_is_the_oldest_process_with_the_role() {
-        let view = snapshot(
-            member("c", 30, &["worker"]),
-            vec![member("a", 10, &[]), member("b", 20, &["worker"])],
-        );
-        // Process creation decides, not the (renewable) membership creation.
-        assert_eq!(
-            leader(&view, None),
-            Some(NodeId::new(NodeName::new("a").unwrap(), Creation(10)))
-        );
-        assert_eq!(
-            leader(&view, Some("worker")),
-            Some(NodeId::new(NodeName::new("b").unwrap(), Creation(20)))
-        );
-        assert_eq!(leader(&view, Some("gpu")), None);
     }
 }

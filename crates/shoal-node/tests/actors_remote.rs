@@ -154,7 +154,14 @@ async fn remote_monitors_see_crashes_normal_exits_and_node_down() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(20)).await; // let the call reach b (not a wait on state)
+    // Wait until the echo on b is handling the call.
+    tokio::time::timeout(WAIT, async {
+        while b.actors().info(echo.id).map(|i| i.status) != Some(shoal_node::actor::ActorStatus::Running) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the call reaches b");
     b.shutdown().await;
     let reason = tokio::time::timeout(WAIT, down).await.unwrap();
     assert!(

@@ -14,6 +14,7 @@ pub mod datagram;
 pub mod error;
 pub mod fuzzing;
 pub mod handshake;
+pub mod leader;
 pub mod member;
 pub mod membership;
 pub mod node_id;
