@@ -33,6 +33,8 @@ pub struct NodeView {
     pub registered_names: usize,
     /// The cluster's leader as this node sees it (the oldest member; singletons run there).
     pub leader: Option<String>,
+    /// Whether the split-brain resolver isolated this node's side (it runs no singletons).
+    pub isolated: bool,
     /// Peers cut off by fault injection (`/api/chaos`).
     pub partitioned_from: Vec<String>,
     /// Refused input counters.
@@ -56,6 +58,7 @@ impl NodeView {
             actors: node.actors().count(),
             registered_names: node.actors().registered_count(),
             leader: node.leader(None).map(|l| l.name.to_string()),
+            isolated: node.is_isolated(),
             partitioned_from: node.partitioned_from().iter().map(ToString::to_string).collect(),
             stats: node.stats(),
         }

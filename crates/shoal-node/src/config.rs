@@ -30,6 +30,9 @@ pub struct NodeConfig {
     pub roles: Vec<String>,
     /// Membership and failure-detection timing.
     pub membership: MembershipConfig,
+    /// How this node's side decides, after a partition, whether it keeps running singletons
+    /// (default: keep the majority).
+    pub split_brain: shoal_proto::split_brain::Strategy,
     /// Largest link frame accepted, in bytes; a larger one closes the link.
     pub max_frame_len: usize,
     /// Build version advertised to peers.
@@ -54,6 +57,7 @@ impl NodeBuilder {
             local_dir: None,
             roles: Vec::new(),
             membership: MembershipConfig::lan(),
+            split_brain: shoal_proto::split_brain::Strategy::KeepMajority,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             version: env!("CARGO_PKG_VERSION").to_string(),
         });
@@ -141,6 +145,14 @@ impl NodeBuilder {
     pub fn membership(self, membership: MembershipConfig) -> Self {
         self.set(|c| {
             c.membership = membership;
+            Ok(())
+        })
+    }
+
+    /// The split-brain strategy (see [`shoal_proto::split_brain::Strategy`]).
+    pub fn split_brain(self, strategy: shoal_proto::split_brain::Strategy) -> Self {
+        self.set(|c| {
+            c.split_brain = strategy;
             Ok(())
         })
     }

@@ -157,6 +157,7 @@ impl Node {
         tracker.spawn(crate::singleton::run(
             actors.clone(),
             singletons.clone(),
+            config.split_brain,
             snapshot.clone(),
             cancel.clone(),
         ));
@@ -238,6 +239,15 @@ impl Node {
     /// process identity. Singletons of that role run there.
     pub fn leader(&self, role: Option<&str>) -> Option<NodeId> {
         crate::singleton::leader(&self.inner.snapshot.borrow(), role)
+    }
+
+    /// Whether the split-brain resolver isolated this node's side after a partition: it runs
+    /// no singletons until the partition heals (and keeps trying to rejoin).
+    pub fn is_isolated(&self) -> bool {
+        self.inner
+            .singletons
+            .isolated
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A watch of [`Node::leader`] for `role`; it changes when the leader does.

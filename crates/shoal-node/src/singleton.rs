@@ -6,13 +6,17 @@
 //! smallest process creation (then name). The leader starts the singleton from its factory
 //! and registers it under the singleton's name; a node that stops being the leader stops its
 //! instance. The registry makes the answer one cluster-wide: a new leader waits until the old
-//! instance's name is gone, and if a partition let both sides start one, the registry's
-//! conflict rule stops one when it heals.
+//! instance's name is gone. After a partition the split-brain resolver
+//! ([`shoal_proto::split_brain`]) isolates the losing side, which stops its singletons until
+//! the partition heals; should both sides run one anyway (`DownAll` aside, a strategy that
+//! keeps both), the registry's conflict rule stops one when it heals.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shoal_proto::split_brain::{Resolver, Strategy};
 use shoal_proto::{ExitReason, Member, NodeId};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +42,8 @@ pub(crate) struct SingletonSpec {
 pub(crate) struct Singletons {
     specs: Mutex<Vec<SingletonSpec>>,
     changed: tokio::sync::Notify,
+    /// The split-brain resolver's verdict: this side lost.
+    pub(crate) isolated: AtomicBool,
 }
 
 impl Singletons {
@@ -67,13 +73,20 @@ pub(crate) fn leader(snapshot: &Snapshot, role: Option<&str>) -> Option<NodeId> 
     shoal_proto::leader::oldest(members, role).map(Member::process_id)
 }
 
-/// Runs until `cancel`: keeps this node's singleton instances in line with its leadership.
+/// How long a view with missing members must stay unchanged before the split-brain resolver
+/// decides (a little over the link-silence deadline, so a side sees all it will lose).
+const SPLIT_BRAIN_STABLE: Duration = Duration::from_millis(1500);
+
+/// Runs until `cancel`: keeps this node's singleton instances in line with its leadership,
+/// and runs the split-brain resolver (an isolated side runs no singleton).
 pub(crate) async fn run(
     actors: Actors,
     singletons: Arc<Singletons>,
+    strategy: Strategy,
     mut snapshot: watch::Receiver<Snapshot>,
     cancel: CancellationToken,
 ) {
+    let mut resolver = Resolver::new(strategy, SPLIT_BRAIN_STABLE);
     let mut running: BTreeMap<String, Pid> = BTreeMap::new();
     let mut ticks = tokio::time::interval(RECHECK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -85,21 +98,43 @@ pub(crate) async fn run(
             _ = ticks.tick() => {}
         }
         let view = snapshot.borrow().clone();
+        let live: Vec<&Member> = std::iter::once(&view.local)
+            .chain(view.members.iter().map(|m| &m.member))
+            .collect();
+        resolver.handle_view(std::time::Instant::now(), &live);
+        let isolated = resolver.is_isolated();
+        if singletons.isolated.swap(isolated, Ordering::Relaxed) != isolated {
+            tracing::warn!(
+                isolated,
+                "split-brain resolver: this side {}",
+                if isolated {
+                    "lost; stopping singletons until the partition heals"
+                } else {
+                    "runs the cluster again"
+                }
+            );
+        }
         for spec in singletons.specs() {
-            reconcile(&actors, &view, &spec, &mut running);
+            reconcile(&actors, &view, &spec, isolated, &mut running);
         }
     }
 }
 
 /// Starts or stops this node's instance of `spec` as leadership says.
-fn reconcile(actors: &Actors, view: &Snapshot, spec: &SingletonSpec, running: &mut BTreeMap<String, Pid>) {
+fn reconcile(
+    actors: &Actors,
+    view: &Snapshot,
+    spec: &SingletonSpec,
+    isolated: bool,
+    running: &mut BTreeMap<String, Pid>,
+) {
     if running
         .get(&spec.name)
         .is_some_and(|pid| actors.info(pid.id).is_none())
     {
         running.remove(&spec.name); // it stopped (crashed, or lost a name conflict)
     }
-    let leads = leader(view, spec.role.as_deref()).as_ref() == Some(actors.node());
+    let leads = !isolated && leader(view, spec.role.as_deref()).as_ref() == Some(actors.node());
     match (leads, running.get(&spec.name)) {
         (true, None) => {
             // Wait until no other node's instance holds the name.
@@ -126,7 +161,7 @@ fn reconcile(actors: &Actors, view: &Snapshot, spec: &SingletonSpec, running: &m
             }
         }
         (false, Some(pid)) => {
-            tracing::info!(singleton = %spec.name, %pid, "stopping the singleton here: another member leads");
+            tracing::info!(singleton = %spec.name, %pid, isolated, "stopping the singleton here: this node does not lead");
             let _ = actors.stop(pid, ExitReason::Shutdown);
             running.remove(&spec.name);
         }

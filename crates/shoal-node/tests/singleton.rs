@@ -70,3 +70,62 @@ async fn a_singleton_runs_once_on_the_oldest_member_and_moves_when_it_dies() {
         .unwrap()
         .unwrap();
 }
+
+/// Instances on nodes `range` only.
+fn instances_on(cluster: &TestCluster, nodes: std::ops::Range<usize>) -> usize {
+    nodes
+        .map(|i| {
+            cluster
+                .node(i)
+                .actors()
+                .list()
+                .iter()
+                .filter(|a| a.name.as_deref() == Some("clock"))
+                .count()
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_minority_side_of_a_partition_isolates_itself_and_the_majority_runs_the_singleton() {
+    let cluster = TestCluster::builder().size(3).start().await.unwrap();
+    for i in 0..3 {
+        let node = cluster.node(i);
+        node.actors().register_factory("clock", |()| Ok(Echo::default()));
+        node.singleton("the-clock", "clock", &(), None).unwrap();
+    }
+    assert!(cluster.wait_until(WAIT, |c| instances_on(c, 0..1) == 1).await);
+
+    // Node 1 (the oldest, running the singleton) is cut off alone: it isolates itself and
+    // stops its instance; the majority starts one. The majority never runs two.
+    cluster.partition(&[&[0], &[1, 2]]).unwrap();
+    let mut majority_max = 0;
+    let split = cluster
+        .wait_until(Duration::from_secs(30), |c| {
+            majority_max = majority_max.max(instances_on(c, 1..3));
+            c.node(0).is_isolated() && instances_on(c, 0..1) == 0 && instances_on(c, 1..3) == 1
+        })
+        .await;
+    assert!(
+        split,
+        "isolated: {}, instances {}/{}",
+        cluster.node(0).is_isolated(),
+        instances_on(&cluster, 0..1),
+        instances_on(&cluster, 1..3)
+    );
+    assert!(!cluster.node(1).is_isolated() && !cluster.node(2).is_isolated());
+    assert_eq!(majority_max, 1, "the majority side ran the singleton twice");
+
+    // Healed: node 1 rejoins, is no longer isolated, and (being the oldest) gets the
+    // singleton back; one instance in all.
+    cluster.heal().unwrap();
+    let back = cluster
+        .wait_until(Duration::from_secs(30), |c| {
+            !c.node(0).is_isolated() && instances_on(c, 0..1) == 1 && instances_on(c, 1..3) == 0
+        })
+        .await;
+    assert!(
+        back,
+        "the singleton did not return to the oldest member after the heal"
+    );
+}

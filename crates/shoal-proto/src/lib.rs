@@ -19,6 +19,7 @@ pub mod member;
 pub mod membership;
 pub mod node_id;
 pub mod registry;
+pub mod split_brain;
 pub mod wire;
 
 pub use actor_wire::{

@@ -1,0 +1,196 @@
+//! The split-brain resolver (ARCHITECTURE section 6): when members of the cluster become
+//! unreachable and the view then stays stable for a while, each side decides alone, by one
+//! strategy, whether it keeps running the cluster-wide things (singletons, the distributed
+//! supervisor's children) or *isolates* itself until the partition heals.
+//!
+//! Sans-io: feed the live view (this node included) with [`Resolver::handle_view`] whenever it
+//! changes and on a timer; read [`Resolver::is_isolated`].
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use crate::member::Member;
+use crate::node_id::NodeName;
+
+/// How a side decides whether it may go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Keep the side with more than half of the last stable cluster; on an exact half, the
+    /// side holding the smallest node name keeps running (default).
+    KeepMajority,
+    /// Keep a side with at least this many members.
+    StaticQuorum(usize),
+    /// Keep the side holding the oldest member of the last stable cluster.
+    KeepOldest,
+    /// Every side isolates itself (for operators who restart by hand).
+    DownAll,
+}
+
+/// One node's resolver.
+#[derive(Debug)]
+pub struct Resolver {
+    strategy: Strategy,
+    stable_after: Duration,
+    /// The cluster as it was when last stable and whole (or as kept by the last decision).
+    cluster: BTreeSet<NodeName>,
+    /// The oldest member of `cluster` (for `KeepOldest`).
+    oldest: Option<NodeName>,
+    /// The live view last seen, and since when it has not changed.
+    view: BTreeSet<NodeName>,
+    since: Option<Instant>,
+    isolated: bool,
+}
+
+impl Resolver {
+    /// A resolver that decides once a view with missing members has been stable for
+    /// `stable_after`.
+    pub fn new(strategy: Strategy, stable_after: Duration) -> Self {
+        Self {
+            strategy,
+            stable_after,
+            cluster: BTreeSet::new(),
+            oldest: None,
+            view: BTreeSet::new(),
+            since: None,
+            isolated: false,
+        }
+    }
+
+    /// Whether this node's side lost: it must not run singletons or other cluster-wide work.
+    pub fn is_isolated(&self) -> bool {
+        self.isolated
+    }
+
+    /// The live members now (this node included). Call on every change and periodically.
+    /// A view that lost nobody of the cluster is adopted at once (joins need no decision, and
+    /// a healed partition ends the isolation); one that lost members is decided on only after
+    /// it stood unchanged for the stable period.
+    pub fn handle_view(&mut self, now: Instant, live: &[&Member]) {
+        let view: BTreeSet<NodeName> = live.iter().map(|m| m.id.name.clone()).collect();
+        if view != self.view {
+            self.view = view;
+            self.since = Some(now);
+        }
+        if self.cluster.iter().all(|n| self.view.contains(n)) {
+            self.adopt(live);
+            self.isolated = false;
+            return;
+        }
+        if self.isolated
+            || self
+                .since
+                .is_some_and(|s| now.duration_since(s) < self.stable_after)
+        {
+            return; // already decided, or still moving
+        }
+        if self.keeps() {
+            self.adopt(live);
+        } else {
+            self.isolated = true;
+        }
+    }
+
+    /// Whether this side keeps running after losing some of `cluster`.
+    fn keeps(&self) -> bool {
+        let reachable = self.cluster.iter().filter(|n| self.view.contains(*n)).count();
+        let total = self.cluster.len();
+        match self.strategy {
+            Strategy::KeepMajority => {
+                2 * reachable > total
+                    || (2 * reachable == total && self.cluster.first().is_some_and(|n| self.view.contains(n)))
+            }
+            Strategy::StaticQuorum(quorum) => self.view.len() >= quorum,
+            Strategy::KeepOldest => self.oldest.as_ref().is_some_and(|n| self.view.contains(n)),
+            Strategy::DownAll => false,
+        }
+    }
+
+    fn adopt(&mut self, live: &[&Member]) {
+        self.cluster = self.view.clone();
+        self.oldest = crate::leader::oldest(live.iter().copied(), None).map(|m| m.id.name.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::member::test_member;
+
+    fn members(names: &[&str]) -> Vec<Member> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| test_member(n, i as u64 + 1, 7000))
+            .collect()
+    }
+
+    /// Feeds `live` and lets it stand for the stable period.
+    fn settle(r: &mut Resolver, t: &mut Instant, live: &[Member]) {
+        let refs: Vec<&Member> = live.iter().collect();
+        r.handle_view(*t, &refs);
+        *t += Duration::from_secs(2);
+        r.handle_view(*t, &refs);
+    }
+
+    fn resolver(strategy: Strategy, all: &[Member], t: &mut Instant) -> Resolver {
+        let mut r = Resolver::new(strategy, Duration::from_secs(1));
+        settle(&mut r, t, all);
+        r
+    }
+
+    #[test]
+    fn keep_majority_isolates_the_minority_and_heals() {
+        let all = members(&["a", "b", "c", "d", "e"]);
+        let mut t = Instant::now();
+        let mut major = resolver(Strategy::KeepMajority, &all, &mut t);
+        let mut minor = resolver(Strategy::KeepMajority, &all, &mut t);
+        settle(&mut major, &mut t, &all[..3]);
+        settle(&mut minor, &mut t, &all[3..]);
+        assert!(!major.is_isolated() && minor.is_isolated());
+        settle(&mut minor, &mut t, &all);
+        assert!(!minor.is_isolated(), "a healed partition ends the isolation");
+    }
+
+    #[test]
+    fn an_exact_half_keeps_the_side_with_the_smallest_name() {
+        let all = members(&["a", "b", "c", "d"]);
+        let mut t = Instant::now();
+        let mut left = resolver(Strategy::KeepMajority, &all, &mut t);
+        let mut right = resolver(Strategy::KeepMajority, &all, &mut t);
+        settle(&mut left, &mut t, &all[..2]);
+        settle(&mut right, &mut t, &all[2..]);
+        assert!(!left.is_isolated() && right.is_isolated());
+    }
+
+    #[test]
+    fn nothing_is_decided_while_the_view_still_moves() {
+        let all = members(&["a", "b", "c"]);
+        let mut t = Instant::now();
+        let mut r = resolver(Strategy::KeepMajority, &all, &mut t);
+        let alone: Vec<&Member> = all[..1].iter().collect();
+        r.handle_view(t, &alone);
+        r.handle_view(t + Duration::from_millis(500), &alone);
+        assert!(!r.is_isolated());
+        r.handle_view(t + Duration::from_millis(1500), &alone);
+        assert!(r.is_isolated());
+    }
+
+    #[test]
+    fn other_strategies_decide_by_their_rule() {
+        let all = members(&["a", "b", "c"]);
+        let mut t = Instant::now();
+        let mut quorum = resolver(Strategy::StaticQuorum(2), &all, &mut t);
+        settle(&mut quorum, &mut t, &all[..1]);
+        assert!(quorum.is_isolated());
+        // "a" has the smallest creation: the oldest. The side without it isolates.
+        let mut oldest = resolver(Strategy::KeepOldest, &all, &mut t);
+        settle(&mut oldest, &mut t, &all[1..]);
+        assert!(oldest.is_isolated());
+        let mut with_oldest = resolver(Strategy::KeepOldest, &all, &mut t);
+        settle(&mut with_oldest, &mut t, &all[..1]);
+        assert!(!with_oldest.is_isolated());
+        let mut down = resolver(Strategy::DownAll, &all, &mut t);
+        settle(&mut down, &mut t, &all[..2]);
+        assert!(down.is_isolated());
+    }
+}
