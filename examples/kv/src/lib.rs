@@ -1,7 +1,7 @@
 //! A key-value store on Shoal, split across processes:
 //!
 //! - [`store`]: the `Store` actor holds the map. It is local to its node and runs under a
-//!   one-for-one [`Supervisor`](shoal_node::actor::Supervisor): when it crashes it is
+//!   one-for-one supervisor ([`shoal_node::actor::Supervisor`]): when it crashes it is
 //!   restarted, empty (in-memory state dies with it).
 //! - [`session`]: a `Session` actor, started on the server **from another node** through the
 //!   named factory `kv.session`; it forwards calls to whichever store instance is running.
