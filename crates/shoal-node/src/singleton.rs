@@ -73,6 +73,11 @@ pub(crate) fn leader(snapshot: &Snapshot, role: Option<&str>) -> Option<NodeId> 
     shoal_proto::leader::oldest(members, role).map(Member::process_id)
 }
 
+/// After members join (or a partition heals), how long a new leader waits before starting a
+/// singleton: two registry digest rounds, so its replica has the other side's registrations
+/// and it does not start a second instance next to one it has not heard of yet.
+const SETTLE_AFTER_GROWTH: Duration = Duration::from_millis(1000);
+
 /// How long a view with missing members must stay unchanged before the split-brain resolver
 /// decides (a little over the link-silence deadline, so a side sees all it will lose).
 const SPLIT_BRAIN_STABLE: Duration = Duration::from_millis(1500);
@@ -88,6 +93,8 @@ pub(crate) async fn run(
 ) {
     let mut resolver = Resolver::new(strategy, SPLIT_BRAIN_STABLE);
     let mut running: BTreeMap<String, Pid> = BTreeMap::new();
+    let mut seen: std::collections::BTreeSet<shoal_proto::NodeName> = Default::default();
+    let mut grew_at = std::time::Instant::now();
     let mut ticks = tokio::time::interval(RECHECK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -101,7 +108,14 @@ pub(crate) async fn run(
         let live: Vec<&Member> = std::iter::once(&view.local)
             .chain(view.members.iter().map(|m| &m.member))
             .collect();
-        resolver.handle_view(std::time::Instant::now(), &live);
+        let now = std::time::Instant::now();
+        let names: std::collections::BTreeSet<_> = live.iter().map(|m| m.id.name.clone()).collect();
+        if names.iter().any(|n| !seen.contains(n)) {
+            grew_at = now;
+        }
+        seen = names;
+        let settled = now.duration_since(grew_at) >= SETTLE_AFTER_GROWTH;
+        resolver.handle_view(now, &live);
         let isolated = resolver.is_isolated();
         if singletons.isolated.swap(isolated, Ordering::Relaxed) != isolated {
             tracing::warn!(
@@ -115,7 +129,7 @@ pub(crate) async fn run(
             );
         }
         for spec in singletons.specs() {
-            reconcile(&actors, &view, &spec, isolated, &mut running);
+            reconcile(&actors, &view, &spec, isolated, settled, &mut running);
         }
     }
 }
@@ -126,6 +140,7 @@ fn reconcile(
     view: &Snapshot,
     spec: &SingletonSpec,
     isolated: bool,
+    settled: bool,
     running: &mut BTreeMap<String, Pid>,
 ) {
     if running
@@ -137,10 +152,11 @@ fn reconcile(
     let leads = !isolated && leader(view, spec.role.as_deref()).as_ref() == Some(actors.node());
     match (leads, running.get(&spec.name)) {
         (true, None) => {
-            // Wait until no other node's instance holds the name.
-            if actors
-                .whereis(&spec.name)
-                .is_some_and(|holder| holder.node != *actors.node())
+            // Wait until the view settled after a join, and no other instance holds the name.
+            if !settled
+                || actors
+                    .whereis(&spec.name)
+                    .is_some_and(|holder| holder.node != *actors.node())
             {
                 return;
             }
