@@ -11,12 +11,14 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use shoal_testkit::wait_until;
 
+/// Runs `shoal cluster --state-dir DIR ARGS...` (the state dir first, so that it never lands
+/// after a `run -- CMD` separator).
 fn shoal(state_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shoal"))
         .arg("cluster")
-        .args(args)
         .arg("--state-dir")
         .arg(state_dir)
+        .args(args)
         .output()
         .unwrap()
 }
