@@ -9,10 +9,9 @@ use shoal_testkit::TestCluster;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Instances of the singleton across the running nodes.
-fn instances(cluster: &TestCluster) -> usize {
-    cluster
-        .nodes()
+/// Instances of the singleton on the running nodes among `nodes`.
+fn instances_on(cluster: &TestCluster, nodes: std::ops::Range<usize>) -> usize {
+    cluster.nodes()[nodes]
         .iter()
         .filter_map(|n| n.node())
         .map(|n| {
@@ -25,6 +24,23 @@ fn instances(cluster: &TestCluster) -> usize {
         .sum()
 }
 
+/// Instances of the singleton on every running node.
+fn instances(cluster: &TestCluster) -> usize {
+    instances_on(cluster, 0..cluster.nodes().len())
+}
+
+/// Exactly one instance runs, and every node of `viewers` resolves its name to `host`.
+fn runs_on(cluster: &TestCluster, host: &shoal_node::NodeId, viewers: std::ops::Range<usize>) -> bool {
+    instances(cluster) == 1
+        && viewers.into_iter().all(|i| {
+            cluster
+                .node(i)
+                .actors()
+                .whereis("the-clock")
+                .is_some_and(|p| p.node == *host)
+        })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_singleton_runs_once_on_the_oldest_member_and_moves_when_it_dies() {
     let mut cluster = TestCluster::builder().size(3).start().await.unwrap();
@@ -35,15 +51,7 @@ async fn a_singleton_runs_once_on_the_oldest_member_and_moves_when_it_dies() {
     }
     let oldest = cluster.node(0).local().process_id();
     assert!((0..3).all(|i| cluster.node(i).leader(None) == Some(oldest.clone())));
-    let placed = |c: &TestCluster| {
-        instances(c) == 1
-            && (0..3).all(|i| {
-                c.node(i)
-                    .actors()
-                    .whereis("the-clock")
-                    .is_some_and(|p| p.node == oldest)
-            })
-    };
+    let placed = |c: &TestCluster| runs_on(c, &oldest, 0..3);
     assert!(
         cluster.wait_until(WAIT, placed).await,
         "the singleton never ran on the oldest member"
@@ -52,15 +60,7 @@ async fn a_singleton_runs_once_on_the_oldest_member_and_moves_when_it_dies() {
     let mut leader_watch = cluster.node(2).watch_leader(None);
     cluster.kill(0).await;
     let next = cluster.node(1).local().process_id();
-    let moved = |c: &TestCluster| {
-        instances(c) == 1
-            && (1..3).all(|i| {
-                c.node(i)
-                    .actors()
-                    .whereis("the-clock")
-                    .is_some_and(|p| p.node == next)
-            })
-    };
+    let moved = |c: &TestCluster| runs_on(c, &next, 1..3);
     assert!(
         cluster.wait_until(WAIT, moved).await,
         "the singleton did not move to the next oldest"
@@ -69,21 +69,6 @@ async fn a_singleton_runs_once_on_the_oldest_member_and_moves_when_it_dies() {
         .await
         .unwrap()
         .unwrap();
-}
-
-/// Instances on nodes `range` only.
-fn instances_on(cluster: &TestCluster, nodes: std::ops::Range<usize>) -> usize {
-    nodes
-        .map(|i| {
-            cluster
-                .node(i)
-                .actors()
-                .list()
-                .iter()
-                .filter(|a| a.name.as_deref() == Some("clock"))
-                .count()
-        })
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,11 +24,7 @@ pub fn encode_send<M: Serialize + ?Sized>(
     tag: u64,
     msg: &M,
 ) -> Result<Vec<u8>, postcard::Error> {
-    let size = postcard::experimental::serialized_size(msg)?;
-    let mut out = Vec::with_capacity(HEADER_MAX + size);
-    out.push(WIRE_VERSION);
-    let out = postcard::to_extend(&(LINK_ACTOR, FRAME_SEND, to, from, tag, size), out)?;
-    postcard::to_extend(msg, out)
+    encode_frame(msg, |size| (LINK_ACTOR, FRAME_SEND, to, from, tag, size))
 }
 
 /// Encodes `LinkMessage::Actor(ActorFrame::Call { to, call, tag, body: postcard(msg) })`.
@@ -38,10 +34,19 @@ pub fn encode_call<M: Serialize + ?Sized>(
     tag: u64,
     msg: &M,
 ) -> Result<Vec<u8>, postcard::Error> {
+    encode_frame(msg, |size| (LINK_ACTOR, FRAME_CALL, to, call, tag, size))
+}
+
+/// The version byte, then `header(body size)` (whose fields up to the body length are those
+/// of the frame), then the body: `msg` serialized in place.
+fn encode_frame<M: Serialize + ?Sized, H: Serialize>(
+    msg: &M,
+    header: impl FnOnce(usize) -> H,
+) -> Result<Vec<u8>, postcard::Error> {
     let size = postcard::experimental::serialized_size(msg)?;
     let mut out = Vec::with_capacity(HEADER_MAX + size);
     out.push(WIRE_VERSION);
-    let out = postcard::to_extend(&(LINK_ACTOR, FRAME_CALL, to, call, tag, size), out)?;
+    let out = postcard::to_extend(&header(size), out)?;
     postcard::to_extend(msg, out)
 }
 
