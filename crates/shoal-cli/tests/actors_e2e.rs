@@ -18,6 +18,7 @@ use shoal_node::actor::{
 };
 use shoal_node::{Node, NodeName};
 use shoal_testkit::{NodeProcess, http_get, http_post, wait_until};
+use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 const WAIT: Duration = Duration::from_secs(20);
 const TOKEN: &str = "e2e-admin-token";
@@ -122,13 +123,7 @@ async fn kill_9_of_a_node_fires_node_down_for_its_monitors_links_and_calls() {
     let pair = pair("kill9").await;
     let echo = pair.echo().await;
     let down = pair.probe.actors().monitor(&echo);
-    let (seen, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
-    let linker = pair.probe.actors().spawn(Linker {
-        target: echo.clone(),
-        trap: true,
-        seen,
-    });
-    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    let (linker, mut seen_rx) = linked(&pair.probe, &echo, true).await;
     let in_flight = {
         let (probe, echo) = (pair.probe.clone(), echo.clone());
         tokio::spawn(async move {
@@ -152,6 +147,23 @@ async fn kill_9_of_a_node_fires_node_down_for_its_monitors_links_and_calls() {
     assert_eq!(exit, "exit:node down");
     assert!(linker.is_alive());
     pair.probe.shutdown().await;
+}
+
+/// Spawns a [`Linker`] on `node` linked to `target` and waits until the link is made; returns
+/// it with the receiver of what it reports.
+async fn linked(
+    node: &Node,
+    target: &Pid,
+    trap: bool,
+) -> (shoal_node::actor::ActorRef<Linker>, UnboundedReceiver<String>) {
+    let (seen, mut seen_rx) = mpsc::unbounded_channel();
+    let linker = node.actors().spawn(Linker {
+        target: target.clone(),
+        trap,
+        seen,
+    });
+    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    (linker, seen_rx)
 }
 
 /// Links to a pid on start, traps exits when asked, and reports what it sees.
@@ -195,13 +207,7 @@ async fn links_carry_exits_both_ways_between_processes() {
     let pair = pair("links").await;
     // The child's echo fails: the linked local actor fails with the same reason.
     let echo = pair.echo().await;
-    let (seen, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
-    let linker = pair.probe.actors().spawn(Linker {
-        target: echo.clone(),
-        trap: false,
-        seen,
-    });
-    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    let (linker, _seen) = linked(&pair.probe, &echo, false).await;
     let linker_down = pair.probe.actors().monitor(linker.pid());
     pair.probe
         .actors()
@@ -210,13 +216,7 @@ async fn links_carry_exits_both_ways_between_processes() {
     assert_eq!(down_within(linker_down).await, ExitReason::Error("far".into()));
     // The local actor fails: the linked echo in the child process fails with it.
     let echo = pair.echo().await;
-    let (seen, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
-    let linker = pair.probe.actors().spawn(Linker {
-        target: echo.clone(),
-        trap: false,
-        seen,
-    });
-    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    let (linker, _seen) = linked(&pair.probe, &echo, false).await;
     let echo_down = pair.probe.actors().monitor(&echo);
     linker.send(ExitReason::Error("near".into())).unwrap();
     assert_eq!(down_within(echo_down).await, ExitReason::Error("near".into()));

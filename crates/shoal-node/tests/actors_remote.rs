@@ -10,7 +10,7 @@ use shoal_node::actor::{
     Refusal, SendError, Signal, SpawnError, SpawnRefusal,
 };
 use shoal_node::{Node, NodeName};
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -181,6 +181,23 @@ async fn remote_monitors_see_crashes_normal_exits_and_node_down() {
     a.shutdown().await;
 }
 
+/// Spawns a [`Linker`] on `node` linked to `target` and waits until the link is made; returns
+/// it with the receiver of what it reports.
+async fn linked(
+    node: &Node,
+    target: &Pid,
+    trap: bool,
+) -> (shoal_node::actor::ActorRef<Linker>, UnboundedReceiver<String>) {
+    let (seen, mut seen_rx) = mpsc::unbounded_channel();
+    let linker = node.actors().spawn(Linker {
+        target: target.clone(),
+        trap,
+        seen,
+    });
+    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    (linker, seen_rx)
+}
+
 /// Links to a pid on start, traps exits when asked, and reports signals.
 struct Linker {
     target: Pid,
@@ -221,13 +238,7 @@ async fn links_propagate_exits_both_ways_across_nodes() {
     let (a, b) = pair().await;
     // Remote failure -> local linked actor dies with the same reason.
     let echo = remote_echo(&a, &b).await;
-    let (seen, mut seen_rx) = mpsc::unbounded_channel();
-    let linker = a.actors().spawn(Linker {
-        target: echo.clone(),
-        trap: false,
-        seen,
-    });
-    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    let (linker, _seen) = linked(&a, &echo, false).await;
     let linker_down = a.actors().monitor(linker.pid());
     // The Link frame travels ahead of the Exit message on the same link.
     a.actors()
@@ -240,13 +251,7 @@ async fn links_propagate_exits_both_ways_across_nodes() {
 
     // Local failure -> remote linked echo dies too.
     let echo = remote_echo(&a, &b).await;
-    let (seen, mut seen_rx) = mpsc::unbounded_channel();
-    let linker = a.actors().spawn(Linker {
-        target: echo.clone(),
-        trap: false,
-        seen,
-    });
-    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    let (linker, _seen) = linked(&a, &echo, false).await;
     let echo_down = a.actors().monitor(&echo);
     linker
         .send(ExitReasonMsg(ExitReason::Error("local".into())))
@@ -259,25 +264,13 @@ async fn links_propagate_exits_both_ways_across_nodes() {
     // Trapping: the remote exit arrives as a signal and the linker lives on; the node going
     // down arrives as a NodeDown exit.
     let echo = remote_echo(&a, &b).await;
-    let (seen, mut seen_rx) = mpsc::unbounded_channel();
-    let linker = a.actors().spawn(Linker {
-        target: echo.clone(),
-        trap: true,
-        seen,
-    });
-    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    let (linker, mut seen_rx) = linked(&a, &echo, true).await;
     a.actors()
         .send(&echo, EchoMsg::Exit(ExitReason::Shutdown))
         .unwrap();
     assert_eq!(seen_rx.recv().await.unwrap(), "exit:shutdown");
     let echo = remote_echo(&a, &b).await;
-    let (seen, mut seen_rx) = mpsc::unbounded_channel();
-    let _linker2 = a.actors().spawn(Linker {
-        target: echo,
-        trap: true,
-        seen,
-    });
-    assert_eq!(seen_rx.recv().await.unwrap(), "linked");
+    let (_linker2, mut seen_rx) = linked(&a, &echo, true).await;
     b.shutdown().await;
     let got = tokio::time::timeout(WAIT, seen_rx.recv()).await.unwrap().unwrap();
     assert_eq!(got, "exit:node down");
