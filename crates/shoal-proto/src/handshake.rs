@@ -257,6 +257,7 @@ fn kind(msg: &LinkMessage) -> &'static str {
         LinkMessage::Goodbye => "Goodbye",
         LinkMessage::Actor(_) => "Actor",
         LinkMessage::Registry(_) => "Registry",
+        LinkMessage::Children(_) => "Children",
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`Membership`]: SWIM (foca) plus link signals; emits [`Event`]s and driver [`Output`]s.
 
 pub mod actor_wire;
+pub mod children;
 pub mod cookie;
 pub mod datagram;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod leader;
 pub mod member;
 pub mod membership;
 pub mod node_id;
+pub mod placement;
 pub mod registry;
 pub mod split_brain;
 pub mod wire;

@@ -240,7 +240,7 @@ impl Membership {
             }
             // The driver hands actor and registry traffic to the actor runtime; here it only
             // shows life.
-            LinkMessage::Actor(_) | LinkMessage::Registry(_) => {}
+            LinkMessage::Actor(_) | LinkMessage::Registry(_) | LinkMessage::Children(_) => {}
             LinkMessage::Hello(_) | LinkMessage::Proof(_) | LinkMessage::Reject(_) => {
                 self.stats.bad_link_messages += 1;
                 self.outputs.push_back(Output::CloseLink(conn));

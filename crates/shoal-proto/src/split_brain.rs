@@ -61,6 +61,14 @@ impl Resolver {
         self.isolated
     }
 
+    /// Whether this side would keep running if the view last seen stood: it lost nobody of
+    /// the cluster, or the strategy keeps it. Taking over a lost member's work waits for
+    /// this (so the losing side of a partition never does, even before it isolates itself);
+    /// the isolation itself waits for the stable period.
+    pub fn keeps_view(&self) -> bool {
+        !self.isolated && (self.cluster.iter().all(|n| self.view.contains(n)) || self.keeps())
+    }
+
     /// The live members now (this node included). Call on every change and periodically.
     /// A view that lost nobody of the cluster is adopted at once (joins need no decision, and
     /// a healed partition ends the isolation); one that lost members is decided on only after
@@ -149,6 +157,18 @@ mod tests {
         assert!(!major.is_isolated() && minor.is_isolated());
         settle(&mut minor, &mut t, &all);
         assert!(!minor.is_isolated(), "a healed partition ends the isolation");
+    }
+
+    #[test]
+    fn the_minority_knows_at_once_it_would_lose_the_majority_that_it_keeps() {
+        let all = members(&["a", "b", "c", "d", "e"]);
+        let t = Instant::now();
+        let mut major = resolver(Strategy::KeepMajority, &all, &mut t.clone());
+        let mut minor = resolver(Strategy::KeepMajority, &all, &mut t.clone());
+        major.handle_view(t, &all[..3].iter().collect::<Vec<_>>());
+        minor.handle_view(t, &all[3..].iter().collect::<Vec<_>>());
+        assert!(!major.is_isolated() && !minor.is_isolated(), "nothing decided before the stable period");
+        assert!(major.keeps_view() && !minor.keeps_view());
     }
 
     #[test]

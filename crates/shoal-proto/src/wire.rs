@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use bytes::Bytes;
 
 use crate::actor_wire::ActorFrameOf;
+use crate::children::ChildFrame;
 use crate::member::{Member, ProtocolRange};
 use crate::registry::RegistryFrame;
 
@@ -68,6 +69,8 @@ pub enum LinkMessageOf<B> {
     Actor(ActorFrameOf<B>),
     /// Global registry replication.
     Registry(RegistryFrame),
+    /// Distributed supervisor: child table replication and state handoffs.
+    Children(ChildFrame),
 }
 
 /// A frame body that could not be decoded.
@@ -107,6 +110,7 @@ impl<B> LinkMessageOf<B> {
             Self::Goodbye => LinkMessageOf::Goodbye,
             Self::Actor(frame) => LinkMessageOf::Actor(frame.map(f)),
             Self::Registry(frame) => LinkMessageOf::Registry(frame),
+            Self::Children(frame) => LinkMessageOf::Children(frame),
         }
     }
 }

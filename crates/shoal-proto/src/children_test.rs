@@ -1,0 +1,144 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::node_id::Creation;
+
+fn name(n: &str) -> NodeName {
+    NodeName::new(n).unwrap()
+}
+
+fn spec(id: &str) -> ChildSpec {
+    ChildSpec {
+        id: id.to_owned(),
+        factory: "f".into(),
+        args: Bytes::new(),
+        restart: Restart::Permanent,
+        placement: PlacementHints::default(),
+        intensity: Intensity::default(),
+    }
+}
+
+/// Entries as nodes write them: one version is one write, so what an entry holds is a
+/// function of its id and version.
+fn arb_entry() -> impl Strategy<Value = ChildEntry> {
+    let nodes = ["a", "b", "c"];
+    (0..4usize, 0..6u64, 0..3usize).prop_map(move |(id, counter, writer)| {
+        let id = format!("child-{id}");
+        let mix = counter as usize + writer;
+        ChildEntry {
+            record: (mix % 3 != 0).then(|| ChildRecord::new(spec(&id), name(nodes[mix % 3]))),
+            id,
+            version: Version {
+                counter,
+                node: name(nodes[writer]),
+            },
+        }
+    })
+}
+
+fn merged(entries: &[ChildEntry]) -> ChildTable {
+    let mut table = ChildTable::new(name("x"));
+    for e in entries {
+        table.merge(e.clone());
+    }
+    table
+}
+
+fn contents(t: &ChildTable) -> (Vec<ChildEntry>, u64) {
+    (t.entries.values().cloned().collect(), t.digest())
+}
+
+proptest! {
+    /// Any order, any grouping and any repetition of the same entries gives the same table
+    /// and the same digest.
+    #[test]
+    fn merging_is_commutative_associative_and_idempotent(
+        entries in prop::collection::vec(arb_entry(), 0..24),
+        seed: u64,
+    ) {
+        let once = merged(&entries);
+        let mut shuffled = entries.clone();
+        let n = shuffled.len().max(1);
+        shuffled.rotate_left((seed as usize) % n);
+        shuffled.reverse();
+        let mut twice = shuffled.clone();
+        twice.extend(entries.iter().cloned());
+        prop_assert_eq!(contents(&once), contents(&merged(&shuffled)));
+        prop_assert_eq!(contents(&once), contents(&merged(&twice)));
+        // Grouping: merging two halves into separate tables, then one into the other.
+        let (left, right) = entries.split_at(entries.len() / 2);
+        let mut a = merged(left);
+        for e in merged(right).entries.into_values() {
+            a.merge(e);
+        }
+        prop_assert_eq!(contents(&once), contents(&a));
+    }
+
+    /// Two tables written concurrently converge through digests and snapshots.
+    #[test]
+    fn digests_repair_tables_that_missed_every_delta(
+        writes in prop::collection::vec((any::<bool>(), 0..5usize, any::<bool>()), 1..30),
+    ) {
+        let (ida, idb) = (NodeId::new(name("a"), Creation(1)), NodeId::new(name("b"), Creation(1)));
+        let mut a = ChildTable::new(name("a"));
+        let mut b = ChildTable::new(name("b"));
+        for (on_a, child, live) in writes {
+            let id = format!("c{child}");
+            let table = if on_a { &mut a } else { &mut b };
+            table.write(&id, live.then(|| ChildRecord::new(spec(&id), name("a"))));
+        }
+        a.flush();
+        b.flush();
+        while a.poll_output().is_some() || b.poll_output().is_some() {} // deltas lost
+        a.handle_tick();
+        for _ in 0..4 {
+            while let Some(out) = a.poll_output() {
+                let frame = match out { ChildOutput::Send { frame, .. } | ChildOutput::Broadcast(frame) => frame };
+                b.handle_frame(&ida, frame);
+            }
+            while let Some(out) = b.poll_output() {
+                let frame = match out { ChildOutput::Send { frame, .. } | ChildOutput::Broadcast(frame) => frame };
+                a.handle_frame(&idb, frame);
+            }
+        }
+        prop_assert_eq!(contents(&a), contents(&b));
+    }
+}
+
+#[test]
+fn a_tombstone_wins_over_older_writes_and_keeps_the_child_removed() {
+    let mut a = ChildTable::new(name("a"));
+    a.write("c", Some(ChildRecord::new(spec("c"), name("a"))));
+    let old = a.entries["c"].clone();
+    a.write("c", None);
+    assert!(!a.merge(old), "an older entry must not bring the child back");
+    assert!(a.get("c").is_none());
+    assert_eq!(a.children().count(), 0);
+}
+
+#[test]
+fn local_writes_go_out_as_one_delta_per_flush() {
+    let mut a = ChildTable::new(name("a"));
+    for i in 0..3 {
+        let id = format!("c{i}");
+        a.write(&id, Some(ChildRecord::new(spec(&id), name("a"))));
+    }
+    a.flush();
+    a.flush();
+    let out: Vec<_> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert!(matches!(&out[..], [ChildOutput::Broadcast(ChildFrame::Delta(d))] if d.len() == 3), "{out:?}");
+    assert_eq!(a.loads()[&name("a")], 3);
+}
+
+#[test]
+fn intensity_allows_max_restarts_in_the_window_then_refuses() {
+    let mut r = ChildRecord::new(spec("c"), name("a"));
+    assert!(r.note_restart(1_000));
+    assert!(r.note_restart(2_000));
+    assert!(r.note_restart(3_000));
+    assert!(!r.note_restart(4_000), "a fourth restart within 5 s is one too many");
+    let mut later = ChildRecord::new(spec("c"), name("a"));
+    for t in [0, 6_000, 12_000, 18_000, 24_000] {
+        assert!(later.note_restart(t), "restarts spread out never hit the limit");
+    }
+}
