@@ -33,6 +33,9 @@ pub struct NodeConfig {
     /// How this node's side decides, after a partition, whether it keeps running singletons
     /// (default: keep the majority).
     pub split_brain: shoal_proto::split_brain::Strategy,
+    /// Whether the distributed supervisor moves children to a member that joins when their
+    /// placement now picks it (default: off; children stay where they run).
+    pub rebalance_children: bool,
     /// Largest link frame accepted, in bytes; a larger one closes the link.
     pub max_frame_len: usize,
     /// Build version advertised to peers.
@@ -58,6 +61,7 @@ impl NodeBuilder {
             roles: Vec::new(),
             membership: MembershipConfig::lan(),
             split_brain: shoal_proto::split_brain::Strategy::KeepMajority,
+            rebalance_children: false,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             version: env!("CARGO_PKG_VERSION").to_string(),
         });
@@ -153,6 +157,15 @@ impl NodeBuilder {
     pub fn split_brain(self, strategy: shoal_proto::split_brain::Strategy) -> Self {
         self.set(|c| {
             c.split_brain = strategy;
+            Ok(())
+        })
+    }
+
+    /// Turns rebalancing on join on or off for the distributed supervisor (see
+    /// [`crate::distributed`]).
+    pub fn rebalance_children(self, on: bool) -> Self {
+        self.set(|c| {
+            c.rebalance_children = on;
             Ok(())
         })
     }

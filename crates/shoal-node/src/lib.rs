@@ -18,9 +18,11 @@
 pub mod actor;
 pub mod config;
 pub mod discovery;
+pub mod distributed;
 pub mod error;
 pub mod node;
 mod singleton;
+mod split_brain;
 
 pub use config::{NodeBuilder, NodeConfig};
 pub use error::NodeError;

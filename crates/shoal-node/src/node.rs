@@ -23,6 +23,7 @@ use self::driver::{Driver, DriverWiring};
 use crate::actor::Actors;
 use crate::config::{NodeBuilder, NodeConfig};
 use crate::discovery::Discovery;
+use crate::distributed::DistributedSupervisor;
 use crate::error::NodeError;
 
 /// A membership event with the wall-clock time it was decided at.
@@ -77,6 +78,8 @@ pub struct Snapshot {
 struct Inner {
     actors: Actors,
     singletons: Arc<crate::singleton::Singletons>,
+    supervisor: DistributedSupervisor,
+    verdict: watch::Receiver<crate::split_brain::Verdict>,
     chaos: Arc<Chaos>,
     inputs: mpsc::UnboundedSender<Input>,
     snapshot: watch::Receiver<Snapshot>,
@@ -153,18 +156,29 @@ impl Node {
         tracker.spawn(link::accept_loop(listener, inputs.clone(), cancel.clone()));
         tracker.spawn(discovery.run(inputs.clone(), snapshot.clone(), cancel.clone()));
         tracker.spawn(registry_anti_entropy(actors.clone(), cancel.clone()));
+        let (verdict_tx, verdict) = watch::channel(crate::split_brain::Verdict::default());
+        tracker.spawn(crate::split_brain::run(
+            config.split_brain,
+            snapshot.clone(),
+            events.subscribe(),
+            verdict_tx,
+            cancel.clone(),
+        ));
         let singletons = Arc::new(crate::singleton::Singletons::default());
         tracker.spawn(crate::singleton::run(
             actors.clone(),
             singletons.clone(),
-            config.split_brain,
+            verdict.clone(),
             snapshot.clone(),
             cancel.clone(),
         ));
+        let supervisor = start_supervisor(&actors, &snapshot, &verdict, &config, &tracker, &cancel);
         tracing::info!(name = %config.name, %listen, "node started");
         let inner = Inner {
             actors,
             singletons,
+            supervisor,
+            verdict,
             chaos,
             inputs,
             snapshot,
@@ -244,10 +258,12 @@ impl Node {
     /// Whether the split-brain resolver isolated this node's side after a partition: it runs
     /// no singletons until the partition heals (and keeps trying to rejoin).
     pub fn is_isolated(&self) -> bool {
-        self.inner
-            .singletons
-            .isolated
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.inner.verdict.borrow().isolated
+    }
+
+    /// The distributed supervisor (every node has one; they share one child table).
+    pub fn supervisor(&self) -> &DistributedSupervisor {
+        &self.inner.supervisor
     }
 
     /// A watch of [`Node::leader`] for `role`; it changes when the leader does.
@@ -315,9 +331,11 @@ impl Node {
         self.inner.started.elapsed()
     }
 
-    /// Leaves the cluster gracefully: peers see `NodeDown { reason: Left }` at once. Then stops
-    /// every task. Waits at most about a second.
+    /// Leaves the cluster gracefully: first hands every distributed-supervisor child this
+    /// node runs to another node, with its state; then peers see `NodeDown { reason: Left }`
+    /// at once. Then stops every task. Waits at most about two seconds.
     pub async fn leave(&self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.inner.supervisor.drain()).await;
         let (done, wait) = oneshot::channel();
         if self.inner.inputs.send(Input::Leave(done)).is_ok() {
             let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;
@@ -366,11 +384,44 @@ async fn registry_anti_entropy(actors: Actors, cancel: CancellationToken) {
     }
 }
 
+/// Starts the distributed supervisor's manager; returns its handle.
+fn start_supervisor(
+    actors: &Actors,
+    snapshot: &watch::Receiver<Snapshot>,
+    verdict: &watch::Receiver<crate::split_brain::Verdict>,
+    config: &NodeConfig,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) -> DistributedSupervisor {
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let strategies = Arc::new(crate::distributed::Strategies::default());
+    let manager = crate::distributed::Manager::new(
+        actors.clone(),
+        snapshot.clone(),
+        verdict.clone(),
+        commands_rx,
+        strategies.clone(),
+        config.rebalance_children,
+    );
+    tracker.spawn(manager.run(cancel.clone()));
+    DistributedSupervisor::new(
+        actors.clone(),
+        snapshot.clone(),
+        verdict.clone(),
+        commands,
+        strategies,
+    )
+}
+
 /// Factories every node offers, for diagnostics, benchmarks and tests across processes.
 fn register_diagnostics(actors: &Actors) {
     use crate::actor::{
-        ECHO_FACTORY, ECHO_SIZED_FACTORY, ECHO_SUPERVISOR_FACTORY, Echo, EchoSupervisorArgs, SpawnOptions,
+        COUNTER_FACTORY, Counter, CounterArgs, ECHO_FACTORY, ECHO_SIZED_FACTORY, ECHO_SUPERVISOR_FACTORY,
+        Echo, EchoSupervisorArgs, SpawnOptions,
     };
+    actors.register_handoff_factory(COUNTER_FACTORY, |args: CounterArgs, count: Option<u64>| {
+        Ok(Counter::new(args, count))
+    });
     actors.register_factory(ECHO_FACTORY, |()| Ok(Echo::default()));
     actors.register_factory_with_options(ECHO_SIZED_FACTORY, |capacity: u32| {
         Ok((

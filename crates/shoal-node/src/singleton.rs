@@ -11,18 +11,17 @@
 //! the partition heals; should both sides run one anyway (`DownAll` aside, a strategy that
 //! keeps both), the registry's conflict rule stops one when it heals.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use shoal_proto::split_brain::{Resolver, Strategy};
-use shoal_proto::{ExitReason, Member, NodeId};
+use shoal_proto::{ExitReason, Member, NodeId, NodeName};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::actor::{Actors, Pid};
 use crate::node::Snapshot;
+use crate::split_brain::Verdict;
 
 /// How often each node re-checks its singletons besides membership changes (a new leader
 /// waiting for the old instance's name to go retries at this pace).
@@ -42,8 +41,6 @@ pub(crate) struct SingletonSpec {
 pub(crate) struct Singletons {
     specs: Mutex<Vec<SingletonSpec>>,
     changed: tokio::sync::Notify,
-    /// The split-brain resolver's verdict: this side lost.
-    pub(crate) isolated: AtomicBool,
 }
 
 impl Singletons {
@@ -76,61 +73,64 @@ pub(crate) fn leader(snapshot: &Snapshot, role: Option<&str>) -> Option<NodeId> 
 /// After members join (or a partition heals), how long a new leader waits before starting a
 /// singleton: two registry digest rounds, so its replica has the other side's registrations
 /// and it does not start a second instance next to one it has not heard of yet.
-const SETTLE_AFTER_GROWTH: Duration = Duration::from_millis(1000);
+pub(crate) const SETTLE_AFTER_GROWTH: Duration = Duration::from_millis(1000);
 
-/// How long a view with missing members must stay unchanged before the split-brain resolver
-/// decides (a little over the link-silence deadline, so a side sees all it will lose).
-const SPLIT_BRAIN_STABLE: Duration = Duration::from_millis(1500);
-
-/// Runs until `cancel`: keeps this node's singleton instances in line with its leadership,
-/// and runs the split-brain resolver (an isolated side runs no singleton).
+/// Runs until `cancel`: keeps this node's singleton instances in line with its leadership
+/// and the split-brain verdict (an isolated side runs no singleton).
 pub(crate) async fn run(
     actors: Actors,
     singletons: Arc<Singletons>,
-    strategy: Strategy,
+    mut verdict: watch::Receiver<Verdict>,
     mut snapshot: watch::Receiver<Snapshot>,
     cancel: CancellationToken,
 ) {
-    let mut resolver = Resolver::new(strategy, SPLIT_BRAIN_STABLE);
     let mut running: BTreeMap<String, Pid> = BTreeMap::new();
-    let mut seen: std::collections::BTreeSet<shoal_proto::NodeName> = Default::default();
-    let mut grew_at = std::time::Instant::now();
+    let mut growth = Growth::default();
     let mut ticks = tokio::time::interval(RECHECK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             changed = snapshot.changed() => if changed.is_err() { return },
+            changed = verdict.changed() => if changed.is_err() { return },
             () = singletons.changed.notified() => {}
-            _ = ticks.tick() => {}
+            _ = ticks.tick(), if !running.is_empty() || !singletons.specs().is_empty() => {}
         }
         let view = snapshot.borrow().clone();
-        let live: Vec<&Member> = std::iter::once(&view.local)
-            .chain(view.members.iter().map(|m| &m.member))
-            .collect();
-        let now = std::time::Instant::now();
-        let names: std::collections::BTreeSet<_> = live.iter().map(|m| m.id.name.clone()).collect();
-        if names.iter().any(|n| !seen.contains(n)) {
-            grew_at = now;
-        }
-        seen = names;
-        let settled = now.duration_since(grew_at) >= SETTLE_AFTER_GROWTH;
-        resolver.handle_view(now, &live);
-        let isolated = resolver.is_isolated();
-        if singletons.isolated.swap(isolated, Ordering::Relaxed) != isolated {
-            tracing::warn!(
-                isolated,
-                "split-brain resolver: this side {}",
-                if isolated {
-                    "lost; stopping singletons until the partition heals"
-                } else {
-                    "runs the cluster again"
-                }
-            );
-        }
+        let settled = growth.settled(&view);
+        let isolated = verdict.borrow().isolated;
         for spec in singletons.specs() {
             reconcile(&actors, &view, &spec, isolated, settled, &mut running);
         }
+    }
+}
+
+/// Tracks when the live view last gained a member.
+#[derive(Debug)]
+pub(crate) struct Growth {
+    seen: BTreeSet<NodeName>,
+    grew_at: Instant,
+}
+
+impl Default for Growth {
+    fn default() -> Self {
+        Self {
+            seen: BTreeSet::new(),
+            grew_at: Instant::now(),
+        }
+    }
+}
+
+impl Growth {
+    /// Whether [`SETTLE_AFTER_GROWTH`] passed since a member last joined `view`.
+    pub(crate) fn settled(&mut self, view: &Snapshot) -> bool {
+        let names = crate::split_brain::view(view);
+        let now = Instant::now();
+        if names.iter().any(|n| !self.seen.contains(n)) {
+            self.grew_at = now;
+        }
+        self.seen = names;
+        now.duration_since(self.grew_at) >= SETTLE_AFTER_GROWTH
     }
 }
 

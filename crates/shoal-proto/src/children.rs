@@ -71,6 +71,52 @@ pub struct ChildSpec {
     pub intensity: Intensity,
 }
 
+impl ChildSpec {
+    /// A permanent child `id` built by `factory` from `args`, placed uniformly, with the
+    /// default intensity. Fails only if `args` do not encode.
+    pub fn new<A: Serialize>(
+        id: impl Into<String>,
+        factory: impl Into<String>,
+        args: &A,
+    ) -> Result<Self, postcard::Error> {
+        Ok(Self {
+            id: id.into(),
+            factory: factory.into(),
+            args: Bytes::from(postcard::to_stdvec(args)?),
+            restart: Restart::default(),
+            placement: PlacementHints::default(),
+            intensity: Intensity::default(),
+        })
+    }
+
+    /// Sets the restart type.
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Sets the placement strategy.
+    pub fn strategy(mut self, strategy: crate::placement::PlacementStrategy) -> Self {
+        self.placement.strategy = strategy;
+        self
+    }
+
+    /// Limits placement to nodes with `role`.
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.placement.role = Some(role.into());
+        self
+    }
+
+    /// Sets the restart intensity: at most `max_restarts` within `within`.
+    pub fn intensity(mut self, max_restarts: u32, within: std::time::Duration) -> Self {
+        self.intensity = Intensity {
+            max_restarts,
+            within_ms: within.as_millis() as u64,
+        };
+        self
+    }
+}
+
 /// How the current instance of a child came to be.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StartKind {
@@ -300,7 +346,8 @@ impl ChildTable {
     pub fn flush(&mut self) {
         if !self.unsent.is_empty() {
             let delta = std::mem::take(&mut self.unsent);
-            self.outputs.push_back(ChildOutput::Broadcast(ChildFrame::Delta(delta)));
+            self.outputs
+                .push_back(ChildOutput::Broadcast(ChildFrame::Delta(delta)));
         }
     }
 
@@ -335,12 +382,18 @@ impl ChildTable {
     pub fn handle_frame(&mut self, from: &NodeId, frame: ChildFrame) {
         match frame {
             ChildFrame::Digest { hash } if hash != self.digest => {
-                self.send(from, ChildFrame::Snapshot(self.entries.values().cloned().collect()));
+                self.send(
+                    from,
+                    ChildFrame::Snapshot(self.entries.values().cloned().collect()),
+                );
                 self.send(from, ChildFrame::SyncRequest);
             }
             ChildFrame::Digest { .. } | ChildFrame::Handoff { .. } => {}
             ChildFrame::SyncRequest => {
-                self.send(from, ChildFrame::Snapshot(self.entries.values().cloned().collect()));
+                self.send(
+                    from,
+                    ChildFrame::Snapshot(self.entries.values().cloned().collect()),
+                );
             }
             ChildFrame::Snapshot(entries) | ChildFrame::Delta(entries) => {
                 for entry in entries {
@@ -351,7 +404,10 @@ impl ChildTable {
     }
 
     fn send(&mut self, to: &NodeId, frame: ChildFrame) {
-        self.outputs.push_back(ChildOutput::Send { to: to.clone(), frame });
+        self.outputs.push_back(ChildOutput::Send {
+            to: to.clone(),
+            frame,
+        });
     }
 }
 

@@ -161,7 +161,10 @@ mod tests {
     }
 
     fn uniform(child: &str, names: &[NodeName]) -> NodeName {
-        place(&PlacementHints::default(), child, &candidates(names, &[]), |_| None).unwrap()
+        place(&PlacementHints::default(), child, &candidates(names, &[]), |_| {
+            None
+        })
+        .unwrap()
     }
 
     proptest! {
@@ -204,7 +207,10 @@ mod tests {
             *counts.entry(uniform(&format!("child-{i}"), &all)).or_default() += 1;
         }
         for (node, count) in &counts {
-            assert!((1_800..=2_200).contains(count), "{node} owns {count} of 10000: {counts:?}");
+            assert!(
+                (1_800..=2_200).contains(count),
+                "{node} owns {count} of 10000: {counts:?}"
+            );
         }
     }
 
@@ -216,7 +222,11 @@ mod tests {
             let cands: Vec<Candidate<'_>> = all
                 .iter()
                 .zip(loads)
-                .map(|(name, load)| Candidate { name, roles: &[], load })
+                .map(|(name, load)| Candidate {
+                    name,
+                    roles: &[],
+                    load,
+                })
                 .collect();
             let hints = PlacementHints {
                 strategy: PlacementStrategy::LeastLoaded,
@@ -227,7 +237,10 @@ mod tests {
             assert_eq!(loads[at], *loads.iter().min().unwrap(), "{loads:?}");
             loads[at] += 1;
         }
-        assert!(loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 1, "{loads:?}");
+        assert!(
+            loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 1,
+            "{loads:?}"
+        );
     }
 
     #[test]
@@ -235,9 +248,21 @@ mod tests {
         let all = names(3);
         let workers = ["worker".to_owned()];
         let cands = vec![
-            Candidate { name: &all[0], roles: &[], load: 0 },
-            Candidate { name: &all[1], roles: &workers, load: 0 },
-            Candidate { name: &all[2], roles: &[], load: 0 },
+            Candidate {
+                name: &all[0],
+                roles: &[],
+                load: 0,
+            },
+            Candidate {
+                name: &all[1],
+                roles: &workers,
+                load: 0,
+            },
+            Candidate {
+                name: &all[2],
+                roles: &[],
+                load: 0,
+            },
         ];
         let hints = PlacementHints {
             strategy: PlacementStrategy::Uniform,
@@ -270,7 +295,9 @@ mod tests {
             role: None,
         };
         let first = First;
-        let found = place(&hints, "c", &cands, |name| (name == "first").then_some(&first as &dyn Placement));
+        let found = place(&hints, "c", &cands, |name| {
+            (name == "first").then_some(&first as &dyn Placement)
+        });
         assert_eq!(found.unwrap(), all[0]);
         let missing = place(&hints, "c", &cands, |_| None).unwrap_err();
         assert_eq!(missing, PlacementError::UnknownStrategy("first".into()));

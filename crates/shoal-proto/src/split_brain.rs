@@ -69,6 +69,12 @@ impl Resolver {
         !self.isolated && (self.cluster.iter().all(|n| self.view.contains(n)) || self.keeps())
     }
 
+    /// `name` left the cluster on purpose (a goodbye): it no longer counts as a member this
+    /// side lost. Call before the next [`Resolver::handle_view`].
+    pub fn handle_left(&mut self, name: &NodeName) {
+        self.cluster.remove(name);
+    }
+
     /// The live members now (this node included). Call on every change and periodically.
     /// A view that lost nobody of the cluster is adopted at once (joins need no decision, and
     /// a healed partition ends the isolation); one that lost members is decided on only after
@@ -167,8 +173,25 @@ mod tests {
         let mut minor = resolver(Strategy::KeepMajority, &all, &mut t.clone());
         major.handle_view(t, &all[..3].iter().collect::<Vec<_>>());
         minor.handle_view(t, &all[3..].iter().collect::<Vec<_>>());
-        assert!(!major.is_isolated() && !minor.is_isolated(), "nothing decided before the stable period");
+        assert!(
+            !major.is_isolated() && !minor.is_isolated(),
+            "nothing decided before the stable period"
+        );
         assert!(major.keeps_view() && !minor.keeps_view());
+    }
+
+    #[test]
+    fn members_that_left_do_not_count_as_lost() {
+        let all = members(&["a", "b", "c"]);
+        let mut t = Instant::now();
+        let mut r = resolver(Strategy::KeepMajority, &all, &mut t);
+        r.handle_left(&all[2].id.name);
+        r.handle_left(&all[1].id.name);
+        settle(&mut r, &mut t, &all[..1]);
+        assert!(
+            !r.is_isolated() && r.keeps_view(),
+            "the last member standing after two leaves keeps running"
+        );
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub(crate) enum SysSignal {
     },
     /// A registered name of this actor went to another actor.
     NameConflict { name: String, winner: Pid },
+    /// Serialise the state with `extract`, answer with it, then stop with `Shutdown`.
+    HandOff {
+        extract: super::handoff::Extract,
+        reply: oneshot::Sender<Option<Vec<u8>>>,
+    },
 }
 
 /// Who to tell when the actor stops.

@@ -9,17 +9,25 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shoal_proto::{ActorFrame, NodeName, SpawnRefusal};
 
+use super::handoff::Extract;
 use super::remote::Answer;
 use super::system::{Actors, SpawnOptions};
 use super::{Actor, Pid, SendError, SpawnError};
 
-/// Decodes arguments, builds the actor and spawns it.
-type SpawnFn = dyn Fn(&Actors, &[u8]) -> Result<Pid, SpawnRefusal> + Send + Sync;
+/// Decodes arguments (and a handed-off state, if any), builds the actor and spawns it.
+type SpawnFn = dyn Fn(&Actors, &[u8], Option<&[u8]>) -> Result<Pid, SpawnRefusal> + Send + Sync;
+
+/// One registered factory.
+struct Factory {
+    spawn: Box<SpawnFn>,
+    /// Set for factories of [`super::Handoff`] actors.
+    extract: Option<Extract>,
+}
 
 /// The factories registered on one node, by name.
 #[derive(Default)]
 pub(crate) struct Factories {
-    map: RwLock<HashMap<String, Arc<SpawnFn>>>,
+    map: RwLock<HashMap<String, Arc<Factory>>>,
 }
 
 impl Actors {
@@ -44,13 +52,39 @@ impl Actors {
         A: Actor,
         F: Fn(Args) -> Result<(A, SpawnOptions), String> + Send + Sync + 'static,
     {
-        let name = name.into();
+        self.register_factory_entry::<Args, (), A, _>(name.into(), None, move |args, _state| factory(args));
+    }
+
+    /// Registers a factory; a state that does not decode is refused as `Failed`.
+    pub(crate) fn register_factory_entry<Args, State, A, F>(
+        &self,
+        name: String,
+        extract: Option<Extract>,
+        factory: F,
+    ) where
+        Args: DeserializeOwned + 'static,
+        State: DeserializeOwned + 'static,
+        A: Actor,
+        F: Fn(Args, Option<State>) -> Result<(A, SpawnOptions), String> + Send + Sync + 'static,
+    {
         let label = name.clone();
-        let spawn = move |actors: &Actors, args: &[u8]| {
+        let stateful = extract.is_some();
+        let spawn = move |actors: &Actors, args: &[u8], state: Option<&[u8]>| {
             let args = decode_args::<Args>(args).map_err(SpawnRefusal::BadArgs)?;
-            let (actor, mut options) = factory(args).map_err(SpawnRefusal::Failed)?;
+            let state = match state.filter(|_| stateful) {
+                Some(bytes) => Some(
+                    decode_args::<State>(bytes)
+                        .map_err(|e| SpawnRefusal::Failed(format!("handed-off state: {e}")))?,
+                ),
+                None => None,
+            };
+            let (actor, mut options) = factory(args, state).map_err(SpawnRefusal::Failed)?;
             options.name = options.name.or_else(|| Some(label.clone()));
             Ok(actors.spawn_with(actor, options).pid().clone())
+        };
+        let entry = Factory {
+            spawn: Box::new(spawn),
+            extract,
         };
         let mut map = self
             .inner
@@ -58,7 +92,7 @@ impl Actors {
             .map
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.insert(name, Arc::new(spawn));
+        map.insert(name, Arc::new(entry));
     }
 
     /// The names of the registered factories, sorted.
@@ -76,16 +110,41 @@ impl Actors {
 
     /// Spawns an actor from this node's factory `name` with encoded `args`.
     pub(crate) fn spawn_factory(&self, name: &str, args: &[u8]) -> Result<Pid, SpawnRefusal> {
-        let spawn = self
-            .inner
+        self.spawn_factory_with_state(name, args, None)
+    }
+
+    /// Spawns an actor from factory `name`, from a handed-off `state` if the factory's
+    /// actors take one (others ignore it).
+    pub(crate) fn spawn_factory_with_state(
+        &self,
+        name: &str,
+        args: &[u8],
+        state: Option<&[u8]>,
+    ) -> Result<Pid, SpawnRefusal> {
+        let factory = self
+            .factory(name)
+            .ok_or_else(|| SpawnRefusal::UnknownFactory(name.to_owned()))?;
+        (factory.spawn)(self, args, state)
+    }
+
+    /// Whether a factory `name` is registered here.
+    pub fn has_factory(&self, name: &str) -> bool {
+        self.factory(name).is_some()
+    }
+
+    /// The state extractor of factory `name`, if its actors hand off.
+    pub(crate) fn factory_extract(&self, name: &str) -> Option<Extract> {
+        self.factory(name)?.extract.clone()
+    }
+
+    fn factory(&self, name: &str) -> Option<Arc<Factory>> {
+        self.inner
             .factories
             .map
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(name)
             .cloned()
-            .ok_or_else(|| SpawnRefusal::UnknownFactory(name.to_owned()))?;
-        spawn(self, args)
     }
 
     /// Starts an actor on `node` from its factory `factory` with `args`, waiting at most

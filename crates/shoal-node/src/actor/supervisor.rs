@@ -25,16 +25,8 @@ pub enum Strategy {
     RestForOne,
 }
 
-/// When a child that stopped is restarted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Restart {
-    /// Always.
-    Permanent,
-    /// Only after a failure (any reason but `Normal` and `Shutdown`).
-    Transient,
-    /// Never.
-    Temporary,
-}
+/// When a child that stopped is restarted: the same type the distributed supervisor uses.
+pub use shoal_proto::children::Restart;
 
 type StartFn = dyn Fn(&Ctx<Supervisor>, u32) -> Pid + Send + Sync;
 

@@ -84,6 +84,7 @@ pub(crate) struct SystemInner {
     pub(crate) factories: Factories,
     pub(crate) registry: RwLock<super::registry::NodeRegistry>,
     pub(crate) counters: ActorCounters,
+    pub(crate) children: crate::distributed::Table,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
@@ -107,6 +108,7 @@ impl Actors {
                 factories: Factories::default(),
                 registry: RwLock::new(super::registry::NodeRegistry::new(local.clone())),
                 counters: ActorCounters::default(),
+                children: crate::distributed::Table::new(local.name.clone()),
                 cancel,
                 tracker,
             }),
@@ -120,6 +122,11 @@ impl Actors {
     pub fn standalone(name: NodeName) -> Self {
         let local = NodeId::new(name, Creation(crate::now_us()));
         Self::new(local, CancellationToken::new(), TaskTracker::new())
+    }
+
+    /// The tracker of this node's tasks (spawn helpers on it, so a stop waits for them).
+    pub(crate) fn tracker(&self) -> &TaskTracker {
+        &self.inner.tracker
     }
 
     /// Stops every actor with `Shutdown` (a node does this when it stops), and waits at most

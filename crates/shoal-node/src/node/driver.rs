@@ -279,7 +279,8 @@ impl Driver {
             .collect();
         self.routes = routes;
         for peer in added {
-            self.wiring.actors.registry_peer_linked(peer);
+            self.wiring.actors.registry_peer_linked(peer.clone());
+            self.wiring.actors.children_peer_linked(peer);
         }
     }
 

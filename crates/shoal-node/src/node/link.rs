@@ -321,6 +321,7 @@ async fn relay(
                 Some(Ok(frame)) => match LinkMessage::decode_shared(&frame.freeze()) {
                     Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(origin, frame),
                     Ok(LinkMessage::Registry(frame)) => ctx.actors.handle_registry_frame(&origin.peer, frame),
+                    Ok(LinkMessage::Children(frame)) => ctx.actors.handle_children_frame(&origin.peer, frame),
                     Ok(msg) => {
                         tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
                         if ctx.inputs.send(Input::LinkMessage { conn: ctx.conn, msg }).is_err() {

@@ -1,0 +1,468 @@
+//! The distributed supervisor (ARCHITECTURE section 7): children that run once in the
+//! cluster, placed on live members, restarted elsewhere when their node goes down, and moved
+//! with their state on [`DistributedSupervisor::migrate`] and on a graceful leave.
+//!
+//! # Model
+//! Child specs live in a table replicated on every node ([`shoal_proto::children`],
+//! last-writer-wins per child). Each record names the child's *owner*; every node runs
+//! exactly the children it owns and registers each under its id, so `whereis(id)` and
+//! `send_named(id, ..)` find it from any node. The owner is chosen by the spec's placement
+//! strategy ([`shoal_proto::placement`]) when the child starts, and again when its owner
+//! goes down: every survivor computes the same new owner, which takes the child over.
+//!
+//! # Choices (where Horde and Akka differ, and why)
+//! - **Failover waits for nothing but the split-brain verdict.** A node takes over a lost
+//!   member's children at once if its side would keep running under the split-brain
+//!   strategy (keep-majority by default). The losing side of a partition never takes
+//!   anything over, so the majority side never runs two instances; the losing side stops
+//!   its children once the resolver isolates it.
+//! - **Restarts are per child**: a child that stops is restarted on its owner as its restart
+//!   type says; more than `max_restarts` restarts within the window (3 in 5 s by default)
+//!   and the child is given up ([`ChildInfo::failed`]) rather than taking its node's other
+//!   children down, as a Horde supervisor would. A failover counts as a restart.
+//! - **Temporary children are not restarted anywhere**, not even when their node goes down.
+//! - **Rebalancing on join is off by default** (children stay where they run); turn it on
+//!   with [`crate::NodeBuilder::rebalance_children`]. Then the oldest member moves, once the
+//!   view settles after a join, every child whose placement now says another node, with
+//!   its state.
+//! - **State moves only by handoff.** An actor that implements [`Handoff`](crate::actor::Handoff) and was
+//!   started from [`Actors::register_handoff_factory`] hands its state to its next instance
+//!   on `migrate`, rebalancing and graceful leave. A crash or a node down loses it, and
+//!   [`ChildInfo::last_start`] says so.
+//! - **After a partition heals**, the tables merge (the newest write per child wins), and the
+//!   registry's conflict rule stops any second instance; exactly one remains.
+
+mod manager;
+mod table;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use shoal_proto::children::{ChildRecord, Restart};
+use shoal_proto::{ExitReason, NodeName, Pid};
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub(crate) use self::manager::{Command, Manager, Strategies};
+pub(crate) use self::table::Table;
+use crate::actor::Actors;
+use crate::node::Snapshot;
+use crate::split_brain::Verdict;
+pub use shoal_proto::children::{ChildSpec, Intensity, StartKind};
+pub use shoal_proto::placement::{Candidate, Placement, PlacementError, PlacementStrategy};
+
+/// How long `start_child` and `migrate` wait for the child to run on its owner.
+pub const START_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A child that runs: where, and as which actor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StartedChild {
+    /// The child id (its registered name).
+    pub id: String,
+    /// The owner node.
+    pub node: NodeName,
+    /// The running instance.
+    pub pid: Pid,
+}
+
+/// One child as this node's replica knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChildInfo {
+    /// The child id (its registered name).
+    pub id: String,
+    /// Its factory.
+    pub factory: String,
+    /// Restart type.
+    pub restart: Restart,
+    /// The node that runs it (or will).
+    pub owner: NodeName,
+    /// The running instance, if the registry knows one.
+    pub pid: Option<Pid>,
+    /// Restarts so far (every start after the first: after exits, failovers and handoffs).
+    pub restarts: u32,
+    /// How the current instance started.
+    pub last_start: StartKind,
+    /// Whether the current instance kept its state (false after a crash or a failover).
+    pub state_kept: bool,
+    /// Whether it is moving to its owner with its state right now.
+    pub moving: bool,
+    /// Set if it was given up (too many restarts).
+    pub failed: Option<ExitReason>,
+}
+
+/// Counts of [`DistributedSupervisor::which_children`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChildCounts {
+    /// Child specs in the table.
+    pub specs: usize,
+    /// Children with a running instance.
+    pub running: usize,
+    /// Children given up after too many restarts.
+    pub failed: usize,
+}
+
+/// Why `start_child` refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartChildError {
+    /// A child with this id exists.
+    #[error("a child {id:?} exists already (owned by {owner})")]
+    AlreadyStarted {
+        /// The id.
+        id: String,
+        /// Its owner.
+        owner: NodeName,
+    },
+    /// An actor that is not a child holds the name.
+    #[error("the name {id:?} is registered to {holder}, which is not a supervised child")]
+    NameTaken {
+        /// The id.
+        id: String,
+        /// Who holds the name.
+        holder: Pid,
+    },
+    /// The id is empty or starts with a NUL character.
+    #[error("invalid child id {0:?}: ids are registered names, non-empty and not starting with NUL")]
+    InvalidId(String),
+    /// No factory of that name here (register the same factories on every node).
+    #[error("no factory {0:?} on this node; register it on every node before starting children")]
+    UnknownFactory(String),
+    /// No eligible node, or an unknown custom strategy.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    /// This node's side lost a partition; it starts nothing until it heals.
+    #[error("this node is isolated by the split-brain resolver; start children on the majority side")]
+    Isolated,
+    /// The child could not be started on its owner (its factory refused, too often).
+    #[error("child {id:?} failed to start: {reason}")]
+    Failed {
+        /// The id.
+        id: String,
+        /// Why.
+        reason: ExitReason,
+    },
+    /// The child did not run within the timeout; it stays in the table and may start later.
+    #[error("child {id:?} did not start on {owner} within {timeout:?}; it stays specified")]
+    Timeout {
+        /// The id.
+        id: String,
+        /// The owner it was placed on.
+        owner: NodeName,
+        /// How long we waited.
+        timeout: Duration,
+    },
+}
+
+/// Why `migrate` refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MigrateError {
+    /// No such child.
+    #[error("no child {0:?}")]
+    NotFound(String),
+    /// The target is not a live member.
+    #[error("{0} is not a live member")]
+    NotLive(NodeName),
+    /// The target lacks the child's role.
+    #[error("{node} lacks role {role:?}, which child {id:?} needs")]
+    NotEligible {
+        /// The id.
+        id: String,
+        /// The target.
+        node: NodeName,
+        /// The role.
+        role: String,
+    },
+    /// The child has been given up.
+    #[error("child {0:?} was given up after too many restarts; terminate and start it again")]
+    Failed(String),
+    /// The move did not finish within the timeout (it may still finish).
+    #[error("child {id:?} did not run on {node} within {timeout:?}")]
+    Timeout {
+        /// The id.
+        id: String,
+        /// The target.
+        node: NodeName,
+        /// How long we waited.
+        timeout: Duration,
+    },
+}
+
+/// The distributed supervisor of one node; get it from [`crate::Node::supervisor`]. Every
+/// node has one; they share one child table.
+#[derive(Clone)]
+pub struct DistributedSupervisor {
+    actors: Actors,
+    snapshot: watch::Receiver<Snapshot>,
+    verdict: watch::Receiver<Verdict>,
+    commands: mpsc::UnboundedSender<Command>,
+    strategies: Arc<manager::Strategies>,
+}
+
+impl DistributedSupervisor {
+    pub(crate) fn new(
+        actors: Actors,
+        snapshot: watch::Receiver<Snapshot>,
+        verdict: watch::Receiver<Verdict>,
+        commands: mpsc::UnboundedSender<Command>,
+        strategies: Arc<manager::Strategies>,
+    ) -> Self {
+        Self {
+            actors,
+            snapshot,
+            verdict,
+            commands,
+            strategies,
+        }
+    }
+
+    /// Starts `spec` on the node its placement picks and waits (at most [`START_TIMEOUT`])
+    /// until it runs there.
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, StartChildError> {
+        let id = spec.id.clone();
+        if id.is_empty() || id.starts_with('\0') {
+            return Err(StartChildError::InvalidId(id));
+        }
+        if !self.actors.has_factory(&spec.factory) {
+            return Err(StartChildError::UnknownFactory(spec.factory));
+        }
+        if self.verdict.borrow().isolated {
+            return Err(StartChildError::Isolated);
+        }
+        let mut changes = self.actors.inner.children.subscribe();
+        let owner = self.actors.with_children(|table| {
+            if let Some(existing) = table.get(&id) {
+                return Err(StartChildError::AlreadyStarted {
+                    id: id.clone(),
+                    owner: existing.owner.clone(),
+                });
+            }
+            if let Some(holder) = self.actors.whereis(&id) {
+                return Err(StartChildError::NameTaken {
+                    id: id.clone(),
+                    holder,
+                });
+            }
+            let owner = self.place(table, &spec, None)?;
+            table.write(&id, Some(ChildRecord::new(spec, owner.clone())));
+            Ok(owner)
+        })?;
+        let _ = self.commands.send(Command::Kick);
+        let found = self.wait_running(&id, &owner, &mut changes).await;
+        match found {
+            Some(Ok(pid)) => Ok(StartedChild { id, node: owner, pid }),
+            Some(Err(reason)) => Err(StartChildError::Failed { id, reason }),
+            None => Err(StartChildError::Timeout {
+                id,
+                owner,
+                timeout: START_TIMEOUT,
+            }),
+        }
+    }
+
+    /// Removes child `id` cluster-wide; its owner stops the instance with `Shutdown`.
+    /// Returns whether there was such a child.
+    pub fn terminate_child(&self, id: &str) -> bool {
+        let found = self.actors.with_children(|table| {
+            let found = table.get(id).is_some();
+            if found {
+                table.write(id, None);
+            }
+            found
+        });
+        let _ = self.commands.send(Command::Kick);
+        found
+    }
+
+    /// Every child, by id, with its owner and running instance (this node's view).
+    pub fn which_children(&self) -> Vec<ChildInfo> {
+        let records: Vec<ChildRecord> = self.actors.with_children(|t| t.children().cloned().collect());
+        records
+            .into_iter()
+            .map(|r| {
+                let pid = self
+                    .actors
+                    .whereis(&r.spec.id)
+                    .filter(|p| r.failed.is_none() && p.node.name == r.owner);
+                ChildInfo {
+                    restarts: r.starts.saturating_sub(1),
+                    state_kept: r.last_start.kept_state(),
+                    moving: r.handoff_from.is_some(),
+                    id: r.spec.id,
+                    factory: r.spec.factory,
+                    restart: r.spec.restart,
+                    owner: r.owner,
+                    pid,
+                    last_start: r.last_start,
+                    failed: r.failed,
+                }
+            })
+            .collect()
+    }
+
+    /// How many children there are, run and were given up.
+    pub fn count(&self) -> ChildCounts {
+        let children = self.which_children();
+        ChildCounts {
+            specs: children.len(),
+            running: children.iter().filter(|c| c.pid.is_some()).count(),
+            failed: children.iter().filter(|c| c.failed.is_some()).count(),
+        }
+    }
+
+    /// Moves child `id` to `node` with its state (through its `Handoff`, if it has one) and
+    /// waits (at most [`START_TIMEOUT`]) until it runs there.
+    pub async fn migrate(&self, id: &str, node: &NodeName) -> Result<Pid, MigrateError> {
+        let member = {
+            let view = self.snapshot.borrow();
+            crate::split_brain::live(&view)
+                .into_iter()
+                .find(|m| m.name() == node)
+                .cloned()
+        };
+        let member = member.ok_or_else(|| MigrateError::NotLive(node.clone()))?;
+        let mut changes = self.actors.inner.children.subscribe();
+        self.actors.with_children(|table| {
+            let mut record = table
+                .get(id)
+                .cloned()
+                .ok_or_else(|| MigrateError::NotFound(id.to_owned()))?;
+            if record.failed.is_some() {
+                return Err(MigrateError::Failed(id.to_owned()));
+            }
+            if let Some(role) = record.spec.placement.role.clone()
+                && !member.roles.contains(&role)
+            {
+                return Err(MigrateError::NotEligible {
+                    id: id.to_owned(),
+                    node: node.clone(),
+                    role,
+                });
+            }
+            if record.owner != *node {
+                record.handoff_from = Some(std::mem::replace(&mut record.owner, node.clone()));
+                table.write(id, Some(record));
+            }
+            Ok(())
+        })?;
+        let _ = self.commands.send(Command::Kick);
+        match self.wait_running(id, node, &mut changes).await {
+            Some(Ok(pid)) => Ok(pid),
+            Some(Err(_)) => Err(MigrateError::Failed(id.to_owned())),
+            None => Err(MigrateError::Timeout {
+                id: id.to_owned(),
+                node: node.clone(),
+                timeout: START_TIMEOUT,
+            }),
+        }
+    }
+
+    /// Registers a custom placement strategy under `name` (do so on every node), for specs
+    /// with `PlacementStrategy::Custom(name)`.
+    pub fn register_placement(&self, name: impl Into<String>, strategy: impl Placement + 'static) {
+        self.strategies.register(name.into(), Arc::new(strategy));
+    }
+
+    /// Hands every child this node owns to the node placement picks among the others, with
+    /// state, and waits for the handoffs to go out (a graceful leave does this first).
+    /// Returns how many children moved.
+    pub async fn drain(&self) -> usize {
+        let (reply, done) = oneshot::channel();
+        if self.commands.send(Command::Drain(reply)).is_err() {
+            return 0;
+        }
+        done.await.unwrap_or(0)
+    }
+
+    /// The owner placement picks for `spec` among live members (`except` left out).
+    fn place(
+        &self,
+        table: &shoal_proto::children::ChildTable,
+        spec: &ChildSpec,
+        except: Option<&NodeName>,
+    ) -> Result<NodeName, PlacementError> {
+        let view = self.snapshot.borrow();
+        place(&view, table, spec, except, &self.strategies)
+    }
+
+    /// Waits until `id` runs on `owner` (`Ok(pid)`), is given up (`Err(reason)`), or the
+    /// timeout passes (`None`).
+    async fn wait_running(
+        &self,
+        id: &str,
+        owner: &NodeName,
+        changes: &mut watch::Receiver<u64>,
+    ) -> Option<Result<Pid, ExitReason>> {
+        let check = || {
+            let failed = self
+                .actors
+                .with_children(|t| t.get(id).and_then(|r| r.failed.clone()));
+            if let Some(reason) = failed {
+                return Some(Err(reason));
+            }
+            self.actors
+                .whereis(id)
+                .filter(|pid| pid.node.name == *owner)
+                .map(Ok)
+        };
+        let wait = async {
+            loop {
+                if let Some(found) = check() {
+                    return found;
+                }
+                if changes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(START_TIMEOUT, wait).await.ok()
+    }
+}
+
+/// The owner placement picks for `spec` among the live members of `view` (`except` left
+/// out), with loads from `table`.
+pub(crate) fn place(
+    view: &Snapshot,
+    table: &shoal_proto::children::ChildTable,
+    spec: &ChildSpec,
+    except: Option<&NodeName>,
+    strategies: &manager::Strategies,
+) -> Result<NodeName, PlacementError> {
+    let mut loads = table.loads();
+    // A child that has an owner counts in its load: discount it, so it only moves for a
+    // real imbalance.
+    if let Some(current) = table.get(&spec.id).filter(|r| r.failed.is_none())
+        && let Some(load) = loads.get_mut(&current.owner)
+    {
+        *load = load.saturating_sub(1);
+    }
+    let live = crate::split_brain::live(view);
+    let candidates: Vec<Candidate<'_>> = live
+        .iter()
+        .filter(|m| Some(m.name()) != except)
+        .map(|m| Candidate {
+            name: m.name(),
+            roles: &m.roles,
+            load: loads.get(m.name()).copied().unwrap_or(0),
+        })
+        .collect();
+    let custom = strategies.snapshot();
+    shoal_proto::placement::place(&spec.placement, &spec.id, &candidates, |name| {
+        custom.get(name).map(|s| s.as_ref() as &dyn Placement)
+    })
+}
+
+impl std::fmt::Debug for DistributedSupervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DistributedSupervisor")
+            .field("node", self.actors.node())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `reason` ends a child of restart type `restart` for good.
+pub(crate) fn finished(restart: Restart, reason: &ExitReason) -> bool {
+    match restart {
+        Restart::Permanent => false,
+        Restart::Transient => reason.is_normal(),
+        Restart::Temporary => true,
+    }
+}

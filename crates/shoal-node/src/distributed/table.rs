@@ -1,0 +1,118 @@
+//! The child table on a node: the sans-io [`ChildTable`] replica behind a lock, fed with
+//! frames and link events, its outputs sent on the links; plus the handed-off states that
+//! arrived for children moving here.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use shoal_proto::children::{ChildFrame, ChildOutput, ChildTable};
+use shoal_proto::{LinkMessage, NodeId, NodeName};
+use tokio::sync::{Notify, watch};
+
+use crate::actor::Actors;
+
+/// The replica and what waits on it.
+#[derive(Debug)]
+pub(crate) struct Table {
+    replica: Mutex<ChildTable>,
+    /// The replica's change count, for `start_child`/`migrate` waiters and the manager.
+    changes: watch::Sender<u64>,
+    /// States handed over to this node, by child id, until the child starts here.
+    handoffs: Mutex<HashMap<String, (NodeName, Option<Bytes>)>>,
+    /// Wakes the manager (a handoff arrived).
+    pub(crate) kick: Notify,
+}
+
+impl Table {
+    pub(crate) fn new(local: NodeName) -> Self {
+        Self {
+            replica: Mutex::new(ChildTable::new(local)),
+            changes: watch::channel(0).0,
+            handoffs: Mutex::new(HashMap::new()),
+            kick: Notify::new(),
+        }
+    }
+
+    /// A watch that changes with the table.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Takes the state handed over for `id`, if it came: `Some((from, state))`.
+    pub(crate) fn take_handoff(&self, id: &str) -> Option<(NodeName, Option<Bytes>)> {
+        lock(&self.handoffs).remove(id)
+    }
+
+    /// Whether a handoff for `id` arrived and waits.
+    pub(crate) fn has_handoff(&self, id: &str) -> bool {
+        lock(&self.handoffs).contains_key(id)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Actors {
+    /// Runs `f` on the child table, then sends the local writes as one delta and whatever
+    /// else the table asks; waiters hear of any change. Frames are queued under the lock,
+    /// so deltas leave in write order.
+    pub(crate) fn with_children<T>(&self, f: impl FnOnce(&mut ChildTable) -> T) -> T {
+        let table = &self.inner.children;
+        let mut replica = lock(&table.replica);
+        let before = replica.changes();
+        let result = f(&mut replica);
+        replica.flush();
+        while let Some(output) = replica.poll_output() {
+            let remote = &self.inner.remote;
+            match output {
+                ChildOutput::Send { to, frame } => {
+                    let _ = remote.send_encoded(&to, Bytes::from(LinkMessage::Children(frame).encode()));
+                }
+                ChildOutput::Broadcast(frame) => {
+                    remote.broadcast(&Bytes::from(LinkMessage::Children(frame).encode()));
+                }
+            }
+        }
+        let after = replica.changes();
+        drop(replica);
+        if after != before {
+            table.changes.send_replace(after);
+        }
+        result
+    }
+
+    /// A child-table frame from `from`.
+    pub(crate) fn handle_children_frame(&self, from: &NodeId, frame: ChildFrame) {
+        match frame {
+            ChildFrame::Handoff { id, state } => {
+                lock(&self.inner.children.handoffs).insert(id, (from.name.clone(), state));
+                self.inner.children.kick.notify_one();
+            }
+            frame => self.with_children(|t| t.handle_frame(from, frame)),
+        }
+    }
+
+    /// A link to `peer` is up: compare child tables.
+    pub(crate) fn children_peer_linked(&self, peer: NodeId) {
+        self.with_children(|t| t.handle_peer_up(peer));
+    }
+
+    /// Anti-entropy: every linked peer gets our digest.
+    pub(crate) fn children_tick(&self) {
+        self.with_children(|t| t.handle_tick());
+    }
+
+    /// Sends the state of child `id` to its new owner `to`.
+    pub(crate) fn send_handoff(&self, to: &NodeId, id: &str, state: Option<Vec<u8>>) -> bool {
+        let frame = ChildFrame::Handoff {
+            id: id.to_owned(),
+            state: state.map(Bytes::from),
+        };
+        let remote = &self.inner.remote;
+        remote
+            .send_encoded(to, Bytes::from(LinkMessage::Children(frame).encode()))
+            .is_ok()
+    }
+}

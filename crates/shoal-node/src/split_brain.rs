@@ -1,0 +1,96 @@
+//! Runs the split-brain resolver ([`shoal_proto::split_brain`]) for the whole node and
+//! publishes its [`Verdict`]; singletons and the distributed supervisor act on it.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use shoal_proto::split_brain::{Resolver, Strategy};
+use shoal_proto::{DownReason, Event, Member, NodeName};
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::node::{NodeEvent, Snapshot};
+
+/// How long a view with missing members must stay unchanged before the resolver decides (a
+/// little over the link-silence deadline, so a side sees all it will lose).
+pub(crate) const STABLE_AFTER: Duration = Duration::from_millis(1500);
+
+/// How often the resolver looks again while nothing changes (a pending decision falls due).
+const RECHECK: Duration = Duration::from_millis(250);
+
+/// The resolver's answer for one live view.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// The live view (this node included) the answer is for.
+    pub(crate) view: BTreeSet<NodeName>,
+    /// This side lost: it runs no cluster-wide work until the partition heals.
+    pub(crate) isolated: bool,
+    /// This side would keep running if the view stood ([`Resolver::keeps_view`]): it may take
+    /// over the work of members it lost.
+    pub(crate) keeps: bool,
+}
+
+/// The live members of `snapshot`, this node included.
+pub(crate) fn live(snapshot: &Snapshot) -> Vec<&Member> {
+    std::iter::once(&snapshot.local)
+        .chain(snapshot.members.iter().map(|m| &m.member))
+        .collect()
+}
+
+/// The names of [`live`] members.
+pub(crate) fn view(snapshot: &Snapshot) -> BTreeSet<NodeName> {
+    live(snapshot).into_iter().map(|m| m.id.name.clone()).collect()
+}
+
+/// Feeds every membership change (and a timer) to the resolver until `cancel`, publishing
+/// each new verdict.
+pub(crate) async fn run(
+    strategy: Strategy,
+    mut snapshot: watch::Receiver<Snapshot>,
+    mut events: broadcast::Receiver<NodeEvent>,
+    verdict: watch::Sender<Verdict>,
+    cancel: CancellationToken,
+) {
+    let mut resolver = Resolver::new(strategy, STABLE_AFTER);
+    let mut ticks = tokio::time::interval(RECHECK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let next = {
+            let view = snapshot.borrow_and_update();
+            resolver.handle_view(Instant::now(), &live(&view));
+            Verdict {
+                view: self::view(&view),
+                isolated: resolver.is_isolated(),
+                keeps: resolver.keeps_view(),
+            }
+        };
+        verdict.send_if_modified(|old| {
+            if old.isolated != next.isolated {
+                tracing::warn!(
+                    isolated = next.isolated,
+                    "split-brain resolver: this side {}",
+                    if next.isolated {
+                        "lost; stopping singletons and supervised children until the partition heals"
+                    } else {
+                        "runs the cluster again"
+                    }
+                );
+            }
+            let changed = *old != next;
+            *old = next;
+            changed
+        });
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = snapshot.changed() => if changed.is_err() { return },
+            event = events.recv() => match event {
+                Ok(NodeEvent { event: Event::NodeDown { id, reason: DownReason::Left }, .. }) => {
+                    resolver.handle_left(&id.name);
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = ticks.tick() => {}
+        }
+    }
+}

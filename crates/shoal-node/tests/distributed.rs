@@ -1,0 +1,262 @@
+//! The distributed supervisor, in one process: placement, errors, restarts, failover,
+//! migration and graceful leave with state, a partition healed with one instance each.
+
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
+use std::time::Duration;
+
+use shoal_node::Node;
+use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg, ExitReason, Restart};
+use shoal_node::distributed::{ChildSpec, StartChildError, StartKind};
+use shoal_testkit::TestCluster;
+
+const WAIT: Duration = Duration::from_secs(20);
+const CALL: Duration = Duration::from_secs(2);
+
+fn counter(id: &str) -> ChildSpec {
+    ChildSpec::new(id, COUNTER_FACTORY, &CounterArgs::default()).unwrap()
+}
+
+/// The count of child `id`, asked by name from `node`.
+async fn count_of(node: &Node, id: &str) -> Option<u64> {
+    node.actors().call_named(id, CounterGet, CALL).await.ok()
+}
+
+/// Counter actors running on the live nodes of `cluster`.
+fn counters(cluster: &TestCluster) -> usize {
+    cluster
+        .nodes()
+        .iter()
+        .filter_map(|n| n.node())
+        .map(|n| {
+            n.actors()
+                .list()
+                .iter()
+                .filter(|a| a.name.as_deref() == Some(COUNTER_FACTORY))
+                .count()
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_spread_resolve_everywhere_and_bad_specs_are_refused() {
+    let cluster = TestCluster::builder().size(3).start().await.unwrap();
+    let sup = cluster.node(0).supervisor();
+    let mut owners = std::collections::BTreeSet::new();
+    for i in 0..30 {
+        let started = sup.start_child(counter(&format!("c{i}"))).await.unwrap();
+        assert_eq!(started.pid.node.name, started.node);
+        owners.insert(started.node);
+    }
+    assert_eq!(owners.len(), 3, "30 children placed uniformly land on every node");
+    let all_visible = |c: &TestCluster| {
+        (0..3).all(|n| {
+            let node = c.node(n);
+            node.supervisor().count().running == 30 && node.actors().whereis("c7").is_some()
+        })
+    };
+    assert!(
+        cluster.wait_until(WAIT, all_visible).await,
+        "every node sees 30 running children"
+    );
+
+    let duplicate = cluster.node(1).supervisor().start_child(counter("c3")).await;
+    assert!(
+        matches!(duplicate, Err(StartChildError::AlreadyStarted { .. })),
+        "{duplicate:?}"
+    );
+    let unknown = sup
+        .start_child(ChildSpec::new("x", "no.such.factory", &()).unwrap())
+        .await;
+    assert_eq!(
+        unknown,
+        Err(StartChildError::UnknownFactory("no.such.factory".into()))
+    );
+    let no_role = sup.start_child(counter("r").role("gpu")).await.unwrap_err();
+    assert_eq!(no_role.to_string(), "no live node is eligible (role \"gpu\")");
+
+    assert!(sup.terminate_child("c3"));
+    let gone = |c: &TestCluster| (0..3).all(|n| c.node(n).actors().whereis("c3").is_none());
+    assert!(cluster.wait_until(WAIT, gone).await, "a terminated child stops");
+    assert_eq!(sup.count().specs, 29);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_follow_the_restart_type_and_the_intensity_limit() {
+    let cluster = TestCluster::builder().size(2).start().await.unwrap();
+    let node = cluster.node(0);
+    let sup = node.supervisor();
+    let crash = ExitReason::Error("boom".into());
+
+    // Permanent: restarted after a crash, its state lost, and the API says so.
+    let first = sup.start_child(counter("perm")).await.unwrap();
+    node.actors()
+        .send(&first.pid, CounterMsg::Exit(crash.clone()))
+        .unwrap();
+    let restarted = |c: &TestCluster| {
+        let info = c.node(0).supervisor().which_children();
+        info.iter().any(|i| {
+            i.id == "perm"
+                && i.restarts == 1
+                && !i.state_kept
+                && i.pid.as_ref().is_some_and(|p| *p != first.pid)
+        })
+    };
+    assert!(
+        cluster.wait_until(WAIT, restarted).await,
+        "{:?}",
+        sup.which_children()
+    );
+
+    // Transient: a normal exit ends it for good.
+    let transient = sup
+        .start_child(counter("trans").restart(Restart::Transient))
+        .await
+        .unwrap();
+    node.actors()
+        .send(&transient.pid, CounterMsg::Exit(ExitReason::Normal))
+        .unwrap();
+    let removed = |c: &TestCluster| {
+        (0..2).all(|n| {
+            c.node(n)
+                .supervisor()
+                .which_children()
+                .iter()
+                .all(|i| i.id != "trans")
+        })
+    };
+    assert!(cluster.wait_until(WAIT, removed).await);
+
+    // Intensity: a fourth crash within the window gives the child up.
+    let spec = counter("flaky").intensity(3, Duration::from_secs(60));
+    sup.start_child(spec).await.unwrap();
+    for _ in 0..4 {
+        let before = node.actors().whereis("flaky");
+        let Some(pid) = before else { break };
+        node.actors().send(&pid, CounterMsg::Exit(crash.clone())).unwrap();
+        let moved_on = |c: &TestCluster| {
+            let now = c.node(0).actors().whereis("flaky");
+            now.as_ref() != Some(&pid)
+                && (now.is_some()
+                    || c.node(0)
+                        .supervisor()
+                        .which_children()
+                        .iter()
+                        .any(|i| i.failed.is_some()))
+        };
+        assert!(cluster.wait_until(WAIT, moved_on).await);
+    }
+    let failed = sup
+        .which_children()
+        .into_iter()
+        .find(|i| i.id == "flaky")
+        .unwrap();
+    assert_eq!(failed.failed, Some(ExitReason::MaxRestarts), "{failed:?}");
+    assert!(failed.pid.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_children_fail_over_and_migrate_and_leave_keep_state() {
+    let mut cluster = TestCluster::builder().size(3).start().await.unwrap();
+    let sup = cluster.node(0).supervisor().clone();
+    for i in 0..12 {
+        sup.start_child(counter(&format!("k{i}"))).await.unwrap();
+    }
+    let temp = sup
+        .start_child(counter("temp").restart(Restart::Temporary))
+        .await
+        .unwrap();
+
+    // Migrate: the count moves with the child.
+    let child = sup.which_children().into_iter().find(|c| c.id == "k0").unwrap();
+    let target = cluster
+        .names()
+        .into_iter()
+        .map(|n| shoal_node::NodeName::new(n).unwrap())
+        .find(|n| *n != child.owner)
+        .unwrap();
+    cluster
+        .node(0)
+        .actors()
+        .send_named("k0", CounterMsg::Add(41))
+        .unwrap();
+    assert_eq!(count_of(cluster.node(0), "k0").await, Some(41));
+    let pid = sup.migrate("k0", &target).await.unwrap();
+    assert_eq!(pid.node.name, target);
+    assert_eq!(
+        count_of(cluster.node(0), "k0").await,
+        Some(41),
+        "the count moved with the child"
+    );
+    let info = sup.which_children().into_iter().find(|c| c.id == "k0").unwrap();
+    assert!(
+        matches!(info.last_start, StartKind::HandedOff { .. }) && info.state_kept,
+        "{info:?}"
+    );
+
+    // Graceful leave of node 2: its children move with their state.
+    let leaving = cluster.node(2).clone();
+    let on_leaving: Vec<String> = sup
+        .which_children()
+        .into_iter()
+        .filter(|c| c.owner == leaving.local().id.name && c.id != "temp")
+        .map(|c| c.id)
+        .collect();
+    for id in &on_leaving {
+        cluster
+            .node(0)
+            .actors()
+            .send_named(id, CounterMsg::Add(7))
+            .unwrap();
+    }
+    for id in &on_leaving {
+        assert_eq!(count_of(cluster.node(0), id).await, Some(7));
+    }
+    leaving.leave().await;
+    for id in &on_leaving {
+        let kept = async {
+            loop {
+                if count_of(cluster.node(0), id).await == Some(7) {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(WAIT, kept)
+            .await
+            .unwrap_or_else(|_| panic!("{id} lost its count"));
+    }
+
+    // Kill -9 equivalent of node 1: its children run elsewhere and resolve by name.
+    cluster.kill(1).await;
+    let all_back = |c: &TestCluster| {
+        let node = c.node(0);
+        let children = node.supervisor().which_children();
+        children
+            .iter()
+            .filter(|c| c.id.starts_with('k'))
+            .all(|c| c.pid.is_some() && c.owner == node.local().id.name)
+            && (0..12).all(|i| node.actors().whereis(&format!("k{i}")).is_some())
+    };
+    assert!(
+        cluster.wait_until(WAIT, all_back).await,
+        "{:?}",
+        sup.which_children()
+    );
+    let temp_gone = temp.node != cluster.node(0).local().id.name;
+    if temp_gone {
+        let removed = |c: &TestCluster| {
+            c.node(0)
+                .supervisor()
+                .which_children()
+                .iter()
+                .all(|i| i.id != "temp")
+        };
+        assert!(
+            cluster.wait_until(WAIT, removed).await,
+            "a temporary child is not restarted elsewhere"
+        );
+    }
+    let running = sup.count().running;
+    assert_eq!(counters(&cluster), running, "one instance per running child");
+}
