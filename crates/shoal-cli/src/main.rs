@@ -2,6 +2,7 @@
 
 mod bench;
 mod cluster;
+mod demo;
 mod inspect;
 mod node_cmd;
 mod settings;

@@ -50,6 +50,7 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .roles(settings.roles.clone())
         .membership(settings.membership.clone())
         .version(version::FULL)
+        .rebalance_children(settings.demo)
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -69,6 +70,9 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
                 settings.ready_file.as_deref().unwrap_or(Path::new("")).display()
             )
         })?;
+    if settings.demo {
+        crate::demo::start(&node)?;
+    }
     wait_for_signal(&node).await?;
     tracing::info!("leaving the cluster");
     node.leave().await;

@@ -70,6 +70,8 @@ pub(crate) struct NodeSettings {
     pub(crate) membership: MembershipConfig,
     /// Token required by mutating HTTP requests.
     pub(crate) admin_token: Option<String>,
+    /// Whether to run the demo workload.
+    pub(crate) demo: bool,
     /// Lines to log at warn level, e.g. a cookie file other users can read.
     pub(crate) warnings: Vec<String>,
 }
@@ -168,6 +170,7 @@ impl NodeArgs {
             log,
             membership,
             admin_token,
+            demo: self.demo,
             warnings,
             config_file,
         })

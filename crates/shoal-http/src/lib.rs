@@ -10,6 +10,8 @@
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
 //! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
 //! | `GET /api/groups` | every process group with its members |
+//! | `GET /api/supervisor` | distributed supervisor: counts, running children per node, every child with owner, pid, restarts, how it last started, whether it kept its state |
+//! | `POST /api/supervisor/migrate?id=c&to=n` | moves child `c` to node `n` with its state, answers once it runs there; admin token |
 //! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
 //! | `POST /api/chaos/partition?peers=a,b` | drops all gossip and link traffic to and from those peers; admin token |
 //! | `POST /api/chaos/heal` | ends the partition; admin token |
@@ -22,6 +24,7 @@ mod actors;
 mod auth;
 mod chaos;
 mod registry;
+mod supervisor;
 mod views;
 
 use std::future::Future;
@@ -55,6 +58,8 @@ pub fn router(node: Node, admin_token: Option<String>) -> Router {
         .route("/api/actors/{pid}/kill", post(actors::kill))
         .route("/api/registry", get(registry::list))
         .route("/api/groups", get(registry::groups))
+        .route("/api/supervisor", get(supervisor::show))
+        .route("/api/supervisor/migrate", post(supervisor::migrate))
         .route("/api/chaos", get(chaos::show))
         .route("/api/chaos/partition", post(chaos::partition))
         .route("/api/chaos/heal", post(chaos::heal))

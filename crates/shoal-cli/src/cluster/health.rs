@@ -102,6 +102,7 @@ fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
         check("links", linked, &links),
         check("same build", versions.len() == 1, &versions.join(" vs ")),
         registry_check(state),
+        supervisor_check(state),
         check("resources", true, &resources.join(", ")),
     ]
 }
@@ -130,6 +131,44 @@ fn registry_check(state: &ClusterState) -> Value {
         "views differ (or a node did not answer); see `shoal registry`".to_owned()
     };
     check("registry", agree, &detail)
+}
+
+/// Every node's child table is the same, and every child that is not given up runs, once,
+/// on its owner.
+fn supervisor_check(state: &ClusterState) -> Value {
+    let views: Vec<Option<Vec<(String, String, bool)>>> = state
+        .nodes
+        .iter()
+        .map(|n| {
+            let body = super::status::get_json(n.http?, "/api/supervisor")?;
+            let mut children: Vec<(String, String, bool)> = body["children"]
+                .as_array()?
+                .iter()
+                .filter_map(|c| {
+                    let running = !c["pid"].is_null() || !c["failed"].is_null();
+                    Some((
+                        c["id"].as_str()?.to_owned(),
+                        c["owner"].as_str()?.to_owned(),
+                        running,
+                    ))
+                })
+                .collect();
+            children.sort();
+            Some(children)
+        })
+        .collect();
+    let agree = views.iter().all(Option::is_some) && views.windows(2).all(|w| w[0] == w[1]);
+    let children = views.first().cloned().flatten().unwrap_or_default();
+    let stopped: Vec<&str> = children.iter().filter(|c| !c.2).map(|c| c.0.as_str()).collect();
+    let detail = match (agree, stopped.as_slice()) {
+        (false, _) => "child tables differ (or a node did not answer); see /api/supervisor".to_owned(),
+        (true, []) => format!(
+            "every node has the same {} child(ren), all running",
+            children.len()
+        ),
+        (true, some) => format!("not running: {}", some.join(", ")),
+    };
+    check("supervisor", agree && stopped.is_empty(), &detail)
 }
 
 fn check(name: &str, ok: bool, detail: &str) -> Value {

@@ -38,6 +38,10 @@ pub(crate) struct StartArgs {
     /// If a cluster already runs in the state dir and is healthy, use it instead of failing.
     #[arg(long)]
     pub(crate) reuse: bool,
+    /// Run the demo workload on every node (`shoal node --demo`): supervised counters, a
+    /// singleton clock and a process group. Restarted nodes keep it.
+    #[arg(long)]
+    pub(crate) demo: bool,
 }
 
 /// The link and HTTP addresses of node `i` (from 1).
@@ -115,6 +119,12 @@ fn start_with(dir: &Path, args: &StartArgs, progress: &ProgressBar) -> anyhow::R
     let dir = std::fs::canonicalize(dir)?;
     let cookie = write_secret(&dir, "cookie")?;
     write_secret(&dir, ADMIN_TOKEN_FILE)?;
+    let demo = dir.join(DEMO_FILE);
+    if args.demo {
+        std::fs::write(&demo, "on\n")?;
+    } else {
+        let _ = std::fs::remove_file(&demo);
+    }
     let mut state = ClusterState {
         bin,
         nodes: Vec::new(),
@@ -196,6 +206,9 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
 /// requests and fault injection).
 pub(crate) const ADMIN_TOKEN_FILE: &str = "admin-token";
 
+/// A file in the state directory whose presence means the nodes run the demo workload.
+const DEMO_FILE: &str = "demo";
+
 /// The host name must resolve: node names default to `<hostname>-<pid>` and user binaries
 /// often bind or advertise it.
 fn check_hostname() -> anyhow::Result<()> {
@@ -234,6 +247,9 @@ pub(crate) fn spawn(
     let mut command = Command::new(bin);
     if let Ok(token) = std::fs::read_to_string(dir.join(ADMIN_TOKEN_FILE)) {
         command.env("SHOAL_ADMIN_TOKEN", token.trim());
+    }
+    if dir.join(DEMO_FILE).exists() {
+        command.env("SHOAL_DEMO", "true");
     }
     let child = command
         .args([

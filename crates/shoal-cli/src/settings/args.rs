@@ -93,6 +93,11 @@ pub(crate) struct NodeArgs {
     /// Token that HTTP requests which change the cluster must carry
     #[arg(long, env = "SHOAL_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub(crate) admin_token: Option<String>,
+
+    /// Run the demo workload: supervised counters spread over the cluster (moved with their
+    /// count on a graceful leave), a singleton clock and a process group
+    #[arg(long, env = "SHOAL_DEMO")]
+    pub(crate) demo: bool,
 }
 
 /// Shows a secret's presence, never its value.
@@ -121,6 +126,7 @@ impl fmt::Debug for NodeArgs {
             .field("link_down_ms", &self.link_down_ms)
             .field("probe_period_ms", &self.probe_period_ms)
             .field("admin_token", &redact(&self.admin_token))
+            .field("demo", &self.demo)
             .finish()
     }
 }

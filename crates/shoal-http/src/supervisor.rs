@@ -1,0 +1,59 @@
+//! `/api/supervisor`: the distributed supervisor's children, and moving one (admin token).
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shoal_node::NodeName;
+use shoal_node::distributed::MigrateError;
+
+use crate::Api;
+use crate::actors::{ApiError, error};
+use crate::auth::require_admin;
+
+/// `GET /api/supervisor`: counts, and every child with its owner, pid, restarts and how its
+/// instance started, from this node's replica.
+pub(crate) async fn show(State(api): State<Api>) -> Json<Value> {
+    let supervisor = api.node.supervisor();
+    let children = supervisor.which_children();
+    let mut per_node = std::collections::BTreeMap::<String, usize>::new();
+    for child in children.iter().filter(|c| c.pid.is_some()) {
+        *per_node.entry(child.owner.to_string()).or_default() += 1;
+    }
+    Json(json!({
+        "counts": supervisor.count(),
+        "running_per_node": per_node,
+        "children": children,
+    }))
+}
+
+/// `?id=child&to=node`
+#[derive(Debug, Deserialize)]
+pub(crate) struct Migrate {
+    id: String,
+    to: String,
+}
+
+/// `POST /api/supervisor/migrate?id=CHILD&to=NODE`: move a child with its state; answers
+/// once it runs on the target.
+pub(crate) async fn migrate(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(query): Query<Migrate>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&api, &headers)?;
+    let to = NodeName::new(query.to).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let pid = api.node.supervisor().migrate(&query.id, &to).await.map_err(|e| {
+        let status = match e {
+            MigrateError::NotFound(_) => StatusCode::NOT_FOUND,
+            MigrateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::CONFLICT,
+        };
+        error(status, e.to_string())
+    })?;
+    tracing::info!(child = %query.id, %to, %pid, "child migrated through the HTTP API");
+    Ok(Json(
+        json!({ "id": query.id, "node": to.to_string(), "pid": pid.to_string() }),
+    ))
+}
