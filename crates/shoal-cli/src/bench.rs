@@ -7,6 +7,7 @@
 
 mod cluster;
 mod detection;
+mod failover;
 mod formation;
 mod messaging;
 pub(crate) mod procfs;
@@ -30,6 +31,8 @@ pub(crate) enum Scenario {
     Messaging,
     /// Global registry on 5 nodes: visibility, registration and lookup rates, cleanup.
     Registry,
+    /// Distributed supervisor on 5 nodes: failover of one child and of 1,000, graceful drain.
+    Failover,
 }
 
 /// Arguments of `shoal bench`.
@@ -63,6 +66,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Soak => soak::run(&bin, args.seconds)?,
         Scenario::Messaging => messaging::run(&bin, trials)?,
         Scenario::Registry => registry::run()?,
+        Scenario::Failover => failover::run(trials)?,
     };
     if args.json {
         println!("{figures}");
