@@ -362,14 +362,27 @@ impl DistributedSupervisor {
     }
 
     /// Hands every child this node owns to the node placement picks among the others, with
-    /// state, and waits for the handoffs to go out (a graceful leave does this first).
-    /// Returns how many children moved.
+    /// state, and waits (at most [`START_TIMEOUT`]) until each runs on its new node, so the
+    /// states arrived before this node goes (a graceful leave does this first). Returns how
+    /// many children moved. Afterwards this node starts no child.
     pub async fn drain(&self) -> usize {
         let (reply, done) = oneshot::channel();
         if self.commands.send(Command::Drain(reply)).is_err() {
             return 0;
         }
-        done.await.unwrap_or(0)
+        let moved = done.await.unwrap_or_default();
+        let local = self.actors.node().name.clone();
+        let mut changes = self.actors.inner.children.subscribe();
+        let arrived = |id: &String| self.actors.whereis(id).is_some_and(|p| p.node.name != local);
+        let wait = async {
+            while !moved.iter().all(arrived) {
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(START_TIMEOUT, wait).await;
+        moved.iter().filter(|id| arrived(id)).count()
     }
 
     /// The owner placement picks for `spec` among live members (`except` left out).

@@ -333,9 +333,10 @@ impl Node {
 
     /// Leaves the cluster gracefully: first hands every distributed-supervisor child this
     /// node runs to another node, with its state; then peers see `NodeDown { reason: Left }`
-    /// at once. Then stops every task. Waits at most about two seconds.
+    /// at once. Then stops every task. The handoff waits at most
+    /// [`crate::distributed::START_TIMEOUT`], the goodbye about a second.
     pub async fn leave(&self) {
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.inner.supervisor.drain()).await;
+        self.inner.supervisor.drain().await;
         let (done, wait) = oneshot::channel();
         if self.inner.inputs.send(Input::Leave(done)).is_ok() {
             let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;

@@ -90,15 +90,17 @@ impl Resolver {
             self.isolated = false;
             return;
         }
-        if self.isolated
-            || self
-                .since
-                .is_some_and(|s| now.duration_since(s) < self.stable_after)
+        if self
+            .since
+            .is_some_and(|s| now.duration_since(s) < self.stable_after)
         {
-            return; // already decided, or still moving
+            return; // still moving
         }
+        // Decided again on every stable view, so an isolated side whose view grew back to a
+        // majority (a member it counted died meanwhile, so the view is never whole) rejoins.
         if self.keeps() {
             self.adopt(live);
+            self.isolated = false;
         } else {
             self.isolated = true;
         }
@@ -192,6 +194,17 @@ mod tests {
             !r.is_isolated() && r.keeps_view(),
             "the last member standing after two leaves keeps running"
         );
+    }
+
+    #[test]
+    fn an_isolated_side_rejoins_when_a_majority_is_back_though_a_member_died() {
+        let all = members(&["a", "b", "c", "d", "e"]);
+        let mut t = Instant::now();
+        let mut r = resolver(Strategy::KeepMajority, &all, &mut t);
+        settle(&mut r, &mut t, &all[4..]);
+        assert!(r.is_isolated());
+        settle(&mut r, &mut t, &all[1..]); // "a" died during the partition
+        assert!(!r.is_isolated() && r.keeps_view());
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub struct TestClusterBuilder {
     size: usize,
     binary: Option<PathBuf>,
     prefix: String,
+    roles: Vec<String>,
 }
 
 /// A cluster for one test: N nodes with a fresh cookie, joined through the first node's
@@ -116,6 +117,7 @@ impl TestCluster {
             size: 3,
             binary: None,
             prefix: format!("t{}", rand::random::<u32>() % 100_000),
+            roles: Vec::new(),
         }
     }
 }
@@ -130,6 +132,12 @@ impl TestClusterBuilder {
     /// Runs each node as a process of `binary` instead of inside the test.
     pub fn binary(mut self, binary: impl Into<PathBuf>) -> Self {
         self.binary = Some(binary.into());
+        self
+    }
+
+    /// Every node gets these roles (for placement and singletons).
+    pub fn roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
         self
     }
 
@@ -148,8 +156,9 @@ impl TestClusterBuilder {
             let name = format!("{}-{i}", self.prefix);
             let seed = nodes.first().and_then(TestNode::listen).map(|a| a.to_string());
             let node = match &self.binary {
-                None => TestNode::InProcess(start_in_process(&name, &cookie, seed).await?),
+                None => TestNode::InProcess(start_in_process(&name, &cookie, seed, &self.roles).await?),
                 Some(bin) => {
+                    let roles = self.roles.join(",");
                     let mut env = vec![
                         ("SHOAL_COOKIE", cookie.as_str()),
                         ("SHOAL_DISCOVERY", "static"),
@@ -157,6 +166,9 @@ impl TestClusterBuilder {
                     ];
                     if let Some(seed) = &seed {
                         env.push(("SHOAL_SEEDS", seed.as_str()));
+                    }
+                    if !roles.is_empty() {
+                        env.push(("SHOAL_ROLES", roles.as_str()));
                     }
                     TestNode::Process(NodeProcess::spawn_with_env(bin, &name, &[], &env)?)
                 }
@@ -175,9 +187,15 @@ impl TestClusterBuilder {
     }
 }
 
-async fn start_in_process(name: &str, cookie: &str, seed: Option<String>) -> std::io::Result<Node> {
+async fn start_in_process(
+    name: &str,
+    cookie: &str,
+    seed: Option<String>,
+    roles: &[String],
+) -> std::io::Result<Node> {
     Node::builder()
         .name(name)
+        .roles(roles.to_vec())
         .cookie(cookie)
         .seeds(seed)
         .local_discovery(None)
@@ -187,6 +205,11 @@ async fn start_in_process(name: &str, cookie: &str, seed: Option<String>) -> std
 }
 
 impl TestCluster {
+    /// The admin token every process node was started with (for mutating HTTP requests).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
     /// The nodes, in start order.
     pub fn nodes(&self) -> &[TestNode] {
         &self.nodes

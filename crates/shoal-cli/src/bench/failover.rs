@@ -51,7 +51,11 @@ pub(crate) fn run(trials: usize) -> anyhow::Result<Value> {
 }
 
 async fn cluster(prefix: &str) -> anyhow::Result<TestCluster> {
-    let cluster = TestCluster::builder().size(NODES).name_prefix(prefix).start().await?;
+    let cluster = TestCluster::builder()
+        .size(NODES)
+        .name_prefix(prefix)
+        .start()
+        .await?;
     Ok(cluster)
 }
 
@@ -74,11 +78,8 @@ async fn spin_until(what: &str, mut done: impl FnMut() -> bool) -> anyhow::Resul
 
 /// Whether every one of `ids` runs on a node other than `gone`, as `node`'s registry says.
 fn moved_away(node: &Node, ids: &[String], gone: &shoal_node::NodeName) -> bool {
-    ids.iter().all(|id| {
-        node.actors()
-            .whereis(id)
-            .is_some_and(|p| p.node.name != *gone)
-    })
+    ids.iter()
+        .all(|id| node.actors().whereis(id).is_some_and(|p| p.node.name != *gone))
 }
 
 async fn single_failover(trial: usize) -> anyhow::Result<f64> {
@@ -111,7 +112,12 @@ async fn start_children(node: &Node) -> anyhow::Result<f64> {
     for chunk in (0..CHILDREN).collect::<Vec<_>>().chunks(100) {
         let starts = chunk.iter().map(|k| {
             let spec = ChildSpec::new(format!("child-{k}"), COUNTER_FACTORY, &CounterArgs::default());
-            async move { node.supervisor().start_child(spec?).await.map_err(anyhow::Error::from) }
+            async move {
+                node.supervisor()
+                    .start_child(spec?)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
         });
         for started in futures_util::future::join_all(starts).await {
             started?;
@@ -137,11 +143,19 @@ async fn many_failover() -> anyhow::Result<(f64, f64, usize)> {
     let gone = cluster.node(victim).local().id.name.clone();
     let moving = children_of(cluster.node(0), &gone);
     let survivors: Vec<Node> = (0..victim).map(|i| cluster.node(i).clone()).collect();
-    spin_until("children visible", || survivors.iter().all(|n| n.supervisor().count().running == CHILDREN)).await?;
+    spin_until("children visible", || {
+        survivors
+            .iter()
+            .all(|n| n.supervisor().count().running == CHILDREN)
+    })
+    .await?;
     tokio::time::sleep(SETTLE).await;
     let t0 = Instant::now();
     cluster.kill(victim).await;
-    spin_until("1000-child failover", || survivors.iter().all(|n| moved_away(n, &moving, &gone))).await?;
+    spin_until("1000-child failover", || {
+        survivors.iter().all(|n| moved_away(n, &moving, &gone))
+    })
+    .await?;
     Ok((rate, t0.elapsed().as_secs_f64() * 1e3, moving.len()))
 }
 
@@ -151,7 +165,12 @@ async fn drain() -> anyhow::Result<(f64, usize)> {
     let leaving = cluster.node(NODES - 1).clone();
     let gone = leaving.local().id.name.clone();
     let survivors: Vec<Node> = (0..NODES - 1).map(|i| cluster.node(i).clone()).collect();
-    spin_until("children visible", || survivors.iter().all(|n| n.supervisor().count().running == CHILDREN)).await?;
+    spin_until("children visible", || {
+        survivors
+            .iter()
+            .all(|n| n.supervisor().count().running == CHILDREN)
+    })
+    .await?;
     let moving = children_of(&survivors[0], &gone);
     for id in &moving {
         survivors[0].actors().send_named(id, CounterMsg::Add(5))?;
@@ -159,7 +178,10 @@ async fn drain() -> anyhow::Result<(f64, usize)> {
     tokio::time::sleep(SETTLE).await;
     let t0 = Instant::now();
     let leave = tokio::spawn(async move { leaving.leave().await });
-    spin_until("drain", || survivors.iter().all(|n| moved_away(n, &moving, &gone))).await?;
+    spin_until("drain", || {
+        survivors.iter().all(|n| moved_away(n, &moving, &gone))
+    })
+    .await?;
     let elapsed = t0.elapsed().as_secs_f64() * 1e3;
     leave.await?;
     let handed = survivors[0]

@@ -30,8 +30,8 @@ const DIGEST_INTERVAL: Duration = Duration::from_secs(2);
 pub(crate) enum Command {
     /// Look at the table again now.
     Kick,
-    /// Hand every child over to other nodes; answer how many moved.
-    Drain(oneshot::Sender<usize>),
+    /// Hand every child over to other nodes; answer with the ids whose state went out.
+    Drain(oneshot::Sender<Vec<String>>),
 }
 
 /// Custom placement strategies, by name.
@@ -390,7 +390,7 @@ impl Manager {
     /// Stops the instances of `ids` after taking their state, and sends each state to the
     /// child's new owner. The old instance is gone (and its name dropped) before the state
     /// leaves, so the two never run at once.
-    async fn hand_off(&mut self, ids: &[String]) -> usize {
+    async fn hand_off(&mut self, ids: &[String]) -> Vec<String> {
         let owners: HashMap<String, NodeName> = self.actors.with_children(|t| {
             ids.iter()
                 .filter_map(|id| Some((id.clone(), t.get(id)?.owner.clone())))
@@ -419,19 +419,19 @@ impl Manager {
                     .route_id(&owner)
                     .is_some_and(|to| actors.send_handoff(&to, &id, state));
                 tracing::info!(child = %id, to = %owner, sent, "handed the child over");
-                sent
+                sent.then_some(id)
             });
         }
         futures_util::future::join_all(moves)
             .await
             .into_iter()
-            .filter(|sent| *sent)
-            .count()
+            .flatten()
+            .collect()
     }
 
     /// A graceful leave: every child here moves to the owner placement picks among the
     /// other nodes, with its state. This node starts and takes over nothing afterwards.
-    async fn drain(&mut self) -> usize {
+    async fn drain(&mut self) -> Vec<String> {
         self.draining = true;
         let view = self.snapshot.borrow().clone();
         let local = self.local().clone();
