@@ -376,9 +376,7 @@ impl DistributedSupervisor {
         let arrived = |id: &String| self.actors.whereis(id).is_some_and(|p| p.node.name != local);
         let wait = async {
             while !moved.iter().all(arrived) {
-                if changes.changed().await.is_err() {
-                    return;
-                }
+                next_look(&mut changes).await;
             }
         };
         let _ = tokio::time::timeout(START_TIMEOUT, wait).await;
@@ -421,14 +419,22 @@ impl DistributedSupervisor {
                 if let Some(found) = check() {
                     return found;
                 }
-                if changes.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
+                next_look(changes).await;
             }
         };
         tokio::time::timeout(START_TIMEOUT, wait).await.ok()
     }
 }
+
+/// Waits for a change of the child table, or [`LOOK_AGAIN`], whichever comes first. The
+/// registration of a started child travels as a registry delta, which may reach us after
+/// the table change that follows it when two links briefly coexist between a pair of nodes.
+async fn next_look(changes: &mut watch::Receiver<u64>) {
+    let _ = tokio::time::timeout(LOOK_AGAIN, changes.changed()).await;
+}
+
+/// How often waiters look again without a table change.
+const LOOK_AGAIN: Duration = Duration::from_millis(5);
 
 /// The owner placement picks for `spec` among the live members of `view` (`except` left
 /// out), with loads from `table`.

@@ -169,8 +169,19 @@ impl Manager {
         self.hand_off(&plan.hand_off).await;
         let mut start = plan.start;
         start.extend(self.take_over(&view, &plan.take_over));
-        for id in start {
-            self.start(&id);
+        let started: Vec<(String, StartKind)> = start.iter().filter_map(|id| self.start(id)).collect();
+        if !started.is_empty() {
+            // One delta for all starts of this pass (a failover starts hundreds at once).
+            self.actors.with_children(|t| {
+                for (id, kind) in started {
+                    if let Some(mut r) = t.get(&id).cloned() {
+                        r.starts += 1;
+                        r.handoff_from = None;
+                        r.last_start = kind;
+                        t.write(&id, Some(r));
+                    }
+                }
+            });
         }
         if self.rebalance && may_take_over && self.balanced_for != live {
             self.rebalance(&view);
@@ -280,12 +291,10 @@ impl Manager {
         })
     }
 
-    /// Starts child `id` here (from a handed-over state if one came), registers it under its
-    /// id and records the start.
-    fn start(&mut self, id: &str) {
-        let Some(record) = self.actors.with_children(|t| t.get(id).cloned()) else {
-            return;
-        };
+    /// Starts child `id` here (from a handed-over state if one came) and registers it under
+    /// its id; returns how it started, for the caller to record.
+    fn start(&mut self, id: &str) -> Option<(String, StartKind)> {
+        let record = self.actors.with_children(|t| t.get(id).cloned())?;
         let handed = record
             .handoff_from
             .as_ref()
@@ -304,7 +313,7 @@ impl Manager {
             Err(refusal) => {
                 tracing::warn!(child = %id, factory = %spec.factory, "cannot start the child: {refusal}");
                 self.restart_or_give_up(id, ExitReason::Error(refusal.to_string()));
-                return;
+                return None;
             }
         };
         match self.actors.register(id, &pid) {
@@ -312,12 +321,12 @@ impl Manager {
             Err(RegisterError::AlreadyRegistered(holder)) => {
                 tracing::debug!(child = %id, %holder, "another instance still holds the name; waiting");
                 let _ = self.actors.stop(&pid, ExitReason::Shutdown);
-                return;
+                return None;
             }
             Err(e) => {
                 tracing::warn!(child = %id, "cannot register the child: {e}");
                 let _ = self.actors.stop(&pid, ExitReason::Shutdown);
-                return;
+                return None;
             }
         }
         self.watch(id, &pid);
@@ -329,14 +338,7 @@ impl Manager {
                 factory: spec.factory.clone(),
             },
         );
-        self.actors.with_children(|t| {
-            if let Some(mut r) = t.get(id).cloned() {
-                r.starts += 1;
-                r.handoff_from = None;
-                r.last_start = kind;
-                t.write(id, Some(r));
-            }
-        });
+        Some((id.to_owned(), kind))
     }
 
     /// Reports the exit of `pid` (child `id`) to the loop.
