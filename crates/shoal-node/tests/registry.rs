@@ -18,7 +18,11 @@ async fn names_replicate_resolve_and_vanish_with_their_actor_or_node() {
     a.actors().register("svc", echo.pid()).unwrap();
     assert!(
         cluster
-            .wait_until(WAIT, |c| c.node(2).actors().whereis("svc").is_some())
+            .wait_until(WAIT, |c| (1..3).all(|i| c
+                .node(i)
+                .actors()
+                .whereis("svc")
+                .is_some()))
             .await
     );
     assert_eq!(cluster.node(2).actors().whereis("svc").as_ref(), Some(echo.pid()));
