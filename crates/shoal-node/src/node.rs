@@ -333,10 +333,11 @@ impl Node {
 
     /// Leaves the cluster gracefully: first hands every distributed-supervisor child this
     /// node runs to another node, with its state; then peers see `NodeDown { reason: Left }`
-    /// at once. Then stops every task. The handoff waits at most
-    /// [`crate::distributed::START_TIMEOUT`], the goodbye about a second.
+    /// at once. Then stops every task. The handoff waits at most a second (when every node
+    /// leaves at once, as on `shoal cluster stop`, no node takes the children, and waiting
+    /// longer would only delay the stop), the goodbye about another.
     pub async fn leave(&self) {
-        self.inner.supervisor.drain().await;
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, self.inner.supervisor.drain()).await;
         let (done, wait) = oneshot::channel();
         if self.inner.inputs.send(Input::Leave(done)).is_ok() {
             let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;
@@ -369,6 +370,9 @@ impl std::fmt::Debug for Node {
             .finish_non_exhaustive()
     }
 }
+
+/// How long a graceful leave waits for its children to run on other nodes.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How often a node sends its registry digest to every linked peer.
 const REGISTRY_DIGEST_INTERVAL: Duration = Duration::from_millis(500);
