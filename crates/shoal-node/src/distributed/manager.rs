@@ -160,6 +160,15 @@ impl Manager {
         let may_take_over = !isolated && settled && verdict.keeps && verdict.view == live;
         let records: Vec<ChildRecord> = self.actors.with_children(|t| t.children().cloned().collect());
         let plan = self.plan(&records, &live, isolated, may_take_over);
+        let awaited: std::collections::HashSet<&str> = records
+            .iter()
+            .filter(|r| r.owner == *self.local() && r.handoff_from.is_some())
+            .map(|r| r.spec.id.as_str())
+            .collect();
+        self.actors
+            .inner
+            .children
+            .retain_handoffs(|id| awaited.contains(id));
         for id in &plan.stop {
             if let Some(running) = self.running.remove(id) {
                 tracing::info!(child = %id, pid = %running.pid, "stopping the child here: this node does not own it");

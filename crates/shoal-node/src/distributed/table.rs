@@ -44,6 +44,12 @@ impl Table {
         lock(&self.handoffs).remove(id)
     }
 
+    /// Drops handed-over states no child waits for any more (the child moved on, or was
+    /// terminated, before it started here).
+    pub(crate) fn retain_handoffs(&self, mut awaited: impl FnMut(&str) -> bool) {
+        lock(&self.handoffs).retain(|id, _| awaited(id));
+    }
+
     /// Whether a handoff for `id` arrived and waits.
     pub(crate) fn has_handoff(&self, id: &str) -> bool {
         lock(&self.handoffs).contains_key(id)
