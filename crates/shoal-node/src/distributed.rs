@@ -47,9 +47,9 @@ pub(crate) use self::manager::{Command, Manager, Strategies};
 pub(crate) use self::table::Table;
 use crate::actor::Actors;
 use crate::node::Snapshot;
-use crate::split_brain::Verdict;
 pub use shoal_proto::children::{ChildSpec, Intensity, StartKind};
 pub use shoal_proto::placement::{Candidate, Placement, PlacementError, PlacementStrategy};
+use shoal_proto::split_brain::Verdict;
 
 /// How long `start_child` and `migrate` wait for the child to run on its owner.
 pub const START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -391,7 +391,7 @@ impl DistributedSupervisor {
         except: Option<&NodeName>,
     ) -> Result<NodeName, PlacementError> {
         let view = self.snapshot.borrow();
-        place(&view, table, spec, except, &self.strategies)
+        place(&self.actors, &view, table, spec, except, &self.strategies)
     }
 
     /// Waits until `id` runs on `owner` (`Ok(pid)`), is given up (`Err(reason)`), or the
@@ -437,36 +437,21 @@ async fn next_look(changes: &mut watch::Receiver<u64>) {
 const LOOK_AGAIN: Duration = Duration::from_millis(5);
 
 /// The owner placement picks for `spec` among the live members of `view` (`except` left
-/// out), with loads from `table`.
+/// out); see [`shoal_proto::child_manager::place`].
 pub(crate) fn place(
+    actors: &Actors,
     view: &Snapshot,
     table: &shoal_proto::children::ChildTable,
     spec: &ChildSpec,
     except: Option<&NodeName>,
     strategies: &manager::Strategies,
 ) -> Result<NodeName, PlacementError> {
-    let mut loads = table.loads();
-    // A child that has an owner counts in its load: discount it, so it only moves for a
-    // real imbalance.
-    if let Some(current) = table.get(&spec.id).filter(|r| r.failed.is_none())
-        && let Some(load) = loads.get_mut(&current.owner)
-    {
-        *load = load.saturating_sub(1);
-    }
     let live = crate::split_brain::live(view);
-    let candidates: Vec<Candidate<'_>> = live
-        .iter()
-        .filter(|m| Some(m.name()) != except)
-        .map(|m| Candidate {
-            name: m.name(),
-            roles: &m.roles,
-            load: loads.get(m.name()).copied().unwrap_or(0),
-        })
-        .collect();
-    let custom = strategies.snapshot();
-    shoal_proto::placement::place(&spec.placement, &spec.id, &candidates, |name| {
-        custom.get(name).map(|s| s.as_ref() as &dyn Placement)
-    })
+    let host = manager::NodeHost {
+        actors,
+        custom: strategies.snapshot(),
+    };
+    shoal_proto::child_manager::place(table, spec, &live, except, &host)
 }
 
 impl std::fmt::Debug for DistributedSupervisor {
@@ -474,14 +459,5 @@ impl std::fmt::Debug for DistributedSupervisor {
         f.debug_struct("DistributedSupervisor")
             .field("node", self.actors.node())
             .finish_non_exhaustive()
-    }
-}
-
-/// Whether `reason` ends a child of restart type `restart` for good.
-pub(crate) fn finished(restart: Restart, reason: &ExitReason) -> bool {
-    match restart {
-        Restart::Permanent => false,
-        Restart::Transient => reason.is_normal(),
-        Restart::Temporary => true,
     }
 }

@@ -11,11 +11,12 @@
 //! the partition heals; should both sides run one anyway (`DownAll` aside, a strategy that
 //! keeps both), the registry's conflict rule stops one when it heals.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use shoal_proto::{ExitReason, Member, NodeId, NodeName};
+use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
+use shoal_proto::{ExitReason, Member, NodeId};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -70,11 +71,6 @@ pub(crate) fn leader(snapshot: &Snapshot, role: Option<&str>) -> Option<NodeId> 
     shoal_proto::leader::oldest(members, role).map(Member::process_id)
 }
 
-/// After members join (or a partition heals), how long a new leader waits before starting a
-/// singleton: two registry digest rounds, so its replica has the other side's registrations
-/// and it does not start a second instance next to one it has not heard of yet.
-pub(crate) const SETTLE_AFTER_GROWTH: Duration = Duration::from_millis(1000);
-
 /// Runs until `cancel`: keeps this node's singleton instances in line with its leadership
 /// and the split-brain verdict (an isolated side runs no singleton).
 pub(crate) async fn run(
@@ -85,7 +81,7 @@ pub(crate) async fn run(
     cancel: CancellationToken,
 ) {
     let mut running: BTreeMap<String, Pid> = BTreeMap::new();
-    let mut growth = Growth::default();
+    let mut growth = Growth::new(SETTLE_AFTER_GROWTH_MS);
     let mut ticks = tokio::time::interval(RECHECK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -97,40 +93,11 @@ pub(crate) async fn run(
             _ = ticks.tick(), if !running.is_empty() || !singletons.specs().is_empty() => {}
         }
         let view = snapshot.borrow().clone();
-        let settled = growth.settled(&view);
+        let settled = growth.settled(crate::now_us() / 1000, &crate::split_brain::view(&view));
         let isolated = verdict.borrow().isolated;
         for spec in singletons.specs() {
             reconcile(&actors, &view, &spec, isolated, settled, &mut running);
         }
-    }
-}
-
-/// Tracks when the live view last gained a member.
-#[derive(Debug)]
-pub(crate) struct Growth {
-    seen: BTreeSet<NodeName>,
-    grew_at: Instant,
-}
-
-impl Default for Growth {
-    fn default() -> Self {
-        Self {
-            seen: BTreeSet::new(),
-            grew_at: Instant::now(),
-        }
-    }
-}
-
-impl Growth {
-    /// Whether [`SETTLE_AFTER_GROWTH`] passed since a member last joined `view`.
-    pub(crate) fn settled(&mut self, view: &Snapshot) -> bool {
-        let names = crate::split_brain::view(view);
-        let now = Instant::now();
-        if names.iter().any(|n| !self.seen.contains(n)) {
-            self.grew_at = now;
-        }
-        self.seen = names;
-        now.duration_since(self.grew_at) >= SETTLE_AFTER_GROWTH
     }
 }
 

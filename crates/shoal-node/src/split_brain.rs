@@ -18,17 +18,7 @@ pub(crate) const STABLE_AFTER: Duration = Duration::from_millis(1500);
 /// How often the resolver looks again while nothing changes (a pending decision falls due).
 const RECHECK: Duration = Duration::from_millis(250);
 
-/// The resolver's answer for one live view.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Verdict {
-    /// The live view (this node included) the answer is for.
-    pub(crate) view: BTreeSet<NodeName>,
-    /// This side lost: it runs no cluster-wide work until the partition heals.
-    pub(crate) isolated: bool,
-    /// This side would keep running if the view stood ([`Resolver::keeps_view`]): it may take
-    /// over the work of members it lost.
-    pub(crate) keeps: bool,
-}
+pub(crate) use shoal_proto::split_brain::Verdict;
 
 /// The live members of `snapshot`, this node included.
 pub(crate) fn live(snapshot: &Snapshot) -> Vec<&Member> {
@@ -58,11 +48,7 @@ pub(crate) async fn run(
         let next = {
             let view = snapshot.borrow_and_update();
             resolver.handle_view(Instant::now(), &live(&view));
-            Verdict {
-                view: self::view(&view),
-                isolated: resolver.is_isolated(),
-                keeps: resolver.keeps_view(),
-            }
+            resolver.verdict()
         };
         verdict.send_if_modified(|old| {
             if old.isolated != next.isolated {

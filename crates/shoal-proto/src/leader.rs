@@ -1,6 +1,9 @@
 //! Who leads: the rule singletons and leader watches follow (ARCHITECTURE section 6).
 
+use std::collections::BTreeSet;
+
 use crate::member::Member;
+use crate::node_id::NodeName;
 
 /// The leader among `members` for `role` (any member for `None`): the one with the smallest
 /// process creation, then the smallest name, among those with the role. Using the process
@@ -13,7 +16,47 @@ pub fn oldest<'a>(members: impl IntoIterator<Item = &'a Member>, role: Option<&s
         .min_by(|a, b| (a.process, &a.id.name).cmp(&(b.process, &b.id.name)))
 }
 
+/// After members join (or a partition heals), how long a new leader waits before starting a
+/// singleton, and a node before taking over a lost member's children: two registry digest
+/// rounds, so its replicas have the newcomers' registrations and children, and it does not
+/// start a second instance next to one it has not heard of yet.
+pub const SETTLE_AFTER_GROWTH_MS: u64 = 1000;
+
+/// Tracks when the live view last gained a member, so a new leader (or a node taking over a
+/// lost member's children) waits until the replicas of the members that just joined have
+/// had time to reach it.
+#[derive(Clone, Debug)]
+pub struct Growth {
+    settle_ms: u64,
+    seen: BTreeSet<NodeName>,
+    grew_at_ms: u64,
+}
+
+impl Growth {
+    /// Settled `settle_ms` after the last growth. The first view seen counts as growth.
+    pub fn new(settle_ms: u64) -> Self {
+        Self {
+            settle_ms,
+            seen: BTreeSet::new(),
+            grew_at_ms: 0,
+        }
+    }
+
+    /// Feeds the live view at `now_ms`; returns whether no member joined it in the last
+    /// `settle_ms`. A clock that went back counts as growth (it waits again, never less).
+    pub fn settled(&mut self, now_ms: u64, live: &BTreeSet<NodeName>) -> bool {
+        if live.iter().any(|n| !self.seen.contains(n)) || now_ms < self.grew_at_ms {
+            self.grew_at_ms = now_ms;
+        }
+        if self.seen != *live {
+            self.seen.clone_from(live);
+        }
+        now_ms - self.grew_at_ms >= self.settle_ms
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use crate::member::test_member;
@@ -24,6 +67,21 @@ mod tests {
         m.process = Creation(process);
         m.roles = roles.iter().map(|r| (*r).to_owned()).collect();
         m
+    }
+
+    #[test]
+    fn growth_settles_after_the_last_join_only() {
+        let names = |ns: &[&str]| {
+            ns.iter()
+                .map(|n| NodeName::new(*n).unwrap())
+                .collect::<BTreeSet<_>>()
+        };
+        let mut growth = Growth::new(1000);
+        assert!(!growth.settled(5_000, &names(&["a"])), "the first view is growth");
+        assert!(growth.settled(6_000, &names(&["a"])));
+        assert!(!growth.settled(6_500, &names(&["a", "b"])), "b joined");
+        assert!(growth.settled(7_500, &names(&["a"])), "a loss is not growth");
+        assert!(!growth.settled(7_000, &names(&["a"])), "the clock went back");
     }
 
     #[test]

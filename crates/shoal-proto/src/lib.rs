@@ -9,6 +9,7 @@
 //! - [`Membership`]: SWIM (foca) plus link signals; emits [`Event`]s and driver [`Output`]s.
 
 pub mod actor_wire;
+pub mod child_manager;
 pub mod children;
 pub mod cookie;
 pub mod datagram;

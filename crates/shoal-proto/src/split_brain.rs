@@ -26,6 +26,19 @@ pub enum Strategy {
     DownAll,
 }
 
+/// The resolver's answer for one live view, as singletons and the distributed supervisor
+/// read it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// The live view (this node included) the answer is for.
+    pub view: BTreeSet<NodeName>,
+    /// This side lost: it runs no cluster-wide work until the partition heals.
+    pub isolated: bool,
+    /// This side would keep running if the view stood ([`Resolver::keeps_view`]): it may take
+    /// over the work of members it lost.
+    pub keeps: bool,
+}
+
 /// One node's resolver.
 #[derive(Debug)]
 pub struct Resolver {
@@ -67,6 +80,15 @@ impl Resolver {
     /// the isolation itself waits for the stable period.
     pub fn keeps_view(&self) -> bool {
         !self.isolated && (self.cluster.iter().all(|n| self.view.contains(n)) || self.keeps())
+    }
+
+    /// The verdict for the view last seen.
+    pub fn verdict(&self) -> Verdict {
+        Verdict {
+            view: self.view.clone(),
+            isolated: self.is_isolated(),
+            keeps: self.keeps_view(),
+        }
     }
 
     /// `name` left the cluster on purpose (a goodbye): it no longer counts as a member this

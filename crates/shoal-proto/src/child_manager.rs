@@ -1,0 +1,439 @@
+//! The distributed supervisor's decisions (ARCHITECTURE section 7), sans-io: from one node's
+//! replica of the child table, the live view, the split-brain verdict and the instances this
+//! node runs, decide what to start, stop, hand off and take over. shoal-node's manager task
+//! performs the [`Action`]s on real actors; shoal-sim performs them on simulated ones.
+//!
+//! # Rules
+//! - A node runs exactly the children its replica says it owns, unless it is isolated (or
+//!   draining), then it runs none.
+//! - A child moving here with its state (`handoff_from` set) starts once the state arrived
+//!   or the old owner is no longer live; any other child starts once no other node's
+//!   instance holds its name.
+//! - A child whose owner is not live is taken over by the owner placement picks among the
+//!   live members, computed alike on every node, but only when the side keeps running with
+//!   the view it has now (the verdict is for that very view) and no member joined recently.
+//! - A child that stops is restarted on its owner as its restart type and intensity say; a
+//!   failover counts as a restart; a temporary child is not restarted, not even elsewhere.
+//!
+//! The driver calls [`ChildManager::reconcile`] whenever the table, the view or the verdict
+//! changes, when a handed-over state arrives, and on a timer while children wait; it reports
+//! each start with [`ChildManager::started`] or [`ChildManager::start_failed`], and each
+//! exit of an instance with [`ChildManager::handle_exit`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::actor_wire::{ExitReason, Pid};
+use crate::children::{ChildRecord, ChildSpec, ChildTable, Restart, StartKind};
+use crate::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
+use crate::member::Member;
+use crate::node_id::NodeName;
+use crate::placement::{Candidate, Placement, PlacementError};
+use crate::split_brain::Verdict;
+
+/// A child instance this node runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    /// The running actor.
+    pub pid: Pid,
+    /// The factory it came from (for taking its state on a handoff).
+    pub factory: String,
+}
+
+/// What the node sees now.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    /// Wall-clock milliseconds (restart times are replicated, so every node must use the same
+    /// clock; the simulator passes virtual time).
+    pub now_ms: u64,
+    /// The live members, this node included.
+    pub live: &'a [&'a Member],
+    /// The split-brain verdict.
+    pub verdict: &'a Verdict,
+}
+
+/// What the decisions ask of the node around them.
+pub trait Host {
+    /// The node whose actor holds the registered name `id`, if any.
+    fn name_holder(&self, id: &str) -> Option<NodeName>;
+    /// Whether the state of child `id`, handed over to this node, arrived.
+    fn has_handoff(&self, id: &str) -> bool;
+    /// The custom placement strategy registered under `name`.
+    fn custom_placement(&self, name: &str) -> Option<&dyn Placement>;
+}
+
+/// What the driver must do, in order: stops, then handoffs, then starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Stop this instance with `Shutdown`: this node does not own the child (any more).
+    Stop {
+        /// The child id.
+        id: String,
+        /// The instance.
+        pid: Pid,
+    },
+    /// Take the instance's state (if its factory can), stop it, wait until it is gone, then
+    /// send the state to `to` in a `ChildFrame::Handoff`.
+    HandOff {
+        /// The child id.
+        id: String,
+        /// The instance.
+        instance: Instance,
+        /// The new owner.
+        to: NodeName,
+    },
+    /// Start the child here: from the handed-over state if `handoff_from` is set and the state
+    /// arrived, register it under its id, then report [`ChildManager::started`] (or
+    /// [`ChildManager::start_failed`] if the factory refused; nothing if the name is taken).
+    Start {
+        /// The child id.
+        id: String,
+        /// Its spec.
+        spec: ChildSpec,
+        /// The node it moves from with its state, if it does.
+        handoff_from: Option<NodeName>,
+    },
+}
+
+/// One look at the table, before acting.
+#[derive(Debug, Default)]
+struct Plan {
+    start: Vec<String>,
+    stop: Vec<String>,
+    hand_off: Vec<String>,
+    take_over: Vec<String>,
+}
+
+/// One node's supervisor decisions and the instances it runs. See the module doc.
+#[derive(Debug)]
+pub struct ChildManager {
+    local: NodeName,
+    rebalance: bool,
+    running: BTreeMap<String, Instance>,
+    growth: Growth,
+    draining: bool,
+    /// The view the last rebalancing was for.
+    balanced_for: BTreeSet<NodeName>,
+}
+
+impl ChildManager {
+    /// The manager of node `local`; `rebalance` moves children to newcomers after a join.
+    pub fn new(local: NodeName, rebalance: bool) -> Self {
+        Self {
+            local,
+            rebalance,
+            running: BTreeMap::new(),
+            growth: Growth::new(SETTLE_AFTER_GROWTH_MS),
+            draining: false,
+            balanced_for: BTreeSet::new(),
+        }
+    }
+
+    /// The instances this node runs, by child id.
+    pub fn running(&self) -> &BTreeMap<String, Instance> {
+        &self.running
+    }
+
+    /// Whether this node drains (it starts and takes over nothing any more).
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    /// Whether this node waits for the handed-over state of `record` (drop states for which
+    /// this is false: the child moved on before it started here).
+    pub fn awaits_handoff(&self, record: &ChildRecord) -> bool {
+        record.owner == self.local && record.handoff_from.is_some()
+    }
+
+    /// One look at the table: what to do so this node runs what it should. Claims of lost
+    /// members' children and rebalancing moves are written to `table` here.
+    pub fn reconcile(&mut self, table: &mut ChildTable, view: &View<'_>, host: &dyn Host) -> Vec<Action> {
+        let live: BTreeSet<NodeName> = view.live.iter().map(|m| m.id.name.clone()).collect();
+        let settled = self.growth.settled(view.now_ms, &live);
+        let isolated = view.verdict.isolated || self.draining;
+        let may_take_over = !isolated && settled && view.verdict.keeps && view.verdict.view == live;
+        let plan = self.plan(table, &live, isolated, may_take_over, host);
+        let mut actions = Vec::new();
+        for id in plan.stop {
+            if let Some(instance) = self.running.remove(&id) {
+                actions.push(Action::Stop {
+                    id,
+                    pid: instance.pid,
+                });
+            }
+        }
+        for id in plan.hand_off {
+            let to = table.get(&id).map(|r| r.owner.clone());
+            if let (Some(instance), Some(to)) = (self.running.remove(&id), to) {
+                actions.push(Action::HandOff { id, instance, to });
+            }
+        }
+        let mut start = plan.start;
+        start.extend(self.take_over(table, view, &plan.take_over, host));
+        for id in start {
+            if let Some(r) = table.get(&id) {
+                actions.push(Action::Start {
+                    spec: r.spec.clone(),
+                    handoff_from: r.handoff_from.clone(),
+                    id,
+                });
+            }
+        }
+        if self.rebalance && may_take_over && self.balanced_for != live {
+            self.rebalance(table, view, host);
+            self.balanced_for = live;
+        }
+        actions
+    }
+
+    /// Child `id` runs here now as `instance`; `state_arrived` says whether a handed-over
+    /// state came for it. Records the start in the table.
+    pub fn started(&mut self, table: &mut ChildTable, id: &str, instance: Instance, state_arrived: bool) {
+        if let Some(mut r) = table.get(id).cloned() {
+            let kind = match (r.handoff_from.take(), state_arrived) {
+                (Some(from), true) => StartKind::HandedOff { from },
+                (Some(from), false) => StartKind::HandoffLost { from },
+                (None, _) => r.last_start.clone(),
+            };
+            r.starts += 1;
+            r.last_start = kind;
+            table.write(id, Some(r));
+        }
+        self.running.insert(id.to_owned(), instance);
+    }
+
+    /// The factory of child `id` refused to start it: counts as an exit.
+    pub fn start_failed(&mut self, table: &mut ChildTable, id: &str, reason: ExitReason, now_ms: u64) {
+        self.restart_or_give_up(table, id, reason, now_ms);
+    }
+
+    /// Instance `pid` of child `id` stopped for `reason`. Ignored unless it is the instance
+    /// this node runs (one stopped on purpose is not). A loser of a name conflict is not
+    /// restarted: the table decides who runs the child.
+    pub fn handle_exit(
+        &mut self,
+        table: &mut ChildTable,
+        id: &str,
+        pid: &Pid,
+        reason: ExitReason,
+        now_ms: u64,
+    ) {
+        if self.running.get(id).is_none_or(|r| r.pid != *pid) {
+            return;
+        }
+        self.running.remove(id);
+        if !matches!(reason, ExitReason::NameConflict { .. }) {
+            self.restart_or_give_up(table, id, reason, now_ms);
+        }
+    }
+
+    /// A graceful leave: every child here moves, with its state, to the owner placement picks
+    /// among the other nodes. Afterwards this node starts and takes over nothing.
+    pub fn drain(&mut self, table: &mut ChildTable, view: &View<'_>, host: &dyn Host) -> Vec<Action> {
+        self.draining = true;
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        let mut actions = Vec::new();
+        for id in ids {
+            let Some(mut r) = table.get(&id).cloned() else {
+                continue;
+            };
+            let Ok(owner) = place(table, &r.spec, view.live, Some(&self.local), host) else {
+                continue; // no other eligible node: it stops with this node
+            };
+            r.owner = owner.clone();
+            r.handoff_from = Some(self.local.clone());
+            table.write(&id, Some(r));
+            if let Some(instance) = self.running.remove(&id) {
+                actions.push(Action::HandOff {
+                    id,
+                    instance,
+                    to: owner,
+                });
+            }
+        }
+        actions
+    }
+
+    fn plan(
+        &self,
+        table: &ChildTable,
+        live: &BTreeSet<NodeName>,
+        isolated: bool,
+        may_take_over: bool,
+        host: &dyn Host,
+    ) -> Plan {
+        let mut plan = Plan::default();
+        // Terminated children (tombstones) still running here stop.
+        plan.stop
+            .extend(self.running.keys().filter(|id| table.get(id).is_none()).cloned());
+        for r in table.children() {
+            let id = &r.spec.id;
+            let here = self.running.contains_key(id);
+            if r.failed.is_some() {
+                if here {
+                    plan.stop.push(id.clone());
+                }
+            } else if r.owner == self.local {
+                if isolated {
+                    if here {
+                        plan.stop.push(id.clone());
+                    }
+                } else if !here && self.may_start(r, live, host) {
+                    plan.start.push(id.clone());
+                }
+            } else {
+                let owner_live = live.contains(&r.owner);
+                if here && owner_live && r.handoff_from.as_ref() == Some(&self.local) {
+                    plan.hand_off.push(id.clone());
+                } else if here {
+                    plan.stop.push(id.clone());
+                }
+                if !owner_live && may_take_over {
+                    plan.take_over.push(id.clone());
+                }
+            }
+        }
+        plan
+    }
+
+    /// Whether this node, the owner, may start `r` now (see the module doc).
+    fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, host: &dyn Host) -> bool {
+        match &r.handoff_from {
+            Some(from) if *from != self.local => host.has_handoff(&r.spec.id) || !live.contains(from),
+            _ => host
+                .name_holder(&r.spec.id)
+                .is_none_or(|holder| holder == self.local),
+        }
+    }
+
+    /// Claims the children of lost owners that placement gives to this node; returns the
+    /// ones to start here. Every survivor computes the same owner, so only one claims each.
+    fn take_over(
+        &self,
+        table: &mut ChildTable,
+        view: &View<'_>,
+        ids: &[String],
+        host: &dyn Host,
+    ) -> Vec<String> {
+        let mut claimed = Vec::new();
+        for id in ids {
+            let Some(mut r) = table.get(id).cloned() else {
+                continue;
+            };
+            if place(table, &r.spec, view.live, None, host).ok().as_ref() != Some(&self.local) {
+                continue;
+            }
+            let from = std::mem::replace(&mut r.owner, self.local.clone());
+            r.handoff_from = None;
+            if r.spec.restart == Restart::Temporary && r.starts > 0 {
+                tracing::info!(child = %id, %from, "temporary child's node went down; not restarted");
+                table.write(id, None);
+            } else if r.starts > 0 && !r.note_restart(view.now_ms) {
+                tracing::error!(child = %id, %from, "too many restarts; giving the child up");
+                r.failed = Some(ExitReason::MaxRestarts);
+                table.write(id, Some(r));
+            } else {
+                tracing::info!(child = %id, %from, "taking over the child of a lost node");
+                if r.starts > 0 {
+                    r.last_start = StartKind::FailedOver { from };
+                }
+                table.write(id, Some(r));
+                claimed.push(id.clone());
+            }
+        }
+        claimed
+    }
+
+    /// Child `id` stopped for `reason`: removed if its restart type says it is done, given up
+    /// if it restarted too often, else marked for a restart here.
+    fn restart_or_give_up(&self, table: &mut ChildTable, id: &str, reason: ExitReason, now_ms: u64) {
+        let Some(mut r) = table.get(id).cloned() else {
+            return;
+        };
+        if r.owner != self.local || r.failed.is_some() {
+            return;
+        }
+        if finished(r.spec.restart, &reason) {
+            table.write(id, None);
+            return;
+        }
+        if r.note_restart(now_ms) {
+            r.last_start = StartKind::Restarted { reason };
+        } else {
+            tracing::error!(child = %id, %reason, "too many restarts; giving the child up");
+            r.failed = Some(ExitReason::MaxRestarts);
+        }
+        table.write(id, Some(r));
+    }
+
+    /// The oldest member moves children whose placement now says another node (after a
+    /// join, when rebalancing is on), with their state.
+    fn rebalance(&self, table: &mut ChildTable, view: &View<'_>, host: &dyn Host) {
+        let leader = crate::leader::oldest(view.live.iter().copied(), None);
+        if leader.is_none_or(|l| l.id.name != self.local) {
+            return;
+        }
+        let records: Vec<ChildRecord> = table
+            .children()
+            .filter(|r| r.failed.is_none() && r.handoff_from.is_none())
+            .cloned()
+            .collect();
+        let mut moved = 0;
+        for mut r in records {
+            let Ok(owner) = place(table, &r.spec, view.live, None, host) else {
+                continue;
+            };
+            if owner != r.owner {
+                r.handoff_from = Some(std::mem::replace(&mut r.owner, owner));
+                table.write(&r.spec.id.clone(), Some(r));
+                moved += 1;
+            }
+        }
+        if moved > 0 {
+            tracing::info!(moved, "rebalancing children after a join");
+        }
+    }
+}
+
+/// The owner placement picks for `spec` among the `live` members (`except` left out), with
+/// each node's load taken from `table`. The child's own record does not count in its
+/// owner's load, so it only moves for a real imbalance.
+pub fn place(
+    table: &ChildTable,
+    spec: &ChildSpec,
+    live: &[&Member],
+    except: Option<&NodeName>,
+    host: &dyn Host,
+) -> Result<NodeName, PlacementError> {
+    let mut loads = table.loads();
+    if let Some(current) = table.get(&spec.id).filter(|r| r.failed.is_none())
+        && let Some(load) = loads.get_mut(&current.owner)
+    {
+        *load = load.saturating_sub(1);
+    }
+    let candidates: Vec<Candidate<'_>> = live
+        .iter()
+        .filter(|m| Some(&m.id.name) != except)
+        .map(|m| Candidate {
+            name: &m.id.name,
+            roles: &m.roles,
+            load: loads.get(&m.id.name).copied().unwrap_or(0),
+        })
+        .collect();
+    crate::placement::place(&spec.placement, &spec.id, &candidates, |name| {
+        host.custom_placement(name)
+    })
+}
+
+/// Whether `reason` ends a child of restart type `restart` for good.
+pub fn finished(restart: Restart, reason: &ExitReason) -> bool {
+    match restart {
+        Restart::Permanent => false,
+        Restart::Transient => reason.is_normal(),
+        Restart::Temporary => true,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+#[path = "child_manager_test.rs"]
+mod tests;

@@ -1,0 +1,426 @@
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::member::test_member;
+use crate::node_id::NodeId;
+
+fn name(n: &str) -> NodeName {
+    NodeName::new(n).unwrap()
+}
+
+fn members(names: &[&str]) -> Vec<Member> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| test_member(n, i as u64 + 1, 7000))
+        .collect()
+}
+
+fn verdict(names: &[&str], isolated: bool, keeps: bool) -> Verdict {
+    Verdict {
+        view: names.iter().map(|n| name(n)).collect::<BTreeSet<_>>(),
+        isolated,
+        keeps,
+    }
+}
+
+fn pid(node: &str, id: u64) -> Pid {
+    Pid::new(NodeId::new(name(node), crate::node_id::Creation(1)), id)
+}
+
+/// The node around the decisions: names held and states arrived.
+#[derive(Default)]
+struct FakeHost {
+    holders: BTreeMap<String, NodeName>,
+    handoffs: BTreeSet<String>,
+}
+
+impl Host for FakeHost {
+    fn name_holder(&self, id: &str) -> Option<NodeName> {
+        self.holders.get(id).cloned()
+    }
+    fn has_handoff(&self, id: &str) -> bool {
+        self.handoffs.contains(id)
+    }
+    fn custom_placement(&self, _: &str) -> Option<&dyn Placement> {
+        None
+    }
+}
+
+/// Runs one reconcile of `manager` (on node `local`) with `live` members, settled.
+fn look(
+    manager: &mut ChildManager,
+    table: &mut ChildTable,
+    live: &[&str],
+    verdict: &Verdict,
+    host: &FakeHost,
+) -> Vec<Action> {
+    let ms = members(live);
+    let refs: Vec<&Member> = ms.iter().collect();
+    let view = View {
+        now_ms: 1_000_000,
+        live: &refs,
+        verdict,
+    };
+    manager.reconcile(table, &view, host)
+}
+
+fn settled(manager: &mut ChildManager, live: &[&str]) {
+    let names: BTreeSet<NodeName> = live.iter().map(|n| name(n)).collect();
+    manager.growth.settled(0, &names);
+}
+
+fn started_ids(actions: &[Action]) -> Vec<&str> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start { id, .. } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn record(id: &str, owner: &str) -> ChildRecord {
+    ChildRecord::new(ChildSpec::new(id, "f", &()).unwrap(), name(owner))
+}
+
+#[test]
+fn the_owner_starts_its_children_and_records_the_start() {
+    let mut table = ChildTable::new(name("a"));
+    table.write("c1", Some(record("c1", "a")));
+    table.write("c2", Some(record("c2", "b")));
+    let mut a = ChildManager::new(name("a"), false);
+    let host = FakeHost::default();
+    let actions = look(
+        &mut a,
+        &mut table,
+        &["a", "b"],
+        &verdict(&["a", "b"], false, true),
+        &host,
+    );
+    assert_eq!(started_ids(&actions), ["c1"]);
+    let instance = Instance {
+        pid: pid("a", 7),
+        factory: "f".into(),
+    };
+    a.started(&mut table, "c1", instance, false);
+    assert_eq!(table.get("c1").unwrap().starts, 1);
+    assert!(
+        look(
+            &mut a,
+            &mut table,
+            &["a", "b"],
+            &verdict(&["a", "b"], false, true),
+            &host
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_child_whose_name_another_node_holds_waits() {
+    let mut table = ChildTable::new(name("a"));
+    table.write("c1", Some(record("c1", "a")));
+    let mut a = ChildManager::new(name("a"), false);
+    let mut host = FakeHost::default();
+    host.holders.insert("c1".into(), name("b"));
+    let v = verdict(&["a", "b"], false, true);
+    assert!(look(&mut a, &mut table, &["a", "b"], &v, &host).is_empty());
+    host.holders.clear();
+    assert_eq!(
+        started_ids(&look(&mut a, &mut table, &["a", "b"], &v, &host)),
+        ["c1"]
+    );
+}
+
+#[test]
+fn only_the_placed_survivor_takes_over_and_only_when_its_side_keeps_running() {
+    let lost_child = |table: &mut ChildTable| {
+        let mut r = record("c1", "c");
+        r.starts = 1;
+        table.write("c1", Some(r));
+    };
+    let live = ["a", "b"];
+    let owner = {
+        let ms = members(&live);
+        let refs: Vec<&Member> = ms.iter().collect();
+        let table = ChildTable::new(name("x"));
+        place(
+            &table,
+            &ChildSpec::new("c1", "f", &()).unwrap(),
+            &refs,
+            None,
+            &FakeHost::default(),
+        )
+        .unwrap()
+    };
+    for node in live {
+        let mut table = ChildTable::new(name(node));
+        lost_child(&mut table);
+        let mut m = ChildManager::new(name(node), false);
+        settled(&mut m, &live);
+        let host = FakeHost::default();
+        // A side that would not keep running takes nothing over.
+        assert!(look(&mut m, &mut table, &live, &verdict(&live, false, false), &host).is_empty());
+        // Nor does one whose verdict is for another view.
+        assert!(
+            look(
+                &mut m,
+                &mut table,
+                &live,
+                &verdict(&["a", "b", "c"], false, true),
+                &host
+            )
+            .is_empty()
+        );
+        let actions = look(&mut m, &mut table, &live, &verdict(&live, false, true), &host);
+        if name(node) == owner {
+            assert_eq!(started_ids(&actions), ["c1"]);
+            let r = table.get("c1").unwrap();
+            assert_eq!(r.owner, owner);
+            assert_eq!(r.last_start, StartKind::FailedOver { from: name("c") });
+        } else {
+            assert!(actions.is_empty(), "{node} is not the placed owner");
+            assert_eq!(table.get("c1").unwrap().owner, name("c"));
+        }
+    }
+}
+
+#[test]
+fn nothing_is_taken_over_right_after_a_join() {
+    let mut table = ChildTable::new(name("a"));
+    table.write("c1", Some(record("c1", "gone")));
+    let mut a = ChildManager::new(name("a"), false);
+    let v = verdict(&["a"], false, true);
+    assert!(
+        look(&mut a, &mut table, &["a"], &v, &FakeHost::default()).is_empty(),
+        "a just saw a view grow"
+    );
+    settled(&mut a, &["a"]);
+    assert_eq!(
+        started_ids(&look(&mut a, &mut table, &["a"], &v, &FakeHost::default())),
+        ["c1"]
+    );
+}
+
+#[test]
+fn an_isolated_node_stops_its_children() {
+    let mut table = ChildTable::new(name("a"));
+    table.write("c1", Some(record("c1", "a")));
+    let mut a = ChildManager::new(name("a"), false);
+    let host = FakeHost::default();
+    look(&mut a, &mut table, &["a"], &verdict(&["a"], false, true), &host);
+    a.started(
+        &mut table,
+        "c1",
+        Instance {
+            pid: pid("a", 1),
+            factory: "f".into(),
+        },
+        false,
+    );
+    let actions = look(&mut a, &mut table, &["a"], &verdict(&["a"], true, false), &host);
+    assert_eq!(
+        actions,
+        [Action::Stop {
+            id: "c1".into(),
+            pid: pid("a", 1)
+        }]
+    );
+    assert!(a.running().is_empty());
+}
+
+#[test]
+fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
+    let live = ["a", "b"];
+    let v = verdict(&live, false, true);
+    let host = FakeHost::default();
+    let mut table_a = ChildTable::new(name("a"));
+    table_a.write("c1", Some(record("c1", "a")));
+    let mut a = ChildManager::new(name("a"), false);
+    look(&mut a, &mut table_a, &live, &v, &host);
+    a.started(
+        &mut table_a,
+        "c1",
+        Instance {
+            pid: pid("a", 1),
+            factory: "f".into(),
+        },
+        false,
+    );
+    // migrate to b
+    let mut r = table_a.get("c1").unwrap().clone();
+    r.handoff_from = Some(std::mem::replace(&mut r.owner, name("b")));
+    table_a.write("c1", Some(r.clone()));
+    let actions = look(&mut a, &mut table_a, &live, &v, &host);
+    assert!(matches!(&actions[..], [Action::HandOff { to, .. }] if *to == name("b")));
+
+    let mut table_b = ChildTable::new(name("b"));
+    table_b.write("c1", Some(r));
+    let mut b = ChildManager::new(name("b"), false);
+    assert!(b.awaits_handoff(table_b.get("c1").unwrap()));
+    assert!(
+        look(&mut b, &mut table_b, &live, &v, &host).is_empty(),
+        "the state has not come"
+    );
+    let mut arrived = FakeHost::default();
+    arrived.handoffs.insert("c1".into());
+    let actions = look(&mut b, &mut table_b, &live, &v, &arrived);
+    assert!(matches!(&actions[..], [Action::Start { handoff_from: Some(from), .. }] if *from == name("a")));
+    b.started(
+        &mut table_b,
+        "c1",
+        Instance {
+            pid: pid("b", 1),
+            factory: "f".into(),
+        },
+        true,
+    );
+    assert_eq!(
+        table_b.get("c1").unwrap().last_start,
+        StartKind::HandedOff { from: name("a") }
+    );
+    // Had a gone down instead, b would start without it.
+    let mut table_c = ChildTable::new(name("b"));
+    let mut r = record("c1", "b");
+    r.handoff_from = Some(name("a"));
+    table_c.write("c1", Some(r));
+    let mut b2 = ChildManager::new(name("b"), false);
+    assert_eq!(
+        started_ids(&look(
+            &mut b2,
+            &mut table_c,
+            &["b"],
+            &verdict(&["b"], false, true),
+            &host
+        )),
+        ["c1"]
+    );
+}
+
+#[test]
+fn exits_restart_within_the_intensity_then_give_up() {
+    let mut table = ChildTable::new(name("a"));
+    table.write("c1", Some(record("c1", "a").intensity_for_test(2)));
+    let mut a = ChildManager::new(name("a"), false);
+    let host = FakeHost::default();
+    let v = verdict(&["a"], false, true);
+    for round in 0..3u64 {
+        assert_eq!(started_ids(&look(&mut a, &mut table, &["a"], &v, &host)), ["c1"]);
+        a.started(
+            &mut table,
+            "c1",
+            Instance {
+                pid: pid("a", round),
+                factory: "f".into(),
+            },
+            false,
+        );
+        // An exit of an instance that is not the current one is ignored.
+        a.handle_exit(&mut table, "c1", &pid("a", 99), ExitReason::Error("x".into()), 10);
+        a.handle_exit(
+            &mut table,
+            "c1",
+            &pid("a", round),
+            ExitReason::Error("x".into()),
+            10 + round,
+        );
+    }
+    assert_eq!(table.get("c1").unwrap().failed, Some(ExitReason::MaxRestarts));
+    assert!(look(&mut a, &mut table, &["a"], &v, &host).is_empty());
+}
+
+#[test]
+fn a_normal_exit_ends_a_transient_child_and_a_conflict_loser_is_not_restarted() {
+    let mut table = ChildTable::new(name("a"));
+    let mut transient = record("t", "a");
+    transient.spec.restart = Restart::Transient;
+    table.write("t", Some(transient));
+    table.write("p", Some(record("p", "a")));
+    let mut a = ChildManager::new(name("a"), false);
+    let host = FakeHost::default();
+    look(&mut a, &mut table, &["a"], &verdict(&["a"], false, true), &host);
+    a.started(
+        &mut table,
+        "t",
+        Instance {
+            pid: pid("a", 1),
+            factory: "f".into(),
+        },
+        false,
+    );
+    a.started(
+        &mut table,
+        "p",
+        Instance {
+            pid: pid("a", 2),
+            factory: "f".into(),
+        },
+        false,
+    );
+    a.handle_exit(&mut table, "t", &pid("a", 1), ExitReason::Normal, 5);
+    assert!(
+        table.get("t").is_none(),
+        "a transient child that ended normally is done"
+    );
+    a.handle_exit(
+        &mut table,
+        "p",
+        &pid("a", 2),
+        ExitReason::NameConflict { winner: pid("b", 1) },
+        5,
+    );
+    assert_eq!(
+        table.get("p").unwrap().last_start,
+        StartKind::Fresh,
+        "not marked for a restart"
+    );
+}
+
+#[test]
+fn drain_moves_every_child_to_another_node_and_starts_nothing_after() {
+    let live = ["a", "b", "c"];
+    let v = verdict(&live, false, true);
+    let host = FakeHost::default();
+    let mut table = ChildTable::new(name("a"));
+    let mut a = ChildManager::new(name("a"), false);
+    for i in 0..10 {
+        let id = format!("c{i}");
+        table.write(&id, Some(record(&id, "a")));
+        a.started(
+            &mut table,
+            &id,
+            Instance {
+                pid: pid("a", i),
+                factory: "f".into(),
+            },
+            false,
+        );
+    }
+    let ms = members(&live);
+    let refs: Vec<&Member> = ms.iter().collect();
+    let view = View {
+        now_ms: 1,
+        live: &refs,
+        verdict: &v,
+    };
+    let actions = a.drain(&mut table, &view, &host);
+    assert_eq!(actions.len(), 10);
+    assert!(a.running().is_empty());
+    for r in table.children() {
+        assert_ne!(r.owner, name("a"));
+        assert_eq!(r.handoff_from, Some(name("a")));
+    }
+    table.write("new", Some(record("new", "a")));
+    assert!(
+        look(&mut a, &mut table, &live, &v, &host).is_empty(),
+        "a draining node starts nothing"
+    );
+}
+
+impl ChildRecord {
+    fn intensity_for_test(mut self, max_restarts: u32) -> Self {
+        self.spec.intensity.max_restarts = max_restarts;
+        self
+    }
+}
