@@ -338,6 +338,24 @@ impl Node {
     /// longer would only delay the stop), the goodbye about another.
     pub async fn leave(&self) {
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, self.inner.supervisor.drain()).await;
+        self.inner.singletons.leave();
+        let local = self.local().id.clone();
+        let names: Vec<String> = self
+            .inner
+            .singletons
+            .specs()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let stopped = async {
+            while names
+                .iter()
+                .any(|n| self.actors().whereis(n).is_some_and(|pid| pid.node == local))
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(500), stopped).await;
         let (done, wait) = oneshot::channel();
         if self.inner.inputs.send(Input::Leave(done)).is_ok() {
             let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;

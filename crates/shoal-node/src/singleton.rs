@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
+use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonStep, singleton_step};
 use shoal_proto::{ExitReason, Member, NodeId};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -42,9 +42,18 @@ pub(crate) struct SingletonSpec {
 pub(crate) struct Singletons {
     specs: Mutex<Vec<SingletonSpec>>,
     changed: tokio::sync::Notify,
+    /// Set by a graceful leave: this node stops its singletons and starts none, before its
+    /// goodbye makes the next oldest member the leader.
+    leaving: std::sync::atomic::AtomicBool,
 }
 
 impl Singletons {
+    /// A graceful leave begins: stop every singleton here now, and start none again.
+    pub(crate) fn leave(&self) {
+        self.leaving.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+
     pub(crate) fn declare(&self, spec: SingletonSpec) {
         let mut specs = self
             .specs
@@ -56,7 +65,7 @@ impl Singletons {
         self.changed.notify_one();
     }
 
-    fn specs(&self) -> Vec<SingletonSpec> {
+    pub(crate) fn specs(&self) -> Vec<SingletonSpec> {
         self.specs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -94,7 +103,8 @@ pub(crate) async fn run(
         }
         let view = snapshot.borrow().clone();
         let settled = growth.settled(crate::now_us() / 1000, &crate::split_brain::view(&view));
-        let isolated = verdict.borrow().isolated;
+        let isolated =
+            verdict.borrow().isolated || singletons.leaving.load(std::sync::atomic::Ordering::SeqCst);
         for spec in singletons.specs() {
             reconcile(&actors, &view, &spec, isolated, settled, &mut running);
         }
@@ -116,38 +126,33 @@ fn reconcile(
     {
         running.remove(&spec.name); // it stopped (crashed, or lost a name conflict)
     }
-    let leads = !isolated && leader(view, spec.role.as_deref()).as_ref() == Some(actors.node());
-    match (leads, running.get(&spec.name)) {
-        (true, None) => {
-            // Wait until the view settled after a join, and no other instance holds the name.
-            if !settled
-                || actors
-                    .whereis(&spec.name)
-                    .is_some_and(|holder| holder.node != *actors.node())
-            {
-                return;
-            }
-            match actors.spawn_factory(&spec.factory, &spec.args) {
-                Ok(pid) => match actors.register(&spec.name, &pid) {
-                    Ok(()) => {
-                        tracing::info!(singleton = %spec.name, %pid, "started the singleton here (oldest member)");
-                        running.insert(spec.name.clone(), pid);
-                    }
-                    Err(e) => {
-                        tracing::debug!(singleton = %spec.name, "not yet: {e}");
-                        let _ = actors.stop(&pid, ExitReason::Shutdown);
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(singleton = %spec.name, factory = %spec.factory, "cannot start: {e}")
+    let leads = leader(view, spec.role.as_deref()).as_ref() == Some(actors.node());
+    let held_elsewhere = actors
+        .whereis(&spec.name)
+        .is_some_and(|holder| holder.node != *actors.node());
+    let here = running.contains_key(&spec.name);
+    match singleton_step(leads, isolated, here, settled, held_elsewhere) {
+        SingletonStep::Start => match actors.spawn_factory(&spec.factory, &spec.args) {
+            Ok(pid) => match actors.register(&spec.name, &pid) {
+                Ok(()) => {
+                    tracing::info!(singleton = %spec.name, %pid, "started the singleton here (oldest member)");
+                    running.insert(spec.name.clone(), pid);
                 }
+                Err(e) => {
+                    tracing::debug!(singleton = %spec.name, "not yet: {e}");
+                    let _ = actors.stop(&pid, ExitReason::Shutdown);
+                }
+            },
+            Err(e) => {
+                tracing::warn!(singleton = %spec.name, factory = %spec.factory, "cannot start: {e}")
+            }
+        },
+        SingletonStep::Stop => {
+            if let Some(pid) = running.remove(&spec.name) {
+                tracing::info!(singleton = %spec.name, %pid, isolated, "stopping the singleton here: this node does not lead");
+                let _ = actors.stop(&pid, ExitReason::Shutdown);
             }
         }
-        (false, Some(pid)) => {
-            tracing::info!(singleton = %spec.name, %pid, isolated, "stopping the singleton here: this node does not lead");
-            let _ = actors.stop(pid, ExitReason::Shutdown);
-            running.remove(&spec.name);
-        }
-        _ => {}
+        SingletonStep::Keep => {}
     }
 }

@@ -30,6 +30,12 @@ use crate::node_id::NodeName;
 use crate::placement::{Candidate, Placement, PlacementError};
 use crate::split_brain::Verdict;
 
+/// How long a new owner waits for a handed-over state while the old owner lives. The old
+/// instance stops (and drops its name) before its state leaves, so once the wait is over
+/// and nobody holds the name, starting without the state cannot make a second instance.
+/// This covers a state lost on a link that broke while it was on its way.
+pub const HANDOFF_TIMEOUT_MS: u64 = 5000;
+
 /// A child instance this node runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instance {
@@ -94,6 +100,18 @@ pub enum Action {
     },
 }
 
+/// What one look goes by.
+#[derive(Clone, Copy, Debug)]
+struct Look {
+    now_ms: u64,
+    /// Run nothing (isolated by the resolver, or draining).
+    isolated: bool,
+    /// Start nothing yet: this node left isolation less than a settle period ago, and the
+    /// table it holds may still be the one from before the partition.
+    rejoining: bool,
+    may_take_over: bool,
+}
+
 /// One look at the table, before acting.
 #[derive(Debug, Default)]
 struct Plan {
@@ -101,6 +119,8 @@ struct Plan {
     stop: Vec<String>,
     hand_off: Vec<String>,
     take_over: Vec<String>,
+    /// Children moving away from here that no instance here can hand over.
+    release: Vec<String>,
 }
 
 /// One node's supervisor decisions and the instances it runs. See the module doc.
@@ -109,6 +129,13 @@ pub struct ChildManager {
     local: NodeName,
     rebalance: bool,
     running: BTreeMap<String, Instance>,
+    /// Children whose state this node handed over (or is handing over), while their record
+    /// still says they move from here.
+    handed_off: BTreeSet<String>,
+    /// When this node was last seen isolated.
+    isolated_at_ms: Option<u64>,
+    /// Children moving here, and since when this node waits for their state.
+    awaiting: BTreeMap<String, u64>,
     growth: Growth,
     draining: bool,
     /// The view the last rebalancing was for.
@@ -122,6 +149,9 @@ impl ChildManager {
             local,
             rebalance,
             running: BTreeMap::new(),
+            handed_off: BTreeSet::new(),
+            awaiting: BTreeMap::new(),
+            isolated_at_ms: None,
             growth: Growth::new(SETTLE_AFTER_GROWTH_MS),
             draining: false,
             balanced_for: BTreeSet::new(),
@@ -138,10 +168,14 @@ impl ChildManager {
         self.draining
     }
 
-    /// Whether this node waits for the handed-over state of `record` (drop states for which
-    /// this is false: the child moved on before it started here).
-    pub fn awaits_handoff(&self, record: &ChildRecord) -> bool {
-        record.owner == self.local && record.handoff_from.is_some()
+    /// Whether to keep the state of child `id` that arrived at `arrived_ms`: while the table
+    /// says it moves here, or for [`HANDOFF_TIMEOUT_MS`] after it came (it may overtake the
+    /// table write that moves the child here). Drop the others: the child moved on.
+    pub fn keeps_handoff(&self, table: &ChildTable, id: &str, arrived_ms: u64, now_ms: u64) -> bool {
+        let awaited = table
+            .get(id)
+            .is_some_and(|r| r.owner == self.local && r.handoff_from.is_some());
+        awaited || now_ms.saturating_sub(arrived_ms) < HANDOFF_TIMEOUT_MS
     }
 
     /// One look at the table: what to do so this node runs what it should. Claims of lost
@@ -150,8 +184,36 @@ impl ChildManager {
         let live: BTreeSet<NodeName> = view.live.iter().map(|m| m.id.name.clone()).collect();
         let settled = self.growth.settled(view.now_ms, &live);
         let isolated = view.verdict.isolated || self.draining;
-        let may_take_over = !isolated && settled && view.verdict.keeps && view.verdict.view == live;
-        let plan = self.plan(table, &live, isolated, may_take_over, host);
+        if isolated {
+            self.isolated_at_ms = Some(view.now_ms);
+        }
+        let look = Look {
+            now_ms: view.now_ms,
+            isolated,
+            rejoining: self
+                .isolated_at_ms
+                .is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS),
+            may_take_over: !isolated && settled && view.verdict.keeps && view.verdict.view == live,
+        };
+        let local = &self.local;
+        self.handed_off.retain(|id| {
+            table
+                .get(id)
+                .is_some_and(|r| r.handoff_from.as_ref() == Some(local))
+        });
+        self.awaiting.retain(|id, _| {
+            table
+                .get(id)
+                .is_some_and(|r| r.owner == *local && r.handoff_from.is_some())
+        });
+        for r in table
+            .children()
+            .filter(|r| r.owner == *local && r.handoff_from.is_some())
+        {
+            self.awaiting.entry(r.spec.id.clone()).or_insert(view.now_ms);
+        }
+        let plan = self.plan(table, &live, look, host);
+        self.release(table, &plan.release);
         let mut actions = Vec::new();
         for id in plan.stop {
             if let Some(instance) = self.running.remove(&id) {
@@ -164,6 +226,7 @@ impl ChildManager {
         for id in plan.hand_off {
             let to = table.get(&id).map(|r| r.owner.clone());
             if let (Some(instance), Some(to)) = (self.running.remove(&id), to) {
+                self.handed_off.insert(id.clone());
                 actions.push(Action::HandOff { id, instance, to });
             }
         }
@@ -178,7 +241,7 @@ impl ChildManager {
                 });
             }
         }
-        if self.rebalance && may_take_over && self.balanced_for != live {
+        if self.rebalance && look.may_take_over && self.balanced_for != live {
             self.rebalance(table, view, host);
             self.balanced_for = live;
         }
@@ -199,6 +262,18 @@ impl ChildManager {
             table.write(id, Some(r));
         }
         self.running.insert(id.to_owned(), instance);
+    }
+
+    /// The state of child `id` could not be sent to its new owner (no link to it): the new
+    /// owner starts without it rather than wait.
+    pub fn handoff_undelivered(&mut self, table: &mut ChildTable, id: &str) {
+        self.handed_off.remove(id);
+        if table
+            .get(id)
+            .is_some_and(|r| r.handoff_from.as_ref() == Some(&self.local))
+        {
+            self.release(table, &[id.to_owned()]);
+        }
     }
 
     /// The factory of child `id` refused to start it: counts as an exit.
@@ -243,6 +318,7 @@ impl ChildManager {
             r.handoff_from = Some(self.local.clone());
             table.write(&id, Some(r));
             if let Some(instance) = self.running.remove(&id) {
+                self.handed_off.insert(id.clone());
                 actions.push(Action::HandOff {
                     id,
                     instance,
@@ -253,14 +329,7 @@ impl ChildManager {
         actions
     }
 
-    fn plan(
-        &self,
-        table: &ChildTable,
-        live: &BTreeSet<NodeName>,
-        isolated: bool,
-        may_take_over: bool,
-        host: &dyn Host,
-    ) -> Plan {
+    fn plan(&self, table: &ChildTable, live: &BTreeSet<NodeName>, look: Look, host: &dyn Host) -> Plan {
         let mut plan = Plan::default();
         // Terminated children (tombstones) still running here stop.
         plan.stop
@@ -273,21 +342,26 @@ impl ChildManager {
                     plan.stop.push(id.clone());
                 }
             } else if r.owner == self.local {
-                if isolated {
+                if look.isolated {
                     if here {
                         plan.stop.push(id.clone());
                     }
-                } else if !here && self.may_start(r, live, host) {
+                } else if !here && !look.rejoining && self.may_start(r, live, look.now_ms, host) {
                     plan.start.push(id.clone());
                 }
             } else {
                 let owner_live = live.contains(&r.owner);
-                if here && owner_live && r.handoff_from.as_ref() == Some(&self.local) {
+                let moves_from_here = r.handoff_from.as_ref() == Some(&self.local);
+                if here && owner_live && moves_from_here {
                     plan.hand_off.push(id.clone());
                 } else if here {
                     plan.stop.push(id.clone());
+                } else if owner_live && moves_from_here && !self.handed_off.contains(id) {
+                    // Its instance here crashed, or this is a new life of the node: no
+                    // state will come, and the new owner must not wait for it.
+                    plan.release.push(id.clone());
                 }
-                if !owner_live && may_take_over {
+                if !owner_live && look.may_take_over {
                     plan.take_over.push(id.clone());
                 }
             }
@@ -295,13 +369,37 @@ impl ChildManager {
         plan
     }
 
+    /// Tells the new owners of `ids` (moving away from here) that no state will come: they
+    /// start without it, as after a crash.
+    fn release(&self, table: &mut ChildTable, ids: &[String]) {
+        for id in ids {
+            let Some(mut r) = table.get(id).cloned() else {
+                continue;
+            };
+            tracing::info!(child = %id, to = %r.owner, "no instance here to hand over; the new owner starts without state");
+            r.handoff_from = None;
+            r.last_start = StartKind::HandoffLost {
+                from: self.local.clone(),
+            };
+            table.write(id, Some(r));
+        }
+    }
+
     /// Whether this node, the owner, may start `r` now (see the module doc).
-    fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, host: &dyn Host) -> bool {
+    fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, now_ms: u64, host: &dyn Host) -> bool {
+        let name_free = || {
+            host.name_holder(&r.spec.id)
+                .is_none_or(|holder| holder == self.local)
+        };
         match &r.handoff_from {
-            Some(from) if *from != self.local => host.has_handoff(&r.spec.id) || !live.contains(from),
-            _ => host
-                .name_holder(&r.spec.id)
-                .is_none_or(|holder| holder == self.local),
+            Some(from) if *from != self.local => {
+                let waited = self
+                    .awaiting
+                    .get(&r.spec.id)
+                    .is_some_and(|since| now_ms.saturating_sub(*since) >= HANDOFF_TIMEOUT_MS);
+                host.has_handoff(&r.spec.id) || !live.contains(from) || (waited && name_free())
+            }
+            _ => name_free(),
         }
     }
 

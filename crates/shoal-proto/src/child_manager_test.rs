@@ -258,7 +258,18 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
     let mut table_b = ChildTable::new(name("b"));
     table_b.write("c1", Some(r));
     let mut b = ChildManager::new(name("b"), false);
-    assert!(b.awaits_handoff(table_b.get("c1").unwrap()));
+    assert!(
+        b.keeps_handoff(&table_b, "c1", 0, 10 * HANDOFF_TIMEOUT_MS),
+        "awaited"
+    );
+    assert!(
+        !b.keeps_handoff(&table_b, "other", 0, HANDOFF_TIMEOUT_MS),
+        "not awaited, too old"
+    );
+    assert!(
+        b.keeps_handoff(&table_b, "other", 0, 1),
+        "may have overtaken its table write"
+    );
     assert!(
         look(&mut b, &mut table_b, &live, &v, &host).is_empty(),
         "the state has not come"
@@ -416,6 +427,86 @@ fn drain_moves_every_child_to_another_node_and_starts_nothing_after() {
         look(&mut a, &mut table, &live, &v, &host).is_empty(),
         "a draining node starts nothing"
     );
+}
+
+#[test]
+fn an_old_owner_without_the_instance_releases_the_move_and_a_lost_state_times_out() {
+    let live = ["a", "b"];
+    let v = verdict(&live, false, true);
+    let host = FakeHost::default();
+    let mut moving = record("c1", "b");
+    moving.handoff_from = Some(name("a"));
+    // A new life of a: it runs no instance, so no state will come; b starts without it.
+    let mut table_a = ChildTable::new(name("a"));
+    table_a.write("c1", Some(moving.clone()));
+    let mut a = ChildManager::new(name("a"), false);
+    assert!(look(&mut a, &mut table_a, &live, &v, &host).is_empty());
+    let released = table_a.get("c1").unwrap();
+    assert_eq!(released.handoff_from, None);
+    assert_eq!(released.last_start, StartKind::HandoffLost { from: name("a") });
+    // b waits for the state while a lives, then starts once the wait is over and the name free.
+    let mut table_b = ChildTable::new(name("b"));
+    table_b.write("c1", Some(moving));
+    let mut b = ChildManager::new(name("b"), false);
+    let ms = members(&live);
+    let refs: Vec<&Member> = ms.iter().collect();
+    let at = |now_ms| View {
+        now_ms,
+        live: &refs,
+        verdict: &v,
+    };
+    assert!(b.reconcile(&mut table_b, &at(1_000), &host).is_empty());
+    assert!(
+        b.reconcile(&mut table_b, &at(1_000 + HANDOFF_TIMEOUT_MS - 1), &host)
+            .is_empty()
+    );
+    let mut held = FakeHost::default();
+    held.holders.insert("c1".into(), name("a"));
+    assert!(
+        b.reconcile(&mut table_b, &at(1_000 + HANDOFF_TIMEOUT_MS), &held)
+            .is_empty(),
+        "a still holds the name"
+    );
+    let actions = b.reconcile(&mut table_b, &at(1_000 + HANDOFF_TIMEOUT_MS), &host);
+    assert_eq!(started_ids(&actions), ["c1"]);
+}
+
+#[test]
+fn a_node_back_from_isolation_starts_nothing_until_it_settles() {
+    let mut table = ChildTable::new(name("a"));
+    table.write("c1", Some(record("c1", "a")));
+    let mut a = ChildManager::new(name("a"), false);
+    let ms = members(&["a"]);
+    let refs: Vec<&Member> = ms.iter().collect();
+    let (isolated, whole) = (verdict(&["a"], true, false), verdict(&["a"], false, true));
+    let host = FakeHost::default();
+    assert!(
+        a.reconcile(
+            &mut table,
+            &View {
+                now_ms: 100,
+                live: &refs,
+                verdict: &isolated
+            },
+            &host
+        )
+        .is_empty()
+    );
+    let back = View {
+        now_ms: 200,
+        live: &refs,
+        verdict: &whole,
+    };
+    assert!(
+        a.reconcile(&mut table, &back, &host).is_empty(),
+        "its table may be stale"
+    );
+    let later = View {
+        now_ms: 100 + SETTLE_AFTER_GROWTH_MS,
+        live: &refs,
+        verdict: &whole,
+    };
+    assert_eq!(started_ids(&a.reconcile(&mut table, &later, &host)), ["c1"]);
 }
 
 impl ChildRecord {

@@ -16,6 +16,35 @@ pub fn oldest<'a>(members: impl IntoIterator<Item = &'a Member>, role: Option<&s
         .min_by(|a, b| (a.process, &a.id.name).cmp(&(b.process, &b.id.name)))
 }
 
+/// What a node does about one singleton.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SingletonStep {
+    /// Start an instance here and register it under the singleton's name.
+    Start,
+    /// Stop the instance running here.
+    Stop,
+    /// Nothing to do now.
+    Keep,
+}
+
+/// The singleton rule, the same for shoal-node and the simulator: the leader (the oldest
+/// eligible live member, see [`oldest`]) of a side that is not isolated runs the singleton.
+/// A new leader waits until its view `settled` after a join and until no other node's
+/// instance holds the name (that node stops it once it sees it no longer leads).
+pub fn singleton_step(
+    leads: bool,
+    isolated: bool,
+    running_here: bool,
+    settled: bool,
+    held_elsewhere: bool,
+) -> SingletonStep {
+    match (leads && !isolated, running_here) {
+        (true, false) if settled && !held_elsewhere => SingletonStep::Start,
+        (false, true) => SingletonStep::Stop,
+        _ => SingletonStep::Keep,
+    }
+}
+
 /// After members join (or a partition heals), how long a new leader waits before starting a
 /// singleton, and a node before taking over a lost member's children: two registry digest
 /// rounds, so its replicas have the newcomers' registrations and children, and it does not

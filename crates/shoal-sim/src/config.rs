@@ -28,6 +28,8 @@ pub struct SimConfig {
     pub cookie: String,
     /// The cookie given to nodes added with [`crate::Sim::add_stranger`].
     pub stranger_cookie: String,
+    /// Whether the distributed supervisor moves children to members that join.
+    pub rebalance_children: bool,
 }
 
 impl Default for SimConfig {
@@ -50,6 +52,7 @@ impl SimConfig {
             discovery_joined: Duration::from_secs(2),
             cookie: "shoal-sim-cookie".into(),
             stranger_cookie: "not-the-cluster-cookie".into(),
+            rebalance_children: false,
         }
     }
 

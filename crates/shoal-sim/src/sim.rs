@@ -13,6 +13,8 @@ mod network;
 mod node;
 mod queue;
 mod registry;
+mod supervision_check;
+mod supervisor;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -78,6 +80,11 @@ pub struct Sim {
     history: History,
     violations: Vec<Violation>,
     stats: SimStats,
+    /// Singletons every node runs ([`Sim::add_singleton`]).
+    singletons: Vec<String>,
+    /// Node lives cut off from the majority side that have not caught up since (module
+    /// `supervision_check`).
+    tainted: std::collections::BTreeSet<(usize, u32)>,
 }
 
 impl Sim {
@@ -102,6 +109,8 @@ impl Sim {
             history: History::default(),
             violations: Vec::new(),
             stats: SimStats::default(),
+            singletons: Vec::new(),
+            tainted: Default::default(),
         }
     }
 
@@ -153,6 +162,7 @@ impl Sim {
         self.now = self.now.max(at);
         self.stats.events += 1;
         self.dispatch(event);
+        self.check_supervision();
         self.take_violation()?;
         Ok(true)
     }

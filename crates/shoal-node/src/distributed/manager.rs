@@ -3,7 +3,7 @@
 //! them changes, and performs its actions on real actors: starts (registered under the child
 //! id), stops, and handoffs of state over the links.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -158,15 +158,10 @@ impl Manager {
         let core = &mut self.core;
         let actions = self.actors.with_children(|t| {
             let actions = core.reconcile(t, &view, &host);
-            let awaited: HashSet<&str> = t
-                .children()
-                .filter(|r| core.awaits_handoff(r))
-                .map(|r| r.spec.id.as_str())
-                .collect();
             self.actors
                 .inner
                 .children
-                .retain_handoffs(|id| awaited.contains(id));
+                .retain_handoffs(|id, arrived_ms| core.keeps_handoff(t, id, arrived_ms, view.now_ms));
             actions
         });
         self.perform(actions).await;
@@ -190,11 +185,15 @@ impl Manager {
                 } => starts.push((id, spec, handoff_from)),
             }
         }
-        let moved = futures_util::future::join_all(moves)
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut moved = Vec::new();
+        for (id, sent) in futures_util::future::join_all(moves).await {
+            if sent {
+                moved.push(id);
+            } else {
+                let core = &mut self.core;
+                self.actors.with_children(|t| core.handoff_undelivered(t, &id));
+            }
+        }
         let started: Vec<(String, Instance, bool)> = starts
             .into_iter()
             .filter_map(|(id, spec, from)| self.start(id, &spec, from.is_some()))
@@ -282,13 +281,14 @@ impl Manager {
     }
 
     /// Takes the state of `instance` (if its factory can), stops it, waits until it is gone
-    /// (its name dropped), then sends the state to `owner`. Returns the id if it went out.
+    /// (its name dropped), then sends the state to `owner`. Returns the id and whether the
+    /// state went out.
     fn hand_off(
         &self,
         id: String,
         instance: Instance,
         owner: NodeName,
-    ) -> impl std::future::Future<Output = Option<String>> + use<> {
+    ) -> impl std::future::Future<Output = (String, bool)> + use<> {
         let actors = self.actors.clone();
         async move {
             let down = actors.monitor(&instance.pid);
@@ -305,7 +305,7 @@ impl Manager {
                 .route_id(&owner)
                 .is_some_and(|to| actors.send_handoff(&to, &id, state));
             tracing::info!(child = %id, to = %owner, sent, "handed the child over");
-            sent.then_some(id)
+            (id, sent)
         }
     }
 

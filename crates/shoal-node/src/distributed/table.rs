@@ -12,14 +12,18 @@ use tokio::sync::{Notify, watch};
 
 use crate::actor::Actors;
 
+/// A handed-over state: its sender, the state, and when it came (ms).
+type Arrived = (NodeName, Option<Bytes>, u64);
+
 /// The replica and what waits on it.
 #[derive(Debug)]
 pub(crate) struct Table {
     replica: Mutex<ChildTable>,
     /// The replica's change count, for `start_child`/`migrate` waiters and the manager.
     changes: watch::Sender<u64>,
-    /// States handed over to this node, by child id, until the child starts here.
-    handoffs: Mutex<HashMap<String, (NodeName, Option<Bytes>)>>,
+    /// States handed over to this node, by child id, until the child starts here: sender,
+    /// state, and when it came (ms).
+    handoffs: Mutex<HashMap<String, Arrived>>,
     /// Wakes the manager (a handoff arrived).
     pub(crate) kick: Notify,
 }
@@ -41,13 +45,14 @@ impl Table {
 
     /// Takes the state handed over for `id`, if it came: `Some((from, state))`.
     pub(crate) fn take_handoff(&self, id: &str) -> Option<(NodeName, Option<Bytes>)> {
-        lock(&self.handoffs).remove(id)
+        lock(&self.handoffs)
+            .remove(id)
+            .map(|(from, state, _)| (from, state))
     }
 
-    /// Drops handed-over states no child waits for any more (the child moved on, or was
-    /// terminated, before it started here).
-    pub(crate) fn retain_handoffs(&self, mut awaited: impl FnMut(&str) -> bool) {
-        lock(&self.handoffs).retain(|id, _| awaited(id));
+    /// Keeps the handed-over states for which `keep(id, arrived_ms)` holds.
+    pub(crate) fn retain_handoffs(&self, mut keep: impl FnMut(&str, u64) -> bool) {
+        lock(&self.handoffs).retain(|id, (_, _, arrived)| keep(id, *arrived));
     }
 
     /// Whether a handoff for `id` arrived and waits.
@@ -93,7 +98,8 @@ impl Actors {
     pub(crate) fn handle_children_frame(&self, from: &NodeId, frame: ChildFrame) {
         match frame {
             ChildFrame::Handoff { id, state } => {
-                lock(&self.inner.children.handoffs).insert(id, (from.name.clone(), state));
+                let now_ms = crate::now_us() / 1000;
+                lock(&self.inner.children.handoffs).insert(id, (from.name.clone(), state, now_ms));
                 self.inner.children.kick.notify_one();
             }
             frame => self.with_children(|t| t.handle_frame(from, frame)),

@@ -15,6 +15,7 @@ impl Sim {
         match event {
             SimEvent::Timer(target) => self.on_timer(target),
             SimEvent::Discovery(target) => self.on_discovery(target),
+            SimEvent::Supervise { target, periodic } => self.on_supervise(target, periodic),
             SimEvent::Datagram { from, to, bytes } => self.on_datagram(from, to, &bytes),
             SimEvent::Connected(conn) => self.on_connected(conn),
             SimEvent::Deliver { conn, to, msg } => self.on_deliver(conn, to, msg),
@@ -49,14 +50,19 @@ impl Sim {
                 Output::CloseLink(conn) => self.close_link(idx, conn),
                 Output::Event(event) => {
                     published = true;
-                    if let shoal_proto::Event::NodeDown { id, .. } = &event {
+                    if let shoal_proto::Event::NodeDown { id, reason } = &event {
                         downs.push(id.clone());
+                        if *reason == shoal_proto::DownReason::Left {
+                            self.nodes[idx].supervision.resolver.handle_left(&id.name);
+                        }
                     }
                     self.observe(idx, event);
                 }
             }
         }
-        self.registry_after_core(idx, downs);
+        let added = self.registry_after_core(idx, downs);
+        self.children_peers_up(idx, &added);
+        self.supervise(idx);
         if published {
             self.check_node(idx);
         }

@@ -128,7 +128,7 @@ impl Sim {
             .is_some_and(|&i| self.nodes[i].is_alive() && self.nodes[i].id() == id)
     }
 
-    fn violate(&mut self, idx: usize, rule: &'static str, detail: String) {
+    pub(super) fn violate(&mut self, idx: usize, rule: &'static str, detail: String) {
         let node = self.nodes[idx].id().to_string();
         self.violations.push(Violation {
             at: self.now,

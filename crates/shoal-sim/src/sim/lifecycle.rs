@@ -8,6 +8,7 @@ use shoal_proto::{Cookie, Creation, Member, Membership, NodeId, NodeName, Protoc
 
 use super::node::{NodeState, SimNode};
 use super::queue::SimEvent;
+use super::supervisor::Supervision;
 use super::{PORT, Sim};
 use crate::error::SimError;
 
@@ -47,6 +48,7 @@ impl Sim {
             registry: Registry::new(core.local().process_id()),
             registry_routes: Vec::new(),
             registry_tick: self.now,
+            supervision: Supervision::new(name.clone(), self.now, self.config.rebalance_children),
             core,
             life: 0,
             state: NodeState::Running,
@@ -79,6 +81,8 @@ impl Sim {
     /// its core reports `has_left` (departure gossiped), then stops, as the driver does.
     pub fn leave(&mut self, name: &str) -> Result<(), SimError> {
         let idx = self.running(name)?;
+        self.drain(idx);
+        self.supervise(idx); // stops its singletons before the goodbye
         let now = self.instant();
         self.nodes[idx].state = NodeState::Leaving;
         self.nodes[idx].core.leave(now);
@@ -133,6 +137,7 @@ impl Sim {
         node.registry = Registry::new(core.local().process_id());
         node.registry_routes.clear();
         node.registry_tick = self.now;
+        node.supervision = Supervision::new(node_name, self.now, self.config.rebalance_children);
         node.core = core;
         node.addr = addr;
         node.life += 1;

@@ -198,6 +198,11 @@ impl Sim {
                     self.on_registry_frame(at.node, sender, frame);
                     return;
                 }
+                if let LinkMessage::Children(frame) = msg {
+                    let sender = c.ends[from].at;
+                    self.on_children_frame(at.node, sender, frame);
+                    return;
+                }
                 let now = self.base + self.now;
                 self.nodes[at.node].core.handle_link_message(now, conn, msg);
                 self.flush(at.node);

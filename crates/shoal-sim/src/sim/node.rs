@@ -50,6 +50,8 @@ pub(crate) struct SimNode {
     pub(crate) registry_routes: Vec<(NodeId, ConnId)>,
     /// When the registry last sent its periodic digest.
     pub(crate) registry_tick: Duration,
+    /// This process's distributed supervisor, resolver and singletons.
+    pub(crate) supervision: super::supervisor::Supervision,
 }
 
 impl SimNode {

@@ -22,6 +22,8 @@ pub(crate) enum SimEvent {
     Timer(Target),
     /// The node's discovery round: dial seeds it is not linked to.
     Discovery(Target),
+    /// The node's supervisor looks again: on its timer (`periodic`), or kicked.
+    Supervise { target: Target, periodic: bool },
     /// A datagram reaches whatever node listens on `to`.
     Datagram {
         from: usize,

@@ -54,7 +54,7 @@ impl Sim {
             .then(|| self.nodes[idx].core.local().process_id())
     }
 
-    fn running_index(&self, node: &str) -> Result<usize, SimError> {
+    pub(super) fn running_index(&self, node: &str) -> Result<usize, SimError> {
         let name = shoal_proto::NodeName::new(node).map_err(|_| SimError::UnknownNode(node.to_owned()))?;
         let &idx = self
             .by_name
@@ -68,9 +68,9 @@ impl Sim {
 
     /// After the core of node `idx` acted: tell the registry about new routes and nodes that
     /// went down, send its periodic digest when due, and perform its outputs.
-    pub(super) fn registry_after_core(&mut self, idx: usize, downs: Vec<NodeId>) {
+    pub(super) fn registry_after_core(&mut self, idx: usize, downs: Vec<NodeId>) -> Vec<NodeId> {
         if !self.nodes[idx].is_alive() {
-            return;
+            return Vec::new();
         }
         let node = &mut self.nodes[idx];
         let routes = node.core.routes();
@@ -87,14 +87,15 @@ impl Sim {
                 node.registry.handle_peer_down(&down);
             }
         }
-        for peer in added {
-            node.registry.handle_peer_up(peer);
+        for peer in &added {
+            node.registry.handle_peer_up(peer.clone());
         }
         if self.now >= node.registry_tick + DIGEST_INTERVAL {
             node.registry_tick = self.now;
             node.registry.handle_tick();
         }
         self.flush_registry(idx);
+        added
     }
 
     /// A registry frame arrived at node `idx` from the node life `from`.
@@ -105,10 +106,11 @@ impl Sim {
         let sender = self.nodes[from.node].core.local().process_id();
         self.nodes[idx].registry.handle_frame(&sender, frame);
         self.flush_registry(idx);
+        self.supervise(idx);
     }
 
     /// Sends what node `idx`'s registry queued over its routes.
-    fn flush_registry(&mut self, idx: usize) {
+    pub(super) fn flush_registry(&mut self, idx: usize) {
         while let Some(output) = self.nodes[idx].registry.poll_output() {
             match output {
                 RegistryOutput::Send { to, frame } => {
@@ -127,8 +129,11 @@ impl Sim {
                         self.send_link(idx, conn, LinkMessage::Registry(frame.clone()));
                     }
                 }
-                // The losing actor is only an id here; its entry is already gone.
-                RegistryOutput::Conflict { .. } | RegistryOutput::GroupChanged { .. } => {}
+                // A supervised child or singleton that lost stops; test actors are only ids.
+                RegistryOutput::Conflict { name, loser, winner } => {
+                    self.on_name_conflict(idx, &name, &loser, winner);
+                }
+                RegistryOutput::GroupChanged { .. } => {}
             }
         }
     }

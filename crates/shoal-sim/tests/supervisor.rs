@@ -1,0 +1,241 @@
+//! The distributed supervisor and singletons under random faults: nodes crash, restart,
+//! leave, get partitioned and healed, children crash and migrate. The simulator checks after
+//! every step that on the majority side no child and no singleton runs twice
+//! (`shoal_sim::Sim::check_supervision`). After the network heals and goes quiet, every child
+//! spec is still specified, runs exactly once and resolves by name to that instance on every
+//! node; the singleton runs exactly once.
+//!
+//! Replay one failing seed with `SHOAL_SIM_SEED=<seed> cargo test -p shoal-sim --test supervisor`.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use shoal_proto::children::ChildSpec;
+use shoal_sim::{Sim, SimConfig, seeds};
+
+const NODES: usize = 5;
+const CHILDREN: usize = 20;
+const SINGLETON: &str = "the-singleton";
+
+fn names() -> Vec<String> {
+    (1..=NODES).map(|i| format!("n{i}")).collect()
+}
+
+fn ids() -> Vec<String> {
+    (0..CHILDREN).map(|i| format!("child-{i}")).collect()
+}
+
+fn spec(id: &str) -> ChildSpec {
+    ChildSpec::new(id, "sim", &())
+        .expect("unit args encode")
+        .intensity(1000, Duration::from_secs(1))
+}
+
+/// Whether every child runs exactly once and the singleton too.
+fn settled(sim: &Sim) -> bool {
+    let instances = sim.child_instances();
+    instances.len() == CHILDREN
+        && instances.values().all(|pids| pids.len() == 1)
+        && sim.singleton_instances(SINGLETON).len() == 1
+}
+
+/// Whether the supervisor is at rest on every node: `settled`, one table everywhere, and
+/// no child moving.
+fn quiet(sim: &Sim, names: &[String]) -> bool {
+    let digest = sim.child_digest(&names[0]);
+    settled(sim)
+        && names.iter().all(|n| sim.child_digest(n) == digest)
+        && sim
+            .child_table(&names[0])
+            .is_some_and(|t| t.iter().all(|r| r.handoff_from.is_none()))
+}
+
+/// Whether a node other than `node` runs and holds every child spec.
+fn another_holds_all(sim: &Sim, names: &[String], node: &str) -> bool {
+    names.iter().filter(|n| n.as_str() != node).any(|n| {
+        sim.child_table(n)
+            .is_some_and(|t| ids().iter().all(|id| t.iter().any(|r| r.spec.id == *id)))
+    })
+}
+
+fn run(seed: u64, rebalance: bool) -> Result<(), String> {
+    if std::env::var_os("SHOAL_SIM_TRACE").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("shoal_sim=debug,shoal_proto=info")
+            .with_test_writer()
+            .try_init();
+    }
+    let config = SimConfig {
+        rebalance_children: rebalance,
+        ..SimConfig::lan()
+    };
+    let mut sim = Sim::new(seed, config);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5375_7065_7276_6973);
+    let names = names();
+    let e = |e: shoal_sim::SimError| e.to_string();
+    sim.add_node("n1", &[]).map_err(e)?;
+    for n in &names[1..] {
+        sim.add_node(n, &["n1", "n2"]).map_err(e)?;
+    }
+    let formed = sim.run_until(
+        Sim::is_converged,
+        Duration::from_millis(100),
+        Duration::from_secs(20),
+    );
+    if !formed.map_err(e)? {
+        return Err("the cluster never formed".into());
+    }
+    sim.add_singleton(SINGLETON);
+    for id in ids() {
+        let from = &names[rng.random_range(0..NODES)];
+        sim.start_child(from, spec(&id))
+            .map_err(e)?
+            .map_err(|e| format!("placing {id}: {e}"))?;
+    }
+    let up = sim.run_until(settled, Duration::from_millis(50), Duration::from_secs(10));
+    if !up.map_err(e)? {
+        return Err(format!("the children never all ran: {:?}", sim.child_instances()));
+    }
+    for _ in 0..60 {
+        let node = names[rng.random_range(0..NODES)].clone();
+        match rng.random_range(0..14) {
+            0 | 1 if another_holds_all(&sim, &names, &node) => {
+                let _ = sim.crash(&node);
+            }
+            2 if another_holds_all(&sim, &names, &node) => {
+                let _ = sim.leave(&node);
+            }
+            3 | 4 => {
+                let _ = sim.restart(&node);
+            }
+            5 if !sim.is_partitioned() => {
+                let (a, b): (Vec<&str>, Vec<&str>) = names
+                    .iter()
+                    .map(String::as_str)
+                    .partition(|_| rng.random_bool(0.5));
+                let _ = sim.partition(&a, &b);
+            }
+            6 => sim.heal(),
+            7 | 8 => {
+                let id = format!("child-{}", rng.random_range(0..CHILDREN));
+                let _ = sim.crash_child(&node, &id);
+            }
+            9 => {
+                let id = format!("child-{}", rng.random_range(0..CHILDREN));
+                let to = &names[rng.random_range(0..NODES)];
+                let _ = sim.migrate_child(&node, &id, to);
+            }
+            _ => {}
+        }
+        sim.run_for(Duration::from_millis(rng.random_range(1..1_500)))
+            .map_err(e)?;
+    }
+    // Calm: heal, bring everyone back, let the cluster converge and go quiet.
+    sim.heal();
+    for n in &names {
+        if !sim.is_running(n) {
+            let _ = sim.restart(n);
+        }
+    }
+    let calm = sim.run_until(
+        Sim::is_converged,
+        Duration::from_millis(100),
+        Duration::from_secs(60),
+    );
+    if !calm.map_err(e)? {
+        return Err("no single view after the calm".into());
+    }
+    let rest = |sim: &Sim| quiet(sim, &names);
+    let quiet = sim.run_until(rest, Duration::from_millis(100), Duration::from_secs(30));
+    sim.run_for(Duration::from_secs(3)).map_err(e)?;
+    if !quiet.map_err(e)? || !rest(&sim) {
+        return Err(format!(
+            "after the calm, not exactly one instance each: {}",
+            odd_ones(&sim, &names)
+        ));
+    }
+    check(&sim, &names)
+}
+
+/// The children (and singleton) that do not run exactly once, with n1's record of them.
+fn odd_ones(sim: &Sim, names: &[String]) -> String {
+    let instances = sim.child_instances();
+    let table = sim.child_table(&names[0]).unwrap_or_default();
+    let mut out: Vec<String> = ids()
+        .into_iter()
+        .filter(|id| instances.get(id).is_none_or(|p| p.len() != 1))
+        .map(|id| {
+            let on: Vec<String> = instances
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .map(|p| p.node.to_string())
+                .collect();
+            let record = table.iter().find(|r| r.spec.id == id);
+            let owner = record.map(|r| (r.owner.to_string(), r.handoff_from.clone(), r.failed.clone()));
+            format!("{id} runs on {on:?}, n1 says {owner:?}")
+        })
+        .collect();
+    out.push(format!("singleton on {:?}", sim.singleton_instances(SINGLETON)));
+    out.join("; ")
+}
+
+/// After quiet: same table everywhere, no spec lost or given up, every child resolves by name
+/// to its one instance on every node.
+fn check(sim: &Sim, names: &[String]) -> Result<(), String> {
+    let digest = sim.child_digest(&names[0]);
+    if let Some(n) = names.iter().find(|n| sim.child_digest(n) != digest) {
+        return Err(format!("n1 and {n} hold different child tables"));
+    }
+    let table = sim.child_table(&names[0]).ok_or("n1 is not running")?;
+    for id in ids() {
+        let Some(record) = table.iter().find(|r| r.spec.id == id) else {
+            return Err(format!("{id} was lost from the table"));
+        };
+        if let Some(reason) = &record.failed {
+            return Err(format!("{id} was given up: {reason}"));
+        }
+        let instance = &sim.child_instances()[&id][0];
+        if instance.node.name != record.owner {
+            return Err(format!(
+                "{id} runs on {} but its owner is {}",
+                instance.node, record.owner
+            ));
+        }
+        for n in names {
+            let view = sim
+                .registry_view(n)
+                .ok_or_else(|| format!("{n} is not running"))?;
+            let resolved = view.iter().find(|(name, _)| *name == id).map(|(_, r)| &r.pid);
+            if resolved != Some(instance) {
+                return Err(format!(
+                    "{n} resolves {id} to {resolved:?}, but {instance} runs it"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_seeds(rebalance: bool) {
+    let failures: Vec<String> = seeds(16)
+        .into_iter()
+        .filter_map(|seed| {
+            run(seed, rebalance).err().map(|e| {
+                format!("seed {seed}: {e}\n  replay: SHOAL_SIM_SEED={seed} cargo test -p shoal-sim --test supervisor")
+            })
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn one_instance_per_child_and_never_two_on_the_majority_side() {
+    run_seeds(false);
+}
+
+#[test]
+fn the_same_holds_with_rebalancing_on_join() {
+    run_seeds(true);
+}
