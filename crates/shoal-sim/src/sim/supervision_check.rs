@@ -3,9 +3,9 @@
 //!
 //! The majority side is the set of running nodes that reach more than half of the running
 //! nodes (all of them while the network is whole), less the nodes that were cut off from it
-//! by a partition, or isolated by their resolver, and have not caught up since. A node catches up once it lists the same
-//! live members as a node of the side it reaches, and holds the same child table: from then
-//! on it computes the same owners and leaders. Until then it may still run what the other
+//! by a partition, or isolated by their resolver, and have not caught up since. A node
+//! catches up once it lists the same live members, and holds the same child table, as every
+//! node of the side it reaches: from then on it computes the same owners and leaders. Until then it may still run what the other
 //! side took over meanwhile (it stops it as soon as the newer table or view reaches it), and
 //! that is the heal's transient, not a duplicate on the majority side.
 
@@ -45,11 +45,13 @@ impl Sim {
             .iter()
             .copied()
             .filter(|&(i, _)| {
-                alive.iter().any(|&j| {
-                    !self.tainted.contains(&(j, self.nodes[j].life))
-                        && self.net.reachable(i, j)
-                        && self.agree(i, j)
-                })
+                let mut side = alive
+                    .iter()
+                    .filter(|&&j| {
+                        !self.tainted.contains(&(j, self.nodes[j].life)) && self.net.reachable(i, j)
+                    })
+                    .peekable();
+                side.peek().is_some() && side.all(|&j| self.agree(i, j))
             })
             .collect();
         for life in caught_up {
