@@ -6,6 +6,8 @@
 //! node; the singleton runs exactly once.
 //!
 //! Replay one failing seed with `SHOAL_SIM_SEED=<seed> cargo test -p shoal-sim --test supervisor`.
+//! Add `SHOAL_SIM_TRACE=1` for a timeline of membership events, supervisor actions and
+//! singleton starts and stops; `SHOAL_SIM_SEEDS=<n>` runs seeds 1..=n.
 
 use std::time::Duration;
 

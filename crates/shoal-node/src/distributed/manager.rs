@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use shoal_proto::child_manager::{Action, ChildManager, Host, Instance, View};
+use shoal_proto::children::ChildTable;
 use shoal_proto::placement::Placement;
 use shoal_proto::split_brain::Verdict;
 use shoal_proto::{ExitReason, NodeName, Pid, RegisterError};
@@ -143,9 +144,26 @@ impl Manager {
 
     /// One look at the table, then the actions it calls for.
     async fn reconcile(&mut self) {
-        let view = self.snapshot.borrow().clone();
+        let actions = self.decide(|core, table, view, host| {
+            let actions = core.reconcile(table, view, host);
+            host.actors
+                .inner
+                .children
+                .retain_handoffs(|id, arrived_ms| core.keeps_handoff(table, id, arrived_ms, view.now_ms));
+            actions
+        });
+        self.perform(actions).await;
+    }
+
+    /// Runs `decide` on the core with the table (under its lock, deltas sent after), the
+    /// view and verdict as they are now, and this node as its host.
+    fn decide<T>(
+        &mut self,
+        decide: impl FnOnce(&mut ChildManager, &mut ChildTable, &View<'_>, &NodeHost<'_>) -> T,
+    ) -> T {
+        let snapshot = self.snapshot.borrow().clone();
         let verdict = self.verdict.borrow().clone();
-        let live = crate::split_brain::live(&view);
+        let live = crate::split_brain::live(&snapshot);
         let view = View {
             now_ms: crate::now_us() / 1000,
             live: &live,
@@ -156,15 +174,8 @@ impl Manager {
             custom: self.strategies.snapshot(),
         };
         let core = &mut self.core;
-        let actions = self.actors.with_children(|t| {
-            let actions = core.reconcile(t, &view, &host);
-            self.actors
-                .inner
-                .children
-                .retain_handoffs(|id, arrived_ms| core.keeps_handoff(t, id, arrived_ms, view.now_ms));
-            actions
-        });
-        self.perform(actions).await;
+        self.actors
+            .with_children(|table| decide(core, table, &view, &host))
     }
 
     /// Performs `actions` in order: stops, handoffs (awaited), then starts.
@@ -312,20 +323,7 @@ impl Manager {
     /// A graceful leave: every child here moves to the owner placement picks among the
     /// other nodes, with its state; returns the ids whose state went out.
     async fn drain(&mut self) -> Vec<String> {
-        let view = self.snapshot.borrow().clone();
-        let verdict = self.verdict.borrow().clone();
-        let live = crate::split_brain::live(&view);
-        let view = View {
-            now_ms: crate::now_us() / 1000,
-            live: &live,
-            verdict: &verdict,
-        };
-        let host = NodeHost {
-            actors: &self.actors,
-            custom: self.strategies.snapshot(),
-        };
-        let core = &mut self.core;
-        let actions = self.actors.with_children(|t| core.drain(t, &view, &host));
+        let actions = self.decide(|core, table, view, host| core.drain(table, view, host));
         self.perform(actions).await
     }
 }

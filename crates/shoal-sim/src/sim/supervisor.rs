@@ -15,7 +15,7 @@ use shoal_proto::child_manager::{self, Action, ChildManager, Host, View};
 use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable};
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonStep, singleton_step};
 use shoal_proto::placement::{Placement, PlacementError};
-use shoal_proto::split_brain::{Resolver, Strategy, Verdict};
+use shoal_proto::split_brain::{Resolver, Strategy};
 use shoal_proto::{ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
 
 use super::Sim;
@@ -65,6 +65,13 @@ impl Supervision {
             digest_at: now + DIGEST_INTERVAL,
         }
     }
+}
+
+/// What the singleton rule needs from one look.
+struct Leadership {
+    live: std::collections::BTreeSet<NodeName>,
+    oldest: Option<NodeName>,
+    isolated: bool,
 }
 
 /// What the decisions ask of a simulated node.
@@ -208,24 +215,36 @@ impl Sim {
 
     /// A graceful leave drains first: node `idx` hands every child it runs to another node.
     pub(super) fn drain(&mut self, idx: usize) {
+        let actions = self.decide(idx, |manager, table, view, host| manager.drain(table, view, host));
+        self.perform(idx, actions);
+    }
+
+    /// Feeds node `idx`'s resolver the live view, then runs `decide` on its manager with its
+    /// table, the view and verdict as they are now, and the node as its host.
+    fn decide<T>(
+        &mut self,
+        idx: usize,
+        decide: impl FnOnce(&mut ChildManager, &mut ChildTable, &View<'_>, &SimHost<'_>) -> T,
+    ) -> T {
         let now_ms = self.now_ms();
+        let instant = self.instant();
         let n = &mut self.nodes[idx];
         let members = n.core.members();
         let local = n.core.local().clone();
         let live = live(&local, &members);
-        let verdict = n.supervision.resolver.verdict();
+        let s = &mut n.supervision;
+        s.resolver.handle_view(instant, &live);
+        let verdict = s.resolver.verdict();
         let view = View {
             now_ms,
             live: &live,
             verdict: &verdict,
         };
-        let s = &mut n.supervision;
         let host = SimHost {
             registry: &n.registry,
             handoffs: &s.handoffs,
         };
-        let actions = s.manager.drain(&mut s.table, &view, &host);
-        self.perform(idx, actions);
+        decide(&mut s.manager, &mut s.table, &view, &host)
     }
 
     /// A child-table frame (or a handed-over state) arrived at node `idx` from life `from`.
@@ -280,31 +299,23 @@ impl Sim {
         if !self.nodes[idx].is_alive() {
             return;
         }
+        let (actions, leader) = self.decide(idx, |manager, table, view, host| {
+            let actions = manager.reconcile(table, view, host);
+            let leader = Leadership {
+                live: view.live.iter().map(|m| m.id.name.clone()).collect(),
+                oldest: shoal_proto::leader::oldest(view.live.iter().copied(), None)
+                    .map(|m| m.id.name.clone()),
+                isolated: view.verdict.isolated,
+            };
+            (actions, leader)
+        });
         let now_ms = self.now_ms();
-        let instant = self.instant();
-        let n = &mut self.nodes[idx];
-        let members = n.core.members();
-        let local = n.core.local().clone();
-        let live = live(&local, &members);
-        let s = &mut n.supervision;
-        s.resolver.handle_view(instant, &live);
-        let verdict = s.resolver.verdict();
-        let view = View {
-            now_ms,
-            live: &live,
-            verdict: &verdict,
-        };
-        let host = SimHost {
-            registry: &n.registry,
-            handoffs: &s.handoffs,
-        };
-        let actions = s.manager.reconcile(&mut s.table, &view, &host);
-        let table = &s.table;
-        let manager = &s.manager;
+        let s = &mut self.nodes[idx].supervision;
+        let (table, manager) = (&s.table, &s.manager);
         s.handoffs
             .retain(|id, (_, arrived)| manager.keeps_handoff(table, id, *arrived, now_ms));
         self.perform(idx, actions);
-        self.singletons_look(idx, &live, &verdict);
+        self.singletons_look(idx, &leader);
         self.flush_children(idx);
         self.schedule_recheck(idx);
     }
@@ -390,21 +401,19 @@ impl Sim {
     }
 
     /// The singleton rule for every singleton on node `idx`.
-    fn singletons_look(&mut self, idx: usize, live: &[&Member], verdict: &Verdict) {
+    fn singletons_look(&mut self, idx: usize, leader: &Leadership) {
         let now_ms = self.now_ms();
         let now_us = self.now.as_micros() as u64;
         let names = self.singletons.clone();
         let n = &mut self.nodes[idx];
         let local = n.core.local().id.name.clone();
-        let view: std::collections::BTreeSet<NodeName> = live.iter().map(|m| m.id.name.clone()).collect();
-        let settled = n.supervision.singleton_growth.settled(now_ms, &view);
-        let leads =
-            shoal_proto::leader::oldest(live.iter().copied(), None).is_some_and(|m| m.id.name == local);
+        let settled = n.supervision.singleton_growth.settled(now_ms, &leader.live);
+        let leads = leader.oldest.as_ref() == Some(&local);
         for name in names {
             let here = n.supervision.singletons.get(&name).cloned();
             let held_elsewhere = n.registry.whereis(&name).is_some_and(|p| p.node.name != local);
             // A draining node is leaving: it runs no singleton either.
-            let isolated = verdict.isolated || n.supervision.manager.is_draining();
+            let isolated = leader.isolated || n.supervision.manager.is_draining();
             match singleton_step(leads, isolated, here.is_some(), settled, held_elsewhere) {
                 SingletonStep::Start => {
                     n.supervision.next_actor += 1;
