@@ -103,10 +103,11 @@ pub(crate) async fn run(
         }
         let view = snapshot.borrow().clone();
         let settled = growth.settled(crate::now_us() / 1000, &crate::split_brain::view(&view));
-        let isolated =
+        // A leaving node stands down like an isolated one.
+        let stand_down =
             verdict.borrow().isolated || singletons.leaving.load(std::sync::atomic::Ordering::SeqCst);
         for spec in singletons.specs() {
-            reconcile(&actors, &view, &spec, isolated, settled, &mut running);
+            reconcile(&actors, &view, &spec, stand_down, settled, &mut running);
         }
     }
 }
@@ -116,7 +117,7 @@ fn reconcile(
     actors: &Actors,
     view: &Snapshot,
     spec: &SingletonSpec,
-    isolated: bool,
+    stand_down: bool,
     settled: bool,
     running: &mut BTreeMap<String, Pid>,
 ) {
@@ -131,7 +132,7 @@ fn reconcile(
         .whereis(&spec.name)
         .is_some_and(|holder| holder.node != *actors.node());
     let here = running.contains_key(&spec.name);
-    match singleton_step(leads, isolated, here, settled, held_elsewhere) {
+    match singleton_step(leads, stand_down, here, settled, held_elsewhere) {
         SingletonStep::Start => match actors.spawn_factory(&spec.factory, &spec.args) {
             Ok(pid) => match actors.register(&spec.name, &pid) {
                 Ok(()) => {
@@ -149,7 +150,7 @@ fn reconcile(
         },
         SingletonStep::Stop => {
             if let Some(pid) = running.remove(&spec.name) {
-                tracing::info!(singleton = %spec.name, %pid, isolated, "stopping the singleton here: this node does not lead");
+                tracing::info!(singleton = %spec.name, %pid, stand_down, "stopping the singleton here: this node does not lead, or is isolated or leaving");
                 let _ = actors.stop(&pid, ExitReason::Shutdown);
             }
         }
