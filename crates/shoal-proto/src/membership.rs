@@ -143,12 +143,7 @@ impl Membership {
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
-                CoreTimer::Foca(t) => {
-                    if self.timer_stands(&t) {
-                        let _ = self.swim.handle_timer(t, &mut self.runtime);
-                    }
-                    self.flush_swim(now);
-                }
+                CoreTimer::Foca(t) => self.on_foca_timer(now, t),
                 CoreTimer::Heartbeat => self.on_heartbeat_tick(now),
                 CoreTimer::Redial(name) => self.on_redial_timer(&name),
                 CoreTimer::LeaveGossip => {
@@ -378,6 +373,32 @@ impl Membership {
         };
         self.swim.iter_membership_state().any(|m| {
             m.id() == member_id && m.incarnation() == *incarnation && m.state() == foca::State::Suspect
+        })
+    }
+
+    fn on_foca_timer(&mut self, now: Instant, timer: foca::Timer<Member>) {
+        if !self.timer_stands(&timer) {
+            return;
+        }
+        if self.suspect_answers_on_link(now, &timer) {
+            let again = now + self.config.suspect_to_down_after;
+            return self.timers.set(again, CoreTimer::Foca(timer));
+        }
+        let _ = self.swim.handle_timer(timer, &mut self.runtime);
+        self.flush_swim(now);
+    }
+
+    /// Whether a suspect-to-down `timer` names a member whose link was heard within
+    /// `link_suspect_after`. The link is the stronger signal: SWIM's suspicion can outlive a
+    /// short partition when the suspect never hears of it and so never refutes. Such a timer
+    /// is re-armed instead of fired; if the link goes quiet, the silence rule takes over.
+    fn suspect_answers_on_link(&self, now: Instant, timer: &foca::Timer<Member>) -> bool {
+        let foca::Timer::ChangeSuspectToDown { member_id, .. } = timer else {
+            return false;
+        };
+        self.links.get(&member_id.id.name).is_some_and(|link| {
+            link.id == member_id.id
+                && now.saturating_duration_since(link.last_heard) < self.config.link_suspect_after
         })
     }
 
