@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonStep, singleton_step};
+use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
 use shoal_proto::{ExitReason, Member, NodeId};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -104,12 +104,30 @@ pub(crate) async fn run(
         let view = snapshot.borrow().clone();
         let settled = growth.settled(crate::now_us() / 1000, &crate::split_brain::view(&view));
         // A leaving node stands down like an isolated one.
-        let stand_down =
-            verdict.borrow().isolated || singletons.leaving.load(std::sync::atomic::Ordering::SeqCst);
+        let (isolated, keeps) = {
+            let verdict = verdict.borrow();
+            (verdict.isolated, verdict.keeps)
+        };
+        let side = Side {
+            stand_down: isolated || singletons.leaving.load(std::sync::atomic::Ordering::SeqCst),
+            keeps,
+            settled,
+        };
         for spec in singletons.specs() {
-            reconcile(&actors, &view, &spec, stand_down, settled, &mut running);
+            reconcile(&actors, &view, &spec, side, &mut running);
         }
     }
+}
+
+/// What holds for every singleton on this node in one look.
+#[derive(Clone, Copy)]
+struct Side {
+    /// Isolated or leaving: run none.
+    stand_down: bool,
+    /// The resolver keeps the view (a new leader may start one).
+    keeps: bool,
+    /// No member joined lately.
+    settled: bool,
 }
 
 /// Starts or stops this node's instance of `spec` as leadership says.
@@ -117,8 +135,7 @@ fn reconcile(
     actors: &Actors,
     view: &Snapshot,
     spec: &SingletonSpec,
-    stand_down: bool,
-    settled: bool,
+    side: Side,
     running: &mut BTreeMap<String, Pid>,
 ) {
     if running
@@ -132,7 +149,15 @@ fn reconcile(
         .whereis(&spec.name)
         .is_some_and(|holder| holder.node != *actors.node());
     let here = running.contains_key(&spec.name);
-    match singleton_step(leads, stand_down, here, settled, held_elsewhere) {
+    let look = SingletonLook {
+        leads,
+        stand_down: side.stand_down,
+        keeps: side.keeps,
+        running_here: here,
+        settled: side.settled,
+        held_elsewhere,
+    };
+    match look.step() {
         SingletonStep::Start => match actors.spawn_factory(&spec.factory, &spec.args) {
             Ok(pid) => match actors.register(&spec.name, &pid) {
                 Ok(()) => {
@@ -150,7 +175,7 @@ fn reconcile(
         },
         SingletonStep::Stop => {
             if let Some(pid) = running.remove(&spec.name) {
-                tracing::info!(singleton = %spec.name, %pid, stand_down, "stopping the singleton here: this node does not lead, or is isolated or leaving");
+                tracing::info!(singleton = %spec.name, %pid, stand_down = side.stand_down, "stopping the singleton here: this node does not lead, or is isolated or leaving");
                 let _ = actors.stop(&pid, ExitReason::Shutdown);
             }
         }

@@ -70,9 +70,10 @@ pub(crate) async fn run(
             () = cancel.cancelled() => return,
             changed = snapshot.changed() => if changed.is_err() { return },
             event = events.recv() => match event {
-                Ok(NodeEvent { event: Event::NodeDown { id, reason: DownReason::Left }, .. }) => {
-                    resolver.handle_left(&id.name);
-                }
+                Ok(NodeEvent {
+                    event: Event::NodeDown { id, reason: DownReason::Left | DownReason::Crashed },
+                    ..
+                }) => resolver.handle_gone(&id.name),
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             },

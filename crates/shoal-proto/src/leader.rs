@@ -27,21 +27,36 @@ pub enum SingletonStep {
     Keep,
 }
 
-/// The singleton rule, the same for shoal-node and the simulator: the leader (the oldest
-/// eligible live member, see [`oldest`]) of a side that is not isolated runs the singleton.
-/// A new leader waits until its view `settled` after a join and until no other node's
-/// instance holds the name (that node stops it once it sees it no longer leads).
-pub fn singleton_step(
-    leads: bool,
-    isolated: bool,
-    running_here: bool,
-    settled: bool,
-    held_elsewhere: bool,
-) -> SingletonStep {
-    match (leads && !isolated, running_here) {
-        (true, false) if settled && !held_elsewhere => SingletonStep::Start,
-        (false, true) => SingletonStep::Stop,
-        _ => SingletonStep::Keep,
+/// What one node sees about one singleton, for [`SingletonLook::step`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SingletonLook {
+    /// This node is the leader (the oldest eligible live member, see [`oldest`]).
+    pub leads: bool,
+    /// This node must run no cluster-wide work: its side is isolated, or it is leaving.
+    pub stand_down: bool,
+    /// The split-brain resolver keeps this view (`Verdict::keeps`): after a loss, not before
+    /// the losing side had time to stop its instance.
+    pub keeps: bool,
+    /// An instance runs here.
+    pub running_here: bool,
+    /// No member joined the view lately (see [`Growth`]).
+    pub settled: bool,
+    /// Another node's instance holds the singleton's name in the registry.
+    pub held_elsewhere: bool,
+}
+
+impl SingletonLook {
+    /// The singleton rule, the same for shoal-node and the simulator: the leader of a side
+    /// that does not stand down runs the singleton. A new leader starts one only once the
+    /// resolver keeps its view, its view settled after a join, and no other node's instance
+    /// holds the name (that node stops it once it sees it no longer leads).
+    pub fn step(&self) -> SingletonStep {
+        let should_run = self.leads && !self.stand_down;
+        match (should_run, self.running_here) {
+            (true, false) if self.keeps && self.settled && !self.held_elsewhere => SingletonStep::Start,
+            (false, true) => SingletonStep::Stop,
+            _ => SingletonStep::Keep,
+        }
     }
 }
 
@@ -96,6 +111,55 @@ mod tests {
         m.process = Creation(process);
         m.roles = roles.iter().map(|r| (*r).to_owned()).collect();
         m
+    }
+
+    #[test]
+    fn a_new_leader_starts_the_singleton_only_when_its_view_is_kept() {
+        let ready = SingletonLook {
+            leads: true,
+            keeps: true,
+            settled: true,
+            ..SingletonLook::default()
+        };
+        assert_eq!(ready.step(), SingletonStep::Start);
+        let lost_the_old_leader = SingletonLook {
+            keeps: false,
+            ..ready
+        };
+        assert_eq!(lost_the_old_leader.step(), SingletonStep::Keep);
+        let running = SingletonLook {
+            running_here: true,
+            ..lost_the_old_leader
+        };
+        assert_eq!(
+            running.step(),
+            SingletonStep::Keep,
+            "a running instance waits out the margin"
+        );
+        assert_eq!(
+            SingletonLook {
+                stand_down: true,
+                ..running
+            }
+            .step(),
+            SingletonStep::Stop
+        );
+        assert_eq!(
+            SingletonLook {
+                leads: false,
+                ..running
+            }
+            .step(),
+            SingletonStep::Stop
+        );
+        assert_eq!(
+            SingletonLook {
+                held_elsewhere: true,
+                ..ready
+            }
+            .step(),
+            SingletonStep::Keep
+        );
     }
 
     #[test]

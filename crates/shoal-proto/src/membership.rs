@@ -262,14 +262,15 @@ impl Membership {
     }
 
     /// A dial requested with `Output::Dial` failed. `refused` means the peer's host answered
-    /// that nothing listens there: the process is gone, so the member is declared down now.
+    /// that nothing listens there: the process is gone, so the member is declared down now,
+    /// as `Crashed`.
     pub fn handle_dial_failed(&mut self, now: Instant, peer: &NodeId, refused: bool) {
         let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else {
             self.redials.remove(&peer.name);
             return;
         };
         if refused {
-            self.down_reasons.insert(peer.clone(), DownReason::Failed);
+            self.down_reasons.insert(peer.clone(), DownReason::Crashed);
             self.declare_down(now, peer);
             return;
         }

@@ -58,7 +58,7 @@ fn goodbye_on_the_link_reports_the_peer_left() {
 }
 
 #[test]
-fn broken_link_is_redialled_and_a_refused_dial_means_failed() {
+fn broken_link_is_redialled_and_a_refused_dial_means_crashed() {
     let (mut a, b, now) = linked();
     a.handle_link_down(now, ConnId(1));
     let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
@@ -68,7 +68,7 @@ fn broken_link_is_redialled_and_a_refused_dial_means_failed() {
         events(&mut a),
         vec![Event::NodeDown {
             id: b.id,
-            reason: DownReason::Failed
+            reason: DownReason::Crashed
         }]
     );
 }

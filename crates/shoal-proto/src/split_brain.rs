@@ -5,12 +5,26 @@
 //!
 //! Sans-io: feed the live view (this node included) with [`Resolver::handle_view`] whenever it
 //! changes and on a timer; read [`Resolver::is_isolated`].
+//!
+//! Timing, for a partition: both sides lose each other at about the same moment. The losing
+//! side isolates itself once its view stood for the stable period; the keeping side adopts
+//! its smaller view, and so may take over the lost members' work, only
+//! [`TAKE_OVER_MARGIN`] later, so the losing side has stopped that work first (Akka's
+//! "down-removal margin"). Members known to be gone, because they said goodbye or because
+//! their address refused a connection after their link broke, are not lost to a partition:
+//! [`Resolver::handle_gone`] removes them at once, so a crash fails over without waiting.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::member::Member;
 use crate::node_id::NodeName;
+
+/// How long after the stable period the keeping side waits before it adopts a view that lost
+/// members: the losing side's isolation must have been noticed (resolvers look again every
+/// 250 ms) and its work stopped, and the two sides may have seen the loss up to a few
+/// heartbeats apart.
+pub const TAKE_OVER_MARGIN: Duration = Duration::from_millis(1000);
 
 /// How a side decides whether it may go on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,12 +88,12 @@ impl Resolver {
         self.isolated
     }
 
-    /// Whether this side would keep running if the view last seen stood: it lost nobody of
-    /// the cluster, or the strategy keeps it. Taking over a lost member's work waits for
-    /// this (so the losing side of a partition never does, even before it isolates itself);
-    /// the isolation itself waits for the stable period.
+    /// Whether this side runs the cluster with the view last seen: it is not isolated and the
+    /// view lost nobody of the cluster (after a loss, once the keeping side adopted the
+    /// smaller view: the stable period plus [`TAKE_OVER_MARGIN`]). Taking over a lost
+    /// member's work, or starting a singleton whose leader was lost, waits for this.
     pub fn keeps_view(&self) -> bool {
-        !self.isolated && (self.cluster.iter().all(|n| self.view.contains(n)) || self.keeps())
+        !self.isolated && self.is_whole()
     }
 
     /// The verdict for the view last seen.
@@ -91,9 +105,10 @@ impl Resolver {
         }
     }
 
-    /// `name` left the cluster on purpose (a goodbye): it no longer counts as a member this
-    /// side lost. Call before the next [`Resolver::handle_view`].
-    pub fn handle_left(&mut self, name: &NodeName) {
+    /// `name` is known to be gone: it left on purpose (a goodbye), or its process is gone
+    /// (`DownReason::Crashed`). It no longer counts as a member this side lost to a partition.
+    /// Call before the next [`Resolver::handle_view`].
+    pub fn handle_gone(&mut self, name: &NodeName) {
         self.cluster.remove(name);
     }
 
@@ -107,25 +122,30 @@ impl Resolver {
             self.view = view;
             self.since = Some(now);
         }
-        if self.cluster.iter().all(|n| self.view.contains(n)) {
+        if self.is_whole() {
             self.adopt(live);
             self.isolated = false;
             return;
         }
-        if self
+        let stood = self
             .since
-            .is_some_and(|s| now.duration_since(s) < self.stable_after)
-        {
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        if stood < self.stable_after {
             return; // still moving
         }
         // Decided again on every stable view, so an isolated side whose view grew back to a
         // majority (a member it counted died meanwhile, so the view is never whole) rejoins.
-        if self.keeps() {
+        if !self.keeps() {
+            self.isolated = true;
+        } else if stood >= self.stable_after + TAKE_OVER_MARGIN {
             self.adopt(live);
             self.isolated = false;
-        } else {
-            self.isolated = true;
         }
+    }
+
+    /// Whether the view last seen holds every member of the cluster.
+    fn is_whole(&self) -> bool {
+        self.cluster.iter().all(|n| self.view.contains(n))
     }
 
     /// Whether this side keeps running after losing some of `cluster`.
@@ -162,11 +182,11 @@ mod tests {
             .collect()
     }
 
-    /// Feeds `live` and lets it stand for the stable period.
+    /// Feeds `live` and lets it stand for the stable period and the take-over margin.
     fn settle(r: &mut Resolver, t: &mut Instant, live: &[Member]) {
         let refs: Vec<&Member> = live.iter().collect();
         r.handle_view(*t, &refs);
-        *t += Duration::from_secs(2);
+        *t += Duration::from_secs(1) + TAKE_OVER_MARGIN;
         r.handle_view(*t, &refs);
     }
 
@@ -190,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn the_minority_knows_at_once_it_would_lose_the_majority_that_it_keeps() {
+    fn the_majority_takes_over_only_a_margin_after_the_minority_isolated() {
         let all = members(&["a", "b", "c", "d", "e"]);
         let t = Instant::now();
         let mut major = resolver(Strategy::KeepMajority, &all, &mut t.clone());
@@ -201,7 +221,32 @@ mod tests {
             !major.is_isolated() && !minor.is_isolated(),
             "nothing decided before the stable period"
         );
-        assert!(major.keeps_view() && !minor.keeps_view());
+        assert!(
+            !major.keeps_view() && !minor.keeps_view(),
+            "nobody takes over before the losing side stood down"
+        );
+        let (major_live, minor_live) = (&all[..3], &all[3..]);
+        let stable = t + Duration::from_secs(1);
+        major.handle_view(stable, &major_live.iter().collect::<Vec<_>>());
+        minor.handle_view(stable, &minor_live.iter().collect::<Vec<_>>());
+        assert!(
+            minor.is_isolated(),
+            "the minority isolates after the stable period"
+        );
+        assert!(!major.keeps_view(), "the majority waits the margin on top");
+        let adopted = stable + TAKE_OVER_MARGIN;
+        major.handle_view(adopted, &major_live.iter().collect::<Vec<_>>());
+        assert!(major.keeps_view() && !major.is_isolated());
+    }
+
+    #[test]
+    fn a_crashed_member_is_not_waited_for() {
+        let all = members(&["a", "b", "c"]);
+        let mut t = Instant::now();
+        let mut r = resolver(Strategy::KeepMajority, &all, &mut t);
+        r.handle_gone(&all[2].id.name);
+        r.handle_view(t, &all[..2].iter().collect::<Vec<_>>());
+        assert!(r.keeps_view(), "a member known gone is no loss to decide on");
     }
 
     #[test]
@@ -209,8 +254,8 @@ mod tests {
         let all = members(&["a", "b", "c"]);
         let mut t = Instant::now();
         let mut r = resolver(Strategy::KeepMajority, &all, &mut t);
-        r.handle_left(&all[2].id.name);
-        r.handle_left(&all[1].id.name);
+        r.handle_gone(&all[2].id.name);
+        r.handle_gone(&all[1].id.name);
         settle(&mut r, &mut t, &all[..1]);
         assert!(
             !r.is_isolated() && r.keeps_view(),

@@ -15,7 +15,7 @@ pub struct Observed {
     pub life: u32,
     /// The event.
     pub event: Event,
-    /// For `NodeDown { reason: Failed }`: the downed life was running at that moment, so the
+    /// For `NodeDown` with `Failed` or `Crashed`: the downed life was running at that moment, so the
     /// verdict was false (legitimate under a partition, a bug on a healthy network).
     pub false_failure: bool,
 }
@@ -44,7 +44,7 @@ impl History {
         self.records.iter().filter(move |r| r.observer.name == *name)
     }
 
-    /// `NodeDown { reason: Failed }` records about lives that were running at the time.
+    /// `NodeDown` records with `Failed` or `Crashed` about lives that were running at the time.
     pub fn false_failures(&self) -> impl Iterator<Item = &Observed> {
         self.records.iter().filter(|r| r.false_failure)
     }

@@ -139,12 +139,14 @@ impl Sim {
             .iter()
             .map(|n| self.slot(n))
             .collect::<Result<Vec<_>, _>>()?;
+        tracing::debug!(at = ?self.now, ?side_a, ?side_b, "fault: partition");
         self.net.partition(&a, &b);
         Ok(())
     }
 
     /// Removes every partition.
     pub fn heal(&mut self) {
+        tracing::debug!(at = ?self.now, "fault: heal");
         self.net.heal();
     }
 

@@ -52,7 +52,7 @@ fn a_crashed_node_is_declared_down_as_failed_by_every_survivor() {
         .then(Step::expect(
             Expect::Down {
                 name: "n3".into(),
-                reasons: vec![DownReason::Failed],
+                reasons: vec![DownReason::Crashed, DownReason::Failed],
             },
             5,
         ))
@@ -70,7 +70,7 @@ fn a_killed_node_is_declared_down_within_milliseconds_through_the_refused_redial
         .then(Step::Expect {
             what: Expect::Down {
                 name: "n4".into(),
-                reasons: vec![DownReason::Failed],
+                reasons: vec![DownReason::Crashed, DownReason::Failed],
             },
             within: Duration::from_millis(10),
         })
@@ -111,7 +111,7 @@ fn a_crashed_seed_is_declared_down_and_the_rest_stay_together() {
         .then(Step::expect(
             Expect::Down {
                 name: "n1".into(),
-                reasons: vec![DownReason::Failed],
+                reasons: vec![DownReason::Crashed, DownReason::Failed],
             },
             5,
         ))
@@ -157,7 +157,7 @@ fn a_short_partition_heals_without_anyone_being_declared_down() {
 fn a_restarted_node_replaces_its_old_self_with_no_ghost() {
     let replaced = || Expect::Down {
         name: "n3".into(),
-        reasons: vec![DownReason::Replaced, DownReason::Failed],
+        reasons: vec![DownReason::Replaced, DownReason::Crashed, DownReason::Failed],
     };
     let sims = five_node_cluster("restart in place")
         .then(Step::run_ms(1_000))
@@ -187,7 +187,7 @@ fn a_node_restarted_on_a_new_address_replaces_its_old_self() {
         .then(Step::expect(
             Expect::Down {
                 name: "n3".into(),
-                reasons: vec![DownReason::Replaced, DownReason::Failed],
+                reasons: vec![DownReason::Replaced, DownReason::Crashed, DownReason::Failed],
             },
             10,
         ))
@@ -238,7 +238,7 @@ fn a_node_restarted_with_the_wrong_cookie_goes_down_and_never_rejoins() {
         .then(Step::expect(
             Expect::Down {
                 name: "n5".into(),
-                reasons: vec![DownReason::Failed],
+                reasons: vec![DownReason::Crashed, DownReason::Failed],
             },
             10,
         ))

@@ -17,8 +17,12 @@ pub struct ConnId(pub u64);
 pub enum DownReason {
     /// It said goodbye (graceful leave).
     Left,
-    /// It stopped answering, its link was refused, or the cluster declared it down.
+    /// It stopped answering, or the cluster declared it down. It may still run on the other
+    /// side of a partition.
     Failed,
+    /// Its link broke and its address then refused a connection: the process is gone (a
+    /// crash or `kill -9`). Nothing of it runs any more, so its work fails over at once.
+    Crashed,
     /// A newer life of the same name (higher creation) took its place.
     Replaced,
 }

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use shoal_proto::Output;
+use shoal_proto::{DownReason, Output};
 
 use super::Sim;
 use super::node::NodeState;
@@ -52,8 +52,8 @@ impl Sim {
                     published = true;
                     if let shoal_proto::Event::NodeDown { id, reason } = &event {
                         downs.push(id.clone());
-                        if *reason == shoal_proto::DownReason::Left {
-                            self.nodes[idx].supervision.resolver.handle_left(&id.name);
+                        if matches!(reason, DownReason::Left | DownReason::Crashed) {
+                            self.nodes[idx].supervision.resolver.handle_gone(&id.name);
                         }
                     }
                     self.observe(idx, event);

@@ -20,8 +20,7 @@ impl Sim {
             let detail = format!("{} while its view is {view}", describe(&event));
             self.violate(idx, rule, detail);
         }
-        let false_failure =
-            matches!(&event, Event::NodeDown { id, reason: DownReason::Failed } if self.runs_as(id));
+        let false_failure = matches!(&event, Event::NodeDown { id, reason: DownReason::Failed | DownReason::Crashed } if self.runs_as(id));
         let node = &mut self.nodes[idx];
         match &event {
             Event::NodeUp(m) => {

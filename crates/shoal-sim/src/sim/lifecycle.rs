@@ -73,6 +73,7 @@ impl Sim {
         if !self.nodes[idx].is_alive() {
             return Err(SimError::NotRunning(name.into()));
         }
+        tracing::debug!(at = ?self.now, node = name, "fault: crash");
         self.stop(idx, NodeState::Crashed);
         self.take_violation()
     }
@@ -81,6 +82,7 @@ impl Sim {
     /// its core reports `has_left` (departure gossiped), then stops, as the driver does.
     pub fn leave(&mut self, name: &str) -> Result<(), SimError> {
         let idx = self.running(name)?;
+        tracing::debug!(at = ?self.now, node = name, "fault: leave");
         self.drain(idx);
         self.supervise(idx); // stops its singletons before the goodbye
         let now = self.instant();
@@ -117,6 +119,7 @@ impl Sim {
         if self.nodes[idx].is_alive() {
             return Err(SimError::StillRunning(name.into()));
         }
+        tracing::debug!(at = ?self.now, node = name, "fault: restart");
         let addr = if new_address {
             self.fresh_addr()
         } else {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use shoal_proto::child_manager::{self, Action, ChildManager, Host, View};
 use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable};
-use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonStep, singleton_step};
+use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
 use shoal_proto::placement::{Placement, PlacementError};
 use shoal_proto::split_brain::{Resolver, Strategy};
 use shoal_proto::{ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
@@ -72,6 +72,7 @@ struct Leadership {
     live: std::collections::BTreeSet<NodeName>,
     oldest: Option<NodeName>,
     isolated: bool,
+    keeps: bool,
 }
 
 /// What the decisions ask of a simulated node.
@@ -306,6 +307,7 @@ impl Sim {
                 oldest: shoal_proto::leader::oldest(view.live.iter().copied(), None)
                     .map(|m| m.id.name.clone()),
                 isolated: view.verdict.isolated,
+                keeps: view.verdict.keeps,
             };
             (actions, leader)
         });
@@ -412,9 +414,16 @@ impl Sim {
         for name in names {
             let here = n.supervision.singletons.get(&name).cloned();
             let held_elsewhere = n.registry.whereis(&name).is_some_and(|p| p.node.name != local);
-            // A draining node is leaving: it runs no singleton either.
-            let isolated = leader.isolated || n.supervision.manager.is_draining();
-            match singleton_step(leads, isolated, here.is_some(), settled, held_elsewhere) {
+            let look = SingletonLook {
+                leads,
+                // A draining node is leaving: it runs no singleton either.
+                stand_down: leader.isolated || n.supervision.manager.is_draining(),
+                keeps: leader.keeps,
+                running_here: here.is_some(),
+                settled,
+                held_elsewhere,
+            };
+            match look.step() {
                 SingletonStep::Start => {
                     n.supervision.next_actor += 1;
                     let pid = Pid::new(n.core.local().process_id(), n.supervision.next_actor);
