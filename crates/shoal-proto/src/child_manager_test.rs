@@ -2,10 +2,15 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::member::test_member;
-use crate::node_id::NodeId;
+use crate::node_id::{Creation, NodeId};
 
 fn name(n: &str) -> NodeName {
     NodeName::new(n).unwrap()
+}
+
+/// The first life of node `n`, as a table's writer.
+fn process(n: &str) -> NodeId {
+    NodeId::new(name(n), Creation(1))
 }
 
 fn members(names: &[&str]) -> Vec<Member> {
@@ -86,7 +91,7 @@ fn record(id: &str, owner: &str) -> ChildRecord {
 
 #[test]
 fn the_owner_starts_its_children_and_records_the_start() {
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "a")));
     table.write("c2", Some(record("c2", "b")));
     let mut a = ChildManager::new(name("a"), false);
@@ -119,7 +124,7 @@ fn the_owner_starts_its_children_and_records_the_start() {
 
 #[test]
 fn a_child_whose_name_another_node_holds_waits() {
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "a")));
     let mut a = ChildManager::new(name("a"), false);
     let mut host = FakeHost::default();
@@ -144,7 +149,7 @@ fn only_the_placed_survivor_takes_over_and_only_when_its_side_keeps_running() {
     let owner = {
         let ms = members(&live);
         let refs: Vec<&Member> = ms.iter().collect();
-        let table = ChildTable::new(name("x"));
+        let table = ChildTable::new(process("x"));
         place(
             &table,
             &ChildSpec::new("c1", "f", &()).unwrap(),
@@ -155,7 +160,7 @@ fn only_the_placed_survivor_takes_over_and_only_when_its_side_keeps_running() {
         .unwrap()
     };
     for node in live {
-        let mut table = ChildTable::new(name(node));
+        let mut table = ChildTable::new(process(node));
         lost_child(&mut table);
         let mut m = ChildManager::new(name(node), false);
         settled(&mut m, &live);
@@ -188,7 +193,7 @@ fn only_the_placed_survivor_takes_over_and_only_when_its_side_keeps_running() {
 
 #[test]
 fn nothing_is_taken_over_right_after_a_join() {
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "gone")));
     let mut a = ChildManager::new(name("a"), false);
     let v = verdict(&["a"], false, true);
@@ -205,7 +210,7 @@ fn nothing_is_taken_over_right_after_a_join() {
 
 #[test]
 fn an_isolated_node_stops_its_children() {
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "a")));
     let mut a = ChildManager::new(name("a"), false);
     let host = FakeHost::default();
@@ -235,7 +240,7 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
     let live = ["a", "b"];
     let v = verdict(&live, false, true);
     let host = FakeHost::default();
-    let mut table_a = ChildTable::new(name("a"));
+    let mut table_a = ChildTable::new(process("a"));
     table_a.write("c1", Some(record("c1", "a")));
     let mut a = ChildManager::new(name("a"), false);
     look(&mut a, &mut table_a, &live, &v, &host);
@@ -255,7 +260,7 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
     let actions = look(&mut a, &mut table_a, &live, &v, &host);
     assert!(matches!(&actions[..], [Action::HandOff { to, .. }] if *to == name("b")));
 
-    let mut table_b = ChildTable::new(name("b"));
+    let mut table_b = ChildTable::new(process("b"));
     table_b.write("c1", Some(r));
     let mut b = ChildManager::new(name("b"), false);
     assert!(
@@ -292,7 +297,7 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
         StartKind::HandedOff { from: name("a") }
     );
     // Had a gone down instead, b would start without it.
-    let mut table_c = ChildTable::new(name("b"));
+    let mut table_c = ChildTable::new(process("b"));
     let mut r = record("c1", "b");
     r.handoff_from = Some(name("a"));
     table_c.write("c1", Some(r));
@@ -311,7 +316,7 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
 
 #[test]
 fn exits_restart_within_the_intensity_then_give_up() {
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "a").intensity_for_test(2)));
     let mut a = ChildManager::new(name("a"), false);
     let host = FakeHost::default();
@@ -343,7 +348,7 @@ fn exits_restart_within_the_intensity_then_give_up() {
 
 #[test]
 fn a_normal_exit_ends_a_transient_child_and_a_conflict_loser_is_not_restarted() {
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     let mut transient = record("t", "a");
     transient.spec.restart = Restart::Transient;
     table.write("t", Some(transient));
@@ -393,7 +398,7 @@ fn drain_moves_every_child_to_another_node_and_starts_nothing_after() {
     let live = ["a", "b", "c"];
     let v = verdict(&live, false, true);
     let host = FakeHost::default();
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     let mut a = ChildManager::new(name("a"), false);
     for i in 0..10 {
         let id = format!("c{i}");
@@ -437,7 +442,7 @@ fn an_old_owner_without_the_instance_releases_the_move_and_a_lost_state_times_ou
     let mut moving = record("c1", "b");
     moving.handoff_from = Some(name("a"));
     // A new life of a: it runs no instance, so no state will come; b starts without it.
-    let mut table_a = ChildTable::new(name("a"));
+    let mut table_a = ChildTable::new(process("a"));
     table_a.write("c1", Some(moving.clone()));
     let mut a = ChildManager::new(name("a"), false);
     assert!(look(&mut a, &mut table_a, &live, &v, &host).is_empty());
@@ -445,7 +450,7 @@ fn an_old_owner_without_the_instance_releases_the_move_and_a_lost_state_times_ou
     assert_eq!(released.handoff_from, None);
     assert_eq!(released.last_start, StartKind::HandoffLost { from: name("a") });
     // b waits for the state while a lives, then starts once the wait is over and the name free.
-    let mut table_b = ChildTable::new(name("b"));
+    let mut table_b = ChildTable::new(process("b"));
     table_b.write("c1", Some(moving));
     let mut b = ChildManager::new(name("b"), false);
     let ms = members(&live);
@@ -473,7 +478,7 @@ fn an_old_owner_without_the_instance_releases_the_move_and_a_lost_state_times_ou
 
 #[test]
 fn a_node_back_from_isolation_starts_nothing_until_it_settles() {
-    let mut table = ChildTable::new(name("a"));
+    let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "a")));
     let mut a = ChildManager::new(name("a"), false);
     let ms = members(&["a"]);

@@ -197,13 +197,18 @@ impl ChildRecord {
     }
 }
 
-/// The version of one entry: a Lamport counter, then the writer's name.
+/// The version of one entry: a Lamport counter, then the writer (name, then process life).
+///
+/// The life matters: a restarted node starts a fresh table whose clock only knows what it
+/// merged, so it can write the counter its old life already used for another content. With
+/// the name alone those two versions would tie, and replicas holding one or the other would
+/// never converge (the simulator found this).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Version {
     /// Lamport counter.
     pub counter: u64,
-    /// The node that wrote it.
-    pub node: NodeName,
+    /// The process that wrote it.
+    pub node: NodeId,
 }
 
 /// One entry of the table: a child, or its tombstone.
@@ -223,7 +228,8 @@ impl ChildEntry {
         hasher.write(self.id.as_bytes());
         hasher.write_u8(0xff);
         hasher.write_u64(self.version.counter);
-        hasher.write(self.version.node.as_str().as_bytes());
+        hasher.write(self.version.node.name.as_str().as_bytes());
+        hasher.write_u64(self.version.node.creation.0);
         hasher.finish()
     }
 }
@@ -269,7 +275,7 @@ pub enum ChildOutput {
 /// One node's replica of the child table.
 #[derive(Debug)]
 pub struct ChildTable {
-    local: NodeName,
+    local: NodeId,
     clock: u64,
     entries: BTreeMap<String, ChildEntry>,
     digest: u64,
@@ -279,8 +285,8 @@ pub struct ChildTable {
 }
 
 impl ChildTable {
-    /// An empty table for node `local`.
-    pub fn new(local: NodeName) -> Self {
+    /// An empty table for the process `local` (a node's name and process creation).
+    pub fn new(local: NodeId) -> Self {
         Self {
             local,
             clock: 0,

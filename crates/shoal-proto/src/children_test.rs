@@ -7,6 +7,11 @@ fn name(n: &str) -> NodeName {
     NodeName::new(n).unwrap()
 }
 
+/// The first life of node `n`, as a table's writer.
+fn process(n: &str) -> NodeId {
+    NodeId::new(name(n), Creation(1))
+}
+
 fn spec(id: &str) -> ChildSpec {
     ChildSpec {
         id: id.to_owned(),
@@ -30,14 +35,14 @@ fn arb_entry() -> impl Strategy<Value = ChildEntry> {
             id,
             version: Version {
                 counter,
-                node: name(nodes[writer]),
+                node: process(nodes[writer]),
             },
         }
     })
 }
 
 fn merged(entries: &[ChildEntry]) -> ChildTable {
-    let mut table = ChildTable::new(name("x"));
+    let mut table = ChildTable::new(process("x"));
     for e in entries {
         table.merge(e.clone());
     }
@@ -80,8 +85,8 @@ proptest! {
         writes in prop::collection::vec((any::<bool>(), 0..5usize, any::<bool>()), 1..30),
     ) {
         let (ida, idb) = (NodeId::new(name("a"), Creation(1)), NodeId::new(name("b"), Creation(1)));
-        let mut a = ChildTable::new(name("a"));
-        let mut b = ChildTable::new(name("b"));
+        let mut a = ChildTable::new(process("a"));
+        let mut b = ChildTable::new(process("b"));
         for (on_a, child, live) in writes {
             let id = format!("c{child}");
             let table = if on_a { &mut a } else { &mut b };
@@ -106,8 +111,28 @@ proptest! {
 }
 
 #[test]
+fn a_new_life_reusing_its_old_lifes_counter_still_converges() {
+    // The old life of "a" wrote counter 1 before it died; its new life starts a fresh table
+    // and writes counter 1 again, with other content. Both replicas must pick the same.
+    let mut old_life = ChildTable::new(process("a"));
+    let mut new_life = ChildTable::new(NodeId::new(name("a"), Creation(2)));
+    old_life.write("c", Some(ChildRecord::new(spec("c"), name("b"))));
+    new_life.write("c", Some(ChildRecord::new(spec("c"), name("a"))));
+    let (from_old, from_new) = (old_life.entries["c"].clone(), new_life.entries["c"].clone());
+    assert_eq!(from_old.version.counter, from_new.version.counter);
+    old_life.merge(from_new);
+    new_life.merge(from_old);
+    assert_eq!(old_life.digest(), new_life.digest());
+    assert_eq!(
+        old_life.get("c").map(|r| r.owner.clone()),
+        Some(name("a")),
+        "the newer life wins"
+    );
+}
+
+#[test]
 fn a_tombstone_wins_over_older_writes_and_keeps_the_child_removed() {
-    let mut a = ChildTable::new(name("a"));
+    let mut a = ChildTable::new(process("a"));
     a.write("c", Some(ChildRecord::new(spec("c"), name("a"))));
     let old = a.entries["c"].clone();
     a.write("c", None);
@@ -118,7 +143,7 @@ fn a_tombstone_wins_over_older_writes_and_keeps_the_child_removed() {
 
 #[test]
 fn local_writes_go_out_as_one_delta_per_flush() {
-    let mut a = ChildTable::new(name("a"));
+    let mut a = ChildTable::new(process("a"));
     for i in 0..3 {
         let id = format!("c{i}");
         a.write(&id, Some(ChildRecord::new(spec(&id), name("a"))));

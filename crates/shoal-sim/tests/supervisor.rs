@@ -14,7 +14,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use shoal_proto::children::ChildSpec;
-use shoal_sim::{Sim, SimConfig, seeds};
+use shoal_sim::{NodeState, Sim, SimConfig, seeds};
 
 const NODES: usize = 5;
 const CHILDREN: usize = 20;
@@ -76,9 +76,12 @@ fn run(seed: u64, rebalance: bool) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5375_7065_7276_6973);
     let names = names();
     let e = |e: shoal_sim::SimError| e.to_string();
-    sim.add_node("n1", &[]).map_err(e)?;
-    for n in &names[1..] {
-        sim.add_node(n, &["n1", "n2"]).map_err(e)?;
+    // Every node lists every other as a seed, as static seeds or DNS discovery would: a
+    // restarted node then rejoins the cluster instead of founding a second one of its own
+    // (two clusters that never heard of each other each run the singleton, by design).
+    for n in &names {
+        let seeds: Vec<&str> = names.iter().map(String::as_str).filter(|s| s != n).collect();
+        sim.add_node(n, &seeds).map_err(e)?;
     }
     let formed = sim.run_until(
         Sim::is_converged,
@@ -133,8 +136,18 @@ fn run(seed: u64, rebalance: bool) -> Result<(), String> {
         sim.run_for(Duration::from_millis(rng.random_range(1..1_500)))
             .map_err(e)?;
     }
-    // Calm: heal, bring everyone back, let the cluster converge and go quiet.
+    // Calm: heal, let leaving nodes finish, bring everyone back, let the cluster converge
+    // and go quiet.
     sim.heal();
+    let leaving = |sim: &Sim| names.iter().any(|n| sim.state(n) == Some(NodeState::Leaving));
+    let left = sim.run_until(
+        |s| !leaving(s),
+        Duration::from_millis(10),
+        Duration::from_secs(10),
+    );
+    if !left.map_err(e)? {
+        return Err("a leaving node never finished leaving".into());
+    }
     for n in &names {
         if !sim.is_running(n) {
             let _ = sim.restart(n);
@@ -180,6 +193,19 @@ fn odd_ones(sim: &Sim, names: &[String]) -> String {
         })
         .collect();
     out.push(format!("singleton on {:?}", sim.singleton_instances(SINGLETON)));
+    let digest = sim.child_digest(&names[0]);
+    for n in names.iter().filter(|n| sim.child_digest(n) != digest) {
+        out.push(format!("{n}'s table differs from n1's"));
+    }
+    for r in table.iter().filter(|r| r.handoff_from.is_some()) {
+        let on = instances
+            .get(&r.spec.id)
+            .map(|p| p.iter().map(|p| p.node.to_string()).collect::<Vec<_>>());
+        out.push(format!(
+            "{} still moves to {} from {:?} (runs on {on:?})",
+            r.spec.id, r.owner, r.handoff_from
+        ));
+    }
     out.join("; ")
 }
 

@@ -108,7 +108,7 @@ impl Actors {
                 factories: Factories::default(),
                 registry: RwLock::new(super::registry::NodeRegistry::new(local.clone())),
                 counters: ActorCounters::default(),
-                children: crate::distributed::Table::new(local.name.clone()),
+                children: crate::distributed::Table::new(local.clone()),
                 cancel,
                 tracker,
             }),

@@ -29,7 +29,7 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    pub(crate) fn new(local: NodeName) -> Self {
+    pub(crate) fn new(local: NodeId) -> Self {
         Self {
             replica: Mutex::new(ChildTable::new(local)),
             changes: watch::channel(0).0,

@@ -48,7 +48,11 @@ impl Sim {
             registry: Registry::new(core.local().process_id()),
             registry_routes: Vec::new(),
             registry_tick: self.now,
-            supervision: Supervision::new(name.clone(), self.now, self.config.rebalance_children),
+            supervision: Supervision::new(
+                core.local().process_id(),
+                self.now,
+                self.config.rebalance_children,
+            ),
             core,
             life: 0,
             state: NodeState::Running,
@@ -140,7 +144,11 @@ impl Sim {
         node.registry = Registry::new(core.local().process_id());
         node.registry_routes.clear();
         node.registry_tick = self.now;
-        node.supervision = Supervision::new(node_name, self.now, self.config.rebalance_children);
+        node.supervision = Supervision::new(
+            core.local().process_id(),
+            self.now,
+            self.config.rebalance_children,
+        );
         node.core = core;
         node.addr = addr;
         node.life += 1;

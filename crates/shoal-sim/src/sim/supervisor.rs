@@ -51,10 +51,11 @@ pub(crate) struct Supervision {
 }
 
 impl Supervision {
-    pub(crate) fn new(local: NodeName, now: Duration, rebalance: bool) -> Self {
+    /// The supervision of process `local` (its name and process creation).
+    pub(crate) fn new(local: NodeId, now: Duration, rebalance: bool) -> Self {
         Self {
             table: ChildTable::new(local.clone()),
-            manager: ChildManager::new(local, rebalance),
+            manager: ChildManager::new(local.name, rebalance),
             resolver: Resolver::new(Strategy::KeepMajority, STABLE_AFTER),
             handoffs: BTreeMap::new(),
             instances: BTreeMap::new(),
