@@ -106,8 +106,9 @@ struct Look {
     now_ms: u64,
     /// Run nothing (isolated by the resolver, or draining).
     isolated: bool,
-    /// Start nothing yet: this node left isolation less than a settle period ago, and the
-    /// table it holds may still be the one from before the partition.
+    /// Start nothing yet: this node left isolation, or first saw a peer, less than a settle
+    /// period ago. The table it holds may still be the one from before the partition, or
+    /// one that a peer just back from isolation gave it.
     rejoining: bool,
     may_take_over: bool,
 }
@@ -134,6 +135,8 @@ pub struct ChildManager {
     handed_off: BTreeSet<String>,
     /// When this node was last seen isolated.
     isolated_at_ms: Option<u64>,
+    /// When this life first saw a peer (its table came from peers from then on).
+    joined_at_ms: Option<u64>,
     /// Children moving here, and since when this node waits for their state.
     awaiting: BTreeMap<String, u64>,
     growth: Growth,
@@ -152,6 +155,7 @@ impl ChildManager {
             handed_off: BTreeSet::new(),
             awaiting: BTreeMap::new(),
             isolated_at_ms: None,
+            joined_at_ms: None,
             growth: Growth::new(SETTLE_AFTER_GROWTH_MS),
             draining: false,
             balanced_for: BTreeSet::new(),
@@ -187,12 +191,15 @@ impl ChildManager {
         if isolated {
             self.isolated_at_ms = Some(view.now_ms);
         }
+        if self.joined_at_ms.is_none() && live.len() > 1 {
+            self.joined_at_ms = Some(view.now_ms);
+        }
+        let recent =
+            |at: Option<u64>| at.is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS);
         let look = Look {
             now_ms: view.now_ms,
             isolated,
-            rejoining: self
-                .isolated_at_ms
-                .is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS),
+            rejoining: recent(self.isolated_at_ms) || recent(self.joined_at_ms),
             may_take_over: !isolated && settled && view.verdict.keeps && view.verdict.view == live,
         };
         let local = &self.local;

@@ -52,8 +52,21 @@ impl Host for FakeHost {
     }
 }
 
-/// Runs one reconcile of `manager` (on node `local`) with `live` members, settled.
+/// Runs one reconcile of `manager` with `live` members, long after it first saw a peer.
 fn look(
+    manager: &mut ChildManager,
+    table: &mut ChildTable,
+    live: &[&str],
+    verdict: &Verdict,
+    host: &FakeHost,
+) -> Vec<Action> {
+    manager.joined_at_ms.get_or_insert(0);
+    look_at(1_000_000, manager, table, live, verdict, host)
+}
+
+/// Runs one reconcile of `manager` at `now_ms` with `live` members.
+fn look_at(
+    now_ms: u64,
     manager: &mut ChildManager,
     table: &mut ChildTable,
     live: &[&str],
@@ -63,7 +76,7 @@ fn look(
     let ms = members(live);
     let refs: Vec<&Member> = ms.iter().collect();
     let view = View {
-        now_ms: 1_000_000,
+        now_ms,
         live: &refs,
         verdict,
     };
@@ -119,6 +132,22 @@ fn the_owner_starts_its_children_and_records_the_start() {
             &host
         )
         .is_empty()
+    );
+}
+
+#[test]
+fn a_new_life_starts_nothing_until_a_settle_period_after_it_first_saw_a_peer() {
+    // Its first table may come from a peer just back from isolation, with records the
+    // majority has rewritten since (simulator seed 282).
+    let mut table = ChildTable::new(process("a"));
+    table.write("c1", Some(record("c1", "a")));
+    let mut a = ChildManager::new(name("a"), false);
+    let (host, v) = (FakeHost::default(), verdict(&["a", "b"], false, true));
+    assert!(look_at(10_000, &mut a, &mut table, &["a", "b"], &v, &host).is_empty());
+    let later = 10_000 + SETTLE_AFTER_GROWTH_MS;
+    assert_eq!(
+        started_ids(&look_at(later, &mut a, &mut table, &["a", "b"], &v, &host)),
+        ["c1"]
     );
 }
 
