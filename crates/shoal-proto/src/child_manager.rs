@@ -137,6 +137,10 @@ pub struct ChildManager {
     isolated_at_ms: Option<u64>,
     /// When this life first saw a peer (its table came from peers from then on).
     joined_at_ms: Option<u64>,
+    /// Every member this life has seen live. Only their children are ours to take over: a
+    /// node that joined a side after the partition never saw the other side, and its view
+    /// would call the other side's members lost though they run on.
+    known: BTreeSet<NodeName>,
     /// Children moving here, and since when this node waits for their state.
     awaiting: BTreeMap<String, u64>,
     growth: Growth,
@@ -156,6 +160,7 @@ impl ChildManager {
             awaiting: BTreeMap::new(),
             isolated_at_ms: None,
             joined_at_ms: None,
+            known: BTreeSet::new(),
             growth: Growth::new(SETTLE_AFTER_GROWTH_MS),
             draining: false,
             balanced_for: BTreeSet::new(),
@@ -194,6 +199,7 @@ impl ChildManager {
         if self.joined_at_ms.is_none() && live.len() > 1 {
             self.joined_at_ms = Some(view.now_ms);
         }
+        self.known.extend(live.iter().cloned());
         let recent =
             |at: Option<u64>| at.is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS);
         let look = Look {
@@ -353,7 +359,7 @@ impl ChildManager {
                     if here {
                         plan.stop.push(id.clone());
                     }
-                } else if !here && !look.rejoining && self.may_start(r, live, look.now_ms, host) {
+                } else if !here && !look.rejoining && self.may_start(r, live, &look, host) {
                     plan.start.push(id.clone());
                 }
             } else {
@@ -368,7 +374,7 @@ impl ChildManager {
                     // state will come, and the new owner must not wait for it.
                     plan.release.push(id.clone());
                 }
-                if !owner_live && look.may_take_over {
+                if !owner_live && look.may_take_over && self.known.contains(&r.owner) {
                     plan.take_over.push(id.clone());
                 }
             }
@@ -392,8 +398,10 @@ impl ChildManager {
         }
     }
 
-    /// Whether this node, the owner, may start `r` now (see the module doc).
-    fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, now_ms: u64, host: &dyn Host) -> bool {
+    /// Whether this node, the owner, may start `r` now (see the module doc). A child moving
+    /// here from a member that is gone starts without its state, but only as a take-over
+    /// would: a member declared down may still run it on the other side of a partition.
+    fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, look: &Look, host: &dyn Host) -> bool {
         let name_free = || {
             host.name_holder(&r.spec.id)
                 .is_none_or(|holder| holder == self.local)
@@ -403,8 +411,9 @@ impl ChildManager {
                 let waited = self
                     .awaiting
                     .get(&r.spec.id)
-                    .is_some_and(|since| now_ms.saturating_sub(*since) >= HANDOFF_TIMEOUT_MS);
-                host.has_handoff(&r.spec.id) || !live.contains(from) || (waited && name_free())
+                    .is_some_and(|since| look.now_ms.saturating_sub(*since) >= HANDOFF_TIMEOUT_MS);
+                let from_gone = !live.contains(from) && look.may_take_over && self.known.contains(from);
+                host.has_handoff(&r.spec.id) || from_gone || (waited && name_free())
             }
             _ => name_free(),
         }

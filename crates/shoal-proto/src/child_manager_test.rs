@@ -192,8 +192,10 @@ fn only_the_placed_survivor_takes_over_and_only_when_its_side_keeps_running() {
         let mut table = ChildTable::new(process(node));
         lost_child(&mut table);
         let mut m = ChildManager::new(name(node), false);
-        settled(&mut m, &live);
         let host = FakeHost::default();
+        let all = ["a", "b", "c"];
+        assert!(look(&mut m, &mut table, &all, &verdict(&all, false, true), &host).is_empty());
+        settled(&mut m, &live);
         // A side that would not keep running takes nothing over.
         assert!(look(&mut m, &mut table, &live, &verdict(&live, false, false), &host).is_empty());
         // Nor does one whose verdict is for another view.
@@ -221,11 +223,26 @@ fn only_the_placed_survivor_takes_over_and_only_when_its_side_keeps_running() {
 }
 
 #[test]
+fn a_node_takes_over_only_from_members_it_saw() {
+    // It joined a side of a partition after the split: the other side's members were never
+    // in its view, and their children run there.
+    let mut table = ChildTable::new(process("a"));
+    table.write("c1", Some(record("c1", "elsewhere")));
+    let mut a = ChildManager::new(name("a"), false);
+    settled(&mut a, &["a"]);
+    let v = verdict(&["a"], false, true);
+    assert!(look(&mut a, &mut table, &["a"], &v, &FakeHost::default()).is_empty());
+    assert_eq!(table.get("c1").unwrap().owner, name("elsewhere"));
+}
+
+#[test]
 fn nothing_is_taken_over_right_after_a_join() {
     let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "gone")));
     let mut a = ChildManager::new(name("a"), false);
     let v = verdict(&["a"], false, true);
+    let before = verdict(&["a", "gone"], false, true);
+    assert!(look(&mut a, &mut table, &["a", "gone"], &before, &FakeHost::default()).is_empty());
     assert!(
         look(&mut a, &mut table, &["a"], &v, &FakeHost::default()).is_empty(),
         "a just saw a view grow"
@@ -325,12 +342,26 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
         table_b.get("c1").unwrap().last_start,
         StartKind::HandedOff { from: name("a") }
     );
-    // Had a gone down instead, b would start without it.
+    // Had a gone down instead, b would start without it, once its view settled and the
+    // resolver kept it (as for a take-over: a member declared down may still run it).
     let mut table_c = ChildTable::new(process("b"));
     let mut r = record("c1", "b");
     r.handoff_from = Some(name("a"));
     table_c.write("c1", Some(r));
     let mut b2 = ChildManager::new(name("b"), false);
+    assert!(look(&mut b2, &mut table_c, &live, &v, &host).is_empty(), "a runs");
+    assert!(
+        look(
+            &mut b2,
+            &mut table_c,
+            &["b"],
+            &verdict(&["b"], false, false),
+            &host
+        )
+        .is_empty(),
+        "not while the resolver has not kept the view"
+    );
+    settled(&mut b2, &["b"]);
     assert_eq!(
         started_ids(&look(
             &mut b2,

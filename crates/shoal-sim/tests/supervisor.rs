@@ -53,9 +53,10 @@ fn quiet(sim: &Sim, names: &[String]) -> bool {
             .is_some_and(|t| t.iter().all(|r| r.handoff_from.is_none()))
 }
 
-/// Whether a node other than `node` runs and holds every child spec.
+/// Whether a node other than `node` runs, is not leaving, and holds every child spec.
 fn another_holds_all(sim: &Sim, names: &[String], node: &str) -> bool {
-    names.iter().filter(|n| n.as_str() != node).any(|n| {
+    let stays = |n: &String| n.as_str() != node && sim.state(n) == Some(NodeState::Running);
+    names.iter().filter(|n| stays(n)).any(|n| {
         sim.child_table(n)
             .is_some_and(|t| ids().iter().all(|id| t.iter().any(|r| r.spec.id == *id)))
     })
