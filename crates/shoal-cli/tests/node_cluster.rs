@@ -92,7 +92,7 @@ fn three_nodes_joined_through_a_seed_list_each_other_alive() {
 }
 
 #[test]
-fn killed_node_is_failed_everywhere_and_its_restart_is_listed_once_with_a_new_creation() {
+fn killed_node_is_down_everywhere_and_its_restart_is_listed_once_with_a_new_creation() {
     let c = cookie("kill");
     let n1 = start("n1", &c, &[]);
     let n2 = start("n2", &c, &[&n1]);
@@ -102,7 +102,9 @@ fn killed_node_is_failed_everywhere_and_its_restart_is_listed_once_with_a_new_cr
     n3.signal(Signal::SIGKILL).unwrap();
     for node in [&n1, &n2] {
         let down = wait_down(node, "n3");
-        assert_eq!(down["reason"], "Failed");
+        // `Crashed` when this node's own re-dial was refused first, `Failed` when a peer's
+        // gossip of the down came first.
+        assert!(down["reason"] == "Crashed" || down["reason"] == "Failed", "{down}");
         assert_eq!(down["creation"], old_creation);
     }
     drop(n3);

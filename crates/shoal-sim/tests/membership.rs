@@ -45,7 +45,7 @@ fn nodes_started_in_any_order_converge_through_any_seed() {
 }
 
 #[test]
-fn a_crashed_node_is_declared_down_as_failed_by_every_survivor() {
+fn a_crashed_node_is_declared_down_by_every_survivor() {
     five_node_cluster("crash")
         .then(Step::run_ms(1_000))
         .then(Step::crash("n3"))
