@@ -248,7 +248,7 @@ fn check(sim: &Sim, names: &[String]) -> Result<(), String> {
 }
 
 fn run_seeds(rebalance: bool) {
-    let failures: Vec<String> = seeds(16)
+    let failures: Vec<String> = seeds(100)
         .into_iter()
         .filter_map(|seed| {
             run(seed, rebalance).err().map(|e| {
