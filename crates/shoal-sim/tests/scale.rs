@@ -82,3 +82,11 @@ fn a_hundred_nodes_with_one_percent_loss_converge_and_see_no_false_failure() {
 fn a_hundred_nodes_with_one_percent_loss_see_no_false_failure_for_ten_virtual_minutes() {
     run_and_report(&lossy_cluster(100, 0.01, Duration::from_secs(600)), seed_or(1));
 }
+
+#[test]
+#[ignore = "takes a minute; run in release with --ignored"]
+fn thirty_nodes_with_fifteen_percent_loss_see_no_false_failure_while_links_answer() {
+    // Heavy datagram loss makes SWIM probes fail and suspicions go unrefuted, but every pair
+    // holds a link whose heartbeats answer: the link vetoes SWIM's verdict.
+    run_and_report(&lossy_cluster(30, 0.15, Duration::from_secs(300)), seed_or(1));
+}
