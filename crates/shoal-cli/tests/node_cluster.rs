@@ -104,7 +104,10 @@ fn killed_node_is_down_everywhere_and_its_restart_is_listed_once_with_a_new_crea
         let down = wait_down(node, "n3");
         // `Crashed` when this node's own re-dial was refused first, `Failed` when a peer's
         // gossip of the down came first.
-        assert!(down["reason"] == "Crashed" || down["reason"] == "Failed", "{down}");
+        assert!(
+            down["reason"] == "Crashed" || down["reason"] == "Failed",
+            "{down}"
+        );
         assert_eq!(down["creation"], old_creation);
     }
     drop(n3);

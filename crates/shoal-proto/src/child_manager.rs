@@ -106,9 +106,10 @@ struct Look {
     now_ms: u64,
     /// Run nothing (isolated by the resolver, or draining).
     isolated: bool,
-    /// Start nothing yet: this node left isolation, or first saw a peer, less than a settle
-    /// period ago. The table it holds may still be the one from before the partition, or
-    /// one that a peer just back from isolation gave it.
+    /// Start nothing yet: this node left isolation less than a settle period ago, or first
+    /// saw a peer less than that ago and has not yet merged every live peer's table. The
+    /// table it holds may still be the one from before the partition, or one that a peer
+    /// just back from isolation gave it.
     rejoining: bool,
     may_take_over: bool,
 }
@@ -202,10 +203,14 @@ impl ChildManager {
         self.known.extend(live.iter().cloned());
         let recent =
             |at: Option<u64>| at.is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS);
+        let synced = live
+            .iter()
+            .filter(|n| **n != self.local)
+            .all(|n| table.has_synced_with(n));
         let look = Look {
             now_ms: view.now_ms,
             isolated,
-            rejoining: recent(self.isolated_at_ms) || recent(self.joined_at_ms),
+            rejoining: recent(self.isolated_at_ms) || (recent(self.joined_at_ms) && !synced),
             may_take_over: !isolated && settled && view.verdict.keeps && view.verdict.view == live,
         };
         let local = &self.local;

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::children::ChildFrame;
 use crate::member::test_member;
 use crate::node_id::{Creation, NodeId};
 
@@ -136,17 +137,35 @@ fn the_owner_starts_its_children_and_records_the_start() {
 }
 
 #[test]
-fn a_new_life_starts_nothing_until_a_settle_period_after_it_first_saw_a_peer() {
+fn a_new_life_starts_nothing_until_it_merged_every_live_peers_table() {
     // Its first table may come from a peer just back from isolation, with records the
     // majority has rewritten since (simulator seed 282).
     let mut table = ChildTable::new(process("a"));
     table.write("c1", Some(record("c1", "a")));
     let mut a = ChildManager::new(name("a"), false);
-    let (host, v) = (FakeHost::default(), verdict(&["a", "b"], false, true));
-    assert!(look_at(10_000, &mut a, &mut table, &["a", "b"], &v, &host).is_empty());
+    let (host, v) = (FakeHost::default(), verdict(&["a", "b", "c"], false, true));
+    let live = ["a", "b", "c"];
+    assert!(look_at(10_000, &mut a, &mut table, &live, &v, &host).is_empty());
+    let digest = table.digest();
+    table.handle_frame(&process("b"), ChildFrame::Digest { hash: digest });
+    assert!(
+        look_at(10_001, &mut a, &mut table, &live, &v, &host).is_empty(),
+        "c's table has not come yet"
+    );
+    table.handle_frame(&process("c"), ChildFrame::Snapshot(Vec::new()));
+    assert_eq!(
+        started_ids(&look_at(10_002, &mut a, &mut table, &live, &v, &host)),
+        ["c1"]
+    );
+
+    // A peer that never answers holds it back for a settle period at most.
+    let mut b = ChildManager::new(name("a"), false);
+    let mut alone = ChildTable::new(process("a"));
+    alone.write("c1", Some(record("c1", "a")));
+    assert!(look_at(10_000, &mut b, &mut alone, &live, &v, &host).is_empty());
     let later = 10_000 + SETTLE_AFTER_GROWTH_MS;
     assert_eq!(
-        started_ids(&look_at(later, &mut a, &mut table, &["a", "b"], &v, &host)),
+        started_ids(&look_at(later, &mut b, &mut alone, &live, &v, &host)),
         ["c1"]
     );
 }

@@ -11,7 +11,7 @@
 //! Sans-io: the driver feeds frames and link events in and sends what
 //! [`ChildTable::poll_output`] returns.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hasher;
 
 use bytes::Bytes;
@@ -282,6 +282,9 @@ pub struct ChildTable {
     unsent: Vec<ChildEntry>,
     outputs: VecDeque<ChildOutput>,
     changes: u64,
+    /// Peers whose whole table this replica has merged (or found equal) since their link
+    /// last came up.
+    synced: BTreeSet<NodeName>,
 }
 
 impl ChildTable {
@@ -295,6 +298,7 @@ impl ChildTable {
             unsent: Vec::new(),
             outputs: VecDeque::new(),
             changes: 0,
+            synced: BTreeSet::new(),
         }
     }
 
@@ -372,8 +376,15 @@ impl ChildTable {
         true
     }
 
+    /// Whether this replica has merged `peer`'s whole table (or found it equal) since their
+    /// link last came up.
+    pub fn has_synced_with(&self, peer: &NodeName) -> bool {
+        self.synced.contains(peer)
+    }
+
     /// A link to `peer` is up: compare digests.
     pub fn handle_peer_up(&mut self, peer: NodeId) {
+        self.synced.remove(&peer.name);
         let frame = ChildFrame::Digest { hash: self.digest };
         self.outputs.push_back(ChildOutput::Send { to: peer, frame });
     }
@@ -394,14 +405,23 @@ impl ChildTable {
                 );
                 self.send(from, ChildFrame::SyncRequest);
             }
-            ChildFrame::Digest { .. } | ChildFrame::Handoff { .. } => {}
+            ChildFrame::Digest { .. } => {
+                self.synced.insert(from.name.clone());
+            }
+            ChildFrame::Handoff { .. } => {}
             ChildFrame::SyncRequest => {
                 self.send(
                     from,
                     ChildFrame::Snapshot(self.entries.values().cloned().collect()),
                 );
             }
-            ChildFrame::Snapshot(entries) | ChildFrame::Delta(entries) => {
+            ChildFrame::Snapshot(entries) => {
+                for entry in entries {
+                    self.merge(entry);
+                }
+                self.synced.insert(from.name.clone());
+            }
+            ChildFrame::Delta(entries) => {
                 for entry in entries {
                     self.merge(entry);
                 }

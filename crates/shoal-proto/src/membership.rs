@@ -88,6 +88,10 @@ pub struct Membership {
     down_reasons: HashMap<NodeId, DownReason>,
     /// Re-dial attempts per member name since its link last broke.
     redials: HashMap<NodeName, u32>,
+    /// Live members whose link the peer's side closed, and when, until a link to them is up
+    /// again: if the cluster reports one down within `link_down_after`, it crashed (see
+    /// [`DownReason::Crashed`]).
+    dropped: HashMap<NodeId, Instant>,
     heartbeat_seq: u64,
     heartbeat_armed: bool,
     leaving: bool,
@@ -116,6 +120,7 @@ impl Membership {
             links: LinkTable::default(),
             down_reasons: HashMap::new(),
             redials: HashMap::new(),
+            dropped: HashMap::new(),
             heartbeat_seq: 0,
             heartbeat_armed: false,
             leaving: false,
@@ -189,6 +194,7 @@ impl Membership {
             Admit::Accepted { replaced: None } => {}
         }
         self.redials.remove(peer.name());
+        self.dropped.retain(|id, _| id.name != peer.id.name);
         if self.leaving {
             // A link that finished its handshake after we started leaving is told too.
             return self.outputs.push_back(Output::SendLink {
@@ -248,7 +254,7 @@ impl Membership {
     }
 
     /// A link's connection closed or failed. A live member is re-dialled at once.
-    pub fn handle_link_down(&mut self, _now: Instant, conn: ConnId) {
+    pub fn handle_link_down(&mut self, now: Instant, conn: ConnId) {
         let Some(link) = self.links.remove_conn(conn) else {
             return;
         };
@@ -257,6 +263,7 @@ impl Membership {
             && !self.leaving
         {
             self.redials.insert(link.id.name.clone(), 0);
+            self.dropped.insert(link.id.clone(), now);
             self.outputs.push_back(Output::Dial(member.clone()));
         }
     }

@@ -205,3 +205,68 @@ fn a_suspect_whose_link_answers_is_not_declared_down() {
     );
     assert_eq!(a.members()[0].member, b);
 }
+
+/// Feeds every datagram one core sends to the other (by listen address) and drops the rest;
+/// collects `a`'s events.
+fn exchange(a: &mut Membership, c: &mut Membership, now: Instant, seen: &mut Vec<Event>) {
+    let (a_addr, c_addr) = (a.local().listen, c.local().listen);
+    loop {
+        let from_a: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+        let from_c: Vec<Output> = std::iter::from_fn(|| c.poll_output()).collect();
+        if from_a.is_empty() && from_c.is_empty() {
+            return;
+        }
+        for output in from_a {
+            match output {
+                Output::SendDatagram { to, bytes } if to == c_addr => c.handle_datagram(now, &bytes),
+                Output::Event(e) => seen.push(e),
+                _ => {}
+            }
+        }
+        for output in from_c {
+            if let Output::SendDatagram { to, bytes } = output
+                && to == a_addr
+            {
+                a.handle_datagram(now, &bytes);
+            }
+        }
+    }
+}
+
+/// `b` is killed: `c`'s re-dial is refused first and `c` gossips the down; `a`'s own re-dial
+/// has not answered yet. `a` still knows `b` crashed: `b`'s side closed its link just before.
+#[test]
+fn a_peer_whose_link_dropped_and_that_the_cluster_declares_down_crashed() {
+    let cookie = Cookie::new("k").unwrap();
+    let (am, bm, cm) = (member("a", 1, 7000), member("b", 1, 7001), member("c", 1, 7002));
+    let mut a = Membership::new(am.clone(), cookie.clone(), MembershipConfig::lan(), 7);
+    let mut c = Membership::new(cm.clone(), cookie, MembershipConfig::lan(), 8);
+    let mut now = Instant::now();
+    let mut seen = Vec::new();
+    a.handle_link_up(now, ConnId(1), Role::Dialer, bm.clone());
+    a.handle_link_up(now, ConnId(2), Role::Dialer, cm);
+    c.handle_link_up(now, ConnId(1), Role::Dialer, bm.clone());
+    c.handle_link_up(now, ConnId(2), Role::Acceptor, am);
+    exchange(&mut a, &mut c, now, &mut seen);
+    a.handle_link_down(now, ConnId(1));
+    c.handle_link_down(now, ConnId(1));
+    c.handle_dial_failed(now, &bm.id, true);
+    let until = now + Duration::from_millis(500);
+    while now < until && !seen.iter().any(|e| matches!(e, Event::NodeDown { .. })) {
+        exchange(&mut a, &mut c, now, &mut seen);
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        c.handle_timeout(now);
+    }
+    let downs: Vec<&Event> = seen
+        .iter()
+        .filter(|e| matches!(e, Event::NodeDown { .. }))
+        .collect();
+    assert_eq!(
+        downs,
+        [&Event::NodeDown {
+            id: bm.id,
+            reason: DownReason::Crashed
+        }]
+    );
+}

@@ -20,8 +20,10 @@ pub enum DownReason {
     /// It stopped answering, or the cluster declared it down. It may still run on the other
     /// side of a partition.
     Failed,
-    /// Its link broke and its address then refused a connection: the process is gone (a
-    /// crash or `kill -9`). Nothing of it runs any more, so its work fails over at once.
+    /// Its process is gone (a crash or `kill -9`): its side closed our link and then its
+    /// address refused a connection, or the cluster declared it down before our re-dial
+    /// reached it again (within `link_down_after` of the close; a network cut closes nothing,
+    /// links go silent). Nothing of it runs any more, so its work fails over at once.
     Crashed,
     /// A newer life of the same name (higher creation) took its place.
     Replaced,

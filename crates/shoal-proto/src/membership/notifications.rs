@@ -30,7 +30,10 @@ impl Membership {
         match note {
             OwnedNotification::MemberUp(member) => self.on_member_up(now, member),
             OwnedNotification::MemberDown(member) => {
-                let reason = self.down_reasons.remove(&member.id).unwrap_or(DownReason::Failed);
+                let reason = self
+                    .down_reasons
+                    .remove(&member.id)
+                    .unwrap_or_else(|| self.reason_unseen(now, &member.id));
                 self.on_member_gone(&member.id, reason);
             }
             OwnedNotification::Rename(old, new) => {
@@ -85,12 +88,25 @@ impl Membership {
         }
     }
 
+    /// Why `id` is down when the cluster says so before a link signal of ours did: `Crashed`
+    /// if its side closed our link within `link_down_after` and no re-dial reached it since
+    /// (a peer's refused re-dial was gossiped before ours came back), else `Failed`.
+    fn reason_unseen(&self, now: Instant, id: &NodeId) -> DownReason {
+        let recent = |at: &Instant| now.saturating_duration_since(*at) < self.config.link_down_after;
+        if self.dropped.get(id).is_some_and(recent) {
+            DownReason::Crashed
+        } else {
+            DownReason::Failed
+        }
+    }
+
     fn on_member_gone(&mut self, id: &NodeId, reason: DownReason) {
         if self.live.get(&id.name).is_none_or(|m| m.id != *id) {
             return;
         }
         self.live.remove(&id.name);
         self.redials.remove(&id.name);
+        self.dropped.remove(id);
         self.down_reasons.remove(id);
         if let Some(link) = self.links.remove_id(id) {
             self.outputs.push_back(Output::CloseLink(link.conn));
