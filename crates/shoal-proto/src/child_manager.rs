@@ -192,27 +192,7 @@ impl ChildManager {
     /// members' children and rebalancing moves are written to `table` here.
     pub fn reconcile(&mut self, table: &mut ChildTable, view: &View<'_>, host: &dyn Host) -> Vec<Action> {
         let live: BTreeSet<NodeName> = view.live.iter().map(|m| m.id.name.clone()).collect();
-        let settled = self.growth.settled(view.now_ms, &live);
-        let isolated = view.verdict.isolated || self.draining;
-        if isolated {
-            self.isolated_at_ms = Some(view.now_ms);
-        }
-        if self.joined_at_ms.is_none() && live.len() > 1 {
-            self.joined_at_ms = Some(view.now_ms);
-        }
-        self.known.extend(live.iter().cloned());
-        let recent =
-            |at: Option<u64>| at.is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS);
-        let synced = live
-            .iter()
-            .filter(|n| **n != self.local)
-            .all(|n| table.has_synced_with(n));
-        let look = Look {
-            now_ms: view.now_ms,
-            isolated,
-            rejoining: recent(self.isolated_at_ms) || (recent(self.joined_at_ms) && !synced),
-            may_take_over: !isolated && settled && view.verdict.keeps && view.verdict.view == live,
-        };
+        let look = self.look(table, view, &live);
         let local = &self.local;
         self.handed_off.retain(|id| {
             table
@@ -264,6 +244,32 @@ impl ChildManager {
             self.balanced_for = live;
         }
         actions
+    }
+
+    /// Notes what this view teaches (isolation, first peer, members seen) and sums up what
+    /// this look may do.
+    fn look(&mut self, table: &ChildTable, view: &View<'_>, live: &BTreeSet<NodeName>) -> Look {
+        let settled = self.growth.settled(view.now_ms, live);
+        let isolated = view.verdict.isolated || self.draining;
+        if isolated {
+            self.isolated_at_ms = Some(view.now_ms);
+        }
+        if self.joined_at_ms.is_none() && live.len() > 1 {
+            self.joined_at_ms = Some(view.now_ms);
+        }
+        self.known.extend(live.iter().cloned());
+        let recent =
+            |at: Option<u64>| at.is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS);
+        let synced = live
+            .iter()
+            .filter(|n| **n != self.local)
+            .all(|n| table.has_synced_with(n));
+        Look {
+            now_ms: view.now_ms,
+            isolated,
+            rejoining: recent(self.isolated_at_ms) || (recent(self.joined_at_ms) && !synced),
+            may_take_over: !isolated && settled && view.verdict.keeps && view.verdict.view == *live,
+        }
     }
 
     /// Child `id` runs here now as `instance`; `state_arrived` says whether a handed-over
