@@ -120,6 +120,11 @@ fn a_new_life_reusing_its_old_lifes_counter_still_converges() {
     new_life.write("c", Some(ChildRecord::new(spec("c"), name("a"))));
     let (from_old, from_new) = (old_life.entries["c"].clone(), new_life.entries["c"].clone());
     assert_eq!(from_old.version.counter, from_new.version.counter);
+    assert_ne!(
+        old_life.digest(),
+        new_life.digest(),
+        "the digests tell the two apart"
+    );
     old_life.merge(from_new);
     new_life.merge(from_old);
     assert_eq!(old_life.digest(), new_life.digest());
