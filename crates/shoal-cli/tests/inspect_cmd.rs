@@ -11,7 +11,9 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
 use serde_json::Value;
-use shoal_node::actor::{ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, ExitReason, Strategy};
+use shoal_node::actor::{
+    ECHO_SUPERVISOR_FACTORY, EchoCall, EchoReply, EchoSupervisorArgs, ExitReason, Strategy,
+};
 use shoal_node::{Node, NodeName};
 use shoal_testkit::wait_until;
 
@@ -103,6 +105,22 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
         sup.node.clone(),
         child.split('@').next().unwrap().parse().unwrap(),
     ));
+    // The monitor travels on the link, the kill over HTTP: a call on the same link first
+    // makes sure n1 has set up the monitor before the kill arrives.
+    let other = actors
+        .iter()
+        .find(|a| a["actor"]["name"] == "echo-1")
+        .map(|a| a["actor"]["pid_text"].as_str().unwrap().to_owned())
+        .unwrap();
+    let other = shoal_node::actor::Pid::new(
+        sup.node.clone(),
+        other.split('@').next().unwrap().parse().unwrap(),
+    );
+    let _: EchoReply = probe
+        .actors()
+        .call(&other, EchoCall::Received, WAIT)
+        .await
+        .unwrap();
     let killed = shoal(&dir, &["kill", &child]);
     assert!(
         killed.status.success(),

@@ -5,8 +5,8 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use shoal_proto::{Creation, NodeId, NodeName, Pid, Registry};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use shoal_proto::{Creation, NodeId, NodeName, Pid, Registry, RegistryFrame, RegistryOutput};
 
 fn node(name: &str) -> NodeId {
     NodeId::new(NodeName::new(name).unwrap(), Creation(1))
@@ -31,5 +31,53 @@ fn lookups(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lookups);
+/// One owner's 10,000 group joins (into one group, and each into its own): made on the
+/// owner, then applied from its deltas on a peer.
+fn joins(c: &mut Criterion) {
+    const JOINS: u64 = 10_000;
+    let owner = node("reg-1");
+    let join_all = |distinct: bool| {
+        let mut registry = Registry::new(owner.clone());
+        for id in 0..JOINS {
+            let group = if distinct {
+                format!("group-{id}")
+            } else {
+                "one-group".to_owned()
+            };
+            registry.join(&group, Pid::new(owner.clone(), id), 1).unwrap();
+        }
+        registry.flush();
+        let frames: Vec<RegistryFrame> = std::iter::from_fn(|| registry.poll_output())
+            .filter_map(|output| match output {
+                RegistryOutput::Broadcast(frame) => Some(frame),
+                _ => None,
+            })
+            .collect();
+        frames
+    };
+    let mut group = c.benchmark_group("registry");
+    group.throughput(Throughput::Elements(JOINS));
+    for (label, distinct) in [("one_group", false), ("distinct_groups", true)] {
+        group.bench_function(format!("join_10k_on_owner_{label}"), |b| {
+            b.iter(|| join_all(distinct))
+        });
+        let frames = join_all(distinct);
+        group.bench_function(format!("apply_10k_joins_on_peer_{label}"), |b| {
+            b.iter_batched(
+                || (Registry::new(node("reg-2")), frames.clone()),
+                |(mut peer, frames)| {
+                    for frame in frames {
+                        peer.handle_frame(&owner, frame);
+                    }
+                    while peer.poll_output().is_some() {}
+                    peer
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookups, joins);
 criterion_main!(benches);

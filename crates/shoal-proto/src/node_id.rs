@@ -13,25 +13,81 @@ pub const MAX_NAME_LEN: usize = 64;
 /// A node's name, unique within a cluster: 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
 /// Shared, so cloning one (every pid carries one) costs no allocation. A name that arrives
 /// from the network is validated like one from the user.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+///
+/// Equality and order compare the text, after a pointer check: the names in a node's tables
+/// mostly share one allocation, so comparing them costs no string compare.
+#[derive(Clone, Debug, Serialize)]
+#[serde(into = "String")]
 pub struct NodeName(Arc<str>);
+
+/// Hashes the text, as equality compares it.
+impl std::hash::Hash for NodeName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for NodeName {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for NodeName {}
+
+impl PartialOrd for NodeName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for NodeName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return std::cmp::Ordering::Equal;
+        }
+        self.0.cmp(&other.0)
+    }
+}
+
+/// Decodes from the text in place (one allocation, no intermediate `String`) and validates it.
+impl<'de> Deserialize<'de> for NodeName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = NodeName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a node name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<NodeName, E> {
+                NodeName::check(name).map_err(E::custom)?;
+                Ok(NodeName(name.into()))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
+}
 
 impl NodeName {
     /// Validates `name` and wraps it.
     pub fn new(name: impl Into<String>) -> Result<Self, ConfigError> {
         let name = name.into();
+        Self::check(&name)?;
+        Ok(Self(name.into()))
+    }
+
+    fn check(name: &str) -> Result<(), ConfigError> {
         let valid_chars = name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if name.is_empty() || name.len() > MAX_NAME_LEN || !valid_chars {
             return Err(ConfigError::invalid(
                 "name",
-                &name,
+                name,
                 "use 1 to 64 ASCII letters, digits, '.', '_' or '-'",
             ));
         }
-        Ok(Self(name.into()))
+        Ok(())
     }
 
     /// The name as text.

@@ -13,8 +13,12 @@
 //! the loser's owner drops its entry and reports a [`RegistryOutput::Conflict`] so the node can
 //! apply the name's conflict policy.
 //!
-//! Call order: `register`/`unregister*`/`handle_*` as things happen, then drain
-//! [`Registry::poll_output`].
+//! Call order: `register`/`unregister*`/`handle_*` as things happen, then
+//! [`Registry::flush`], then drain [`Registry::poll_output`]. Changes to the own entries wait
+//! for `flush`, which publishes everything held as one delta (or a few, each at most
+//! [`DELTA_SOFT_LIMIT`] bytes of names): a driver may call it after each operation, or later to
+//! batch a burst of registrations or joins into few frames. Every frame that carries our
+//! sequence number (digest, snapshot) flushes first, so it describes the own entries exactly.
 
 pub mod groups;
 pub mod rule;
@@ -51,6 +55,15 @@ pub enum Change {
         /// The name.
         name: String,
     },
+}
+
+impl Change {
+    /// The name it changes.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Put { name, .. } | Self::Remove { name } => name,
+        }
+    }
 }
 
 /// Registry traffic on a link. New variants go at the end.
@@ -130,12 +143,16 @@ pub enum RegisterError {
     Reserved(String),
 }
 
+/// A delta stops taking changes once their names add up to this many bytes, so a burst of
+/// changes leaves as several frames well under any link's frame limit.
+pub const DELTA_SOFT_LIMIT: usize = 64 * 1024;
+
 /// A copy of one peer's own entries.
 #[derive(Debug, Clone)]
 struct Replica {
     id: NodeId,
     seq: u64,
-    entries: BTreeMap<String, Registration>,
+    entries: Names,
 }
 
 /// One node's replica of the registry.
@@ -144,6 +161,8 @@ pub struct Registry {
     local: NodeId,
     own_seq: u64,
     own: OwnEntries,
+    /// Changes to the own entries not yet published.
+    held: Vec<Change>,
     replicas: BTreeMap<NodeName, Replica>,
     view: HashMap<String, Registration, ViewHasher>,
     groups: groups::GroupIndex,
@@ -155,7 +174,11 @@ pub struct Registry {
 /// second. The seed is fixed so a replica behaves the same in every run (the simulator
 /// replays seeds); names come only from authenticated peers, so SipHash's flood resistance
 /// buys nothing here.
-type ViewHasher = foldhash::fast::FixedState;
+pub(crate) type ViewHasher = foldhash::fast::FixedState;
+
+/// Names and their registrations, as one owner holds them (unordered; a snapshot's order
+/// carries no meaning).
+type Names = HashMap<String, Registration, ViewHasher>;
 
 impl Registry {
     /// An empty registry for node `local`.
@@ -164,6 +187,7 @@ impl Registry {
             local,
             own_seq: 0,
             own: OwnEntries::default(),
+            held: Vec::new(),
             replicas: BTreeMap::new(),
             view: HashMap::default(),
             groups: groups::GroupIndex::default(),
@@ -182,7 +206,7 @@ impl Registry {
         if name.starts_with('\0') {
             return Err(RegisterError::Reserved(name.to_owned()));
         }
-        self.claim(name, pid, now_us)
+        self.claim(name.to_owned(), pid, now_us)
     }
 
     /// Adds the local actor `pid` to process group `group` (joining twice is a no-op).
@@ -190,7 +214,7 @@ impl Registry {
         if !groups::valid_group(group) {
             return Err(RegisterError::Reserved(group.to_owned()));
         }
-        self.claim(&groups::group_key(group, &pid), pid, now_us)
+        self.claim(groups::group_key(group, &pid), pid, now_us)
     }
 
     /// Removes the local actor `pid` from `group`; returns whether it was a member.
@@ -213,33 +237,36 @@ impl Registry {
         self.groups.size(group)
     }
 
-    fn claim(&mut self, name: &str, pid: Pid, now_us: u64) -> Result<(), RegisterError> {
+    fn claim(&mut self, name: String, pid: Pid, now_us: u64) -> Result<(), RegisterError> {
         if pid.node != self.local {
             return Err(RegisterError::NotLocal(pid));
         }
-        if let Some(current) = self.view.get(name) {
+        if let Some(current) = self.view.get(&name) {
             return if current.pid == pid {
                 Ok(())
             } else {
                 Err(RegisterError::AlreadyRegistered(current.pid.clone()))
             };
         }
+        // No replica holds the name (the view would show it), so ours is the winner.
         let registration = Registration { pid, clock: now_us };
-        self.own.insert(name.to_owned(), registration.clone());
-        self.publish(vec![Change::Put {
-            name: name.to_owned(),
-            registration,
-        }]);
-        self.recompute(name);
+        self.own.insert(name.clone(), registration.clone());
+        self.publish(Change::Put {
+            name: name.clone(),
+            registration: registration.clone(),
+        });
+        let pid = registration.pid.clone();
+        self.view.insert(name.clone(), registration);
+        self.note_group_change(&name, None, Some(&pid));
         Ok(())
     }
 
     /// Drops this node's registration of `name`; returns the pid that held it.
     pub fn unregister(&mut self, name: &str) -> Option<Pid> {
         let registration = self.own.remove(name)?;
-        self.publish(vec![Change::Remove {
+        self.publish(Change::Remove {
             name: name.to_owned(),
-        }]);
+        });
         self.recompute(name);
         Some(registration.pid)
     }
@@ -252,13 +279,8 @@ impl Registry {
         }
         for name in &names {
             self.own.remove(name);
+            self.publish(Change::Remove { name: name.clone() });
         }
-        self.publish(
-            names
-                .iter()
-                .map(|name| Change::Remove { name: name.clone() })
-                .collect(),
-        );
         for name in &names {
             self.recompute(name);
         }
@@ -302,6 +324,7 @@ impl Registry {
     /// that lost a delta (a partition swallowed it) asks for a snapshot. Call it every few
     /// hundred milliseconds.
     pub fn handle_tick(&mut self) {
+        self.flush();
         self.outputs
             .push_back(RegistryOutput::Broadcast(RegistryFrame::Digest {
                 seq: self.own_seq,
@@ -310,6 +333,7 @@ impl Registry {
 
     /// A link to `peer` came up: tell it where our own entries stand.
     pub fn handle_peer_up(&mut self, peer: NodeId) {
+        self.flush();
         self.outputs.push_back(RegistryOutput::Send {
             to: peer,
             frame: RegistryFrame::Digest { seq: self.own_seq },
@@ -347,6 +371,7 @@ impl Registry {
                 }
             }
             RegistryFrame::SyncRequest => {
+                self.flush();
                 let entries = self.own.entries().map(|(n, r)| (n.clone(), r.clone())).collect();
                 let seq = self.own_seq;
                 self.send(from, RegistryFrame::Snapshot { seq, entries });
@@ -364,8 +389,14 @@ impl Registry {
     }
 
     fn apply_snapshot(&mut self, from: &NodeId, seq: u64, entries: Vec<(String, Registration)>) {
-        let entries: BTreeMap<String, Registration> =
-            entries.into_iter().filter(|(_, r)| r.pid.node == *from).collect();
+        let entries: Names = entries
+            .into_iter()
+            .filter(|(_, r)| r.pid.node == *from)
+            .map(|(name, mut r)| {
+                r.pid.node = from.clone(); // share the owner's name
+                (name, r)
+            })
+            .collect();
         let mut touched: BTreeSet<String> = entries.keys().cloned().collect();
         let old = self.replicas.insert(
             from.name.clone(),
@@ -387,7 +418,7 @@ impl Registry {
         let replica = self.replicas.entry(from.name.clone()).or_insert_with(|| Replica {
             id: from.clone(),
             seq: 0,
-            entries: BTreeMap::new(),
+            entries: Names::default(),
         });
         if replica.id != *from {
             // A newer life of the owner: start over from its own state.
@@ -409,7 +440,11 @@ impl Registry {
         let mut touched = Vec::with_capacity(changes.len());
         for change in changes {
             match change {
-                Change::Put { name, registration } if registration.pid.node == *from => {
+                Change::Put {
+                    name,
+                    mut registration,
+                } if registration.pid.node == *from => {
+                    registration.pid.node = replica.id.clone(); // share the owner's name
                     replica.entries.insert(name.clone(), registration);
                     touched.push(name);
                 }
@@ -425,14 +460,41 @@ impl Registry {
         }
     }
 
-    /// Bumps our sequence number and broadcasts `changes`.
-    fn publish(&mut self, changes: Vec<Change>) {
+    /// How many changes to the own entries wait for [`Registry::flush`].
+    pub fn held_changes(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Publishes the held changes to the own entries, in order: each delta bumps our sequence
+    /// number and is broadcast.
+    pub fn flush(&mut self) {
+        let mut changes = Vec::new();
+        let mut bytes = 0;
+        for change in std::mem::take(&mut self.held) {
+            bytes += change.name().len();
+            changes.push(change);
+            if bytes >= DELTA_SOFT_LIMIT {
+                self.broadcast_delta(std::mem::take(&mut changes));
+                bytes = 0;
+            }
+        }
+        if !changes.is_empty() {
+            self.broadcast_delta(changes);
+        }
+    }
+
+    fn broadcast_delta(&mut self, changes: Vec<Change>) {
         self.own_seq += 1;
         self.outputs
             .push_back(RegistryOutput::Broadcast(RegistryFrame::Delta {
                 seq: self.own_seq,
                 changes,
             }));
+    }
+
+    /// Holds `change` until the next [`Registry::flush`].
+    fn publish(&mut self, change: Change) {
+        self.held.push(change);
     }
 
     fn send(&mut self, to: &NodeId, frame: RegistryFrame) {
@@ -460,9 +522,9 @@ impl Registry {
         {
             let loser = own.pid.clone();
             self.own.remove(name);
-            self.publish(vec![Change::Remove {
+            self.publish(Change::Remove {
                 name: name.to_owned(),
-            }]);
+            });
             self.outputs.push_back(RegistryOutput::Conflict {
                 name: name.to_owned(),
                 loser,
@@ -493,8 +555,8 @@ impl Registry {
 /// without scanning every entry).
 #[derive(Debug, Default)]
 struct OwnEntries {
-    by_name: BTreeMap<String, Registration>,
-    by_pid: HashMap<Pid, BTreeSet<String>>,
+    by_name: Names,
+    by_pid: HashMap<Pid, BTreeSet<String>, ViewHasher>,
 }
 
 impl OwnEntries {

@@ -66,6 +66,7 @@ impl Net {
         for _ in 0..10_000 {
             let mut moved = false;
             for i in 0..self.nodes.len() {
+                self.nodes[i].flush();
                 while let Some(output) = self.nodes[i].poll_output() {
                     moved = true;
                     let from = self.id(i);
@@ -219,6 +220,7 @@ fn a_lost_delta_is_repaired_by_a_snapshot() {
     }
     .unwrap();
     // Drop that delta on the floor, then send another: b sees a gap and asks for a snapshot.
+    net.nodes[0].flush();
     while net.nodes[0].poll_output().is_some() {}
     {
         let pid = net.pid(0, 2);
@@ -238,6 +240,7 @@ fn a_delta_lost_with_nothing_after_it_is_repaired_by_the_periodic_digest() {
         net.nodes[0].register("only", pid, 1)
     }
     .unwrap();
+    net.nodes[0].flush();
     while net.nodes[0].poll_output().is_some() {}
     net.pump();
     assert_eq!(net.nodes[1].len(), 0);
@@ -267,12 +270,15 @@ fn op() -> impl Strategy<Value = Op> {
 proptest! {
     /// Whatever happens, once everything is connected and quiet: every node has the same
     /// view, each name maps to a registration its owner still holds, and the winner is the
-    /// rule's pick among the owners' claims.
+    /// rule's pick among the owners' claims. Traffic moves only after some operations, so
+    /// changes held for a later flush meet cuts, reconnects and snapshots.
     #[test]
-    fn replicas_converge_after_any_history(ops in proptest::collection::vec(op(), 1..60)) {
+    fn replicas_converge_after_any_history(
+        ops in proptest::collection::vec((op(), any::<bool>()), 1..60),
+    ) {
         let mut net = Net::new(3);
         let mut clock = 0;
-        for op in ops {
+        for (op, pump) in ops {
             clock += 1;
             match op {
                 Op::Register(n, name, actor) => {
@@ -287,7 +293,9 @@ proptest! {
                 Op::Connect(a, b) if a != b => net.connect(a, b),
                 _ => {}
             }
-            net.pump();
+            if pump {
+                net.pump();
+            }
         }
         for (a, b) in [(0, 1), (0, 2), (1, 2)] {
             net.connect(a, b);
@@ -304,4 +312,67 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn held_changes_leave_as_one_delta_at_flush() {
+    let mut net = Net::new(2);
+    for actor in 0..3 {
+        let pid = net.pid(0, actor);
+        net.nodes[0].join("workers", pid, actor).unwrap();
+    }
+    assert_eq!(net.nodes[0].held_changes(), 3);
+    let mut before_flush = std::iter::from_fn(|| net.nodes[0].poll_output());
+    assert!(
+        before_flush.all(|o| matches!(o, RegistryOutput::GroupChanged { .. })),
+        "no frame leaves before the flush"
+    );
+    net.nodes[0].flush();
+    let deltas: Vec<RegistryOutput> = std::iter::from_fn(|| net.nodes[0].poll_output()).collect();
+    assert!(
+        matches!(&deltas[..], [RegistryOutput::Broadcast(RegistryFrame::Delta { seq: 1, changes })] if changes.len() == 3),
+        "{deltas:?}"
+    );
+}
+
+#[test]
+fn a_burst_leaves_as_deltas_of_bounded_size() {
+    let mut registry = Registry::new(id("a"));
+    let long = "x".repeat(1000);
+    for k in 0..200 {
+        registry
+            .register(&format!("{long}{k}"), Pid::new(id("a"), 1), 1)
+            .unwrap();
+    }
+    registry.flush();
+    let mut changes = 0;
+    let mut seqs = Vec::new();
+    while let Some(RegistryOutput::Broadcast(RegistryFrame::Delta { seq, changes: c })) =
+        registry.poll_output()
+    {
+        assert!(c.iter().map(|c| c.name().len()).sum::<usize>() < DELTA_SOFT_LIMIT + 1100);
+        changes += c.len();
+        seqs.push(seq);
+    }
+    assert_eq!(changes, 200, "no change is lost between deltas");
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert!(seqs.len() > 1);
+}
+
+#[test]
+fn a_snapshot_asked_for_while_changes_are_held_carries_them_at_the_seq_after_them() {
+    let mut net = Net::new(2);
+    let pid = net.pid(0, 1);
+    net.nodes[0].register("held", pid, 1).unwrap();
+    let b = net.id(1);
+    net.nodes[0].handle_frame(&b, RegistryFrame::SyncRequest);
+    let outputs: Vec<RegistryOutput> = std::iter::from_fn(|| net.nodes[0].poll_output()).collect();
+    assert!(matches!(
+        &outputs[0],
+        RegistryOutput::Broadcast(RegistryFrame::Delta { seq: 1, .. })
+    ));
+    assert!(
+        matches!(&outputs[1], RegistryOutput::Send { frame: RegistryFrame::Snapshot { seq: 1, entries }, .. } if entries.len() == 1),
+        "{outputs:?}"
+    );
 }

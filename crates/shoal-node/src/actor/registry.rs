@@ -212,17 +212,20 @@ impl Actors {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let result = f(&mut registry);
+        // Published at once, not batched across calls: a frame this node sends after a
+        // registry change (a handoff's state, a call's reply, a `Down`) must not overtake the
+        // change on the link.
+        registry.replica.flush();
         while let Some(output) = registry.replica.poll_output() {
-            let policy = match &output {
-                RegistryOutput::Conflict { name, .. } => registry.policies.remove(name).unwrap_or_default(),
+            let policy = match output {
                 RegistryOutput::GroupChanged { group, pid, joined } => {
-                    let event = GroupEvent {
-                        group: group.clone(),
-                        pid: pid.clone(),
-                        joined: *joined,
-                    };
-                    let _ = registry.group_events.send(event);
+                    if registry.group_events.receiver_count() > 0 {
+                        let _ = registry.group_events.send(GroupEvent { group, pid, joined });
+                    }
                     continue;
+                }
+                RegistryOutput::Conflict { ref name, .. } => {
+                    registry.policies.remove(name).unwrap_or_default()
                 }
                 _ => ConflictPolicy::Stop,
             };

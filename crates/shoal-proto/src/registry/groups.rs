@@ -3,7 +3,7 @@
 //! members vanish when they stop or their node goes down, exactly like names. This index
 //! answers "who is in group G" without scanning the view.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::actor_wire::Pid;
 
@@ -31,8 +31,55 @@ pub fn valid_group(group: &str) -> bool {
 /// Members of every group, as the registry's view has them.
 #[derive(Debug, Default)]
 pub(crate) struct GroupIndex {
-    members: BTreeMap<String, BTreeSet<Pid>>,
+    members: HashMap<String, Members, super::ViewHasher>,
     entries: usize,
+}
+
+/// One group's members. Most groups are small, and many have one member (a group per
+/// worker), so a lone member lives inline instead of in a set's node.
+#[derive(Debug)]
+enum Members {
+    One(Pid),
+    Many(BTreeSet<Pid>),
+}
+
+impl Members {
+    /// Adds `pid`; returns whether it was new.
+    fn insert(&mut self, pid: &Pid) -> bool {
+        match self {
+            Self::One(one) if one == pid => false,
+            Self::One(one) => {
+                *self = Self::Many(BTreeSet::from([one.clone(), pid.clone()]));
+                true
+            }
+            Self::Many(set) => set.insert(pid.clone()),
+        }
+    }
+
+    /// Removes `pid`; returns whether the group is empty now.
+    fn remove(&mut self, pid: &Pid) -> bool {
+        match self {
+            Self::One(one) => one == pid,
+            Self::Many(set) => {
+                set.remove(pid);
+                set.is_empty()
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Many(set) => set.len(),
+        }
+    }
+
+    fn sorted(&self) -> Vec<Pid> {
+        match self {
+            Self::One(one) => vec![one.clone()],
+            Self::Many(set) => set.iter().cloned().collect(),
+        }
+    }
 }
 
 impl GroupIndex {
@@ -48,19 +95,20 @@ impl GroupIndex {
         }
         if let Some(old) = old {
             self.entries -= 1;
-            if let Some(set) = self.members.get_mut(group) {
-                set.remove(old);
-                if set.is_empty() {
-                    self.members.remove(group);
-                }
+            if self.members.get_mut(group).is_some_and(|m| m.remove(old)) {
+                self.members.remove(group);
             }
         }
         if let Some(new) = new {
             self.entries += 1;
-            self.members
-                .entry(group.to_owned())
-                .or_default()
-                .insert(new.clone());
+            match self.members.get_mut(group) {
+                Some(members) => {
+                    members.insert(new);
+                }
+                None => {
+                    self.members.insert(group.to_owned(), Members::One(new.clone()));
+                }
+            }
             return Some((new.clone(), true));
         }
         old.map(|old| (old.clone(), false))
@@ -68,20 +116,20 @@ impl GroupIndex {
 
     /// The members of `group`, sorted.
     pub(crate) fn members(&self, group: &str) -> Vec<Pid> {
-        self.members
-            .get(group)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default()
+        self.members.get(group).map(Members::sorted).unwrap_or_default()
     }
 
     /// How many members `group` has.
     pub(crate) fn size(&self, group: &str) -> usize {
-        self.members.get(group).map_or(0, BTreeSet::len)
+        self.members.get(group).map_or(0, Members::len)
     }
 
     /// Every group with its member count, sorted by name.
     pub(crate) fn groups(&self) -> Vec<(String, usize)> {
-        self.members.iter().map(|(g, s)| (g.clone(), s.len())).collect()
+        let mut groups: Vec<(String, usize)> =
+            self.members.iter().map(|(g, m)| (g.clone(), m.len())).collect();
+        groups.sort_unstable();
+        groups
     }
 
     /// How many memberships the view holds.

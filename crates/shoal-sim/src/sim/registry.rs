@@ -111,6 +111,7 @@ impl Sim {
 
     /// Sends what node `idx`'s registry queued over its routes.
     pub(super) fn flush_registry(&mut self, idx: usize) {
+        self.nodes[idx].registry.flush();
         while let Some(output) = self.nodes[idx].registry.poll_output() {
             match output {
                 RegistryOutput::Send { to, frame } => {
