@@ -13,13 +13,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc instead of the system allocator: glibc's malloc serialises threads on its arena
-/// locks and spends a large share of a busy node's time in free (measured in the registry
-/// and messaging benchmarks; see BENCHMARKS.md). Programs that embed shoal-node choose their
-/// own allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Shoal: clustering for Rust services, BEAM-style.
 #[derive(Parser, Debug)]
 #[command(name = "shoal", version = version::LONG, about, long_about = None)]
