@@ -163,6 +163,8 @@ pub struct Registry {
     own: OwnEntries,
     /// Changes to the own entries not yet published.
     held: Vec<Change>,
+    /// Whether to report [`RegistryOutput::GroupChanged`].
+    group_events: bool,
     replicas: BTreeMap<NodeName, Replica>,
     view: HashMap<String, Registration, ViewHasher>,
     groups: groups::GroupIndex,
@@ -188,6 +190,7 @@ impl Registry {
             own_seq: 0,
             own: OwnEntries::default(),
             held: Vec::new(),
+            group_events: true,
             replicas: BTreeMap::new(),
             view: HashMap::default(),
             groups: groups::GroupIndex::default(),
@@ -460,6 +463,12 @@ impl Registry {
         }
     }
 
+    /// Whether to report group changes as [`RegistryOutput::GroupChanged`] (on by default).
+    /// A driver with nobody listening turns them off and saves an output per join and leave.
+    pub fn set_group_events(&mut self, on: bool) {
+        self.group_events = on;
+    }
+
     /// How many changes to the own entries wait for [`Registry::flush`].
     pub fn held_changes(&self) -> usize {
         self.held.len()
@@ -541,7 +550,9 @@ impl Registry {
         let Some(group) = groups::group_of(key) else {
             return;
         };
-        if let Some((pid, joined)) = self.groups.update(group, old, new) {
+        if let Some((pid, joined)) = self.groups.update(group, old, new)
+            && self.group_events
+        {
             self.outputs.push_back(RegistryOutput::GroupChanged {
                 group: group.to_owned(),
                 pid,

@@ -73,7 +73,7 @@ impl Actors {
         self.with_registry(|r| {
             // Checked under the registry lock: an actor that stops after this check has its
             // names dropped by `exited`, which takes the same lock after leaving the table.
-            if pid.node == *self.node() && self.cell(pid.id).is_none() {
+            if pid.node == *self.node() && !self.is_running(pid.id) {
                 return Err(RegisterError::NoProc(pid.clone()));
             }
             r.replica.register(name, pid.clone(), crate::now_us())?;
@@ -109,7 +109,7 @@ impl Actors {
     /// leaves when it stops or its node goes down.
     pub fn join(&self, group: &str, pid: &Pid) -> Result<(), RegisterError> {
         self.with_registry(|r| {
-            if pid.node == *self.node() && self.cell(pid.id).is_none() {
+            if pid.node == *self.node() && !self.is_running(pid.id) {
                 return Err(RegisterError::NoProc(pid.clone()));
             }
             r.replica.join(group, pid.clone(), crate::now_us())
@@ -211,6 +211,8 @@ impl Actors {
             .registry
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let listening = registry.group_events.receiver_count() > 0;
+        registry.replica.set_group_events(listening);
         let result = f(&mut registry);
         // Published at once, not batched across calls: a frame this node sends after a
         // registry change (a handoff's state, a call's reply, a `Down`) must not overtake the
@@ -219,9 +221,7 @@ impl Actors {
         while let Some(output) = registry.replica.poll_output() {
             let policy = match output {
                 RegistryOutput::GroupChanged { group, pid, joined } => {
-                    if registry.group_events.receiver_count() > 0 {
-                        let _ = registry.group_events.send(GroupEvent { group, pid, joined });
-                    }
+                    let _ = registry.group_events.send(GroupEvent { group, pid, joined });
                     continue;
                 }
                 RegistryOutput::Conflict { ref name, .. } => {

@@ -75,9 +75,13 @@ impl SpawnOptions {
     }
 }
 
+/// The local actors by id. foldhash, not SipHash: every local send and call looks an actor
+/// up here, and ids are not chosen by peers.
+type ActorTable = HashMap<u64, Arc<Cell>, foldhash::fast::FixedState>;
+
 pub(crate) struct SystemInner {
     pub(crate) local: NodeId,
-    table: RwLock<HashMap<u64, Arc<Cell>>>,
+    table: RwLock<ActorTable>,
     next_id: AtomicU64,
     next_ref: AtomicU64,
     pub(crate) remote: Remote,
@@ -101,7 +105,7 @@ impl Actors {
         Self {
             inner: Arc::new(SystemInner {
                 local: local.clone(),
-                table: RwLock::new(HashMap::new()),
+                table: RwLock::new(ActorTable::default()),
                 next_id: AtomicU64::new(1),
                 next_ref: AtomicU64::new(1),
                 remote: Remote::default(),
@@ -303,14 +307,19 @@ impl Actors {
         self.table_read().get(&id).cloned()
     }
 
-    fn table_read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Arc<Cell>>> {
+    /// Whether the local actor `id` runs (no clone of its cell).
+    pub(crate) fn is_running(&self, id: u64) -> bool {
+        self.table_read().contains_key(&id)
+    }
+
+    fn table_read(&self) -> std::sync::RwLockReadGuard<'_, ActorTable> {
         self.inner
             .table
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn table_write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<u64, Arc<Cell>>> {
+    pub(crate) fn table_write(&self) -> std::sync::RwLockWriteGuard<'_, ActorTable> {
         self.inner
             .table
             .write()
