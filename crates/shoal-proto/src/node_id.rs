@@ -155,6 +155,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_name_from_the_network_is_validated_like_one_from_the_user() {
+        let good = postcard::to_allocvec(&NodeName::new("n1").unwrap()).unwrap();
+        assert_eq!(postcard::from_bytes::<NodeName>(&good).unwrap().as_str(), "n1");
+        for bad in ["", "a b", &"x".repeat(65)] {
+            let bytes = postcard::to_allocvec(bad).unwrap();
+            assert!(
+                postcard::from_bytes::<NodeName>(&bytes).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn names_in_separate_allocations_compare_and_hash_by_text() {
+        use std::hash::BuildHasher;
+        let (a, b) = (NodeName::new("n1").unwrap(), NodeName::new("n1").unwrap());
+        assert!(!Arc::ptr_eq(&a.0, &b.0));
+        assert_eq!(a, b);
+        assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
+        let state = std::hash::RandomState::new();
+        assert_eq!(state.hash_one(&a), state.hash_one(&b));
+        assert!(NodeName::new("n0").unwrap() < a && a < NodeName::new("n2").unwrap());
+    }
+
+    #[test]
     fn names_with_spaces_or_too_long_are_refused() {
         assert!(NodeName::new("n1").is_ok());
         assert!(NodeName::new("web-1.eu_west").is_ok());
