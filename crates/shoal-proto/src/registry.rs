@@ -3,7 +3,9 @@
 //! Each node is authoritative for the names it registered (its *own* entries) and keeps an
 //! exact copy of every live peer's own entries (a *replica* per owner, versioned by the
 //! owner's sequence number). The registry's view is their union, with one winner per name
-//! chosen by the pure rule in [`rule`]; lookups read it locally.
+//! chosen by the pure rule in [`rule`]; lookups read it locally. All of it lives in one
+//! table from name to its owners' claims (`claims`), so a name costs one entry however many
+//! nodes know it, and a lookup is one probe.
 //!
 //! Replication: every change to the own entries is broadcast as a `Delta` carrying the new
 //! sequence number. When a link comes up, and periodically after ([`Registry::handle_tick`]),
@@ -20,15 +22,18 @@
 //! batch a burst of registrations or joins into few frames. Every frame that carries our
 //! sequence number (digest, snapshot) flushes first, so it describes the own entries exactly.
 
+mod claims;
 pub mod groups;
+mod own;
 pub mod rule;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use crate::actor_wire::Pid;
 use crate::node_id::{NodeId, NodeName};
+use claims::Claims;
 
 /// Who holds a name, and when it was registered (the owner's wall clock, µs since the epoch).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,12 +152,11 @@ pub enum RegisterError {
 /// changes leaves as several frames well under any link's frame limit.
 pub const DELTA_SOFT_LIMIT: usize = 64 * 1024;
 
-/// A copy of one peer's own entries.
+/// Where our copy of one peer's own entries stands (the entries are claims in the table).
 #[derive(Debug, Clone)]
 struct Replica {
     id: NodeId,
     seq: u64,
-    entries: Names,
 }
 
 /// One node's replica of the registry.
@@ -160,13 +164,16 @@ struct Replica {
 pub struct Registry {
     local: NodeId,
     own_seq: u64,
-    own: OwnEntries,
+    /// Which of our actors hold which names (their claims are in `names`).
+    own: own::OwnNames,
     /// Changes to the own entries not yet published.
     held: Vec<Change>,
     /// Whether to report [`RegistryOutput::GroupChanged`].
     group_events: bool,
     replicas: BTreeMap<NodeName, Replica>,
-    view: HashMap<String, Registration, ViewHasher>,
+    /// Every name any owner (we or a replicated peer) claims, with each owner's claim; the
+    /// first claim is the view's winner.
+    names: HashMap<Box<str>, Claims, ViewHasher>,
     groups: groups::GroupIndex,
     outputs: VecDeque<RegistryOutput>,
 }
@@ -178,21 +185,17 @@ pub struct Registry {
 /// buys nothing here.
 pub(crate) type ViewHasher = foldhash::fast::FixedState;
 
-/// Names and their registrations, as one owner holds them (unordered; a snapshot's order
-/// carries no meaning).
-type Names = HashMap<String, Registration, ViewHasher>;
-
 impl Registry {
     /// An empty registry for node `local`.
     pub fn new(local: NodeId) -> Self {
         Self {
             local,
             own_seq: 0,
-            own: OwnEntries::default(),
+            own: own::OwnNames::default(),
             held: Vec::new(),
             group_events: true,
             replicas: BTreeMap::new(),
-            view: HashMap::default(),
+            names: HashMap::default(),
             groups: groups::GroupIndex::default(),
             outputs: VecDeque::new(),
         }
@@ -244,65 +247,61 @@ impl Registry {
         if pid.node != self.local {
             return Err(RegisterError::NotLocal(pid));
         }
-        if let Some(current) = self.view.get(&name) {
-            return if current.pid == pid {
+        if let Some(claims) = self.names.get(name.as_str()) {
+            let current = &claims.winner().pid;
+            return if *current == pid {
                 Ok(())
             } else {
-                Err(RegisterError::AlreadyRegistered(current.pid.clone()))
+                Err(RegisterError::AlreadyRegistered(current.clone()))
             };
         }
-        // No replica holds the name (the view would show it), so ours is the winner.
+        // Nobody claims the name (the table would hold it), so ours is the winner.
         let registration = Registration { pid, clock: now_us };
-        self.own.insert(name.clone(), registration.clone());
-        self.publish(Change::Put {
-            name: name.clone(),
-            registration: registration.clone(),
-        });
-        let pid = registration.pid.clone();
-        self.view.insert(name.clone(), registration);
-        self.note_group_change(&name, None, Some(&pid));
+        self.own.insert(&registration.pid, &name);
+        self.note_group_change(&name, None, Some(&registration.pid));
+        self.names
+            .insert(name.as_str().into(), Claims::One(registration.clone()));
+        self.publish(Change::Put { name, registration });
         Ok(())
     }
 
     /// Drops this node's registration of `name`; returns the pid that held it.
     pub fn unregister(&mut self, name: &str) -> Option<Pid> {
-        let registration = self.own.remove(name)?;
+        let pid = self.own_claim(name)?.pid.clone();
+        self.own.remove(&pid, name);
+        self.withdraw(name, &self.local.name.clone());
         self.publish(Change::Remove {
             name: name.to_owned(),
         });
-        self.recompute(name);
-        Some(registration.pid)
+        Some(pid)
     }
 
     /// Drops every name of the local actor `pid` (it stopped); returns them.
     pub fn unregister_pid(&mut self, pid: &Pid) -> Vec<String> {
-        let names = self.own.names_of(pid);
-        if names.is_empty() {
-            return names;
-        }
+        let local = self.local.name.clone();
+        let names = self.own.take(pid);
         for name in &names {
-            self.own.remove(name);
-            self.publish(Change::Remove { name: name.clone() });
+            self.withdraw(name, &local);
+            self.publish(Change::Remove {
+                name: name.to_string(),
+            });
         }
-        for name in &names {
-            self.recompute(name);
-        }
-        names
+        names.into_iter().map(String::from).collect()
     }
 
     /// The actor registered under `name`, from the local view.
     pub fn whereis(&self, name: &str) -> Option<&Pid> {
-        self.view.get(name).map(|r| &r.pid)
+        self.names.get(name).map(|claims| &claims.winner().pid)
     }
 
     /// Every name with its winning registration, sorted by name (group memberships are not
     /// names; see [`Registry::groups`]).
     pub fn registered(&self) -> Vec<(String, Registration)> {
         let mut all: Vec<(String, Registration)> = self
-            .view
+            .names
             .iter()
             .filter(|(n, _)| groups::group_of(n).is_none())
-            .map(|(n, r)| (n.clone(), r.clone()))
+            .map(|(n, claims)| (n.to_string(), claims.winner().clone()))
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
@@ -310,7 +309,7 @@ impl Registry {
 
     /// How many names the view holds.
     pub fn len(&self) -> usize {
-        self.view.len() - self.groups.entries()
+        self.names.len() - self.groups.entries()
     }
 
     /// Whether the view holds no names.
@@ -349,11 +348,9 @@ impl Registry {
             .replicas
             .get(&peer.name)
             .is_some_and(|r| r.id.creation <= peer.creation)
-            && let Some(replica) = self.replicas.remove(&peer.name)
         {
-            for name in replica.entries.keys() {
-                self.recompute(name);
-            }
+            self.replicas.remove(&peer.name);
+            self.withdraw_all(&peer.name);
         }
     }
 
@@ -375,7 +372,10 @@ impl Registry {
             }
             RegistryFrame::SyncRequest => {
                 self.flush();
-                let entries = self.own.entries().map(|(n, r)| (n.clone(), r.clone())).collect();
+                let entries = self
+                    .own_entries()
+                    .map(|(n, r)| (n.to_owned(), r.clone()))
+                    .collect();
                 let seq = self.own_seq;
                 self.send(from, RegistryFrame::Snapshot { seq, entries });
             }
@@ -391,29 +391,26 @@ impl Registry {
             .is_some_and(|r| r.id.creation > from.creation)
     }
 
+    /// Replaces `from`'s claims with `entries`: new and changed claims first, then the names
+    /// it no longer claims, so a name held throughout never leaves the view.
     fn apply_snapshot(&mut self, from: &NodeId, seq: u64, entries: Vec<(String, Registration)>) {
-        let entries: Names = entries
-            .into_iter()
-            .filter(|(_, r)| r.pid.node == *from)
-            .map(|(name, mut r)| {
-                r.pid.node = from.clone(); // share the owner's name
-                (name, r)
-            })
-            .collect();
-        let mut touched: BTreeSet<String> = entries.keys().cloned().collect();
-        let old = self.replicas.insert(
+        self.replicas.insert(
             from.name.clone(),
             Replica {
                 id: from.clone(),
                 seq,
-                entries,
             },
         );
-        if let Some(old) = old {
-            touched.extend(old.entries.into_keys());
+        let mut stale: HashSet<Box<str>, ViewHasher> = self.claimed_by(&from.name).collect();
+        for (name, mut registration) in entries {
+            if registration.pid.node == *from {
+                registration.pid.node = from.clone(); // share the owner's name
+                stale.remove(name.as_str());
+                self.put(name.into_boxed_str(), registration);
+            }
         }
-        for name in &touched {
-            self.recompute(name);
+        for name in stale {
+            self.withdraw(&name, &from.name);
         }
     }
 
@@ -421,16 +418,12 @@ impl Registry {
         let replica = self.replicas.entry(from.name.clone()).or_insert_with(|| Replica {
             id: from.clone(),
             seq: 0,
-            entries: Names::default(),
         });
         if replica.id != *from {
             // A newer life of the owner: start over from its own state.
             replica.id = from.clone();
             replica.seq = 0;
-            let stale: Vec<String> = std::mem::take(&mut replica.entries).into_keys().collect();
-            for name in &stale {
-                self.recompute(name);
-            }
+            self.withdraw_all(&from.name);
             return self.send(from, RegistryFrame::SyncRequest);
         }
         if seq <= replica.seq {
@@ -440,26 +433,19 @@ impl Registry {
             return self.send(from, RegistryFrame::SyncRequest);
         }
         replica.seq = seq;
-        let mut touched = Vec::with_capacity(changes.len());
+        let owner = replica.id.clone();
         for change in changes {
             match change {
                 Change::Put {
                     name,
                     mut registration,
                 } if registration.pid.node == *from => {
-                    registration.pid.node = replica.id.clone(); // share the owner's name
-                    replica.entries.insert(name.clone(), registration);
-                    touched.push(name);
+                    registration.pid.node = owner.clone(); // share the owner's name
+                    self.put(name.into_boxed_str(), registration);
                 }
                 Change::Put { .. } => {} // an owner only speaks for its own actors
-                Change::Remove { name } => {
-                    replica.entries.remove(&name);
-                    touched.push(name);
-                }
+                Change::Remove { name } => self.withdraw(&name, &owner.name),
             }
-        }
-        for name in &touched {
-            self.recompute(name);
         }
     }
 
@@ -513,36 +499,88 @@ impl Registry {
         });
     }
 
-    /// Recomputes the winner of `name`; if our own registration lost, drops it and reports
-    /// the conflict.
-    fn recompute(&mut self, name: &str) {
-        let candidates = self
-            .own
-            .get(name)
-            .into_iter()
-            .chain(self.replicas.values().filter_map(|r| r.entries.get(name)));
-        let Some(winner) = rule::winner(candidates).cloned() else {
-            let old = self.view.remove(name);
-            self.note_group_change(name, old.as_ref().map(|r| &r.pid), None);
+    /// Our own claim on `name`, if we hold it.
+    fn own_claim(&self, name: &str) -> Option<&Registration> {
+        self.names.get(name)?.of(&self.local.name)
+    }
+
+    /// Every name we hold, with our registration.
+    fn own_entries(&self) -> impl Iterator<Item = (&str, &Registration)> {
+        self.own
+            .names()
+            .filter_map(|name| Some((name, self.own_claim(name)?)))
+    }
+
+    /// The names `owner` claims (a scan of the table: only for a peer's snapshot, restart or
+    /// departure).
+    fn claimed_by(&self, owner: &NodeName) -> impl Iterator<Item = Box<str>> {
+        self.names
+            .iter()
+            .filter(|(_, claims)| claims.of(owner).is_some())
+            .map(|(name, _)| name.clone())
+    }
+
+    /// Withdraws every claim of `owner` (a peer that went down or restarted).
+    fn withdraw_all(&mut self, owner: &NodeName) {
+        let names: Vec<Box<str>> = self.claimed_by(owner).collect();
+        for name in names {
+            self.withdraw(&name, owner);
+        }
+    }
+
+    /// Puts a peer's claim on `name`, in place of its previous one, and settles the name.
+    fn put(&mut self, name: Box<str>, claim: Registration) {
+        match self.names.get_mut(&name) {
+            Some(claims) => {
+                let old = claims.winner().pid.clone();
+                claims.put(claim);
+                self.settle(&name, Some(old));
+            }
+            None => {
+                // The only claim wins: nothing to settle.
+                self.note_group_change(&name, None, Some(&claim.pid));
+                self.names.insert(name, Claims::One(claim));
+            }
+        }
+    }
+
+    /// Withdraws `owner`'s claim on `name`, if it has one, and settles the name.
+    fn withdraw(&mut self, name: &str, owner: &NodeName) {
+        let Some(claims) = self.names.get_mut(name) else {
             return;
         };
-        if let Some(own) = self.own.get(name)
-            && *own != winner
+        let old = claims.winner().pid.clone();
+        if claims.withdraw(owner).is_some() {
+            self.settle(name, Some(old));
+        }
+    }
+
+    /// After the claims on `name` changed (its winner was `old`): drops the name if nobody
+    /// claims it; if our own claim lost, drops it and reports the conflict; keeps the group
+    /// index on the winner.
+    fn settle(&mut self, name: &str, old: Option<Pid>) {
+        let Some(claims) = self.names.get_mut(name) else {
+            return;
+        };
+        if claims.is_empty() {
+            self.names.remove(name);
+            return self.note_group_change(name, old.as_ref(), None);
+        }
+        let winner = claims.winner().pid.clone();
+        if winner.node.name != self.local.name
+            && let Some(lost) = claims.withdraw(&self.local.name)
         {
-            let loser = own.pid.clone();
-            self.own.remove(name);
+            self.own.remove(&lost.pid, name);
             self.publish(Change::Remove {
                 name: name.to_owned(),
             });
             self.outputs.push_back(RegistryOutput::Conflict {
                 name: name.to_owned(),
-                loser,
-                winner: winner.pid.clone(),
+                loser: lost.pid,
+                winner: winner.clone(),
             });
         }
-        let new = winner.pid.clone();
-        let old = self.view.insert(name.to_owned(), winner);
-        self.note_group_change(name, old.as_ref().map(|r| &r.pid), Some(&new));
+        self.note_group_change(name, old.as_ref(), Some(&winner));
     }
 
     /// Keeps the group index in step with a membership key's winner and reports the change.
@@ -559,53 +597,6 @@ impl Registry {
                 joined,
             });
         }
-    }
-}
-
-/// This node's own entries, indexed by name and by actor (an actor's exit drops its names
-/// without scanning every entry).
-#[derive(Debug, Default)]
-struct OwnEntries {
-    by_name: Names,
-    by_pid: HashMap<Pid, BTreeSet<String>, ViewHasher>,
-}
-
-impl OwnEntries {
-    fn get(&self, name: &str) -> Option<&Registration> {
-        self.by_name.get(name)
-    }
-
-    fn insert(&mut self, name: String, registration: Registration) {
-        if let Some(old) = self.by_name.insert(name.clone(), registration.clone()) {
-            self.unindex(&name, &old.pid);
-        }
-        self.by_pid.entry(registration.pid).or_default().insert(name);
-    }
-
-    fn remove(&mut self, name: &str) -> Option<Registration> {
-        let registration = self.by_name.remove(name)?;
-        self.unindex(name, &registration.pid);
-        Some(registration)
-    }
-
-    fn unindex(&mut self, name: &str, pid: &Pid) {
-        if let Some(names) = self.by_pid.get_mut(pid) {
-            names.remove(name);
-            if names.is_empty() {
-                self.by_pid.remove(pid);
-            }
-        }
-    }
-
-    fn names_of(&self, pid: &Pid) -> Vec<String> {
-        self.by_pid
-            .get(pid)
-            .map(|n| n.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    fn entries(&self) -> impl Iterator<Item = (&String, &Registration)> {
-        self.by_name.iter()
     }
 }
 

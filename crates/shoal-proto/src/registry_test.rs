@@ -304,11 +304,11 @@ proptest! {
         net.assert_agree();
         for (name, registration) in net.nodes[0].registered() {
             let owner = net.index(&registration.pid.node);
-            prop_assert_eq!(net.nodes[owner].own.get(&name), Some(&registration));
+            prop_assert_eq!(net.nodes[owner].own_claim(&name), Some(&registration));
         }
         for node in &net.nodes {
-            for (name, _) in node.own.entries() {
-                prop_assert_eq!(node.whereis(name), node.own.get(name).map(|r| &r.pid));
+            for (name, registration) in node.own_entries() {
+                prop_assert_eq!(node.whereis(name), Some(&registration.pid));
             }
         }
     }
