@@ -1,9 +1,10 @@
-//! Hot paths of the registry replica: a local lookup, and applying a peer's delta of group
-//! joins. `cargo bench -p shoal-proto --bench registry`
+//! Hot paths of the registry replica: a local lookup, applying a peer's delta of group joins,
+//! and dropping a departed peer's names. `cargo bench -p shoal-proto --bench registry`
 
 #![allow(missing_docs, clippy::unwrap_used, reason = "a benchmark binary")]
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use shoal_proto::{Creation, NodeId, NodeName, Pid, Registry, RegistryFrame, RegistryOutput};
@@ -79,5 +80,57 @@ fn joins(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lookups, joins);
+/// The names an owner published, as the frames a peer receives.
+fn published(owner: &NodeId, names: std::ops::Range<u64>) -> Vec<RegistryFrame> {
+    let mut registry = Registry::new(owner.clone());
+    for id in names {
+        registry
+            .register(&format!("name-{id}"), Pid::new(owner.clone(), id), 1)
+            .unwrap();
+    }
+    registry.flush();
+    std::iter::from_fn(|| registry.poll_output())
+        .filter_map(|output| match output {
+            RegistryOutput::Broadcast(frame) => Some(frame),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A peer holds 100,000 names, 10,000 of them of one owner that goes down: its names are
+/// found by a scan of the whole table. Only the departure is timed.
+fn peer_down(c: &mut Criterion) {
+    let (gone, stays) = (node("reg-1"), node("reg-3"));
+    let (gone_frames, staying_frames) = (published(&gone, 0..10_000), published(&stays, 10_000..100_000));
+    let peer = || {
+        let mut peer = Registry::new(node("reg-2"));
+        for frame in gone_frames.iter().cloned() {
+            peer.handle_frame(&gone, frame);
+        }
+        for frame in staying_frames.iter().cloned() {
+            peer.handle_frame(&stays, frame);
+        }
+        peer
+    };
+    let mut group = c.benchmark_group("registry");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(100));
+    group.measurement_time(Duration::from_millis(500));
+    group.bench_function("peer_down_10k_of_100k_names", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let mut registry = peer();
+                let start = Instant::now();
+                registry.handle_peer_down(&gone);
+                timed += start.elapsed();
+                assert_eq!(registry.len(), 90_000);
+            }
+            timed
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, lookups, joins, peer_down);
 criterion_main!(benches);
