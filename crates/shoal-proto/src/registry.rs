@@ -434,7 +434,7 @@ impl Registry {
         }
         replica.seq = seq;
         let owner = replica.id.clone();
-        for change in changes {
+        for change in last_change_per_name(changes) {
             match change {
                 Change::Put {
                     name,
@@ -598,6 +598,26 @@ impl Registry {
             });
         }
     }
+}
+
+/// A delta's changes with only the last change to each name kept: a name is settled on the
+/// owner's state after the whole delta, so a claim it made and dropped within one delta never
+/// beats ours, and a member that left and joined again does not flap.
+fn last_change_per_name(mut changes: Vec<Change>) -> Vec<Change> {
+    if changes.len() < 2 {
+        return changes;
+    }
+    let mut seen: HashSet<&str, ViewHasher> =
+        HashSet::with_capacity_and_hasher(changes.len(), ViewHasher::default());
+    let mut last: Vec<bool> = changes.iter().rev().map(|c| seen.insert(c.name())).collect();
+    drop(seen);
+    if last.iter().all(|&l| l) {
+        return changes;
+    }
+    last.reverse();
+    let mut keep = last.into_iter();
+    changes.retain(|_| keep.next().unwrap_or(true));
+    changes
 }
 
 #[cfg(test)]

@@ -376,3 +376,45 @@ fn a_snapshot_asked_for_while_changes_are_held_carries_them_at_the_seq_after_the
         "{outputs:?}"
     );
 }
+
+#[test]
+fn a_claim_made_and_dropped_within_one_delta_does_not_beat_ours() {
+    let mut net = Net::new(2);
+    let (theirs, ours) = (net.pid(0, 1), net.pid(1, 1));
+    // Node 0 claims x earlier than node 1 does, but drops it before its delta leaves; node 1
+    // registers x before that delta arrives.
+    net.nodes[0].register("x", theirs.clone(), 100).unwrap();
+    net.nodes[0].unregister("x");
+    net.nodes[1].register("x", ours.clone(), 200).unwrap();
+    net.pump();
+    assert!(net.conflicts.is_empty(), "{:?}", net.conflicts);
+    net.assert_agree();
+    assert_eq!(net.nodes[0].whereis("x"), Some(&ours));
+}
+
+#[test]
+fn a_member_that_leaves_and_joins_within_one_delta_does_not_flap() {
+    let mut net = Net::new(2);
+    let pid = net.pid(0, 1);
+    net.nodes[0].join("g", pid.clone(), 1).unwrap();
+    net.pump();
+    while net.nodes[1].poll_output().is_some() {}
+    net.nodes[0].leave("g", &pid);
+    net.nodes[0].join("g", pid.clone(), 2).unwrap();
+    net.nodes[0].flush();
+    let deltas: Vec<RegistryFrame> = std::iter::from_fn(|| net.nodes[0].poll_output())
+        .filter_map(|output| match output {
+            RegistryOutput::Broadcast(frame) => Some(frame),
+            _ => None,
+        })
+        .collect();
+    let [frame] = <[RegistryFrame; 1]>::try_from(deltas).expect("one delta");
+    let from = net.id(0);
+    net.nodes[1].handle_frame(&from, frame);
+    assert_eq!(
+        net.nodes[1].poll_output(),
+        None,
+        "no group event for a member that stayed"
+    );
+    assert_eq!(net.nodes[1].members("g"), vec![pid]);
+}
