@@ -534,7 +534,7 @@ impl Registry {
             Some(claims) => {
                 let old = claims.winner().pid.clone();
                 claims.put(claim);
-                self.settle(&name, Some(old));
+                self.settle(&name, &old);
             }
             None => {
                 // The only claim wins: nothing to settle.
@@ -551,20 +551,20 @@ impl Registry {
         };
         let old = claims.winner().pid.clone();
         if claims.withdraw(owner).is_some() {
-            self.settle(name, Some(old));
+            self.settle(name, &old);
         }
     }
 
     /// After the claims on `name` changed (its winner was `old`): drops the name if nobody
     /// claims it; if our own claim lost, drops it and reports the conflict; keeps the group
     /// index on the winner.
-    fn settle(&mut self, name: &str, old: Option<Pid>) {
+    fn settle(&mut self, name: &str, old: &Pid) {
         let Some(claims) = self.names.get_mut(name) else {
             return;
         };
         if claims.is_empty() {
             self.names.remove(name);
-            return self.note_group_change(name, old.as_ref(), None);
+            return self.note_group_change(name, Some(old), None);
         }
         let winner = claims.winner().pid.clone();
         if winner.node.name != self.local.name
@@ -580,7 +580,7 @@ impl Registry {
                 winner: winner.clone(),
             });
         }
-        self.note_group_change(name, old.as_ref(), Some(&winner));
+        self.note_group_change(name, Some(old), Some(&winner));
     }
 
     /// Keeps the group index in step with a membership key's winner and reports the change.

@@ -65,10 +65,9 @@ impl Claims {
     pub(crate) fn withdraw(&mut self, owner: &NodeName) -> Option<Registration> {
         match self {
             Self::One(one) if one.pid.node.name == *owner => {
-                let Self::One(one) = std::mem::replace(self, Self::Contested(Vec::new())) else {
-                    unreachable!("matched One above")
-                };
-                Some(one)
+                let withdrawn = one.clone();
+                *self = Self::Contested(Vec::new());
+                Some(withdrawn)
             }
             Self::One(_) => None,
             Self::Contested(all) => {

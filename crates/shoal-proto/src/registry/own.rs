@@ -26,16 +26,16 @@ impl OwnNames {
             None => {
                 self.by_pid.insert(pid.clone(), PidNames::One(name.into()));
             }
-            Some(PidNames::One(one)) if **one == *name => {}
-            Some(names @ PidNames::One(_)) => {
-                let PidNames::One(one) = std::mem::replace(names, PidNames::Many(BTreeSet::new())) else {
-                    unreachable!("matched One above")
-                };
-                *names = PidNames::Many(BTreeSet::from([one, name.into()]));
-            }
-            Some(PidNames::Many(set)) => {
-                set.insert(name.into());
-            }
+            Some(names) => match names {
+                PidNames::One(one) if **one == *name => {}
+                PidNames::One(one) => {
+                    let first = std::mem::take(one);
+                    *names = PidNames::Many(BTreeSet::from([first, name.into()]));
+                }
+                PidNames::Many(set) => {
+                    set.insert(name.into());
+                }
+            },
         }
     }
 
