@@ -74,7 +74,7 @@ pub use self::error::{CallError, SendError, SpawnError};
 pub use self::handoff::Handoff;
 pub use self::info::{ActorInfo, ActorStatus};
 pub use self::registry::{ConflictPolicy, GroupEvent};
-pub(crate) use self::remote::{Origin, Route};
+pub(crate) use self::remote::{Origin, Route, append_message};
 pub use self::supervisor::{
     ChildInfo, ChildSpec, Children, ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, Restart, Strategy,
     Supervisor, SupervisorCall,

@@ -4,6 +4,7 @@ mod chaos;
 mod contract;
 mod driver;
 mod link;
+mod outbox;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tokio_util::task::TaskTracker;
 use self::chaos::Chaos;
 pub(crate) use self::driver::Input;
 use self::driver::{Driver, DriverWiring};
+pub(crate) use self::outbox::{LinkSender, OutboxError, WeakLinkSender};
 use crate::actor::Actors;
 use crate::config::{NodeBuilder, NodeConfig};
 use crate::discovery::Discovery;

@@ -277,3 +277,25 @@ async fn links_propagate_exits_both_ways_across_nodes() {
     assert!(linker.is_alive());
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_message_over_the_frame_limit_is_refused_at_the_sender_and_the_link_stays_up() {
+    let (a, b) = pair().await;
+    let echo = remote_echo(&a, &b).await;
+    let huge = Bytes::from(vec![0u8; shoal_proto::wire::DEFAULT_MAX_FRAME_LEN + 1]);
+    let sent = a.actors().send(&echo, EchoMsg::Data(huge.clone()));
+    assert!(
+        matches!(sent, Err(SendError::TooLarge { max, .. }) if max == shoal_proto::wire::DEFAULT_MAX_FRAME_LEN),
+        "{sent:?}"
+    );
+    let called: Result<EchoReply, _> = a.actors().call(&echo, EchoCall::Echo(huge), WAIT).await;
+    assert!(
+        matches!(called, Err(CallError::NotDelivered(SendError::TooLarge { .. }))),
+        "{called:?}"
+    );
+    // Nothing reached the peer, and the link still carries calls.
+    let count: EchoReply = a.actors().call(&echo, EchoCall::Received, WAIT).await.unwrap();
+    assert_eq!(count, EchoReply::Received(0));
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::node_id::NodeId;
 
-pub use self::fast::{encode_call, encode_send};
+pub use self::fast::{HotFrame, append_call, append_send, decode_hot, encode_call, encode_send};
 
 /// A process id that works from any node: the node's identity (name and creation) plus the
 /// actor's id on that node. A pid of an older life of a node never reaches a newer one.

@@ -26,8 +26,8 @@ pub mod split_brain;
 pub mod wire;
 
 pub use actor_wire::{
-    ActorFrame, ExitReason, Never, Pid, Refusal, RemoteMessage, SpawnRefusal, encode_call, encode_send,
-    tag_of,
+    ActorFrame, ExitReason, HotFrame, Never, Pid, Refusal, RemoteMessage, SpawnRefusal, append_call,
+    append_send, decode_hot, encode_call, encode_send, tag_of,
 };
 pub use cookie::Cookie;
 pub use error::ConfigError;

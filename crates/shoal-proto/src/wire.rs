@@ -93,8 +93,44 @@ pub enum DecodeError {
 impl<B: Serialize> LinkMessageOf<B> {
     /// Encodes the message as a frame body.
     pub fn encode(&self) -> Vec<u8> {
-        // Serializing our own enum into a Vec cannot fail: no maps, no unsized sequences.
-        postcard::to_extend(self, vec![WIRE_VERSION]).expect("postcard to Vec")
+        let mut out = Vec::new();
+        self.append_to(&mut out);
+        out
+    }
+
+    /// Appends the frame body [`Self::encode`] returns to `out`.
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        out.push(WIRE_VERSION);
+        // Serializing our own enum cannot fail: no maps, no unsized sequences.
+        append(out, self).expect("postcard into a Vec");
+    }
+}
+
+/// Serializes `value` with postcard onto the end of `out`. On an error `out` may hold part
+/// of the value: callers truncate it.
+pub(crate) fn append<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), postcard::Error> {
+    postcard::serialize_with_flavor(value, Append(out))
+}
+
+/// A postcard output that appends to a borrowed `Vec` (`postcard::to_extend` takes the
+/// `Vec` and loses it on an error).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 

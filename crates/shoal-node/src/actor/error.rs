@@ -20,6 +20,16 @@ pub enum SendError {
     /// The message did not encode.
     #[error("message does not encode: {0}")]
     Encode(String),
+    /// The encoded message is longer than one link frame may be.
+    #[error(
+        "message of {len} bytes is over the link's frame limit of {max} bytes; send it in parts or raise `max_frame_len` on every node"
+    )]
+    TooLarge {
+        /// Its encoded length.
+        len: usize,
+        /// The link's limit.
+        max: usize,
+    },
 }
 
 /// A call that got no reply.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shoal_proto::{ActorFrame, NodeName, SpawnRefusal};
+use shoal_proto::{ActorFrame, LinkMessage, NodeName, SpawnRefusal};
 
 use super::handoff::Extract;
 use super::remote::Answer;
@@ -165,16 +165,17 @@ impl Actors {
             .remote
             .route_id(node)
             .ok_or_else(|| SpawnError::NodeDown(node.clone()))?;
-        let make = |request| {
+        let encode = |request, out: &mut Vec<u8>| {
             let args = args.into();
             let factory = factory.to_owned();
-            Ok(super::remote::encode(ActorFrame::Spawn {
+            let frame = ActorFrame::Spawn {
                 request,
                 factory,
                 args,
-            }))
+            };
+            super::remote::append_message(&LinkMessage::Actor(frame))(out)
         };
-        let (request, answer) = self.inner.remote.request(&id, make).map_err(|e| match e {
+        let (request, answer) = self.inner.remote.request(&id, encode).map_err(|e| match e {
             SendError::Encode(e) => SpawnError::Encode(e),
             _ => SpawnError::NodeDown(node.clone()),
         })?;

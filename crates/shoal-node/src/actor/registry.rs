@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use bytes::Bytes;
 use shoal_proto::{
     LinkMessage, NodeId, RegisterError, Registration, Registry, RegistryFrame, RegistryOutput,
 };
 
 use super::cell::SysSignal;
+use super::remote::append_message;
 use super::system::Actors;
 use super::{CallError, ExitReason, Pid, RemoteMessage, SendError};
 
@@ -238,10 +238,10 @@ impl Actors {
         let remote = &self.inner.remote;
         match output {
             RegistryOutput::Send { to, frame } => {
-                let _ = remote.send_encoded(&to, Bytes::from(LinkMessage::Registry(frame).encode()));
+                let _ = remote.send_with(&to, append_message(&LinkMessage::Registry(frame)));
             }
             RegistryOutput::Broadcast(frame) => {
-                remote.broadcast(&Bytes::from(LinkMessage::Registry(frame).encode()));
+                remote.broadcast(&LinkMessage::Registry(frame).encode());
             }
             RegistryOutput::GroupChanged { .. } => {}
             RegistryOutput::Conflict { name, loser, winner } => {

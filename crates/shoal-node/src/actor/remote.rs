@@ -6,19 +6,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
-use shoal_proto::{ActorFrame, LinkMessage, NodeId, NodeName, Refusal, SpawnRefusal};
-use tokio::sync::{mpsc, oneshot};
+use shoal_proto::{ActorFrame, HotFrame, LinkMessage, NodeId, NodeName, Refusal, SpawnRefusal};
+use tokio::sync::oneshot;
 
 use super::cell::{Cell, Watcher};
 use super::system::Actors;
 use super::{ExitReason, MonitorRef, Pid, SendError};
+use crate::node::{LinkSender, OutboxError, WeakLinkSender};
 
-/// The outbound queue of one live link: encoded frame bodies.
-pub(crate) type LinkSender = mpsc::UnboundedSender<Bytes>;
-
-/// Encodes an actor frame as a link frame body.
-pub(crate) fn encode(frame: ActorFrame) -> Bytes {
-    Bytes::from(LinkMessage::Actor(frame).encode())
+/// Appends `msg` to a link buffer (the encoder [`Remote::send_with`] takes).
+pub(crate) fn append_message(msg: &LinkMessage) -> impl FnOnce(&mut Vec<u8>) -> Result<(), SendError> + '_ {
+    move |out| {
+        msg.append_to(out);
+        Ok(())
+    }
 }
 
 /// Where actor frames for one peer go.
@@ -53,7 +54,7 @@ struct RemoteWatch {
 pub(crate) struct Origin {
     pub(crate) peer: NodeId,
     /// The link's outbound queue, held weakly so the driver can still close the link.
-    pub(crate) out: mpsc::WeakUnboundedSender<Bytes>,
+    pub(crate) out: WeakLinkSender,
 }
 
 /// Where to send the answer to a call that came from another node. Dropped unanswered (the
@@ -103,13 +104,13 @@ impl Drop for RemoteReply {
 impl Actors {
     /// Sends an answer to a frame that came from `origin`.
     fn reply(&self, origin: &Origin, frame: ActorFrame) {
-        let frame = encode(frame);
+        let msg = LinkMessage::Actor(frame);
         match origin.out.upgrade() {
             Some(out) => {
-                let _ = out.send(frame);
+                let _ = out.send_with(append_message(&msg));
             }
             None => {
-                let _ = self.inner.remote.send_encoded(&origin.peer, frame);
+                let _ = self.inner.remote.send_with(&origin.peer, append_message(&msg));
             }
         }
     }
@@ -118,7 +119,8 @@ impl Actors {
 /// Routes, pending requests and remote monitors of one node.
 #[derive(Default)]
 pub(crate) struct Remote {
-    routes: RwLock<HashMap<NodeName, Route>>,
+    /// foldhash, not SipHash: every remote send looks its route up.
+    routes: RwLock<HashMap<NodeName, Route, foldhash::fast::FixedState>>,
     pending: Mutex<HashMap<u64, Pending>>,
     watches: Mutex<HashMap<u64, RemoteWatch>>,
     next: AtomicU64,
@@ -138,14 +140,14 @@ impl Remote {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
     }
 
-    /// Queues an encoded frame on every route.
-    pub(crate) fn broadcast(&self, frame: &Bytes) {
+    /// Queues an encoded frame body on every route.
+    pub(crate) fn broadcast(&self, body: &[u8]) {
         let routes = self
             .routes
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for route in routes.values() {
-            let _ = route.out.send(frame.clone());
+            let _ = route.out.send(body);
         }
     }
 
@@ -158,14 +160,19 @@ impl Remote {
         routes.get(name).map(|r| r.id.clone())
     }
 
-    /// Queues `frame` for `node` (see [`Remote::send_encoded`]).
+    /// Queues `frame` for `node` (see [`Remote::send_with`]).
     pub(crate) fn send_frame(&self, node: &NodeId, frame: ActorFrame) -> Result<(), SendError> {
-        self.send_encoded(node, encode(frame))
+        self.send_with(node, append_message(&LinkMessage::Actor(frame)))
     }
 
-    /// Queues an encoded frame for `node`. Fails with `NoProc` for an older life of the node
-    /// and with `NodeDown` when no link to it is up.
-    pub(crate) fn send_encoded(&self, node: &NodeId, frame: Bytes) -> Result<(), SendError> {
+    /// Queues for `node` the frame body `encode` appends to the link's buffer. Fails with
+    /// `NoProc` for an older life of the node, with `NodeDown` when no link to it is up, and
+    /// with `TooLarge` for a body over the link's frame limit.
+    pub(crate) fn send_with(
+        &self,
+        node: &NodeId,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
         let routes = self
             .routes
             .read()
@@ -179,18 +186,19 @@ impl Remote {
         if route.id != *node {
             return Err(SendError::NodeDown(node.name.clone()));
         }
-        route
-            .out
-            .send(frame)
-            .map_err(|_| SendError::NodeDown(node.name.clone()))
+        route.out.send_with(encode).map_err(|e| match e {
+            OutboxError::Closed => SendError::NodeDown(node.name.clone()),
+            OutboxError::TooLarge { len, max } => SendError::TooLarge { len, max },
+            OutboxError::Encode(e) => e,
+        })
     }
 
-    /// Sends the encoded frame `make(request id)` to `node` and returns the id and the
-    /// receiver of its answer.
+    /// Sends the frame `encode(request id, buffer)` appends to `node` and returns the id and
+    /// the receiver of its answer.
     pub(crate) fn request(
         &self,
         node: &NodeId,
-        make: impl FnOnce(u64) -> Result<Bytes, SendError>,
+        encode: impl FnOnce(u64, &mut Vec<u8>) -> Result<(), SendError>,
     ) -> Result<(u64, oneshot::Receiver<Answer>), SendError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -199,7 +207,7 @@ impl Remote {
             tx,
         };
         lock(&self.pending).insert(id, pending);
-        if let Err(e) = make(id).and_then(|frame| self.send_encoded(node, frame)) {
+        if let Err(e) = self.send_with(node, |out| encode(id, out)) {
             self.forget(id);
             return Err(e);
         }
@@ -284,6 +292,52 @@ impl Remote {
 }
 
 impl Actors {
+    /// Handles a `Send` or `Call` frame read in place (see [`shoal_proto::decode_hot`]).
+    pub(crate) fn handle_hot_frame(&self, origin: &Arc<Origin>, frame: HotFrame<'_>) {
+        remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);
+        match frame {
+            HotFrame::Send { to, tag, body, .. } => self.handle_send(origin, to, tag, body),
+            HotFrame::Call { to, call, tag, body } => self.handle_call(origin, to, call, tag, body),
+        }
+    }
+
+    /// A one-way message from `origin` for local actor `to`; a refusal is answered.
+    fn handle_send(&self, origin: &Arc<Origin>, to: u64, tag: u64, body: &[u8]) {
+        let result = match self.cell(to) {
+            Some(cell) => cell.inbox.send_remote(tag, body).inspect_err(|e| {
+                if *e == Refusal::MailboxFull {
+                    cell.count_dropped();
+                }
+            }),
+            None => Err(Refusal::NoProc),
+        };
+        if let Err(why) = result {
+            self.refused(&origin.peer, &why);
+            self.reply(origin, ActorFrame::Refused { to, why });
+        }
+    }
+
+    /// A call from `origin` for local actor `to`; the actor, or the refusal, answers it.
+    fn handle_call(&self, origin: &Arc<Origin>, to: u64, call: u64, tag: u64, body: &[u8]) {
+        let callee = self.cell(to);
+        let reply = RemoteReply {
+            actors: Some(self.clone()),
+            origin: origin.clone(),
+            call,
+            callee: callee.clone(),
+        };
+        let result = match callee {
+            Some(cell) => cell.inbox.call_remote(tag, body, reply),
+            None => {
+                reply.answer(Err(Refusal::NoProc));
+                Err(Refusal::NoProc)
+            }
+        };
+        if let Err(why) = result {
+            self.refused(&origin.peer, &why);
+        }
+    }
+
     /// Handles one actor frame that arrived from `origin`. Never waits: a full mailbox
     /// refuses the message.
     pub(crate) fn handle_frame(&self, origin: &Arc<Origin>, frame: ActorFrame) {
@@ -291,39 +345,8 @@ impl Actors {
         let remote = &self.inner.remote;
         remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);
         match frame {
-            ActorFrame::Send { to, tag, body, .. } => {
-                let result = match self.cell(to) {
-                    Some(cell) => cell.inbox.send_remote(tag, &body).inspect_err(|e| {
-                        if *e == Refusal::MailboxFull {
-                            cell.count_dropped();
-                        }
-                    }),
-                    None => Err(Refusal::NoProc),
-                };
-                if let Err(why) = result {
-                    self.refused(peer, &why);
-                    self.reply(origin, ActorFrame::Refused { to, why });
-                }
-            }
-            ActorFrame::Call { to, call, tag, body } => {
-                let callee = self.cell(to);
-                let reply = RemoteReply {
-                    actors: Some(self.clone()),
-                    origin: origin.clone(),
-                    call,
-                    callee: callee.clone(),
-                };
-                let result = match callee {
-                    Some(cell) => cell.inbox.call_remote(tag, &body, reply),
-                    None => {
-                        reply.answer(Err(Refusal::NoProc));
-                        Err(Refusal::NoProc)
-                    }
-                };
-                if let Err(why) = result {
-                    self.refused(peer, &why);
-                }
-            }
+            ActorFrame::Send { to, tag, body, .. } => self.handle_send(origin, to, tag, &body),
+            ActorFrame::Call { to, call, tag, body } => self.handle_call(origin, to, call, tag, &body),
             ActorFrame::Reply { call, result } => remote.answer(peer, call, Answer::Reply(result)),
             ActorFrame::Refused { to, why } => {
                 let n = remote_counters(self).refused_out.fetch_add(1, Ordering::Relaxed) + 1;

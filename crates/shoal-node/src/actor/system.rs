@@ -10,8 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use shoal_proto::{Creation, NodeId, NodeName, RemoteMessage, encode_call, encode_send, tag_of};
+use shoal_proto::{Creation, NodeId, NodeName, RemoteMessage, append_call, append_send, tag_of};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -195,9 +194,9 @@ impl Actors {
                 .inbox
                 .send_any(Box::new(msg));
         }
-        let frame =
-            encode_send(to.id, None, tag_of(M::TAG), &msg).map_err(|e| SendError::Encode(e.to_string()))?;
-        self.inner.remote.send_encoded(&to.node, frame.into())
+        self.inner.remote.send_with(&to.node, |out| {
+            append_send(out, to.id, None, tag_of(M::TAG), &msg).map_err(|e| SendError::Encode(e.to_string()))
+        })
     }
 
     /// Calls the actor at `to` with `request` and waits at most `timeout` for its reply.
@@ -210,10 +209,8 @@ impl Actors {
         if to.node == self.inner.local {
             return self.call_local(to, request, timeout).await;
         }
-        let (call, answer) = self.inner.remote.request(&to.node, |call| {
-            let frame = encode_call(to.id, call, tag_of(Q::TAG), &request);
-            frame
-                .map(Bytes::from)
+        let (call, answer) = self.inner.remote.request(&to.node, |call, out| {
+            append_call(out, to.id, call, tag_of(Q::TAG), &request)
                 .map_err(|e| SendError::Encode(e.to_string()))
         })?;
         let answer = tokio::time::timeout(timeout, answer).await;

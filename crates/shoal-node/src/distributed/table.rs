@@ -10,7 +10,7 @@ use shoal_proto::children::{ChildFrame, ChildOutput, ChildTable};
 use shoal_proto::{LinkMessage, NodeId, NodeName};
 use tokio::sync::{Notify, watch};
 
-use crate::actor::Actors;
+use crate::actor::{Actors, append_message};
 
 /// A handed-over state: its sender, the state, and when it came (ms).
 type Arrived = (NodeName, Option<Bytes>, u64);
@@ -79,10 +79,10 @@ impl Actors {
             let remote = &self.inner.remote;
             match output {
                 ChildOutput::Send { to, frame } => {
-                    let _ = remote.send_encoded(&to, Bytes::from(LinkMessage::Children(frame).encode()));
+                    let _ = remote.send_with(&to, append_message(&LinkMessage::Children(frame)));
                 }
                 ChildOutput::Broadcast(frame) => {
-                    remote.broadcast(&Bytes::from(LinkMessage::Children(frame).encode()));
+                    remote.broadcast(&LinkMessage::Children(frame).encode());
                 }
             }
         }
@@ -124,7 +124,7 @@ impl Actors {
         };
         let remote = &self.inner.remote;
         remote
-            .send_encoded(to, Bytes::from(LinkMessage::Children(frame).encode()))
+            .send_with(to, append_message(&LinkMessage::Children(frame)))
             .is_ok()
     }
 }

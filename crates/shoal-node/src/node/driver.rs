@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -15,8 +14,9 @@ use tokio_util::task::TaskTracker;
 
 use super::chaos::Chaos;
 use super::link::{self, LinkContext};
+use super::outbox::LinkSender;
 use super::{LinkCounters, NodeEvent, Snapshot, now_us};
-use crate::actor::{Actors, Route};
+use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
 
 /// Everything the driver reacts to besides datagrams and timers.
@@ -28,7 +28,7 @@ pub(crate) enum Input {
         role: Role,
         peer: Member,
         dialed: Option<SocketAddr>,
-        out: mpsc::UnboundedSender<Bytes>,
+        out: LinkSender,
     },
     /// A message arrived on an authenticated link.
     LinkMessage { conn: ConnId, msg: LinkMessage },
@@ -67,7 +67,7 @@ pub(crate) struct Driver {
     cookie: Cookie,
     max_frame_len: usize,
     /// Outbound queues of the links, carrying encoded frame bodies.
-    links: HashMap<ConnId, mpsc::UnboundedSender<Bytes>>,
+    links: HashMap<ConnId, LinkSender>,
     dialing: HashSet<SocketAddr>,
     next_conn: u64,
     snapshot: watch::Sender<Snapshot>,
@@ -202,7 +202,7 @@ impl Driver {
                 Output::SendLink { conn, msg } => {
                     if let Some(out) = self.links.get(&conn) {
                         tracing::trace!(conn = conn.0, ?msg, "link send");
-                        let _ = out.send(Bytes::from(msg.encode()));
+                        let _ = out.send_with(append_message(&msg));
                     }
                 }
                 Output::Dial(member) => self.dial(member.listen, Some(member.id)),

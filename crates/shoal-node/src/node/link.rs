@@ -2,13 +2,17 @@
 //! between the socket and the driver until either side closes.
 
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
-use shoal_proto::{ConnId, Cookie, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role, Step};
+use shoal_proto::{
+    ConnId, Cookie, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role, Step, decode_hot,
+};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
@@ -17,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::LinkCounters;
 use super::chaos::Chaos;
 use super::driver::Input;
+use super::outbox::{Outbox, outbox};
 use crate::actor::{Actors, Origin};
 
 /// How long a dial may take to connect, and a handshake to finish.
@@ -158,7 +163,7 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
         tracing::debug!(peer = %peer.id, "fault injection: dropping a new link to a partitioned peer");
         return Outcome::Failed;
     }
-    let (out, out_rx) = mpsc::unbounded_channel();
+    let (out, outbox) = outbox(ctx.max_frame_len);
     let replies = out.downgrade();
     let peer_id = peer.process_id();
     let up = Input::LinkUp {
@@ -173,7 +178,7 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
             peer: peer_id,
             out: replies,
         });
-        relay(frames, out_rx, &origin, &ctx).await;
+        relay(frames, outbox, &origin, &ctx).await;
         let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
     }
     Outcome::LinkWasUp
@@ -271,69 +276,42 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
 
 /// Carries frames both ways until the socket closes or the node stops. Actor frames go
 /// straight to the actor runtime, the rest to the driver. A frame that does not decode, or is
-/// too long, closes the link and is counted.
+/// too long, closes the link and is counted. Outbound frames arrive already framed in the
+/// [`Outbox`] and go to the socket as they are, bypassing the codec's write side.
 ///
-/// When the driver drops `out` (the link lost a duplicate-link tie, or its peer went down),
-/// everything queued has been written; the link then only reads, for [`LAME_DUCK`], so that
-/// frames the peer sent before it retired the link too are still delivered.
-async fn relay(
-    mut frames: Frames,
-    mut out: mpsc::UnboundedReceiver<Bytes>,
-    origin: &Arc<Origin>,
-    ctx: &LinkContext,
-) {
+/// When the driver drops its sender (the link lost a duplicate-link tie, or its peer went
+/// down), everything queued has been written; the link then only reads, for [`LAME_DUCK`],
+/// so that frames the peer sent before it retired the link too are still delivered.
+async fn relay(mut frames: Frames, mut outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkContext) {
     let mut retired: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = ctx.cancel.cancelled() => {
                 // What the driver queued before stopping (a Goodbye on leave) still goes out.
-                let drain = async {
-                    while let Ok(frame) = out.try_recv() {
-                        if frames.feed(frame).await.is_err() {
-                            return;
-                        }
-                    }
-                    let _ = SinkExt::<Bytes>::flush(&mut frames).await;
-                };
-                let _ = tokio::time::timeout(Duration::from_millis(200), drain).await;
+                if let Some(queued) = outbox.try_recv() {
+                    let write = frames.get_mut().write_all(&queued);
+                    let _ = tokio::time::timeout(Duration::from_millis(200), write).await;
+                }
                 break;
             }
             () = sleep_until(retired) => break,
-            frame = out.recv(), if retired.is_none() => match frame {
-                Some(_) if ctx.chaos.blocks(&origin.peer.name) => {
-                    while out.try_recv().is_ok() {} // partitioned: the network loses it
-                }
-                Some(frame) => {
-                    if frames.feed(frame).await.is_err() {
+            queued = outbox.recv(), if retired.is_none() => match queued {
+                Some(_) if ctx.chaos.blocks(&origin.peer.name) => {} // partitioned: the network loses it
+                Some(queued) => {
+                    if frames.get_mut().write_all(&queued).await.is_err() {
                         break;
                     }
-                    if feed_queued(&mut frames, &mut out).await.is_err() {
-                        return;
-                    }
-                    if SinkExt::<Bytes>::flush(&mut frames).await.is_err() {
-                        break;
-                    }
+                    outbox.recycle(queued);
                 }
                 None => retired = Some(tokio::time::Instant::now() + LAME_DUCK),
             },
             frame = frames.next() => match frame {
                 Some(Ok(_)) if ctx.chaos.blocks(&origin.peer.name) => {}
-                Some(Ok(frame)) => match LinkMessage::decode_shared(&frame.freeze()) {
-                    Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(origin, frame),
-                    Ok(LinkMessage::Registry(frame)) => ctx.actors.handle_registry_frame(&origin.peer, frame),
-                    Ok(LinkMessage::Children(frame)) => ctx.actors.handle_children_frame(&origin.peer, frame),
-                    Ok(msg) => {
-                        tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
-                        if ctx.inputs.send(Input::LinkMessage { conn: ctx.conn, msg }).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        ctx.counters.bad_frames.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(conn = ctx.conn.0, "closing link: {e}");
+                Some(Ok(frame)) => {
+                    if dispatch(frame, origin, ctx).is_break() {
                         break;
                     }
-                },
+                }
                 Some(Err(e)) => {
                     if e.kind() == std::io::ErrorKind::InvalidData {
                         ctx.counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
@@ -345,15 +323,38 @@ async fn relay(
             },
         }
     }
-    let _ = SinkExt::<Bytes>::close(&mut frames).await;
+    let _ = frames.get_mut().shutdown().await;
 }
 
-/// Encodes every frame already queued into the write buffer (without flushing).
-async fn feed_queued(frames: &mut Frames, out: &mut mpsc::UnboundedReceiver<Bytes>) -> std::io::Result<()> {
-    while let Ok(frame) = out.try_recv() {
-        frames.feed(frame).await?;
+/// Hands one inbound frame to the actor runtime or the driver. Breaks when the frame does
+/// not decode (the link closes) or the driver has stopped.
+fn dispatch(frame: BytesMut, origin: &Arc<Origin>, ctx: &LinkContext) -> ControlFlow<()> {
+    // Sends and calls, nearly all the traffic, are read in place.
+    if let Some(hot) = decode_hot(&frame) {
+        ctx.actors.handle_hot_frame(origin, hot);
+        return ControlFlow::Continue(());
     }
-    Ok(())
+    match LinkMessage::decode_shared(&frame.freeze()) {
+        Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(origin, frame),
+        Ok(LinkMessage::Registry(frame)) => ctx.actors.handle_registry_frame(&origin.peer, frame),
+        Ok(LinkMessage::Children(frame)) => ctx.actors.handle_children_frame(&origin.peer, frame),
+        Ok(msg) => {
+            tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
+            if ctx
+                .inputs
+                .send(Input::LinkMessage { conn: ctx.conn, msg })
+                .is_err()
+            {
+                return ControlFlow::Break(());
+            }
+        }
+        Err(e) => {
+            ctx.counters.bad_frames.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(conn = ctx.conn.0, "closing link: {e}");
+            return ControlFlow::Break(());
+        }
+    }
+    ControlFlow::Continue(())
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -1,0 +1,84 @@
+use bytes::BytesMut;
+use tokio_util::codec::{Decoder, LengthDelimitedCodec};
+
+use super::*;
+
+/// Splits written bytes back into frame bodies the way the peer's reader does.
+fn frames_of(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut codec = LengthDelimitedCodec::new();
+    let mut buf = BytesMut::from(bytes);
+    let mut frames = Vec::new();
+    while let Some(frame) = codec.decode(&mut buf).unwrap() {
+        frames.push(frame.to_vec());
+    }
+    assert!(buf.is_empty(), "a partial frame was left");
+    frames
+}
+
+#[tokio::test]
+async fn frames_come_out_whole_and_in_order_until_the_last_sender_goes() {
+    let (tx, mut queue) = outbox(1024);
+    let other = tx.clone();
+    tx.send(b"one").unwrap();
+    other.send(b"").unwrap();
+    tx.send(b"three").unwrap();
+    let written = queue.recv().await.unwrap();
+    assert_eq!(frames_of(&written), [&b"one"[..], b"", b"three"]);
+    queue.recycle(written);
+
+    drop(tx);
+    other.send(b"last").unwrap();
+    drop(other);
+    assert_eq!(frames_of(&queue.recv().await.unwrap()), [b"last"]);
+    assert_eq!(queue.recv().await, None);
+}
+
+#[tokio::test]
+async fn a_waiting_task_wakes_for_a_frame_and_for_the_last_drop() {
+    let (tx, mut queue) = outbox(1024);
+    let reader = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Some(bytes) = queue.recv().await {
+            got.extend(frames_of(&bytes));
+        }
+        got
+    });
+    tokio::task::yield_now().await;
+    tx.send(b"a").unwrap();
+    tokio::task::yield_now().await;
+    tx.send(b"b").unwrap();
+    drop(tx);
+    assert_eq!(reader.await.unwrap(), [b"a", b"b"]);
+}
+
+#[test]
+fn oversized_and_unencodable_frames_are_refused_and_leave_the_queue_as_it_was() {
+    let (tx, mut queue) = outbox(4);
+    tx.send(b"ok").unwrap();
+    assert_eq!(tx.send(b"12345"), Err(OutboxError::TooLarge { len: 5, max: 4 }));
+    let failed = tx.send_with(|out| {
+        out.extend_from_slice(b"xx");
+        Err("no")
+    });
+    assert_eq!(failed, Err(OutboxError::Encode("no")));
+    tx.send(b"1234").unwrap();
+    assert_eq!(frames_of(&queue.try_recv().unwrap()), [&b"ok"[..], b"1234"]);
+    assert_eq!(queue.try_recv(), None);
+}
+
+#[test]
+fn a_weak_sender_upgrades_only_while_a_sender_lives_and_sends_fail_once_the_task_is_gone() {
+    let (tx, queue) = outbox(1024);
+    let weak = tx.downgrade();
+    let upgraded = weak.upgrade().expect("a sender lives");
+    drop(tx);
+    upgraded.send(b"still open").unwrap();
+    drop(upgraded);
+    assert!(weak.upgrade().is_none());
+
+    drop(queue);
+
+    let (tx, queue) = outbox(1024);
+    drop(queue);
+    assert_eq!(tx.send(b"late"), Err(OutboxError::Closed));
+}
