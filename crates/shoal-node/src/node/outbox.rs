@@ -92,23 +92,18 @@ impl LinkSender {
         if state.closed {
             return Err(OutboxError::Closed);
         }
-        let frames = &mut state.frames;
-        let was_empty = frames.is_empty();
-        let start = frames.len();
-        frames.extend_from_slice(&[0; PREFIX]);
-        let body = encode(frames).map_err(OutboxError::Encode);
-        let len = frames.len() - start - PREFIX;
-        let prefix = u32::try_from(len).ok().filter(|_| len <= max);
-        match (body, prefix) {
-            (Ok(()), Some(prefix)) => {
-                frames[start..start + PREFIX].copy_from_slice(&prefix.to_be_bytes());
-            }
-            (body, _) => {
-                frames.truncate(start);
-                body?;
-                return Err(OutboxError::TooLarge { len, max });
-            }
+        let was_empty = state.frames.is_empty();
+        // Until the frame is whole, dropping the guard (an error, or a panic in a message's
+        // `Serialize`) cuts the buffer back to where the frame began.
+        let mut frame = Partial::begin(&mut state.frames);
+        let body = encode(frame.frames).map_err(OutboxError::Encode);
+        let len = frame.frames.len() - frame.start - PREFIX;
+        match (body, u32::try_from(len).ok().filter(|_| len <= max)) {
+            (Ok(()), Some(prefix)) => frame.finish(prefix),
+            (Err(e), _) => return Err(e),
+            (Ok(()), None) => return Err(OutboxError::TooLarge { len, max }),
         }
+        drop(frame);
         drop(state);
         if was_empty {
             self.shared.ready.notify_one();
@@ -152,6 +147,39 @@ impl Drop for LinkSender {
 impl std::fmt::Debug for LinkSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LinkSender").finish_non_exhaustive()
+    }
+}
+
+/// A frame being appended: its length prefix is reserved, and unless [`Partial::finish`]
+/// fills it in, dropping the guard removes the frame.
+struct Partial<'a> {
+    frames: &'a mut Vec<u8>,
+    start: usize,
+    done: bool,
+}
+
+impl<'a> Partial<'a> {
+    fn begin(frames: &'a mut Vec<u8>) -> Self {
+        let start = frames.len();
+        frames.extend_from_slice(&[0; PREFIX]);
+        Self {
+            frames,
+            start,
+            done: false,
+        }
+    }
+
+    fn finish(&mut self, len: u32) {
+        self.frames[self.start..self.start + PREFIX].copy_from_slice(&len.to_be_bytes());
+        self.done = true;
+    }
+}
+
+impl Drop for Partial<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.frames.truncate(self.start);
+        }
     }
 }
 

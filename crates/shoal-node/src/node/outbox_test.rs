@@ -82,3 +82,18 @@ fn a_weak_sender_upgrades_only_while_a_sender_lives_and_sends_fail_once_the_task
     drop(queue);
     assert_eq!(tx.send(b"late"), Err(OutboxError::Closed));
 }
+
+#[test]
+fn a_panic_while_encoding_leaves_no_partial_frame() {
+    let (tx, mut queue) = outbox(1024);
+    tx.send(b"before").unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = tx.send_with(|out| -> Result<(), ()> {
+            out.extend_from_slice(b"half a fra");
+            panic!("a Serialize impl panicked");
+        });
+    }));
+    assert!(panicked.is_err());
+    tx.send(b"after").unwrap();
+    assert_eq!(frames_of(&queue.try_recv().unwrap()), [&b"before"[..], b"after"]);
+}
