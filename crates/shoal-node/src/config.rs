@@ -36,7 +36,8 @@ pub struct NodeConfig {
     /// Whether the distributed supervisor moves children to a member that joins when their
     /// placement now picks it (default: off; children stay where they run).
     pub rebalance_children: bool,
-    /// Largest link frame accepted, in bytes; a larger one closes the link.
+    /// Largest link frame, in bytes: a larger one arriving closes the link, and a message
+    /// that would need a larger one is refused at the sender (`SendError::TooLarge`).
     pub max_frame_len: usize,
     /// Build version advertised to peers.
     pub version: String,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use shoal_node::actor::{
-    Actor, ActorError, CallError, Ctx, ECHO_FACTORY, EchoCall, EchoMsg, EchoReply, ExitReason, Never, Pid,
-    Refusal, SendError, Signal, SpawnError, SpawnRefusal,
+    Actor, ActorError, CallError, Codec, Ctx, ECHO_FACTORY, EchoCall, EchoMsg, EchoReply, ExitReason, Never,
+    Pid, Refusal, RemoteMessage, SendError, Signal, SpawnError, SpawnRefusal,
 };
 use shoal_node::{Node, NodeName};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
@@ -296,6 +296,58 @@ async fn a_message_over_the_frame_limit_is_refused_at_the_sender_and_the_link_st
     // Nothing reached the peer, and the link still carries calls.
     let count: EchoReply = a.actors().call(&echo, EchoCall::Received, WAIT).await.unwrap();
     assert_eq!(count, EchoReply::Received(0));
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// Answers a call with as many bytes as it asks for.
+struct Inflater;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Inflate(usize);
+
+impl RemoteMessage for Inflate {
+    const TAG: &'static str = "test.Inflate";
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Inflated(Bytes);
+
+impl RemoteMessage for Inflated {
+    const TAG: &'static str = "test.Inflated";
+}
+
+impl Actor for Inflater {
+    type Msg = Never;
+    type Call = Inflate;
+    type Reply = Inflated;
+
+    async fn handle(&mut self, _ctx: &mut Ctx<Self>, msg: Never) -> Result<(), ActorError> {
+        match msg {}
+    }
+
+    async fn handle_call(&mut self, _ctx: &mut Ctx<Self>, call: Inflate) -> Result<Inflated, ActorError> {
+        Ok(Inflated(Bytes::from(vec![1u8; call.0])))
+    }
+
+    fn codec() -> Option<Codec<Self>> {
+        Some(Codec::serde())
+    }
+}
+
+#[tokio::test]
+async fn a_reply_over_the_frame_limit_fails_the_call_at_once_instead_of_timing_out() {
+    let (a, b) = pair().await;
+    let inflater = b.actors().spawn(Inflater);
+    let huge = shoal_proto::wire::DEFAULT_MAX_FRAME_LEN + 1;
+    // A reply lost to the frame limit would end in `Timeout`.
+    let called: Result<Inflated, _> = a.actors().call(inflater.pid(), Inflate(huge), WAIT).await;
+    assert!(
+        matches!(&called, Err(CallError::Refused(Refusal::BadReply(why))) if why.contains("frame limit")),
+        "{called:?}"
+    );
+    let small: Inflated = a.actors().call(inflater.pid(), Inflate(3), WAIT).await.unwrap();
+    assert_eq!(small.0.len(), 3);
     a.shutdown().await;
     b.shutdown().await;
 }

@@ -21,9 +21,7 @@ pub enum SendError {
     #[error("message does not encode: {0}")]
     Encode(String),
     /// The encoded message is longer than one link frame may be.
-    #[error(
-        "message of {len} bytes is over the link's frame limit of {max} bytes; send it in parts or raise `max_frame_len` on every node"
-    )]
+    #[error("message of {len} bytes is over the link's frame limit of {max} bytes; send it in smaller parts")]
     TooLarge {
         /// Its encoded length.
         len: usize,

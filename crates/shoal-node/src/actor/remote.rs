@@ -102,17 +102,41 @@ impl Drop for RemoteReply {
 }
 
 impl Actors {
-    /// Sends an answer to a frame that came from `origin`.
+    /// Sends an answer to a frame that came from `origin`. A reply too long for one frame
+    /// is answered with `BadReply` instead, so the caller does not wait for its timeout.
     fn reply(&self, origin: &Origin, frame: ActorFrame) {
-        let msg = LinkMessage::Actor(frame);
-        match origin.out.upgrade() {
-            Some(out) => {
-                let _ = out.send_with(append_message(&msg));
-            }
-            None => {
-                let _ = self.inner.remote.send_with(&origin.peer, append_message(&msg));
-            }
+        let call = match &frame {
+            ActorFrame::Reply { call, .. } => Some(*call),
+            _ => None,
+        };
+        let sent = self.answer_to(origin, &LinkMessage::Actor(frame));
+        if let (Err(SendError::TooLarge { len, max }), Some(call)) = (sent, call) {
+            let why = format!("the reply of {len} bytes is over the link's frame limit of {max} bytes");
+            let refusal = ActorFrame::Reply {
+                call,
+                result: Err(Refusal::BadReply(why)),
+            };
+            let _ = self.answer_to(origin, &LinkMessage::Actor(refusal));
         }
+    }
+
+    /// Queues `msg` on the link `origin` came in on, or on the peer's current link.
+    fn answer_to(&self, origin: &Origin, msg: &LinkMessage) -> Result<(), SendError> {
+        match origin.out.upgrade() {
+            Some(out) => out
+                .send_with(append_message(msg))
+                .map_err(|e| send_error(e, &origin.peer.name)),
+            None => self.inner.remote.send_with(&origin.peer, append_message(msg)),
+        }
+    }
+}
+
+/// What a failed append to `node`'s link means to the sender.
+fn send_error(e: OutboxError<SendError>, node: &NodeName) -> SendError {
+    match e {
+        OutboxError::Closed => SendError::NodeDown(node.clone()),
+        OutboxError::TooLarge { len, max } => SendError::TooLarge { len, max },
+        OutboxError::Encode(e) => e,
     }
 }
 
@@ -186,11 +210,7 @@ impl Remote {
         if route.id != *node {
             return Err(SendError::NodeDown(node.name.clone()));
         }
-        route.out.send_with(encode).map_err(|e| match e {
-            OutboxError::Closed => SendError::NodeDown(node.name.clone()),
-            OutboxError::TooLarge { len, max } => SendError::TooLarge { len, max },
-            OutboxError::Encode(e) => e,
-        })
+        route.out.send_with(encode).map_err(|e| send_error(e, &node.name))
     }
 
     /// Sends the frame `encode(request id, buffer)` appends to `node` and returns the id and
