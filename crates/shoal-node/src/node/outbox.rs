@@ -247,9 +247,10 @@ impl Outbox {
         if state.frames.is_empty() {
             return None;
         }
-        let mut taken = std::mem::take(&mut self.spare);
-        std::mem::swap(&mut taken, &mut state.frames);
-        Some(taken)
+        Some(std::mem::replace(
+            &mut state.frames,
+            std::mem::take(&mut self.spare),
+        ))
     }
 
     /// Hands back a buffer [`Self::recv`] returned, once written, for reuse.
