@@ -55,6 +55,7 @@ mod error;
 mod factory;
 mod handoff;
 mod info;
+mod mailbox;
 mod registry;
 mod remote;
 mod run;

@@ -65,6 +65,7 @@ impl Actor for Recorder {
             "fail" => return Err(ActorError::new("asked to fail")),
             "panic" => panic!("asked to panic"),
             "stop" => ctx.stop(ExitReason::Normal),
+            "kill" => ctx.actors().kill(&ctx.pid().clone()).unwrap(),
             _ => {}
         }
         let _ = self.seen.send(msg);
@@ -137,6 +138,38 @@ async fn a_full_mailbox_refuses_at_once_and_counts_the_drop() {
     let info = node.actors().info(actor.pid().id).unwrap();
     assert_eq!((info.mailbox_depth, info.dropped), (2, 2));
     open.send(()).unwrap();
+    node.shutdown().await;
+}
+
+/// A kill must not wait for the mailbox to empty: here thousands of messages wait behind it.
+#[tokio::test]
+async fn a_kill_stops_an_actor_at_once_though_its_mailbox_is_full() {
+    let node = node().await;
+    let (mut recorder, mut seen) = Recorder::new();
+    let (open, gate) = tokio::sync::oneshot::channel();
+    recorder.gate = Some(gate);
+    let actor = node
+        .actors()
+        .spawn_with(recorder, SpawnOptions::default().capacity(5000));
+    actor.send("kill".into()).unwrap();
+    for i in 0..4000 {
+        actor.send(i.to_string()).unwrap();
+    }
+    let down = node.actors().monitor(actor.pid());
+    open.send(()).unwrap();
+    assert_eq!(
+        tokio::time::timeout(WAIT, down).await.unwrap(),
+        ExitReason::Killed
+    );
+    let mut handled_after_kill = 0;
+    while seen.try_recv().is_ok() {
+        handled_after_kill += 1;
+    }
+    // The runtime checks for a kill every 64 messages.
+    assert!(
+        handled_after_kill <= 64,
+        "{handled_after_kill} messages handled after the kill"
+    );
     node.shutdown().await;
 }
 

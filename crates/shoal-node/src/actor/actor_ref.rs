@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::cell::Cell;
+use super::mailbox::{MailboxSender, PushError};
 use super::remote::RemoteReply;
 use super::{Actor, CallError, ExitReason, Pid, SendError};
 
@@ -41,7 +42,7 @@ impl<R> Responder<R> {
 /// cheap. [`ActorRef::pid`] gives the address to hand to other nodes.
 pub struct ActorRef<A: Actor> {
     pub(crate) cell: Arc<Cell>,
-    pub(crate) mailbox: mpsc::Sender<Envelope<A>>,
+    pub(crate) mailbox: MailboxSender<Envelope<A>>,
 }
 
 impl<A: Actor> ActorRef<A> {
@@ -67,10 +68,11 @@ impl<A: Actor> ActorRef<A> {
     /// stopped.
     pub async fn send_wait(&self, msg: A::Msg) -> Result<(), SendError> {
         // Try first: while there is room this skips the waiting machinery.
+        // Try first: while there is room this skips the waiting machinery.
         let envelope = match self.mailbox.try_send(Envelope::Msg(msg)) {
             Ok(()) => return Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(SendError::NoProc),
-            Err(mpsc::error::TrySendError::Full(envelope)) => envelope,
+            Err(PushError::Closed(_)) => return Err(SendError::NoProc),
+            Err(PushError::Full(envelope)) => envelope,
         };
         self.mailbox.send(envelope).await.map_err(|_| SendError::NoProc)
     }
@@ -89,13 +91,13 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    fn refused<T>(&self, e: &mpsc::error::TrySendError<T>) -> SendError {
+    fn refused<T>(&self, e: &PushError<T>) -> SendError {
         match e {
-            mpsc::error::TrySendError::Full(_) => {
+            PushError::Full(_) => {
                 self.cell.count_dropped();
                 SendError::MailboxFull
             }
-            mpsc::error::TrySendError::Closed(_) => SendError::NoProc,
+            PushError::Closed(_) => SendError::NoProc,
         }
     }
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::actor_ref::{Envelope, Responder};
 use super::codec::Codec;
 use super::info::ActorStatus;
+use super::mailbox::{MailboxSender, PushError};
 use super::remote::RemoteReply;
 use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError};
 
@@ -98,7 +99,7 @@ pub(crate) trait Inbox: Send + Sync {
     fn send_remote(&self, tag: u64, body: &[u8]) -> Result<(), Refusal>;
     /// A call from another node; a refusal is answered through `reply` and returned.
     fn call_remote(&self, tag: u64, body: &[u8], reply: RemoteReply) -> Result<(), Refusal>;
-    /// Messages waiting in the mailbox.
+    /// Messages waiting in the mailbox, and those taken but not handled yet.
     fn depth(&self) -> usize;
 }
 
@@ -112,6 +113,8 @@ pub(crate) struct Cell {
     /// the node's token) when the node stops.
     pub(crate) halt: CancellationToken,
     killed: AtomicBool,
+    /// Set when a signal is queued; lets the actor skip polling the lane between messages.
+    signal_waiting: AtomicBool,
     status: AtomicU8,
     handled: AtomicU64,
     dropped: AtomicU64,
@@ -133,6 +136,7 @@ impl Cell {
             inbox,
             halt,
             killed: AtomicBool::new(false),
+            signal_waiting: AtomicBool::new(false),
             status: AtomicU8::new(ActorStatus::Starting as u8),
             handled: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -142,7 +146,15 @@ impl Cell {
 
     /// Puts a signal on the priority lane (a no-op once the actor has stopped).
     pub(crate) fn signal(&self, signal: SysSignal) {
-        let _ = self.signals.send(signal);
+        if self.signals.send(signal).is_ok() {
+            self.signal_waiting.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether a signal was queued since the last call; the actor then drains its lane. A
+    /// signal that the lane's own wake-up delivered first may still report here once.
+    pub(crate) fn take_signal_waiting(&self) -> bool {
+        self.signal_waiting.load(Ordering::Relaxed) && self.signal_waiting.swap(false, Ordering::Acquire)
     }
 
     /// Stops the actor at once with `Killed`; it cannot trap this and `stopping` does not run.
@@ -180,8 +192,11 @@ impl Cell {
         ActorStatus::from_u8(self.status.load(Ordering::Relaxed))
     }
 
+    /// Counts one handled message. Only the actor's own task calls this, so a plain store
+    /// (no read-modify-write) is enough.
     pub(crate) fn count_handled(&self) {
-        self.handled.fetch_add(1, Ordering::Relaxed);
+        self.handled
+            .store(self.handled.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     pub(crate) fn handled(&self) -> u64 {
@@ -199,15 +214,15 @@ impl Cell {
 
 /// The inbox of an actor of type `A`.
 pub(crate) struct TypedInbox<A: Actor> {
-    pub(crate) mailbox: mpsc::Sender<Envelope<A>>,
+    pub(crate) mailbox: MailboxSender<Envelope<A>>,
     pub(crate) codec: Option<Codec<A>>,
 }
 
 impl<A: Actor> TypedInbox<A> {
     fn push(&self, envelope: Envelope<A>) -> Result<(), SendError> {
         self.mailbox.try_send(envelope).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::MailboxFull,
-            mpsc::error::TrySendError::Closed(_) => SendError::NoProc,
+            PushError::Full(_) => SendError::MailboxFull,
+            PushError::Closed(_) => SendError::NoProc,
         })
     }
 }
@@ -261,8 +276,8 @@ impl<A: Actor> Inbox for TypedInbox<A> {
             return Ok(());
         };
         let why = match e {
-            mpsc::error::TrySendError::Full(_) => Refusal::MailboxFull,
-            mpsc::error::TrySendError::Closed(_) => Refusal::NoProc,
+            PushError::Full(_) => Refusal::MailboxFull,
+            PushError::Closed(_) => Refusal::NoProc,
         };
         if let Envelope::Call(_, Responder::Remote { reply, .. }) = e.into_inner() {
             reply.answer(Err(why.clone()));
@@ -271,6 +286,6 @@ impl<A: Actor> Inbox for TypedInbox<A> {
     }
 
     fn depth(&self) -> usize {
-        self.mailbox.max_capacity() - self.mailbox.capacity()
+        self.mailbox.depth()
     }
 }

@@ -8,17 +8,18 @@ use std::task::Poll;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
-use super::actor_ref::Envelope;
+use super::actor_ref::{Envelope, Responder};
 use super::cell::{Cell, SysSignal};
 use super::context::Ctx;
 use super::info::ActorStatus;
+use super::mailbox::MailboxReceiver;
 use super::{Actor, ActorError, ExitReason, Signal};
 
 /// Runs `actor` until it stops, then records its exit.
 pub(crate) async fn run_actor<A: Actor>(
     mut actor: A,
     mut ctx: Ctx<A>,
-    mut mailbox: mpsc::Receiver<Envelope<A>>,
+    mut mailbox: MailboxReceiver<Envelope<A>>,
     mut signals: mpsc::UnboundedReceiver<SysSignal>,
 ) {
     let cell = ctx.cell().clone();
@@ -38,39 +39,37 @@ pub(crate) async fn run_actor<A: Actor>(
     let actors = ctx.actors().clone();
     actors.exited(&cell, &reason);
     // Calls still queued learn that the actor stopped.
-    mailbox.close();
-    while let Ok(envelope) = mailbox.try_recv() {
+    for envelope in mailbox.close() {
         if let Envelope::Call(_, responder) = envelope {
             responder.respond(Err(reason.clone()));
         }
     }
 }
 
-/// Mailbox messages taken per wake-up; fewer wake-ups and permit releases per message.
+/// Mailbox messages handled between two checks of the halt signal.
 const BATCH: usize = 64;
 
 /// Handles signals and messages until a stop; returns why.
 async fn serve<A: Actor>(
     actor: &mut A,
     ctx: &mut Ctx<A>,
-    mailbox: &mut mpsc::Receiver<Envelope<A>>,
+    mailbox: &mut MailboxReceiver<Envelope<A>>,
     signals: &mut mpsc::UnboundedReceiver<SysSignal>,
 ) -> ExitReason {
     let cell = ctx.cell().clone();
-    let mut batch = Vec::with_capacity(BATCH);
     cell.set_status(ActorStatus::Waiting);
     loop {
-        // `halt` is polled last: while messages wait, checking it would cost a lock each.
+        // `halt` is polled last: while messages wait, polling it would cost a lock each, so
+        // `handle_batch` checks it every `BATCH` messages instead.
         let stop = tokio::select! {
             biased;
             Some(signal) = signals.recv() => {
                 cell.set_status(ActorStatus::Running);
                 halting(&cell, on_signal(actor, ctx, signal)).await
             }
-            n = mailbox.recv_many(&mut batch, BATCH) => {
+            () = mailbox.ready() => {
                 cell.set_status(ActorStatus::Running);
-                debug_assert!(n > 0, "the cell holds a sender, so the mailbox never closes");
-                handle_batch(actor, ctx, &mut batch, signals).await
+                handle_batch(actor, ctx, mailbox, signals).await
             }
             () = cell.halt.cancelled() => Some(cell.halt_reason()),
         };
@@ -81,36 +80,42 @@ async fn serve<A: Actor>(
     }
 }
 
-/// Handles a batch of mailbox messages in order. Signals that arrive meanwhile still go
-/// first: they are handled between two messages. On a stop, calls left in the batch are
-/// answered with the stop's reason (as calls left in the mailbox are at exit).
+/// Handles up to `BATCH` taken mailbox messages in order, then checks the halt signal, so a
+/// kill reaches an actor whose mailbox never empties. Signals that arrive meanwhile still go
+/// first: they are handled between two messages. On a stop, the messages left are answered
+/// at exit, with the mailbox's.
 async fn handle_batch<A: Actor>(
     actor: &mut A,
     ctx: &mut Ctx<A>,
-    batch: &mut Vec<Envelope<A>>,
+    mailbox: &mut MailboxReceiver<Envelope<A>>,
     signals: &mut mpsc::UnboundedReceiver<SysSignal>,
 ) -> Option<ExitReason> {
     let cell = ctx.cell().clone();
-    let mut envelopes = batch.drain(..);
-    while let Some(envelope) = envelopes.next() {
-        let mut stop = halting(&cell, on_envelope(actor, ctx, envelope)).await;
-        cell.count_handled();
-        while stop.is_none()
-            && ctx.stop.is_none()
-            && let Ok(signal) = signals.try_recv()
-        {
-            stop = halting(&cell, on_signal(actor, ctx, signal)).await;
-        }
-        if let Some(reason) = stop.or_else(|| ctx.stop.take()) {
-            for envelope in envelopes {
-                if let Envelope::Call(_, responder) = envelope {
-                    responder.respond(Err(reason.clone()));
-                }
+    for _ in 0..BATCH {
+        // The batch used up: back to `serve`, which takes the next or waits.
+        let envelope = mailbox.next()?;
+        let mut stop = match envelope {
+            Envelope::Msg(msg) => halting(&cell, guarded(actor.handle(ctx, msg))).await.err(),
+            // Boxed: a call's future is large, and every send would otherwise be moved
+            // through a future with room for it.
+            Envelope::Call(call, responder) => {
+                Box::pin(halting(&cell, on_call(actor, ctx, call, responder))).await
             }
-            return Some(reason);
+        };
+        cell.count_handled();
+        if cell.take_signal_waiting() {
+            while stop.is_none()
+                && ctx.stop.is_none()
+                && let Ok(signal) = signals.try_recv()
+            {
+                stop = halting(&cell, on_signal(actor, ctx, signal)).await;
+            }
+        }
+        if stop.is_some() || ctx.stop.is_some() {
+            return stop;
         }
     }
-    None
+    cell.halt.is_cancelled().then(|| cell.halt_reason())
 }
 
 async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, signal: SysSignal) -> Option<ExitReason> {
@@ -130,19 +135,21 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, signal: SysSignal)
     guarded(actor.handle_signal(ctx, signal)).await.err()
 }
 
-async fn on_envelope<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, envelope: Envelope<A>) -> Option<ExitReason> {
-    match envelope {
-        Envelope::Msg(msg) => guarded(actor.handle(ctx, msg)).await.err(),
-        Envelope::Call(call, responder) => match guarded(actor.handle_call(ctx, call)).await {
-            Ok(reply) => {
-                responder.respond(Ok(reply));
-                None
-            }
-            Err(reason) => {
-                responder.respond(Err(reason.clone()));
-                Some(reason)
-            }
-        },
+async fn on_call<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Ctx<A>,
+    call: A::Call,
+    responder: Responder<A::Reply>,
+) -> Option<ExitReason> {
+    match guarded(actor.handle_call(ctx, call)).await {
+        Ok(reply) => {
+            responder.respond(Ok(reply));
+            None
+        }
+        Err(reason) => {
+            responder.respond(Err(reason.clone()));
+            Some(reason)
+        }
     }
 }
 

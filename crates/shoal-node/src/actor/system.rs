@@ -155,7 +155,7 @@ impl Actors {
     pub fn spawn_with<A: Actor>(&self, actor: A, options: SpawnOptions) -> ActorRef<A> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let pid = Pid::new(self.inner.local.clone(), id);
-        let (mailbox, mailbox_rx) = mpsc::channel(options.capacity.max(1));
+        let (mailbox, mailbox_rx) = super::mailbox::mailbox(options.capacity);
         let (signals, signals_rx) = mpsc::unbounded_channel();
         let meta = Meta {
             name: options.name,
