@@ -1,6 +1,8 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+
 use super::*;
 
 /// Generous bound for waits that should end at once.
@@ -139,6 +141,41 @@ async fn dropping_the_receiver_closes_the_mailbox() {
     assert!(matches!(tx.try_send(2), Err(PushError::Closed(2))));
 }
 
+/// Senders on other threads that wait for room: every message arrives, in each sender's
+/// order, and nobody is left waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_senders_on_other_threads_lose_and_reorder_nothing() {
+    const SENDERS: u64 = 4;
+    const EACH: u64 = 20_000;
+    let (tx, mut rx) = mailbox(100);
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|sender| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for seq in 0..EACH {
+                    tx.send((sender, seq)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let receive = async {
+        let mut expected = [0; SENDERS as usize];
+        for _ in 0..SENDERS * EACH {
+            rx.ready().await;
+            let (sender, seq) = rx.next().unwrap();
+            assert_eq!(seq, expected[sender as usize], "sender {sender} out of order");
+            expected[sender as usize] += 1;
+        }
+    };
+    tokio::time::timeout(WAIT, receive)
+        .await
+        .expect("the receiver stalled");
+    for sender in senders {
+        tokio::time::timeout(WAIT, sender).await.unwrap().unwrap();
+    }
+    assert_eq!(tx.depth(), 0);
+}
+
 /// A receiver whose mailbox is never empty must still let other tasks on its thread run.
 #[tokio::test(flavor = "current_thread")]
 async fn a_busy_receiver_yields_to_other_tasks() {
@@ -156,4 +193,69 @@ async fn a_busy_receiver_yields_to_other_tasks() {
         rounds += 1;
     }
     assert!(other_ran.load(Ordering::Relaxed), "the receiver never yielded");
+}
+
+/// One step of the model test.
+#[derive(Clone, Debug)]
+enum Step {
+    /// `try_send` this many messages.
+    Push(usize),
+    /// Hand out this many messages, taking a chunk first if the current one is used up.
+    Handle(usize),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..3 * CHUNK).prop_map(Step::Push),
+        (0..2 * CHUNK).prop_map(Step::Handle),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Against a plain FIFO split into "waiting" and "taken": nothing lost, reordered or
+    /// refused while there is room; `Full` exactly when `capacity` messages wait; a take moves
+    /// the oldest chunk (every chunk but the newest is full); the depth counts both parts; the
+    /// close hands back the rest in order.
+    #[test]
+    fn the_mailbox_behaves_like_a_bounded_fifo(
+        capacity in 1..3 * CHUNK,
+        steps in proptest::collection::vec(step(), 1..40),
+    ) {
+        let (tx, mut rx) = mailbox(capacity);
+        let (mut waiting, mut taken) = (VecDeque::new(), VecDeque::new());
+        let mut next = 0u64;
+        for step in steps {
+            match step {
+                Step::Push(n) => {
+                    for _ in 0..n {
+                        let pushed = tx.try_send(next);
+                        if waiting.len() < capacity {
+                            proptest::prop_assert!(pushed.is_ok());
+                            waiting.push_back(next);
+                        } else {
+                            proptest::prop_assert!(matches!(pushed, Err(PushError::Full(v)) if v == next));
+                        }
+                        next += 1;
+                    }
+                }
+                Step::Handle(n) => {
+                    for _ in 0..n {
+                        if taken.is_empty() {
+                            let chunk = waiting.len().min(CHUNK);
+                            taken.extend(waiting.drain(..chunk));
+                        }
+                        let ready = rx.ready().now_or_never().is_some();
+                        proptest::prop_assert_eq!(ready, !taken.is_empty());
+                        proptest::prop_assert_eq!(rx.next(), taken.pop_front());
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(tx.depth(), waiting.len() + taken.len());
+        }
+        let left: Vec<u64> = taken.into_iter().chain(waiting).collect();
+        proptest::prop_assert_eq!(Vec::from(rx.close()), left);
+    }
 }
