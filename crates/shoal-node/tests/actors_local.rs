@@ -121,15 +121,27 @@ async fn messages_from_one_sender_arrive_in_order_and_calls_answer() {
     node.shutdown().await;
 }
 
+/// A recorder with a mailbox of `capacity` that handles nothing until `open` is sent: what is
+/// sent meanwhile stays in its mailbox.
+fn spawn_gated(
+    node: &Solo,
+    capacity: usize,
+) -> (
+    shoal_node::actor::ActorRef<Recorder>,
+    mpsc::UnboundedReceiver<String>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (mut recorder, seen) = Recorder::new();
+    let (open, gate) = tokio::sync::oneshot::channel();
+    recorder.gate = Some(gate);
+    let options = SpawnOptions::default().capacity(capacity);
+    (node.actors().spawn_with(recorder, options), seen, open)
+}
+
 #[tokio::test]
 async fn a_full_mailbox_refuses_at_once_and_counts_the_drop() {
     let node = node().await;
-    let (mut recorder, _seen) = Recorder::new();
-    let (open, gate) = tokio::sync::oneshot::channel();
-    recorder.gate = Some(gate);
-    let actor = node
-        .actors()
-        .spawn_with(recorder, SpawnOptions::default().capacity(2));
+    let (actor, _seen, open) = spawn_gated(&node, 2);
     actor.send("1".into()).unwrap();
     actor.send("2".into()).unwrap();
     assert_eq!(actor.send("3".into()), Err(SendError::MailboxFull));
@@ -145,12 +157,7 @@ async fn a_full_mailbox_refuses_at_once_and_counts_the_drop() {
 #[tokio::test]
 async fn a_kill_stops_an_actor_at_once_though_its_mailbox_is_full() {
     let node = node().await;
-    let (mut recorder, mut seen) = Recorder::new();
-    let (open, gate) = tokio::sync::oneshot::channel();
-    recorder.gate = Some(gate);
-    let actor = node
-        .actors()
-        .spawn_with(recorder, SpawnOptions::default().capacity(5000));
+    let (actor, mut seen, open) = spawn_gated(&node, 5000);
     actor.send("kill".into()).unwrap();
     for i in 0..4000 {
         actor.send(i.to_string()).unwrap();
