@@ -51,6 +51,7 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .membership(settings.membership.clone())
         .version(version::FULL)
         .rebalance_children(settings.demo)
+        .leave_on_stdin_eof(settings.leave_on_stdin_eof)
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

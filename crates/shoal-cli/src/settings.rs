@@ -72,6 +72,8 @@ pub(crate) struct NodeSettings {
     pub(crate) admin_token: Option<String>,
     /// Whether to run the demo workload.
     pub(crate) demo: bool,
+    /// Whether to leave when stdin reaches end of file (flag or environment only).
+    pub(crate) leave_on_stdin_eof: bool,
     /// Lines to log at warn level, e.g. a cookie file other users can read.
     pub(crate) warnings: Vec<String>,
 }
@@ -171,6 +173,7 @@ impl NodeArgs {
             membership,
             admin_token,
             demo: self.demo,
+            leave_on_stdin_eof: self.leave_on_stdin_eof,
             warnings,
             config_file,
         })

@@ -141,6 +141,69 @@ fn sigterm_leaves_gracefully_with_reason_left() {
 }
 
 #[test]
+fn a_node_whose_stdin_closes_leaves_with_reason_left_and_exits() {
+    let c = cookie("stdin");
+    let n1 = start("n1", &c, &[]);
+    let mut n2 = start("n2", &c, &[&n1]);
+    wait_all_see(&[&n1, &n2], &["n1", "n2"]);
+    n2.close_stdin();
+    assert_eq!(wait_down(&n1, "n2")["reason"], "Left");
+    assert_eq!(n2.wait_exit(WAIT), Some(0), "log:\n{}", n2.log_text());
+    assert!(
+        n2.log_text().contains("the launcher is gone"),
+        "log:\n{}",
+        n2.log_text()
+    );
+}
+
+/// Not a test on its own: the launcher process of the test below. It starts a node through
+/// the test kit, prints the node's pid and waits to be killed.
+#[test]
+#[ignore = "run by killed_launchers_take_their_nodes_with_them"]
+fn launcher_that_waits_to_be_killed() {
+    let node = start("orphan", &cookie("orphan"), &[]);
+    println!("NODE_PID {}", node.pid());
+    loop {
+        std::thread::park();
+    }
+}
+
+#[test]
+fn killed_launchers_take_their_nodes_with_them() {
+    let mut launcher = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "launcher_that_waits_to_be_killed",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(launcher.stdout.take().unwrap());
+    let pid = std::io::BufRead::lines(stdout)
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("NODE_PID ").map(str::to_string))
+        .expect("the launcher printed no node pid");
+    let proc_stat = format!("/proc/{pid}/stat");
+    // SIGKILL: no destructor runs, so only the closed stdin pipe can stop the node.
+    launcher.kill().unwrap();
+    launcher.wait().unwrap();
+    // Gone, or a zombie its new parent has not reaped yet.
+    let gone = wait_until(WAIT, || {
+        let stat = std::fs::read_to_string(&proc_stat).unwrap_or_default();
+        let state = stat.rsplit(") ").next().and_then(|rest| rest.chars().next());
+        matches!(state, None | Some('Z')).then_some(())
+    });
+    if gone.is_none() {
+        let pid = nix::unistd::Pid::from_raw(pid.parse().unwrap());
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        panic!("node {pid} outlived its killed launcher");
+    }
+}
+
+#[test]
 fn node_with_another_cookie_never_becomes_a_member_and_both_logs_say_why() {
     let c = cookie("cookie");
     let n1 = start("n1", &c, &[]);

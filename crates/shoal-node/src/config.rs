@@ -41,6 +41,10 @@ pub struct NodeConfig {
     pub max_frame_len: usize,
     /// Build version advertised to peers.
     pub version: String,
+    /// Whether the node leaves the cluster when its standard input reaches end of file
+    /// (default: off). For launchers that pipe stdin so that the node goes when they go,
+    /// even when killed: test harnesses, benchmarks. Never with stdin at `/dev/null`.
+    pub leave_on_stdin_eof: bool,
 }
 
 /// Builds a [`NodeConfig`] and starts the node.
@@ -65,6 +69,7 @@ impl NodeBuilder {
             rebalance_children: false,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            leave_on_stdin_eof: false,
         });
         Self { config }
     }
@@ -176,6 +181,16 @@ impl NodeBuilder {
         let version = version.into();
         self.set(|c| {
             c.version = version;
+            Ok(())
+        })
+    }
+
+    /// Has the node leave the cluster when its standard input reaches end of file, as it
+    /// does when the launcher holding the other end of a pipe exits, however it exits.
+    /// Off by default; never turn it on for a node whose stdin is `/dev/null` or closed.
+    pub fn leave_on_stdin_eof(self, on: bool) -> Self {
+        self.set(|c| {
+            c.leave_on_stdin_eof = on;
             Ok(())
         })
     }

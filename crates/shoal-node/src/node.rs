@@ -3,6 +3,7 @@
 mod chaos;
 mod contract;
 mod driver;
+mod launcher;
 mod link;
 mod outbox;
 
@@ -192,9 +193,13 @@ impl Node {
             started: Instant::now(),
             first_events: std::sync::Mutex::new(Some(first_events)),
         };
-        Ok(Self {
+        let node = Self {
             inner: Arc::new(inner),
-        })
+        };
+        if config.leave_on_stdin_eof {
+            launcher::leave_on_stdin_eof(&node);
+        }
+        Ok(node)
     }
 
     /// This node's member record (its creation grows if it ever had to rejoin).

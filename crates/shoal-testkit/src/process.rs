@@ -3,7 +3,7 @@
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -30,9 +30,16 @@ pub struct Ready {
 }
 
 /// A running node process. Dropping it kills the process (SIGKILL) and reaps it.
+///
+/// The node's standard input is a pipe this value holds, and the node is started with
+/// `SHOAL_LEAVE_ON_STDIN_EOF=1`: when the launching process dies without dropping it (a
+/// `SIGKILL`, an abort), the OS closes the pipe and the node leaves the cluster and exits,
+/// instead of running on as an orphan.
 #[derive(Debug)]
 pub struct NodeProcess {
     child: Child,
+    /// The launcher's end of the node's stdin; `None` once closed.
+    stdin: Option<ChildStdin>,
     /// What the node printed when ready.
     pub ready: Ready,
     events: mpsc::Receiver<Value>,
@@ -49,7 +56,8 @@ impl NodeProcess {
 
     /// Like [`NodeProcess::spawn`], with extra environment variables. The name and addresses
     /// are also passed as `SHOAL_NAME`, `SHOAL_LISTEN` and `SHOAL_HTTP`, so a binary built on
-    /// `Node::from_env()` that ignores the flags starts the same way.
+    /// `Node::from_env()` that ignores the flags starts the same way (such a binary should
+    /// also exit once its node has stopped, for the stdin watch to end it).
     pub fn spawn_with_env(bin: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> io::Result<Self> {
         let log = std::env::temp_dir().join(format!(
             "shoal-test-{name}-{}-{}.log",
@@ -71,11 +79,13 @@ impl NodeProcess {
             .env("SHOAL_NAME", name)
             .env("SHOAL_LISTEN", "127.0.0.1:0")
             .env("SHOAL_HTTP", "127.0.0.1:0")
+            .env("SHOAL_LEAVE_ON_STDIN_EOF", "1")
             .envs(env.iter().copied())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log)?)
             .spawn()?;
+        let stdin = child.stdin.take();
         let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
         let (tx, events) = mpsc::channel();
         std::thread::spawn(move || {
@@ -89,6 +99,7 @@ impl NodeProcess {
         });
         let mut node = Self {
             child,
+            stdin,
             ready: placeholder_ready(),
             events,
             log,
@@ -124,6 +135,12 @@ impl NodeProcess {
     pub fn signal(&self, signal: Signal) -> io::Result<()> {
         let pid = i32::try_from(self.child.id()).map_err(io::Error::other)?;
         kill(Pid::from_raw(pid), signal).map_err(io::Error::other)
+    }
+
+    /// Closes the node's stdin, as the OS does when the launcher dies: the node leaves the
+    /// cluster (peers see `NodeDown { reason: Left }`) and exits.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// Waits up to `timeout` for the process to exit; returns its exit code (None if killed

@@ -32,7 +32,8 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Runs a server node until SIGINT or SIGTERM, then leaves the cluster.
+/// Runs a server node until SIGINT or SIGTERM, then leaves the cluster; or until the node
+/// stops on its own.
 async fn serve() -> anyhow::Result<()> {
     let http = match std::env::var("SHOAL_HTTP") {
         Ok(addr) => Some(
@@ -62,6 +63,8 @@ async fn serve() -> anyhow::Result<()> {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+        // It left on its own: `SHOAL_LEAVE_ON_STDIN_EOF` and the launcher is gone.
+        () = node.stopped() => {}
     }
     node.leave().await;
     printer.abort();

@@ -270,6 +270,8 @@ pub(crate) fn spawn(
         .arg("--ready-file")
         .arg(&ready)
         .env_remove("SHOAL_COOKIE")
+        // Its stdin is /dev/null: it would leave at once.
+        .env_remove("SHOAL_LEAVE_ON_STDIN_EOF")
         .env("SHOAL_NAME", name)
         .env("SHOAL_LISTEN", &listen)
         .env("SHOAL_HTTP", &http)

@@ -98,6 +98,11 @@ pub(crate) struct NodeArgs {
     /// count on a graceful leave), a singleton clock and a process group
     #[arg(long, env = "SHOAL_DEMO")]
     pub(crate) demo: bool,
+
+    /// Leave the cluster and exit when standard input reaches end of file: for a launcher
+    /// that pipes stdin so the node goes when it goes, even when killed (the test kit does)
+    #[arg(long, env = "SHOAL_LEAVE_ON_STDIN_EOF", value_parser = clap::builder::BoolishValueParser::new())]
+    pub(crate) leave_on_stdin_eof: bool,
 }
 
 /// Shows a secret's presence, never its value.
@@ -127,6 +132,7 @@ impl fmt::Debug for NodeArgs {
             .field("probe_period_ms", &self.probe_period_ms)
             .field("admin_token", &redact(&self.admin_token))
             .field("demo", &self.demo)
+            .field("leave_on_stdin_eof", &self.leave_on_stdin_eof)
             .finish()
     }
 }

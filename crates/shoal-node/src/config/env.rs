@@ -29,6 +29,7 @@ impl NodeBuilder {
     /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `none` | `local,static` |
     /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
     /// | `SHOAL_ROLES` | comma-separated roles | none |
+    /// | `SHOAL_LEAVE_ON_STDIN_EOF` | `true` or `false`: [`NodeBuilder::leave_on_stdin_eof`] | `false` |
     ///
     /// Errors surface from [`NodeBuilder::build`] / [`NodeBuilder::start`], naming the variable.
     pub fn from_env_with(lookup: Lookup<'_>) -> Self {
@@ -71,7 +72,24 @@ impl NodeBuilder {
             let dir = lookup("SHOAL_LOCAL_DIR").map_or_else(LocalDirectory::default_base, PathBuf::from);
             builder = builder.local_discovery(Some(dir));
         }
+        builder = match flag(lookup, "SHOAL_LEAVE_ON_STDIN_EOF") {
+            Ok(on) => builder.leave_on_stdin_eof(on),
+            Err(e) => return builder.fail(e),
+        };
         builder.roles(list(lookup("SHOAL_ROLES")).unwrap_or_default())
+    }
+}
+
+/// A yes/no variable: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, `y`/`n`, `t`/`f` in any
+/// case (as `shoal node` reads its flags from the environment); unset or empty is no.
+fn flag(lookup: Lookup<'_>, var: &str) -> Result<bool, ConfigError> {
+    let Some(text) = lookup(var) else {
+        return Ok(false);
+    };
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
+        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
+        _ => Err(ConfigError::invalid(var, &text, "use true or false")),
     }
 }
 
@@ -147,5 +165,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("SHOAL_LISTEN") && err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn leave_on_stdin_eof_is_off_unless_a_yes_word_turns_it_on() {
+        let on = |value: Option<&str>| {
+            let mut vars = vec![("SHOAL_COOKIE", "k")];
+            vars.extend(value.map(|v| ("SHOAL_LEAVE_ON_STDIN_EOF", v)));
+            builder(&vars).build().map(|c| c.leave_on_stdin_eof)
+        };
+        assert!(!on(None).unwrap());
+        for yes in ["1", "true", "Yes", "on"] {
+            assert!(on(Some(yes)).unwrap(), "{yes}");
+        }
+        for no in ["", "0", "false", "OFF", "no"] {
+            assert!(!on(Some(no)).unwrap(), "{no:?}");
+        }
+        let err = on(Some("sometimes")).unwrap_err().to_string();
+        assert!(
+            err.contains("SHOAL_LEAVE_ON_STDIN_EOF") && err.contains("true or false"),
+            "{err}"
+        );
     }
 }
