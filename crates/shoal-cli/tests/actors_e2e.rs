@@ -12,11 +12,12 @@ use nix::sys::signal::Signal as OsSignal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shoal_node::actor::{
-    Actor, ActorError, CallError, Children, Ctx, ECHO_FACTORY, ECHO_SUPERVISOR_FACTORY, EchoCall, EchoMsg,
-    EchoReply, EchoSupervisorArgs, ExitReason, Never, Pid, Refusal, RemoteMessage, SpawnError, SpawnRefusal,
-    Strategy, SupervisorCall,
+    Actor, ActorError, CallError, Children, Ctx, ECHO_FACTORY, ECHO_SIZED_FACTORY, ECHO_SUPERVISOR_FACTORY,
+    EchoCall, EchoMsg, EchoReply, EchoSupervisorArgs, ExitReason, Never, Pid, Refusal, RemoteMessage,
+    SendError, SpawnError, SpawnRefusal, Strategy, SupervisorCall,
 };
-use shoal_node::{Node, NodeName};
+use shoal_node::{Node, NodeBuilder, NodeName};
+use shoal_proto::MembershipConfig;
 use shoal_testkit::{NodeProcess, http_get, http_post, wait_until};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
@@ -35,6 +36,15 @@ struct Pair {
 }
 
 async fn pair(test: &str) -> Pair {
+    pair_with(test, &[], |probe| probe).await
+}
+
+/// [`pair`], with more flags for the child and the probe's builder adjusted by `configure`.
+async fn pair_with(
+    test: &str,
+    child_args: &[&str],
+    configure: impl FnOnce(NodeBuilder) -> NodeBuilder,
+) -> Pair {
     let cookie = cookie(test);
     let bin = Path::new(env!("CARGO_BIN_EXE_shoal"));
     let args = [
@@ -45,14 +55,13 @@ async fn pair(test: &str) -> Pair {
         "--admin-token",
         TOKEN,
     ];
+    let args: Vec<&str> = args.iter().chain(child_args).copied().collect();
     let child = NodeProcess::spawn(bin, &format!("{test}-child"), &args).unwrap();
     let probe = Node::builder()
         .name(&format!("{test}-probe"))
         .cookie(cookie.as_str())
-        .seeds([child.ready.listen.to_string()])
-        .start()
-        .await
-        .unwrap();
+        .seeds([child.ready.listen.to_string()]);
+    let probe = configure(probe).start().await.unwrap();
     tokio::time::timeout(WAIT, async {
         while !probe.members().iter().any(|m| m.linked) {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -115,6 +124,81 @@ async fn a_call_round_trips_to_another_process_and_monitors_see_each_exit() {
         pair.probe.actors().send(&echo, EchoMsg::Exit(exit)).unwrap();
         assert_eq!(down_within(down).await, expected);
     }
+    pair.probe.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_to_a_stalled_node_are_refused_as_busy_and_send_wait_goes_on_once_it_drains() {
+    // Patient failure detection on both sides: the child is stopped while the link fills;
+    // neither may take the other for dead meanwhile, or on the child's resume.
+    let patient = MembershipConfig {
+        probe_period: Duration::from_secs(10),
+        suspect_to_down_after: Duration::from_secs(60),
+        link_suspect_after: Duration::from_secs(30),
+        link_down_after: Duration::from_secs(60),
+        ..MembershipConfig::lan()
+    };
+    let child = [
+        "--probe-period-ms",
+        "10000",
+        "--link-suspect-ms",
+        "30000",
+        "--link-down-ms",
+        "60000",
+    ];
+    let pair = pair_with("busy", &child, |probe| {
+        probe.link_busy_limit(256 * 1024).membership(patient)
+    })
+    .await;
+    let sink = pair
+        .probe
+        .actors()
+        .spawn_remote(&pair.child_name, ECHO_SIZED_FACTORY, &(1u32 << 20), WAIT)
+        .await
+        .unwrap();
+    let data = || EchoMsg::Data(Bytes::from(vec![7u8; 1024]));
+    pair.child.signal(OsSignal::SIGSTOP).unwrap();
+    // The socket buffers fill, then the link's buffer, and then `send_wait` waits: a second
+    // without progress means the link is stuck. A million KiB is far more than all of it.
+    let mut sent = 0u64;
+    loop {
+        let send = pair.probe.actors().send_wait(&sink, data());
+        match tokio::time::timeout(Duration::from_secs(1), send).await {
+            Ok(sent_one) => sent_one.unwrap(),
+            Err(_) => break,
+        }
+        sent += 1;
+        assert!(
+            sent < 1 << 20,
+            "a million sends to a stopped node were all queued"
+        );
+    }
+    let busy = pair.probe.actors().send(&sink, data()).unwrap_err();
+    assert!(
+        matches!(&busy, SendError::LinkBusy { node, limit: 262_144 } if *node == pair.child_name),
+        "{busy}"
+    );
+    // Both wait for the link to drain instead of failing; polled once each here, so the
+    // send is queued before the call.
+    let actors = pair.probe.actors();
+    let mut waiting = std::pin::pin!(actors.send_wait(&sink, data()));
+    let mut counted = std::pin::pin!(actors.call(&sink, EchoCall::Received, WAIT));
+    assert!(
+        futures_util::poll!(&mut waiting).is_pending(),
+        "send_wait on a busy link"
+    );
+    assert!(
+        futures_util::poll!(&mut counted).is_pending(),
+        "a call on a busy link"
+    );
+    pair.child.signal(OsSignal::SIGCONT).unwrap();
+    waiting.await.unwrap();
+    assert_eq!(counted.await, Ok(EchoReply::Received(sent + 1)));
+    // Nothing queued was lost, and the link stayed up.
+    assert_eq!(
+        pair.call(&sink, EchoCall::Received).await,
+        Ok(EchoReply::Received(sent + 1))
+    );
     pair.probe.shutdown().await;
 }
 

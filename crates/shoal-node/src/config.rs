@@ -11,6 +11,11 @@ use crate::node::Node;
 
 mod env;
 
+/// Default [`NodeConfig::link_busy_limit`]: 16 MiB. Erlang's default is 1 MiB, but an
+/// Erlang sender past it is suspended, while a Shoal `send` is refused; the larger default
+/// lets bursts through and still bounds what a slow or stalled peer makes a node hold.
+pub const DEFAULT_LINK_BUSY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Settings of one node. Build with [`Node::builder`].
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -39,6 +44,11 @@ pub struct NodeConfig {
     /// Largest link frame, in bytes: a larger one arriving closes the link, and a message
     /// that would need a larger one is refused at the sender (`SendError::TooLarge`).
     pub max_frame_len: usize,
+    /// Unwritten bytes on one link at which sends to actors on its node are refused with
+    /// `SendError::LinkBusy` (and `send_wait` waits), as Erlang's `dist_buf_busy_limit`
+    /// suspends senders. Default [`DEFAULT_LINK_BUSY_LIMIT`]. Replies, monitors and other
+    /// control frames are never refused.
+    pub link_busy_limit: usize,
     /// Build version advertised to peers.
     pub version: String,
     /// Whether the node leaves the cluster when its standard input reaches end of file
@@ -68,6 +78,7 @@ impl NodeBuilder {
             split_brain: shoal_proto::split_brain::Strategy::KeepMajority,
             rebalance_children: false,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            link_busy_limit: DEFAULT_LINK_BUSY_LIMIT,
             version: env!("CARGO_PKG_VERSION").to_string(),
             leave_on_stdin_eof: false,
         });
@@ -172,6 +183,23 @@ impl NodeBuilder {
     pub fn rebalance_children(self, on: bool) -> Self {
         self.set(|c| {
             c.rebalance_children = on;
+            Ok(())
+        })
+    }
+
+    /// Unwritten bytes per link at which sends to its node are refused as busy (see
+    /// [`NodeConfig::link_busy_limit`]). At least 1.
+    pub fn link_busy_limit(self, bytes: usize) -> Self {
+        self.set(|c| {
+            if bytes == 0 {
+                return Err(shoal_proto::ConfigError::invalid(
+                    "link_busy_limit",
+                    "0",
+                    "use at least 1 byte (default 16 MiB)",
+                )
+                .into());
+            }
+            c.link_busy_limit = bytes;
             Ok(())
         })
     }

@@ -24,7 +24,7 @@ pub mod node;
 mod singleton;
 mod split_brain;
 
-pub use config::{NodeBuilder, NodeConfig};
+pub use config::{DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};
 pub use error::NodeError;
 pub use node::{Node, NodeEvent, NodeStats, Snapshot, now_us};
 pub use shoal_proto::{DownReason, Event, Liveness, Member, MemberStatus, NodeId, NodeName};

@@ -150,7 +150,8 @@ async fn blast(actors: Actors, sink: Pid, payload: Bytes, window: usize) -> anyh
     let mut sent = 0u64;
     loop {
         for _ in 0..window {
-            actors.send(&sink, EchoMsg::Data(payload.clone()))?;
+            // Waits only when the link is busy (more than its busy limit waits unwritten).
+            actors.send_wait(&sink, EchoMsg::Data(payload.clone())).await?;
         }
         sent += window as u64;
         let marker = tokio::spawn(received(actors.clone(), sink.clone()));

@@ -11,6 +11,20 @@ use super::mailbox::{MailboxSender, PushError};
 use super::remote::RemoteReply;
 use super::{Actor, CallError, ExitReason, Pid, SendError};
 
+/// Queues `envelope`, waiting for room in the mailbox; `NoProc` once the actor has stopped.
+pub(crate) async fn push_waiting<A: Actor>(
+    mailbox: &MailboxSender<Envelope<A>>,
+    envelope: Envelope<A>,
+) -> Result<(), SendError> {
+    // Try first: while there is room this skips the waiting machinery.
+    let envelope = match mailbox.try_send(envelope) {
+        Ok(()) => return Ok(()),
+        Err(PushError::Closed(_)) => return Err(SendError::NoProc),
+        Err(PushError::Full(envelope)) => envelope,
+    };
+    mailbox.send(envelope).await.map_err(|_| SendError::NoProc)
+}
+
 /// One mailbox entry.
 pub(crate) enum Envelope<A: Actor> {
     Msg(A::Msg),
@@ -67,14 +81,7 @@ impl<A: Actor> ActorRef<A> {
     /// Queues `msg`, waiting for room in the mailbox. Fails with `NoProc` when the actor has
     /// stopped.
     pub async fn send_wait(&self, msg: A::Msg) -> Result<(), SendError> {
-        // Try first: while there is room this skips the waiting machinery.
-        // Try first: while there is room this skips the waiting machinery.
-        let envelope = match self.mailbox.try_send(Envelope::Msg(msg)) {
-            Ok(()) => return Ok(()),
-            Err(PushError::Closed(_)) => return Err(SendError::NoProc),
-            Err(PushError::Full(envelope)) => envelope,
-        };
-        self.mailbox.send(envelope).await.map_err(|_| SendError::NoProc)
+        push_waiting(&self.mailbox, Envelope::Msg(msg)).await
     }
 
     /// Sends `request` and waits at most `timeout` for the reply. Fails at once when the

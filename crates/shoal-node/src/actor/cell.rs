@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use futures_util::future::BoxFuture;
 use shoal_proto::{NodeId, Refusal};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::actor_ref::{Envelope, Responder};
+use super::actor_ref::{Envelope, Responder, push_waiting};
 use super::codec::Codec;
 use super::info::ActorStatus;
 use super::mailbox::{MailboxSender, PushError};
@@ -92,6 +93,8 @@ pub(crate) struct Meta {
 pub(crate) trait Inbox: Send + Sync {
     /// A local send by pid: `msg` must be the actor's `Msg`.
     fn send_any(&self, msg: Box<dyn Any + Send>) -> Result<(), SendError>;
+    /// A local send by pid that waits for room in the mailbox: `msg` must be the actor's `Msg`.
+    fn send_any_wait(&self, msg: Box<dyn Any + Send>) -> BoxFuture<'_, Result<(), SendError>>;
     /// A local call by pid: `call` must be the actor's `Call` and `reply` a
     /// `oneshot::Sender<Result<Reply, CallError>>`.
     fn call_any(&self, call: Box<dyn Any + Send>, reply: Box<dyn Any + Send>) -> Result<(), SendError>;
@@ -227,6 +230,10 @@ impl<A: Actor> TypedInbox<A> {
     }
 }
 
+fn wrong_msg<A: Actor>() -> SendError {
+    SendError::WrongType(format!("it takes {}", std::any::type_name::<A::Msg>()))
+}
+
 fn refusal(e: SendError) -> Refusal {
     match e {
         SendError::MailboxFull => Refusal::MailboxFull,
@@ -236,10 +243,15 @@ fn refusal(e: SendError) -> Refusal {
 
 impl<A: Actor> Inbox for TypedInbox<A> {
     fn send_any(&self, msg: Box<dyn Any + Send>) -> Result<(), SendError> {
-        let msg = msg
-            .downcast::<A::Msg>()
-            .map_err(|_| SendError::WrongType(format!("it takes {}", std::any::type_name::<A::Msg>())))?;
+        let msg = msg.downcast::<A::Msg>().map_err(|_| wrong_msg::<A>())?;
         self.push(Envelope::Msg(*msg))
+    }
+
+    fn send_any_wait(&self, msg: Box<dyn Any + Send>) -> BoxFuture<'_, Result<(), SendError>> {
+        match msg.downcast::<A::Msg>() {
+            Ok(msg) => Box::pin(push_waiting(&self.mailbox, Envelope::Msg(*msg))),
+            Err(_) => Box::pin(std::future::ready(Err(wrong_msg::<A>()))),
+        }
     }
 
     fn call_any(&self, call: Box<dyn Any + Send>, reply: Box<dyn Any + Send>) -> Result<(), SendError> {

@@ -20,6 +20,18 @@ pub enum SendError {
     /// The message did not encode.
     #[error("message does not encode: {0}")]
     Encode(String),
+    /// The link to the actor's node has `limit` bytes or more waiting to be written (the
+    /// peer reads slower than this node sends, or has stalled): the message was not queued.
+    /// Send later, or use `send_wait`, which waits for the link to drain.
+    #[error(
+        "link to {node} is busy: {limit} bytes or more wait to be written; message dropped (retry later, or use send_wait)"
+    )]
+    LinkBusy {
+        /// The actor's node.
+        node: NodeName,
+        /// The link's busy limit (`NodeConfig::link_busy_limit`).
+        limit: usize,
+    },
     /// The encoded message is longer than one link frame may be.
     #[error("message of {len} bytes is over the link's frame limit of {max} bytes; send it in smaller parts")]
     TooLarge {

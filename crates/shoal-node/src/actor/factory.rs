@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use shoal_proto::{ActorFrame, LinkMessage, NodeName, SpawnRefusal};
 
 use super::handoff::Extract;
-use super::remote::Answer;
+use super::remote::{Answer, Lane};
 use super::system::{Actors, SpawnOptions};
 use super::{Actor, Pid, SendError, SpawnError};
 
@@ -175,10 +175,14 @@ impl Actors {
             };
             super::remote::append_message(&LinkMessage::Actor(frame))(out)
         };
-        let (request, answer) = self.inner.remote.request(&id, encode).map_err(|e| match e {
-            SendError::Encode(e) => SpawnError::Encode(e),
-            _ => SpawnError::NodeDown(node.clone()),
-        })?;
+        let (request, answer) =
+            self.inner
+                .remote
+                .request(Lane::Control, &id, encode)
+                .map_err(|e| match e {
+                    SendError::Encode(e) => SpawnError::Encode(e),
+                    _ => SpawnError::NodeDown(node.clone()),
+                })?;
         match tokio::time::timeout(timeout, answer).await {
             Err(_) => {
                 self.inner.remote.forget(request);

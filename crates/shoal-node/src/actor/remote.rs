@@ -135,9 +135,22 @@ impl Actors {
 fn send_error(e: OutboxError<SendError>, node: &NodeName) -> SendError {
     match e {
         OutboxError::Closed => SendError::NodeDown(node.clone()),
+        OutboxError::Busy { limit } => SendError::LinkBusy {
+            node: node.clone(),
+            limit,
+        },
         OutboxError::TooLarge { len, max } => SendError::TooLarge { len, max },
         OutboxError::Encode(e) => e,
     }
+}
+
+/// Whether a frame may be refused because its link is busy.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lane {
+    /// Sends and calls of user code: refused with `LinkBusy` while the link is busy.
+    User,
+    /// Replies, monitors, exits, spawns and the like: always queued.
+    Control,
 }
 
 /// Routes, pending requests and remote monitors of one node.
@@ -189,14 +202,91 @@ impl Remote {
         self.send_with(node, append_message(&LinkMessage::Actor(frame)))
     }
 
-    /// Queues for `node` the frame body `encode` appends to the link's buffer. Fails with
-    /// `NoProc` for an older life of the node, with `NodeDown` when no link to it is up, and
-    /// with `TooLarge` for a body over the link's frame limit.
+    /// Queues for `node` the frame body `encode` appends to the link's buffer, however busy
+    /// the link is (control frames). Fails with `NoProc` for an older life of the node,
+    /// with `NodeDown` when no link to it is up, and with `TooLarge` for a body over the
+    /// link's frame limit.
     pub(crate) fn send_with(
         &self,
         node: &NodeId,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
+        self.send_in(Lane::Control, node, encode)
+    }
+
+    /// Like [`Self::send_with`] for user traffic: also fails with `LinkBusy` while the
+    /// link's busy limit's worth of bytes waits unwritten.
+    pub(crate) fn try_send_with(
+        &self,
+        node: &NodeId,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        self.send_in(Lane::User, node, encode)
+    }
+
+    /// Like [`Self::try_send_with`], but waits while the link is busy (see
+    /// [`Self::when_room`]).
+    pub(crate) async fn send_wait_with(
+        &self,
+        node: &NodeId,
+        mut encode: impl FnMut(&mut Vec<u8>) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        self.when_room(node, || self.try_send_with(node, &mut encode))
+            .await
+    }
+
+    /// A user-lane [`Self::request`] that waits while the link is busy (see
+    /// [`Self::when_room`]).
+    pub(crate) async fn request_wait(
+        &self,
+        node: &NodeId,
+        mut encode: impl FnMut(u64, &mut Vec<u8>) -> Result<(), SendError>,
+    ) -> Result<(u64, oneshot::Receiver<Answer>), SendError> {
+        self.when_room(node, || self.request(Lane::User, node, &mut encode))
+            .await
+    }
+
+    /// Runs `attempt` until it does not fail with `LinkBusy`, waiting for the link to
+    /// `node` to drain in between. The wait ends when the link drains, or when it closes
+    /// (the next attempt then fails with `NodeDown`): a stalled peer holds it at most for
+    /// the failure detection time. Cancel safe when `attempt` is.
+    async fn when_room<T>(
+        &self,
+        node: &NodeId,
+        mut attempt: impl FnMut() -> Result<T, SendError>,
+    ) -> Result<T, SendError> {
+        loop {
+            // Made before the attempt: a drain between the two still wakes it.
+            let room = self.route(node, |route| Ok(route.out.room()));
+            match attempt() {
+                Err(SendError::LinkBusy { .. }) if room.is_ok() => room?.await,
+                done => return done,
+            }
+        }
+    }
+
+    fn send_in(
+        &self,
+        lane: Lane,
+        node: &NodeId,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        self.route(node, |route| {
+            let queued = match lane {
+                Lane::Control => route.out.send_with(encode),
+                Lane::User => route.out.try_send_with(encode),
+            };
+            queued.map_err(|e| send_error(e, &node.name))
+        })
+    }
+
+    /// Runs `f` on the route to this life of `node`: `NoProc` for an older life of the node,
+    /// `NodeDown` when no link to it is up.
+    fn route<T>(
+        &self,
+        node: &NodeId,
+        f: impl FnOnce(&Route) -> Result<T, SendError>,
+    ) -> Result<T, SendError> {
         let routes = self
             .routes
             .read()
@@ -210,13 +300,14 @@ impl Remote {
         if route.id != *node {
             return Err(SendError::NodeDown(node.name.clone()));
         }
-        route.out.send_with(encode).map_err(|e| send_error(e, &node.name))
+        f(route)
     }
 
-    /// Sends the frame `encode(request id, buffer)` appends to `node` and returns the id and
-    /// the receiver of its answer.
+    /// Sends the frame `encode(request id, buffer)` appends to `node` in `lane` and returns
+    /// the id and the receiver of its answer.
     pub(crate) fn request(
         &self,
+        lane: Lane,
         node: &NodeId,
         encode: impl FnOnce(u64, &mut Vec<u8>) -> Result<(), SendError>,
     ) -> Result<(u64, oneshot::Receiver<Answer>), SendError> {
@@ -227,7 +318,7 @@ impl Remote {
             tx,
         };
         lock(&self.pending).insert(id, pending);
-        if let Err(e) = self.send_with(node, |out| encode(id, out)) {
+        if let Err(e) = self.send_in(lane, node, |out| encode(id, out)) {
             self.forget(id);
             return Err(e);
         }

@@ -21,7 +21,7 @@ use super::codec;
 use super::context::Ctx;
 use super::factory::Factories;
 use super::info::ActorInfo;
-use super::remote::{Answer, Remote};
+use super::remote::{Answer, Lane, Remote};
 use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError};
 
 /// Default mailbox capacity, in messages.
@@ -185,7 +185,9 @@ impl Actors {
 
     /// Sends `msg` to the actor at `to`, on this node or another. A local send fails at once
     /// when the actor is gone or its mailbox is full; a remote send fails at once when its
-    /// node is not linked, and is otherwise refused asynchronously (counted on this node).
+    /// node is not linked or the link is busy (`LinkBusy`: the peer reads slower than this
+    /// node sends; see [`Actors::send_wait`]), and is otherwise refused asynchronously
+    /// (counted on the receiving node).
     pub fn send<M: RemoteMessage>(&self, to: &Pid, msg: M) -> Result<(), SendError> {
         if to.node == self.inner.local {
             return self
@@ -194,12 +196,33 @@ impl Actors {
                 .inbox
                 .send_any(Box::new(msg));
         }
-        self.inner.remote.send_with(&to.node, |out| {
+        self.inner.remote.try_send_with(&to.node, |out| {
             append_send(out, to.id, None, tag_of(M::TAG), &msg).map_err(|e| SendError::Encode(e.to_string()))
         })
     }
 
+    /// Like [`Actors::send`], but waits instead of failing with `MailboxFull` (a local
+    /// actor) or `LinkBusy` (a remote one): for room in the mailbox, or for the link to the
+    /// actor's node to drain. A remote actor's full mailbox is still refused on its node, as
+    /// with `send`. Fails at once for a pid of the wrong message type, or a node not linked.
+    pub async fn send_wait<M: RemoteMessage>(&self, to: &Pid, msg: M) -> Result<(), SendError> {
+        if to.node == self.inner.local {
+            let cell = self.cell(to.id).ok_or(SendError::NoProc)?;
+            return cell.inbox.send_any_wait(Box::new(msg)).await;
+        }
+        self.inner
+            .remote
+            .send_wait_with(&to.node, |out| {
+                append_send(out, to.id, None, tag_of(M::TAG), &msg)
+                    .map_err(|e| SendError::Encode(e.to_string()))
+            })
+            .await
+    }
+
     /// Calls the actor at `to` with `request` and waits at most `timeout` for its reply.
+    /// A remote call waits, within the same timeout, while the link to the actor's node is
+    /// busy (see [`crate::NodeConfig::link_busy_limit`]); a local one fails at once on a
+    /// full mailbox.
     pub async fn call<Q: RemoteMessage, R: RemoteMessage>(
         &self,
         to: &Pid,
@@ -209,11 +232,21 @@ impl Actors {
         if to.node == self.inner.local {
             return self.call_local(to, request, timeout).await;
         }
-        let (call, answer) = self.inner.remote.request(&to.node, |call, out| {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let encode = |call, out: &mut Vec<u8>| {
             append_call(out, to.id, call, tag_of(Q::TAG), &request)
                 .map_err(|e| SendError::Encode(e.to_string()))
-        })?;
-        let answer = tokio::time::timeout(timeout, answer).await;
+        };
+        let remote = &self.inner.remote;
+        let (call, answer) = match remote.request(Lane::User, &to.node, encode) {
+            Err(SendError::LinkBusy { .. }) => {
+                tokio::time::timeout_at(deadline, remote.request_wait(&to.node, encode))
+                    .await
+                    .map_err(|_| CallError::Timeout(timeout))??
+            }
+            sent => sent?,
+        };
+        let answer = tokio::time::timeout_at(deadline, answer).await;
         match answer {
             Err(_) => {
                 self.inner.remote.forget(call);

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::chaos::Chaos;
 use super::link::{self, LinkContext};
-use super::outbox::LinkSender;
+use super::outbox::{Limits, LinkSender};
 use super::{LinkCounters, NodeEvent, Snapshot, now_us};
 use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
@@ -65,7 +65,7 @@ pub(crate) struct Driver {
     udp: UdpSocket,
     wiring: DriverWiring,
     cookie: Cookie,
-    max_frame_len: usize,
+    limits: Limits,
     /// Outbound queues of the links, carrying encoded frame bodies.
     links: HashMap<ConnId, LinkSender>,
     dialing: HashSet<SocketAddr>,
@@ -100,7 +100,10 @@ impl Driver {
             udp,
             wiring,
             cookie: config.cookie.clone(),
-            max_frame_len: config.max_frame_len,
+            limits: Limits {
+                max_frame_len: config.max_frame_len,
+                busy: config.link_busy_limit,
+            },
             links: HashMap::new(),
             dialing: HashSet::new(),
             next_conn: 0,
@@ -229,7 +232,7 @@ impl Driver {
             conn,
             local: self.core.local().clone(),
             cookie: self.cookie.clone(),
-            max_frame_len: self.max_frame_len,
+            limits: self.limits,
             inputs: self.wiring.inputs.clone(),
             counters: self.wiring.counters.clone(),
             actors: self.wiring.actors.clone(),

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::LinkCounters;
 use super::chaos::Chaos;
 use super::driver::Input;
-use super::outbox::{Outbox, outbox};
+use super::outbox::{Limits, Outbox, outbox};
 use crate::actor::{Actors, Origin};
 
 /// How long a dial may take to connect, and a handshake to finish.
@@ -41,7 +41,7 @@ pub(crate) struct LinkContext {
     pub(crate) conn: ConnId,
     pub(crate) local: Member,
     pub(crate) cookie: Cookie,
-    pub(crate) max_frame_len: usize,
+    pub(crate) limits: Limits,
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) counters: Arc<LinkCounters>,
     pub(crate) actors: Actors,
@@ -138,7 +138,7 @@ pub(crate) async fn accept(stream: TcpStream, ctx: LinkContext) {
 async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: LinkContext) -> Outcome {
     let _ = stream.set_nodelay(true);
     let codec = LengthDelimitedCodec::builder()
-        .max_frame_length(ctx.max_frame_len)
+        .max_frame_length(ctx.limits.max_frame_len)
         .new_codec();
     let mut frames = Framed::with_capacity(stream, codec, READ_BUFFER);
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut frames, role, &ctx));
@@ -163,7 +163,7 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
         tracing::debug!(peer = %peer.id, "fault injection: dropping a new link to a partitioned peer");
         return Outcome::Failed;
     }
-    let (out, outbox) = outbox(ctx.max_frame_len);
+    let (out, outbox) = outbox(ctx.limits);
     let replies = out.downgrade();
     let peer_id = peer.process_id();
     let up = Input::LinkUp {
@@ -315,7 +315,7 @@ async fn relay(mut frames: Frames, mut outbox: Outbox, origin: &Arc<Origin>, ctx
                 Some(Err(e)) => {
                     if e.kind() == std::io::ErrorKind::InvalidData {
                         ctx.counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(conn = ctx.conn.0, "closing link: frame over {} bytes", ctx.max_frame_len);
+                        tracing::warn!(conn = ctx.conn.0, "closing link: frame over {} bytes", ctx.limits.max_frame_len);
                     }
                     break;
                 }

@@ -3,6 +3,13 @@
 //!
 //! Compared with a queue of encoded frames, a message costs no allocation of its own and is
 //! copied once on its way to the socket: senders encode straight into the buffer.
+//!
+//! The buffer is bounded for user traffic only, like Erlang's `dist_buf_busy_limit`: once
+//! [`Limits::busy`] bytes wait unwritten (the peer reads slower than we send, or is
+//! stalled), [`LinkSender::try_send_with`] refuses with [`OutboxError::Busy`] until the
+//! link's task takes the buffer. Control frames (replies, monitors, exits, registry
+//! deltas) use [`LinkSender::send_with`], which is never refused for room: they are small,
+//! and losing one would break a promise made to another actor.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,11 +24,22 @@ const PREFIX: usize = 4;
 /// memory for the life of the link.
 const SPARE_MAX: usize = 1024 * 1024;
 
+/// The bounds of one link's outbox.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Largest frame body, in bytes: the peer closes the link on a longer one.
+    pub(crate) max_frame_len: usize,
+    /// Unwritten bytes at which user sends are refused as [`OutboxError::Busy`].
+    pub(crate) busy: usize,
+}
+
 /// Why a frame was not queued.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum OutboxError<E> {
     /// The link's task has stopped.
     Closed,
+    /// At least `limit` bytes wait to be written (only from [`LinkSender::try_send_with`]).
+    Busy { limit: usize },
     /// The body is longer than the link's frame limit; the peer would close the link.
     TooLarge { len: usize, max: usize },
     /// The body did not encode.
@@ -38,9 +56,11 @@ struct Shared {
     state: Mutex<State>,
     /// Wakes the link's task when the buffer goes from empty to not.
     ready: Notify,
+    /// Wakes senders waiting for room when the link's task takes a busy buffer, or stops.
+    room: Arc<Notify>,
     /// Live [`LinkSender`]s; at zero the link's task writes what is left and retires.
     senders: AtomicUsize,
-    max_frame_len: usize,
+    limits: Limits,
 }
 
 impl Shared {
@@ -51,16 +71,17 @@ impl Shared {
     }
 }
 
-/// Creates the two ends of a link's outbox. Frames longer than `max_frame_len` are refused.
-pub(crate) fn outbox(max_frame_len: usize) -> (LinkSender, Outbox) {
+/// Creates the two ends of a link's outbox.
+pub(crate) fn outbox(limits: Limits) -> (LinkSender, Outbox) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             frames: Vec::new(),
             closed: false,
         }),
         ready: Notify::new(),
+        room: Arc::new(Notify::new()),
         senders: AtomicUsize::new(1),
-        max_frame_len,
+        limits,
     });
     let sender = LinkSender {
         shared: shared.clone(),
@@ -81,16 +102,43 @@ pub(crate) struct LinkSender {
 }
 
 impl LinkSender {
-    /// Queues one frame whose body `encode` appends to the buffer it is given. Frames from
-    /// one sender go out in the order they were queued.
+    /// Queues one frame whose body `encode` appends to the buffer it is given, however much
+    /// waits unwritten. Frames from one sender go out in the order they were queued.
     pub(crate) fn send_with<E>(
         &self,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<(), OutboxError<E>> {
-        let max = self.shared.max_frame_len;
+        self.append(encode, usize::MAX)
+    }
+
+    /// Like [`Self::send_with`], but refused with [`OutboxError::Busy`] (and `encode` not
+    /// called) while the busy limit's worth of bytes waits unwritten.
+    pub(crate) fn try_send_with<E>(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), OutboxError<E>> {
+        self.append(encode, self.shared.limits.busy)
+    }
+
+    /// Waits until a sender refused as busy may try again: the link's task took the
+    /// buffer, or stopped. Create it before the attempt it follows, so that no wake-up is
+    /// missed between the two.
+    pub(crate) fn room(&self) -> tokio::sync::futures::OwnedNotified {
+        self.shared.room.clone().notified_owned()
+    }
+
+    fn append<E>(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+        busy: usize,
+    ) -> Result<(), OutboxError<E>> {
+        let max = self.shared.limits.max_frame_len;
         let mut state = self.shared.lock();
         if state.closed {
             return Err(OutboxError::Closed);
+        }
+        if state.frames.len() >= busy {
+            return Err(OutboxError::Busy { limit: busy });
         }
         let was_empty = state.frames.is_empty();
         // Until the frame is whole, dropping the guard (an error, or a panic in a message's
@@ -241,16 +289,19 @@ impl Outbox {
         }
     }
 
-    /// Takes everything queued, if anything is.
+    /// Takes everything queued, if anything is; wakes senders waiting for room when it was
+    /// busy.
     pub(crate) fn try_recv(&mut self) -> Option<Vec<u8>> {
         let mut state = self.shared.lock();
         if state.frames.is_empty() {
             return None;
         }
-        Some(std::mem::replace(
-            &mut state.frames,
-            std::mem::take(&mut self.spare),
-        ))
+        let frames = std::mem::replace(&mut state.frames, std::mem::take(&mut self.spare));
+        drop(state);
+        if frames.len() >= self.shared.limits.busy {
+            self.shared.room.notify_waiters();
+        }
+        Some(frames)
     }
 
     /// Hands back a buffer [`Self::recv`] returned, once written, for reuse.
@@ -267,6 +318,8 @@ impl Drop for Outbox {
         let mut state = self.shared.lock();
         state.closed = true;
         state.frames = Vec::new();
+        drop(state);
+        self.shared.room.notify_waiters();
     }
 }
 

@@ -3,6 +3,14 @@ use tokio_util::codec::{Decoder, LengthDelimitedCodec};
 
 use super::*;
 
+/// Limits with `max_frame_len` and a busy limit too large to matter.
+fn frame_limit(max_frame_len: usize) -> Limits {
+    Limits {
+        max_frame_len,
+        busy: usize::MAX,
+    }
+}
+
 /// Splits written bytes back into frame bodies the way the peer's reader does.
 fn frames_of(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut codec = LengthDelimitedCodec::new();
@@ -17,7 +25,7 @@ fn frames_of(bytes: &[u8]) -> Vec<Vec<u8>> {
 
 #[tokio::test]
 async fn frames_come_out_whole_and_in_order_until_the_last_sender_goes() {
-    let (tx, mut queue) = outbox(1024);
+    let (tx, mut queue) = outbox(frame_limit(1024));
     let other = tx.clone();
     tx.send(b"one").unwrap();
     other.send(b"").unwrap();
@@ -35,7 +43,7 @@ async fn frames_come_out_whole_and_in_order_until_the_last_sender_goes() {
 
 #[tokio::test]
 async fn a_waiting_task_wakes_for_a_frame_and_for_the_last_drop() {
-    let (tx, mut queue) = outbox(1024);
+    let (tx, mut queue) = outbox(frame_limit(1024));
     let reader = tokio::spawn(async move {
         let mut got = Vec::new();
         while let Some(bytes) = queue.recv().await {
@@ -53,7 +61,7 @@ async fn a_waiting_task_wakes_for_a_frame_and_for_the_last_drop() {
 
 #[test]
 fn oversized_and_unencodable_frames_are_refused_and_leave_the_queue_as_it_was() {
-    let (tx, mut queue) = outbox(4);
+    let (tx, mut queue) = outbox(frame_limit(4));
     tx.send(b"ok").unwrap();
     assert_eq!(tx.send(b"12345"), Err(OutboxError::TooLarge { len: 5, max: 4 }));
     let failed = tx.send_with(|out| {
@@ -68,7 +76,7 @@ fn oversized_and_unencodable_frames_are_refused_and_leave_the_queue_as_it_was() 
 
 #[test]
 fn a_weak_sender_upgrades_only_while_a_sender_lives_and_sends_fail_once_the_task_is_gone() {
-    let (tx, queue) = outbox(1024);
+    let (tx, queue) = outbox(frame_limit(1024));
     let weak = tx.downgrade();
     let upgraded = weak.upgrade().expect("a sender lives");
     drop(tx);
@@ -78,14 +86,14 @@ fn a_weak_sender_upgrades_only_while_a_sender_lives_and_sends_fail_once_the_task
 
     drop(queue);
 
-    let (tx, queue) = outbox(1024);
+    let (tx, queue) = outbox(frame_limit(1024));
     drop(queue);
     assert_eq!(tx.send(b"late"), Err(OutboxError::Closed));
 }
 
 #[test]
 fn a_panic_while_encoding_leaves_no_partial_frame() {
-    let (tx, mut queue) = outbox(1024);
+    let (tx, mut queue) = outbox(frame_limit(1024));
     tx.send(b"before").unwrap();
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = tx.send_with(|out| -> Result<(), ()> {
@@ -96,4 +104,54 @@ fn a_panic_while_encoding_leaves_no_partial_frame() {
     assert!(panicked.is_err());
     tx.send(b"after").unwrap();
     assert_eq!(frames_of(&queue.try_recv().unwrap()), [&b"before"[..], b"after"]);
+}
+
+#[test]
+fn user_frames_are_refused_while_the_busy_limit_waits_unwritten_but_control_frames_are_not() {
+    let (tx, mut queue) = outbox(Limits {
+        max_frame_len: 1024,
+        busy: 10,
+    });
+    let user = |body: &'static [u8]| {
+        tx.try_send_with(|out| {
+            out.extend_from_slice(body);
+            Ok::<_, ()>(())
+        })
+    };
+    // 4 + 4 bytes wait: under the limit, so one more frame of any size goes in.
+    user(b"1234").unwrap();
+    user(b"123456789").unwrap();
+    assert_eq!(user(b"x"), Err(OutboxError::Busy { limit: 10 }));
+    tx.send(b"control").unwrap();
+    let taken = queue.try_recv().unwrap();
+    assert_eq!(frames_of(&taken), [&b"1234"[..], b"123456789", b"control"]);
+    user(b"x").unwrap();
+    assert_eq!(frames_of(&queue.try_recv().unwrap()), [b"x"]);
+}
+
+#[tokio::test]
+async fn a_sender_refused_as_busy_wakes_when_the_buffer_is_taken_and_when_the_link_stops() {
+    let (tx, mut queue) = outbox(Limits {
+        max_frame_len: 1024,
+        busy: 1,
+    });
+    tx.send(b"full").unwrap();
+    let room = tx.room();
+    assert!(matches!(
+        tx.try_send_with(|_| Ok::<_, ()>(())),
+        Err(OutboxError::Busy { .. })
+    ));
+    let waiter = tokio::spawn(room);
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished());
+    let _ = queue.try_recv().unwrap();
+    waiter.await.unwrap();
+
+    tx.send(b"full").unwrap();
+    let waiter = tokio::spawn(tx.room());
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished());
+    drop(queue);
+    waiter.await.unwrap();
+    assert_eq!(tx.try_send_with(|_| Ok::<_, ()>(())), Err(OutboxError::Closed));
 }
