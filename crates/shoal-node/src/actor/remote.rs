@@ -231,12 +231,18 @@ impl Remote {
         node: &NodeId,
         mut encode: impl FnMut(&mut Vec<u8>) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
-        self.when_room(node, || self.try_send_with(node, &mut encode))
-            .await
+        // Try first: while the link has room this skips the waiting machinery.
+        match self.try_send_with(node, &mut encode) {
+            Err(SendError::LinkBusy { .. }) => {
+                self.when_room(node, || self.try_send_with(node, &mut encode))
+                    .await
+            }
+            done => done,
+        }
     }
 
     /// A user-lane [`Self::request`] that waits while the link is busy (see
-    /// [`Self::when_room`]).
+    /// [`Self::when_room`]). Callers try [`Self::request`] first.
     pub(crate) async fn request_wait(
         &self,
         node: &NodeId,
