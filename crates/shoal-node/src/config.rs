@@ -215,7 +215,8 @@ impl NodeBuilder {
 
     /// Has the node leave the cluster when its standard input reaches end of file, as it
     /// does when the launcher holding the other end of a pipe exits, however it exits.
-    /// Off by default; never turn it on for a node whose stdin is `/dev/null` or closed.
+    /// Off by default; never turn it on for a node whose stdin is `/dev/null` or closed, or
+    /// in a program that reads stdin itself (the watch reads and discards it).
     pub fn leave_on_stdin_eof(self, on: bool) -> Self {
         self.set(|c| {
             c.leave_on_stdin_eof = on;

@@ -231,18 +231,12 @@ impl Remote {
         node: &NodeId,
         mut encode: impl FnMut(&mut Vec<u8>) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
-        // Try first: while the link has room this skips the waiting machinery.
-        match self.try_send_with(node, &mut encode) {
-            Err(SendError::LinkBusy { .. }) => {
-                self.when_room(node, || self.try_send_with(node, &mut encode))
-                    .await
-            }
-            done => done,
-        }
+        self.when_room(node, || self.try_send_with(node, &mut encode))
+            .await
     }
 
     /// A user-lane [`Self::request`] that waits while the link is busy (see
-    /// [`Self::when_room`]). Callers try [`Self::request`] first.
+    /// [`Self::when_room`]).
     pub(crate) async fn request_wait(
         &self,
         node: &NodeId,
@@ -261,12 +255,17 @@ impl Remote {
         node: &NodeId,
         mut attempt: impl FnMut() -> Result<T, SendError>,
     ) -> Result<T, SendError> {
+        // Try first: while the link has room this skips the waiting machinery.
+        match attempt() {
+            Err(SendError::LinkBusy { .. }) => {}
+            done => return done,
+        }
         loop {
             // Made before the attempt: a drain between the two still wakes it.
             let room = self.route(node, |route| Ok(route.out.room()));
-            match attempt() {
-                Err(SendError::LinkBusy { .. }) if room.is_ok() => room?.await,
-                done => return done,
+            match (attempt(), room) {
+                (Err(SendError::LinkBusy { .. }), Ok(room)) => room.await,
+                (done, _) => return done,
             }
         }
     }

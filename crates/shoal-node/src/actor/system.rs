@@ -238,6 +238,8 @@ impl Actors {
                 .map_err(|e| SendError::Encode(e.to_string()))
         };
         let remote = &self.inner.remote;
+        // Tried here first rather than only through `request_wait`: a call that need not wait
+        // then sets up no second timer.
         let (call, answer) = match remote.request(Lane::User, &to.node, encode) {
             Err(SendError::LinkBusy { .. }) => {
                 tokio::time::timeout_at(deadline, remote.request_wait(&to.node, encode))

@@ -4,7 +4,6 @@
 //! when the launcher exits, however it exits, and the node then reads end of file and leaves
 //! the cluster. This is the convention of Erlang port programs.
 
-use std::io::Read;
 use std::sync::{Arc, Weak};
 
 use tokio::sync::oneshot;
@@ -12,7 +11,8 @@ use tokio::sync::oneshot;
 use super::{Inner, Node};
 
 /// Reads standard input to its end on a thread of its own, then has `node` leave the cluster
-/// (peers see `NodeDown { reason: Left }`). Input is discarded. Returns at once.
+/// (peers see `NodeDown { reason: Left }`). Input is read and discarded, so the program
+/// itself must not read stdin. Returns at once.
 ///
 /// Only for a node whose standard input is a pipe its launcher keeps open: at `/dev/null`
 /// the node would leave as soon as it starts. A plain thread, not `spawn_blocking`: a read
@@ -23,7 +23,7 @@ pub(super) fn leave_on_stdin_eof(node: &Node) {
     let watcher = std::thread::Builder::new()
         .name("shoal-stdin-watch".into())
         .spawn(move || {
-            let _ = std::io::copy(&mut std::io::stdin().lock().by_ref(), &mut std::io::sink());
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
             let _ = closed_tx.send(());
         });
     if let Err(e) = watcher {
