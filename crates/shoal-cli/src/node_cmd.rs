@@ -75,6 +75,10 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         crate::demo::start(&node)?;
     }
     wait_for_signal(&node).await?;
+    if let Some(failure) = node.failure() {
+        printer.abort();
+        anyhow::bail!("{failure}");
+    }
     tracing::info!("leaving the cluster");
     node.leave().await;
     printer.abort();

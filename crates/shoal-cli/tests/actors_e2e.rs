@@ -207,6 +207,43 @@ async fn sends_to_a_stalled_node_are_refused_as_busy_and_send_wait_goes_on_once_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_full_both_ways_keeps_reading_while_it_writes() {
+    // 64 concurrent calls of 256 KiB to an echo, answered with the same bytes, plus one-way
+    // sends: 16 MiB each way at once, far more than both sockets' buffers hold. A link that
+    // stops reading while a write blocks deadlocks here (both sides wait in `write_all`), the
+    // heartbeats stall and the calls fail.
+    let pair = pair("blast").await;
+    let echo = pair
+        .probe
+        .actors()
+        .spawn_remote(&pair.child_name, ECHO_SIZED_FACTORY, &(1u32 << 20), WAIT)
+        .await
+        .unwrap();
+    let payload = |i: u8| Bytes::from(vec![i; 256 * 1024]);
+    let actors = pair.probe.actors();
+    let calls = (0..64u8).map(|i| {
+        let actors = actors.clone();
+        let echo = echo.clone();
+        tokio::spawn(async move { (i, actors.call(&echo, EchoCall::Echo(payload(i)), WAIT).await) })
+    });
+    let calls: Vec<_> = calls.collect();
+    let sends = 256u64;
+    for _ in 0..sends {
+        let data = EchoMsg::Data(Bytes::from(vec![1u8; 64 * 1024]));
+        actors.send_wait(&echo, data).await.unwrap();
+    }
+    for call in calls {
+        let (i, reply) = call.await.unwrap();
+        assert_eq!(reply, Ok(EchoReply::Echo(payload(i))), "call {i}");
+    }
+    assert_eq!(
+        pair.call(&echo, EchoCall::Received).await,
+        Ok(EchoReply::Received(sends))
+    );
+    pair.probe.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_a_node_fires_node_down_for_its_monitors_links_and_calls() {
     let pair = pair("kill9").await;
     let echo = pair.echo().await;

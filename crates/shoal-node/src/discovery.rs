@@ -19,8 +19,11 @@ use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::node::Input;
 use crate::node::Snapshot;
+use crate::node::Throttle;
 
-/// How often discovery runs while the node knows no peer.
+/// How soon discovery runs again while the node knows no peer; the pause doubles with every
+/// round that finds nobody, up to [`JOINED_INTERVAL`], so seeds that do not resolve or refuse
+/// are not tried (and looked up) 20 times a second for ever.
 const ALONE_INTERVAL: Duration = Duration::from_millis(50);
 /// How often discovery runs once the node has peers (finds nodes that started apart).
 const JOINED_INTERVAL: Duration = Duration::from_secs(2);
@@ -29,6 +32,8 @@ const JOINED_INTERVAL: Duration = Duration::from_secs(2);
 pub(crate) struct Discovery {
     seeds: Vec<String>,
     local: Option<LocalDirectory>,
+    /// One warning per seed problem every few seconds, with a count of the rest.
+    warnings: Throttle,
 }
 
 impl Discovery {
@@ -40,6 +45,7 @@ impl Discovery {
         Ok(Self {
             seeds: config.seeds.clone(),
             local,
+            warnings: Throttle::new(SEED_WARNING_EVERY),
         })
     }
 
@@ -51,13 +57,15 @@ impl Discovery {
         snapshot: watch::Receiver<Snapshot>,
         cancel: CancellationToken,
     ) {
+        let mut rounds_alone = 0u32;
         loop {
             let addrs = self.round().await;
             if !addrs.is_empty() && inputs.send(Input::Propose(addrs)).is_err() {
                 break;
             }
             let alone = snapshot.borrow().members.is_empty();
-            let pause = if alone { ALONE_INTERVAL } else { JOINED_INTERVAL };
+            rounds_alone = if alone { rounds_alone.saturating_add(1) } else { 0 };
+            let pause = pause_after(rounds_alone);
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = tokio::time::sleep(pause) => {}
@@ -73,7 +81,11 @@ impl Discovery {
         for seed in &self.seeds {
             match tokio::net::lookup_host(seed.as_str()).await {
                 Ok(resolved) => addrs.extend(resolved),
-                Err(e) => tracing::debug!(%seed, error = %e, "seed does not resolve"),
+                Err(e) => {
+                    if let Some(held) = self.warnings.allow() {
+                        tracing::warn!(%seed, "seed does not resolve: {e}; retrying with backoff ({held} similar warnings held back)");
+                    }
+                }
             }
         }
         if let Some(local) = &self.local {
@@ -82,5 +94,32 @@ impl Discovery {
         addrs.sort();
         addrs.dedup();
         addrs
+    }
+}
+
+/// How often seed warnings are logged at most.
+const SEED_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// The pause after the `rounds_alone`-th round in a row that left the node alone (0: it has
+/// peers): 50 ms, doubling to 2 s.
+fn pause_after(rounds_alone: u32) -> Duration {
+    if rounds_alone == 0 {
+        return JOINED_INTERVAL;
+    }
+    ALONE_INTERVAL
+        .saturating_mul(1 << (rounds_alone - 1).min(16))
+        .min(JOINED_INTERVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_alone_backs_off_from_50_ms_to_2_s() {
+        let pauses: Vec<u128> = (1..=8).map(|r| pause_after(r).as_millis()).collect();
+        assert_eq!(pauses, [50, 100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(pause_after(u32::MAX), JOINED_INTERVAL);
+        assert_eq!(pause_after(0), JOINED_INTERVAL);
     }
 }

@@ -26,6 +26,17 @@ pub enum NodeError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// Another live node already uses this node's name, in this cluster: the node did not
+    /// start, or (refused by a member after it started) stopped without joining.
+    #[error(
+        "node name {name} is taken: {holder}; give every node a unique --name (or stop the other node first)"
+    )]
+    NameTaken {
+        /// The name.
+        name: String,
+        /// Who holds it, as far as this node can tell.
+        holder: String,
+    },
 }
 
 impl NodeError {

@@ -6,10 +6,13 @@ mod driver;
 mod launcher;
 mod link;
 mod outbox;
+mod throttle;
+
+pub(crate) use throttle::Throttle;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -44,6 +47,9 @@ pub(crate) struct LinkCounters {
     pub(crate) bad_frames: AtomicU64,
     pub(crate) oversized_frames: AtomicU64,
     pub(crate) handshake_failures: AtomicU64,
+    pub(crate) handshakes_shed: AtomicU64,
+    /// Rate limit of the warnings about refused connections (anyone can cause them).
+    pub(crate) refusal_warnings: throttle::Throttle,
 }
 
 /// A snapshot of refused input, for `/api/node` and metrics.
@@ -55,6 +61,8 @@ pub struct NodeStats {
     pub oversized_frames: u64,
     /// Handshakes that failed (wrong cookie, garbage, timeout).
     pub handshake_failures: u64,
+    /// Connections closed at once because too many handshakes were already in progress.
+    pub handshakes_shed: u64,
     /// Actor messages from peers that this node refused (no such actor, wrong type, a body
     /// that does not decode, a full mailbox); each was answered with a refusal.
     pub actor_messages_refused: u64,
@@ -88,6 +96,7 @@ struct Inner {
     snapshot: watch::Receiver<Snapshot>,
     events: broadcast::Sender<NodeEvent>,
     counters: Arc<LinkCounters>,
+    failure: Arc<OnceLock<NodeError>>,
     cancel: CancellationToken,
     tracker: TaskTracker,
     started: Instant,
@@ -144,7 +153,9 @@ impl Node {
         let actors = Actors::new(local.id.clone(), cancel.child_token(), tracker.clone());
         register_diagnostics(&actors);
         let chaos = Arc::new(Chaos::default());
+        let failure = Arc::new(OnceLock::new());
         let wiring = DriverWiring {
+            failure: failure.clone(),
             actors: actors.clone(),
             chaos: chaos.clone(),
             inputs: inputs.clone(),
@@ -156,7 +167,12 @@ impl Node {
         };
         let (driver, snapshot) = Driver::new(&config, local, udp, wiring);
         tracker.spawn(driver.run());
-        tracker.spawn(link::accept_loop(listener, inputs.clone(), cancel.clone()));
+        tracker.spawn(link::accept_loop(
+            listener,
+            inputs.clone(),
+            counters.clone(),
+            cancel.clone(),
+        ));
         tracker.spawn(discovery.run(inputs.clone(), snapshot.clone(), cancel.clone()));
         tracker.spawn(registry_anti_entropy(actors.clone(), cancel.clone()));
         let (verdict_tx, verdict) = watch::channel(crate::split_brain::Verdict::default());
@@ -187,6 +203,7 @@ impl Node {
             snapshot,
             events,
             counters,
+            failure,
             _stop_on_drop: cancel.clone().drop_guard(),
             cancel,
             tracker,
@@ -326,6 +343,7 @@ impl Node {
             bad_frames: c.bad_frames.load(Ordering::Relaxed),
             oversized_frames: c.oversized_frames.load(Ordering::Relaxed),
             handshake_failures: c.handshake_failures.load(Ordering::Relaxed),
+            handshakes_shed: c.handshakes_shed.load(Ordering::Relaxed),
             actor_messages_refused: a.refused_in.load(Ordering::Relaxed),
             actor_sends_refused_by_peers: a.refused_out.load(Ordering::Relaxed),
             actor_frames_received: a.frames_in.load(Ordering::Relaxed),
@@ -380,6 +398,13 @@ impl Node {
     /// Resolves when the node has stopped.
     pub async fn stopped(&self) {
         self.inner.cancel.cancelled().await;
+    }
+
+    /// Why the node stopped by itself, if it did: a member of the cluster refused it because
+    /// another live node holds its name ([`NodeError::NameTaken`]). `None` while it runs, and
+    /// after a stop that was asked for.
+    pub fn failure(&self) -> Option<&NodeError> {
+        self.inner.failure.get()
     }
 
     /// The address links and gossip listen on.

@@ -244,6 +244,7 @@ fn explain(reason: RejectReason) -> &'static str {
         RejectReason::NoCommonProtocol => "no protocol version in common; upgrade the older node",
         RejectReason::SameName => "it has our name; give every node a unique --name",
         RejectReason::Unexpected => "a message arrived out of order",
+        RejectReason::NameTaken => "another live node already has our name; give every node a unique --name",
     }
 }
 

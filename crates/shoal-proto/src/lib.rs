@@ -38,4 +38,4 @@ pub use membership::{
 };
 pub use node_id::{Creation, NodeId, NodeName};
 pub use registry::{Change, RegisterError, Registration, Registry, RegistryFrame, RegistryOutput};
-pub use wire::{DecodeError, LinkMessage, LinkMessageOf};
+pub use wire::{DecodeError, HANDSHAKE_MAX_FRAME_LEN, LinkMessage, LinkMessageOf};

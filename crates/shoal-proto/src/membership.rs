@@ -33,7 +33,7 @@ use crate::datagram;
 use crate::handshake::Role;
 use crate::member::Member;
 use crate::node_id::{NodeId, NodeName};
-use crate::wire::LinkMessage;
+use crate::wire::{LinkMessage, RejectReason};
 
 type SwimCore = Foca<Member, PostcardCodec, StdRng, NoCustomBroadcast>;
 
@@ -70,6 +70,8 @@ pub struct MembershipStats {
     pub bad_gossip: u64,
     /// Link messages that made no sense after the handshake.
     pub bad_link_messages: u64,
+    /// Nodes refused because a live, answering member already holds their name.
+    pub name_taken: u64,
 }
 
 /// Membership of one node. See the module doc for the call order.
@@ -171,6 +173,15 @@ impl Membership {
             // rejoin as a new life on its way out.
             return;
         }
+        if let Ok(header) = foca::Codec::<Member>::decode_header(&mut PostcardCodec, body)
+            && self.name_taken_from(now, &header.src)
+        {
+            // Gossip from a second process under a taken name (it announces itself as soon
+            // as its link is up, before our refusal reaches it): foca would let it replace
+            // the member. It stays out, as on the link.
+            self.stats.name_taken += 1;
+            return;
+        }
         if self.swim.handle_data(body, &mut self.runtime).is_err() {
             self.stats.bad_gossip += 1;
         }
@@ -179,6 +190,16 @@ impl Membership {
 
     /// A connection finished its handshake with `peer`.
     pub fn handle_link_up(&mut self, now: Instant, conn: ConnId, role: Role, peer: Member) {
+        if self.name_taken_from(now, &peer) {
+            // A second process under the name of a member that answers: refuse it, so the
+            // member keeps its name and runs on undisturbed (no renewal storm).
+            self.stats.name_taken += 1;
+            self.outputs.push_back(Output::SendLink {
+                conn,
+                msg: LinkMessage::Reject(RejectReason::NameTaken),
+            });
+            return self.outputs.push_back(Output::CloseLink(conn));
+        }
         if self
             .live
             .get(peer.name())
@@ -213,6 +234,21 @@ impl Membership {
         self.arm_heartbeat(now);
     }
 
+    /// Whether `peer` is another process than the live member of its name, while that
+    /// member's link was heard within `link_suspect_after`: the name is taken. A member whose
+    /// link went quiet may be gone (a crash not yet detected, a host that moved), so a new
+    /// process under its name is let in and replaces it, as a newer life.
+    fn name_taken_from(&self, now: Instant, peer: &Member) -> bool {
+        let Some(member) = self.live.get(peer.name()) else {
+            return false;
+        };
+        member.process != peer.process
+            && self.links.get(peer.name()).is_some_and(|link| {
+                link.id == member.id
+                    && now.saturating_duration_since(link.last_heard) < self.config.link_suspect_after
+            })
+    }
+
     /// A message arrived on an authenticated link.
     pub fn handle_link_message(&mut self, now: Instant, conn: ConnId, msg: LinkMessage) {
         let Some(link) = self.links.by_conn_mut(conn) else {
@@ -242,6 +278,12 @@ impl Membership {
             // The driver hands actor and registry traffic to the actor runtime; here it only
             // shows life.
             LinkMessage::Actor(_) | LinkMessage::Registry(_) | LinkMessage::Children(_) => {}
+            LinkMessage::Reject(RejectReason::NameTaken) => {
+                self.outputs
+                    .push_back(Output::Event(Event::NameTaken { by: peer }));
+                self.outputs.push_back(Output::CloseLink(conn));
+                return;
+            }
             LinkMessage::Hello(_) | LinkMessage::Proof(_) | LinkMessage::Reject(_) => {
                 self.stats.bad_link_messages += 1;
                 self.outputs.push_back(Output::CloseLink(conn));

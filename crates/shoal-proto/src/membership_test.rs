@@ -1,3 +1,4 @@
+use crate::node_id::Creation;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -128,10 +129,62 @@ fn heartbeats_are_answered_and_measure_rtt() {
 }
 
 #[test]
-fn a_newer_life_replaces_the_old_member_at_once() {
+fn a_new_process_under_the_name_of_a_member_that_answers_is_refused() {
+    let (mut a, b, now) = linked();
+    let second = member("b", 2, 7002);
+    a.handle_link_up(now, ConnId(2), Role::Acceptor, second);
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert_eq!(
+        outputs,
+        vec![
+            Output::SendLink {
+                conn: ConnId(2),
+                msg: LinkMessage::Reject(crate::wire::RejectReason::NameTaken)
+            },
+            Output::CloseLink(ConnId(2)),
+        ]
+    );
+    assert_eq!(
+        a.members().iter().map(|m| m.member.clone()).collect::<Vec<_>>(),
+        vec![b]
+    );
+    assert_eq!(a.stats().name_taken, 1);
+}
+
+#[test]
+fn a_renewal_of_the_same_process_is_not_a_taken_name() {
+    let (mut a, b, now) = linked();
+    let mut renewed = b.clone();
+    renewed.id.creation = Creation(b.id.creation.0 + 1);
+    a.handle_link_up(now, ConnId(2), Role::Acceptor, renewed.clone());
+    let got = events(&mut a);
+    assert!(got.contains(&Event::NodeUp(renewed)), "{got:?}");
+    assert_eq!(a.stats().name_taken, 0);
+}
+
+#[test]
+fn a_refusal_for_a_taken_name_is_reported_and_the_link_closed() {
+    let (mut a, b, now) = linked();
+    a.handle_link_message(
+        now,
+        ConnId(1),
+        LinkMessage::Reject(crate::wire::RejectReason::NameTaken),
+    );
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert!(
+        outputs.contains(&Output::Event(Event::NameTaken { by: b.id })),
+        "{outputs:?}"
+    );
+    assert!(outputs.contains(&Output::CloseLink(ConnId(1))), "{outputs:?}");
+}
+
+#[test]
+fn a_newer_process_replaces_a_member_whose_link_went_quiet_at_once() {
     let (mut a, b, now) = linked();
     let b2 = member("b", 2, 7002);
-    a.handle_link_up(now, ConnId(2), Role::Acceptor, b2.clone());
+    // The old process may be gone without a close (a host that froze or moved).
+    let quiet = now + MembershipConfig::lan().link_suspect_after;
+    a.handle_link_up(quiet, ConnId(2), Role::Acceptor, b2.clone());
     let got = events(&mut a);
     assert!(
         got.contains(&Event::NodeDown {

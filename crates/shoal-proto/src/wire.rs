@@ -19,6 +19,12 @@ pub const WIRE_VERSION: u8 = 1;
 /// Default upper bound on one frame's length in bytes; larger frames close the link.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
 
+/// Upper bound on one frame's length in bytes before the handshake has authenticated the
+/// peer. A `Hello` carries one member record, which must fit in a gossip datagram anyway, so
+/// this is far above any honest handshake frame; it keeps a connection that has proved nothing
+/// from making the node buffer a large frame.
+pub const HANDSHAKE_MAX_FRAME_LEN: usize = 8 * 1024;
+
 /// Bytes in a handshake nonce.
 pub const NONCE_LEN: usize = 32;
 
@@ -44,6 +50,10 @@ pub enum RejectReason {
     SameName,
     /// A message arrived out of order.
     Unexpected,
+    /// Another process holds the name: a live member of that name answers on its link. Sent
+    /// after the handshake, by a member of the cluster to a second node started with a taken
+    /// name, which should stop or pick another name.
+    NameTaken,
 }
 
 /// Everything that travels on a link, with owned payloads.

@@ -101,5 +101,6 @@ pub fn describe(event: &Event) -> String {
         Event::NodeSuspect(id) => format!("NodeSuspect({id})"),
         Event::NodeDown { id, reason } => format!("NodeDown({id}, {reason:?})"),
         Event::Renewed(m) => format!("Renewed({})", m.id),
+        Event::NameTaken { by } => format!("NameTaken(by {by})"),
     }
 }

@@ -51,6 +51,12 @@ impl LocalDirectory {
             pid: std::process::id(),
         };
         let own_file = dir.join(format!("{}.json", entry.name));
+        if let Some(holder) = holder_of(&own_file) {
+            return Err(NodeError::NameTaken {
+                name: entry.name,
+                holder: format!("process {} on this host listens on {}", holder.pid, holder.listen),
+            });
+        }
         let tmp = dir.join(format!(".{}.{}.tmp", entry.name, entry.pid));
         let json = serde_json::to_vec(&entry).map_err(|e| err(io::Error::other(e)))?;
         fs::write(&tmp, json)
@@ -96,6 +102,16 @@ impl LocalDirectory {
             let _ = fs::remove_file(&self.own_file);
         }
     }
+}
+
+/// The entry in `file` if it belongs to another live node: its process exists and its address
+/// takes connections (a stale file whose pid was reused by another program does not count).
+fn holder_of(file: &Path) -> Option<LocalEntry> {
+    let entry = serde_json::from_slice::<LocalEntry>(&fs::read(file).ok()?).ok()?;
+    let live = entry.pid != std::process::id()
+        && process_alive(entry.pid)
+        && std::net::TcpStream::connect_timeout(&entry.listen, std::time::Duration::from_millis(500)).is_ok();
+    live.then_some(entry)
 }
 
 fn process_alive(pid: u32) -> bool {

@@ -3,21 +3,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
 use tokio::net::UdpSocket;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::chaos::Chaos;
 use super::link::{self, LinkContext};
 use super::outbox::{Limits, LinkSender};
-use super::{LinkCounters, NodeEvent, Snapshot, now_us};
+use super::{LinkCounters, NodeEvent, Snapshot, Throttle, now_us};
 use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
+use crate::error::NodeError;
 
 /// Everything the driver reacts to besides datagrams and timers.
 #[derive(Debug)]
@@ -42,8 +43,8 @@ pub(crate) enum Input {
     },
     /// Discovery proposes these addresses to join through.
     Propose(Vec<SocketAddr>),
-    /// A peer connected to our listener.
-    Accepted(tokio::net::TcpStream),
+    /// A peer connected to our listener; the permit is its handshake slot.
+    Accepted(tokio::net::TcpStream, OwnedSemaphorePermit),
     /// Leave gracefully, then answer.
     Leave(oneshot::Sender<()>),
 }
@@ -56,6 +57,8 @@ pub(crate) struct DriverWiring {
     pub(crate) inputs_rx: mpsc::UnboundedReceiver<Input>,
     pub(crate) events: broadcast::Sender<NodeEvent>,
     pub(crate) counters: Arc<LinkCounters>,
+    /// Set when the node stops by itself (a member refused our name).
+    pub(crate) failure: Arc<OnceLock<NodeError>>,
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
 }
@@ -74,6 +77,8 @@ pub(crate) struct Driver {
     leave_waiter: Option<oneshot::Sender<()>>,
     /// The routes last handed to the actor runtime.
     routes: Vec<(NodeId, ConnId)>,
+    /// Rate limit of the warnings about addresses we could not join through.
+    join_warnings: Throttle,
 }
 
 impl Driver {
@@ -110,6 +115,7 @@ impl Driver {
             snapshot,
             leave_waiter: None,
             routes: Vec::new(),
+            join_warnings: Throttle::new(Duration::from_secs(10)),
         };
         (driver, rx)
     }
@@ -171,8 +177,19 @@ impl Driver {
                 refused,
             } => {
                 self.dialing.remove(&addr);
-                if let Some(id) = expected {
-                    self.core.handle_dial_failed(now, &id, refused);
+                match expected {
+                    Some(id) => self.core.handle_dial_failed(now, &id, refused),
+                    // A seed or a discovered address: discovery proposes it again, with backoff.
+                    None => {
+                        if let Some(held) = self.join_warnings.allow() {
+                            let why = if refused {
+                                "connection refused"
+                            } else {
+                                "no shoal node answered"
+                            };
+                            tracing::warn!(%addr, "cannot join through {addr}: {why}; retrying with backoff ({held} similar warnings held back)");
+                        }
+                    }
                 }
             }
             Input::Propose(addrs) => {
@@ -182,10 +199,10 @@ impl Driver {
                     }
                 }
             }
-            Input::Accepted(stream) => {
+            Input::Accepted(stream, slot) => {
                 self.next_conn += 1;
                 let ctx = self.link_context(ConnId(self.next_conn));
-                self.wiring.tracker.spawn(link::accept(stream, ctx));
+                self.wiring.tracker.spawn(link::accept(stream, slot, ctx));
             }
             Input::Leave(done) => {
                 self.core.leave(now);
@@ -253,6 +270,14 @@ impl Driver {
             }
             Event::Renewed(m) => {
                 tracing::warn!(id = %m.id, "this node was declared down; rejoined as a new life")
+            }
+            Event::NameTaken { by } => {
+                let name = self.core.local().id.name.to_string();
+                let holder = format!("{by} refused us: a live member of the cluster has that name");
+                let failure = NodeError::NameTaken { name, holder };
+                tracing::error!("stopping: {failure}");
+                let _ = self.wiring.failure.set(failure);
+                self.wiring.cancel.cancel();
             }
         }
         let _ = self.wiring.events.send(NodeEvent {

@@ -10,12 +10,14 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use shoal_proto::{
-    ConnId, Cookie, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role, Step, decode_hot,
+    ConnId, Cookie, HANDSHAKE_MAX_FRAME_LEN, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role,
+    Step, decode_hot,
 };
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::codec::{Framed, FramedRead, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
 use super::LinkCounters;
@@ -49,21 +51,36 @@ pub(crate) struct LinkContext {
     pub(crate) cancel: CancellationToken,
 }
 
-/// Accepts connections until cancelled and hands each to the driver.
+/// Connections that may be in their handshake at once. Each holds a small buffer for at most
+/// [`HANDSHAKE_TIMEOUT`]; past this many, new connections are closed at once (and counted),
+/// so unauthenticated clients cannot take more than a bounded share of memory and descriptors.
+const MAX_PENDING_HANDSHAKES: usize = 64;
+
+/// Accepts connections until cancelled and hands each to the driver with a handshake slot.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     inputs: mpsc::UnboundedSender<Input>,
+    counters: Arc<LinkCounters>,
     cancel: CancellationToken,
 ) {
+    let slots = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    if inputs.send(Input::Accepted(stream)).is_err() {
-                        return;
+                Ok((stream, from)) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        if inputs.send(Input::Accepted(stream, slot)).is_err() {
+                            return;
+                        }
                     }
-                }
+                    Err(_) => {
+                        counters.handshakes_shed.fetch_add(1, Ordering::Relaxed);
+                        if let Some(held) = counters.refusal_warnings.allow() {
+                            tracing::warn!(%from, "closing a connection: {MAX_PENDING_HANDSHAKES} handshakes already in progress ({held} similar warnings held back)");
+                        }
+                    }
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -75,47 +92,52 @@ pub(crate) async fn accept_loop(
 }
 
 /// Dials `addr` and runs the connection. Reports `DialFailed` unless a link came up.
+///
+/// Only an address that refuses the TCP connection counts as refused (the member's process
+/// is gone; the core declares it `Crashed`). A connection reset during the handshake does
+/// not: a live peer resets connections it drops (a duplicate link, a full handshake queue,
+/// a node just back from a pause). Since a dying process's listener may also reset a
+/// connection it accepted a moment before, a reset is checked with one more connection at
+/// once: refused then means gone.
 pub(crate) async fn dial(addr: SocketAddr, expected: Option<NodeId>, ctx: LinkContext) {
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => {
-            let refused = e.kind() == std::io::ErrorKind::ConnectionRefused;
-            tracing::debug!(%addr, error = %e, "dial failed");
-            let _ = ctx.inputs.send(Input::DialFailed {
-                addr,
-                expected,
-                refused,
-            });
-            return;
-        }
-        Err(_) => {
-            let _ = ctx.inputs.send(Input::DialFailed {
-                addr,
-                expected,
-                refused: false,
-            });
-            return;
-        }
-    };
     let inputs = ctx.inputs.clone();
-    match run(stream, Role::Dialer, Some(addr), ctx).await {
+    let failed = |refused| {
+        let _ = inputs.send(Input::DialFailed {
+            addr,
+            expected: expected.clone(),
+            refused,
+        });
+    };
+    let stream = match connect(addr).await {
+        Ok(stream) => stream,
+        Err(refused) => return failed(refused),
+    };
+    match run(stream, Role::Dialer, Some(addr), None, &ctx).await {
         Outcome::LinkWasUp => {}
-        // A reset before the handshake finished means no process owns that port any more (a
-        // live node that refuses us says `Reject` and closes cleanly): as good as refused.
-        Outcome::Reset => {
-            let _ = inputs.send(Input::DialFailed {
-                addr,
-                expected,
-                refused: true,
-            });
+        Outcome::Failed => failed(false),
+        Outcome::Reset => match connect(addr).await {
+            Ok(stream) => {
+                if !matches!(
+                    run(stream, Role::Dialer, Some(addr), None, &ctx).await,
+                    Outcome::LinkWasUp
+                ) {
+                    failed(false);
+                }
+            }
+            Err(refused) => failed(refused),
+        },
+    }
+}
+
+/// Opens a TCP connection within [`CONNECT_TIMEOUT`]; `Err(true)` when the address refused it.
+async fn connect(addr: SocketAddr) -> Result<TcpStream, bool> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => {
+            tracing::debug!(%addr, error = %e, "dial failed");
+            Err(e.kind() == std::io::ErrorKind::ConnectionRefused)
         }
-        Outcome::Failed => {
-            let _ = inputs.send(Input::DialFailed {
-                addr,
-                expected,
-                refused: false,
-            });
-        }
+        Err(_) => Err(false),
     }
 }
 
@@ -129,19 +151,26 @@ enum Outcome {
     Failed,
 }
 
-/// Runs an accepted connection.
-pub(crate) async fn accept(stream: TcpStream, ctx: LinkContext) {
-    run(stream, Role::Acceptor, None, ctx).await;
+/// Runs an accepted connection; `slot` is given back once the handshake has ended.
+pub(crate) async fn accept(stream: TcpStream, slot: OwnedSemaphorePermit, ctx: LinkContext) {
+    run(stream, Role::Acceptor, None, Some(slot), &ctx).await;
 }
 
 /// Handshake, then relay.
-async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: LinkContext) -> Outcome {
+async fn run(
+    stream: TcpStream,
+    role: Role,
+    dialed: Option<SocketAddr>,
+    slot: Option<OwnedSemaphorePermit>,
+    ctx: &LinkContext,
+) -> Outcome {
     let _ = stream.set_nodelay(true);
+    // Until the peer has proved the cookie, frames are small and the buffer too.
     let codec = LengthDelimitedCodec::builder()
-        .max_frame_length(ctx.limits.max_frame_len)
+        .max_frame_length(HANDSHAKE_MAX_FRAME_LEN)
         .new_codec();
-    let mut frames = Framed::with_capacity(stream, codec, READ_BUFFER);
-    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut frames, role, &ctx));
+    let mut frames = Framed::with_capacity(stream, codec, HANDSHAKE_MAX_FRAME_LEN);
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut frames, role, ctx));
     let peer = tokio::select! {
         () = ctx.cancel.cancelled() => return Outcome::Failed,
         result = handshake => match result {
@@ -154,11 +183,12 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
             }
             Err(_) => {
                 ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(?dialed, "link handshake timed out after {HANDSHAKE_TIMEOUT:?}");
+                log_refusal(&Refusal::TimedOut, dialed, &ctx.counters);
                 return Outcome::Failed;
             }
         },
     };
+    drop(slot);
     if ctx.chaos.blocks(&peer.id.name) {
         tracing::debug!(peer = %peer.id, "fault injection: dropping a new link to a partitioned peer");
         return Outcome::Failed;
@@ -178,7 +208,7 @@ async fn run(stream: TcpStream, role: Role, dialed: Option<SocketAddr>, ctx: Lin
             peer: peer_id,
             out: replies,
         });
-        relay(frames, outbox, &origin, &ctx).await;
+        relay(frames, outbox, &origin, ctx).await;
         let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
     }
     Outcome::LinkWasUp
@@ -191,6 +221,7 @@ enum Refusal {
     Oversized,
     Closed,
     Reset,
+    TimedOut,
 }
 
 impl Refusal {
@@ -213,20 +244,29 @@ impl Refusal {
 }
 
 fn log_refusal(reason: &Refusal, dialed: Option<SocketAddr>, counters: &LinkCounters) {
-    match reason {
+    let why = match reason {
         Refusal::Handshake(HandshakeError::SameName { .. }) if dialed.is_some() => {
             tracing::debug!(?dialed, "dialled ourselves; ignoring that address");
+            return;
         }
-        Refusal::Handshake(e) => tracing::warn!(?dialed, "link refused: {e}"),
+        Refusal::Closed | Refusal::Reset => {
+            tracing::debug!(?dialed, "peer closed during handshake");
+            return;
+        }
+        Refusal::Handshake(e) => e.to_string(),
         Refusal::Frame(e) => {
             counters.bad_frames.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(?dialed, "link refused: not a shoal peer ({e})");
+            format!("not a shoal peer ({e})")
         }
         Refusal::Oversized => {
             counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(?dialed, "link refused: frame over the size limit");
+            format!("a handshake frame over {HANDSHAKE_MAX_FRAME_LEN} bytes")
         }
-        Refusal::Closed | Refusal::Reset => tracing::debug!(?dialed, "peer closed during handshake"),
+        Refusal::TimedOut => format!("handshake not finished within {HANDSHAKE_TIMEOUT:?}"),
+    };
+    // Anyone who can reach the port can cause these: a line a second, with a count.
+    if let Some(held) = counters.refusal_warnings.allow() {
+        tracing::warn!(?dialed, "link refused: {why} ({held} similar warnings held back)");
     }
 }
 
@@ -277,53 +317,112 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
 /// Carries frames both ways until the socket closes or the node stops. Actor frames go
 /// straight to the actor runtime, the rest to the driver. A frame that does not decode, or is
 /// too long, closes the link and is counted. Outbound frames arrive already framed in the
-/// [`Outbox`] and go to the socket as they are, bypassing the codec's write side.
+/// [`Outbox`] and go to the socket as they are, bypassing the codec.
+///
+/// Reading and writing run concurrently on the two halves of the socket: a write that blocks
+/// (the peer reads slowly, or is itself blocked writing to us) never stops this side from
+/// reading, so two nodes that both send more than their socket buffers hold still drain each
+/// other.
 ///
 /// When the driver drops its sender (the link lost a duplicate-link tie, or its peer went
 /// down), everything queued has been written; the link then only reads, for [`LAME_DUCK`],
 /// so that frames the peer sent before it retired the link too are still delivered.
-async fn relay(mut frames: Frames, mut outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkContext) {
-    let mut retired: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            () = ctx.cancel.cancelled() => {
-                // What the driver queued before stopping (a Goodbye on leave) still goes out.
-                if let Some(queued) = outbox.try_recv() {
-                    let write = frames.get_mut().write_all(&queued);
-                    let _ = tokio::time::timeout(Duration::from_millis(200), write).await;
+async fn relay(frames: Frames, outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkContext) {
+    let parts = frames.into_parts();
+    let (read_half, write_half) = parts.io.into_split();
+    let codec = LengthDelimitedCodec::builder()
+        .max_frame_length(ctx.limits.max_frame_len)
+        .new_codec();
+    let mut reader = FramedRead::with_capacity(read_half, codec, READ_BUFFER);
+    // Frames that arrived right behind the handshake's last one are already buffered.
+    reader.read_buffer_mut().extend_from_slice(&parts.read_buf);
+    let writing = write_loop(write_half, outbox, origin, ctx);
+    let reading = read_loop(reader, origin, ctx);
+    tokio::pin!(writing, reading);
+    tokio::select! {
+        ended = &mut writing => {
+            if let WriteEnd::Retired(_half) = ended {
+                tokio::select! {
+                    () = ctx.cancel.cancelled() => {}
+                    _ = tokio::time::timeout(LAME_DUCK, reading) => {}
                 }
-                break;
             }
-            () = sleep_until(retired) => break,
-            queued = outbox.recv(), if retired.is_none() => match queued {
-                Some(_) if ctx.chaos.blocks(&origin.peer.name) => {} // partitioned: the network loses it
-                Some(queued) => {
-                    if frames.get_mut().write_all(&queued).await.is_err() {
-                        break;
-                    }
-                    outbox.recycle(queued);
+        }
+        () = &mut reading => {}
+    }
+}
+
+/// Why a link's writing half stopped.
+enum WriteEnd {
+    /// The driver dropped the link's sender after everything queued was written; the half is
+    /// kept open so the peer can still send until the link stops reading.
+    Retired(OwnedWriteHalf),
+    /// The socket failed, or the node stopped.
+    Stopped,
+}
+
+/// Writes what the [`Outbox`] queues until the driver retires the link, the socket fails or
+/// the node stops. On stop, what was queued before it (a `Goodbye` on leave) still goes out,
+/// for at most 200 ms.
+async fn write_loop(
+    mut half: OwnedWriteHalf,
+    mut outbox: Outbox,
+    origin: &Origin,
+    ctx: &LinkContext,
+) -> WriteEnd {
+    loop {
+        let queued = tokio::select! {
+            () = ctx.cancel.cancelled() => {
+                if let Some(queued) = outbox.try_recv() {
+                    let _ = tokio::time::timeout(Duration::from_millis(200), half.write_all(&queued)).await;
                 }
-                None => retired = Some(tokio::time::Instant::now() + LAME_DUCK),
-            },
-            frame = frames.next() => match frame {
-                Some(Ok(_)) if ctx.chaos.blocks(&origin.peer.name) => {}
-                Some(Ok(frame)) => {
-                    if dispatch(frame, origin, ctx).is_break() {
-                        break;
-                    }
-                }
-                Some(Err(e)) => {
-                    if e.kind() == std::io::ErrorKind::InvalidData {
-                        ctx.counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(conn = ctx.conn.0, "closing link: frame over {} bytes", ctx.limits.max_frame_len);
-                    }
-                    break;
-                }
-                None => break,
+                return WriteEnd::Stopped;
+            }
+            queued = outbox.recv() => queued,
+        };
+        let Some(queued) = queued else {
+            return WriteEnd::Retired(half);
+        };
+        if ctx.chaos.blocks(&origin.peer.name) {
+            continue; // partitioned: the network loses it
+        }
+        tokio::select! {
+            () = ctx.cancel.cancelled() => return WriteEnd::Stopped,
+            written = half.write_all(&queued) => if written.is_err() {
+                return WriteEnd::Stopped;
             },
         }
+        outbox.recycle(queued);
     }
-    let _ = frames.get_mut().shutdown().await;
+}
+
+/// Reads and dispatches frames until the peer closes, a frame is refused or the driver stops.
+async fn read_loop(
+    mut reader: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
+    origin: &Arc<Origin>,
+    ctx: &LinkContext,
+) {
+    while let Some(frame) = reader.next().await {
+        match frame {
+            Ok(_) if ctx.chaos.blocks(&origin.peer.name) => {}
+            Ok(frame) => {
+                if dispatch(frame, origin, ctx).is_break() {
+                    return;
+                }
+            }
+            Err(e) => {
+                if e.kind() == std::io::ErrorKind::InvalidData {
+                    ctx.counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        conn = ctx.conn.0,
+                        "closing link: frame over {} bytes",
+                        ctx.limits.max_frame_len
+                    );
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// Hands one inbound frame to the actor runtime or the driver. Breaks when the frame does
@@ -357,9 +456,6 @@ fn dispatch(frame: BytesMut, origin: &Arc<Origin>, ctx: &LinkContext) -> Control
     ControlFlow::Continue(())
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
+#[cfg(test)]
+#[path = "link_test.rs"]
+mod tests;

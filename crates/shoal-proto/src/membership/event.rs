@@ -45,6 +45,12 @@ pub enum Event {
     },
     /// This node was declared down and rejoined as a new life with this identity.
     Renewed(Member),
+    /// A member refused this node because another process, live and answering, already
+    /// holds this node's name. The cluster keeps that process; this one stays out.
+    NameTaken {
+        /// The member that refused us.
+        by: NodeId,
+    },
 }
 
 /// One instruction for the driver, drained with `Membership::poll_output`.

@@ -41,6 +41,7 @@ impl Sim {
                 let group = node.cookie_group;
                 self.groups.insert(m.id.clone(), group);
             }
+            Event::NameTaken { .. } => {}
         }
         tracing::debug!(at = ?self.now, %observer, event = %describe(&event), "membership event");
         self.history.push(Observed {
@@ -93,6 +94,8 @@ impl Sim {
                     broken.push("a node suspects only members it lists");
                 }
             }
+            // Every simulated process has a name of its own; a restart is the same node.
+            Event::NameTaken { .. } => broken.push("no node is refused for a taken name"),
         }
         broken
     }
