@@ -1,6 +1,7 @@
 //! `shoal cluster start`: pre-flight checks, spawn, wait for ready lines, wait for full mesh.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ use serde_json::Value;
 use shoal_testkit::wait_until;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;
@@ -117,6 +120,7 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
 fn start_with(dir: &Path, args: &StartArgs, progress: &ProgressBar) -> anyhow::Result<ClusterState> {
     let bin = preflight(dir, args)?;
     let dir = std::fs::canonicalize(dir)?;
+    rotate_logs(&dir, args.size);
     let cookie = write_secret(&dir, "cookie")?;
     write_secret(&dir, ADMIN_TOKEN_FILE)?;
     let demo = dir.join(DEMO_FILE);
@@ -240,8 +244,7 @@ pub(crate) fn spawn(
     (listen, http): (String, String),
 ) -> anyhow::Result<u32> {
     let _ = std::fs::remove_file(dir.join(format!("{name}.ready")));
-    let log = File::create(dir.join("logs").join(format!("{name}.log")))?;
-    let events = File::create(dir.join("logs").join(format!("{name}.events")))?;
+    let (log, events) = open_logs(dir, name)?;
     let ready = dir.join(format!("{name}.ready"));
     let discovery = dir.join("discovery");
     let mut command = Command::new(bin);
@@ -288,6 +291,41 @@ pub(crate) fn spawn(
     Ok(child.id())
 }
 
+/// Opens `name`'s `.log` and `.events` for appending, so earlier lives stay, and marks the
+/// new process in the `.log` with a line `--- TIME NAME: new process ---` (its ready line in
+/// `.events` then gives its pid and creation).
+fn open_logs(dir: &Path, name: &str) -> anyhow::Result<(File, File)> {
+    let open = |ext: &str| {
+        let path = dir.join("logs").join(format!("{name}.{ext}"));
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "cannot open {}; check the state directory is writable",
+                    path.display()
+                )
+            })
+    };
+    let mut log = open("log")?;
+    let mut now = String::new();
+    let _ = SystemTime.format_time(&mut Writer::new(&mut now));
+    writeln!(log, "--- {now} {name}: new process ---")?;
+    Ok((log, open("events")?))
+}
+
+/// Moves the logs of an earlier cluster of this state directory aside (`n1.log` to
+/// `n1.log.1`, replacing an older `.1`), so a fresh `start` begins new files.
+fn rotate_logs(dir: &Path, size: usize) {
+    for i in 1..=size {
+        for ext in ["log", "events"] {
+            let path = dir.join("logs").join(format!("n{i}.{ext}"));
+            let _ = std::fs::rename(&path, path.with_extension(format!("{ext}.1")));
+        }
+    }
+}
+
 /// Waits for every node's ready file (starting a node again if it exits first), then until
 /// every node lists every other as alive.
 fn wait_formed(
@@ -302,7 +340,8 @@ fn wait_formed(
         progress.inc(1);
     }
     progress.set_message("waiting for full mesh");
-    wait_mesh(dir, state)
+    super::mesh::wait_mesh(dir, state)?;
+    state.save(dir)
 }
 
 /// Waits for node `i`'s ready line; a node that exits first is started again, up to
@@ -362,41 +401,7 @@ fn record_ready(node: &mut NodeRecord, ready: &Value) {
     node.creation = ready["creation"].as_u64();
 }
 
-/// Waits until every node lists every recorded node alive, at its recorded creation.
-pub(crate) fn wait_mesh(dir: &Path, state: &ClusterState) -> anyhow::Result<()> {
-    let size = state.nodes.len();
-    let expected: Vec<(&str, Option<u64>)> = state
-        .nodes
-        .iter()
-        .map(|n| (n.name.as_str(), n.creation))
-        .collect();
-    for node in &state.nodes {
-        let formed = wait_until(READY_TIMEOUT, || {
-            let members = status::members(node)?;
-            let sees = |(name, creation): &(&str, Option<u64>)| {
-                members.iter().any(|m| {
-                    m["name"] == *name && m["state"] == "alive" && m["creation"].as_u64() == *creation
-                })
-            };
-            expected.iter().all(sees).then_some(())
-        });
-        formed.ok_or_else(|| failed_start(dir, &node.name, &format!("did not see all {size} nodes")))?;
-    }
-    Ok(())
-}
-
 fn failed_start(dir: &Path, name: &str, what: &str) -> anyhow::Error {
-    let log = std::fs::read_to_string(dir.join("logs").join(format!("{name}.log"))).unwrap_or_default();
-    let tail: Vec<&str> = log
-        .lines()
-        .rev()
-        .take(10)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    anyhow::anyhow!(
-        "{name} {what} within {READY_TIMEOUT:?}; its log ends with:\n{}",
-        tail.join("\n")
-    )
+    let tail = super::mesh::log_tail(dir, name);
+    anyhow::anyhow!("{name} {what} within {READY_TIMEOUT:?}{tail}")
 }
