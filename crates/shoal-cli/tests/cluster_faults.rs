@@ -174,9 +174,6 @@ fn a_rolling_restart_of_the_demo_returns_with_every_child_running_in_place_with_
         }
     }
     assert!(views.windows(2).all(|w| w[0] == w[1]), "{views:?}");
-    // Rebalancing gave the last restarted node its share before restart returned.
-    let owners: BTreeSet<&str> = views[0].iter().map(|c| c.1.as_str()).collect();
-    assert_eq!(owners, live, "the last restarted node owns no child");
 }
 
 #[test]

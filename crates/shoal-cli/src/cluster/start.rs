@@ -1,7 +1,5 @@
 //! `shoal cluster start`: pre-flight checks, spawn, wait for ready lines, wait for full mesh.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -13,8 +11,6 @@ use serde_json::Value;
 use shoal_testkit::wait_until;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;
@@ -120,7 +116,7 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
 fn start_with(dir: &Path, args: &StartArgs, progress: &ProgressBar) -> anyhow::Result<ClusterState> {
     let bin = preflight(dir, args)?;
     let dir = std::fs::canonicalize(dir)?;
-    rotate_logs(&dir, args.size);
+    super::logs::rotate_logs(&dir, args.size);
     let cookie = write_secret(&dir, "cookie")?;
     write_secret(&dir, ADMIN_TOKEN_FILE)?;
     let demo = dir.join(DEMO_FILE);
@@ -244,7 +240,7 @@ pub(crate) fn spawn(
     (listen, http): (String, String),
 ) -> anyhow::Result<u32> {
     let _ = std::fs::remove_file(dir.join(format!("{name}.ready")));
-    let (log, events) = open_logs(dir, name)?;
+    let (log, events) = super::logs::open_logs(dir, name)?;
     let ready = dir.join(format!("{name}.ready"));
     let discovery = dir.join("discovery");
     let mut command = Command::new(bin);
@@ -289,41 +285,6 @@ pub(crate) fn spawn(
         .spawn()
         .with_context(|| format!("cannot start {}", bin.display()))?;
     Ok(child.id())
-}
-
-/// Opens `name`'s `.log` and `.events` for appending, so earlier lives stay, and marks the
-/// new process in the `.log` with a line `--- TIME NAME: new process ---` (its ready line in
-/// `.events` then gives its pid and creation).
-fn open_logs(dir: &Path, name: &str) -> anyhow::Result<(File, File)> {
-    let open = |ext: &str| {
-        let path = dir.join("logs").join(format!("{name}.{ext}"));
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| {
-                format!(
-                    "cannot open {}; check the state directory is writable",
-                    path.display()
-                )
-            })
-    };
-    let mut log = open("log")?;
-    let mut now = String::new();
-    let _ = SystemTime.format_time(&mut Writer::new(&mut now));
-    writeln!(log, "--- {now} {name}: new process ---")?;
-    Ok((log, open("events")?))
-}
-
-/// Moves the logs of an earlier cluster of this state directory aside (`n1.log` to
-/// `n1.log.1`, replacing an older `.1`), so a fresh `start` begins new files.
-fn rotate_logs(dir: &Path, size: usize) {
-    for i in 1..=size {
-        for ext in ["log", "events"] {
-            let path = dir.join("logs").join(format!("n{i}.{ext}"));
-            let _ = std::fs::rename(&path, path.with_extension(format!("{ext}.1")));
-        }
-    }
 }
 
 /// Waits for every node's ready file (starting a node again if it exits first), then until
