@@ -2,9 +2,12 @@
 //! directory (default `.shoal/` in the working directory) so that any later command finds it.
 //!
 //! ```text
-//! .shoal/cluster.json   nodes (name, pid, listen, http), the binary, when it started
+//! .shoal/cluster.json   nodes (name, pid, listen, http, creation), the binary; written as
+//!                       each node is spawned
 //! .shoal/cookie         the cluster's cookie (0600)
-//! .shoal/logs/NAME.log  each node's log (stderr); NAME.events its JSON event lines (stdout)
+//! .shoal/logs/NAME.log  each node's log (stderr); NAME.events its JSON event lines (stdout);
+//!                       a restart appends (a `--- TIME NAME: new process ---` line, a new
+//!                       ready event); a fresh start moves the old files to NAME.log.1 etc.
 //! .shoal/discovery/     same-host discovery directory, private to this cluster
 //! ```
 //! Nodes run in their own process group, so they outlive the CLI; `stop` ends them by
@@ -13,8 +16,10 @@
 mod chaos;
 mod health;
 mod logs;
+mod mesh;
 mod restart;
 mod run_cmd;
+mod settle;
 pub(crate) mod start;
 pub(crate) mod state;
 mod status;
@@ -47,13 +52,16 @@ enum ClusterCommand {
     Status,
     /// Start a cluster, run CMD with `SHOAL_COOKIE`, `SHOAL_SEEDS`, `SHOAL_NODES`,
     /// `SHOAL_HTTP_ADDRS` and `SHOAL_STATE_DIR` set, always stop, exit with CMD's status.
+    /// SIGINT/SIGTERM go to CMD, stop the cluster, and exit 130/143.
     Run(run_cmd::RunArgs),
     /// Restart one node or all (from the recorded binary, so a rebuild is picked up);
-    /// `--rolling` restarts one at a time and waits for the full mesh after each.
+    /// `--rolling` restarts one at a time. Waits for the full mesh after each restart, and
+    /// for the supervisor to settle (no child moving) before each stop and at the end.
     Restart(restart::RestartArgs),
     /// Check the cluster: nodes up, full mesh, links, one build, memory. Exit 0 only if all pass.
     Health,
-    /// Stop every node gracefully (SIGTERM, then SIGKILL after 5 s) and check none is left.
+    /// Stop every node gracefully (SIGTERM, then SIGKILL after 5 s) and check none is left,
+    /// unrecorded nodes of the state dir (a killed `start`) included.
     Stop,
     /// Kill whatever a crashed or interrupted run left (by recorded pid) and remove the state
     /// directory, logs included.

@@ -1,10 +1,14 @@
-//! `shoal cluster logs [NODE] [-f]`: node logs, merged with a name prefix when no node is named.
+//! `shoal cluster logs [NODE] [-f]`: node logs, merged with a name prefix when no node is named;
+//! and the log files themselves: appended across restarts, rotated by a fresh start.
 
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use super::state::ClusterState;
 
@@ -61,4 +65,39 @@ fn print_from(name: &str, path: &Path, offset: u64, prefix: bool) -> anyhow::Res
         line.clear();
     }
     Ok(consumed)
+}
+
+/// Opens `name`'s `.log` and `.events` for appending, so earlier lives stay, and marks the
+/// new process in the `.log` with a line `--- TIME NAME: new process ---` (its ready line in
+/// `.events` then gives its pid and creation).
+pub(crate) fn open_logs(dir: &Path, name: &str) -> anyhow::Result<(File, File)> {
+    let open = |ext: &str| {
+        let path = dir.join("logs").join(format!("{name}.{ext}"));
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "cannot open {}; check the state directory is writable",
+                    path.display()
+                )
+            })
+    };
+    let mut log = open("log")?;
+    let mut now = String::new();
+    let _ = SystemTime.format_time(&mut Writer::new(&mut now));
+    writeln!(log, "--- {now} {name}: new process ---")?;
+    Ok((log, open("events")?))
+}
+
+/// Moves the logs of an earlier cluster of this state directory aside (`n1.log` to
+/// `n1.log.1`, replacing an older `.1`), so a fresh `start` begins new files.
+pub(crate) fn rotate_logs(dir: &Path, size: usize) {
+    for i in 1..=size {
+        for ext in ["log", "events"] {
+            let path = dir.join("logs").join(format!("n{i}.{ext}"));
+            let _ = std::fs::rename(&path, path.with_extension(format!("{ext}.1")));
+        }
+    }
 }

@@ -8,7 +8,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use shoal_testkit::wait_until;
 
-use super::start::{node_addrs, read_ready, spawn, wait_mesh};
+use super::mesh::wait_mesh;
+use super::settle::wait_settled;
+use super::start::{node_addrs, read_ready, spawn};
 use super::state::{ClusterState, is_our_process};
 use super::status;
 
@@ -17,7 +19,9 @@ use super::status;
 pub(crate) struct RestartArgs {
     /// Only this node (default: all).
     node: Option<String>,
-    /// One node at a time, waiting for the full mesh after each, so the cluster stays up.
+    /// One node at a time, so the cluster stays up: before each node stops, and at the end,
+    /// waits until the supervisor has settled (no child moving, every child running on a
+    /// live node); after each, waits for the full mesh.
     #[arg(long)]
     rolling: bool,
 }
@@ -34,10 +38,15 @@ pub(crate) fn run(dir: &Path, args: RestartArgs, json: bool) -> anyhow::Result<(
         })?],
         None => (0..state.nodes.len()).collect(),
     };
+    refuse_if_others_down(&state, &targets)?;
     if args.rolling || targets.len() == 1 {
         for i in targets {
+            if is_our_process(state.nodes[i].pid, &state.bin) {
+                wait_settled(&state)?;
+            }
             restart_one(&dir, &mut state, i)?;
-            wait_mesh(&dir, &state)?;
+            wait_mesh(&dir, &mut state)?;
+            state.save(&dir)?;
         }
     } else {
         for &i in &targets {
@@ -46,9 +55,29 @@ pub(crate) fn run(dir: &Path, args: RestartArgs, json: bool) -> anyhow::Result<(
         for &i in &targets {
             respawn(&dir, &mut state, i)?;
         }
-        wait_mesh(&dir, &state)?;
+        wait_mesh(&dir, &mut state)?;
+        state.save(&dir)?;
     }
+    wait_settled(&state)?;
     status::print(&state, json)
+}
+
+/// A node that is not restarted must be running: the cluster could not form without it.
+fn refuse_if_others_down(state: &ClusterState, targets: &[usize]) -> anyhow::Result<()> {
+    let down: Vec<String> = state
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| !targets.contains(i) && !is_our_process(n.pid, &state.bin))
+        .map(|(_, n)| format!("{} (pid {})", n.name, n.pid))
+        .collect();
+    if !down.is_empty() {
+        anyhow::bail!(
+            "down (not running): {}; the cluster cannot form without it, so nothing was restarted: restart the down node first (`shoal cluster restart NODE`) or every node (`shoal cluster restart`)",
+            down.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn restart_one(dir: &Path, state: &mut ClusterState, i: usize) -> anyhow::Result<()> {
@@ -66,6 +95,10 @@ fn stop_one(state: &ClusterState, i: usize) {
     let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
     let gone = || (!is_our_process(node.pid, &state.bin)).then_some(());
     if wait_until(Duration::from_secs(5), gone).is_none() {
+        eprintln!(
+            "{} (pid {}) did not leave within 5 s; killing it (children it still ran restart elsewhere without their state)",
+            node.name, node.pid
+        );
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         let _ = wait_until(Duration::from_secs(2), gone);
     }

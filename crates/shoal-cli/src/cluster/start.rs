@@ -1,6 +1,5 @@
 //! `shoal cluster start`: pre-flight checks, spawn, wait for ready lines, wait for full mesh.
 
-use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -117,6 +116,7 @@ pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState
 fn start_with(dir: &Path, args: &StartArgs, progress: &ProgressBar) -> anyhow::Result<ClusterState> {
     let bin = preflight(dir, args)?;
     let dir = std::fs::canonicalize(dir)?;
+    super::logs::rotate_logs(&dir, args.size);
     let cookie = write_secret(&dir, "cookie")?;
     write_secret(&dir, ADMIN_TOKEN_FILE)?;
     let demo = dir.join(DEMO_FILE);
@@ -240,8 +240,7 @@ pub(crate) fn spawn(
     (listen, http): (String, String),
 ) -> anyhow::Result<u32> {
     let _ = std::fs::remove_file(dir.join(format!("{name}.ready")));
-    let log = File::create(dir.join("logs").join(format!("{name}.log")))?;
-    let events = File::create(dir.join("logs").join(format!("{name}.events")))?;
+    let (log, events) = super::logs::open_logs(dir, name)?;
     let ready = dir.join(format!("{name}.ready"));
     let discovery = dir.join("discovery");
     let mut command = Command::new(bin);
@@ -302,7 +301,8 @@ fn wait_formed(
         progress.inc(1);
     }
     progress.set_message("waiting for full mesh");
-    wait_mesh(dir, state)
+    super::mesh::wait_mesh(dir, state)?;
+    state.save(dir)
 }
 
 /// Waits for node `i`'s ready line; a node that exits first is started again, up to
@@ -362,41 +362,7 @@ fn record_ready(node: &mut NodeRecord, ready: &Value) {
     node.creation = ready["creation"].as_u64();
 }
 
-/// Waits until every node lists every recorded node alive, at its recorded creation.
-pub(crate) fn wait_mesh(dir: &Path, state: &ClusterState) -> anyhow::Result<()> {
-    let size = state.nodes.len();
-    let expected: Vec<(&str, Option<u64>)> = state
-        .nodes
-        .iter()
-        .map(|n| (n.name.as_str(), n.creation))
-        .collect();
-    for node in &state.nodes {
-        let formed = wait_until(READY_TIMEOUT, || {
-            let members = status::members(node)?;
-            let sees = |(name, creation): &(&str, Option<u64>)| {
-                members.iter().any(|m| {
-                    m["name"] == *name && m["state"] == "alive" && m["creation"].as_u64() == *creation
-                })
-            };
-            expected.iter().all(sees).then_some(())
-        });
-        formed.ok_or_else(|| failed_start(dir, &node.name, &format!("did not see all {size} nodes")))?;
-    }
-    Ok(())
-}
-
 fn failed_start(dir: &Path, name: &str, what: &str) -> anyhow::Error {
-    let log = std::fs::read_to_string(dir.join("logs").join(format!("{name}.log"))).unwrap_or_default();
-    let tail: Vec<&str> = log
-        .lines()
-        .rev()
-        .take(10)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    anyhow::anyhow!(
-        "{name} {what} within {READY_TIMEOUT:?}; its log ends with:\n{}",
-        tail.join("\n")
-    )
+    let tail = super::mesh::log_tail(dir, name);
+    anyhow::anyhow!("{name} {what} within {READY_TIMEOUT:?}{tail}")
 }

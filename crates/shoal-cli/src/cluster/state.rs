@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-/// One node as recorded at start.
+/// One node as recorded at start (and updated by restart).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct NodeRecord {
     pub(crate) name: String,
     pub(crate) pid: u32,
     pub(crate) listen: Option<SocketAddr>,
     pub(crate) http: Option<SocketAddr>,
-    /// Creation stamp from the ready line; a restart changes it.
+    /// The node's life (creation stamp) when `start` or `restart` last saw the mesh form: a
+    /// restart changes it, and so does a renewal (a node declared down while alive), so it
+    /// may be stale; commands that need the current life ask the node (`/api/node`).
     #[serde(default)]
     pub(crate) creation: Option<u64>,
 }
@@ -93,27 +95,32 @@ pub(crate) fn is_our_process(pid: u32, bin: &Path) -> bool {
     std::fs::canonicalize(bin).is_ok_and(|b| b.to_string_lossy() == exe) || Path::new(exe) == bin
 }
 
-/// Pids of processes whose command line names a path inside `dir` (every node of a cluster
-/// does: its cookie file, discovery directory and ready file live there). This finds nodes
-/// that a killed `start` spawned but had not yet recorded.
-pub(crate) fn processes_using(dir: &Path) -> Vec<u32> {
+/// Pids of the node processes of the cluster in `dir`, recorded or not: those whose command
+/// line has `--ready-file DIR/...`, as every node `start` and `restart` spawn does. This finds
+/// a node that a killed `start` spawned but had not recorded yet, and nothing else (a
+/// `tail -f DIR/logs/n1.log` is left alone).
+pub(crate) fn node_processes(dir: &Path) -> Vec<u32> {
     let Ok(dir) = std::fs::canonicalize(dir) else {
         return Vec::new();
     };
     let prefix = format!("{}/", dir.display());
-    let me = std::process::id();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| *pid != me)
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            cmdline
-                .split(|b| *b == 0)
-                .any(|arg| arg.starts_with(prefix.as_bytes()))
-        })
+        .filter(|pid| is_node_of(*pid, &prefix))
         .collect()
+}
+
+/// Whether `pid` runs (not a zombie) with `--ready-file` followed by a path under `prefix`.
+fn is_node_of(pid: u32, prefix: &str) -> bool {
+    if std::fs::read_link(format!("/proc/{pid}/exe")).is_err() {
+        return false;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    args.windows(2)
+        .any(|w| w[0] == b"--ready-file" && w[1].starts_with(prefix.as_bytes()))
 }

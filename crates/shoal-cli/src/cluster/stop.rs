@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use serde_json::json;
 use shoal_testkit::wait_until;
 
-use super::state::{ClusterState, processes_using};
+use super::state::{ClusterState, node_processes};
 
 /// How long nodes get to leave gracefully before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -23,23 +23,45 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stops the cluster in `dir`; returns how many nodes were running and whether all left
-/// gracefully.
+/// Stops the cluster in `dir`: every recorded node, and every node process of `dir` that is
+/// not recorded (a killed `start` leaves some). Returns how many were running and whether
+/// all left gracefully; fails if one still runs after SIGKILL, or if there is nothing to stop
+/// and no record.
 pub(crate) fn stop(dir: &Path) -> anyhow::Result<(usize, bool)> {
-    let state = ClusterState::load_required(dir)?;
-    let live: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
-    signal_all(&live, Signal::SIGTERM);
-    let graceful = wait_until(GRACE, || state.live_nodes().is_empty().then_some(())).is_some();
-    if !graceful {
-        kill_all(&state);
+    let state = ClusterState::load(dir)?;
+    let running = || -> Vec<u32> {
+        let mut pids: Vec<u32> = state
+            .iter()
+            .flat_map(|s| s.live_nodes())
+            .map(|n| n.pid)
+            .chain(node_processes(dir))
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    };
+    let live = running();
+    if state.is_none() && live.is_empty() {
+        anyhow::bail!(
+            "no cluster in {}; start one with `shoal cluster start`",
+            dir.display()
+        );
     }
-    let left: Vec<u32> = state.live_nodes().iter().map(|n| n.pid).collect();
+    signal_all(&live, Signal::SIGTERM);
+    let graceful = wait_until(GRACE, || running().is_empty().then_some(())).is_some();
+    if !graceful {
+        let left = running();
+        signal_all(&left, Signal::SIGCONT);
+        signal_all(&left, Signal::SIGKILL);
+        let _ = wait_until(Duration::from_secs(2), || running().is_empty().then_some(()));
+    }
+    let left = running();
     if !left.is_empty() {
         anyhow::bail!("processes {left:?} are still running after SIGKILL; check them with ps");
     }
     let _ = std::fs::remove_file(ClusterState::path(dir));
     let _ = std::fs::remove_dir_all(dir.join("discovery"));
-    for node in &state.nodes {
+    for node in state.iter().flat_map(|s| &s.nodes) {
         let _ = std::fs::remove_file(dir.join(format!("{}.ready", node.name)));
     }
     Ok((live.len(), graceful))
@@ -81,18 +103,18 @@ pub(crate) fn clean(dir: &Path, json: bool) -> anyhow::Result<()> {
         kill_all(&state);
     }
     // Nodes spawned by a `start` that was killed before it recorded them.
-    let strays = processes_using(dir);
+    let strays = node_processes(dir);
     killed += strays.len();
     signal_all(&strays, Signal::SIGCONT);
     signal_all(&strays, Signal::SIGKILL);
     let left = wait_until(Duration::from_secs(2), || {
-        let left = processes_using(dir);
+        let left = node_processes(dir);
         left.is_empty().then_some(())
     });
     if left.is_none() {
         anyhow::bail!(
             "processes {:?} are still running after SIGKILL; check them with ps",
-            processes_using(dir)
+            node_processes(dir)
         );
     }
     if dir.exists() {
