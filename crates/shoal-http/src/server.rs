@@ -27,7 +27,7 @@ use crate::stats::HttpCounters;
 
 /// What a refused connection reads before it is closed.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-content-length: 72\r\nconnection: close\r\n\r\n\
+content-length: 74\r\nconnection: close\r\n\r\n\
 {\"error\":\"too many open HTTP connections to this node; retry in a moment\"}";
 
 /// How long the loop waits after a failed `accept` (out of descriptors, say) before the next.
@@ -178,5 +178,22 @@ impl<'a> OpenGuard<'a> {
 impl Drop for OpenGuard<'_> {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::REFUSAL;
+
+    #[test]
+    fn the_refusal_declares_its_body_length() {
+        let text = std::str::from_utf8(REFUSAL).unwrap_or_default();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
+        let declared = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|n| n.parse::<usize>().ok());
+        assert_eq!(declared, Some(body.len()), "{text}");
+        assert!(serde_json::from_str::<serde_json::Value>(body).is_ok(), "{body}");
     }
 }
