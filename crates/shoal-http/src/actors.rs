@@ -8,6 +8,7 @@ use shoal_node::actor::{ActorInfo, Pid};
 
 use crate::Api;
 use crate::auth::require_admin;
+use crate::params::parse_pid;
 
 /// `GET /api/actors/{pid}`: the actor and its supervision children.
 #[derive(Debug, Serialize)]
@@ -68,20 +69,8 @@ fn not_found(pid: &Pid) -> ApiError {
 /// Parses `<id>` or `<id>@<node>` (this node's name) into a local pid.
 fn local_pid(api: &Api, text: &str) -> Result<Pid, ApiError> {
     let local = api.node.actors().node().clone();
-    let (id, node) = match text.split_once('@') {
-        Some((id, node)) => (id, Some(node)),
-        None => (text, None),
-    };
-    let id: u64 = id.parse().map_err(|_| {
-        error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "`{text}` is not a pid; write <id> or <id>@<node>, e.g. 7@{}",
-                local.name
-            ),
-        )
-    })?;
-    if let Some(node) = node
+    let parsed = parse_pid(text).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
+    if let Some(node) = parsed.node
         && node != local.name.as_str()
     {
         return Err(error(
@@ -89,5 +78,5 @@ fn local_pid(api: &Api, text: &str) -> Result<Pid, ApiError> {
             format!("{text} lives on node {node}; ask that node's HTTP address (see /api/members)"),
         ));
     }
-    Ok(Pid::new(local, id))
+    Ok(Pid::new(local, parsed.id))
 }

@@ -5,11 +5,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shoal_node::NodeName;
 
 use crate::Api;
 use crate::actors::{ApiError, error};
 use crate::auth::require_admin;
+use crate::params::parse_peers;
 
 /// `?peers=n2,n3`
 #[derive(Debug, Deserialize)]
@@ -29,13 +29,7 @@ pub(crate) async fn partition(
     Query(query): Query<Peers>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&api, &headers)?;
-    let peers = query
-        .peers
-        .split(',')
-        .filter(|p| !p.is_empty())
-        .map(NodeName::new)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("{e}; write ?peers=n2,n3")))?;
+    let peers = parse_peers(&query.peers).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
     api.node.partition_from(peers);
     Ok(Json(state(&api)))
 }

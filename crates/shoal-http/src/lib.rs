@@ -3,7 +3,7 @@
 //! | method and path | answer |
 //! |---|---|
 //! | `GET /health` | `{"status":"ok"}` while the node runs |
-//! | `GET /api/node` | this node: name, creation, version, addresses, roles, uptime, counters |
+//! | `GET /api/node` | this node: name, creation, version, addresses, roles, uptime, counters (`stats.http`: the HTTP server's connections) |
 //! | `GET /api/members` | every live member, this node first: state, addresses, RTT, last heard |
 //! | `GET /api/actors` | every actor on this node: pid, name, type, parent, status, mailbox depth, handled, restarts, uptime |
 //! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
@@ -19,15 +19,28 @@
 //! Times are integers whose key names the unit (`uptime_ms`, `rtt_us`). Errors are
 //! `{"error": "..."}` with a 4xx status. Mutating endpoints need `Authorization: Bearer
 //! <admin token>`; a node without a token refuses them (see [`serve`]).
+//!
+//! Connections are bounded ([`HttpLimits`]): one that sends no complete request head within
+//! 5 s (at first, or between keep-alive requests) is closed, and so is one that reads none of
+//! its response for 10 s. At most a quarter of the process's open-file limit are open at
+//! once (4 to 256); past that, a new connection closes the oldest idle one, or is answered
+//! `503` and closed when none is idle. `/api/node` counts these in `stats.http`.
 
 mod actors;
 mod auth;
 mod chaos;
+mod limits;
+mod params;
 mod registry;
+mod send_deadline;
+mod server;
+mod slots;
+mod stats;
 mod supervisor;
 mod views;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -36,19 +49,29 @@ use shoal_node::Node;
 use tokio::net::TcpListener;
 
 pub use actors::ActorDetail;
+pub use limits::HttpLimits;
+pub use params::{ParamError, PidText, parse_peers, parse_pid};
 pub use registry::{GroupView, RegistryEntry};
-pub use views::{MemberView, NodeView};
+pub use stats::HttpStats;
+pub use views::{MemberView, NodeStatsView, NodeView};
+
+use crate::stats::HttpCounters;
 
 /// What every handler sees.
 #[derive(Clone)]
 pub(crate) struct Api {
     node: Node,
     admin_token: Option<String>,
+    http: Arc<HttpCounters>,
 }
 
 /// The API's routes over `node`. `admin_token` guards the mutating endpoints; `None` refuses
-/// them all.
+/// them all. Served by anything but [`serve`], `/api/node` shows zero HTTP counters.
 pub fn router(node: Node, admin_token: Option<String>) -> Router {
+    routes(node, admin_token, Arc::default())
+}
+
+fn routes(node: Node, admin_token: Option<String>, http: Arc<HttpCounters>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/api/node", get(node_info))
@@ -63,21 +86,47 @@ pub fn router(node: Node, admin_token: Option<String>) -> Router {
         .route("/api/chaos", get(chaos::show))
         .route("/api/chaos/partition", post(chaos::partition))
         .route("/api/chaos/heal", post(chaos::heal))
-        .with_state(Api { node, admin_token })
+        .with_state(Api {
+            node,
+            admin_token,
+            http,
+        })
 }
 
 /// Serves the API on `listener` until `shutdown` resolves. The admin token comes from the
 /// node's settings (`--admin-token`, `SHOAL_ADMIN_TOKEN`, `admin_token` in `shoal.toml`);
 /// `shoal cluster start` generates one per cluster and keeps it in its state directory.
+/// Connections get the default [`HttpLimits`]; see [`serve_with`].
 pub async fn serve(
     listener: TcpListener,
     node: Node,
     admin_token: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(node, admin_token))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(
+        listener,
+        node,
+        admin_token,
+        HttpLimits::for_this_process(),
+        shutdown,
+    )
+    .await
+}
+
+/// Like [`serve`], within `limits`. After `shutdown` resolves it stops accepting, lets open
+/// requests finish for `limits.shutdown_grace`, and returns once every connection task has
+/// ended. It fails on no input; the `Result` is kept for callers of [`serve`].
+pub async fn serve_with(
+    listener: TcpListener,
+    node: Node,
+    admin_token: Option<String>,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let counters = Arc::new(HttpCounters::default());
+    let router = routes(node, admin_token, counters.clone());
+    server::run(listener, router, limits, counters, shutdown).await;
+    Ok(())
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -85,7 +134,7 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn node_info(State(api): State<Api>) -> Json<NodeView> {
-    Json(NodeView::of(&api.node))
+    Json(NodeView::of(&api.node, api.http.snapshot()))
 }
 
 async fn members(State(api): State<Api>) -> Json<Vec<MemberView>> {

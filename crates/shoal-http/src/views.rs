@@ -6,6 +6,8 @@ use std::time::Instant;
 use serde::Serialize;
 use shoal_node::{Liveness, Member, MemberStatus, Node, NodeStats};
 
+use crate::stats::HttpStats;
+
 /// `GET /api/node`.
 #[derive(Debug, Serialize)]
 pub struct NodeView {
@@ -38,12 +40,22 @@ pub struct NodeView {
     /// Peers cut off by fault injection (`/api/chaos`).
     pub partitioned_from: Vec<String>,
     /// Refused input counters.
-    pub stats: NodeStats,
+    pub stats: NodeStatsView,
+}
+
+/// `stats` of `GET /api/node`: the node's counters, and its HTTP server's under `http`.
+#[derive(Debug, Serialize)]
+pub struct NodeStatsView {
+    /// The node's counters (links, gossip, actors, membership).
+    #[serde(flatten)]
+    pub node: NodeStats,
+    /// The HTTP server's connections.
+    pub http: HttpStats,
 }
 
 impl NodeView {
-    /// The view of a running node.
-    pub fn of(node: &Node) -> Self {
+    /// The view of a running node whose HTTP server counted `http`.
+    pub fn of(node: &Node, http: HttpStats) -> Self {
         let local = node.local();
         Self {
             name: local.id.name.to_string(),
@@ -60,7 +72,10 @@ impl NodeView {
             leader: node.leader(None).map(|l| l.name.to_string()),
             isolated: node.is_isolated(),
             partitioned_from: node.partitioned_from().iter().map(ToString::to_string).collect(),
-            stats: node.stats(),
+            stats: NodeStatsView {
+                node: node.stats(),
+                http,
+            },
         }
     }
 }
