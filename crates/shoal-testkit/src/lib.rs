@@ -42,6 +42,7 @@
 //! n1.wait_event(|e| e["event"] == "node_up" && e["node"] == "n2", Duration::from_secs(10)).unwrap();
 //! ```
 
+pub mod chaos;
 mod cluster;
 mod http;
 mod process;
