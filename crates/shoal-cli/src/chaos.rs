@@ -54,7 +54,10 @@ struct RunArgs {
 pub(crate) fn run(args: ChaosArgs) -> anyhow::Result<()> {
     let ChaosCommand::Run(args) = args.command;
     if !(args.minutes > 0.0 && args.minutes.is_finite()) {
-        bail!("--minutes {} is not a positive number of minutes; try --minutes 1", args.minutes);
+        bail!(
+            "--minutes {} is not a positive number of minutes; try --minutes 1",
+            args.minutes
+        );
     }
     if args.nodes == 0 {
         bail!("--nodes 0: a cluster needs at least one node; try --nodes 5");
@@ -96,8 +99,11 @@ pub(crate) fn run(args: ChaosArgs) -> anyhow::Result<()> {
 }
 
 fn summary_json(report: &ChaosReport, config: &ChaosConfig) -> serde_json::Value {
-    let injected: serde_json::Map<String, serde_json::Value> =
-        report.injected.iter().map(|(k, n)| (k.name().to_owned(), (*n).into())).collect();
+    let injected: serde_json::Map<String, serde_json::Value> = report
+        .injected
+        .iter()
+        .map(|(k, n)| (k.name().to_owned(), (*n).into()))
+        .collect();
     serde_json::json!({
         "seed": config.seed,
         "injected": injected,
@@ -114,12 +120,19 @@ fn print_summary(report: &ChaosReport, config: &ChaosConfig) {
     println!();
     println!("{:<18} {:>8}", "fault", "injected");
     for kind in FaultKind::ALL {
-        println!("{:<18} {:>8}", kind.name(), report.injected.get(&kind).copied().unwrap_or(0));
+        println!(
+            "{:<18} {:>8}",
+            kind.name(),
+            report.injected.get(&kind).copied().unwrap_or(0)
+        );
     }
     println!();
     println!("{:<18} {:>8} {:>10}", "guarantee", "checked", "violations");
     for g in Guarantee::ALL {
-        let name = serde_json::to_value(g).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let name = serde_json::to_value(g)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         let checked = report.verdict.checked.get(&g).copied().unwrap_or(0);
         println!("{:<18} {:>8} {:>10}", name, checked, report.verdict.of(g).count());
     }
@@ -127,10 +140,11 @@ fn print_summary(report: &ChaosReport, config: &ChaosConfig) {
     for v in report.verdict.violations.iter().take(40) {
         println!("VIOLATION {:?} at {} µs: {}", v.guarantee, v.at_us, v.text);
     }
+    let events: Vec<String> = report.events.iter().map(|(k, n)| format!("{n} {k}")).collect();
     println!(
-        "{} samples, {} event lines; history: {}",
+        "{} samples; event lines: {}; history: {}",
         report.samples,
-        report.events,
+        events.join(", "),
         report.history_path.display()
     );
     if !report.verdict.violations.is_empty() {

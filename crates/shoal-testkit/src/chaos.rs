@@ -100,9 +100,8 @@ pub struct ChaosReport {
     pub history_path: PathBuf,
     /// Samples recorded.
     pub samples: usize,
-    /// Event lines recorded.
-    pub events: usize,
+    /// Event lines the nodes printed, by kind.
+    pub events: BTreeMap<String, u64>,
     /// The checker's answer.
     pub verdict: Verdict,
 }
-

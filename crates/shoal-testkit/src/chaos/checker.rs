@@ -87,7 +87,11 @@ impl Verdict {
     }
 
     fn add(&mut self, guarantee: Guarantee, at_us: u64, text: String) {
-        self.violations.push(Violation { guarantee, at_us, text });
+        self.violations.push(Violation {
+            guarantee,
+            at_us,
+            text,
+        });
     }
 
     pub(crate) fn count(&mut self, g: Guarantee, n: u64) {
@@ -113,7 +117,10 @@ pub fn check(history: &History) -> Verdict {
     for d in &history.duplicates {
         verdict.count(Guarantee::DuplicateRefused, 1);
         if d.ready && d.still_running {
-            let text = format!("a second process named {} joined and was still running at the fault's end", d.name);
+            let text = format!(
+                "a second process named {} joined and was still running at the fault's end",
+                d.name
+            );
             verdict.add(Guarantee::DuplicateRefused, d.start_us, text);
         }
     }
@@ -153,7 +160,9 @@ impl Instances {
         let mut all: BTreeMap<String, Instance> = BTreeMap::new();
         for s in &history.samples {
             for a in s.actors.iter().filter(|a| a.counter) {
-                let Some(l) = label.get(a.pid.as_str()) else { continue };
+                let Some(l) = label.get(a.pid.as_str()) else {
+                    continue;
+                };
                 let i = all.entry(a.pid.clone()).or_insert_with(|| Instance {
                     label: (*l).to_owned(),
                     pid: a.pid.clone(),
@@ -165,8 +174,17 @@ impl Instances {
                     i.counts.push((s.sent_us, s.recv_us, *n));
                 }
             }
-            for c in s.children.iter().filter(|c| c.state_kept && c.last_start.contains("HandedOff")) {
-                if let Some(i) = c.pid.as_ref().filter(|p| pid_node(p) == s.node).and_then(|p| all.get_mut(p)) {
+            for c in s
+                .children
+                .iter()
+                .filter(|c| c.state_kept && c.last_start.contains("HandedOff"))
+            {
+                if let Some(i) = c
+                    .pid
+                    .as_ref()
+                    .filter(|p| pid_node(p) == s.node)
+                    .and_then(|p| all.get_mut(p))
+                {
                     i.kept = Some(c.last_start.clone());
                 }
             }
@@ -194,7 +212,11 @@ fn check_state_kept(history: &History, instances: &Instances, verdict: &mut Verd
             verdict.count(Guarantee::StateKept, 1);
             // The latest earlier instance seen counting before `q` started.
             let before = list[..k].iter().rev().find_map(|p| {
-                p.counts.iter().filter(|(_, recv, _)| *recv <= q.start_us).map(|c| c.2).max()
+                p.counts
+                    .iter()
+                    .filter(|(_, recv, _)| *recv <= q.start_us)
+                    .map(|c| c.2)
+                    .max()
             });
             let first = q.counts.iter().map(|c| c.2).min();
             if let (Some(before), Some(first)) = (before, first)
@@ -213,8 +235,10 @@ fn check_state_kept(history: &History, instances: &Instances, verdict: &mut Verd
 
 fn check_jumps(instances: &Instances, verdict: &mut Verdict) {
     for (label, list) in instances.by_label() {
-        let mut obs: Vec<(u64, u64, u64, &str)> =
-            list.iter().flat_map(|i| i.counts.iter().map(|c| (c.0, c.1, c.2, i.pid.as_str()))).collect();
+        let mut obs: Vec<(u64, u64, u64, &str)> = list
+            .iter()
+            .flat_map(|i| i.counts.iter().map(|c| (c.0, c.1, c.2, i.pid.as_str())))
+            .collect();
         obs.sort_by_key(|o| o.1);
         // prefix[j]: max over obs[..=j] of count - sent/tick.
         let mut prefix = Vec::with_capacity(obs.len());
@@ -247,11 +271,16 @@ fn check_jumps(instances: &Instances, verdict: &mut Verdict) {
 fn check_overlaps(history: &History, instances: &Instances, verdict: &mut Verdict) {
     for (label, list) in instances.by_label() {
         let singleton = SINGLETONS.contains(&label);
-        let g = if singleton { Guarantee::SingletonOnce } else { Guarantee::ChildOnce };
+        let g = if singleton {
+            Guarantee::SingletonOnce
+        } else {
+            Guarantee::ChildOnce
+        };
         verdict.count(g, list.len() as u64);
         for (k, p) in list.iter().enumerate() {
             for q in &list[k + 1..] {
-                let (from, to) = (p.start_us.max(q.start_us), p.last_seen_us.min(q.last_seen_us));
+                let from = p.start_us.max(q.start_us).max(history.started_us);
+                let to = p.last_seen_us.min(q.last_seen_us);
                 if from >= to {
                     continue;
                 }
@@ -291,32 +320,62 @@ fn uncovered(from: u64, to: u64, windows: &mut [(u64, u64)]) -> u64 {
     left + to.saturating_sub(at)
 }
 
+/// False downs of one node closer than this to each other are one violation (one episode:
+/// every observer declaring it, a renewal storm).
+const EPISODE_US: u64 = 2_000_000;
+
 fn check_false_downs(history: &History, verdict: &mut Verdict) {
     let grace = history.grace_ms * 1000;
-    for e in history.events.iter().filter(|e| e.event == "node_down") {
+    // Per node: (first, last, count, observers and reasons) of the current episode.
+    let mut episodes: BTreeMap<&str, (u64, u64, u64, BTreeSet<String>)> = BTreeMap::new();
+    let mut downs: Vec<_> = history.events.iter().filter(|e| e.event == "node_down").collect();
+    downs.sort_by_key(|e| e.at_us);
+    for e in downs {
         verdict.count(Guarantee::NoFalseDown, 1);
         if e.reason.as_deref() == Some("Left") {
             continue;
         }
         let excused = history.faults.iter().any(|f| {
             let during = f.start_us <= e.at_us && e.at_us <= f.end_us + grace;
-            let apart = f.separated.iter().any(|(a, b)| {
-                (a == &e.node && b == &e.observer) || (a == &e.observer && b == &e.node)
-            });
+            let apart = f
+                .separated
+                .iter()
+                .any(|(a, b)| (a == &e.node && b == &e.observer) || (a == &e.observer && b == &e.node));
             during && (f.targets.contains(&e.node) || apart)
         });
-        if !excused {
-            let text = format!(
-                "{} declared {} down ({}) while no fault touched {} or cut it off from {}",
-                e.observer,
-                e.node,
-                e.reason.as_deref().unwrap_or("?"),
-                e.node,
-                e.observer
-            );
-            verdict.add(Guarantee::NoFalseDown, e.at_us, text);
+        if excused {
+            continue;
+        }
+        let by = format!("{} ({})", e.observer, e.reason.as_deref().unwrap_or("?"));
+        match episodes.get_mut(e.node.as_str()) {
+            Some(ep) if e.at_us <= ep.1 + EPISODE_US => {
+                ep.1 = e.at_us;
+                ep.2 += 1;
+                ep.3.insert(by);
+            }
+            _ => {
+                if let Some(ep) = episodes.insert(&e.node, (e.at_us, e.at_us, 1, BTreeSet::from([by]))) {
+                    false_down(verdict, &e.node, ep);
+                }
+            }
         }
     }
+    for (node, ep) in episodes {
+        false_down(verdict, node, ep);
+    }
+}
+
+fn false_down(
+    verdict: &mut Verdict,
+    node: &str,
+    (first, last, count, by): (u64, u64, u64, BTreeSet<String>),
+) {
+    let text = format!(
+        "{node} declared down {count} time(s) over {} ms by {} while no fault touched it or cut it off from them",
+        (last - first) / 1000,
+        names(&by)
+    );
+    verdict.add(Guarantee::NoFalseDown, first, text);
 }
 
 impl History {
@@ -328,7 +387,11 @@ impl History {
             .filter(|f| f.targets.iter().any(|t| t == node))
             .filter(|f| !frozen_only || f.kind == super::FaultKind::Pause)
             .map(|f| {
-                let end = if frozen_only { f.end_us } else { f.end_us + self.grace_ms * 1000 };
+                let end = if frozen_only {
+                    f.end_us
+                } else {
+                    f.end_us + self.grace_ms * 1000
+                };
                 (f.start_us, end)
             })
             .collect()

@@ -1,9 +1,11 @@
 //! The checker on hand-made histories: a clean one passes, and each guarantee has one that
 //! breaks it and is caught (and, where a fault excuses it, one that is excused).
 
-use super::checker::{Guarantee, check};
-use super::history::{ActorObs, ChildObs, DuplicateRecord, FaultRecord, History, MemberObs, NodeEvent, Sample};
 use super::FaultKind;
+use super::checker::{Guarantee, check};
+use super::history::{
+    ActorObs, ChildObs, DuplicateRecord, FaultRecord, History, MemberObs, NodeEvent, Sample,
+};
 
 const S: u64 = 1_000_000;
 const T0: u64 = 1_800_000_000 * S;
@@ -14,17 +16,33 @@ fn pid(id: u64, node: &str) -> String {
 }
 
 /// A sample of `node` at `t` seconds holding `counters` (pid, started at s, count).
-fn sample(node: &str, t: f64, counters: &[(&str, f64, u64)], children: &[(&str, &str, &str, bool)]) -> Sample {
+fn sample(
+    node: &str,
+    t: f64,
+    counters: &[(&str, f64, u64)],
+    children: &[(&str, &str, &str, bool)],
+) -> Sample {
     let at = T0 + (t * S as f64) as u64;
     Sample {
         node: node.into(),
         sent_us: at,
         recv_us: at + 2_000,
         health_ok: true,
-        members: NODES.iter().map(|n| MemberObs { name: (*n).into(), state: "alive".into(), linked: true }).collect(),
+        members: NODES
+            .iter()
+            .map(|n| MemberObs {
+                name: (*n).into(),
+                state: "alive".into(),
+                linked: true,
+            })
+            .collect(),
         actors: counters
             .iter()
-            .map(|(p, start, _)| ActorObs { pid: (*p).into(), counter: true, started_at_us: T0 + (start * S as f64) as u64 })
+            .map(|(p, start, _)| ActorObs {
+                pid: (*p).into(),
+                counter: true,
+                started_at_us: T0 + (start * S as f64) as u64,
+            })
             .collect(),
         counts: counters.iter().map(|(p, _, n)| ((*p).to_owned(), *n)).collect(),
         children: children
@@ -33,7 +51,11 @@ fn sample(node: &str, t: f64, counters: &[(&str, f64, u64)], children: &[(&str, 
                 id: (*id).into(),
                 owner: (*owner).into(),
                 pid: Some((*p).into()),
-                last_start: if *kept { r#"{"HandedOff":{"from":"c1"}}"#.into() } else { "\"Fresh\"".into() },
+                last_start: if *kept {
+                    r#"{"HandedOff":{"from":"c1"}}"#.into()
+                } else {
+                    "\"Fresh\"".into()
+                },
                 state_kept: true,
                 moving: false,
             })
@@ -43,7 +65,10 @@ fn sample(node: &str, t: f64, counters: &[(&str, f64, u64)], children: &[(&str, 
 }
 
 fn with_registry(mut s: Sample, names: &[(&str, &str)]) -> Sample {
-    s.registry = names.iter().map(|(n, p)| ((*n).to_owned(), (*p).to_owned())).collect();
+    s.registry = names
+        .iter()
+        .map(|(n, p)| ((*n).to_owned(), (*p).to_owned()))
+        .collect();
     s
 }
 
@@ -55,7 +80,10 @@ fn clean() -> History {
     for t in 0u32..=10 {
         let child = [("demo.counter.00", "c1", a.as_str(), false)];
         samples.push(sample("c1", f64::from(t), &[(&a, 0.0, u64::from(t))], &child));
-        samples.push(with_registry(sample("c3", f64::from(t), &[(&clock, 0.0, u64::from(t))], &[]), &[("demo.clock", &clock)]));
+        samples.push(with_registry(
+            sample("c3", f64::from(t), &[(&clock, 0.0, u64::from(t))], &[]),
+            &[("demo.clock", &clock)],
+        ));
     }
     for t in 11u32..=20 {
         let child = [("demo.counter.00", "c2", b.as_str(), true)];
@@ -63,13 +91,18 @@ fn clean() -> History {
     }
     let names = [("demo.clock", clock.as_str()), ("demo.counter.00", b.as_str())];
     let child = [("demo.counter.00", "c2", b.as_str(), true)];
-    for (node, mine) in [("c1", vec![]), ("c2", vec![(b.as_str(), 10.5, 21)]), ("c3", vec![(clock.as_str(), 0.0, 21)])] {
+    for (node, mine) in [
+        ("c1", vec![]),
+        ("c2", vec![(b.as_str(), 10.5, 21)]),
+        ("c3", vec![(clock.as_str(), 0.0, 21)]),
+    ] {
         let mut s = with_registry(sample(node, 21.0, &mine, &child), &names);
         s.quiet = true;
         samples.push(s);
     }
     History {
         seed: 1,
+        started_us: T0,
         nodes: NODES.iter().map(|n| (*n).to_owned()).collect(),
         grace_ms: 5_000,
         quiet_from_us: Some(T0 + 20 * S),
@@ -90,8 +123,17 @@ fn violated(h: &History) -> Vec<Guarantee> {
 fn a_clean_history_passes_every_check() {
     let verdict = check(&clean());
     assert!(verdict.violations.is_empty(), "{:#?}", verdict.violations);
-    for g in [Guarantee::StateKept, Guarantee::NoJump, Guarantee::ChildOnce, Guarantee::SingletonOnce, Guarantee::QuietOnce] {
-        assert!(verdict.checked.get(&g).copied().unwrap_or(0) > 0, "{g:?} was not checked");
+    for g in [
+        Guarantee::StateKept,
+        Guarantee::NoJump,
+        Guarantee::ChildOnce,
+        Guarantee::SingletonOnce,
+        Guarantee::QuietOnce,
+    ] {
+        assert!(
+            verdict.checked.get(&g).copied().unwrap_or(0) > 0,
+            "{g:?} was not checked"
+        );
     }
 }
 
@@ -108,7 +150,11 @@ fn a_state_reported_kept_but_restarted_from_zero_is_a_violation() {
 #[test]
 fn a_count_that_runs_ahead_of_the_clock_is_a_violation() {
     let mut h = clean();
-    let s = h.samples.iter_mut().find(|s| s.node == "c2" && (s.sent_us - T0) / S == 15).unwrap();
+    let s = h
+        .samples
+        .iter_mut()
+        .find(|s| s.node == "c2" && (s.sent_us - T0) / S == 15)
+        .unwrap();
     *s.counts.values_mut().next().unwrap() = 40;
     assert!(violated(&h).contains(&Guarantee::NoJump), "{:?}", violated(&h));
 }
@@ -119,7 +165,12 @@ fn a_child_running_twice_on_the_kept_side_is_a_violation_unless_a_fault_excuses_
     let dup = pid(9, "c3");
     let child = [("demo.counter.00", "c3", dup.as_str(), false)];
     for t in 3u32..=6 {
-        h.samples.push(sample("c3", f64::from(t) + 0.5, &[(&dup, 3.0, u64::from(t) - 3)], &child));
+        h.samples.push(sample(
+            "c3",
+            f64::from(t) + 0.5,
+            &[(&dup, 3.0, u64::from(t) - 3)],
+            &child,
+        ));
     }
     assert!(violated(&h).contains(&Guarantee::ChildOnce), "{:?}", violated(&h));
     h.faults.push(FaultRecord {
@@ -130,7 +181,11 @@ fn a_child_running_twice_on_the_kept_side_is_a_violation_unless_a_fault_excuses_
         targets: vec!["c3".into()],
         separated: vec![],
     });
-    assert!(!violated(&h).contains(&Guarantee::ChildOnce), "c3 is within its grace: {:?}", violated(&h));
+    assert!(
+        !violated(&h).contains(&Guarantee::ChildOnce),
+        "c3 is within its grace: {:?}",
+        violated(&h)
+    );
 }
 
 #[test]
@@ -151,7 +206,11 @@ fn a_singleton_running_twice_is_a_violation_but_frozen_time_is_not() {
         targets: vec!["c3".into()],
         separated: vec![],
     });
-    assert!(!violated(&h).contains(&Guarantee::SingletonOnce), "{:?}", violated(&h));
+    assert!(
+        !violated(&h).contains(&Guarantee::SingletonOnce),
+        "{:?}",
+        violated(&h)
+    );
 }
 
 #[test]
@@ -181,25 +240,44 @@ fn a_live_untouched_node_declared_down_is_a_violation_and_left_or_faulted_is_not
 #[test]
 fn a_duplicate_name_that_stays_is_a_violation() {
     let mut h = clean();
-    h.duplicates.push(DuplicateRecord { name: "c2".into(), start_us: T0, ready: true, still_running: false });
+    h.duplicates.push(DuplicateRecord {
+        name: "c2".into(),
+        start_us: T0,
+        ready: true,
+        still_running: false,
+    });
     assert!(violated(&h).is_empty());
-    h.duplicates.push(DuplicateRecord { name: "c2".into(), start_us: T0, ready: true, still_running: true });
+    h.duplicates.push(DuplicateRecord {
+        name: "c2".into(),
+        start_us: T0,
+        ready: true,
+        still_running: true,
+    });
     assert_eq!(violated(&h), vec![Guarantee::DuplicateRefused]);
 }
 
 #[test]
 fn after_quiet_a_missing_child_an_orphan_disagreement_or_a_broken_mesh_is_a_violation() {
-    let quiet = |h: &mut History, node: &str| -> usize { h.samples.iter().position(|s| s.quiet && s.node == node).unwrap() };
+    let quiet = |h: &mut History, node: &str| -> usize {
+        h.samples.iter().position(|s| s.quiet && s.node == node).unwrap()
+    };
 
     let mut h = clean();
     let i = quiet(&mut h, "c2");
     h.samples[i].actors.clear();
     let v = violated(&h);
-    assert!(v.contains(&Guarantee::QuietOnce) && v.contains(&Guarantee::QuietNames), "{v:?}");
+    assert!(
+        v.contains(&Guarantee::QuietOnce) && v.contains(&Guarantee::QuietNames),
+        "{v:?}"
+    );
 
     let mut h = clean();
     let i = quiet(&mut h, "c1");
-    h.samples[i].actors.push(ActorObs { pid: pid(99, "c1"), counter: true, started_at_us: T0 });
+    h.samples[i].actors.push(ActorObs {
+        pid: pid(99, "c1"),
+        counter: true,
+        started_at_us: T0,
+    });
     assert_eq!(violated(&h), vec![Guarantee::QuietOnce]);
 
     let mut h = clean();

@@ -32,23 +32,38 @@ pub(crate) struct ChaosCluster {
     token: String,
     slots: Vec<Slot>,
     pub(crate) shared: Shared,
+    /// Event lines kept for the history (all but `renewed`, which a storm can print by the
+    /// million; those are only counted).
     pub(crate) events: Vec<NodeEvent>,
+    /// Every event line printed, by kind.
+    pub(crate) event_counts: std::collections::BTreeMap<String, u64>,
 }
 
 impl ChaosCluster {
     /// Starts `n` nodes named `c1..cn` running `bin node --demo`, each seeded with the first.
     pub(crate) fn start(bin: &Path, out: &Path, n: usize, shared: Shared) -> io::Result<Self> {
         let names: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
-        *shared.addrs.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+        *shared
+            .addrs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
             names.iter().map(|n| (n.clone(), None)).collect();
         let mut cluster = Self {
             bin: bin.to_owned(),
             out: out.to_owned(),
             cookie: format!("chaos-{:032x}", rand::random::<u128>()),
             token: format!("{:032x}", rand::random::<u128>()),
-            slots: names.into_iter().map(|name| Slot { name, life: None, lives: 0 }).collect(),
+            slots: names
+                .into_iter()
+                .map(|name| Slot {
+                    name,
+                    life: None,
+                    lives: 0,
+                })
+                .collect(),
             shared,
             events: Vec::new(),
+            event_counts: std::collections::BTreeMap::new(),
         };
         for i in 0..n {
             cluster.spawn(i)?;
@@ -97,7 +112,11 @@ impl ChaosCluster {
     /// Starts slot `i`'s next life.
     pub(crate) fn spawn(&mut self, i: usize) -> io::Result<()> {
         let process = self.spawn_named(i)?;
-        let mut addrs = self.shared.addrs.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut addrs = self
+            .shared
+            .addrs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         addrs[i].1 = process.ready.http;
         drop(addrs);
         self.slots[i].life = Some(process);
@@ -107,8 +126,14 @@ impl ChaosCluster {
 
     /// Ends slot `i`'s life: SIGKILL (`kill`), or SIGTERM and a wait for the exit.
     pub(crate) fn stop(&mut self, i: usize, kill: bool) {
-        self.shared.addrs.write().unwrap_or_else(std::sync::PoisonError::into_inner)[i].1 = None;
-        let Some(mut process) = self.slots[i].life.take() else { return };
+        self.shared
+            .addrs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)[i]
+            .1 = None;
+        let Some(mut process) = self.slots[i].life.take() else {
+            return;
+        };
         if !kill {
             let _ = process.signal(Signal::SIGCONT);
             let _ = process.signal(Signal::SIGTERM);
@@ -124,7 +149,9 @@ impl ChaosCluster {
     /// Collects the last events of a life, keeps its log, and kills it.
     fn retire(&mut self, i: usize, process: NodeProcess) {
         self.collect_from(&process);
-        let log = self.out.join(format!("{}.{}.log", self.slots[i].name, self.slots[i].lives));
+        let log = self
+            .out
+            .join(format!("{}.{}.log", self.slots[i].name, self.slots[i].lives));
         let _ = std::fs::copy(&process.log, log);
         drop(process);
     }
@@ -139,7 +166,9 @@ impl ChaosCluster {
 
     /// Slot `i` drops all traffic with `peers` (empty: heals it).
     pub(crate) fn cut(&self, i: usize, peers: &[String]) -> io::Result<()> {
-        let Some(http) = self.slots[i].life.as_ref().and_then(|p| p.ready.http) else { return Ok(()) };
+        let Some(http) = self.slots[i].life.as_ref().and_then(|p| p.ready.http) else {
+            return Ok(());
+        };
         let path = if peers.is_empty() {
             "/api/chaos/heal".to_owned()
         } else {
@@ -149,7 +178,10 @@ impl ChaosCluster {
         if status == 200 {
             Ok(())
         } else {
-            Err(io::Error::other(format!("{} refused {path}: {body}", self.slots[i].name)))
+            Err(io::Error::other(format!(
+                "{} refused {path}: {body}",
+                self.slots[i].name
+            )))
         }
     }
 
@@ -166,12 +198,22 @@ impl ChaosCluster {
             .filter_map(|s| s.life.as_ref().map(|p| (s, p)))
             .flat_map(|(s, p)| p.drain_events().into_iter().map(|e| event(&s.name, &e)))
             .collect();
-        self.events.extend(drained);
+        self.keep(drained);
     }
 
     fn collect_from(&mut self, process: &NodeProcess) {
         let name = process.ready.name.clone();
-        self.events.extend(process.drain_events().iter().map(|e| event(&name, e)));
+        let drained = process.drain_events().iter().map(|e| event(&name, e)).collect();
+        self.keep(drained);
+    }
+
+    fn keep(&mut self, events: Vec<NodeEvent>) {
+        for e in events {
+            *self.event_counts.entry(e.event.clone()).or_default() += 1;
+            if e.event != "renewed" {
+                self.events.push(e);
+            }
+        }
     }
 
     /// Sleeps `d` while collecting events.

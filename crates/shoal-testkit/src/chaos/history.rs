@@ -15,6 +15,9 @@ use super::FaultKind;
 pub struct History {
     /// The seed of the schedule.
     pub seed: u64,
+    /// When recording began (the cluster had formed with every child running once); what
+    /// ran before, while the nodes started, is not judged.
+    pub started_us: u64,
     /// The cluster's node names, by index.
     pub nodes: Vec<String>,
     /// After a fault ends, how long its nodes stay excused (not on the kept side, and may be
@@ -28,8 +31,10 @@ pub struct History {
     pub faults: Vec<FaultRecord>,
     /// Every node's sampled state.
     pub samples: Vec<Sample>,
-    /// The event lines of every node.
+    /// The event lines of every node (`renewed` lines are only counted).
     pub events: Vec<NodeEvent>,
+    /// Every event line printed during the run, by kind (`renewed` included).
+    pub event_counts: BTreeMap<String, u64>,
     /// Second processes started with a taken name.
     pub duplicates: Vec<DuplicateRecord>,
 }
@@ -159,12 +164,21 @@ pub(crate) fn pid_key(pid: &Value) -> Option<String> {
 
 /// The node name in a pid key.
 pub(crate) fn pid_node(key: &str) -> &str {
-    key.split_once('@').map_or("", |(_, rest)| rest.split('#').next().unwrap_or(""))
+    key.split_once('@')
+        .map_or("", |(_, rest)| rest.split('#').next().unwrap_or(""))
 }
 
 impl Sample {
     /// Fills the parts of a sample from the JSON answers of one node.
-    pub fn parse(&mut self, node: &Value, members: &Value, actors: &Value, registry: &Value, groups: &Value, supervisor: &Value) {
+    pub fn parse(
+        &mut self,
+        node: &Value,
+        members: &Value,
+        actors: &Value,
+        registry: &Value,
+        groups: &Value,
+        supervisor: &Value,
+    ) {
         self.isolated = node["isolated"].as_bool().unwrap_or(false);
         self.members = list(members)
             .map(|m| MemberObs {

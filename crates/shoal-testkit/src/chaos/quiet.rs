@@ -21,16 +21,27 @@ pub(crate) fn check_quiet(history: &History, verdict: &mut Verdict) {
         .flat_map(|s| s.children.iter().map(|c| c.id.clone()))
         .chain(SINGLETONS.iter().map(|s| (*s).to_owned()))
         .collect();
-    let mut quiet: Vec<&Sample> = history.samples.iter().filter(|s| s.quiet && s.recv_us <= deadline).collect();
+    let mut quiet: Vec<&Sample> = history
+        .samples
+        .iter()
+        .filter(|s| s.quiet && s.recv_us <= deadline)
+        .collect();
     quiet.sort_by_key(|s| s.recv_us);
     let mut latest: BTreeMap<&str, &Sample> = BTreeMap::new();
     let mut last_faults = None;
     for s in quiet {
         latest.insert(&s.node, s);
-        let Some(round) = round(&latest, &history.nodes) else { continue };
+        let Some(round) = round(&latest, &history.nodes) else {
+            continue;
+        };
         let faults = faults_of(&round, &expected);
         if faults.is_empty() {
-            for g in [Guarantee::QuietOnce, Guarantee::QuietNames, Guarantee::QuietAgree, Guarantee::QuietHealth] {
+            for g in [
+                Guarantee::QuietOnce,
+                Guarantee::QuietNames,
+                Guarantee::QuietAgree,
+                Guarantee::QuietHealth,
+            ] {
                 verdict.count(g, 1);
             }
             return;
@@ -46,7 +57,10 @@ pub(crate) fn check_quiet(history: &History, verdict: &mut Verdict) {
             }
         }
         None => {
-            let text = format!("no node answered in the {} s after quiet", history.quiet_bound_ms / 1000);
+            let text = format!(
+                "no node answered in the {} s after quiet",
+                history.quiet_bound_ms / 1000
+            );
             verdict.count(Guarantee::QuietHealth, 1);
             verdict.add_violation(Guarantee::QuietHealth, deadline, text);
         }
@@ -94,39 +108,64 @@ fn once(round: &[&Sample], expected: &BTreeSet<String>, out: &mut Vec<(Guarantee
         }
     }
     if !orphans.is_empty() {
-        out.push((Guarantee::QuietOnce, format!("counters that no table or name knows run: {}", names(&orphans))));
+        out.push((
+            Guarantee::QuietOnce,
+            format!("counters that no table or name knows run: {}", names(&orphans)),
+        ));
     }
 }
 
 fn held(round: &[&Sample], out: &mut Vec<(Guarantee, String)>) {
-    let alive: BTreeSet<&str> = round.iter().flat_map(|s| s.actors.iter().map(|a| a.pid.as_str())).collect();
+    let alive: BTreeSet<&str> = round
+        .iter()
+        .flat_map(|s| s.actors.iter().map(|a| a.pid.as_str()))
+        .collect();
     let mut dead = BTreeSet::new();
     for s in round {
         for (name, pid) in &s.registry {
             if !alive.contains(pid.as_str()) {
-                dead.insert(format!("{name} -> {pid} (in {}'s view; {} has no such actor)", s.node, pid_node(pid)));
+                dead.insert(format!(
+                    "{name} -> {pid} (in {}'s view; {} has no such actor)",
+                    s.node,
+                    pid_node(pid)
+                ));
             }
         }
     }
     if !dead.is_empty() {
-        out.push((Guarantee::QuietNames, format!("names held by no live actor: {}", names(&dead))));
+        out.push((
+            Guarantee::QuietNames,
+            format!("names held by no live actor: {}", names(&dead)),
+        ));
     }
 }
 
 fn agree(round: &[&Sample], out: &mut Vec<(Guarantee, String)>) {
     let first = round[0];
     let table = |s: &Sample| -> BTreeMap<String, (String, Option<String>)> {
-        s.children.iter().map(|c| (c.id.clone(), (c.owner.clone(), c.pid.clone()))).collect()
+        s.children
+            .iter()
+            .map(|c| (c.id.clone(), (c.owner.clone(), c.pid.clone())))
+            .collect()
     };
     for s in &round[1..] {
         if s.registry != first.registry {
-            out.push((Guarantee::QuietAgree, format!("{} and {} see different names", first.node, s.node)));
+            out.push((
+                Guarantee::QuietAgree,
+                format!("{} and {} see different names", first.node, s.node),
+            ));
         }
         if s.groups != first.groups {
-            out.push((Guarantee::QuietAgree, format!("{} and {} see different groups", first.node, s.node)));
+            out.push((
+                Guarantee::QuietAgree,
+                format!("{} and {} see different groups", first.node, s.node),
+            ));
         }
         if table(s) != table(first) {
-            out.push((Guarantee::QuietAgree, format!("{} and {} hold different child tables", first.node, s.node)));
+            out.push((
+                Guarantee::QuietAgree,
+                format!("{} and {} hold different child tables", first.node, s.node),
+            ));
         }
     }
 }

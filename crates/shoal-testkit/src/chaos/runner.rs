@@ -25,36 +25,65 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> io::Result<C
     let shared = Shared::default();
     let mut cluster = ChaosCluster::start(&config.bin, &config.out_dir, config.nodes, shared.clone())?;
     let samplers = sampler::start(&shared, config.sample_period);
-    let mut runner = Runner { cluster: &mut cluster, faults: Vec::new(), duplicates: Vec::new(), progress: &mut progress };
+    let mut runner = Runner {
+        cluster: &mut cluster,
+        faults: Vec::new(),
+        duplicates: Vec::new(),
+        progress: &mut progress,
+    };
     let result = runner.session(config, &schedule);
-    let (faults, duplicates) = (std::mem::take(&mut runner.faults), std::mem::take(&mut runner.duplicates));
+    let (faults, duplicates) = (
+        std::mem::take(&mut runner.faults),
+        std::mem::take(&mut runner.duplicates),
+    );
+    let ended_us = now_us();
     shared.stop.store(true, Ordering::Relaxed);
     for s in samplers {
         let _ = s.join();
     }
     cluster.shutdown();
-    let (started_us, quiet_from_us) = result?;
-    let mut samples = std::mem::take(&mut *shared.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let (started_us, quiet_from_us, done) = result?;
+    let mut samples = std::mem::take(
+        &mut *shared
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     samples.retain(|s| s.sent_us >= started_us);
     let history = History {
         seed: config.seed,
+        started_us,
         nodes: cluster.names(),
         grace_ms: config.grace.as_millis() as u64,
         quiet_from_us: Some(quiet_from_us),
         quiet_bound_ms: config.quiet_bound.as_millis() as u64,
         faults,
         samples,
-        events: std::mem::take(&mut cluster.events).into_iter().filter(|e| e.at_us >= started_us).collect(),
+        events: std::mem::take(&mut cluster.events)
+            .into_iter()
+            .filter(|e| (started_us..=ended_us).contains(&e.at_us))
+            .collect(),
         duplicates,
+        event_counts: std::mem::take(&mut cluster.event_counts),
     };
     let verdict: Verdict = check(&history);
     let history_path = config.out_dir.join("history.json");
-    std::fs::write(&history_path, serde_json::to_vec(&history).map_err(io::Error::other)?)?;
+    std::fs::write(
+        &history_path,
+        serde_json::to_vec(&history).map_err(io::Error::other)?,
+    )?;
     let mut injected: BTreeMap<FaultKind, usize> = BTreeMap::new();
-    for step in &schedule.steps {
+    for step in &schedule.steps[..done] {
         *injected.entry(step.fault.kind()).or_default() += 1;
     }
-    Ok(ChaosReport { schedule, injected, history_path, samples: history.samples.len(), events: history.events.len(), verdict })
+    Ok(ChaosReport {
+        schedule,
+        injected,
+        history_path,
+        samples: history.samples.len(),
+        events: history.event_counts.clone(),
+        verdict,
+    })
 }
 
 struct Runner<'a, P: FnMut(&str)> {
@@ -66,19 +95,27 @@ struct Runner<'a, P: FnMut(&str)> {
 
 impl<P: FnMut(&str)> Runner<'_, P> {
     /// Waits for the first quiet, runs every step, then the final quiet; returns when the
-    /// history starts and when quiet began.
-    fn session(&mut self, config: &ChaosConfig, schedule: &Schedule) -> io::Result<(u64, u64)> {
+    /// history starts, when quiet began, and how many steps ran.
+    fn session(&mut self, config: &ChaosConfig, schedule: &Schedule) -> io::Result<(u64, u64, usize)> {
         let formed = self.wait_settled(now_us(), Duration::from_secs(90));
         if !formed {
-            return Err(io::Error::other("the cluster never formed with every demo child running once (90 s)"));
+            return Err(io::Error::other(
+                "the cluster never formed with every demo child running once (90 s)",
+            ));
         }
         let started_us = now_us();
         let end = Instant::now() + config.length;
+        let mut done = 0;
         for (n, step) in schedule.steps.iter().enumerate() {
             if Instant::now() >= end {
                 break;
             }
-            (self.progress)(&format!("[{:>3}] {}", n + 1, describe(&step.fault, &self.cluster.names())));
+            done += 1;
+            (self.progress)(&format!(
+                "[{:>3}] {}",
+                n + 1,
+                describe(&step.fault, &self.cluster.names())
+            ));
             self.inject(&step.fault)?;
             if !self.wait_formed(FORM_TIMEOUT) {
                 (self.progress)("      the cluster did not form again within 30 s; going on");
@@ -90,7 +127,7 @@ impl<P: FnMut(&str)> Runner<'_, P> {
         (self.progress)("quiet: waiting for every after-quiet check to hold");
         self.wait_settled(quiet_from, config.quiet_bound);
         self.cluster.idle(config.sample_period * 2);
-        Ok((started_us, quiet_from))
+        Ok((started_us, quiet_from, done))
     }
 
     /// Waits until one round of samples since `since` passes every after-quiet check.
@@ -99,7 +136,10 @@ impl<P: FnMut(&str)> Runner<'_, P> {
         while Instant::now() < end {
             if let Some(round) = self.cluster.shared.latest_round(since) {
                 let refs: Vec<&super::history::Sample> = round.iter().collect();
-                let expected = (0..24).map(|i| format!("demo.counter.{i:02}")).chain(["demo.clock".to_owned()]).collect();
+                let expected = (0..24)
+                    .map(|i| format!("demo.counter.{i:02}"))
+                    .chain(["demo.clock".to_owned()])
+                    .collect();
                 if faults_of(&refs, &expected).is_empty() {
                     return true;
                 }
@@ -117,8 +157,12 @@ impl<P: FnMut(&str)> Runner<'_, P> {
         while Instant::now() < end {
             if let Some(round) = self.cluster.shared.latest_round(since)
                 && round.iter().all(|s| {
-                    let mut seen: Vec<&str> =
-                        s.members.iter().filter(|m| m.state == "alive" && m.linked).map(|m| m.name.as_str()).collect();
+                    let mut seen: Vec<&str> = s
+                        .members
+                        .iter()
+                        .filter(|m| m.state == "alive" && m.linked)
+                        .map(|m| m.name.as_str())
+                        .collect();
                     seen.sort_unstable();
                     seen == all.iter().map(String::as_str).collect::<Vec<_>>()
                 })
@@ -130,8 +174,22 @@ impl<P: FnMut(&str)> Runner<'_, P> {
         false
     }
 
-    fn record(&mut self, kind: FaultKind, start_us: u64, text: String, targets: Vec<String>, separated: Vec<(String, String)>) {
-        self.faults.push(FaultRecord { kind, start_us, end_us: now_us(), text, targets, separated });
+    fn record(
+        &mut self,
+        kind: FaultKind,
+        start_us: u64,
+        text: String,
+        targets: Vec<String>,
+        separated: Vec<(String, String)>,
+    ) {
+        self.faults.push(FaultRecord {
+            kind,
+            start_us,
+            end_us: now_us(),
+            text,
+            targets,
+            separated,
+        });
     }
 
     fn inject(&mut self, fault: &Fault) -> io::Result<()> {
@@ -144,7 +202,13 @@ impl<P: FnMut(&str)> Runner<'_, P> {
                     self.cluster.stop(i, false);
                     self.cluster.spawn(i)?;
                     let formed = self.wait_formed(FORM_TIMEOUT);
-                    self.record(FaultKind::Rolling, at, format!("rolling: restart {}", names[i]), vec![names[i].clone()], vec![]);
+                    self.record(
+                        FaultKind::Rolling,
+                        at,
+                        format!("rolling: restart {}", names[i]),
+                        vec![names[i].clone()],
+                        vec![],
+                    );
                     if !formed {
                         (self.progress)("      no full mesh within 30 s during the rolling restart");
                     }
@@ -161,7 +225,13 @@ impl<P: FnMut(&str)> Runner<'_, P> {
                     self.cluster.idle(f.hold().saturating_sub(t0.elapsed()));
                     self.end(f)?;
                     let (kind, targets) = (f.kind(), targets_of(f, &names));
-                    self.record(kind, start, format!("concurrent: {}", describe(f, &names)), targets, vec![]);
+                    self.record(
+                        kind,
+                        start,
+                        format!("concurrent: {}", describe(f, &names)),
+                        targets,
+                        vec![],
+                    );
                 }
             }
             Fault::Partition { cut, from, .. } => {
@@ -172,7 +242,13 @@ impl<P: FnMut(&str)> Runner<'_, P> {
                     .iter()
                     .flat_map(|a| from.iter().map(|b| (names[*a].clone(), names[*b].clone())))
                     .collect();
-                self.record(FaultKind::Partition, start, describe(fault, &names), targets_of(fault, &names), separated);
+                self.record(
+                    FaultKind::Partition,
+                    start,
+                    describe(fault, &names),
+                    targets_of(fault, &names),
+                    separated,
+                );
             }
             Fault::DuplicateName { node, for_ms } => self.duplicate(*node, *for_ms)?,
             Fault::HandoffRestart { .. } => self.handoff_restart(fault)?,
@@ -180,7 +256,13 @@ impl<P: FnMut(&str)> Runner<'_, P> {
                 self.begin(fault)?;
                 self.cluster.idle(fault.hold());
                 self.end(fault)?;
-                self.record(fault.kind(), start, describe(fault, &names), targets_of(fault, &names), vec![]);
+                self.record(
+                    fault.kind(),
+                    start,
+                    describe(fault, &names),
+                    targets_of(fault, &names),
+                    vec![],
+                );
             }
         }
         Ok(())
@@ -230,33 +312,62 @@ impl<P: FnMut(&str)> Runner<'_, P> {
             Ok(mut p) => p.is_running(),
             Err(_) => false,
         };
-        self.duplicates.push(DuplicateRecord { name: names[node].clone(), start_us: start, ready, still_running });
-        let text = format!("second process named {} (ready: {ready}, still running: {still_running})", names[node]);
+        self.duplicates.push(DuplicateRecord {
+            name: names[node].clone(),
+            start_us: start,
+            ready,
+            still_running,
+        });
+        let text = format!(
+            "second process named {} (ready: {ready}, still running: {still_running})",
+            names[node]
+        );
         self.record(FaultKind::DuplicateName, start, text, vec![], vec![]);
         Ok(())
     }
 
     fn handoff_restart(&mut self, fault: &Fault) -> io::Result<()> {
-        let Fault::HandoffRestart { child, to, after_ms, target, kill } = fault else { return Ok(()) };
+        let Fault::HandoffRestart {
+            child,
+            to,
+            after_ms,
+            target,
+            kill,
+        } = fault
+        else {
+            return Ok(());
+        };
         let names = self.cluster.names();
         let id = format!("demo.counter.{child:02}");
-        let owner = self
-            .cluster
-            .shared
-            .latest_round(0)
-            .and_then(|r| r.iter().flat_map(|s| s.children.iter()).find(|c| c.id == id).map(|c| c.owner.clone()));
-        let source = owner.and_then(|o| names.iter().position(|n| *n == o)).unwrap_or(0);
-        let to = if *to == source { (source + 1) % names.len() } else { *to };
+        let owner = self.cluster.shared.latest_round(0).and_then(|r| {
+            r.iter()
+                .flat_map(|s| s.children.iter())
+                .find(|c| c.id == id)
+                .map(|c| c.owner.clone())
+        });
+        let source = owner
+            .and_then(|o| names.iter().position(|n| *n == o))
+            .unwrap_or(0);
+        let to = if *to == source {
+            (source + 1) % names.len()
+        } else {
+            *to
+        };
         let victim = if *target { to } else { source };
         let start = now_us();
         let migrate = self.cluster.http(source).map(|http| {
-            let (path, token) = (format!("/api/supervisor/migrate?id={id}&to={}", names[to]), self.cluster.token().to_owned());
+            let (path, token) = (
+                format!("/api/supervisor/migrate?id={id}&to={}", names[to]),
+                self.cluster.token().to_owned(),
+            );
             std::thread::spawn(move || http_request_text(http, &path, &token))
         });
         self.cluster.idle(Duration::from_millis(*after_ms));
         self.cluster.stop(victim, *kill);
         self.cluster.spawn(victim)?;
-        let answer = migrate.and_then(|t| t.join().ok()).unwrap_or_else(|| "not sent".into());
+        let answer = migrate
+            .and_then(|t| t.join().ok())
+            .unwrap_or_else(|| "not sent".into());
         let text = format!(
             "migrate {id} {} -> {}, then {} {} after {after_ms} ms; migrate answered {answer}",
             names[source],
@@ -264,7 +375,13 @@ impl<P: FnMut(&str)> Runner<'_, P> {
             if *kill { "kill -9 and start" } else { "restart" },
             names[victim]
         );
-        self.record(FaultKind::HandoffRestart, start, text, vec![names[victim].clone()], vec![]);
+        self.record(
+            FaultKind::HandoffRestart,
+            start,
+            text,
+            vec![names[victim].clone()],
+            vec![],
+        );
         Ok(())
     }
 }
@@ -279,9 +396,13 @@ fn http_request_text(http: std::net::SocketAddr, path: &str, token: &str) -> Str
 /// Nodes a fault takes off the kept side.
 fn targets_of(fault: &Fault, names: &[String]) -> Vec<String> {
     match fault {
-        Fault::Kill { node, .. } | Fault::Pause { node, .. } | Fault::Restart { node } => vec![names[*node].clone()],
+        Fault::Kill { node, .. } | Fault::Pause { node, .. } | Fault::Restart { node } => {
+            vec![names[*node].clone()]
+        }
         // A minority cut off is off the kept side; a pair cut from each other stays on it.
-        Fault::Partition { cut, from, .. } if cut.len() + from.len() == names.len() && cut.len() < from.len() => {
+        Fault::Partition { cut, from, .. }
+            if cut.len() + from.len() == names.len() && cut.len() < from.len() =>
+        {
             cut.iter().map(|i| names[*i].clone()).collect()
         }
         _ => vec![],
@@ -295,7 +416,11 @@ pub(crate) fn describe(fault: &Fault, names: &[String]) -> String {
     match fault {
         Fault::Kill { node, down_ms } => format!("kill -9 {} for {down_ms} ms, then start it again", n(node)),
         Fault::Pause { node, for_ms } => format!("SIGSTOP {} for {for_ms} ms, then SIGCONT", n(node)),
-        Fault::Partition { cut, from, for_ms } => format!("partition {} / {} for {for_ms} ms, then heal", list(cut), list(from)),
+        Fault::Partition { cut, from, for_ms } => format!(
+            "partition {} / {} for {for_ms} ms, then heal",
+            list(cut),
+            list(from)
+        ),
         Fault::Restart { node } => format!("graceful restart of {}", n(node)),
         Fault::Rolling => "rolling restart of every node".into(),
         Fault::Concurrent { faults } => {
@@ -303,7 +428,13 @@ pub(crate) fn describe(fault: &Fault, names: &[String]) -> String {
             format!("at once: {}", parts.join(" + "))
         }
         Fault::DuplicateName { node, for_ms } => format!("a second node named {} for {for_ms} ms", n(node)),
-        Fault::HandoffRestart { child, after_ms, target, kill, .. } => format!(
+        Fault::HandoffRestart {
+            child,
+            after_ms,
+            target,
+            kill,
+            ..
+        } => format!(
             "migrate demo.counter.{child:02}, then {} its {} after {after_ms} ms",
             if *kill { "kill -9" } else { "restart" },
             if *target { "target" } else { "source" }

@@ -29,16 +29,27 @@ impl Shared {
     /// The latest sample of every node taken after `since_us`, if each has one.
     pub(crate) fn latest_round(&self, since_us: u64) -> Option<Vec<Sample>> {
         let names: Vec<String> = read(&self.addrs).iter().map(|(n, _)| n.clone()).collect();
-        let samples = self.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         names
             .iter()
-            .map(|n| samples.iter().rev().find(|s| &s.node == n && s.sent_us >= since_us).cloned())
+            .map(|n| {
+                samples
+                    .iter()
+                    .rev()
+                    .find(|s| &s.node == n && s.sent_us >= since_us)
+                    .cloned()
+            })
             .collect()
     }
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// Starts one sampler per slot.
@@ -54,7 +65,11 @@ pub(crate) fn start(shared: &Shared, period: Duration) -> Vec<JoinHandle<()>> {
                         && let Some(mut sample) = sample(&name, addr)
                     {
                         sample.quiet = shared.quiet.load(Ordering::Relaxed);
-                        shared.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(sample);
+                        shared
+                            .samples
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(sample);
                     }
                     std::thread::sleep(period);
                 }
@@ -65,12 +80,18 @@ pub(crate) fn start(shared: &Shared, period: Duration) -> Vec<JoinHandle<()>> {
 
 fn get(addr: SocketAddr, path: &str) -> Option<Value> {
     let (status, body) = http_request(addr, "GET", path, None, REQUEST_TIMEOUT).ok()?;
-    (status == 200).then(|| serde_json::from_str(&body).ok()).flatten()
+    (status == 200)
+        .then(|| serde_json::from_str(&body).ok())
+        .flatten()
 }
 
 /// One sample of the node at `addr`; None if it did not answer in full.
 pub(crate) fn sample(name: &str, addr: SocketAddr) -> Option<Sample> {
-    let mut s = Sample { node: name.to_owned(), sent_us: now_us(), ..Sample::default() };
+    let mut s = Sample {
+        node: name.to_owned(),
+        sent_us: now_us(),
+        ..Sample::default()
+    };
     s.health_ok = get(addr, "/health").is_some_and(|h| h["status"] == "ok");
     let node = get(addr, "/api/node")?;
     if node["name"] != name {
@@ -84,7 +105,9 @@ pub(crate) fn sample(name: &str, addr: SocketAddr) -> Option<Sample> {
     s.parse(&node, &members, &actors, &registry, &groups, &supervisor);
     for a in s.actors.iter().filter(|a| a.counter) {
         let id = a.pid.split('@').next().unwrap_or_default();
-        if let Some(n) = get(addr, &format!("/api/actors/{id}/state")).and_then(|v| v["state"]["count"].as_u64()) {
+        if let Some(n) =
+            get(addr, &format!("/api/actors/{id}/state")).and_then(|v| v["state"]["count"].as_u64())
+        {
             s.counts.insert(a.pid.clone(), n);
         }
     }

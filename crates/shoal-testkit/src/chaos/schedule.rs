@@ -163,7 +163,11 @@ impl Fault {
             | Self::Pause { for_ms: ms, .. }
             | Self::Partition { for_ms: ms, .. }
             | Self::DuplicateName { for_ms: ms, .. } => *ms,
-            Self::Concurrent { faults } => faults.iter().map(|f| f.hold().as_millis() as u64).max().unwrap_or(0),
+            Self::Concurrent { faults } => faults
+                .iter()
+                .map(|f| f.hold().as_millis() as u64)
+                .max()
+                .unwrap_or(0),
             Self::Restart { .. } | Self::Rolling | Self::HandoffRestart { .. } => 0,
         };
         Duration::from_millis(ms)
@@ -192,32 +196,28 @@ pub struct Schedule {
 const CHILDREN: usize = 24;
 
 impl Schedule {
-    /// Draws steps until their planned time (fault hold + gap, plus 6 s per restart and 8 s
-    /// per node of a rolling restart) reaches `length`. `kinds` empty means all kinds.
+    /// Draws steps until their planned time (fault holds and gaps) reaches `length`; a run
+    /// takes longer per step (repairs, waits for the mesh) and stops at `length`, so the
+    /// steps never run out first. `kinds` empty means all kinds.
     /// A majority of the `nodes` is never touched at once (kills, pauses and the cut-off side
     /// stay a minority). `nodes` below 3 gives only restarts and duplicate names.
     pub fn generate(seed: u64, nodes: usize, length: Duration, kinds: &[FaultKind]) -> Schedule {
         let mut rng = StdRng::seed_from_u64(seed);
-        let kinds: Vec<FaultKind> = if kinds.is_empty() { FaultKind::ALL.to_vec() } else { kinds.to_vec() };
+        let kinds: Vec<FaultKind> = if kinds.is_empty() {
+            FaultKind::ALL.to_vec()
+        } else {
+            kinds.to_vec()
+        };
         let mut steps = Vec::new();
         let mut planned = Duration::ZERO;
         while planned < length {
             let kind = kinds[rng.random_range(0..kinds.len())];
             let fault = draw(&mut rng, kind, nodes);
             let gap_ms = rng.random_range(2_000..=6_000);
-            planned += fault.hold() + Duration::from_millis(gap_ms) + overhead(&fault, nodes);
+            planned += fault.hold() + Duration::from_millis(gap_ms);
             steps.push(Step { fault, gap_ms });
         }
         Schedule { seed, steps }
-    }
-}
-
-/// Planned time of a fault's repair, beyond its hold.
-fn overhead(fault: &Fault, nodes: usize) -> Duration {
-    match fault {
-        Fault::Rolling => Duration::from_secs(8 * nodes as u64),
-        Fault::Concurrent { faults } => faults.iter().map(|f| overhead(f, nodes)).max().unwrap_or_default(),
-        _ => Duration::from_secs(6),
     }
 }
 
@@ -239,7 +239,9 @@ fn pick(rng: &mut StdRng, nodes: usize, count: usize) -> Vec<usize> {
 
 fn draw(rng: &mut StdRng, kind: FaultKind, nodes: usize) -> Fault {
     if minority(nodes) == 0 && !matches!(kind, FaultKind::Restart | FaultKind::DuplicateName) {
-        return Fault::Restart { node: rng.random_range(0..nodes) };
+        return Fault::Restart {
+            node: rng.random_range(0..nodes),
+        };
     }
     match kind {
         FaultKind::Concurrent => {
@@ -247,8 +249,14 @@ fn draw(rng: &mut StdRng, kind: FaultKind, nodes: usize) -> Fault {
             let faults = both
                 .iter()
                 .map(|&node| match rng.random_range(0..3) {
-                    0 => Fault::Kill { node, down_ms: rng.random_range(500..=5_000) },
-                    1 => Fault::Pause { node, for_ms: rng.random_range(1_000..=30_000) },
+                    0 => Fault::Kill {
+                        node,
+                        down_ms: rng.random_range(500..=5_000),
+                    },
+                    1 => Fault::Pause {
+                        node,
+                        for_ms: rng.random_range(1_000..=30_000),
+                    },
                     _ => Fault::Restart { node },
                 })
                 .collect();
@@ -261,14 +269,24 @@ fn draw(rng: &mut StdRng, kind: FaultKind, nodes: usize) -> Fault {
 fn draw_single(rng: &mut StdRng, kind: FaultKind, nodes: usize) -> Fault {
     let node = rng.random_range(0..nodes);
     match kind {
-        FaultKind::Kill => Fault::Kill { node, down_ms: rng.random_range(500..=5_000) },
-        FaultKind::Pause => Fault::Pause { node, for_ms: rng.random_range(1_000..=30_000) },
+        FaultKind::Kill => Fault::Kill {
+            node,
+            down_ms: rng.random_range(500..=5_000),
+        },
+        FaultKind::Pause => Fault::Pause {
+            node,
+            for_ms: rng.random_range(1_000..=30_000),
+        },
         FaultKind::Partition => {
             let for_ms = rng.random_range(2_000..=15_000);
             if nodes >= 3 && rng.random_bool(0.25) {
                 // Non-transitive: one pair cut from each other only.
                 let pair = pick(rng, nodes, 2);
-                return Fault::Partition { cut: vec![pair[0]], from: vec![pair[1]], for_ms };
+                return Fault::Partition {
+                    cut: vec![pair[0]],
+                    from: vec![pair[1]],
+                    for_ms,
+                };
             }
             let size = rng.random_range(1..=minority(nodes));
             let cut = pick(rng, nodes, size);
@@ -277,7 +295,10 @@ fn draw_single(rng: &mut StdRng, kind: FaultKind, nodes: usize) -> Fault {
         }
         FaultKind::Restart => Fault::Restart { node },
         FaultKind::Rolling => Fault::Rolling,
-        FaultKind::DuplicateName => Fault::DuplicateName { node, for_ms: rng.random_range(2_000..=6_000) },
+        FaultKind::DuplicateName => Fault::DuplicateName {
+            node,
+            for_ms: rng.random_range(2_000..=6_000),
+        },
         FaultKind::HandoffRestart => {
             let to = (node + rng.random_range(1..nodes)) % nodes;
             Fault::HandoffRestart {
@@ -302,7 +323,11 @@ mod tests {
         assert_eq!(a, Schedule::generate(7, 5, Duration::from_secs(600), &[]));
         assert_ne!(a, Schedule::generate(8, 5, Duration::from_secs(600), &[]));
         let kinds: std::collections::BTreeSet<FaultKind> = a.steps.iter().map(|s| s.fault.kind()).collect();
-        assert_eq!(kinds.len(), FaultKind::ALL.len(), "10 minutes draw every kind: {kinds:?}");
+        assert_eq!(
+            kinds.len(),
+            FaultKind::ALL.len(),
+            "10 minutes draw every kind: {kinds:?}"
+        );
     }
 
     #[test]
@@ -321,8 +346,17 @@ mod tests {
 
     #[test]
     fn kinds_restrict_the_draw() {
-        let s = Schedule::generate(3, 5, Duration::from_secs(120), &[FaultKind::Kill, FaultKind::Partition]);
-        assert!(s.steps.iter().all(|st| matches!(st.fault.kind(), FaultKind::Kill | FaultKind::Partition)));
+        let s = Schedule::generate(
+            3,
+            5,
+            Duration::from_secs(120),
+            &[FaultKind::Kill, FaultKind::Partition],
+        );
+        assert!(
+            s.steps
+                .iter()
+                .all(|st| matches!(st.fault.kind(), FaultKind::Kill | FaultKind::Partition))
+        );
         assert!(FaultKind::parse_list("kill,nope").unwrap_err().contains("nope"));
     }
 }
