@@ -197,7 +197,7 @@ impl<P: FnMut(&str)> Runner<'_, P> {
         let start = now_us();
         match fault {
             Fault::Rolling => {
-                for i in 0..names.len() {
+                for (i, name) in names.iter().enumerate() {
                     let at = now_us();
                     self.cluster.stop(i, false);
                     self.cluster.spawn(i)?;
@@ -205,8 +205,8 @@ impl<P: FnMut(&str)> Runner<'_, P> {
                     self.record(
                         FaultKind::Rolling,
                         at,
-                        format!("rolling: restart {}", names[i]),
-                        vec![names[i].clone()],
+                        format!("rolling: restart {name}"),
+                        vec![name.clone()],
                         vec![],
                     );
                     if !formed {

@@ -15,11 +15,14 @@ use crate::http_request;
 /// How long one request of a sample may take (a paused node answers nothing).
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// Each slot's node name and the HTTP address of its current life (None while down).
+pub(crate) type Addrs = Arc<RwLock<Vec<(String, Option<SocketAddr>)>>>;
+
 /// What samplers share with the runner.
 #[derive(Clone, Default)]
 pub(crate) struct Shared {
-    /// The HTTP address of each slot's current life (None while down).
-    pub(crate) addrs: Arc<RwLock<Vec<(String, Option<SocketAddr>)>>>,
+    /// The HTTP address of each slot's current life.
+    pub(crate) addrs: Addrs,
     pub(crate) samples: Arc<Mutex<Vec<Sample>>>,
     pub(crate) quiet: Arc<AtomicBool>,
     pub(crate) stop: Arc<AtomicBool>,
