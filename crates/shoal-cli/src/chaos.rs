@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use shoal_testkit::chaos::{ChaosConfig, ChaosReport, FaultKind, Guarantee, run as run_chaos};
+use shoal_testkit::chaos::{
+    ChaosConfig, ChaosReport, FaultKind, Guarantee, History, Verdict, check, run as run_chaos,
+};
 
 /// `shoal chaos ...`
 #[derive(clap::Args, Debug)]
@@ -21,6 +23,19 @@ enum ChaosCommand {
     /// Run a cluster of `shoal node --demo` processes under a seeded fault schedule and check
     /// the README's guarantees by value.
     Run(RunArgs),
+    /// Check a recorded history again (e.g. after changing the checker): prints every
+    /// violation; exits non-zero if there is one.
+    Check(CheckArgs),
+}
+
+/// `shoal chaos check`
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The `history.json` a run wrote.
+    history: PathBuf,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `shoal chaos run`
@@ -52,7 +67,10 @@ struct RunArgs {
 
 /// Runs `shoal chaos ...`.
 pub(crate) fn run(args: ChaosArgs) -> anyhow::Result<()> {
-    let ChaosCommand::Run(args) = args.command;
+    let args = match args.command {
+        ChaosCommand::Run(args) => args,
+        ChaosCommand::Check(args) => return check_history(&args),
+    };
     if !(args.minutes > 0.0 && args.minutes.is_finite()) {
         bail!(
             "--minutes {} is not a positive number of minutes; try --minutes 1",
@@ -150,4 +168,53 @@ fn print_summary(report: &ChaosReport, config: &ChaosConfig) {
     if !report.verdict.violations.is_empty() {
         println!("replay: {}", config.replay_command());
     }
+}
+
+/// The guarantees table, then the first `shown` violations.
+fn print_verdict(verdict: &Verdict, shown: usize) {
+    println!();
+    println!("{:<18} {:>8} {:>10}", "guarantee", "checked", "violations");
+    for g in Guarantee::ALL {
+        let name = serde_json::to_value(g)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let checked = verdict.checked.get(&g).copied().unwrap_or(0);
+        println!("{:<18} {:>8} {:>10}", name, checked, verdict.of(g).count());
+    }
+    println!();
+    for v in verdict.violations.iter().take(shown) {
+        println!("VIOLATION {:?} at {} µs: {}", v.guarantee, v.at_us, v.text);
+    }
+    if verdict.violations.len() > shown {
+        println!(
+            "... and {} more (shoal chaos check HISTORY --json lists all)",
+            verdict.violations.len() - shown
+        );
+    }
+}
+
+fn check_history(args: &CheckArgs) -> anyhow::Result<()> {
+    let raw = std::fs::read(&args.history).with_context(|| {
+        format!(
+            "cannot read {}; pass the history.json a run wrote",
+            args.history.display()
+        )
+    })?;
+    let history: History = serde_json::from_slice(&raw)
+        .with_context(|| format!("{} is not a chaos history", args.history.display()))?;
+    let verdict = check(&history);
+    if args.json {
+        println!("{}", serde_json::to_string(&verdict)?);
+    } else {
+        print_verdict(&verdict, usize::MAX);
+    }
+    if !verdict.violations.is_empty() {
+        bail!(
+            "{} violation(s) in {}",
+            verdict.violations.len(),
+            args.history.display()
+        );
+    }
+    Ok(())
 }
