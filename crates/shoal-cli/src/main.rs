@@ -1,6 +1,7 @@
 //! `shoal`: run a node, benchmark a local cluster.
 
 mod bench;
+mod chaos;
 mod cluster;
 mod demo;
 mod inspect;
@@ -40,6 +41,8 @@ pub(crate) enum Command {
     Kill(inspect::PidArgs),
     /// Every node's view of the global registry, and whether they agree.
     Registry(inspect::InspectArgs),
+    /// Fault injection over real processes with a checker of the guarantees: `chaos run`.
+    Chaos(chaos::ChaosArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,5 +66,6 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Info(args) => inspect::info(args),
         Command::Kill(args) => inspect::kill(args),
         Command::Registry(args) => inspect::registry(args),
+        Command::Chaos(args) => chaos::run(args),
     }
 }

@@ -1,10 +1,12 @@
 //! `/api/actors`: list, inspect and kill the node's actors.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
-use shoal_node::actor::{ActorInfo, Pid};
+use shoal_node::actor::{ActorInfo, Pid, StateError};
 
 use crate::Api;
 use crate::auth::require_admin;
@@ -48,6 +50,33 @@ pub(crate) async fn detail(
         .map(|i| i.pid_text.clone())
         .collect();
     Ok(Json(ActorDetail { info, children }))
+}
+
+/// How long `GET /api/actors/{pid}/state` waits for a busy actor to get to the request.
+const STATE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /api/actors/{pid}/state`: `{"pid": .., "state": ..}`, the actor's own view of its
+/// state (`Actor::state_view`), read on its task between two messages. 404 if there is no
+/// such actor or it does not expose its state, 503 if it is busy past 2 s.
+pub(crate) async fn state(
+    State(api): State<Api>,
+    Path(pid): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let pid = local_pid(&api, &pid)?;
+    match api.node.actors().state_view(&pid, STATE_TIMEOUT).await {
+        Ok(state) => Ok(Json(
+            serde_json::json!({ "pid": pid.to_string(), "state": state }),
+        )),
+        Err(StateError::NoProc) => Err(not_found(&pid)),
+        Err(StateError::NotExposed) => Err(error(
+            StatusCode::NOT_FOUND,
+            format!("actor {pid} does not expose its state"),
+        )),
+        Err(StateError::Busy(waited)) => Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("actor {pid} did not get to the request within {waited:?}: it is busy; try again"),
+        )),
+    }
 }
 
 pub(crate) async fn kill(

@@ -7,6 +7,7 @@
 //! | `GET /api/members` | every live member, this node first: state, addresses, RTT, last heard |
 //! | `GET /api/actors` | every actor on this node: pid, name, type, parent, status, mailbox depth, handled, restarts, uptime |
 //! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
+//! | `GET /api/actors/{pid}/state` | `{"pid", "state"}`: the actor's view of its state (`Actor::state_view`); 404 if it exposes none, 503 if busy |
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
 //! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
 //! | `GET /api/groups` | every process group with its members |
@@ -79,6 +80,7 @@ fn routes(node: Node, admin_token: Option<String>, http: Arc<HttpCounters>) -> R
         .route("/api/actors", get(actors::list))
         .route("/api/actors/{pid}", get(actors::detail))
         .route("/api/actors/{pid}/kill", post(actors::kill))
+        .route("/api/actors/{pid}/state", get(actors::state))
         .route("/api/registry", get(registry::list))
         .route("/api/groups", get(registry::groups))
         .route("/api/supervisor", get(supervisor::show))

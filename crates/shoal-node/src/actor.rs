@@ -71,7 +71,7 @@ pub use self::codec::Codec;
 pub use self::context::Ctx;
 pub use self::counter::{COUNTER_FACTORY, Counter, CounterArgs, CounterGet, CounterMsg};
 pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
-pub use self::error::{CallError, SendError, SpawnError};
+pub use self::error::{CallError, SendError, SpawnError, StateError};
 pub use self::handoff::Handoff;
 pub use self::info::{ActorInfo, ActorStatus};
 pub use self::registry::{ConflictPolicy, GroupEvent};
@@ -138,6 +138,15 @@ pub trait Actor: Sized + Send + 'static {
     fn stopping(&mut self, ctx: &mut Ctx<Self>, reason: &ExitReason) -> impl Future<Output = ()> + Send {
         let _ = (ctx, reason);
         async {}
+    }
+
+    /// A readable view of the state, for operators and tests: what
+    /// [`Actors::state_view`] and `GET /api/actors/{pid}/state` show, like Erlang's
+    /// `:sys.get_state`. It runs on the actor's own task, between two messages (a signal),
+    /// so it sees the state as no handler is changing it. `None`, the default, means the actor
+    /// does not expose its state. Keep it cheap: the actor handles nothing while it runs.
+    fn state_view(&self) -> Option<serde_json::Value> {
+        None
     }
 
     /// How peers on other nodes encode this actor's messages. `None` (the default) keeps the

@@ -1,5 +1,7 @@
 //! Start Shoal clusters from tests: [`TestCluster`] (in-process nodes, or real processes of a
-//! binary) with fault injection, and [`NodeProcess`] for one node process.
+//! binary) with fault injection, [`NodeProcess`] for one node process, and [`chaos`], a
+//! fault-injection harness with a seeded schedule, a recorded history and a checker of the
+//! README's guarantees (`shoal chaos run`).
 //!
 //! A complete test: three in-process nodes, split one off, watch the others see it go, heal.
 //!
@@ -42,6 +44,7 @@
 //! n1.wait_event(|e| e["event"] == "node_up" && e["node"] == "n2", Duration::from_secs(10)).unwrap();
 //! ```
 
+pub mod chaos;
 mod cluster;
 mod http;
 mod process;

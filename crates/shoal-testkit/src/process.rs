@@ -126,6 +126,16 @@ impl NodeProcess {
         }
     }
 
+    /// Every event line printed and not consumed yet, without waiting.
+    pub fn drain_events(&self) -> Vec<Value> {
+        self.events.try_iter().collect()
+    }
+
+    /// Whether the process still runs (it has not exited, nor been reaped).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// OS process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

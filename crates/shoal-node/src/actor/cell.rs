@@ -34,6 +34,12 @@ pub(crate) enum SysSignal {
     },
     /// A registered name of this actor went to another actor.
     NameConflict { name: String, winner: Pid },
+    /// Answer with [`Actor::state_view`] and go on (the actor does not stop).
+    ///
+    /// [`Actor::state_view`]: super::Actor::state_view
+    ReadState {
+        reply: oneshot::Sender<Option<serde_json::Value>>,
+    },
     /// Serialise the state with `extract`, answer with it, then stop with `Shutdown`.
     HandOff {
         extract: super::handoff::Extract,

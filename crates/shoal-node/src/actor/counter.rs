@@ -97,6 +97,10 @@ impl Actor for Counter {
         Ok(self.count)
     }
 
+    fn state_view(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "count": self.count }))
+    }
+
     fn codec() -> Option<Codec<Self>> {
         Some(Codec::serde())
     }

@@ -92,3 +92,18 @@ impl From<Refusal> for CallError {
         }
     }
 }
+
+/// Why [`super::Actors::state_view`] shows no state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// No actor with that pid runs on this node.
+    #[error("no such actor on this node")]
+    NoProc,
+    /// The actor does not implement [`super::Actor::state_view`] (or it returned `None`).
+    #[error("the actor does not expose its state (its Actor impl has no state_view)")]
+    NotExposed,
+    /// The actor did not get to the request within the timeout: it is busy with a long
+    /// handler, or its signal lane is backed up. The request is dropped when it gets there.
+    #[error("the actor did not answer within {0:?}: it is busy; try again")]
+    Busy(std::time::Duration),
+}

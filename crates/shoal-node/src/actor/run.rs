@@ -125,6 +125,12 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Ctx<A>, signal: SysSignal)
         SysSignal::Exit { reason, .. } => return (reason != ExitReason::Normal).then_some(reason),
         SysSignal::Down { monitor, pid, reason } => Signal::Down { monitor, pid, reason },
         SysSignal::NameConflict { name, winner } => Signal::NameConflict { name, winner },
+        SysSignal::ReadState { reply } => {
+            // A panicking view shows nothing; the actor goes on.
+            let view = std::panic::catch_unwind(AssertUnwindSafe(|| actor.state_view())).unwrap_or(None);
+            let _ = reply.send(view);
+            return None;
+        }
         SysSignal::HandOff { extract, reply } => {
             // A panic while serialising hands over no state; the actor stops either way.
             let state = std::panic::catch_unwind(AssertUnwindSafe(|| extract.run(actor))).unwrap_or(None);

@@ -22,7 +22,7 @@ use super::context::Ctx;
 use super::factory::Factories;
 use super::info::ActorInfo;
 use super::remote::{Answer, Lane, Remote};
-use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError};
+use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError, StateError};
 
 /// Default mailbox capacity, in messages.
 pub(crate) const DEFAULT_CAPACITY: usize = 1024;
@@ -324,6 +324,22 @@ impl Actors {
     /// A snapshot of the local actor with this id.
     pub fn info(&self, id: u64) -> Option<ActorInfo> {
         self.cell(id).map(|c| ActorInfo::of(&c))
+    }
+
+    /// The view of a local actor's state ([`Actor::state_view`]), read on the actor's own
+    /// task between two messages, like Erlang's `:sys.get_state`. Waits at most `timeout`
+    /// for the actor to get to it.
+    pub async fn state_view(&self, pid: &Pid, timeout: Duration) -> Result<serde_json::Value, StateError> {
+        let (reply, view) = oneshot::channel();
+        self.signal_local(pid, SysSignal::ReadState { reply })
+            .map_err(|_| StateError::NoProc)?;
+        match tokio::time::timeout(timeout, view).await {
+            Ok(Ok(Some(view))) => Ok(view),
+            Ok(Ok(None)) => Err(StateError::NotExposed),
+            // The actor stopped before it got to the request.
+            Ok(Err(_)) => Err(StateError::NoProc),
+            Err(_) => Err(StateError::Busy(timeout)),
+        }
     }
 
     /// How many actors run on this node.
