@@ -102,11 +102,12 @@ pub(crate) async fn run(
             _ = ticks.tick(), if !running.is_empty() || !singletons.specs().is_empty() => {}
         }
         let view = snapshot.borrow().clone();
-        let settled = growth.settled(crate::now_us() / 1000, &crate::split_brain::view(&view));
+        let live = crate::split_brain::view(&view);
+        let settled = growth.settled(crate::now_us() / 1000, &live);
         // A leaving node stands down like an isolated one.
         let (isolated, keeps) = {
             let verdict = verdict.borrow();
-            (verdict.isolated, verdict.keeps)
+            (verdict.isolated, verdict.keeps_view(&live))
         };
         let side = Side {
             stand_down: isolated || singletons.leaving.load(std::sync::atomic::Ordering::SeqCst),

@@ -268,7 +268,7 @@ impl ChildManager {
             now_ms: view.now_ms,
             isolated,
             rejoining: recent(self.isolated_at_ms) || (recent(self.joined_at_ms) && !synced),
-            may_take_over: !isolated && settled && view.verdict.keeps && view.verdict.view == *live,
+            may_take_over: !isolated && settled && view.verdict.keeps_view(live),
         }
     }
 

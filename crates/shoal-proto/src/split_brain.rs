@@ -53,6 +53,18 @@ pub struct Verdict {
     pub keeps: bool,
 }
 
+impl Verdict {
+    /// Whether this verdict lets a node take over lost work (children, a singleton) while it
+    /// sees `live`: the resolver keeps the view, and the verdict is about *that* view. A
+    /// driver publishes views and verdicts separately, so right after a loss a node may see
+    /// the smaller view with the verdict of the whole one (`keeps`, nothing lost yet): that
+    /// verdict says nothing about the loss, and acting on it started a second singleton in
+    /// the same millisecond the peers were declared down (issue 16, item 11).
+    pub fn keeps_view(&self, live: &BTreeSet<NodeName>) -> bool {
+        self.keeps && self.view == *live
+    }
+}
+
 /// One node's resolver.
 #[derive(Debug)]
 pub struct Resolver {
@@ -194,6 +206,29 @@ mod tests {
         let mut r = Resolver::new(strategy, Duration::from_secs(1));
         settle(&mut r, t, all);
         r
+    }
+
+    #[test]
+    fn a_verdict_keeps_only_the_view_it_was_given_for() {
+        let names = |n: &[&str]| {
+            n.iter()
+                .map(|n| NodeName::new(*n).unwrap())
+                .collect::<BTreeSet<_>>()
+        };
+        let whole = Verdict {
+            view: names(&["a", "b", "c"]),
+            isolated: false,
+            keeps: true,
+        };
+        assert!(whole.keeps_view(&names(&["a", "b", "c"])));
+        // The view lost `c` a moment ago; this verdict is still about the whole cluster.
+        assert!(!whole.keeps_view(&names(&["a", "b"])));
+        assert!(!whole.keeps_view(&names(&["a"])));
+        let not_kept = Verdict {
+            keeps: false,
+            ..whole
+        };
+        assert!(!not_kept.keeps_view(&names(&["a", "b", "c"])));
     }
 
     #[test]

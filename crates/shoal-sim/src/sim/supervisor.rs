@@ -308,7 +308,9 @@ impl Sim {
                 oldest: shoal_proto::leader::oldest(view.live.iter().copied(), None)
                     .map(|m| m.id.name.clone()),
                 isolated: view.verdict.isolated,
-                keeps: view.verdict.keeps,
+                keeps: view
+                    .verdict
+                    .keeps_view(&view.live.iter().map(|m| m.id.name.clone()).collect()),
             };
             (actions, leader)
         });
