@@ -99,7 +99,6 @@ fn chaos_pauses_hold_every_guarantee() {
 }
 
 #[test]
-#[ignore = "issue 16 item 4: a second node with a taken name joins and replaces the first (duplicate_refused, no_false_down, child_once)"]
 fn chaos_duplicate_names_are_refused() {
     assert_clean(5, "0.3", "duplicate_name");
 }

@@ -408,6 +408,18 @@ impl Remote {
 }
 
 impl Actors {
+    /// Whether the driver routes `peer`'s name to another process than `peer`: the membership
+    /// core admitted that other process's link, and refused (or has not yet admitted) this
+    /// one. Replication frames from such a process (a second process under a taken name) must
+    /// not touch our replicas. A name with no route yet is not "another process": frames that
+    /// race ahead of the route (a handoff state among them) are kept.
+    pub(crate) fn routes_another_process(&self, peer: &NodeId) -> bool {
+        self.inner
+            .remote
+            .route_id(&peer.name)
+            .is_some_and(|routed| routed != *peer)
+    }
+
     /// Handles a `Send` or `Call` frame read in place (see [`shoal_proto::decode_hot`]).
     pub(crate) fn handle_hot_frame(&self, origin: &Arc<Origin>, frame: HotFrame<'_>) {
         remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);

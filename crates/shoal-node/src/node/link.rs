@@ -435,6 +435,12 @@ fn dispatch(frame: BytesMut, origin: &Arc<Origin>, ctx: &LinkContext) -> Control
     }
     match LinkMessage::decode_shared(&frame.freeze()) {
         Ok(LinkMessage::Actor(frame)) => ctx.actors.handle_frame(origin, frame),
+        // Never replication from a second process under a name routed to another one.
+        Ok(LinkMessage::Registry(_) | LinkMessage::Children(_))
+            if ctx.actors.routes_another_process(&origin.peer) =>
+        {
+            tracing::debug!(conn = ctx.conn.0, peer = %origin.peer, "replication frame from another process of a routed name dropped");
+        }
         Ok(LinkMessage::Registry(frame)) => ctx.actors.handle_registry_frame(&origin.peer, frame),
         Ok(LinkMessage::Children(frame)) => ctx.actors.handle_children_frame(&origin.peer, frame),
         Ok(msg) => {
