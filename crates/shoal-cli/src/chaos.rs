@@ -144,20 +144,7 @@ fn print_summary(report: &ChaosReport, config: &ChaosConfig) {
             report.injected.get(&kind).copied().unwrap_or(0)
         );
     }
-    println!();
-    println!("{:<18} {:>8} {:>10}", "guarantee", "checked", "violations");
-    for g in Guarantee::ALL {
-        let name = serde_json::to_value(g)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let checked = report.verdict.checked.get(&g).copied().unwrap_or(0);
-        println!("{:<18} {:>8} {:>10}", name, checked, report.verdict.of(g).count());
-    }
-    println!();
-    for v in report.verdict.violations.iter().take(40) {
-        println!("VIOLATION {:?} at {} µs: {}", v.guarantee, v.at_us, v.text);
-    }
+    print_verdict(&report.verdict, 40);
     let events: Vec<String> = report.events.iter().map(|(k, n)| format!("{n} {k}")).collect();
     println!(
         "{} samples; event lines: {}; history: {}",

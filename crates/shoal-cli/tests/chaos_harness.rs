@@ -93,7 +93,7 @@ fn chaos_partitions_hold_every_guarantee() {
 }
 
 #[test]
-#[ignore = "issue 16 items 2 and 12: a paused node's return takes down healthy ones (no_false_down)"]
+#[ignore = "issue 16 item 2: a paused node's return takes down healthy ones (no_false_down)"]
 fn chaos_pauses_hold_every_guarantee() {
     assert_clean(3, "0.5", "pause");
 }
@@ -111,7 +111,7 @@ fn chaos_rolling_restarts_and_restarts_during_handoffs_hold_every_guarantee() {
 }
 
 #[test]
-#[ignore = "issue 16 items 2 and 12: several faults at once (pauses among them)"]
+#[ignore = "issue 16 items 2 and 13: several faults at once (pauses among them)"]
 fn chaos_concurrent_faults_hold_every_guarantee() {
     assert_clean(7, "0.5", "concurrent");
 }
