@@ -279,6 +279,14 @@ impl ChildManager {
             let kind = match (r.handoff_from.take(), state_arrived) {
                 (Some(from), true) => StartKind::HandedOff { from },
                 (Some(from), false) => StartKind::HandoffLost { from },
+                // Not the first start, no state handed over, and no decision here said why
+                // (a restart or a take-over would have written it): the previous instance ran
+                // in a process that is gone, typically an earlier life of this node's name
+                // whose records this process inherited. Whatever the record said of that
+                // instance ("handed off, state kept"), this one starts from its spec.
+                (None, _) if r.starts > 0 && r.last_start.kept_state() => StartKind::FailedOver {
+                    from: r.owner.clone(),
+                },
                 (None, _) => r.last_start.clone(),
             };
             r.starts += 1;

@@ -137,6 +137,30 @@ fn the_owner_starts_its_children_and_records_the_start() {
 }
 
 #[test]
+fn a_start_without_state_never_reports_the_previous_instances_kept_state() {
+    // A child handed off to `a` earlier; `a` then restarted (a new process under the same
+    // name), so the record still says `a` owns it, "handed off, state kept".
+    let mut table = ChildTable::new(process("a"));
+    let mut r = record("c1", "a");
+    r.starts = 2;
+    r.last_start = StartKind::HandedOff { from: name("b") };
+    table.write("c1", Some(r));
+    let mut a = ChildManager::new(name("a"), false);
+    let instance = Instance {
+        pid: pid("a", 9),
+        factory: "f".into(),
+    };
+    a.started(&mut table, "c1", instance, false);
+    let r = table.get("c1").unwrap();
+    assert_eq!(r.last_start, StartKind::FailedOver { from: name("a") });
+    assert!(
+        !r.last_start.kept_state(),
+        "an instance started from its spec kept nothing"
+    );
+    assert_eq!(r.starts, 3);
+}
+
+#[test]
 fn a_new_life_starts_nothing_until_it_merged_every_live_peers_table() {
     // Its first table may come from a peer just back from isolation, with records the
     // majority has rewritten since (simulator seed 282).
