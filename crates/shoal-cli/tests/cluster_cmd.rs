@@ -11,6 +11,9 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use shoal_testkit::wait_until;
 
+mod common;
+use common::{nodes_using, process_alive};
+
 /// Runs `shoal cluster --state-dir DIR ARGS...` (the state dir first, so that it never lands
 /// after a `run -- CMD` separator).
 fn shoal(state_dir: &Path, args: &[&str]) -> Output {
@@ -21,11 +24,6 @@ fn shoal(state_dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn alive(pid: u32) -> bool {
-    // A reaped or zombie process has no /proc/PID/exe to read.
-    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok()
 }
 
 /// Stops whatever a failed test left running.
@@ -85,7 +83,7 @@ fn start_status_and_stop_a_three_node_cluster_leaving_no_process() {
     let stop = shoal(&dir, &["stop"]);
     assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
     for pid in pids {
-        assert!(!alive(pid), "pid {pid} survived stop");
+        assert!(!process_alive(pid), "pid {pid} survived stop");
     }
     assert!(
         !shoal(&dir, &["status"]).status.success(),
@@ -123,7 +121,7 @@ fn clean_after_an_interrupted_start_leaves_nothing_running() {
     // ready, e.g. when another program took its port), so only live ones must be found.
     let started = nodes_using(&dir);
     assert!(
-        !started.is_empty() && recorded.iter().all(|p| started.contains(p) || !alive(*p)),
+        !started.is_empty() && recorded.iter().all(|p| started.contains(p) || !process_alive(*p)),
         "{started:?} vs {recorded:?}"
     );
     let clean = shoal(&dir, &["clean"]);
@@ -135,27 +133,10 @@ fn clean_after_an_interrupted_start_leaves_nothing_running() {
     assert!(!dir.exists(), "state directory removed");
     for pid in started {
         assert!(
-            wait_until(Duration::from_secs(5), || (!alive(pid)).then_some(())).is_some(),
+            wait_until(Duration::from_secs(5), || (!process_alive(pid)).then_some(())).is_some(),
             "pid {pid} survived clean"
         );
     }
-}
-
-/// Pids of live processes with an argument inside `dir`.
-fn nodes_using(dir: &Path) -> Vec<u32> {
-    let prefix = format!("{}/", dir.display());
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            alive(*pid)
-                && cmdline
-                    .split(|b| *b == 0)
-                    .any(|a| a.starts_with(prefix.as_bytes()))
-        })
-        .collect()
 }
 
 #[test]
@@ -261,7 +242,7 @@ fn restart_of_one_node_and_a_rolling_restart_bring_new_lives_and_keep_the_cluste
         after_one[1].0 != before[1].0 && after_one[1].1 > before[1].1,
         "{before:?} -> {after_one:?}"
     );
-    assert!(!alive(before[1].0 as u32), "old n2 is gone");
+    assert!(!process_alive(before[1].0 as u32), "old n2 is gone");
     let rolling = shoal(&dir, &["restart", "--rolling"]);
     assert!(
         rolling.status.success(),

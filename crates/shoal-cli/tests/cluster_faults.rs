@@ -14,6 +14,9 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use shoal_testkit::{http_get, wait_until};
 
+mod common;
+use common::{nodes_using, process_alive};
+
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Runs `shoal cluster --state-dir DIR ARGS...`.
@@ -29,11 +32,6 @@ fn shoal(state_dir: &Path, args: &[&str]) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Whether `pid` runs (a reaped or zombie process has no `/proc/PID/exe`).
-fn alive(pid: u32) -> bool {
-    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok()
 }
 
 /// A fresh state directory, stopped and removed when the test ends, however it ends.
@@ -67,23 +65,6 @@ fn get(dir: &Path, i: usize, path: &str) -> Option<Value> {
     (status == 200).then(|| serde_json::from_str(&body).ok())?
 }
 
-/// Pids of live processes with an argument inside `dir` (every node of the cluster has).
-fn nodes_using(dir: &Path) -> Vec<u32> {
-    let prefix = format!("{}/", dir.display());
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            alive(*pid)
-                && cmdline
-                    .split(|b| *b == 0)
-                    .any(|a| a.starts_with(prefix.as_bytes()))
-        })
-        .collect()
-}
-
 #[test]
 fn restart_works_after_a_node_renewed_and_names_the_node_that_is_down() {
     let dir = StateDir::new("renewed");
@@ -111,7 +92,7 @@ fn restart_works_after_a_node_renewed_and_names_the_node_that_is_down() {
 
     let n3 = records(dir)[2]["pid"].as_u64().unwrap() as u32;
     assert!(shoal(dir, &["kill", "n3"]).status.success());
-    assert!(wait_until(WAIT, || (!alive(n3)).then_some(())).is_some());
+    assert!(wait_until(WAIT, || (!process_alive(n3)).then_some(())).is_some());
     let refused = shoal(dir, &["restart", "n2"]);
     let text = stderr(&refused);
     let first = text.lines().next().unwrap_or_default();
@@ -195,7 +176,7 @@ fn stop_stops_the_nodes_a_killed_start_had_not_recorded() {
     let nodes = nodes_using(dir);
     let stop = shoal(dir, &["stop"]);
     assert!(stop.status.success(), "{}", stderr(&stop));
-    let left: Vec<u32> = nodes.into_iter().filter(|p| alive(*p)).collect();
+    let left: Vec<u32> = nodes.into_iter().filter(|p| process_alive(*p)).collect();
     assert!(left.is_empty(), "{left:?} survived stop");
 
     // The same window, made certain: n2 runs but its record is gone.
@@ -206,7 +187,7 @@ fn stop_stops_the_nodes_a_killed_start_had_not_recorded() {
     std::fs::write(dir.join("cluster.json"), state.to_string()).unwrap();
     let stop = shoal(dir, &["stop"]);
     assert!(stop.status.success(), "{}", stderr(&stop));
-    assert!(!alive(n2), "the unrecorded n2 survived stop");
+    assert!(!process_alive(n2), "the unrecorded n2 survived stop");
 }
 
 /// The pid of the child of `parent` whose command name is `comm`.
@@ -248,8 +229,8 @@ fn sigterm_or_sigint_to_run_ends_the_command_and_the_nodes_with_the_shell_status
         let status = run.wait().unwrap();
         let sleep = sleep.expect("run started its command");
         assert_eq!(status.code(), Some(code), "{signal}: {status:?}");
-        assert!(!alive(sleep), "{signal}: the command survived");
-        let left: Vec<u32> = nodes.into_iter().filter(|p| alive(*p)).collect();
+        assert!(!process_alive(sleep), "{signal}: the command survived");
+        let left: Vec<u32> = nodes.into_iter().filter(|p| process_alive(*p)).collect();
         assert!(left.is_empty(), "{signal}: nodes {left:?} survived");
     }
 }

@@ -14,6 +14,9 @@ use serde_json::Value;
 use shoal_http::HttpLimits;
 use shoal_testkit::{NodeProcess, http_get, wait_until};
 
+mod common;
+use common::alive_members;
+
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Idle connections each test opens: more than the cap under a 64-descriptor limit (16), and
@@ -120,22 +123,6 @@ fn http_stats(node: &NodeProcess) -> Value {
     serde_json::from_str::<Value>(&body).unwrap()["stats"]["http"].clone()
 }
 
-fn alive(node: &NodeProcess) -> Vec<String> {
-    let Ok((200, body)) = http_get(node.ready.http.unwrap(), "/api/members") else {
-        return Vec::new();
-    };
-    let members: Value = serde_json::from_str(&body).unwrap_or_default();
-    let mut names: Vec<String> = members
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["state"] == "alive")
-        .filter_map(|m| m["name"].as_str().map(String::from))
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn idle_and_half_sent_connections_are_closed_while_health_answers() {
     let node = start(bin(), "h1", &cookie("idle"), None);
@@ -177,12 +164,12 @@ fn a_peer_joins_a_node_with_a_low_fd_limit_while_idle_connections_are_held() {
     // The peer (no limit) is asked first: its view shows the join, whatever f1's HTTP does.
     let n2 = start(bin(), "f2", &cookie, Some(&n1));
     for node in [&n2, &n1] {
-        let both = wait_until(WAIT, || (alive(node) == ["f1", "f2"]).then_some(()));
+        let both = wait_until(WAIT, || (alive_members(node) == ["f1", "f2"]).then_some(()));
         assert!(
             both.is_some(),
             "{} sees {:?}; log:\n{}",
             node.ready.name,
-            alive(node),
+            alive_members(node),
             n1.log_text()
         );
     }

@@ -12,6 +12,9 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 use shoal_testkit::{NodeProcess, http_get, wait_until};
 
+mod common;
+use common::alive_members;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 fn bin() -> &'static Path {
@@ -41,28 +44,14 @@ fn api(node: &NodeProcess, path: &str) -> Option<Value> {
     (status == 200).then(|| serde_json::from_str(&body).ok())?
 }
 
-/// Names of members `node` lists as alive (itself included).
-fn alive(node: &NodeProcess) -> Vec<String> {
-    let members = api(node, "/api/members").unwrap_or_default();
-    let mut names: Vec<String> = members
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["state"] == "alive")
-        .filter_map(|m| m["name"].as_str().map(String::from))
-        .collect();
-    names.sort();
-    names
-}
-
 fn wait_all_see(nodes: &[&NodeProcess], expected: &[&str]) {
     for node in nodes {
-        let seen = wait_until(WAIT, || (alive(node) == expected).then_some(()));
+        let seen = wait_until(WAIT, || (alive_members(node) == expected).then_some(()));
         assert!(
             seen.is_some(),
             "{} sees {:?}, want {expected:?}",
             node.ready.name,
-            alive(node)
+            alive_members(node)
         );
     }
 }
@@ -220,7 +209,7 @@ fn node_with_another_cookie_never_becomes_a_member_and_both_logs_say_why() {
         intruder.log_text()
     );
     wait_all_see(&[&n1, &n2], &["n1", "n2"]);
-    assert_eq!(alive(&intruder), ["intruder"]);
+    assert_eq!(alive_members(&intruder), ["intruder"]);
     assert!(api(&n1, "/api/node").unwrap()["stats"]["handshake_failures"].as_u64() > Some(0));
 }
 

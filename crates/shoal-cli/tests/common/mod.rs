@@ -1,0 +1,55 @@
+//! Helpers shared by the end-to-end test files (each test file is its own crate and uses
+//! only some of them).
+
+#![allow(dead_code, reason = "each test crate uses a different subset")]
+
+use std::path::Path;
+
+use serde_json::Value;
+use shoal_testkit::{NodeProcess, http_get};
+
+/// Whether `pid` runs (a reaped or zombie process has no `/proc/PID/exe` to read).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok()
+}
+
+/// Pids of live processes with an argument inside `dir` (every node of a `shoal cluster`
+/// started there has: its `--ready-file`).
+pub(crate) fn nodes_using(dir: &Path) -> Vec<u32> {
+    let prefix = format!("{}/", dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            process_alive(*pid)
+                && cmdline
+                    .split(|b| *b == 0)
+                    .any(|a| a.starts_with(prefix.as_bytes()))
+        })
+        .collect()
+}
+
+/// Names of the members `node` lists as alive (itself included), sorted; empty while its
+/// HTTP API does not answer.
+pub(crate) fn alive_members(node: &NodeProcess) -> Vec<String> {
+    let Some(http) = node.ready.http else {
+        return Vec::new();
+    };
+    let Ok((200, body)) = http_get(http, "/api/members") else {
+        return Vec::new();
+    };
+    let members: Value = serde_json::from_str(&body).unwrap_or_default();
+    let mut names: Vec<String> = members
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["state"] == "alive")
+        .filter_map(|m| m["name"].as_str().map(String::from))
+        .collect();
+    names.sort();
+    names
+}
