@@ -79,3 +79,11 @@ fn malformed_config_file_is_refused_with_its_path() {
     let _ = std::fs::remove_file(&path);
     assert_refused(&out, &[Path::new(&path).to_str().unwrap()]);
 }
+
+#[test]
+fn roles_too_long_for_a_handshake_are_refused_before_the_node_starts() {
+    let roles: Vec<String> = (0..200).map(|i| format!("{}{i}", "r".repeat(60))).collect();
+    // Without the check the node would start; stdin at end of file then makes it leave.
+    let out = node(&["--leave-on-stdin-eof", "--roles", &roles.join(",")]);
+    assert_refused(&out, &["handshake limit", "fewer or shorter --roles"]);
+}

@@ -26,6 +26,15 @@ pub enum NodeError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// This node's member record (name, addresses, roles, version) does not fit in a
+    /// handshake frame, so no peer could ever authenticate it; nothing was started.
+    #[error("this node's member record takes {len} bytes, over the {max}-byte handshake limit; use fewer or shorter --roles")]
+    MemberTooLarge {
+        /// Its encoded `Hello`, in bytes.
+        len: usize,
+        /// [`shoal_proto::HANDSHAKE_MAX_FRAME_LEN`].
+        max: usize,
+    },
     /// Another live node already uses this node's name, in this cluster: the node did not
     /// start, or (refused by a member after it started) stopped without joining.
     #[error(

@@ -144,6 +144,7 @@ impl Node {
             protocol: ProtocolRange::CURRENT,
             process: creation,
         };
+        check_hello_fits(&local)?;
         let discovery = Discovery::new(&config, &local)?;
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -494,4 +495,20 @@ pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Refuses a member record whose `Hello` would exceed the handshake frame limit: peers would
+/// close every connection of this node before it could prove the cookie.
+fn check_hello_fits(local: &Member) -> Result<(), NodeError> {
+    let hello = shoal_proto::LinkMessage::Hello(shoal_proto::wire::Hello {
+        member: local.clone(),
+        protocol: ProtocolRange::CURRENT,
+        nonce: [0; shoal_proto::wire::NONCE_LEN],
+    });
+    let len = hello.encode().len();
+    let max = shoal_proto::HANDSHAKE_MAX_FRAME_LEN;
+    if len > max {
+        return Err(NodeError::MemberTooLarge { len, max });
+    }
+    Ok(())
 }
