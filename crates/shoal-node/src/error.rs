@@ -28,7 +28,9 @@ pub enum NodeError {
     },
     /// This node's member record (name, addresses, roles, version) does not fit in a
     /// handshake frame, so no peer could ever authenticate it; nothing was started.
-    #[error("this node's member record takes {len} bytes, over the {max}-byte handshake limit; use fewer or shorter --roles")]
+    #[error(
+        "this node's member record takes {len} bytes, over the {max}-byte handshake limit; use fewer or shorter --roles"
+    )]
     MemberTooLarge {
         /// Its encoded `Hello`, in bytes.
         len: usize,
