@@ -11,6 +11,7 @@
 mod config;
 mod event;
 mod foca_runtime;
+mod hearsay;
 mod links;
 mod notifications;
 mod timers;
@@ -72,6 +73,12 @@ pub struct MembershipStats {
     pub bad_link_messages: u64,
     /// Nodes refused because a live, answering member already holds their name.
     pub name_taken: u64,
+    /// Gossip payloads from which a `Down` about a member that answers on its link was
+    /// removed (see the `hearsay` module).
+    pub stale_downs: u64,
+    /// Times this node found it had not run for longer than `stall_after` (see
+    /// [`Event::Stalled`]).
+    pub stalls: u64,
 }
 
 /// Membership of one node. See the module doc for the call order.
@@ -147,7 +154,18 @@ impl Membership {
     }
 
     /// Fires every timer due at `now`.
+    ///
+    /// A timer that fires more than `stall_after` late means this node did not run (a
+    /// stopped or starved process): every timer and every link's silence is first moved
+    /// later by that gap, as if the gap had not passed, so the peers' bytes that waited in
+    /// the sockets are read before any peer is judged. Without this, a node resumed after a
+    /// pause declares every peer down at once and its gossip takes healthy nodes down.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(due) = self.timers.next_deadline()
+            && now.saturating_duration_since(due) > self.config.stall_after
+        {
+            self.discount_stall(now, now - due);
+        }
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 CoreTimer::Foca(t) => self.on_foca_timer(now, t),
@@ -160,6 +178,17 @@ impl Membership {
                 }
             }
         }
+    }
+
+    /// Moves every timer and every link measure `gap` later (see `handle_timeout`).
+    fn discount_stall(&mut self, now: Instant, gap: Duration) {
+        self.stats.stalls += 1;
+        self.timers.delay_all(gap);
+        self.links.discount(gap, now);
+        for at in self.dropped.values_mut() {
+            *at = (*at + gap).min(now);
+        }
+        self.outputs.push_back(Output::Event(Event::Stalled { gap }));
     }
 
     /// A UDP datagram arrived on the gossip socket.
@@ -182,6 +211,11 @@ impl Membership {
             self.stats.name_taken += 1;
             return;
         }
+        let rewritten = hearsay::without_stale_downs(body, |m| self.heard_lately(now, &m.id));
+        if rewritten.is_some() {
+            self.stats.stale_downs += 1;
+        }
+        let body = rewritten.as_deref().unwrap_or(body);
         if self.swim.handle_data(body, &mut self.runtime).is_err() {
             self.stats.bad_gossip += 1;
         }
@@ -242,11 +276,7 @@ impl Membership {
         let Some(member) = self.live.get(peer.name()) else {
             return false;
         };
-        member.process != peer.process
-            && self.links.get(peer.name()).is_some_and(|link| {
-                link.id == member.id
-                    && now.saturating_duration_since(link.last_heard) < self.config.link_suspect_after
-            })
+        member.process != peer.process && self.heard_lately(now, &member.id)
     }
 
     /// A message arrived on an authenticated link.
@@ -446,9 +476,14 @@ impl Membership {
         let foca::Timer::ChangeSuspectToDown { member_id, .. } = timer else {
             return false;
         };
-        self.links.get(&member_id.id.name).is_some_and(|link| {
-            link.id == member_id.id
-                && now.saturating_duration_since(link.last_heard) < self.config.link_suspect_after
+        self.heard_lately(now, &member_id.id)
+    }
+
+    /// Whether life `id` holds our link and was heard on it within `link_suspect_after`: the
+    /// link is the stronger signal, so neither a SWIM suspicion nor a gossiped down takes it.
+    fn heard_lately(&self, now: Instant, id: &NodeId) -> bool {
+        self.links.get(&id.name).is_some_and(|link| {
+            link.id == *id && now.saturating_duration_since(link.last_heard) < self.config.link_suspect_after
         })
     }
 

@@ -323,3 +323,104 @@ fn a_peer_whose_link_dropped_and_that_the_cluster_declares_down_crashed() {
         }]
     );
 }
+
+#[test]
+fn a_node_that_did_not_run_for_seconds_judges_no_peer_by_that_silence() {
+    let (mut a, b, now) = linked();
+    // Timers run on time for a while: the link is heard (b answers every heartbeat).
+    let mut t = now;
+    for _ in 0..5 {
+        t += Duration::from_millis(100);
+        a.handle_timeout(t);
+        a.handle_link_message(t, ConnId(1), LinkMessage::Heartbeat(1));
+    }
+    let _ = events(&mut a);
+    // Then the process is stopped for 10 s: on resume, its timers fire before its socket
+    // is read. Silence over the gap is not held against b.
+    let resumed = t + Duration::from_secs(10);
+    a.handle_timeout(resumed);
+    let got = events(&mut a);
+    assert!(
+        matches!(got.as_slice(), [Event::Stalled { gap }] if *gap >= Duration::from_secs(9)),
+        "{got:?}"
+    );
+    assert_eq!(a.stats().stalls, 1);
+    // b's bytes that waited are read next; the link is alive and b never went down.
+    a.handle_link_message(resumed, ConnId(1), LinkMessage::Heartbeat(2));
+    for step in 1..=20 {
+        a.handle_timeout(resumed + Duration::from_millis(100 * step));
+        a.handle_link_message(
+            resumed + Duration::from_millis(100 * step),
+            ConnId(1),
+            LinkMessage::Heartbeat(3),
+        );
+    }
+    let got = events(&mut a);
+    assert!(got.is_empty(), "{got:?}");
+    assert_eq!(a.members()[0].member, b);
+}
+
+#[test]
+fn a_peer_silent_while_this_node_runs_is_still_declared_down() {
+    let (mut a, b, now) = linked();
+    // Timers fire on time (no stall) while b says nothing: the silence rule applies.
+    let mut got = Vec::new();
+    for step in 1..=15 {
+        a.handle_timeout(now + Duration::from_millis(100 * step));
+        got.extend(events(&mut a));
+    }
+    assert!(
+        got.contains(&Event::NodeDown {
+            id: b.id,
+            reason: DownReason::Failed
+        }),
+        "{got:?}"
+    );
+    assert_eq!(a.stats().stalls, 0);
+}
+
+/// A sealed gossip datagram from `from` to `to` carrying `updates`.
+fn gossip(from: &Member, to: &Member, updates: &[foca::Member<Member>]) -> Vec<u8> {
+    use bytes::BufMut;
+    use foca::Codec;
+    let header = foca::Header {
+        src: from.clone(),
+        src_incarnation: 0,
+        dst: to.clone(),
+        message: foca::Message::Gossip,
+    };
+    let mut body = Vec::new();
+    Codec::<Member>::encode_header(&mut PostcardCodec, &header, &mut body).unwrap();
+    body.put_u16(updates.len() as u16);
+    for u in updates {
+        Codec::<Member>::encode_member(&mut PostcardCodec, u, &mut body).unwrap();
+    }
+    crate::datagram::seal(&Cookie::new("k").unwrap(), &body)
+}
+
+#[test]
+fn a_gossiped_down_of_a_member_that_answers_on_its_link_is_not_applied() {
+    let (mut a, b, now) = linked();
+    let c = member("c", 1, 7003);
+    let down_b = foca::Member::new(b.clone(), 0, foca::State::Down);
+    // b was heard on its link just now: c's claim is stale (c was cut off from b).
+    a.handle_datagram(now, &gossip(&c, a.local(), std::slice::from_ref(&down_b)));
+    let got = events(&mut a);
+    assert!(
+        !got.iter().any(|e| matches!(e, Event::NodeDown { .. })),
+        "{got:?}"
+    );
+    assert_eq!(a.members()[0].member, b);
+    assert_eq!(a.stats().stale_downs, 1);
+    // Once b's link has been quiet past link_suspect_after, the claim is news: applied.
+    let later = now + MembershipConfig::lan().link_suspect_after;
+    a.handle_datagram(later, &gossip(&c, a.local(), &[down_b]));
+    let got = events(&mut a);
+    assert!(
+        got.contains(&Event::NodeDown {
+            id: b.id,
+            reason: DownReason::Failed
+        }),
+        "{got:?}"
+    );
+}

@@ -42,6 +42,8 @@ pub enum SimError {
     BadName(String),
     /// A cookie in the [`crate::SimConfig`] is empty or longer than 1024 bytes.
     BadCookie,
+    /// The command needs a paused node, and this one is not paused; pause it first.
+    NotPaused(String),
     /// An invariant broke; the state is left as it was right after the offending step.
     Violation(Violation),
 }
@@ -58,6 +60,7 @@ impl fmt::Display for SimError {
                 f,
                 "a cookie in SimConfig is empty or over 1024 bytes; use 1 to 1024 bytes"
             ),
+            Self::NotPaused(n) => write!(f, "node {n:?} is not paused; pause it first"),
             Self::Violation(v) => write!(f, "invariant broken {v}"),
         }
     }

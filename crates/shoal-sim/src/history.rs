@@ -102,5 +102,6 @@ pub fn describe(event: &Event) -> String {
         Event::NodeDown { id, reason } => format!("NodeDown({id}, {reason:?})"),
         Event::Renewed(m) => format!("Renewed({})", m.id),
         Event::NameTaken { by } => format!("NameTaken(by {by})"),
+        Event::Stalled { gap } => format!("Stalled({gap:?})"),
     }
 }

@@ -137,6 +137,8 @@ fn apply(sim: &mut Sim, step: &Step) -> Result<(), String> {
         Step::RestartAtNewAddress(name) => sim.restart_at_new_address(name),
         Step::RestartAsStranger(name) => sim.restart_as_stranger(name),
         Step::Leave(name) => sim.leave(name),
+        Step::Pause(name) => sim.pause(name),
+        Step::Resume(name) => sim.resume(name),
         Step::Partition(a, b) => sim.partition(&refs(a), &refs(b)),
         Step::Heal => {
             sim.heal();

@@ -11,6 +11,7 @@ mod lifecycle;
 mod links;
 mod network;
 mod node;
+mod pause;
 mod queue;
 mod registry;
 mod supervision_check;
@@ -163,7 +164,9 @@ impl Sim {
         };
         self.now = self.now.max(at);
         self.stats.events += 1;
-        self.dispatch(event);
+        if let Some(event) = self.hold_if_paused(event) {
+            self.dispatch(event);
+        }
         self.check_supervision();
         self.take_violation()?;
         Ok(true)

@@ -319,3 +319,27 @@ fn n2_renewed(sim: &Sim) -> Result<(), String> {
         other => Err(format!("n2's lives: {other:?}")),
     }
 }
+
+/// Issue 16, item 2: a node stopped for 10 s (`SIGSTOP`) is declared down by the others, and
+/// on resume its timers fire before it reads what waited in its sockets. It must not declare
+/// its healthy peers down from a silence it measured while it did not run (before the stall
+/// rule, every seed had the resumed node take all four peers down, and its gossip spread it).
+#[test]
+fn a_paused_node_that_resumes_takes_no_healthy_peer_down() {
+    five_node_cluster("pause and resume")
+        .then(Step::run_ms(1_000))
+        .then(Step::Pause("n2".into()))
+        .then(Step::expect(
+            Expect::Down {
+                name: "n2".into(),
+                reasons: vec![DownReason::Failed],
+            },
+            5,
+        ))
+        .then(Step::run_ms(7_000))
+        .then(Step::Resume("n2".into()))
+        .then(Step::run_ms(5_000))
+        .then(Step::expect(Expect::Converged, 10))
+        .then(Step::expect(Expect::NoFalseFailure, 0))
+        .check(&seeds(SEEDS));
+}

@@ -78,6 +78,8 @@ impl NodeEvent {
                 "creation": id.creation.0, "reason": reason, "at_us": at_us}),
             Event::Renewed(m) => json!({"event": "renewed", "node": m.id.name.as_str(),
                 "creation": m.id.creation.0, "at_us": at_us}),
+            Event::Stalled { gap } => json!({"event": "stalled",
+                "gap_ms": gap.as_millis() as u64, "at_us": at_us}),
             Event::NameTaken { by } => json!({"event": "name_taken", "node": by.name.as_str(),
                 "creation": by.creation.0, "at_us": at_us}),
         }

@@ -264,13 +264,20 @@ impl Driver {
             Event::NodeSuspect(id) => tracing::warn!(peer = %id, "node suspect: link silent"),
             Event::NodeDown { id, reason } => {
                 tracing::info!(peer = %id, ?reason, "node down");
-                // No new actor traffic goes to it; then whatever waits on it learns.
+                // No new actor traffic goes to it; then whatever waits on it learns (unless
+                // its process lives on as a newer life: its actors did not go down).
                 self.update_routes();
-                self.wiring.actors.node_down(id);
+                if reason.actors_down() {
+                    self.wiring.actors.node_down(id);
+                }
             }
             Event::Renewed(m) => {
                 tracing::warn!(id = %m.id, "this node was declared down; rejoined as a new life")
             }
+            Event::Stalled { gap } => tracing::warn!(
+                gap_ms = gap.as_millis() as u64,
+                "this node did not run for a while (process stopped or starved of CPU); no peer was judged by that silence, but peers may have declared this node down"
+            ),
             Event::NameTaken { by } => {
                 let name = self.core.local().id.name.to_string();
                 let holder = format!("{by} refused us: a live member of the cluster has that name");

@@ -38,6 +38,11 @@ pub struct MembershipConfig {
     pub announce_to_down_interval: Duration,
     /// On graceful leave, how long after the `Goodbye` frames our departure is gossiped.
     pub leave_gossip_delay: Duration,
+    /// How late a timer may fire before the core concludes that this node did not run (its
+    /// process was stopped, or starved of CPU) and discounts the gap: silence measured over
+    /// time this node did not run is not held against its peers. Shorter than
+    /// `link_suspect_after`.
+    pub stall_after: Duration,
     /// How long a down member is remembered (stops a stale life from being re-added).
     pub remove_down_after: Duration,
     /// Cluster size the gossip fan-out and retransmissions are tuned for.
@@ -68,6 +73,7 @@ impl MembershipConfig {
             dial_grace: Duration::from_millis(300),
             announce_to_down_interval: Duration::from_secs(2),
             leave_gossip_delay: Duration::from_millis(50),
+            stall_after: Duration::from_millis(300),
             remove_down_after: Duration::from_secs(60),
             expected_cluster_size: NonZeroU32::new(32).unwrap_or(NonZeroU32::MIN),
             max_datagram_len: NonZeroUsize::new(1400).unwrap_or(NonZeroUsize::MIN),
@@ -82,6 +88,7 @@ impl MembershipConfig {
             ("gossip_interval", self.gossip_interval),
             ("heartbeat_interval", self.heartbeat_interval),
             ("redial_min", self.redial_min),
+            ("stall_after", self.stall_after),
         ];
         for (field, value) in nonzero {
             if value.is_zero() {
@@ -107,6 +114,13 @@ impl MembershipConfig {
                 "link_down_after",
                 self.link_down_after,
                 "must be longer than link_suspect_after",
+            ));
+        }
+        if self.stall_after >= self.link_suspect_after {
+            return Err(ms_error(
+                "stall_after",
+                self.stall_after,
+                "must be shorter than link_suspect_after",
             ));
         }
         if self.redial_max < self.redial_min {

@@ -25,8 +25,22 @@ pub enum DownReason {
     /// reached it again (within `link_down_after` of the close; a network cut closes nothing,
     /// links go silent). Nothing of it runs any more, so its work fails over at once.
     Crashed,
-    /// A newer life of the same name (higher creation) took its place.
+    /// A newer life of the same name (higher creation), another process, took its place:
+    /// the node was restarted.
     Replaced,
+    /// The same process rejoined as a newer life: somewhere in the cluster it was declared
+    /// down (a partition's other side, a pause), and SWIM's down is final for a life, so it
+    /// took a new one. Its process never stopped, so its actors, names and monitors stand.
+    Renewed,
+}
+
+impl DownReason {
+    /// Whether the member's process may have stopped or been cut off from us, so its actors
+    /// count as down: monitors and links fire `NodeDown`, pending calls fail, its registered
+    /// names go. False only for [`DownReason::Renewed`]. Every driver applies this one rule.
+    pub fn actors_down(self) -> bool {
+        !matches!(self, Self::Renewed)
+    }
 }
 
 /// A membership change, as published to the node's subscribers.
@@ -45,6 +59,13 @@ pub enum Event {
     },
     /// This node was declared down and rejoined as a new life with this identity.
     Renewed(Member),
+    /// This node did not run for `gap` (its process was stopped, e.g. `SIGSTOP`, or starved
+    /// of CPU): its timers fired that late. The silence its links measured over the gap was
+    /// not held against any peer; its peers, who ran, may have declared it down meanwhile.
+    Stalled {
+        /// How late the timers fired.
+        gap: std::time::Duration,
+    },
     /// A member refused this node because another process, live and answering, already
     /// holds this node's name. The cluster keeps that process; this one stays out.
     NameTaken {

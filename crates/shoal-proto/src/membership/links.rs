@@ -109,6 +109,17 @@ impl LinkTable {
         self.by_name.values()
     }
 
+    /// Moves every instant the table measures silence and round trips from `gap` later,
+    /// capped at `now`: time this node did not run is not held against its peers.
+    pub(crate) fn discount(&mut self, gap: Duration, now: Instant) {
+        for link in self.by_name.values_mut() {
+            link.last_heard = (link.last_heard + gap).min(now);
+            if let Some((seq, sent)) = link.ping {
+                link.ping = Some((seq, (sent + gap).min(now)));
+            }
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }

@@ -37,7 +37,7 @@ impl Membership {
                 self.on_member_gone(&member.id, reason);
             }
             OwnedNotification::Rename(old, new) => {
-                self.on_member_gone(&old.id, DownReason::Replaced);
+                self.on_member_gone(&old.id, successor(&old, &new));
                 let new_is_live = self.swim.iter_members().any(|m| m.id() == &new);
                 if new_is_live {
                     self.on_member_up(now, new);
@@ -56,7 +56,7 @@ impl Membership {
             return;
         }
         if let Some(old) = self.live.get(member.name()).cloned() {
-            self.on_member_gone(&old.id, DownReason::Replaced);
+            self.on_member_gone(&old.id, successor(&old, &member));
         }
         self.live.insert(member.name().clone(), member.clone());
         self.outputs
@@ -115,5 +115,15 @@ impl Membership {
             id: id.clone(),
             reason,
         }));
+    }
+}
+
+/// Why `old` left the live set for `new`, a newer life of its name: the same process renewed,
+/// or another process (a restart) replaced it.
+fn successor(old: &Member, new: &Member) -> DownReason {
+    if old.process == new.process {
+        DownReason::Renewed
+    } else {
+        DownReason::Replaced
     }
 }

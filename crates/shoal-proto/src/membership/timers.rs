@@ -1,7 +1,7 @@
 //! A deadline-ordered queue of the core's timers.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::member::Member;
 use crate::node_id::NodeName;
@@ -34,6 +34,15 @@ impl TimerQueue {
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.queue.keys().next().map(|(at, _)| *at)
+    }
+
+    /// Moves every deadline `gap` later (this node did not run for `gap`: see
+    /// `Membership::handle_timeout`).
+    pub(crate) fn delay_all(&mut self, gap: Duration) {
+        self.queue = std::mem::take(&mut self.queue)
+            .into_iter()
+            .map(|((at, seq), timer)| ((at + gap, seq), timer))
+            .collect();
     }
 
     /// Removes and returns the earliest timer due at or before `now`.

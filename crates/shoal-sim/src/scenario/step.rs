@@ -29,6 +29,10 @@ pub enum Step {
     RestartAtNewAddress(String),
     /// Start a stopped node again on its address, but holding another cookie.
     RestartAsStranger(String),
+    /// Stop a node's process (`SIGSTOP`): it handles nothing, its peers hear nothing.
+    Pause(String),
+    /// Let a paused node run again: its timers fire at once, then what waited arrives.
+    Resume(String),
     /// Make a node leave gracefully, then stop it.
     Leave(String),
     /// Cut the first group of nodes off from the second, both ways.

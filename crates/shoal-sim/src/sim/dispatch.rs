@@ -50,7 +50,9 @@ impl Sim {
                 Output::CloseLink(conn) => self.close_link(idx, conn),
                 Output::Event(event) => {
                     published = true;
-                    if let shoal_proto::Event::NodeDown { id, reason } = &event {
+                    if let shoal_proto::Event::NodeDown { id, reason } = &event
+                        && reason.actors_down()
+                    {
                         downs.push(id.clone());
                         if matches!(reason, DownReason::Left | DownReason::Crashed) {
                             self.nodes[idx].supervision.resolver.handle_gone(&id.name);
@@ -78,6 +80,7 @@ impl Sim {
         let node = &mut self.nodes[idx];
         node.state = state;
         node.timer_at = None;
+        node.pause = Default::default();
         node.dialing.clear();
         let addr = node.addr;
         if self.listeners.get(&addr) == Some(&idx) {
@@ -96,7 +99,7 @@ impl Sim {
         }
     }
 
-    fn schedule_timer(&mut self, idx: usize) {
+    pub(super) fn schedule_timer(&mut self, idx: usize) {
         let node = &mut self.nodes[idx];
         if !node.is_alive() {
             return;

@@ -20,7 +20,7 @@ impl Sim {
             let detail = format!("{} while its view is {view}", describe(&event));
             self.violate(idx, rule, detail);
         }
-        let false_failure = matches!(&event, Event::NodeDown { id, reason: DownReason::Failed | DownReason::Crashed } if self.runs_as(id));
+        let false_failure = matches!(&event, Event::NodeDown { id, reason: DownReason::Failed | DownReason::Crashed } if self.answers_as(id));
         let node = &mut self.nodes[idx];
         match &event {
             Event::NodeUp(m) => {
@@ -41,7 +41,7 @@ impl Sim {
                 let group = node.cookie_group;
                 self.groups.insert(m.id.clone(), group);
             }
-            Event::NameTaken { .. } => {}
+            Event::NameTaken { .. } | Event::Stalled { .. } => {}
         }
         tracing::debug!(at = ?self.now, %observer, event = %describe(&event), "membership event");
         self.history.push(Observed {
@@ -96,6 +96,7 @@ impl Sim {
             }
             // Every simulated process has a name of its own; a restart is the same node.
             Event::NameTaken { .. } => broken.push("no node is refused for a taken name"),
+            Event::Stalled { .. } => {}
         }
         broken
     }
@@ -124,10 +125,12 @@ impl Sim {
     }
 
     /// Whether `id` is the current life of a running node.
-    fn runs_as(&self, id: &NodeId) -> bool {
+    /// Whether a running, unpaused process answers as `id` (one paused lately may rightly
+    /// have been declared down).
+    fn answers_as(&self, id: &NodeId) -> bool {
         self.by_name
             .get(&id.name)
-            .is_some_and(|&i| self.nodes[i].is_alive() && self.nodes[i].id() == id)
+            .is_some_and(|&i| self.nodes[i].is_alive() && self.nodes[i].id() == id && !self.paused_lately(i))
     }
 
     pub(super) fn violate(&mut self, idx: usize, rule: &'static str, detail: String) {

@@ -61,6 +61,7 @@ impl Sim {
             timer_at: None,
             view: BTreeMap::new(),
             suspects: Default::default(),
+            pause: Default::default(),
         });
         self.by_name.insert(name, idx);
         self.listeners.insert(addr, idx);

@@ -52,6 +52,8 @@ pub(crate) struct SimNode {
     pub(crate) registry_tick: Duration,
     /// This process's distributed supervisor, resolver and singletons.
     pub(crate) supervision: super::supervisor::Supervision,
+    /// Whether the process is stopped, and what waits for it.
+    pub(crate) pause: super::pause::Pause,
 }
 
 impl SimNode {

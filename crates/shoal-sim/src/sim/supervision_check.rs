@@ -29,7 +29,7 @@ impl Sim {
             .collect();
         self.tainted
             .retain(|&(i, life)| self.nodes[i].is_alive() && self.nodes[i].life == life);
-        let reaches = |i: usize| alive.iter().filter(|&&j| self.net.reachable(i, j)).count();
+        let reaches = |i: usize| alive.iter().filter(|&&j| self.connected(i, j)).count();
         let majority: Vec<usize> = alive
             .iter()
             .copied()
@@ -47,9 +47,7 @@ impl Sim {
             .filter(|&(i, _)| {
                 let mut side = alive
                     .iter()
-                    .filter(|&&j| {
-                        !self.tainted.contains(&(j, self.nodes[j].life)) && self.net.reachable(i, j)
-                    })
+                    .filter(|&&j| !self.tainted.contains(&(j, self.nodes[j].life)) && self.connected(i, j))
                     .peekable();
                 side.peek().is_some() && side.all(|&j| self.agree(i, j))
             })
@@ -62,6 +60,12 @@ impl Sim {
             .filter(|&i| !self.tainted.contains(&(i, self.nodes[i].life)))
             .collect();
         self.no_two_on(&side);
+    }
+
+    /// Whether nodes `i` and `j` can talk now: the network joins them and neither is paused
+    /// (a paused node is cut off from everyone until it catches up).
+    fn connected(&self, i: usize, j: usize) -> bool {
+        self.net.reachable(i, j) && !self.is_paused(i) && !self.is_paused(j)
     }
 
     /// Whether nodes `i` and `j` list the same live members and hold the same child table.

@@ -332,7 +332,9 @@ fn check_false_downs(history: &History, verdict: &mut Verdict) {
     downs.sort_by_key(|e| e.at_us);
     for e in downs {
         verdict.count(Guarantee::NoFalseDown, 1);
-        if e.reason.as_deref() == Some("Left") {
+        // A goodbye, or a renewal seen from outside (the same process took a newer life;
+        // it never stopped), declares no process down.
+        if matches!(e.reason.as_deref(), Some("Left" | "Renewed")) {
             continue;
         }
         let excused = history.faults.iter().any(|f| {
