@@ -7,8 +7,11 @@
 
 use std::time::Duration;
 
+use shoal_node::NodeEvent;
 use shoal_node::actor::Echo;
+use shoal_proto::{DownReason, Event};
 use shoal_testkit::TestCluster;
+use tokio::sync::broadcast;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -18,6 +21,7 @@ async fn a_renewal_after_a_heal_fires_no_monitor_of_a_live_actor() {
     let (watcher, host) = (cluster.node(0).clone(), cluster.node(1).clone());
     let echo = host.actors().spawn(Echo::default());
     let down = watcher.actors().monitor(echo.pid());
+    let mut heard = [watcher.subscribe(), host.subscribe()];
     let lives = |c: &TestCluster| (0..2).map(|i| c.node(i).local().id.creation).collect::<Vec<_>>();
     let before = lives(&cluster);
     // n2 alone on one side; n0 and n1 keep each other the whole time.
@@ -42,8 +46,46 @@ async fn a_renewal_after_a_heal_fires_no_monitor_of_a_live_actor() {
         lives(&cluster)
     );
     assert!(cluster.wait_until(WAIT, TestCluster::is_formed).await);
+    // Quiet: formed, with no membership event for 3 s (a renewed node that kept the links of
+    // its old life declared its peers down a second after the heal).
+    let mut seen: Vec<NodeEvent> = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        let quiet = tokio::time::timeout(Duration::from_secs(3), next_event(&mut heard)).await;
+        match quiet {
+            Ok(Some(e)) => seen.push(e),
+            Ok(None) => break,
+            Err(_) if TestCluster::is_formed(&cluster) => break,
+            Err(_) => {}
+        }
+    }
+    let cut = cluster.node(2).local().id.name.clone();
+    let false_downs: Vec<_> = seen
+        .iter()
+        .filter(|e| matches!(e.event, Event::NodeDown { reason: DownReason::Failed | DownReason::Crashed, ref id } if id.name != cut))
+        .collect();
+    assert!(
+        false_downs.is_empty(),
+        "n0 and n1 never lost each other, yet: {false_downs:?}"
+    );
     // The actor never stopped and its node never lost n0: no Down may have arrived.
     let fired = tokio::time::timeout(Duration::from_millis(500), down).await;
     assert!(fired.is_err(), "monitor fired for a live actor: {fired:?}");
     assert!(echo.is_alive());
+}
+
+/// The next event either node publishes (`None` once both stopped).
+async fn next_event(heard: &mut [broadcast::Receiver<NodeEvent>; 2]) -> Option<NodeEvent> {
+    let [a, b] = heard;
+    loop {
+        let got = tokio::select! {
+            e = a.recv() => e,
+            e = b.recv() => e,
+        };
+        match got {
+            Ok(e) => return Some(e),
+            Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
 }

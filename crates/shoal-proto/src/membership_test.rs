@@ -424,3 +424,23 @@ fn a_gossiped_down_of_a_member_that_answers_on_its_link_is_not_applied() {
         "{got:?}"
     );
 }
+
+#[test]
+fn a_node_that_takes_a_new_life_drops_the_links_of_its_old_one_and_dials_again() {
+    let (mut a, b, now) = linked();
+    let c = member("c", 1, 7003);
+    // c tells a that a is down (a was cut off from c): a takes a new life.
+    let down_a = foca::Member::new(a.local().clone(), 0, foca::State::Down);
+    a.handle_datagram(now, &gossip(&c, a.local(), &[down_a]));
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::Renewed(_)))),
+        "{outputs:?}"
+    );
+    // b retires the link that authenticated a's old life: a closes it and dials b again.
+    assert!(outputs.contains(&Output::CloseLink(ConnId(1))), "{outputs:?}");
+    assert!(outputs.contains(&Output::Dial(b.clone())), "{outputs:?}");
+    assert!(a.members().iter().all(|m| !m.linked));
+}

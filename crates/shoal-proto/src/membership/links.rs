@@ -120,6 +120,12 @@ impl LinkTable {
         }
     }
 
+    /// Removes every link.
+    pub(crate) fn drain(&mut self) -> Vec<Link> {
+        self.by_conn.clear();
+        std::mem::take(&mut self.by_name).into_values().collect()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }

@@ -46,8 +46,26 @@ impl Membership {
             OwnedNotification::Rejoin(renewed) => {
                 self.local = renewed.clone();
                 self.outputs.push_back(Output::Event(Event::Renewed(renewed)));
+                self.relink();
             }
             OwnedNotification::Active | OwnedNotification::Idle | OwnedNotification::Defunct => {}
+        }
+    }
+
+    /// After this node took a new life: every link authenticated the old one, and each peer
+    /// retires such a link once it sees the new life (it stops writing on it). Kept, it
+    /// would go silent and this node would declare its peers down a second later; so every
+    /// link closes now and every live member is dialled as the new life.
+    fn relink(&mut self) {
+        for link in self.links.drain() {
+            self.outputs.push_back(Output::CloseLink(link.conn));
+        }
+        if self.leaving {
+            return;
+        }
+        for member in self.live.values() {
+            self.redials.insert(member.name().clone(), 0);
+            self.outputs.push_back(Output::Dial(member.clone()));
         }
     }
 
