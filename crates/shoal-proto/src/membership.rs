@@ -101,6 +101,9 @@ pub struct Membership {
     /// again: if the cluster reports one down within `link_down_after`, it crashed (see
     /// [`DownReason::Crashed`]).
     dropped: HashMap<NodeId, Instant>,
+    /// Peers whose links this node closed when it took a new life, and when each was last
+    /// heard on it; dropped when a new link to the peer comes up or the evidence is stale.
+    relinked: HashMap<NodeId, Instant>,
     heartbeat_seq: u64,
     heartbeat_armed: bool,
     leaving: bool,
@@ -130,6 +133,7 @@ impl Membership {
             down_reasons: HashMap::new(),
             redials: HashMap::new(),
             dropped: HashMap::new(),
+            relinked: HashMap::new(),
             heartbeat_seq: 0,
             heartbeat_armed: false,
             leaving: false,
@@ -185,7 +189,7 @@ impl Membership {
         self.stats.stalls += 1;
         self.timers.delay_all(gap);
         self.links.discount(gap, now);
-        for at in self.dropped.values_mut() {
+        for at in self.dropped.values_mut().chain(self.relinked.values_mut()) {
             *at = (*at + gap).min(now);
         }
         self.outputs.push_back(Output::Event(Event::Stalled { gap }));
@@ -250,6 +254,7 @@ impl Membership {
         }
         self.redials.remove(peer.name());
         self.dropped.retain(|id, _| id.name != peer.id.name);
+        self.relinked.retain(|id, _| id.name != peer.id.name);
         if self.leaving {
             // A link that finished its handshake after we started leaving is told too.
             return self.outputs.push_back(Output::SendLink {
@@ -479,12 +484,16 @@ impl Membership {
         self.heard_lately(now, &member_id.id)
     }
 
-    /// Whether life `id` holds our link and was heard on it within `link_suspect_after`: the
-    /// link is the stronger signal, so neither a SWIM suspicion nor a gossiped down takes it.
+    /// Whether life `id` was heard on our link within `link_suspect_after` (on its link, or on
+    /// the one this node closed when it took a new life): the link is the stronger signal, so
+    /// neither a SWIM suspicion nor a gossiped down takes it.
     fn heard_lately(&self, now: Instant, id: &NodeId) -> bool {
-        self.links.get(&id.name).is_some_and(|link| {
-            link.id == *id && now.saturating_duration_since(link.last_heard) < self.config.link_suspect_after
-        })
+        let recent = |at: Instant| now.saturating_duration_since(at) < self.config.link_suspect_after;
+        let linked = self
+            .links
+            .get(&id.name)
+            .is_some_and(|link| link.id == *id && recent(link.last_heard));
+        linked || self.relinked.get(id).copied().is_some_and(recent)
     }
 
     fn declare_down(&mut self, now: Instant, peer: &NodeId) {
@@ -537,6 +546,9 @@ impl Membership {
                 msg: LinkMessage::Heartbeat(seq),
             });
         }
+        let suspect_after = self.config.link_suspect_after;
+        self.relinked
+            .retain(|_, at| now.saturating_duration_since(*at) < suspect_after);
         for id in silent {
             self.down_reasons.insert(id.clone(), DownReason::Failed);
             if let Some(link) = self.links.remove_id(&id) {

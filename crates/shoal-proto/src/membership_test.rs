@@ -443,4 +443,12 @@ fn a_node_that_takes_a_new_life_drops_the_links_of_its_old_one_and_dials_again()
     assert!(outputs.contains(&Output::CloseLink(ConnId(1))), "{outputs:?}");
     assert!(outputs.contains(&Output::Dial(b.clone())), "{outputs:?}");
     assert!(a.members().iter().all(|m| !m.linked));
+    // c's view of b is as stale as its view of a: b was heard on the closed link just now.
+    let down_b = foca::Member::new(b.clone(), 0, foca::State::Down);
+    a.handle_datagram(now, &gossip(&c, a.local(), &[down_b]));
+    let got = events(&mut a);
+    assert!(
+        !got.iter().any(|e| matches!(e, Event::NodeDown { .. })),
+        "{got:?}"
+    );
 }

@@ -58,6 +58,8 @@ impl Membership {
     /// link closes now and every live member is dialled as the new life.
     fn relink(&mut self) {
         for link in self.links.drain() {
+            // What the link taught still counts (`heard_lately`) until the new one is up.
+            self.relinked.insert(link.id, link.last_heard);
             self.outputs.push_back(Output::CloseLink(link.conn));
         }
         if self.leaving {
