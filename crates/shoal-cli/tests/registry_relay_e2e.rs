@@ -37,8 +37,14 @@ fn groups_on(cluster: &TestCluster, i: usize) -> Option<Vec<(String, Vec<String>
         .as_array()?
         .iter()
         .map(|g| {
-            let members = g["members"].as_array()?.iter().map(|m| m.as_str().map(str::to_owned));
-            Some((g["group"].as_str()?.to_owned(), members.collect::<Option<Vec<_>>>()?))
+            let members = g["members"]
+                .as_array()?
+                .iter()
+                .map(|m| m.as_str().map(str::to_owned));
+            Some((
+                g["group"].as_str()?.to_owned(),
+                members.collect::<Option<Vec<_>>>()?,
+            ))
         })
         .collect()
 }
@@ -54,9 +60,11 @@ fn alive_unlinked(cluster: &TestCluster, i: usize, peer: &str) -> bool {
     else {
         return false;
     };
-    members.as_array().into_iter().flatten().any(|m| {
-        m["name"] == peer && m["state"] == "alive" && m["linked"] == false
-    })
+    members
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|m| m["name"] == peer && m["state"] == "alive" && m["linked"] == false)
 }
 
 /// A node of the test's own, joined through node `seed`, cut from `cut`.
@@ -113,7 +121,12 @@ async fn names_and_groups_reach_across_a_cut_that_leaves_a_path_through_n1() {
 
     let echo2 = echo_on(&probe2, &n2).await;
     let echo3 = echo_on(&probe3, &n3).await;
-    let taken = call(&probe2, &echo2, EchoCall::Register(vec!["two.a".into(), "two.b".into()])).await;
+    let taken = call(
+        &probe2,
+        &echo2,
+        EchoCall::Register(vec!["two.a".into(), "two.b".into()]),
+    )
+    .await;
     assert_eq!(taken, EchoReply::Registered(vec![]));
     let taken = call(&probe3, &echo3, EchoCall::Register(vec!["three.a".into()])).await;
     assert_eq!(taken, EchoReply::Registered(vec![]));
@@ -140,7 +153,10 @@ async fn names_and_groups_reach_across_a_cut_that_leaves_a_path_through_n1() {
         (0..3).map(|i| names_on(&cluster, i)).collect::<Vec<_>>(),
         (0..3).map(|i| groups_on(&cluster, i)).collect::<Vec<_>>(),
     );
-    assert!(cut(&cluster), "the cut no longer holds, so the check proved nothing");
+    assert!(
+        cut(&cluster),
+        "the cut no longer holds, so the check proved nothing"
+    );
 
     // Removals cross too: n3's echo stops, its name and membership leave n2's view.
     probe3
@@ -158,7 +174,10 @@ async fn names_and_groups_reach_across_a_cut_that_leaves_a_path_through_n1() {
         (0..3).map(|i| names_on(&cluster, i)).collect::<Vec<_>>(),
         (0..3).map(|i| groups_on(&cluster, i)).collect::<Vec<_>>(),
     );
-    assert!(cut(&cluster), "the cut no longer holds, so the check proved nothing");
+    assert!(
+        cut(&cluster),
+        "the cut no longer holds, so the check proved nothing"
+    );
     probe2.shutdown().await;
     probe3.shutdown().await;
 }
