@@ -212,6 +212,8 @@ pub struct Registry {
     reach: BTreeMap<NodeName, relay::Reach>,
     /// Digest ticks so far (the relay's clock).
     ticks: u64,
+    /// The hash of the versions we hold, as of the last tick (see [`relay`]).
+    versions_hash: u64,
     /// Owners whose entries we asked a peer for, with the tick we asked at.
     asked: BTreeMap<NodeName, u64>,
 }
@@ -238,6 +240,7 @@ impl Registry {
             outputs: VecDeque::new(),
             reach: BTreeMap::new(),
             ticks: 0,
+            versions_hash: 0,
             asked: BTreeMap::new(),
         }
     }

@@ -317,11 +317,11 @@ impl Driver {
 
     fn publish(&mut self) {
         let members = self.core.members();
-        let reach: Vec<(NodeId, bool)> = members.iter().map(|m| (m.member.id.clone(), m.linked)).collect();
-        if reach != self.registry_reach {
+        let reach = members.iter().map(|m| (&m.member.id, m.linked));
+        if !reach.eq(self.registry_reach.iter().map(|(id, linked)| (id, *linked))) {
             // The registry copies entries of live members without a link from other nodes.
             self.wiring.actors.registry_members(&members);
-            self.registry_reach = reach;
+            self.registry_reach = members.iter().map(|m| (m.member.id.clone(), m.linked)).collect();
         }
         let stats = self.core.stats();
         let local = self.core.local();

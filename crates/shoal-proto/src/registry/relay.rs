@@ -77,17 +77,20 @@ impl Registry {
         }
     }
 
-    /// Rule 1: the periodic summary of what we hold.
-    pub(super) fn summary(&self) -> RegistryFrame {
+    /// Rule 1: the periodic summary of what we hold. The hash is computed here, once per
+    /// tick, and peers' summaries are compared with it until the next tick: a change since
+    /// then costs at most a tick's delay, never a lost difference.
+    pub(super) fn summary(&mut self) -> RegistryFrame {
+        self.versions_hash = self.held_hash();
         RegistryFrame::Summary {
             seq: self.own_seq,
-            held: self.held_hash(),
+            held: self.versions_hash,
         }
     }
 
     /// Rule 2: a peer's summary of what it holds differs from ours; tell it our versions.
     pub(super) fn handle_summary(&mut self, from: &NodeId, held: u64) {
-        if held != self.held_hash() {
+        if held != self.versions_hash {
             let owners = self.versions().collect();
             self.send(from, RegistryFrame::Versions { owners });
         }

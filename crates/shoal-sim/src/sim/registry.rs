@@ -111,7 +111,12 @@ impl Sim {
             .filter(|r| !node.registry_routes.contains(r))
             .map(|(id, _)| id.clone())
             .collect();
+        // The live members or their links changed: tell the registry (it relays entries of
+        // live members without a link from other nodes).
+        let members_changed =
+            routes != node.registry_routes || !node.view.values().eq(&node.registry_members);
         node.registry_routes = routes;
+        let downs_empty = downs.is_empty();
         for down in downs {
             let routed = node.registry_routes.iter().find(|(id, _)| id.name == down.name);
             let same_process = routed.is_some_and(|(id, _)| node.registry.replica_of(&down.name) == Some(id));
@@ -122,12 +127,9 @@ impl Sim {
         for peer in &added {
             node.registry.handle_peer_up(peer.clone());
         }
-        let members = node.core.members();
-        let reach: Vec<(NodeId, bool)> = members.iter().map(|m| (m.member.id.clone(), m.linked)).collect();
-        if reach != node.registry_reach {
-            // The registry copies entries of live members without a link from other nodes.
-            node.registry.handle_members(&members);
-            node.registry_reach = reach;
+        if members_changed || !downs_empty {
+            node.registry.handle_members(&node.core.members());
+            node.registry_members = node.view.values().cloned().collect();
         }
         if self.now >= node.registry_tick + DIGEST_INTERVAL {
             node.registry_tick = self.now;
