@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Value;
-use shoal_node::actor::{ECHO_FACTORY, EchoCall, EchoMsg, EchoReply, ExitReason, Pid};
+use shoal_node::actor::{ECHO_FACTORY, EchoCall, EchoMsg, EchoReply, ExitReason, Pid, SendError};
 use shoal_node::{Node, NodeName};
 use shoal_testkit::{TestCluster, http_get};
 
@@ -157,6 +158,18 @@ async fn names_and_groups_reach_across_a_cut_that_leaves_a_path_through_n1() {
         cut(&cluster),
         "the cut no longer holds, so the check proved nothing"
     );
+
+    // A name resolves on a node without a link to its holder, but sends go over links only:
+    // they fail at once, as to a node that is down (nothing is relayed but the registry).
+    let resolves = |_: &TestCluster| probe2.actors().whereis("three.a").as_ref() == Some(&echo3);
+    assert!(
+        cluster.wait_until(WAIT, resolves).await,
+        "probe-2 never learned three.a"
+    );
+    let sent = probe2
+        .actors()
+        .send_named("three.a", EchoMsg::Data(Bytes::from_static(b"x")));
+    assert_eq!(sent, Err(SendError::NodeDown(echo3.node.name.clone())));
 
     // Removals cross too: n3's echo stops, its name and membership leave n2's view.
     probe3
