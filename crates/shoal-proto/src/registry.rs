@@ -13,10 +13,9 @@
 //! asks for a `Snapshot`, as does one that sees a gap in the deltas. A peer's entries vanish
 //! when it goes down. Entries of an owner we have no link to (a partition that cuts only
 //! some pairs) are copied from a peer that holds a newer version of them ([`relay`]). When
-//! two owners hold one name
-//! (a partition healed, or two registrations crossed), every node computes the same winner;
-//! the loser's owner drops its entry and reports a [`RegistryOutput::Conflict`] so the node can
-//! apply the name's conflict policy.
+//! two owners hold one name (a partition healed, or two registrations crossed), every node
+//! computes the same winner; the loser's owner drops its entry and reports a
+//! [`RegistryOutput::Conflict`] so the node can apply the name's conflict policy.
 //!
 //! Call order: `register`/`unregister*`/`handle_*` as things happen, then
 //! [`Registry::flush`], then drain [`Registry::poll_output`]. Changes to the own entries wait
