@@ -10,10 +10,12 @@
 //! Replication: every change to the own entries is broadcast as a `Delta` carrying the new
 //! sequence number. When a link comes up, and periodically after ([`Registry::handle_tick`]),
 //! each side sends a `Digest` (its sequence number); a peer whose copy is not at that number
-//! asks for a `Snapshot`, as does one that sees a gap in the deltas. A peer's entries vanish when it goes down. When two owners hold one name
-//! (a partition healed, or two registrations crossed), every node computes the same winner;
-//! the loser's owner drops its entry and reports a [`RegistryOutput::Conflict`] so the node can
-//! apply the name's conflict policy.
+//! asks for a `Snapshot`, as does one that sees a gap in the deltas. A peer's entries vanish
+//! when it goes down. Entries of an owner we have no link to (a partition that cuts only
+//! some pairs) are copied from a peer that holds a newer version of them ([`relay`]). When
+//! two owners hold one name (a partition healed, or two registrations crossed), every node
+//! computes the same winner; the loser's owner drops its entry and reports a
+//! [`RegistryOutput::Conflict`] so the node can apply the name's conflict policy.
 //!
 //! Call order: `register`/`unregister*`/`handle_*` as things happen, then
 //! [`Registry::flush`], then drain [`Registry::poll_output`]. Changes to the own entries wait
@@ -25,6 +27,7 @@
 mod claims;
 pub mod groups;
 mod own;
+pub mod relay;
 pub mod rule;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -94,6 +97,34 @@ pub enum RegistryFrame {
         seq: u64,
         /// The changes, in order.
         changes: Vec<Change>,
+    },
+    /// Periodic: a `Digest` of the sender's own entries, plus one hash of the versions of
+    /// every owner whose entries it holds (itself included); see [`relay`].
+    Summary {
+        /// The sender's sequence number.
+        seq: u64,
+        /// The hash of the versions it holds.
+        held: u64,
+    },
+    /// The version (process identity, sequence number) of every owner whose entries the
+    /// sender holds, itself included: the answer to a `Summary` that differs from ours.
+    Versions {
+        /// Owner and its sequence number.
+        owners: Vec<(NodeId, u64)>,
+    },
+    /// "Send me your copy of `owner`'s entries" (the asker has no link to the owner).
+    RelayRequest {
+        /// The owner, as the sender's `Versions` named it.
+        owner: NodeId,
+    },
+    /// The sender's copy of `owner`'s entries, at the owner's sequence number `seq`.
+    Relayed {
+        /// The owner.
+        owner: NodeId,
+        /// The owner's sequence number these entries are at.
+        seq: u64,
+        /// Name and registration of each entry.
+        entries: Vec<(String, Registration)>,
     },
 }
 
@@ -176,6 +207,14 @@ pub struct Registry {
     names: HashMap<Box<str>, Claims, ViewHasher>,
     groups: groups::GroupIndex,
     outputs: VecDeque<RegistryOutput>,
+    /// The live members, as the membership last listed them (for [`relay`]).
+    reach: BTreeMap<NodeName, relay::Reach>,
+    /// Digest ticks so far (the relay's clock).
+    ticks: u64,
+    /// The hash of the versions we hold, as of the last tick (see [`relay`]).
+    versions_hash: u64,
+    /// Owners whose entries we asked a peer for, with the tick we asked at.
+    asked: BTreeMap<NodeName, u64>,
 }
 
 /// foldhash for the lookup table: its short-string path is several times faster than SipHash
@@ -198,6 +237,10 @@ impl Registry {
             names: HashMap::default(),
             groups: groups::GroupIndex::default(),
             outputs: VecDeque::new(),
+            reach: BTreeMap::new(),
+            ticks: 0,
+            versions_hash: 0,
+            asked: BTreeMap::new(),
         }
     }
 
@@ -323,14 +366,14 @@ impl Registry {
     }
 
     /// Periodic anti-entropy: tell every linked peer where our own entries stand, so a peer
-    /// that lost a delta (a partition swallowed it) asks for a snapshot. Call it every few
-    /// hundred milliseconds.
+    /// that lost a delta (a partition swallowed it) asks for a snapshot, and what we hold of
+    /// others, so a peer without a link to some owner can copy its entries from us
+    /// ([`relay`]). Call it every few hundred milliseconds.
     pub fn handle_tick(&mut self) {
         self.flush();
-        self.outputs
-            .push_back(RegistryOutput::Broadcast(RegistryFrame::Digest {
-                seq: self.own_seq,
-            }));
+        self.ticks += 1;
+        let summary = self.summary();
+        self.outputs.push_back(RegistryOutput::Broadcast(summary));
     }
 
     /// A link to `peer` came up: tell it where our own entries stand.
@@ -352,6 +395,7 @@ impl Registry {
             self.replicas.remove(&peer.name);
             self.withdraw_all(&peer.name);
         }
+        self.forget_reach(peer);
     }
 
     /// A registry frame arrived from `from`.
@@ -360,16 +404,14 @@ impl Registry {
             return;
         }
         match frame {
-            RegistryFrame::Digest { seq } => {
-                let known = self
-                    .replicas
-                    .get(&from.name)
-                    .filter(|r| r.id == *from)
-                    .map(|r| r.seq);
-                if known != Some(seq) && !(known.is_none() && seq == 0) {
-                    self.send(from, RegistryFrame::SyncRequest);
-                }
+            RegistryFrame::Digest { seq } => self.handle_digest(from, seq),
+            RegistryFrame::Summary { seq, held } => {
+                self.handle_digest(from, seq);
+                self.handle_summary(from, held);
             }
+            RegistryFrame::Versions { owners } => self.handle_versions(from, owners),
+            RegistryFrame::RelayRequest { owner } => self.handle_relay_request(from, owner),
+            RegistryFrame::Relayed { owner, seq, entries } => self.handle_relayed(owner, seq, entries),
             RegistryFrame::SyncRequest => {
                 self.flush();
                 let entries = self
@@ -381,6 +423,18 @@ impl Registry {
             }
             RegistryFrame::Snapshot { seq, entries } => self.apply_snapshot(from, seq, entries),
             RegistryFrame::Delta { seq, changes } => self.apply_delta(from, seq, changes),
+        }
+    }
+
+    /// `from`'s own entries are at `seq`: ask for a snapshot unless our copy is there.
+    fn handle_digest(&mut self, from: &NodeId, seq: u64) {
+        let known = self
+            .replicas
+            .get(&from.name)
+            .filter(|r| r.id == *from)
+            .map(|r| r.seq);
+        if known != Some(seq) && !(known.is_none() && seq == 0) {
+            self.send(from, RegistryFrame::SyncRequest);
         }
     }
 

@@ -43,6 +43,8 @@ pub enum EchoCall {
     /// Register the echo under each of these names (cluster-wide); answered with
     /// `Registered` listing the names that were taken already.
     Register(Vec<String>),
+    /// Join each of these process groups (cluster-wide); answered with `Received`.
+    Join(Vec<String>),
 }
 
 impl RemoteMessage for EchoCall {
@@ -99,6 +101,15 @@ impl Actor for Echo {
                     })
                     .collect();
                 EchoReply::Registered(taken)
+            }
+            EchoCall::Join(groups) => {
+                let me = ctx.pid().clone();
+                for group in groups {
+                    ctx.actors()
+                        .join(&group, &me)
+                        .map_err(|e| ActorError::new(format!("join {group}: {e}")))?;
+                }
+                EchoReply::Received(self.received)
             }
             EchoCall::Sleep(ms) => {
                 // Boxed: a timer is large, and every call's future would carry its room.

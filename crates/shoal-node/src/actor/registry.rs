@@ -194,6 +194,12 @@ impl Actors {
         });
     }
 
+    /// The live members changed (or their links did): the registry relays entries of live
+    /// members we have no link to.
+    pub(crate) fn registry_members(&self, members: &[shoal_proto::MemberStatus]) {
+        self.with_registry(|r| r.replica.handle_members(members));
+    }
+
     pub(crate) fn registry_actor_exited(&self, pid: &Pid) {
         self.with_registry(|r| {
             for name in r.replica.unregister_pid(pid) {

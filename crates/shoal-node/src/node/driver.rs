@@ -77,6 +77,8 @@ pub(crate) struct Driver {
     leave_waiter: Option<oneshot::Sender<()>>,
     /// The routes last handed to the actor runtime.
     routes: Vec<(NodeId, ConnId)>,
+    /// The live members and whether each is linked, as last handed to the registry.
+    registry_reach: Vec<(NodeId, bool)>,
     /// Rate limit of the warnings about addresses we could not join through.
     join_warnings: Throttle,
 }
@@ -115,6 +117,7 @@ impl Driver {
             snapshot,
             leave_waiter: None,
             routes: Vec::new(),
+            registry_reach: Vec::new(),
             join_warnings: Throttle::new(Duration::from_secs(10)),
         };
         (driver, rx)
@@ -319,8 +322,14 @@ impl Driver {
         }
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         let members = self.core.members();
+        let reach = members.iter().map(|m| (&m.member.id, m.linked));
+        if !reach.eq(self.registry_reach.iter().map(|(id, linked)| (id, *linked))) {
+            // The registry copies entries of live members without a link from other nodes.
+            self.wiring.actors.registry_members(&members);
+            self.registry_reach = members.iter().map(|m| (m.member.id.clone(), m.linked)).collect();
+        }
         let stats = self.core.stats();
         let local = self.core.local();
         self.wiring.chaos.learn(&members);

@@ -47,6 +47,7 @@ impl Sim {
             ids: vec![core.local().id.clone()],
             registry: Registry::new(core.local().process_id()),
             registry_routes: Vec::new(),
+            registry_members: Vec::new(),
             registry_tick: self.now,
             supervision: Supervision::new(
                 core.local().process_id(),
@@ -144,6 +145,7 @@ impl Sim {
         node.ids.push(core.local().id.clone());
         node.registry = Registry::new(core.local().process_id());
         node.registry_routes.clear();
+        node.registry_members.clear();
         node.registry_tick = self.now;
         node.supervision = Supervision::new(
             core.local().process_id(),

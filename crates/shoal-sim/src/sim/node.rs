@@ -48,6 +48,8 @@ pub(crate) struct SimNode {
     pub(crate) registry: Registry,
     /// The routes (live, linked peers) the registry was last told about.
     pub(crate) registry_routes: Vec<(NodeId, ConnId)>,
+    /// The members of `view` when the registry was last told the live members.
+    pub(crate) registry_members: Vec<NodeId>,
     /// When the registry last sent its periodic digest.
     pub(crate) registry_tick: Duration,
     /// This process's distributed supervisor, resolver and singletons.

@@ -1,6 +1,7 @@
 //! Each simulated node's global-registry replica, driven the way shoal-node drives it:
 //! digests when a route (a live, linked peer) appears and every 500 ms, frames over the
-//! simulated links, replicas dropped on `NodeDown` unless the same process is routed again.
+//! simulated links, replicas dropped on `NodeDown` unless the same process is routed again,
+//! and the live members (linked or not) told whenever they change, for relaying.
 
 use std::time::Duration;
 
@@ -27,6 +28,37 @@ impl Sim {
         let result = self.nodes[idx].registry.register(name, pid, now_us);
         self.flush_registry(idx);
         Ok(result)
+    }
+
+    /// Actor `actor` of node `node` joins process group `group`.
+    pub fn join(
+        &mut self,
+        node: &str,
+        group: &str,
+        actor: u64,
+    ) -> Result<Result<(), RegisterError>, SimError> {
+        let idx = self.running_index(node)?;
+        let pid = Pid::new(self.nodes[idx].core.local().process_id(), actor);
+        let now_us = self.now.as_micros() as u64;
+        let result = self.nodes[idx].registry.join(group, pid, now_us);
+        self.flush_registry(idx);
+        Ok(result)
+    }
+
+    /// Node `node`'s view of every process group and its members (`None` if it does not run).
+    pub fn groups_view(&self, node: &str) -> Option<Vec<(String, Vec<Pid>)>> {
+        let &idx = self.by_name.get(&shoal_proto::NodeName::new(node).ok()?)?;
+        let registry = &self.nodes[idx].registry;
+        self.nodes[idx].is_alive().then(|| {
+            registry
+                .groups()
+                .into_iter()
+                .map(|(group, _)| {
+                    let members = registry.members(&group);
+                    (group, members)
+                })
+                .collect()
+        })
     }
 
     /// Actor `actor` of node `node` stops: its names go.
@@ -79,7 +111,12 @@ impl Sim {
             .filter(|r| !node.registry_routes.contains(r))
             .map(|(id, _)| id.clone())
             .collect();
+        // The live members or their links changed: tell the registry (it relays entries of
+        // live members without a link from other nodes).
+        let members_changed =
+            routes != node.registry_routes || !node.view.values().eq(&node.registry_members);
         node.registry_routes = routes;
+        let downs_empty = downs.is_empty();
         for down in downs {
             let routed = node.registry_routes.iter().find(|(id, _)| id.name == down.name);
             let same_process = routed.is_some_and(|(id, _)| node.registry.replica_of(&down.name) == Some(id));
@@ -89,6 +126,10 @@ impl Sim {
         }
         for peer in &added {
             node.registry.handle_peer_up(peer.clone());
+        }
+        if members_changed || !downs_empty {
+            node.registry.handle_members(&node.core.members());
+            node.registry_members = node.view.values().cloned().collect();
         }
         if self.now >= node.registry_tick + DIGEST_INTERVAL {
             node.registry_tick = self.now;
