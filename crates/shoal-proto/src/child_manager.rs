@@ -12,6 +12,11 @@
 //! - A child whose owner is not live is taken over by the owner placement picks among the
 //!   live members, computed alike on every node, but only when the side keeps running with
 //!   the view it has now (the verdict is for that very view) and no member joined recently.
+//! - Rebalancing (when on) follows joins only: after a member life joined the view, the
+//!   oldest member moves the children placement now gives to another node, with their
+//!   state; but only children that run settled on a live owner (a lost owner's children
+//!   are taken over, a moving child finishes its move first). A view that only lost
+//!   members moves nothing.
 //! - A child that stops is restarted on its owner as its restart type and intensity say; a
 //!   failover counts as a restart; a temporary child is not restarted, not even elsewhere.
 //!
@@ -26,7 +31,7 @@ use crate::actor_wire::{ExitReason, Pid};
 use crate::children::{ChildRecord, ChildSpec, ChildTable, Restart, StartKind};
 use crate::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
 use crate::member::Member;
-use crate::node_id::NodeName;
+use crate::node_id::{NodeId, NodeName};
 use crate::placement::{Candidate, Placement, PlacementError};
 use crate::split_brain::Verdict;
 
@@ -146,8 +151,9 @@ pub struct ChildManager {
     awaiting: BTreeMap<String, u64>,
     growth: Growth,
     draining: bool,
-    /// The view the last rebalancing was for.
-    balanced_for: BTreeSet<NodeName>,
+    /// The member lives of the view the last rebalancing was for (or the last view that
+    /// only lost members): a life not in it joined since.
+    balanced_for: BTreeSet<NodeId>,
 }
 
 impl ChildManager {
@@ -239,9 +245,12 @@ impl ChildManager {
                 });
             }
         }
-        if self.rebalance && look.may_take_over && self.balanced_for != live {
-            self.rebalance(table, view, host);
-            self.balanced_for = live;
+        if self.rebalance && look.may_take_over {
+            let lives: BTreeSet<NodeId> = view.live.iter().map(|m| m.id.clone()).collect();
+            if lives.iter().any(|l| !self.balanced_for.contains(l)) {
+                self.rebalance(table, view, &live, host);
+            }
+            self.balanced_for = lives;
         }
         actions
     }
@@ -498,16 +507,20 @@ impl ChildManager {
         table.write(id, Some(r));
     }
 
-    /// The oldest member moves children whose placement now says another node (after a
-    /// join, when rebalancing is on), with their state.
-    fn rebalance(&self, table: &mut ChildTable, view: &View<'_>, host: &dyn Host) {
+    /// The oldest member moves children whose placement now says another node, with their
+    /// state; called after a member joined (when rebalancing is on), never for losses
+    /// alone. Only children that run settled on a live owner move: a lost owner's children
+    /// are take-over's (a move "with its state" from a node that is gone would say the
+    /// state was kept when the new owner starts from its spec), and a child already moving
+    /// finishes its move first.
+    fn rebalance(&self, table: &mut ChildTable, view: &View<'_>, live: &BTreeSet<NodeName>, host: &dyn Host) {
         let leader = crate::leader::oldest(view.live.iter().copied(), None);
         if leader.is_none_or(|l| l.id.name != self.local) {
             return;
         }
         let records: Vec<ChildRecord> = table
             .children()
-            .filter(|r| r.failed.is_none() && r.handoff_from.is_none())
+            .filter(|r| r.failed.is_none() && r.handoff_from.is_none() && live.contains(&r.owner))
             .cloned()
             .collect();
         let mut moved = 0;

@@ -623,3 +623,80 @@ impl ChildRecord {
         self
     }
 }
+
+/// The member lives of `live` as the test's [`members`] builds them.
+fn lives(live: &[&str]) -> BTreeSet<NodeId> {
+    members(live).into_iter().map(|m| m.id).collect()
+}
+
+/// Children `ids` owned by `owner`, written to `table`.
+fn own(table: &mut ChildTable, owner: &str, ids: &[&str]) {
+    for id in ids {
+        table.write(id, Some(record(id, owner)));
+    }
+}
+
+#[test]
+fn a_loss_alone_rebalances_nothing_and_a_lost_owners_children_are_only_taken_over() {
+    let mut table = ChildTable::new(process("a"));
+    own(&mut table, "a", &["a1", "a2", "a3", "a4", "a5", "a6"]);
+    own(&mut table, "c", &["c1", "c2", "c3", "c4", "c5", "c6"]);
+    let mut a = ChildManager::new(name("a"), true);
+    a.known.extend(["a", "b", "c"].map(name));
+    a.balanced_for = lives(&["a", "b", "c"]);
+    settled(&mut a, &["a", "b", "c"]);
+    let host = FakeHost::default();
+    look(
+        &mut a,
+        &mut table,
+        &["a", "b"],
+        &verdict(&["a", "b"], false, true),
+        &host,
+    );
+    let moving: Vec<&ChildRecord> = table.children().filter(|r| r.handoff_from.is_some()).collect();
+    assert!(
+        moving.is_empty(),
+        "a loss moved children 'with their state': {moving:?}"
+    );
+    for r in table.children().filter(|r| r.spec.id.starts_with('c')) {
+        let taken_over = r.owner == name("a") && r.last_start == StartKind::Fresh;
+        assert!(taken_over || r.owner == name("c"), "{r:?}");
+    }
+}
+
+#[test]
+fn a_join_moves_only_settled_children_of_live_owners() {
+    let mut table = ChildTable::new(process("a"));
+    let ids: Vec<String> = (0..12).map(|i| format!("a{i}")).collect();
+    own(
+        &mut table,
+        "a",
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    own(&mut table, "d", &["d1", "d2", "d3", "d4"]); // a node this one never saw live
+    let mut moving = record("m1", "c");
+    moving.handoff_from = Some(name("b"));
+    table.write("m1", Some(moving.clone()));
+    let mut a = ChildManager::new(name("a"), true);
+    a.balanced_for = lives(&["a", "b"]);
+    settled(&mut a, &["a", "b", "c"]);
+    let host = FakeHost::default();
+    look(
+        &mut a,
+        &mut table,
+        &["a", "b", "c"],
+        &verdict(&["a", "b", "c"], false, true),
+        &host,
+    );
+    let moved: Vec<&ChildRecord> = table
+        .children()
+        .filter(|r| r.handoff_from == Some(name("a")))
+        .collect();
+    assert!(!moved.is_empty(), "the join moved nothing");
+    assert!(moved.iter().all(|r| r.owner != name("a")));
+    for id in ["d1", "d2", "d3", "d4"] {
+        let r = table.get(id).unwrap();
+        assert_eq!((&r.owner, &r.handoff_from), (&name("d"), &None), "{id}");
+    }
+    assert_eq!(table.get("m1"), Some(&moving));
+}
