@@ -151,9 +151,12 @@ pub struct ChildManager {
     awaiting: BTreeMap<String, u64>,
     growth: Growth,
     draining: bool,
-    /// The member lives of the view the last rebalancing was for (or the last view that
-    /// only lost members): a life not in it joined since.
-    balanced_for: BTreeSet<NodeId>,
+    /// The member lives of the last view seen: a life not in it joined.
+    lives: BTreeSet<NodeId>,
+    /// A member life joined since the last rebalancing (which waits until this node may
+    /// act on its view: a side back from isolation sees its peers join again, though
+    /// their lives may be the ones it balanced for before the partition).
+    join_pending: bool,
 }
 
 impl ChildManager {
@@ -170,7 +173,8 @@ impl ChildManager {
             known: BTreeSet::new(),
             growth: Growth::new(SETTLE_AFTER_GROWTH_MS),
             draining: false,
-            balanced_for: BTreeSet::new(),
+            lives: BTreeSet::new(),
+            join_pending: false,
         }
     }
 
@@ -245,12 +249,12 @@ impl ChildManager {
                 });
             }
         }
-        if self.rebalance && look.may_take_over {
-            let lives: BTreeSet<NodeId> = view.live.iter().map(|m| m.id.clone()).collect();
-            if lives.iter().any(|l| !self.balanced_for.contains(l)) {
-                self.rebalance(table, view, &live, host);
-            }
-            self.balanced_for = lives;
+        let lives: BTreeSet<NodeId> = view.live.iter().map(|m| m.id.clone()).collect();
+        self.join_pending |= lives.iter().any(|l| !self.lives.contains(l));
+        self.lives = lives;
+        if self.rebalance && look.may_take_over && self.join_pending {
+            self.rebalance(table, view, &live, host);
+            self.join_pending = false;
         }
         actions
     }

@@ -643,7 +643,7 @@ fn a_loss_alone_rebalances_nothing_and_a_lost_owners_children_are_only_taken_ove
     own(&mut table, "c", &["c1", "c2", "c3", "c4", "c5", "c6"]);
     let mut a = ChildManager::new(name("a"), true);
     a.known.extend(["a", "b", "c"].map(name));
-    a.balanced_for = lives(&["a", "b", "c"]);
+    a.lives = lives(&["a", "b", "c"]);
     settled(&mut a, &["a", "b", "c"]);
     let host = FakeHost::default();
     look(
@@ -678,7 +678,7 @@ fn a_join_moves_only_settled_children_of_live_owners() {
     moving.handoff_from = Some(name("b"));
     table.write("m1", Some(moving.clone()));
     let mut a = ChildManager::new(name("a"), true);
-    a.balanced_for = lives(&["a", "b"]);
+    a.lives = lives(&["a", "b"]);
     settled(&mut a, &["a", "b", "c"]);
     let host = FakeHost::default();
     look(
@@ -699,4 +699,51 @@ fn a_join_moves_only_settled_children_of_live_owners() {
         assert_eq!((&r.owner, &r.handoff_from), (&name("d"), &None), "{id}");
     }
     assert_eq!(table.get("m1"), Some(&moving));
+}
+
+#[test]
+fn a_leader_back_from_isolation_rebalances_once_its_view_settles() {
+    let mut table = ChildTable::new(process("a"));
+    let ids: Vec<String> = (0..12).map(|i| format!("b{i}")).collect();
+    own(
+        &mut table,
+        "b",
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let mut a = ChildManager::new(name("a"), true);
+    a.lives = lives(&["a", "b", "c"]);
+    settled(&mut a, &["a", "b", "c"]);
+    let host = FakeHost::default();
+    // Cut off and isolated: the side of b and c took a's children over meanwhile.
+    look(&mut a, &mut table, &["a"], &verdict(&["a"], true, false), &host);
+    let back = look_at(
+        2_000_000,
+        &mut a,
+        &mut table,
+        &["a", "b", "c"],
+        &verdict(&["a", "b", "c"], false, true),
+        &host,
+    );
+    assert!(back.is_empty(), "{back:?}");
+    assert!(
+        table.children().all(|r| r.handoff_from.is_none()),
+        "moved before settling"
+    );
+    look_at(
+        3_500_000,
+        &mut a,
+        &mut table,
+        &["a", "b", "c"],
+        &verdict(&["a", "b", "c"], false, true),
+        &host,
+    );
+    let moved: Vec<&NodeName> = table
+        .children()
+        .filter(|r| r.handoff_from.is_some())
+        .map(|r| &r.owner)
+        .collect();
+    assert!(
+        moved.contains(&&name("a")),
+        "nothing moved back to the leader: {moved:?}"
+    );
 }
