@@ -17,6 +17,12 @@
 //!   state; but only children that run settled on a live owner (a lost owner's children
 //!   are taken over, a moving child finishes its move first). A view that only lost
 //!   members moves nothing.
+//! - A move (migrate, rebalance, leave) is one write that can lose to a concurrent one. The
+//!   node that hands the state over decides which move happens: it sends the state to the
+//!   target of the move it saw, and puts that move back over any other move of the child
+//!   from it that wins the merge later. The node whose instance started from a state
+//!   handed over by node F puts its settled record back over any later write that says
+//!   the child moves from F (such a write was made without seeing the move that happened).
 //! - A child that stops is restarted on its owner as its restart type and intensity say; a
 //!   failover counts as a restart; a temporary child is not restarted, not even elsewhere.
 //!
@@ -34,6 +40,10 @@ use crate::member::Member;
 use crate::node_id::{NodeId, NodeName};
 use crate::placement::{Candidate, Placement, PlacementError};
 use crate::split_brain::Verdict;
+
+mod moves;
+
+pub use self::moves::{Move, MoveError, MoveOutcome, migrate};
 
 /// How long a new owner waits for a handed-over state while the old owner lives. The old
 /// instance stops (and drops its name) before its state leaves, so once the wait is over
@@ -128,6 +138,12 @@ struct Plan {
     take_over: Vec<String>,
     /// Children moving away from here that no instance here can hand over.
     release: Vec<String>,
+    /// Children said to move from here to one node whose state went to another (live)
+    /// one: the move that happened is put back.
+    redirect: Vec<(String, NodeName)>,
+    /// Children running here from a handed-over state whose record says they move from
+    /// the node that handed it over: the settled record is put back.
+    reclaim: Vec<String>,
 }
 
 /// One node's supervisor decisions and the instances it runs. See the module doc.
@@ -136,9 +152,12 @@ pub struct ChildManager {
     local: NodeName,
     rebalance: bool,
     running: BTreeMap<String, Instance>,
-    /// Children whose state this node handed over (or is handing over), while their record
-    /// still says they move from here.
-    handed_off: BTreeSet<String>,
+    /// Children whose state this node handed over (or is handing over), and to whom, until
+    /// the table says this node owns them again.
+    handed_off: BTreeMap<String, NodeName>,
+    /// Children whose instance here started from a state handed over by that node, with
+    /// the start count the start recorded.
+    handed_here: BTreeMap<String, (NodeName, u32)>,
     /// When this node was last seen isolated.
     isolated_at_ms: Option<u64>,
     /// When this life first saw a peer (its table came from peers from then on).
@@ -166,7 +185,8 @@ impl ChildManager {
             local,
             rebalance,
             running: BTreeMap::new(),
-            handed_off: BTreeSet::new(),
+            handed_off: BTreeMap::new(),
+            handed_here: BTreeMap::new(),
             awaiting: BTreeMap::new(),
             isolated_at_ms: None,
             joined_at_ms: None,
@@ -204,11 +224,10 @@ impl ChildManager {
         let live: BTreeSet<NodeName> = view.live.iter().map(|m| m.id.name.clone()).collect();
         let look = self.look(table, view, &live);
         let local = &self.local;
-        self.handed_off.retain(|id| {
-            table
-                .get(id)
-                .is_some_and(|r| r.handoff_from.as_ref() == Some(local))
-        });
+        self.handed_off
+            .retain(|id, _| table.get(id).is_some_and(|r| r.owner != *local));
+        let running = &self.running;
+        self.handed_here.retain(|id, _| running.contains_key(id));
         self.awaiting.retain(|id, _| {
             table
                 .get(id)
@@ -222,6 +241,8 @@ impl ChildManager {
         }
         let plan = self.plan(table, &live, look, host);
         self.release(table, &plan.release);
+        self.redirect(table, &plan.redirect);
+        self.reclaim(table, &plan.reclaim);
         let mut actions = Vec::new();
         for id in plan.stop {
             if let Some(instance) = self.running.remove(&id) {
@@ -234,7 +255,7 @@ impl ChildManager {
         for id in plan.hand_off {
             let to = table.get(&id).map(|r| r.owner.clone());
             if let (Some(instance), Some(to)) = (self.running.remove(&id), to) {
-                self.handed_off.insert(id.clone());
+                self.handed_off.insert(id.clone(), to.clone());
                 actions.push(Action::HandOff { id, instance, to });
             }
         }
@@ -303,6 +324,14 @@ impl ChildManager {
                 (None, _) => r.last_start.clone(),
             };
             r.starts += 1;
+            match &kind {
+                StartKind::HandedOff { from } => {
+                    self.handed_here.insert(id.to_owned(), (from.clone(), r.starts));
+                }
+                _ => {
+                    self.handed_here.remove(id);
+                }
+            }
             r.last_start = kind;
             table.write(id, Some(r));
         }
@@ -363,7 +392,7 @@ impl ChildManager {
             r.handoff_from = Some(self.local.clone());
             table.write(&id, Some(r));
             if let Some(instance) = self.running.remove(&id) {
-                self.handed_off.insert(id.clone());
+                self.handed_off.insert(id.clone(), owner.clone());
                 actions.push(Action::HandOff {
                     id,
                     instance,
@@ -386,6 +415,8 @@ impl ChildManager {
                 if here {
                     plan.stop.push(id.clone());
                 }
+            } else if here && !look.isolated && self.started_from_handoff_by(r) {
+                plan.reclaim.push(id.clone());
             } else if r.owner == self.local {
                 if look.isolated {
                     if here {
@@ -395,23 +426,81 @@ impl ChildManager {
                     plan.start.push(id.clone());
                 }
             } else {
-                let owner_live = live.contains(&r.owner);
-                let moves_from_here = r.handoff_from.as_ref() == Some(&self.local);
-                if here && owner_live && moves_from_here {
-                    plan.hand_off.push(id.clone());
-                } else if here {
-                    plan.stop.push(id.clone());
-                } else if owner_live && moves_from_here && !self.handed_off.contains(id) {
-                    // Its instance here crashed, or this is a new life of the node: no
-                    // state will come, and the new owner must not wait for it.
-                    plan.release.push(id.clone());
-                }
-                if !owner_live && look.may_take_over && self.known.contains(&r.owner) {
-                    plan.take_over.push(id.clone());
-                }
+                self.plan_elsewhere(r, here, live, look, &mut plan);
             }
         }
         plan
+    }
+
+    /// Whether the record says `r` moves from the node whose handed-over state the instance
+    /// here started from: a write that did not see that move happen.
+    fn started_from_handoff_by(&self, r: &ChildRecord) -> bool {
+        r.handoff_from.is_some()
+            && self.handed_here.get(&r.spec.id).map(|(from, _)| from) == r.handoff_from.as_ref()
+    }
+
+    /// What to do about `r`, owned by another node (`here`: an instance runs here).
+    fn plan_elsewhere(
+        &self,
+        r: &ChildRecord,
+        here: bool,
+        live: &BTreeSet<NodeName>,
+        look: Look,
+        plan: &mut Plan,
+    ) {
+        let id = &r.spec.id;
+        let owner_live = live.contains(&r.owner);
+        let moves_from_here = r.handoff_from.as_ref() == Some(&self.local);
+        if here && owner_live && moves_from_here {
+            plan.hand_off.push(id.clone());
+        } else if here {
+            plan.stop.push(id.clone());
+        } else if owner_live && moves_from_here {
+            match self.handed_off.get(id) {
+                // Waiting for the state to arrive there.
+                Some(to) if *to == r.owner => {}
+                // The state went elsewhere: a concurrent move won the merge after it left.
+                Some(to) if live.contains(to) => plan.redirect.push((id.clone(), to.clone())),
+                // Its instance here crashed, or this is a new life of the node, or the
+                // state went to a node that is gone: no state will come, and the new
+                // owner must not wait for it.
+                _ => plan.release.push(id.clone()),
+            }
+        }
+        if !owner_live && look.may_take_over && self.known.contains(&r.owner) {
+            plan.take_over.push(id.clone());
+        }
+    }
+
+    /// Puts back the moves that happened over the moves of `moves` that won the merge: the
+    /// state of each went to the node given, not to the record's owner.
+    fn redirect(&self, table: &mut ChildTable, moves: &[(String, NodeName)]) {
+        for (id, to) in moves {
+            let Some(mut r) = table.get(id).cloned() else {
+                continue;
+            };
+            tracing::info!(child = %id, %to, superseded = %r.owner, "the state went to another node than this move says; putting back the move that happened");
+            r.owner = to.clone();
+            r.handoff_from = Some(self.local.clone());
+            table.write(id, Some(r));
+        }
+    }
+
+    /// Puts back the settled records of `ids`, which run here from a handed-over state,
+    /// over writes that say they still move from the node that handed it over.
+    fn reclaim(&self, table: &mut ChildTable, ids: &[String]) {
+        for id in ids {
+            let (Some(mut r), Some((from, starts))) = (table.get(id).cloned(), self.handed_here.get(id))
+            else {
+                continue;
+            };
+            tracing::info!(child = %id, %from, superseded = %r.owner, "the child runs here from its handed-over state; putting back its record");
+            r.owner = self.local.clone();
+            r.handoff_from = None;
+            r.starts = r.starts.max(*starts);
+            r.last_start = StartKind::HandedOff { from: from.clone() };
+            table.write(id, Some(r));
+        }
     }
 
     /// Tells the new owners of `ids` (moving away from here) that no state will come: they

@@ -5,16 +5,16 @@ use crate::children::ChildFrame;
 use crate::member::test_member;
 use crate::node_id::{Creation, NodeId};
 
-fn name(n: &str) -> NodeName {
+pub(super) fn name(n: &str) -> NodeName {
     NodeName::new(n).unwrap()
 }
 
 /// The first life of node `n`, as a table's writer.
-fn process(n: &str) -> NodeId {
+pub(super) fn process(n: &str) -> NodeId {
     NodeId::new(name(n), Creation(1))
 }
 
-fn members(names: &[&str]) -> Vec<Member> {
+pub(super) fn members(names: &[&str]) -> Vec<Member> {
     names
         .iter()
         .enumerate()
@@ -22,7 +22,7 @@ fn members(names: &[&str]) -> Vec<Member> {
         .collect()
 }
 
-fn verdict(names: &[&str], isolated: bool, keeps: bool) -> Verdict {
+pub(super) fn verdict(names: &[&str], isolated: bool, keeps: bool) -> Verdict {
     Verdict {
         view: names.iter().map(|n| name(n)).collect::<BTreeSet<_>>(),
         isolated,
@@ -30,15 +30,15 @@ fn verdict(names: &[&str], isolated: bool, keeps: bool) -> Verdict {
     }
 }
 
-fn pid(node: &str, id: u64) -> Pid {
+pub(super) fn pid(node: &str, id: u64) -> Pid {
     Pid::new(NodeId::new(name(node), crate::node_id::Creation(1)), id)
 }
 
 /// The node around the decisions: names held and states arrived.
 #[derive(Default)]
-struct FakeHost {
-    holders: BTreeMap<String, NodeName>,
-    handoffs: BTreeSet<String>,
+pub(super) struct FakeHost {
+    pub(super) holders: BTreeMap<String, NodeName>,
+    pub(super) handoffs: BTreeSet<String>,
 }
 
 impl Host for FakeHost {
@@ -54,7 +54,7 @@ impl Host for FakeHost {
 }
 
 /// Runs one reconcile of `manager` with `live` members, long after it first saw a peer.
-fn look(
+pub(super) fn look(
     manager: &mut ChildManager,
     table: &mut ChildTable,
     live: &[&str],
@@ -99,7 +99,7 @@ fn started_ids(actions: &[Action]) -> Vec<&str> {
         .collect()
 }
 
-fn record(id: &str, owner: &str) -> ChildRecord {
+pub(super) fn record(id: &str, owner: &str) -> ChildRecord {
     ChildRecord::new(ChildSpec::new(id, "f", &()).unwrap(), name(owner))
 }
 
