@@ -23,8 +23,11 @@
 //! - **Temporary children are not restarted anywhere**, not even when their node goes down.
 //! - **Rebalancing on join is off by default** (children stay where they run); turn it on
 //!   with [`crate::NodeBuilder::rebalance_children`]. Then the oldest member moves, once the
-//!   view settles after a join, every child whose placement now says another node, with
-//!   its state.
+//!   view settles after a join (never after losses alone), every child running settled on
+//!   a live owner whose placement now says another node, with its state.
+//! - **A move is one write that can lose.** Of concurrent moves of one child, the one the
+//!   old owner handed the state with happens; `migrate` answers `Ok` only for a move that
+//!   happened with the state, and otherwise says what did.
 //! - **State moves only by handoff.** An actor that implements [`Handoff`](crate::actor::Handoff) and was
 //!   started from [`Actors::register_handoff_factory`] hands its state to its next instance
 //!   on `migrate`, rebalancing and graceful leave. A crash or a node down loses it, and

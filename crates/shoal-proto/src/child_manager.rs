@@ -432,13 +432,6 @@ impl ChildManager {
         plan
     }
 
-    /// Whether the record says `r` moves from the node whose handed-over state the instance
-    /// here started from: a write that did not see that move happen.
-    fn started_from_handoff_by(&self, r: &ChildRecord) -> bool {
-        r.handoff_from.is_some()
-            && self.handed_here.get(&r.spec.id).map(|(from, _)| from) == r.handoff_from.as_ref()
-    }
-
     /// What to do about `r`, owned by another node (`here`: an instance runs here).
     fn plan_elsewhere(
         &self,
@@ -469,37 +462,6 @@ impl ChildManager {
         }
         if !owner_live && look.may_take_over && self.known.contains(&r.owner) {
             plan.take_over.push(id.clone());
-        }
-    }
-
-    /// Puts back the moves that happened over the moves of `moves` that won the merge: the
-    /// state of each went to the node given, not to the record's owner.
-    fn redirect(&self, table: &mut ChildTable, moves: &[(String, NodeName)]) {
-        for (id, to) in moves {
-            let Some(mut r) = table.get(id).cloned() else {
-                continue;
-            };
-            tracing::info!(child = %id, %to, superseded = %r.owner, "the state went to another node than this move says; putting back the move that happened");
-            r.owner = to.clone();
-            r.handoff_from = Some(self.local.clone());
-            table.write(id, Some(r));
-        }
-    }
-
-    /// Puts back the settled records of `ids`, which run here from a handed-over state,
-    /// over writes that say they still move from the node that handed it over.
-    fn reclaim(&self, table: &mut ChildTable, ids: &[String]) {
-        for id in ids {
-            let (Some(mut r), Some((from, starts))) = (table.get(id).cloned(), self.handed_here.get(id))
-            else {
-                continue;
-            };
-            tracing::info!(child = %id, %from, superseded = %r.owner, "the child runs here from its handed-over state; putting back its record");
-            r.owner = self.local.clone();
-            r.handoff_from = None;
-            r.starts = r.starts.max(*starts);
-            r.last_start = StartKind::HandedOff { from: from.clone() };
-            table.write(id, Some(r));
         }
     }
 

@@ -9,7 +9,7 @@
 //! that got the state claims the child back the same way. So a caller learns the outcome
 //! only from the table once the child settles ([`Move::outcome`]), never from its write.
 
-use crate::children::{ChildTable, StartKind};
+use crate::children::{ChildRecord, ChildTable, StartKind};
 use crate::member::Member;
 use crate::node_id::NodeName;
 
@@ -151,6 +151,47 @@ impl Move {
             MoveOutcome::Superseded {
                 owner: r.owner.clone(),
             }
+        }
+    }
+}
+
+/// The two rules that settle concurrent moves (see the module doc).
+impl super::ChildManager {
+    /// Whether the record says `r` moves from the node whose handed-over state the instance
+    /// here started from: a write that did not see that move happen.
+    pub(super) fn started_from_handoff_by(&self, r: &ChildRecord) -> bool {
+        r.handoff_from.is_some()
+            && self.handed_here.get(&r.spec.id).map(|(from, _)| from) == r.handoff_from.as_ref()
+    }
+
+    /// Puts back the moves that happened over the moves of `moves` that won the merge: the
+    /// state of each went to the node given, not to the record's owner.
+    pub(super) fn redirect(&self, table: &mut ChildTable, moves: &[(String, NodeName)]) {
+        for (id, to) in moves {
+            let Some(mut r) = table.get(id).cloned() else {
+                continue;
+            };
+            tracing::info!(child = %id, %to, superseded = %r.owner, "the state went to another node than this move says; putting back the move that happened");
+            r.owner = to.clone();
+            r.handoff_from = Some(self.local.clone());
+            table.write(id, Some(r));
+        }
+    }
+
+    /// Puts back the settled records of `ids`, which run here from a handed-over state,
+    /// over writes that say they still move from the node that handed it over.
+    pub(super) fn reclaim(&self, table: &mut ChildTable, ids: &[String]) {
+        for id in ids {
+            let (Some(mut r), Some((from, starts))) = (table.get(id).cloned(), self.handed_here.get(id))
+            else {
+                continue;
+            };
+            tracing::info!(child = %id, %from, superseded = %r.owner, "the child runs here from its handed-over state; putting back its record");
+            r.owner = self.local.clone();
+            r.handoff_from = None;
+            r.starts = r.starts.max(*starts);
+            r.last_start = StartKind::HandedOff { from: from.clone() };
+            table.write(id, Some(r));
         }
     }
 }
