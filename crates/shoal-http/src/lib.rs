@@ -12,7 +12,7 @@
 //! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
 //! | `GET /api/groups` | every process group with its members |
 //! | `GET /api/supervisor` | distributed supervisor: counts, running children per node, every child with owner, pid, restarts, how it last started, whether it kept its state |
-//! | `POST /api/supervisor/migrate?id=c&to=n` | moves child `c` to node `n` with its state, answers once it runs there; admin token |
+//! | `POST /api/supervisor/migrate?id=c&to=n` | moves child `c` to node `n` with its state, answers once it runs there from its state (409: moving already, superseded by a concurrent move, or state lost); admin token |
 //! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
 //! | `POST /api/chaos/partition?peers=a,b` | drops all gossip and link traffic to and from those peers; admin token |
 //! | `POST /api/chaos/heal` | ends the partition; admin token |

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoal_node::NodeName;
-use shoal_node::distributed::MigrateError;
+use shoal_node::distributed::{MigrateError, MoveError};
 
 use crate::Api;
 use crate::actors::{ApiError, error};
@@ -36,7 +36,8 @@ pub(crate) struct Migrate {
 }
 
 /// `POST /api/supervisor/migrate?id=CHILD&to=NODE`: move a child with its state; answers
-/// once it runs on the target.
+/// 200 once it runs on the target from its state, 409 if it is moving already, if a
+/// concurrent move won, or if the state was lost on the way (the message says which).
 pub(crate) async fn migrate(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -46,7 +47,7 @@ pub(crate) async fn migrate(
     let to = NodeName::new(query.to).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
     let pid = api.node.supervisor().migrate(&query.id, &to).await.map_err(|e| {
         let status = match e {
-            MigrateError::NotFound(_) => StatusCode::NOT_FOUND,
+            MigrateError::Refused(MoveError::NotFound(_)) => StatusCode::NOT_FOUND,
             MigrateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::CONFLICT,
         };

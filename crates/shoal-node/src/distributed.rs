@@ -23,8 +23,11 @@
 //! - **Temporary children are not restarted anywhere**, not even when their node goes down.
 //! - **Rebalancing on join is off by default** (children stay where they run); turn it on
 //!   with [`crate::NodeBuilder::rebalance_children`]. Then the oldest member moves, once the
-//!   view settles after a join, every child whose placement now says another node, with
-//!   its state.
+//!   view settles after a join (never after losses alone), every child running settled on
+//!   a live owner whose placement now says another node, with its state.
+//! - **A move is one write that can lose.** Of concurrent moves of one child, the one the
+//!   old owner handed the state with happens; `migrate` answers `Ok` only for a move that
+//!   happened with the state, and otherwise says what did.
 //! - **State moves only by handoff.** An actor that implements [`Handoff`](crate::actor::Handoff) and was
 //!   started from [`Actors::register_handoff_factory`] hands its state to its next instance
 //!   on `migrate`, rebalancing and graceful leave. A crash or a node down loses it, and
@@ -39,6 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use shoal_proto::child_manager::MoveOutcome;
 use shoal_proto::children::{ChildRecord, Restart};
 use shoal_proto::{ExitReason, NodeName, Pid};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -47,6 +51,7 @@ pub(crate) use self::manager::{Command, Manager, Strategies};
 pub(crate) use self::table::Table;
 use crate::actor::Actors;
 use crate::node::Snapshot;
+pub use shoal_proto::child_manager::MoveError;
 pub use shoal_proto::children::{ChildSpec, Intensity, StartKind};
 pub use shoal_proto::placement::{Candidate, Placement, PlacementError, PlacementStrategy};
 use shoal_proto::split_brain::Verdict;
@@ -152,30 +157,43 @@ pub enum StartChildError {
     },
 }
 
-/// Why `migrate` refused.
+/// Why `migrate` did not move the child (or cannot say it did).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MigrateError {
-    /// No such child.
-    #[error("no child {0:?}")]
-    NotFound(String),
-    /// The target is not a live member.
-    #[error("{0} is not a live member")]
-    NotLive(NodeName),
-    /// The target lacks the child's role.
-    #[error("{node} lacks role {role:?}, which child {id:?} needs")]
-    NotEligible {
+    /// The move was refused; nothing was written.
+    #[error(transparent)]
+    Refused(#[from] MoveError),
+    /// A concurrent move of the child won: it runs on `owner`, not on the target.
+    #[error("the move of child {id:?} to {to} was superseded by a move to {owner}, where it runs")]
+    Superseded {
+        /// The id.
+        id: String,
+        /// The target of this move.
+        to: NodeName,
+        /// Where the child runs.
+        owner: NodeName,
+    },
+    /// The child runs on the target, but started from its spec: the state handed over by
+    /// `from` was lost on the way (that node went down, or the link broke).
+    #[error(
+        "child {id:?} runs on {to} but its state from {from} was lost on the way; it restarted from its spec"
+    )]
+    StateLost {
         /// The id.
         id: String,
         /// The target.
-        node: NodeName,
-        /// The role.
-        role: String,
+        to: NodeName,
+        /// The node that was to hand the state over.
+        from: NodeName,
     },
-    /// The child has been given up.
-    #[error("child {0:?} was given up after too many restarts; terminate and start it again")]
+    /// The child was removed (terminated) while it moved.
+    #[error("child {0:?} was terminated while it moved")]
+    Removed(String),
+    /// The child was given up (too many restarts) while it moved.
+    #[error("child {0:?} was given up after too many restarts while it moved")]
     Failed(String),
-    /// The move did not finish within the timeout (it may still finish).
-    #[error("child {id:?} did not run on {node} within {timeout:?}")]
+    /// The move did not settle within the timeout (it may still finish).
+    #[error("child {id:?} did not settle on {node} within {timeout:?}; it may still move")]
     Timeout {
         /// The id.
         id: String,
@@ -309,49 +327,61 @@ impl DistributedSupervisor {
     }
 
     /// Moves child `id` to `node` with its state (through its `Handoff`, if it has one) and
-    /// waits (at most [`START_TIMEOUT`]) until it runs there.
+    /// waits (at most [`START_TIMEOUT`]) until it settles: `Ok` only if it runs on `node`
+    /// from the state it had. A move is one write that can lose to a concurrent one (see
+    /// [`shoal_proto::child_manager::Move`]); then this says which move won.
     pub async fn migrate(&self, id: &str, node: &NodeName) -> Result<Pid, MigrateError> {
-        let member = {
-            let view = self.snapshot.borrow();
-            crate::split_brain::live(&view)
-                .into_iter()
-                .find(|m| m.name() == node)
-                .cloned()
-        };
-        let member = member.ok_or_else(|| MigrateError::NotLive(node.clone()))?;
         let mut changes = self.actors.inner.children.subscribe();
-        self.actors.with_children(|table| {
-            let mut record = table
-                .get(id)
-                .cloned()
-                .ok_or_else(|| MigrateError::NotFound(id.to_owned()))?;
-            if record.failed.is_some() {
-                return Err(MigrateError::Failed(id.to_owned()));
-            }
-            if let Some(role) = record.spec.placement.role.clone()
-                && !member.roles.contains(&role)
-            {
-                return Err(MigrateError::NotEligible {
-                    id: id.to_owned(),
-                    node: node.clone(),
-                    role,
-                });
-            }
-            if record.owner != *node {
-                record.handoff_from = Some(std::mem::replace(&mut record.owner, node.clone()));
-                table.write(id, Some(record));
-            }
-            Ok(())
-        })?;
+        let moved = {
+            let view = self.snapshot.borrow();
+            let live = crate::split_brain::live(&view);
+            self.actors
+                .with_children(|table| shoal_proto::child_manager::migrate(table, id, node, &live))?
+        };
         let _ = self.commands.send(Command::Kick);
-        match self.wait_running(id, node, &mut changes).await {
-            Some(Ok(pid)) => Ok(pid),
-            Some(Err(_)) => Err(MigrateError::Failed(id.to_owned())),
-            None => Err(MigrateError::Timeout {
-                id: id.to_owned(),
-                node: node.clone(),
-                timeout: START_TIMEOUT,
-            }),
+        let Some(moved) = moved else {
+            return match self.wait_running(id, node, &mut changes).await {
+                Some(Ok(pid)) => Ok(pid),
+                Some(Err(_)) => Err(MigrateError::Failed(id.to_owned())),
+                None => Err(self.migrate_timeout(id, node)),
+            };
+        };
+        let wait = async {
+            loop {
+                let outcome = self.actors.with_children(|t| moved.outcome(t));
+                let running = self.actors.whereis(id).filter(|pid| pid.node.name == *node);
+                match (outcome, running) {
+                    (MoveOutcome::Done { state_kept: true }, Some(pid)) => return Ok(pid),
+                    (MoveOutcome::Done { state_kept: false }, Some(_)) => {
+                        return Err(MigrateError::StateLost {
+                            id: id.to_owned(),
+                            to: node.clone(),
+                            from: moved.from.clone(),
+                        });
+                    }
+                    (MoveOutcome::Superseded { owner }, _) => {
+                        return Err(MigrateError::Superseded {
+                            id: id.to_owned(),
+                            to: node.clone(),
+                            owner,
+                        });
+                    }
+                    (MoveOutcome::Removed, _) => return Err(MigrateError::Removed(id.to_owned())),
+                    (MoveOutcome::Failed, _) => return Err(MigrateError::Failed(id.to_owned())),
+                    (MoveOutcome::Moving | MoveOutcome::Done { .. }, _) => next_look(&mut changes).await,
+                }
+            }
+        };
+        tokio::time::timeout(START_TIMEOUT, wait)
+            .await
+            .unwrap_or_else(|_| Err(self.migrate_timeout(id, node)))
+    }
+
+    fn migrate_timeout(&self, id: &str, node: &NodeName) -> MigrateError {
+        MigrateError::Timeout {
+            id: id.to_owned(),
+            node: node.clone(),
+            timeout: START_TIMEOUT,
         }
     }
 

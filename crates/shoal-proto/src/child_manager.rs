@@ -12,6 +12,17 @@
 //! - A child whose owner is not live is taken over by the owner placement picks among the
 //!   live members, computed alike on every node, but only when the side keeps running with
 //!   the view it has now (the verdict is for that very view) and no member joined recently.
+//! - Rebalancing (when on) follows joins only: after a member life joined the view, the
+//!   oldest member moves the children placement now gives to another node, with their
+//!   state; but only children that run settled on a live owner (a lost owner's children
+//!   are taken over, a moving child finishes its move first). A view that only lost
+//!   members moves nothing.
+//! - A move (migrate, rebalance, leave) is one write that can lose to a concurrent one. The
+//!   node that hands the state over decides which move happens: it sends the state to the
+//!   target of the move it saw, and puts that move back over any other move of the child
+//!   from it that wins the merge later. The node whose instance started from a state
+//!   handed over by node F puts its settled record back over any later write that says
+//!   the child moves from F (such a write was made without seeing the move that happened).
 //! - A child that stops is restarted on its owner as its restart type and intensity say; a
 //!   failover counts as a restart; a temporary child is not restarted, not even elsewhere.
 //!
@@ -26,9 +37,13 @@ use crate::actor_wire::{ExitReason, Pid};
 use crate::children::{ChildRecord, ChildSpec, ChildTable, Restart, StartKind};
 use crate::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
 use crate::member::Member;
-use crate::node_id::NodeName;
+use crate::node_id::{NodeId, NodeName};
 use crate::placement::{Candidate, Placement, PlacementError};
 use crate::split_brain::Verdict;
+
+mod moves;
+
+pub use self::moves::{Move, MoveError, MoveOutcome, migrate};
 
 /// How long a new owner waits for a handed-over state while the old owner lives. The old
 /// instance stops (and drops its name) before its state leaves, so once the wait is over
@@ -123,6 +138,12 @@ struct Plan {
     take_over: Vec<String>,
     /// Children moving away from here that no instance here can hand over.
     release: Vec<String>,
+    /// Children said to move from here to one node whose state went to another (live)
+    /// one: the move that happened is put back.
+    redirect: Vec<(String, NodeName)>,
+    /// Children running here from a handed-over state whose record says they move from
+    /// the node that handed it over: the settled record is put back.
+    reclaim: Vec<String>,
 }
 
 /// One node's supervisor decisions and the instances it runs. See the module doc.
@@ -131,9 +152,12 @@ pub struct ChildManager {
     local: NodeName,
     rebalance: bool,
     running: BTreeMap<String, Instance>,
-    /// Children whose state this node handed over (or is handing over), while their record
-    /// still says they move from here.
-    handed_off: BTreeSet<String>,
+    /// Children whose state this node handed over (or is handing over), and to whom, until
+    /// the table says this node owns them again.
+    handed_off: BTreeMap<String, NodeName>,
+    /// Children whose instance here started from a state handed over by that node, with
+    /// the start count the start recorded.
+    handed_here: BTreeMap<String, (NodeName, u32)>,
     /// When this node was last seen isolated.
     isolated_at_ms: Option<u64>,
     /// When this life first saw a peer (its table came from peers from then on).
@@ -146,8 +170,12 @@ pub struct ChildManager {
     awaiting: BTreeMap<String, u64>,
     growth: Growth,
     draining: bool,
-    /// The view the last rebalancing was for.
-    balanced_for: BTreeSet<NodeName>,
+    /// The member lives of the last view seen: a life not in it joined.
+    lives: BTreeSet<NodeId>,
+    /// A member life joined since the last rebalancing (which waits until this node may
+    /// act on its view: a side back from isolation sees its peers join again, though
+    /// their lives may be the ones it balanced for before the partition).
+    join_pending: bool,
 }
 
 impl ChildManager {
@@ -157,14 +185,16 @@ impl ChildManager {
             local,
             rebalance,
             running: BTreeMap::new(),
-            handed_off: BTreeSet::new(),
+            handed_off: BTreeMap::new(),
+            handed_here: BTreeMap::new(),
             awaiting: BTreeMap::new(),
             isolated_at_ms: None,
             joined_at_ms: None,
             known: BTreeSet::new(),
             growth: Growth::new(SETTLE_AFTER_GROWTH_MS),
             draining: false,
-            balanced_for: BTreeSet::new(),
+            lives: BTreeSet::new(),
+            join_pending: false,
         }
     }
 
@@ -194,11 +224,10 @@ impl ChildManager {
         let live: BTreeSet<NodeName> = view.live.iter().map(|m| m.id.name.clone()).collect();
         let look = self.look(table, view, &live);
         let local = &self.local;
-        self.handed_off.retain(|id| {
-            table
-                .get(id)
-                .is_some_and(|r| r.handoff_from.as_ref() == Some(local))
-        });
+        self.handed_off
+            .retain(|id, _| table.get(id).is_some_and(|r| r.owner != *local));
+        let running = &self.running;
+        self.handed_here.retain(|id, _| running.contains_key(id));
         self.awaiting.retain(|id, _| {
             table
                 .get(id)
@@ -212,6 +241,8 @@ impl ChildManager {
         }
         let plan = self.plan(table, &live, look, host);
         self.release(table, &plan.release);
+        self.redirect(table, &plan.redirect);
+        self.reclaim(table, &plan.reclaim);
         let mut actions = Vec::new();
         for id in plan.stop {
             if let Some(instance) = self.running.remove(&id) {
@@ -224,7 +255,7 @@ impl ChildManager {
         for id in plan.hand_off {
             let to = table.get(&id).map(|r| r.owner.clone());
             if let (Some(instance), Some(to)) = (self.running.remove(&id), to) {
-                self.handed_off.insert(id.clone());
+                self.handed_off.insert(id.clone(), to.clone());
                 actions.push(Action::HandOff { id, instance, to });
             }
         }
@@ -239,9 +270,12 @@ impl ChildManager {
                 });
             }
         }
-        if self.rebalance && look.may_take_over && self.balanced_for != live {
-            self.rebalance(table, view, host);
-            self.balanced_for = live;
+        let lives: BTreeSet<NodeId> = view.live.iter().map(|m| m.id.clone()).collect();
+        self.join_pending |= lives.iter().any(|l| !self.lives.contains(l));
+        self.lives = lives;
+        if self.rebalance && look.may_take_over && self.join_pending {
+            self.rebalance(table, view, &live, host);
+            self.join_pending = false;
         }
         actions
     }
@@ -290,6 +324,14 @@ impl ChildManager {
                 (None, _) => r.last_start.clone(),
             };
             r.starts += 1;
+            match &kind {
+                StartKind::HandedOff { from } => {
+                    self.handed_here.insert(id.to_owned(), (from.clone(), r.starts));
+                }
+                _ => {
+                    self.handed_here.remove(id);
+                }
+            }
             r.last_start = kind;
             table.write(id, Some(r));
         }
@@ -350,7 +392,7 @@ impl ChildManager {
             r.handoff_from = Some(self.local.clone());
             table.write(&id, Some(r));
             if let Some(instance) = self.running.remove(&id) {
-                self.handed_off.insert(id.clone());
+                self.handed_off.insert(id.clone(), owner.clone());
                 actions.push(Action::HandOff {
                     id,
                     instance,
@@ -373,6 +415,8 @@ impl ChildManager {
                 if here {
                     plan.stop.push(id.clone());
                 }
+            } else if here && !look.isolated && self.started_from_handoff_by(r) {
+                plan.reclaim.push(id.clone());
             } else if r.owner == self.local {
                 if look.isolated {
                     if here {
@@ -382,23 +426,43 @@ impl ChildManager {
                     plan.start.push(id.clone());
                 }
             } else {
-                let owner_live = live.contains(&r.owner);
-                let moves_from_here = r.handoff_from.as_ref() == Some(&self.local);
-                if here && owner_live && moves_from_here {
-                    plan.hand_off.push(id.clone());
-                } else if here {
-                    plan.stop.push(id.clone());
-                } else if owner_live && moves_from_here && !self.handed_off.contains(id) {
-                    // Its instance here crashed, or this is a new life of the node: no
-                    // state will come, and the new owner must not wait for it.
-                    plan.release.push(id.clone());
-                }
-                if !owner_live && look.may_take_over && self.known.contains(&r.owner) {
-                    plan.take_over.push(id.clone());
-                }
+                self.plan_elsewhere(r, here, live, look, &mut plan);
             }
         }
         plan
+    }
+
+    /// What to do about `r`, owned by another node (`here`: an instance runs here).
+    fn plan_elsewhere(
+        &self,
+        r: &ChildRecord,
+        here: bool,
+        live: &BTreeSet<NodeName>,
+        look: Look,
+        plan: &mut Plan,
+    ) {
+        let id = &r.spec.id;
+        let owner_live = live.contains(&r.owner);
+        let moves_from_here = r.handoff_from.as_ref() == Some(&self.local);
+        if here && owner_live && moves_from_here {
+            plan.hand_off.push(id.clone());
+        } else if here {
+            plan.stop.push(id.clone());
+        } else if owner_live && moves_from_here {
+            match self.handed_off.get(id) {
+                // Waiting for the state to arrive there.
+                Some(to) if *to == r.owner => {}
+                // The state went elsewhere: a concurrent move won the merge after it left.
+                Some(to) if live.contains(to) => plan.redirect.push((id.clone(), to.clone())),
+                // Its instance here crashed, or this is a new life of the node, or the
+                // state went to a node that is gone: no state will come, and the new
+                // owner must not wait for it.
+                _ => plan.release.push(id.clone()),
+            }
+        }
+        if !owner_live && look.may_take_over && self.known.contains(&r.owner) {
+            plan.take_over.push(id.clone());
+        }
     }
 
     /// Tells the new owners of `ids` (moving away from here) that no state will come: they
@@ -498,16 +562,20 @@ impl ChildManager {
         table.write(id, Some(r));
     }
 
-    /// The oldest member moves children whose placement now says another node (after a
-    /// join, when rebalancing is on), with their state.
-    fn rebalance(&self, table: &mut ChildTable, view: &View<'_>, host: &dyn Host) {
+    /// The oldest member moves children whose placement now says another node, with their
+    /// state; called after a member joined (when rebalancing is on), never for losses
+    /// alone. Only children that run settled on a live owner move: a lost owner's children
+    /// are take-over's (a move "with its state" from a node that is gone would say the
+    /// state was kept when the new owner starts from its spec), and a child already moving
+    /// finishes its move first.
+    fn rebalance(&self, table: &mut ChildTable, view: &View<'_>, live: &BTreeSet<NodeName>, host: &dyn Host) {
         let leader = crate::leader::oldest(view.live.iter().copied(), None);
         if leader.is_none_or(|l| l.id.name != self.local) {
             return;
         }
         let records: Vec<ChildRecord> = table
             .children()
-            .filter(|r| r.failed.is_none() && r.handoff_from.is_none())
+            .filter(|r| r.failed.is_none() && r.handoff_from.is_none() && live.contains(&r.owner))
             .cloned()
             .collect();
         let mut moved = 0;

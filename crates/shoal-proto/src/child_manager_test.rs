@@ -5,16 +5,16 @@ use crate::children::ChildFrame;
 use crate::member::test_member;
 use crate::node_id::{Creation, NodeId};
 
-fn name(n: &str) -> NodeName {
+pub(super) fn name(n: &str) -> NodeName {
     NodeName::new(n).unwrap()
 }
 
 /// The first life of node `n`, as a table's writer.
-fn process(n: &str) -> NodeId {
+pub(super) fn process(n: &str) -> NodeId {
     NodeId::new(name(n), Creation(1))
 }
 
-fn members(names: &[&str]) -> Vec<Member> {
+pub(super) fn members(names: &[&str]) -> Vec<Member> {
     names
         .iter()
         .enumerate()
@@ -22,7 +22,7 @@ fn members(names: &[&str]) -> Vec<Member> {
         .collect()
 }
 
-fn verdict(names: &[&str], isolated: bool, keeps: bool) -> Verdict {
+pub(super) fn verdict(names: &[&str], isolated: bool, keeps: bool) -> Verdict {
     Verdict {
         view: names.iter().map(|n| name(n)).collect::<BTreeSet<_>>(),
         isolated,
@@ -30,15 +30,15 @@ fn verdict(names: &[&str], isolated: bool, keeps: bool) -> Verdict {
     }
 }
 
-fn pid(node: &str, id: u64) -> Pid {
+pub(super) fn pid(node: &str, id: u64) -> Pid {
     Pid::new(NodeId::new(name(node), crate::node_id::Creation(1)), id)
 }
 
 /// The node around the decisions: names held and states arrived.
 #[derive(Default)]
-struct FakeHost {
-    holders: BTreeMap<String, NodeName>,
-    handoffs: BTreeSet<String>,
+pub(super) struct FakeHost {
+    pub(super) holders: BTreeMap<String, NodeName>,
+    pub(super) handoffs: BTreeSet<String>,
 }
 
 impl Host for FakeHost {
@@ -54,7 +54,7 @@ impl Host for FakeHost {
 }
 
 /// Runs one reconcile of `manager` with `live` members, long after it first saw a peer.
-fn look(
+pub(super) fn look(
     manager: &mut ChildManager,
     table: &mut ChildTable,
     live: &[&str],
@@ -99,7 +99,7 @@ fn started_ids(actions: &[Action]) -> Vec<&str> {
         .collect()
 }
 
-fn record(id: &str, owner: &str) -> ChildRecord {
+pub(super) fn record(id: &str, owner: &str) -> ChildRecord {
     ChildRecord::new(ChildSpec::new(id, "f", &()).unwrap(), name(owner))
 }
 
@@ -622,4 +622,128 @@ impl ChildRecord {
         self.spec.intensity.max_restarts = max_restarts;
         self
     }
+}
+
+/// The member lives of `live` as the test's [`members`] builds them.
+fn lives(live: &[&str]) -> BTreeSet<NodeId> {
+    members(live).into_iter().map(|m| m.id).collect()
+}
+
+/// Children `ids` owned by `owner`, written to `table`.
+fn own(table: &mut ChildTable, owner: &str, ids: &[&str]) {
+    for id in ids {
+        table.write(id, Some(record(id, owner)));
+    }
+}
+
+#[test]
+fn a_loss_alone_rebalances_nothing_and_a_lost_owners_children_are_only_taken_over() {
+    let mut table = ChildTable::new(process("a"));
+    own(&mut table, "a", &["a1", "a2", "a3", "a4", "a5", "a6"]);
+    own(&mut table, "c", &["c1", "c2", "c3", "c4", "c5", "c6"]);
+    let mut a = ChildManager::new(name("a"), true);
+    a.known.extend(["a", "b", "c"].map(name));
+    a.lives = lives(&["a", "b", "c"]);
+    settled(&mut a, &["a", "b", "c"]);
+    let host = FakeHost::default();
+    look(
+        &mut a,
+        &mut table,
+        &["a", "b"],
+        &verdict(&["a", "b"], false, true),
+        &host,
+    );
+    let moving: Vec<&ChildRecord> = table.children().filter(|r| r.handoff_from.is_some()).collect();
+    assert!(
+        moving.is_empty(),
+        "a loss moved children 'with their state': {moving:?}"
+    );
+    for r in table.children().filter(|r| r.spec.id.starts_with('c')) {
+        let taken_over = r.owner == name("a") && r.last_start == StartKind::Fresh;
+        assert!(taken_over || r.owner == name("c"), "{r:?}");
+    }
+}
+
+#[test]
+fn a_join_moves_only_settled_children_of_live_owners() {
+    let mut table = ChildTable::new(process("a"));
+    let ids: Vec<String> = (0..12).map(|i| format!("a{i}")).collect();
+    own(
+        &mut table,
+        "a",
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    own(&mut table, "d", &["d1", "d2", "d3", "d4"]); // a node this one never saw live
+    let mut moving = record("m1", "c");
+    moving.handoff_from = Some(name("b"));
+    table.write("m1", Some(moving.clone()));
+    let mut a = ChildManager::new(name("a"), true);
+    a.lives = lives(&["a", "b"]);
+    settled(&mut a, &["a", "b", "c"]);
+    let host = FakeHost::default();
+    look(
+        &mut a,
+        &mut table,
+        &["a", "b", "c"],
+        &verdict(&["a", "b", "c"], false, true),
+        &host,
+    );
+    let moved: Vec<&ChildRecord> = table
+        .children()
+        .filter(|r| r.handoff_from == Some(name("a")))
+        .collect();
+    assert!(!moved.is_empty(), "the join moved nothing");
+    assert!(moved.iter().all(|r| r.owner != name("a")));
+    for id in ["d1", "d2", "d3", "d4"] {
+        let r = table.get(id).unwrap();
+        assert_eq!((&r.owner, &r.handoff_from), (&name("d"), &None), "{id}");
+    }
+    assert_eq!(table.get("m1"), Some(&moving));
+}
+
+#[test]
+fn a_leader_back_from_isolation_rebalances_once_its_view_settles() {
+    let mut table = ChildTable::new(process("a"));
+    let ids: Vec<String> = (0..12).map(|i| format!("b{i}")).collect();
+    own(
+        &mut table,
+        "b",
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let mut a = ChildManager::new(name("a"), true);
+    a.lives = lives(&["a", "b", "c"]);
+    settled(&mut a, &["a", "b", "c"]);
+    let host = FakeHost::default();
+    // Cut off and isolated: the side of b and c took a's children over meanwhile.
+    look(&mut a, &mut table, &["a"], &verdict(&["a"], true, false), &host);
+    let back = look_at(
+        2_000_000,
+        &mut a,
+        &mut table,
+        &["a", "b", "c"],
+        &verdict(&["a", "b", "c"], false, true),
+        &host,
+    );
+    assert!(back.is_empty(), "{back:?}");
+    assert!(
+        table.children().all(|r| r.handoff_from.is_none()),
+        "moved before settling"
+    );
+    look_at(
+        3_500_000,
+        &mut a,
+        &mut table,
+        &["a", "b", "c"],
+        &verdict(&["a", "b", "c"], false, true),
+        &host,
+    );
+    let moved: Vec<&NodeName> = table
+        .children()
+        .filter(|r| r.handoff_from.is_some())
+        .map(|r| &r.owner)
+        .collect();
+    assert!(
+        moved.contains(&&name("a")),
+        "nothing moved back to the leader: {moved:?}"
+    );
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use shoal_proto::child_manager::{self, Action, ChildManager, Host, View};
+use shoal_proto::child_manager::{self, Action, ChildManager, Host, Move, MoveError, MoveOutcome, View};
 use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable};
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
 use shoal_proto::placement::{Placement, PlacementError};
@@ -143,21 +143,38 @@ impl Sim {
         Ok(true)
     }
 
-    /// Moves child `id` to node `to` with its state, as `DistributedSupervisor::migrate`
-    /// does from node `node` (without waiting). Returns whether there was such a child.
-    pub fn migrate_child(&mut self, node: &str, id: &str, to: &str) -> Result<bool, SimError> {
+    /// Moves child `id` to node `to` with its state from node `node`, by the rule
+    /// `DistributedSupervisor::migrate` applies ([`child_manager::migrate`]), without
+    /// waiting: the move written (`None` if the child runs on `to` already), or why the
+    /// rule refused. Its outcome, once it settles, is [`Move::outcome`] of a replica.
+    pub fn migrate_child(
+        &mut self,
+        node: &str,
+        id: &str,
+        to: &str,
+    ) -> Result<Result<Option<Move>, MoveError>, SimError> {
         let idx = self.running_index(node)?;
         let to = NodeName::new(to).map_err(|_| SimError::UnknownNode(to.to_owned()))?;
-        let table = &mut self.nodes[idx].supervision.table;
-        let Some(mut r) = table.get(id).cloned() else {
-            return Ok(false);
-        };
-        if r.owner != to && r.failed.is_none() {
-            r.handoff_from = Some(std::mem::replace(&mut r.owner, to));
-            table.write(id, Some(r));
-        }
+        let n = &mut self.nodes[idx];
+        let members = n.core.members();
+        let local = n.core.local().clone();
+        let live = live(&local, &members);
+        let moved = child_manager::migrate(&mut n.supervision.table, id, &to, &live);
         self.supervise(idx);
-        Ok(true)
+        Ok(moved)
+    }
+
+    /// Node `node`'s replica of child `id`'s table record (`None` if the node does not run
+    /// or there is no such child).
+    pub fn child_record(&self, node: &str, id: &str) -> Option<ChildRecord> {
+        let idx = self.running_index(node).ok()?;
+        self.nodes[idx].supervision.table.get(id).cloned()
+    }
+
+    /// What became of `moved`, as node `node`'s replica says (`None` if it does not run).
+    pub fn move_outcome(&self, node: &str, moved: &Move) -> Option<MoveOutcome> {
+        let idx = self.running_index(node).ok()?;
+        Some(moved.outcome(&self.nodes[idx].supervision.table))
     }
 
     /// Every node runs a singleton named `name` from now on (and every node started later).
