@@ -44,6 +44,14 @@ fn counters_on(cluster: &TestCluster, i: usize) -> Option<usize> {
     )
 }
 
+/// Resident memory of process `i` in KiB (for the report; nothing is asserted on it).
+fn rss_kib(cluster: &TestCluster, i: usize) -> Option<u64> {
+    let pid = cluster.nodes()[i].process()?.pid();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !check() {
@@ -84,6 +92,7 @@ async fn tombstones_are_collected_and_a_node_that_missed_a_terminate_does_not_br
         .unwrap();
     wait_for("the probe joins", || probe.members().len() == 3).await;
     let sup = probe.supervisor();
+    let rss_before = rss_kib(&cluster, 0);
 
     // Thousands of start/terminate cycles, a few streams at once.
     let streams = (0..STREAMS).map(|s| {
@@ -126,6 +135,11 @@ async fn tombstones_are_collected_and_a_node_that_missed_a_terminate_does_not_br
         "tombstones left after {WAIT:?}: ((specs, tombstones), counters) per process {:?}, probe {:?}",
         state(&cluster),
         sup.count()
+    );
+
+    eprintln!(
+        "n1 RSS before the cycles {rss_before:?} KiB, after collection {:?} KiB",
+        rss_kib(&cluster, 0)
     );
 
     // A child terminated while n3 is cut off (every frame to and from it dropped, links
