@@ -193,9 +193,9 @@ impl Net {
     fn new(n: usize) -> Self {
         let names = ["a", "b", "c", "d"];
         let mut tables: Vec<ChildTable> = names[..n].iter().map(|m| ChildTable::new(process(m))).collect();
-        for i in 0..n {
-            for j in (0..n).filter(|j| *j != i) {
-                tables[i].handle_peer_up(process(names[j]));
+        for (i, table) in tables.iter_mut().enumerate() {
+            for (_, peer) in names[..n].iter().enumerate().filter(|(j, _)| *j != i) {
+                table.handle_peer_up(process(peer));
             }
         }
         let mut net = Self {
