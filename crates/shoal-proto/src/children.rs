@@ -11,9 +11,10 @@
 //! A removed child stays as a tombstone so a late or stale copy of it cannot bring it back,
 //! but only until every replica has it. Each tick's [`ChildFrame::Summary`] carries, besides
 //! the digest, `prefix`: the XOR of the sender's entries older than `below` (one past its
-//! clock at its previous tick, so writes still in flight then are left out). A receiver whose own entries older than `below` hash the same
-//! (leaving out tombstones below the sender's floor, which the sender collected) knows the
-//! sender holds all its tombstones up to there: the sender *confirmed* `below`. Once every
+//! clock at its previous tick, so writes still in flight then are left out). A receiver
+//! whose own entries older than `below` hash the same (leaving out tombstones below the
+//! sender's floor, which the sender collected) knows the sender holds all its tombstones up
+//! to there: the sender *confirmed* `below`. Once every
 //! peer heard from within the horizon ([`PEER_HORIZON_MS`]) confirmed, the table raises its
 //! **floor** to the smallest confirmation and drops its tombstones older than the floor; a
 //! tombstone older than the floor that arrives later is dropped too. A peer that stops
@@ -171,7 +172,6 @@ pub struct ChildTable {
     floor: u64,
     /// Replicas that must confirm before a tombstone is collected.
     peers: BTreeMap<NodeName, Peer>,
-    horizon_ms: u64,
 }
 
 impl ChildTable {
@@ -190,14 +190,7 @@ impl ChildTable {
             below: 0,
             floor: 0,
             peers: BTreeMap::new(),
-            horizon_ms: PEER_HORIZON_MS,
         }
-    }
-
-    /// Sets how long a silent peer still counts for tombstone collection (ms; default
-    /// [`PEER_HORIZON_MS`]).
-    pub fn set_peer_horizon_ms(&mut self, horizon_ms: u64) {
-        self.horizon_ms = horizon_ms;
     }
 
     /// The next thing to do.
@@ -316,13 +309,12 @@ impl ChildTable {
     /// and tell every peer our summary.
     pub fn handle_tick(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
-        let horizon = self.horizon_ms;
         let now = self.now_ms;
         self.peers.retain(|_, p| {
             if std::mem::take(&mut p.heard) {
                 p.heard_ms = now;
             }
-            now.saturating_sub(p.heard_ms) <= horizon
+            now.saturating_sub(p.heard_ms) <= PEER_HORIZON_MS
         });
         self.collect();
         let frame = self.summary();

@@ -386,3 +386,30 @@ fn a_node_alone_collects_nothing() {
     }
     assert_eq!(a.tombstones(), 1, "it does not know who else may hold the record");
 }
+
+#[test]
+fn a_tick_summarises_the_entries_below_the_clock_at_the_previous_tick() {
+    let mut a = ChildTable::new(process("a"));
+    start(&mut a, "c"); // counter 1
+    a.flush();
+    while a.poll_output().is_some() {}
+    a.handle_tick(2_000);
+    let first = ChildFrame::Summary {
+        hash: a.digest(),
+        below: 0,
+        prefix: 0,
+        floor: 0,
+    };
+    assert_eq!(a.poll_output(), Some(ChildOutput::Broadcast(first)));
+    start(&mut a, "d"); // counter 2: after the cut, left out of the prefix
+    a.flush();
+    while a.poll_output().is_some() {}
+    a.handle_tick(4_000);
+    let second = ChildFrame::Summary {
+        hash: a.digest(),
+        below: 2,
+        prefix: a.entries["c"].hash(),
+        floor: 0,
+    };
+    assert_eq!(a.poll_output(), Some(ChildOutput::Broadcast(second)));
+}
