@@ -107,7 +107,10 @@ async fn tombstones_are_collected_and_a_node_that_missed_a_terminate_does_not_br
     });
     futures_util::future::join_all(streams).await;
     let held: Vec<_> = (0..3).map(|i| counts(&cluster, i)).collect();
-    eprintln!("right after {CYCLES} cycles, (specs, tombstones) per process: {held:?}");
+    eprintln!(
+        "right after {CYCLES} cycles, (specs, tombstones) per process: {held:?}; n1 RSS {:?} KiB",
+        rss_kib(&cluster, 0)
+    );
     // A terminate that races the owner's write of the start can lose to it (a newer write
     // wins; see "Known limits" in docs/design-notes.md): terminate those again, once settled.
     wait_for("the probe's table settles", || {
