@@ -84,13 +84,15 @@ enum ClusterCommand {
         node: String,
     },
     /// Fault injection: split the cluster, e.g. `partition n1,n2 / n3`. Each side drops all
-    /// traffic with the other; both declare the other down within about 1 s.
+    /// traffic with the other; both declare the other down within about 1 s. Nodes that do
+    /// not answer (paused) are named and never apply it later; the others' part cuts them.
     Partition {
         /// Groups of nodes separated by '/'.
         #[arg(required = true, num_args = 1..)]
         groups: Vec<String>,
     },
-    /// End a partition; nodes reconnect through discovery.
+    /// End a partition; nodes reconnect through discovery. Names the nodes that did not
+    /// answer (they keep their partition; heal again once they answer).
     Heal,
     /// An interactive prompt for `members`, `ps`, `info`, `kill` and the cluster commands,
     /// with history. With NODE, `ps` shows that node's actors.

@@ -279,3 +279,58 @@ fn a_restart_appends_to_the_node_logs_and_a_new_start_rotates_them() {
     assert_eq!(marks(&log_lines(dir, "n2.log")), 1);
     assert_eq!(log_lines(dir, "n2.events.1")[..events.len()], events[..]);
 }
+
+/// The peers recorded node `i` is partitioned from (`/api/chaos`); `None` while it does not
+/// answer.
+fn cut_from(dir: &Path, i: usize) -> Option<Vec<String>> {
+    let chaos = get(dir, i, "/api/chaos")?;
+    let peers = chaos["partitioned_from"].as_array()?;
+    Some(
+        peers
+            .iter()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+#[test]
+fn a_partition_with_a_paused_node_is_applied_by_the_others_and_never_later_by_the_paused_one() {
+    let dir = StateDir::new("paused-partition");
+    let dir = &dir.0;
+    assert!(shoal(dir, &["start", "--size", "3"]).status.success());
+    assert!(shoal(dir, &["pause", "n3"]).status.success());
+    // The paused node first: the command used to give up there and apply nothing at all.
+    let cut = shoal(dir, &["partition", "n3", "/", "n1,n2"]);
+    assert!(cut.status.success(), "{}", stderr(&cut));
+    assert!(
+        stderr(&cut).contains("n3 did not apply its part"),
+        "{}",
+        stderr(&cut)
+    );
+    for i in 0..2 {
+        assert_eq!(cut_from(dir, i), Some(vec!["n3".to_owned()]), "node {i}");
+    }
+    // On resume n3 handles the request that waited in its socket: too late, it refuses it.
+    assert!(shoal(dir, &["resume", "n3"]).status.success());
+    let handled = wait_until(WAIT, || {
+        let refused = log_lines(dir, "n3.log")
+            .iter()
+            .any(|l| l.contains("partition request arrived after its deadline"));
+        let applied = cut_from(dir, 2).is_some_and(|peers| !peers.is_empty());
+        (refused || applied).then_some(())
+    });
+    assert!(handled.is_some(), "n3 never handled the late request");
+    assert_eq!(cut_from(dir, 2), Some(Vec::new()), "n3 applied a late partition");
+
+    // A heal with n3 paused heals the others and names n3.
+    assert!(shoal(dir, &["pause", "n3"]).status.success());
+    let heal = shoal(dir, &["heal"]);
+    assert!(!heal.status.success(), "n3 did not answer, so heal must fail");
+    assert!(stderr(&heal).contains("n3:"), "{}", stderr(&heal));
+    for i in 0..2 {
+        assert_eq!(cut_from(dir, i), Some(Vec::new()), "node {i}");
+    }
+    assert!(shoal(dir, &["resume", "n3"]).status.success());
+    let healthy = wait_until(WAIT, || shoal(dir, &["health"]).status.success().then_some(()));
+    assert!(healthy.is_some(), "no full mesh after the heal and resume");
+}

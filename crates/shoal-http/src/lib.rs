@@ -11,11 +11,11 @@
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
 //! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
 //! | `GET /api/groups` | every process group with its members |
-//! | `GET /api/supervisor` | distributed supervisor: counts, running children per node, every child with owner, pid, restarts, how it last started, whether it kept its state |
+//! | `GET /api/supervisor` | distributed supervisor: counts (tombstones included), running children per node, every child with owner, pid, restarts, how it last started, whether it kept its state |
 //! | `POST /api/supervisor/migrate?id=c&to=n` | moves child `c` to node `n` with its state, answers once it runs there from its state (409: moving already, superseded by a concurrent move, or state lost); admin token |
 //! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
-//! | `POST /api/chaos/partition?peers=a,b` | drops all gossip and link traffic to and from those peers; admin token |
-//! | `POST /api/chaos/heal` | ends the partition; admin token |
+//! | `POST /api/chaos/partition?peers=a,b[&deadline_ms=T]` | drops all gossip and link traffic to and from those peers; refused (409) if handled after `deadline_ms`; admin token |
+//! | `POST /api/chaos/heal[?deadline_ms=T]` | ends the partition; refused (409) if handled after `deadline_ms`; admin token |
 //!
 //! Times are integers whose key names the unit (`uptime_ms`, `rtt_us`). Errors are
 //! `{"error": "..."}` with a 4xx status. Mutating endpoints need `Authorization: Bearer

@@ -104,6 +104,9 @@ pub struct ChildCounts {
     pub running: usize,
     /// Children given up after too many restarts.
     pub failed: usize,
+    /// Removed children whose tombstones this replica still holds (collected once every
+    /// peer has them).
+    pub tombstones: usize,
 }
 
 /// Why `start_child` refused.
@@ -323,6 +326,7 @@ impl DistributedSupervisor {
             specs: children.len(),
             running: children.iter().filter(|c| c.pid.is_some()).count(),
             failed: children.iter().filter(|c| c.failed.is_some()).count(),
+            tombstones: self.actors.with_children(|t| t.tombstones()),
         }
     }
 

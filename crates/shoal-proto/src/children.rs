@@ -1,201 +1,53 @@
 //! The distributed supervisor's child table (ARCHITECTURE section 7): every child spec and
 //! who owns it, replicated on every node as a last-writer-wins map.
 //!
-//! Each entry carries a [`Version`] (a Lamport counter, then the writing node's name); a
-//! replica keeps, per child id, the entry with the highest version, so merging is
-//! commutative, associative and idempotent and replicas that saw the same entries agree.
-//! Removed children stay as tombstones (a few bytes each) so a late delta cannot bring them
-//! back. Local writes go out as batched deltas ([`ChildTable::flush`]); a digest (an XOR of
-//! entry hashes) on link-up and on a timer repairs lost deltas with snapshots.
+//! Each entry carries a [`Version`] (a Lamport counter, then the writing process); a replica
+//! keeps, per child id, the entry with the highest version, so merging is commutative,
+//! associative and idempotent and replicas that saw the same entries agree. Local writes go
+//! out as batched deltas ([`ChildTable::flush`]); a summary (an XOR of entry hashes) on
+//! link-up and on every tick repairs lost deltas with snapshots.
 //!
-//! Sans-io: the driver feeds frames and link events in and sends what
-//! [`ChildTable::poll_output`] returns.
+//! # Tombstones and the floor
+//! A removed child stays as a tombstone so a late or stale copy of it cannot bring it back,
+//! but only until every replica has it. Each tick's [`ChildFrame::Summary`] carries, besides
+//! the digest, `prefix`: the XOR of the sender's entries older than `below` (one past its
+//! clock at its previous tick, so writes still in flight then are left out). A receiver
+//! whose own entries older than `below` hash the same (leaving out tombstones below the
+//! sender's floor, which the sender collected) knows the sender holds all its tombstones up
+//! to there: the sender *confirmed* `below`. Once every
+//! peer heard from within the horizon ([`PEER_HORIZON_MS`]) confirmed, the table raises its
+//! **floor** to the smallest confirmation and drops its tombstones older than the floor; a
+//! tombstone older than the floor that arrives later is dropped too. A peer that stops
+//! answering (down, paused, cut off) keeps counting until the horizon passes, so a node
+//! that missed a terminate and comes back within it still finds the tombstone; a newer
+//! process under the peer's name replaces it at once (the old table died with the old
+//! process). See docs/design-notes.md, "Child-table tombstones are collected once every
+//! replica has them".
+//!
+//! # Call order
+//! The driver calls [`ChildTable::handle_tick`] with its clock on a timer,
+//! [`ChildTable::handle_peer_up`] when a link comes up and
+//! [`ChildTable::handle_frame`] for every table frame, then drains
+//! [`ChildTable::poll_output`] and sends what it returns. Writes ([`ChildTable::write`]) go
+//! out on the next [`ChildTable::flush`].
+
+mod record;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hasher;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::actor_wire::ExitReason;
 use crate::node_id::{NodeId, NodeName};
-use crate::placement::PlacementHints;
 
-/// When a stopped child is started again (as in Erlang supervisors).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Restart {
-    /// Always, whatever the reason (the default).
-    #[default]
-    Permanent,
-    /// Only after an abnormal exit (not `Normal` or `Shutdown`).
-    Transient,
-    /// Never: not after an exit, nor when its node goes down.
-    Temporary,
-}
+pub use self::record::{ChildRecord, ChildSpec, Intensity, Restart, StartKind};
 
-/// At most `max_restarts` restarts within `within_ms`; one more and the child is given up
-/// ([`ChildRecord::failed`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Intensity {
-    /// Restarts allowed in the window.
-    pub max_restarts: u32,
-    /// The window, in milliseconds.
-    pub within_ms: u64,
-}
-
-impl Default for Intensity {
-    /// 3 restarts in 5 seconds (Horde's default).
-    fn default() -> Self {
-        Self {
-            max_restarts: 3,
-            within_ms: 5_000,
-        }
-    }
-}
-
-/// What a distributed supervisor's child is: the cluster-wide id (also its registered name),
-/// the factory and arguments that build it on any node, and how it is restarted and placed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChildSpec {
-    /// Cluster-wide id; the running instance is registered under it.
-    pub id: String,
-    /// A factory registered on every eligible node.
-    pub factory: String,
-    /// The factory's arguments, encoded (postcard).
-    pub args: Bytes,
-    /// Restart type.
-    pub restart: Restart,
-    /// Where it may run.
-    pub placement: PlacementHints,
-    /// Restart intensity.
-    pub intensity: Intensity,
-}
-
-impl ChildSpec {
-    /// A permanent child `id` built by `factory` from `args`, placed uniformly, with the
-    /// default intensity. Fails only if `args` do not encode.
-    pub fn new<A: Serialize>(
-        id: impl Into<String>,
-        factory: impl Into<String>,
-        args: &A,
-    ) -> Result<Self, postcard::Error> {
-        Ok(Self {
-            id: id.into(),
-            factory: factory.into(),
-            args: Bytes::from(postcard::to_stdvec(args)?),
-            restart: Restart::default(),
-            placement: PlacementHints::default(),
-            intensity: Intensity::default(),
-        })
-    }
-
-    /// Sets the restart type.
-    pub fn restart(mut self, restart: Restart) -> Self {
-        self.restart = restart;
-        self
-    }
-
-    /// Sets the placement strategy.
-    pub fn strategy(mut self, strategy: crate::placement::PlacementStrategy) -> Self {
-        self.placement.strategy = strategy;
-        self
-    }
-
-    /// Limits placement to nodes with `role`.
-    pub fn role(mut self, role: impl Into<String>) -> Self {
-        self.placement.role = Some(role.into());
-        self
-    }
-
-    /// Sets the restart intensity: at most `max_restarts` within `within`.
-    pub fn intensity(mut self, max_restarts: u32, within: std::time::Duration) -> Self {
-        self.intensity = Intensity {
-            max_restarts,
-            within_ms: within.as_millis() as u64,
-        };
-        self
-    }
-}
-
-/// How the current instance of a child came to be.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StartKind {
-    /// Not started yet, or started from its spec for the first time.
-    #[default]
-    Fresh,
-    /// Restarted on its owner after it stopped; in-memory state was lost.
-    Restarted {
-        /// Why the previous instance stopped.
-        reason: ExitReason,
-    },
-    /// Restarted on a new owner after its node went down; in-memory state was lost.
-    FailedOver {
-        /// The node that went down.
-        from: NodeName,
-    },
-    /// Moved from another node with its state (migration, rebalancing or a graceful leave).
-    HandedOff {
-        /// The previous owner.
-        from: NodeName,
-    },
-    /// A handoff began but the previous owner went down first: started from its spec, the
-    /// state was lost.
-    HandoffLost {
-        /// The previous owner.
-        from: NodeName,
-    },
-}
-
-impl StartKind {
-    /// Whether the instance started from a previous instance's state (or had none to lose).
-    pub fn kept_state(&self) -> bool {
-        matches!(self, Self::Fresh | Self::HandedOff { .. })
-    }
-}
-
-/// A child as the table holds it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChildRecord {
-    /// The spec.
-    pub spec: ChildSpec,
-    /// The node that must run it.
-    pub owner: NodeName,
-    /// Set while the child moves with its state: the previous owner, which hands the state
-    /// to `owner`; `owner` waits for it (or for that node to go down) before it starts.
-    pub handoff_from: Option<NodeName>,
-    /// Instances started so far.
-    pub starts: u32,
-    /// Recent restart times (ms since the Unix epoch), for the intensity limit.
-    pub restarts_ms: Vec<u64>,
-    /// How the current (or next) instance starts.
-    pub last_start: StartKind,
-    /// Set when the child was given up (too many restarts): no node runs it.
-    pub failed: Option<ExitReason>,
-}
-
-impl ChildRecord {
-    /// A new child owned by `owner`.
-    pub fn new(spec: ChildSpec, owner: NodeName) -> Self {
-        Self {
-            spec,
-            owner,
-            handoff_from: None,
-            starts: 0,
-            restarts_ms: Vec::new(),
-            last_start: StartKind::Fresh,
-            failed: None,
-        }
-    }
-
-    /// Records a restart at `now_ms`; returns false (and keeps it) if it is one too many
-    /// for the intensity limit.
-    pub fn note_restart(&mut self, now_ms: u64) -> bool {
-        let window = self.spec.intensity.within_ms;
-        self.restarts_ms.retain(|t| now_ms.saturating_sub(*t) < window);
-        self.restarts_ms.push(now_ms);
-        self.restarts_ms.len() <= self.spec.intensity.max_restarts as usize
-    }
-}
+/// How long a peer that stopped sending table frames (down, paused or cut off) still counts
+/// among the replicas that must confirm a tombstone before it is collected, in ms. A peer
+/// that comes back within it finds every tombstone it missed still there; one that comes
+/// back later with a record of a child terminated and collected meanwhile brings that
+/// child back, as a Cassandra node down for longer than `gc_grace_seconds` does.
+pub const PEER_HORIZON_MS: u64 = 300_000;
 
 /// The version of one entry: a Lamport counter, then the writer (name, then process life).
 ///
@@ -237,8 +89,8 @@ impl ChildEntry {
 /// Supervisor traffic on a link. New variants go at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChildFrame {
-    /// "My table hashes to this": a peer with another hash answers with its snapshot and
-    /// asks for ours.
+    /// "My table hashes to this" (sent by earlier versions; answered as a
+    /// [`ChildFrame::Summary`] without a prefix).
     Digest {
         /// XOR of the entries' hashes.
         hash: u64,
@@ -254,7 +106,21 @@ pub enum ChildFrame {
         /// The child id.
         id: String,
         /// The state its instance handed over, if it had any.
-        state: Option<Bytes>,
+        state: Option<bytes::Bytes>,
+    },
+    /// "My table hashes to `hash`; my entries older than `below` hash to `prefix`; I hold no
+    /// tombstone older than `floor`": a peer with another `hash` answers with its snapshot
+    /// and asks for ours; one whose entries older than `below` (but its tombstones older
+    /// than `floor`) hash to `prefix` counts it as confirming `below` (see the module doc).
+    Summary {
+        /// XOR of all entries' hashes.
+        hash: u64,
+        /// The cut: one past the sender's clock at its previous tick.
+        below: u64,
+        /// XOR of the hashes of the entries whose counter is below `below`.
+        prefix: u64,
+        /// The sender's floor: it collected every tombstone older than it.
+        floor: u64,
     },
 }
 
@@ -272,6 +138,19 @@ pub enum ChildOutput {
     Broadcast(ChildFrame),
 }
 
+/// A peer replica as the tombstone collection sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Peer {
+    /// Its process (a newer process under the same name replaces it).
+    process: NodeId,
+    /// Whether it sent a table frame since the last tick.
+    heard: bool,
+    /// The tick at which it was last found to have sent one (ms, the driver's clock).
+    heard_ms: u64,
+    /// The highest cut below which it was seen to hold exactly our entries.
+    confirmed: u64,
+}
+
 /// One node's replica of the child table.
 #[derive(Debug)]
 pub struct ChildTable {
@@ -285,6 +164,14 @@ pub struct ChildTable {
     /// Peers whose whole table this replica has merged (or found equal) since their link
     /// last came up.
     synced: BTreeSet<NodeName>,
+    /// The driver's clock at the last tick (ms).
+    now_ms: u64,
+    /// One past the clock at the previous tick: the cut offered in the next summary.
+    below: u64,
+    /// No tombstone older than it is kept: every peer had them.
+    floor: u64,
+    /// Replicas that must confirm before a tombstone is collected.
+    peers: BTreeMap<NodeName, Peer>,
 }
 
 impl ChildTable {
@@ -299,6 +186,10 @@ impl ChildTable {
             outputs: VecDeque::new(),
             changes: 0,
             synced: BTreeSet::new(),
+            now_ms: 0,
+            below: 0,
+            floor: 0,
+            peers: BTreeMap::new(),
         }
     }
 
@@ -315,6 +206,21 @@ impl ChildTable {
     /// Every live child, by id.
     pub fn children(&self) -> impl Iterator<Item = &ChildRecord> {
         self.entries.values().filter_map(|e| e.record.as_ref())
+    }
+
+    /// How many tombstones (removed children not collected yet) the table holds.
+    pub fn tombstones(&self) -> usize {
+        self.entries.values().filter(|e| e.record.is_none()).count()
+    }
+
+    /// The floor: no tombstone is older than it (see the module doc).
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+
+    /// Whether the table holds any entry, tombstones included.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// How many children each node owns (failed children count for nobody).
@@ -361,17 +267,24 @@ impl ChildTable {
         }
     }
 
-    /// Keeps `entry` if it is newer than what the table holds; returns whether it was.
+    /// Keeps `entry` if it is newer than what the table holds; returns whether it was. A
+    /// tombstone older than the floor removes what it wins over but is not kept itself (it
+    /// was collected: every peer had it).
     pub fn merge(&mut self, entry: ChildEntry) -> bool {
         self.clock = self.clock.max(entry.version.counter);
-        if let Some(old) = self.entries.get(&entry.id) {
-            if old.version >= entry.version {
-                return false;
+        let collected = entry.record.is_none() && entry.version.counter < self.floor;
+        match self.entries.get(&entry.id) {
+            Some(old) if old.version >= entry.version => return false,
+            Some(_) if collected => {
+                self.remove(&entry.id);
+                return true;
             }
-            self.digest ^= old.hash();
+            Some(old) => self.digest ^= old.hash(),
+            None if collected => return false,
+            None => {}
         }
-        self.digest ^= entry.hash();
         self.changes += 1;
+        self.digest ^= entry.hash();
         self.entries.insert(entry.id.clone(), entry);
         true
     }
@@ -382,38 +295,48 @@ impl ChildTable {
         self.synced.contains(peer)
     }
 
-    /// A link to `peer` is up: compare digests.
+    /// A link to `peer` is up: compare tables. The peer counts for tombstone collection
+    /// from now on, so nothing is collected until it confirmed.
     pub fn handle_peer_up(&mut self, peer: NodeId) {
         self.synced.remove(&peer.name);
-        let frame = ChildFrame::Digest { hash: self.digest };
+        self.heard(&peer);
+        let frame = self.summary();
         self.outputs.push_back(ChildOutput::Send { to: peer, frame });
     }
 
-    /// Anti-entropy: tell every peer our digest.
-    pub fn handle_tick(&mut self) {
-        let frame = ChildFrame::Digest { hash: self.digest };
+    /// The timer, at `now_ms` (the driver's wall clock, ms since the Unix epoch): forget
+    /// peers silent for longer than the horizon, collect what every other peer confirmed,
+    /// and tell every peer our summary.
+    pub fn handle_tick(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        let now = self.now_ms;
+        self.peers.retain(|_, p| {
+            if std::mem::take(&mut p.heard) {
+                p.heard_ms = now;
+            }
+            now.saturating_sub(p.heard_ms) <= PEER_HORIZON_MS
+        });
+        self.collect();
+        let frame = self.summary();
         self.outputs.push_back(ChildOutput::Broadcast(frame));
+        self.below = self.clock + 1;
     }
 
     /// A table frame from `from` (a `Handoff` is the driver's, and is ignored here).
     pub fn handle_frame(&mut self, from: &NodeId, frame: ChildFrame) {
+        self.heard(from);
         match frame {
-            ChildFrame::Digest { hash } if hash != self.digest => {
-                self.send(
-                    from,
-                    ChildFrame::Snapshot(self.entries.values().cloned().collect()),
-                );
-                self.send(from, ChildFrame::SyncRequest);
-            }
-            ChildFrame::Digest { .. } => {
-                self.synced.insert(from.name.clone());
-            }
+            ChildFrame::Digest { hash } => self.handle_summary(from, hash, None),
+            ChildFrame::Summary {
+                hash,
+                below,
+                prefix,
+                floor,
+            } => self.handle_summary(from, hash, Some((below, prefix, floor))),
             ChildFrame::Handoff { .. } => {}
             ChildFrame::SyncRequest => {
-                self.send(
-                    from,
-                    ChildFrame::Snapshot(self.entries.values().cloned().collect()),
-                );
+                let frame = self.snapshot();
+                self.send(from, frame);
             }
             ChildFrame::Snapshot(entries) => {
                 for entry in entries {
@@ -427,6 +350,102 @@ impl ChildTable {
                 }
             }
         }
+    }
+
+    fn handle_summary(&mut self, from: &NodeId, hash: u64, cut: Option<(u64, u64, u64)>) {
+        if hash == self.digest {
+            self.synced.insert(from.name.clone());
+        } else {
+            let frame = self.snapshot();
+            self.send(from, frame);
+            self.send(from, ChildFrame::SyncRequest);
+        }
+        let Some((below, prefix, floor)) = cut else {
+            return;
+        };
+        if prefix != self.prefix(below, floor) {
+            return;
+        }
+        if let Some(peer) = self.peers.get_mut(&from.name)
+            && peer.process == *from
+        {
+            peer.confirmed = peer.confirmed.max(below);
+        }
+        self.collect();
+    }
+
+    /// Raises the floor to the smallest cut every peer in the horizon confirmed; nothing
+    /// while no peer counts (a node alone does not know who else may hold its tombstones).
+    fn collect(&mut self) {
+        let confirmed = self.peers.values().map(|p| p.confirmed).min();
+        if let Some(floor) = confirmed {
+            self.raise_floor(floor);
+        }
+    }
+
+    /// Sets the floor to `floor` if higher and drops the tombstones below it.
+    fn raise_floor(&mut self, floor: u64) {
+        if floor <= self.floor {
+            return;
+        }
+        self.floor = floor;
+        let collected: Vec<String> = self
+            .entries
+            .values()
+            .filter(|e| e.record.is_none() && e.version.counter < floor)
+            .map(|e| e.id.clone())
+            .collect();
+        for id in collected {
+            self.remove(&id);
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(old) = self.entries.remove(id) {
+            self.digest ^= old.hash();
+            self.changes += 1;
+        }
+    }
+
+    /// Notes a frame from `from`: a newer process under a known name replaces the older
+    /// (whose table died with it); frames from an older one are not counted.
+    fn heard(&mut self, from: &NodeId) {
+        match self.peers.get_mut(&from.name) {
+            Some(peer) if peer.process == *from => peer.heard = true,
+            Some(peer) if peer.process.creation > from.creation => {}
+            _ => {
+                let peer = Peer {
+                    process: from.clone(),
+                    heard: true,
+                    heard_ms: self.now_ms,
+                    confirmed: 0,
+                };
+                self.peers.insert(from.name.clone(), peer);
+            }
+        }
+    }
+
+    /// XOR of the hashes of the entries older than `below`, leaving out tombstones older
+    /// than `collected` (a peer with that floor holds none).
+    fn prefix(&self, below: u64, collected: u64) -> u64 {
+        self.entries
+            .values()
+            .filter(|e| e.version.counter < below)
+            .filter(|e| e.record.is_some() || e.version.counter >= collected)
+            .fold(0, |acc, e| acc ^ e.hash())
+    }
+
+    fn summary(&self) -> ChildFrame {
+        ChildFrame::Summary {
+            hash: self.digest,
+            below: self.below,
+            prefix: self.prefix(self.below, 0),
+            floor: self.floor,
+        }
+    }
+
+    fn snapshot(&self) -> ChildFrame {
+        ChildFrame::Snapshot(self.entries.values().cloned().collect())
     }
 
     fn send(&mut self, to: &NodeId, frame: ChildFrame) {

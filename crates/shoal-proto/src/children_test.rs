@@ -1,7 +1,10 @@
 use proptest::prelude::*;
 
 use super::*;
+use bytes::Bytes;
+
 use crate::node_id::Creation;
+use crate::placement::PlacementHints;
 
 fn name(n: &str) -> NodeName {
     NodeName::new(n).unwrap()
@@ -95,7 +98,7 @@ proptest! {
         a.flush();
         b.flush();
         while a.poll_output().is_some() || b.poll_output().is_some() {} // deltas lost
-        a.handle_tick();
+        a.handle_tick(1);
         for _ in 0..4 {
             while let Some(out) = a.poll_output() {
                 let frame = match out { ChildOutput::Send { frame, .. } | ChildOutput::Broadcast(frame) => frame };
@@ -177,4 +180,236 @@ fn intensity_allows_max_restarts_in_the_window_then_refuses() {
     for t in [0, 6_000, 12_000, 18_000, 24_000] {
         assert!(later.note_restart(t), "restarts spread out never hit the limit");
     }
+}
+
+/// Tables of nodes a, b, c, ... linked to each other; frames to or from a cut node are lost.
+struct Net {
+    tables: Vec<ChildTable>,
+    cut: BTreeSet<usize>,
+    now_ms: u64,
+}
+
+impl Net {
+    fn new(n: usize) -> Self {
+        let names = ["a", "b", "c", "d"];
+        let mut tables: Vec<ChildTable> = names[..n].iter().map(|m| ChildTable::new(process(m))).collect();
+        for (i, table) in tables.iter_mut().enumerate() {
+            for (_, peer) in names[..n].iter().enumerate().filter(|(j, _)| *j != i) {
+                table.handle_peer_up(process(peer));
+            }
+        }
+        let mut net = Self {
+            tables,
+            cut: BTreeSet::new(),
+            now_ms: 1_000,
+        };
+        net.deliver();
+        net
+    }
+
+    /// Delivers every queued frame (and the answers) between nodes that are not cut.
+    fn deliver(&mut self) {
+        loop {
+            let mut sent = Vec::new();
+            for (i, t) in self.tables.iter_mut().enumerate() {
+                t.flush();
+                while let Some(out) = t.poll_output() {
+                    sent.push((i, out));
+                }
+            }
+            if sent.is_empty() {
+                return;
+            }
+            for (i, out) in sent {
+                let from = self.tables[i].local.clone();
+                let (to, frame) = match out {
+                    ChildOutput::Send { to, frame } => (Some(to), frame),
+                    ChildOutput::Broadcast(frame) => (None, frame),
+                };
+                for j in 0..self.tables.len() {
+                    let addressed = to.as_ref().is_none_or(|to| *to == self.tables[j].local);
+                    let lost = self.cut.contains(&i) || self.cut.contains(&j);
+                    if j != i && addressed && !lost {
+                        self.tables[j].handle_frame(&from, frame.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// `rounds` ticks of every node, `every_ms` apart, with delivery after each.
+    fn tick(&mut self, rounds: usize, every_ms: u64) {
+        for _ in 0..rounds {
+            self.now_ms += every_ms;
+            for i in 0..self.tables.len() {
+                if !self.cut.contains(&i) {
+                    self.tables[i].handle_tick(self.now_ms);
+                }
+            }
+            self.deliver();
+        }
+    }
+
+    fn tombstones(&self) -> Vec<usize> {
+        self.tables.iter().map(ChildTable::tombstones).collect()
+    }
+}
+
+fn start(t: &mut ChildTable, id: &str) {
+    t.write(id, Some(ChildRecord::new(spec(id), name("a"))));
+}
+
+#[test]
+fn a_tombstone_is_collected_once_every_peer_confirmed_it() {
+    let mut net = Net::new(3);
+    start(&mut net.tables[0], "c");
+    net.deliver();
+    net.tables[1].write("c", None);
+    net.deliver();
+    assert_eq!(
+        net.tombstones(),
+        vec![1, 1, 1],
+        "every replica holds the tombstone first"
+    );
+    net.tick(3, 2_000);
+    assert_eq!(net.tombstones(), vec![0, 0, 0], "collected everywhere");
+    assert!(net.tables.iter().all(|t| t.get("c").is_none() && t.is_empty()));
+    let digest = net.tables[0].digest();
+    assert!(net.tables.iter().all(|t| t.digest() == digest));
+}
+
+#[test]
+fn tombstones_are_collected_while_children_keep_starting_and_stopping() {
+    // Writes never stop, so the tables are never equal when a summary arrives; the prefix
+    // below each sender's previous tick still is.
+    let mut net = Net::new(3);
+    for cycle in 0..600 {
+        let id = format!("c{}", cycle % 7);
+        let node = cycle % 3;
+        start(&mut net.tables[node], &id);
+        net.deliver();
+        net.tables[(node + 1) % 3].write(&id, None);
+        net.deliver();
+        if cycle % 20 == 19 {
+            net.tick(1, 2_000);
+        }
+        let most = net.tombstones().into_iter().max().unwrap();
+        assert!(most <= 7, "cycle {cycle}: {most} tombstones held");
+    }
+    net.tick(3, 2_000);
+    assert_eq!(net.tombstones(), vec![0, 0, 0]);
+}
+
+#[test]
+fn a_silent_peer_keeps_tombstones_until_it_has_them_then_cannot_bring_the_child_back() {
+    let mut net = Net::new(3);
+    start(&mut net.tables[0], "c");
+    net.deliver();
+    net.cut.insert(2); // paused: it holds the live record
+    net.tables[0].write("c", None);
+    net.deliver();
+    net.tick(10, 2_000);
+    assert_eq!(
+        net.tombstones(),
+        vec![1, 1, 0],
+        "a peer silent for less than the horizon still counts"
+    );
+    assert!(
+        net.tables[2].get("c").is_some(),
+        "the silent node missed the terminate"
+    );
+    net.cut.clear(); // it comes back, with its stale record
+    net.tick(3, 2_000);
+    assert!(
+        net.tables.iter().all(|t| t.get("c").is_none()),
+        "the stale record must not bring the child back"
+    );
+    assert_eq!(net.tombstones(), vec![0, 0, 0]);
+}
+
+#[test]
+fn a_peer_silent_past_the_horizon_no_longer_blocks_collection() {
+    let mut net = Net::new(3);
+    start(&mut net.tables[0], "c");
+    net.deliver();
+    net.cut.insert(2);
+    net.tables[0].write("c", None);
+    net.deliver();
+    net.tick((PEER_HORIZON_MS / 2_000) as usize + 3, 2_000);
+    assert_eq!(net.tombstones()[..2], [0, 0]);
+}
+
+#[test]
+fn a_newer_process_under_a_peers_name_replaces_it_at_once() {
+    let mut net = Net::new(2);
+    start(&mut net.tables[0], "c");
+    net.deliver();
+    net.tables[0].write("c", None);
+    net.deliver();
+    net.cut.insert(1);
+    net.tick(2, 2_000);
+    assert_eq!(net.tombstones()[0], 1, "b's process may still hold c");
+    // b restarts: a fresh process under the same name, with an empty table.
+    net.cut.clear();
+    net.tables[1] = ChildTable::new(NodeId::new(name("b"), Creation(2)));
+    net.tables[0].handle_peer_up(NodeId::new(name("b"), Creation(2)));
+    net.tables[1].handle_peer_up(process("a"));
+    net.tick(3, 2_000);
+    assert_eq!(net.tombstones(), vec![0, 0]);
+    assert!(net.tables.iter().all(|t| t.get("c").is_none()));
+}
+
+#[test]
+fn a_collected_tombstone_arriving_again_is_not_kept() {
+    let mut net = Net::new(2);
+    start(&mut net.tables[0], "c");
+    net.deliver();
+    net.tables[0].write("c", None);
+    let tombstone = net.tables[0].entries["c"].clone();
+    net.deliver();
+    net.tick(3, 2_000);
+    assert_eq!(net.tombstones(), vec![0, 0]);
+    assert!(
+        !net.tables[1].merge(tombstone),
+        "a late copy of a collected tombstone"
+    );
+    assert_eq!(net.tables[1].tombstones(), 0);
+}
+
+#[test]
+fn a_node_alone_collects_nothing() {
+    let mut a = ChildTable::new(process("a"));
+    start(&mut a, "c");
+    a.write("c", None);
+    for t in 1..5 {
+        a.handle_tick(t * 2_000);
+    }
+    assert_eq!(a.tombstones(), 1, "it does not know who else may hold the record");
+}
+
+#[test]
+fn a_tick_summarises_the_entries_below_the_clock_at_the_previous_tick() {
+    let mut a = ChildTable::new(process("a"));
+    start(&mut a, "c"); // counter 1
+    a.flush();
+    while a.poll_output().is_some() {}
+    a.handle_tick(2_000);
+    let first = ChildFrame::Summary {
+        hash: a.digest(),
+        below: 0,
+        prefix: 0,
+        floor: 0,
+    };
+    assert_eq!(a.poll_output(), Some(ChildOutput::Broadcast(first)));
+    start(&mut a, "d"); // counter 2: after the cut, left out of the prefix
+    a.flush();
+    while a.poll_output().is_some() {}
+    a.handle_tick(4_000);
+    let second = ChildFrame::Summary {
+        hash: a.digest(),
+        below: 2,
+        prefix: a.entries["c"].hash(),
+        floor: 0,
+    };
+    assert_eq!(a.poll_output(), Some(ChildOutput::Broadcast(second)));
 }

@@ -327,18 +327,9 @@ impl TestCluster {
                     .ready
                     .http
                     .ok_or_else(|| std::io::Error::other("the node serves no HTTP API"))?;
-                let path = if peers.is_empty() {
-                    "/api/chaos/heal".to_owned()
-                } else {
-                    format!("/api/chaos/partition?peers={}", peers.join(","))
-                };
-                let (status, body) = http_request(
-                    http,
-                    "POST",
-                    &path,
-                    Some(&self.admin_token),
-                    Duration::from_secs(5),
-                )?;
+                let timeout = Duration::from_secs(5);
+                let path = cut_path(peers, timeout);
+                let (status, body) = http_request(http, "POST", &path, Some(&self.admin_token), timeout)?;
                 if status == 200 {
                     Ok(())
                 } else {
@@ -350,5 +341,21 @@ impl TestCluster {
             }
             TestNode::Killed(_) => Ok(()),
         }
+    }
+}
+
+/// The `/api/chaos` request that cuts a node off from `peers` (empty: heals it), with a
+/// deadline 1 s before `timeout` from now: a node that handles it later (it was paused, and
+/// the caller saw it time out) refuses it instead of applying it on its own.
+pub(crate) fn cut_path(peers: &[String], timeout: Duration) -> String {
+    let deadline_ms =
+        shoal_node::now_us() / 1000 + timeout.saturating_sub(Duration::from_secs(1)).as_millis() as u64;
+    if peers.is_empty() {
+        format!("/api/chaos/heal?deadline_ms={deadline_ms}")
+    } else {
+        format!(
+            "/api/chaos/partition?peers={}&deadline_ms={deadline_ms}",
+            peers.join(",")
+        )
     }
 }

@@ -15,7 +15,14 @@ use shoal_testkit::http_request;
 use super::start::ADMIN_TOKEN_FILE;
 use super::state::{ClusterState, NodeRecord, is_our_process};
 
+/// How long a command waits for each node's answer.
 const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The deadline a `partition` or `heal` request carries, from when it is sent: shorter than
+/// [`TIMEOUT`], so a node that handles it late (it was paused) refuses it rather than apply
+/// it after this command said it did not answer. The 500 ms between them cover the answer's
+/// way back.
+const APPLY_WINDOW: Duration = Duration::from_millis(1_500);
 
 /// `kill NODE` (SIGKILL), `pause NODE` (SIGSTOP), `resume NODE` (SIGCONT).
 pub(crate) fn signal(dir: &Path, node: &str, signal: Signal, json: bool) -> anyhow::Result<()> {
@@ -69,6 +76,12 @@ pub(crate) fn groups(args: &[String]) -> anyhow::Result<Vec<BTreeSet<String>>> {
 
 /// `partition A / B [/ C ...]`: every node is cut off from the nodes of the other groups.
 /// Nodes named in no group stay connected to everyone.
+///
+/// Every node that answers applies its part, even when others do not: a node that blocks a
+/// peer cuts that pair off, so one side's part is enough. A node that does not answer
+/// (paused, or too slow) is named, and will not apply the request later: it carries a
+/// deadline ([`APPLY_WINDOW`]) that passes before this command stops waiting. Fails only if
+/// some pair of nodes on different sides is left uncut (neither end answered).
 pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Result<()> {
     let state = ClusterState::load_required(dir)?;
     let groups = groups(args)?;
@@ -76,6 +89,7 @@ pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Resu
         find(&state, name)?;
     }
     let token = token(dir)?;
+    let mut unanswered: Vec<(String, String)> = Vec::new();
     for (i, group) in groups.iter().enumerate() {
         let others: Vec<&str> = groups
             .iter()
@@ -85,21 +99,65 @@ pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Resu
             .collect();
         for name in group {
             let path = format!("/api/chaos/partition?peers={}", others.join(","));
-            post(find(&state, name)?, &path, &token)?;
+            if let Err(e) = post(find(&state, name)?, &path, &token) {
+                unanswered.push((name.clone(), format!("{e:#}")));
+            }
         }
     }
+    let missing: BTreeSet<&str> = unanswered.iter().map(|(n, _)| n.as_str()).collect();
+    let uncut = uncut_pairs(&groups, &missing);
     let sides: Vec<Vec<&String>> = groups.iter().map(|g| g.iter().collect()).collect();
     if json {
-        println!("{}", json!({"partitioned": sides}));
-    } else {
+        let unanswered: Vec<_> = unanswered
+            .iter()
+            .map(|(node, error)| json!({"node": node, "error": error}))
+            .collect();
         println!(
-            "partitioned {sides:?}; `shoal cluster health` shows the split, `shoal cluster heal` ends it"
+            "{}",
+            json!({"partitioned": sides, "unanswered": unanswered, "uncut": uncut})
+        );
+    } else {
+        for (node, error) in &unanswered {
+            eprintln!(
+                "warning: {node} did not apply its part ({error}); it will not apply it later \
+                 (the request expires first), and the nodes of the other sides block it"
+            );
+        }
+        if uncut.is_empty() {
+            println!(
+                "partitioned {sides:?}; `shoal cluster health` shows the split, `shoal cluster heal` ends it"
+            );
+        }
+    }
+    if !uncut.is_empty() {
+        let pairs: Vec<String> = uncut.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        bail!(
+            "not partitioned as asked: neither end of {} answered, so traffic between them still \
+             flows; the nodes that answered applied their part (`shoal cluster heal` undoes it)",
+            pairs.join(", ")
         );
     }
     Ok(())
 }
 
-/// `heal`: ends every node's partition.
+/// Pairs of nodes on different sides neither of which applied its part (`missing`).
+fn uncut_pairs<'a>(groups: &'a [BTreeSet<String>], missing: &BTreeSet<&str>) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = Vec::new();
+    for (i, a) in groups.iter().enumerate() {
+        for b in &groups[i + 1..] {
+            for x in a.iter().filter(|x| missing.contains(x.as_str())) {
+                for y in b.iter().filter(|y| missing.contains(y.as_str())) {
+                    pairs.push((x.as_str(), y.as_str()));
+                }
+            }
+        }
+    }
+    pairs
+}
+
+/// `heal`: ends every node's partition. A node that does not answer is named; it keeps any
+/// partition it had, and will not apply this heal later (it expires first, so it cannot
+/// undo a partition set after it).
 pub(crate) fn heal(dir: &Path, json: bool) -> anyhow::Result<()> {
     let state = ClusterState::load_required(dir)?;
     let token = token(dir)?;
@@ -115,7 +173,11 @@ pub(crate) fn heal(dir: &Path, json: bool) -> anyhow::Result<()> {
         println!("healed; nodes reconnect through discovery within a few seconds");
     }
     if !failed.is_empty() {
-        bail!("could not heal every node: {}", failed.join("; "));
+        bail!(
+            "healed every node that answered; these did not, and keep any partition they had: {} \
+             (run `shoal cluster heal` again once they answer; `shoal cluster resume NODE` if paused)",
+            failed.join("; ")
+        );
     }
     Ok(())
 }
@@ -132,12 +194,16 @@ fn token(dir: &Path) -> anyhow::Result<String> {
         })
 }
 
+/// POSTs `path` to `node` with a deadline [`APPLY_WINDOW`] from now.
 fn post(node: &NodeRecord, path: &str, token: &str) -> anyhow::Result<()> {
     let http = node
         .http
         .with_context(|| format!("{} has no HTTP address recorded", node.name))?;
-    let (status, body) = http_request(http, "POST", path, Some(token), TIMEOUT)
-        .with_context(|| format!("{} did not answer", node.name))?;
+    let deadline_ms = (shoal_node::now_us() / 1000) + APPLY_WINDOW.as_millis() as u64;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let path = format!("{path}{sep}deadline_ms={deadline_ms}");
+    let (status, body) = http_request(http, "POST", &path, Some(token), TIMEOUT)
+        .with_context(|| format!("{} did not answer within {TIMEOUT:?}", node.name))?;
     if status != 200 {
         bail!("{} refused: {body}", node.name);
     }
@@ -162,5 +228,16 @@ mod tests {
         assert_eq!(groups(&strings(&["n1,n2/n3"])).unwrap(), expected);
         assert!(groups(&strings(&["n1,n2"])).is_err());
         assert!(groups(&strings(&["n1", "/"])).is_err());
+    }
+
+    #[test]
+    fn a_pair_is_left_uncut_only_when_neither_end_answered() {
+        let groups = groups(&strings(&["n1,n2", "/", "n3,n4"])).unwrap();
+        assert!(uncut_pairs(&groups, &BTreeSet::from(["n3"])).is_empty());
+        assert!(uncut_pairs(&groups, &BTreeSet::from(["n1", "n2"])).is_empty());
+        assert_eq!(
+            uncut_pairs(&groups, &BTreeSet::from(["n2", "n3"])),
+            vec![("n2", "n3")]
+        );
     }
 }

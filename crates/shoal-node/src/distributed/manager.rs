@@ -22,7 +22,8 @@ use crate::node::Snapshot;
 /// node to let go of a name).
 const RECHECK: Duration = Duration::from_millis(250);
 
-/// How often a node with children sends its table digest to every peer.
+/// How often a node sends its table summary (digest and tombstone confirmation) to every
+/// peer.
 const DIGEST_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What the supervisor handle asks of the manager.
@@ -136,7 +137,8 @@ impl Manager {
                     }
                 },
                 _ = ticks.tick(), if has_children => {}
-                _ = digests.tick(), if has_children => self.actors.children_tick(),
+                // Always: an empty table still confirms its peers' tombstones.
+                _ = digests.tick() => self.actors.children_tick(),
             }
             self.reconcile().await;
         }

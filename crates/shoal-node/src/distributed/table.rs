@@ -111,9 +111,10 @@ impl Actors {
         self.with_children(|t| t.handle_peer_up(peer));
     }
 
-    /// Anti-entropy: every linked peer gets our digest.
+    /// Anti-entropy and tombstone collection: every linked peer gets our summary.
     pub(crate) fn children_tick(&self) {
-        self.with_children(|t| t.handle_tick());
+        let now_ms = crate::now_us() / 1000;
+        self.with_children(|t| t.handle_tick(now_ms));
     }
 
     /// Sends the state of child `id` to its new owner `to`.

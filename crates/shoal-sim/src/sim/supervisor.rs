@@ -143,6 +143,25 @@ impl Sim {
         Ok(true)
     }
 
+    /// Removes child `id` cluster-wide from node `node`, as
+    /// `DistributedSupervisor::terminate_child` does. Returns whether there was such a child.
+    pub fn terminate_child(&mut self, node: &str, id: &str) -> Result<bool, SimError> {
+        let idx = self.running_index(node)?;
+        let table = &mut self.nodes[idx].supervision.table;
+        let found = table.get(id).is_some();
+        if found {
+            table.write(id, None);
+        }
+        self.supervise(idx);
+        Ok(found)
+    }
+
+    /// How many tombstones node `node`'s replica holds (`None` if it does not run).
+    pub fn child_tombstones(&self, node: &str) -> Option<usize> {
+        let idx = self.running_index(node).ok()?;
+        Some(self.nodes[idx].supervision.table.tombstones())
+    }
+
     /// Moves child `id` to node `to` with its state from node `node`, by the rule
     /// `DistributedSupervisor::migrate` applies ([`child_manager::migrate`]), without
     /// waiting: the move written (`None` if the child runs on `to` already), or why the
@@ -303,11 +322,11 @@ impl Sim {
             }
             node.supervision.recheck_at = None;
         }
-        if self.now >= node.supervision.digest_at {
+        let tick = self.now >= node.supervision.digest_at;
+        if tick {
             node.supervision.digest_at = self.now + DIGEST_INTERVAL;
-            if node.supervision.table.children().next().is_some() {
-                node.supervision.table.handle_tick();
-            }
+            let now_ms = self.now_ms();
+            self.nodes[target.node].supervision.table.handle_tick(now_ms);
         }
         self.supervise(target.node);
     }
@@ -517,8 +536,7 @@ impl Sim {
     }
 
     fn schedule_recheck(&mut self, idx: usize) {
-        let busy =
-            !self.singletons.is_empty() || self.nodes[idx].supervision.table.children().next().is_some();
+        let busy = !self.singletons.is_empty() || !self.nodes[idx].supervision.table.is_empty();
         let s = &mut self.nodes[idx].supervision;
         if !busy || s.recheck_at.is_some() {
             return;

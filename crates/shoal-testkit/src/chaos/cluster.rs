@@ -169,12 +169,9 @@ impl ChaosCluster {
         let Some(http) = self.slots[i].life.as_ref().and_then(|p| p.ready.http) else {
             return Ok(());
         };
-        let path = if peers.is_empty() {
-            "/api/chaos/heal".to_owned()
-        } else {
-            format!("/api/chaos/partition?peers={}", peers.join(","))
-        };
-        let (status, body) = http_request(http, "POST", &path, Some(&self.token), Duration::from_secs(5))?;
+        let timeout = Duration::from_secs(5);
+        let path = crate::cluster::cut_path(peers, timeout);
+        let (status, body) = http_request(http, "POST", &path, Some(&self.token), timeout)?;
         if status == 200 {
             Ok(())
         } else {
