@@ -1,7 +1,7 @@
-//! `shoal chaos run` over real node processes: short seeds of the fault kinds the cluster
-//! survives today must pass every guarantee (exit 0, zero violations in the JSON summary);
-//! the kinds that still break a guarantee (known bugs of issue 16) are `#[ignore]`d with the
-//! item they hit, and pass once it is fixed. One run at a time: two 3-node clusters sampled
+//! `shoal chaos run` over real node processes: short seeds of every fault kind must pass every
+//! guarantee (exit 0, zero violations in the JSON summary). Pauses, partitions and several
+//! faults at once were `#[ignore]`d until issue 16 items 2, 9 and 13 were fixed; each of these
+//! seeds failed before. One run at a time: two 3-node clusters sampled
 //! every 150 ms would starve each other on a 2-core CI machine.
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
@@ -87,13 +87,11 @@ fn chaos_kill_and_graceful_restart_hold_every_guarantee_on_another_seed() {
 }
 
 #[test]
-#[ignore = "issue 16 items 13 and 9: after a heal, nodes of the kept side are declared down by their own side (renewals; no_false_down)"]
 fn chaos_partitions_hold_every_guarantee() {
     assert_clean(2, "0.4", "partition");
 }
 
 #[test]
-#[ignore = "issue 16 item 2: a paused node's return takes down healthy ones (no_false_down)"]
 fn chaos_pauses_hold_every_guarantee() {
     assert_clean(3, "0.5", "pause");
 }
@@ -111,7 +109,6 @@ fn chaos_rolling_restarts_and_restarts_during_handoffs_hold_every_guarantee() {
 }
 
 #[test]
-#[ignore = "issue 16 items 2 and 13: several faults at once (pauses among them)"]
 fn chaos_concurrent_faults_hold_every_guarantee() {
     assert_clean(7, "0.5", "concurrent");
 }

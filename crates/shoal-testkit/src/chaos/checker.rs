@@ -235,9 +235,19 @@ fn check_state_kept(history: &History, instances: &Instances, verdict: &mut Verd
 
 fn check_jumps(instances: &Instances, verdict: &mut Verdict) {
     for (label, list) in instances.by_label() {
+        // Each instance also counted at least 0 when it started: a read of an instance whose
+        // node was stopped before any read reached it (a pause at the run's start) is bounded
+        // by its own start, not only by a later instance of the same child elsewhere. This
+        // only ever loosens the bound (a maximum over more candidates), never tightens it.
         let mut obs: Vec<(u64, u64, u64, &str)> = list
             .iter()
-            .flat_map(|i| i.counts.iter().map(|c| (c.0, c.1, c.2, i.pid.as_str())))
+            .flat_map(|i| {
+                let start = (i.start_us, i.start_us, 0, i.pid.as_str());
+                i.counts
+                    .iter()
+                    .map(|c| (c.0, c.1, c.2, i.pid.as_str()))
+                    .chain(std::iter::once(start))
+            })
             .collect();
         obs.sort_by_key(|o| o.1);
         // prefix[j]: max over obs[..=j] of count - sent/tick.
