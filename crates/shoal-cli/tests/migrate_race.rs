@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use serde_json::Value;
 use shoal_node::Node;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg};
@@ -93,22 +95,8 @@ async fn count(probe: &Node) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_concurrent_migrates_to_different_nodes_at_most_one_succeeds_and_the_child_runs_once() {
-    let cluster = TestCluster::builder()
-        .size(3)
-        .binary(env!("CARGO_BIN_EXE_shoal"))
-        .roles(["worker"])
-        .start()
-        .await
-        .unwrap();
-    let seed = cluster.nodes()[0].process().unwrap().ready.listen.to_string();
-    let probe = Node::builder()
-        .name("probe")
-        .cookie(cluster.cookie())
-        .seeds([seed])
-        .local_discovery(None)
-        .start()
-        .await
-        .unwrap();
+    let cluster = common::worker_cluster(3).await;
+    let probe = common::probe_node(&cluster, "probe", 0).await;
     wait_for("the probe joins", || (probe.members().len() == 3).then_some(())).await;
     let spec = ChildSpec::new(ID, COUNTER_FACTORY, &CounterArgs::default()).unwrap();
     probe.supervisor().start_child(spec.role("worker")).await.unwrap();

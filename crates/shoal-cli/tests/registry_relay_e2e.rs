@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use bytes::Bytes;
 use serde_json::Value;
 use shoal_node::actor::{ECHO_FACTORY, EchoCall, EchoMsg, EchoReply, ExitReason, Pid, SendError};
@@ -70,15 +72,7 @@ fn alive_unlinked(cluster: &TestCluster, i: usize, peer: &str) -> bool {
 
 /// A node of the test's own, joined through node `seed`, cut from `cut`.
 async fn probe(cluster: &TestCluster, name: &str, seed: usize, cut: &[&str]) -> Node {
-    let seed = cluster.nodes()[seed].process().unwrap().ready.listen.to_string();
-    let node = Node::builder()
-        .name(name)
-        .cookie(cluster.cookie())
-        .seeds([seed])
-        .local_discovery(None)
-        .start()
-        .await
-        .unwrap();
+    let node = common::probe_node(cluster, name, seed).await;
     node.partition_from(cut.iter().map(|n| NodeName::new(*n).unwrap()));
     node
 }

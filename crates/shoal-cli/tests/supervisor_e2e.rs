@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg};
@@ -76,22 +78,8 @@ async fn count(probe: &Node, id: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_children_survive_kill_sigterm_migrate_and_a_partition() {
-    let mut cluster = TestCluster::builder()
-        .size(5)
-        .binary(env!("CARGO_BIN_EXE_shoal"))
-        .roles(["worker"])
-        .start()
-        .await
-        .unwrap();
-    let seed = cluster.nodes()[0].process().unwrap().ready.listen.to_string();
-    let probe = Node::builder()
-        .name("probe")
-        .cookie(cluster.cookie())
-        .seeds([seed])
-        .local_discovery(None)
-        .start()
-        .await
-        .unwrap();
+    let mut cluster = common::worker_cluster(5).await;
+    let probe = common::probe_node(&cluster, "probe", 0).await;
     wait_for("the probe joins", || probe.members().len() == 5).await;
 
     // 1,000 children on the workers.

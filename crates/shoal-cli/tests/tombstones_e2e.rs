@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use serde_json::Value;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs};
 use shoal_node::distributed::ChildSpec;
@@ -74,22 +76,8 @@ fn empty_everywhere(cluster: &TestCluster, probe: &Node) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tombstones_are_collected_and_a_node_that_missed_a_terminate_does_not_bring_it_back() {
-    let cluster = TestCluster::builder()
-        .size(3)
-        .binary(env!("CARGO_BIN_EXE_shoal"))
-        .roles(["worker"])
-        .start()
-        .await
-        .unwrap();
-    let seed = cluster.nodes()[0].process().unwrap().ready.listen.to_string();
-    let probe = Node::builder()
-        .name("probe")
-        .cookie(cluster.cookie())
-        .seeds([seed])
-        .local_discovery(None)
-        .start()
-        .await
-        .unwrap();
+    let cluster = common::worker_cluster(3).await;
+    let probe = common::probe_node(&cluster, "probe", 0).await;
     wait_for("the probe joins", || probe.members().len() == 3).await;
     let sup = probe.supervisor();
     let rss_before = rss_kib(&cluster, 0);

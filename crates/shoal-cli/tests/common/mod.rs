@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use serde_json::Value;
-use shoal_testkit::{NodeProcess, http_get};
+use shoal_node::Node;
+use shoal_testkit::{NodeProcess, TestCluster, http_get};
 
 /// Whether `pid` runs (a reaped or zombie process has no `/proc/PID/exe` to read).
 pub(crate) fn process_alive(pid: u32) -> bool {
@@ -52,4 +53,31 @@ pub(crate) fn alive_members(node: &NodeProcess) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// A cluster of `size` `shoal` processes, each with the role `worker` (children placed on
+/// that role land on them only).
+pub(crate) async fn worker_cluster(size: usize) -> TestCluster {
+    TestCluster::builder()
+        .size(size)
+        .binary(env!("CARGO_BIN_EXE_shoal"))
+        .roles(["worker"])
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A node of the test's own, in this process, named `name` and joining `cluster` through its
+/// node `seed`. It has no role, so no `worker` child lands on it. Callers wait until it sees
+/// the members they need.
+pub(crate) async fn probe_node(cluster: &TestCluster, name: &str, seed: usize) -> Node {
+    let seed = cluster.nodes()[seed].process().unwrap().ready.listen.to_string();
+    Node::builder()
+        .name(name)
+        .cookie(cluster.cookie())
+        .seeds([seed])
+        .local_discovery(None)
+        .start()
+        .await
+        .unwrap()
 }
