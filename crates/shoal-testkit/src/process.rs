@@ -64,7 +64,8 @@ impl NodeProcess {
             std::process::id(),
             unique()
         ));
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .args([
                 "node",
                 "--name",
@@ -83,8 +84,8 @@ impl NodeProcess {
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()?;
+            .stderr(std::fs::File::create(&log)?);
+        let mut child = spawn_when_not_busy(&mut command)?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
         let (tx, events) = mpsc::channel();
@@ -210,4 +211,22 @@ fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Spawns `command`. An executable written a moment ago (a test's wrapper script) can be held
+/// open for writing by a child that another test thread forked before it closed the file, until
+/// that child execs: `ETXTBSY`. That passes within milliseconds, so the spawn is retried (for
+/// at most 2 s) while it lasts; any other error returns at once.
+fn spawn_when_not_busy(command: &mut Command) -> io::Result<std::process::Child> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match command.spawn() {
+            Err(e)
+                if e.kind() == io::ErrorKind::ExecutableFileBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
 }
