@@ -11,7 +11,6 @@
 mod config;
 mod event;
 mod foca_runtime;
-mod hearsay;
 mod links;
 mod notifications;
 mod timers;
@@ -73,9 +72,6 @@ pub struct MembershipStats {
     pub bad_link_messages: u64,
     /// Nodes refused because a live, answering member already holds their name.
     pub name_taken: u64,
-    /// Gossip payloads from which a `Down` about a member that answers on its link was
-    /// removed (see the `hearsay` module).
-    pub stale_downs: u64,
     /// Times this node found it had not run for longer than `stall_after` (see
     /// [`Event::Stalled`]).
     pub stalls: u64,
@@ -215,11 +211,6 @@ impl Membership {
             self.stats.name_taken += 1;
             return;
         }
-        let rewritten = hearsay::without_stale_downs(body, |m| self.heard_lately(now, &m.id));
-        if rewritten.is_some() {
-            self.stats.stale_downs += 1;
-        }
-        let body = rewritten.as_deref().unwrap_or(body);
         if self.swim.handle_data(body, &mut self.runtime).is_err() {
             self.stats.bad_gossip += 1;
         }
@@ -486,7 +477,8 @@ impl Membership {
 
     /// Whether life `id` was heard on our link within `link_suspect_after` (on its link, or on
     /// the one this node closed when it took a new life): the link is the stronger signal, so
-    /// neither a SWIM suspicion nor a gossiped down takes it.
+    /// a SWIM suspicion does not take it, and a down decided elsewhere ends its life but not
+    /// its process ([`DownReason::Renewed`]).
     fn heard_lately(&self, now: Instant, id: &NodeId) -> bool {
         let recent = |at: Instant| now.saturating_duration_since(at) < self.config.link_suspect_after;
         let linked = self

@@ -28,9 +28,11 @@ pub enum DownReason {
     /// A newer life of the same name (higher creation), another process, took its place:
     /// the node was restarted.
     Replaced,
-    /// The same process rejoined as a newer life: somewhere in the cluster it was declared
-    /// down (a partition's other side, a pause), and SWIM's down is final for a life, so it
-    /// took a new one. Its process never stopped, so its actors, names and monitors stand.
+    /// Its life ended while its process runs on: somewhere in the cluster it was declared down
+    /// (by a partition's other side, or a node cut from it only), and SWIM's down is final for
+    /// a life, so it takes a new one. Reported when the newer life of the same process
+    /// replaces it, or when the cluster's down arrives while it still answers us on its
+    /// link. Its process never stopped, so its actors, names and monitors stand.
     Renewed,
 }
 

@@ -110,11 +110,17 @@ impl Membership {
 
     /// Why `id` is down when the cluster says so before a link signal of ours did: `Crashed`
     /// if its side closed our link within `link_down_after` and no re-dial reached it since
-    /// (a peer's refused re-dial was gossiped before ours came back), else `Failed`.
+    /// (a peer's refused re-dial was gossiped before ours came back); `Renewed` if it answers
+    /// us on its link (heard within `link_suspect_after`): its life was ended by a node that
+    /// cannot reach it (a partition's other side, still holding its old view after the heal,
+    /// or a cut between that node and it only), its process runs on and takes a new life;
+    /// else `Failed`.
     fn reason_unseen(&self, now: Instant, id: &NodeId) -> DownReason {
         let recent = |at: &Instant| now.saturating_duration_since(*at) < self.config.link_down_after;
         if self.dropped.get(id).is_some_and(recent) {
             DownReason::Crashed
+        } else if self.heard_lately(now, id) {
+            DownReason::Renewed
         } else {
             DownReason::Failed
         }
