@@ -77,3 +77,41 @@ async fn a_live_listener_that_resets_the_handshake_is_not_refused() {
     );
     resetting.abort();
 }
+
+/// Two frames, length-prefixed as the peer's outbox writes them.
+fn framed(bodies: &[&[u8]]) -> BytesMut {
+    let mut bytes = BytesMut::new();
+    for body in bodies {
+        bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(body);
+    }
+    bytes
+}
+
+#[test]
+fn frames_buffered_behind_the_handshake_are_taken_before_any_read() {
+    // The handshake's last read also took the peer's first frames and half of the next.
+    let mut buffered = framed(&[b"summary", b"registry"]);
+    let next = framed(&[b"delta"]);
+    buffered.extend_from_slice(&next[..6]);
+    let mut codec = LengthDelimitedCodec::builder().max_frame_length(1024).new_codec();
+    let early = take_frames(&mut codec, &mut buffered);
+    let early: Vec<BytesMut> = early.into_iter().map(Result::unwrap).collect();
+    assert_eq!(early, [&b"summary"[..], &b"registry"[..]]);
+    // The codec kept the half frame's header; the rest completes it.
+    buffered.extend_from_slice(&next[6..]);
+    assert_eq!(codec.decode(&mut buffered).unwrap().unwrap(), &b"delta"[..]);
+}
+
+#[test]
+fn an_oversized_frame_behind_the_handshake_ends_the_list() {
+    let mut buffered = framed(&[b"ok", &[0; 64]]);
+    let mut codec = LengthDelimitedCodec::builder().max_frame_length(16).new_codec();
+    let early = take_frames(&mut codec, &mut buffered);
+    assert_eq!(early.len(), 2);
+    assert!(early[0].is_ok());
+    assert_eq!(
+        early[1].as_ref().unwrap_err().kind(),
+        std::io::ErrorKind::InvalidData
+    );
+}
