@@ -33,7 +33,7 @@
 
 mod record;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hasher;
 
 use serde::{Deserialize, Serialize};
@@ -161,9 +161,9 @@ pub struct ChildTable {
     unsent: Vec<ChildEntry>,
     outputs: VecDeque<ChildOutput>,
     changes: u64,
-    /// Peers whose whole table this replica has merged (or found equal) since their link
-    /// last came up.
-    synced: BTreeSet<NodeName>,
+    /// Peers whose whole table this replica has merged (or found equal) since their last
+    /// link went down, with the process that told us.
+    synced: BTreeMap<NodeName, NodeId>,
     /// The driver's clock at the last tick (ms).
     now_ms: u64,
     /// One past the clock at the previous tick: the cut offered in the next summary.
@@ -185,7 +185,7 @@ impl ChildTable {
             unsent: Vec::new(),
             outputs: VecDeque::new(),
             changes: 0,
-            synced: BTreeSet::new(),
+            synced: BTreeMap::new(),
             now_ms: 0,
             below: 0,
             floor: 0,
@@ -290,18 +290,30 @@ impl ChildTable {
     }
 
     /// Whether this replica has merged `peer`'s whole table (or found it equal) since their
-    /// link last came up.
+    /// last link went down.
     pub fn has_synced_with(&self, peer: &NodeName) -> bool {
-        self.synced.contains(peer)
+        self.synced.contains_key(peer)
     }
 
     /// A link to `peer` is up: compare tables. The peer counts for tombstone collection
     /// from now on, so nothing is collected until it confirmed.
+    ///
+    /// What the peer told us before this call still counts: its summary may arrive (over
+    /// the new link) before the driver learns of the link, and the peer sends it once.
+    /// [`ChildTable::handle_peer_down`] is what forgets a comparison.
     pub fn handle_peer_up(&mut self, peer: NodeId) {
-        self.synced.remove(&peer.name);
         self.heard(&peer);
         let frame = self.summary();
         self.outputs.push_back(ChildOutput::Send { to: peer, frame });
+    }
+
+    /// The last link to `peer` is down: its table may change unseen from now on, so it is
+    /// compared again after the next link-up ([`ChildTable::has_synced_with`]).
+    /// A newer process under the name that already told us stays synced.
+    pub fn handle_peer_down(&mut self, peer: &NodeId) {
+        if self.synced.get(&peer.name) == Some(peer) {
+            self.synced.remove(&peer.name);
+        }
     }
 
     /// The timer, at `now_ms` (the driver's wall clock, ms since the Unix epoch): forget
@@ -342,7 +354,7 @@ impl ChildTable {
                 for entry in entries {
                     self.merge(entry);
                 }
-                self.synced.insert(from.name.clone());
+                self.synced.insert(from.name.clone(), from.clone());
             }
             ChildFrame::Delta(entries) => {
                 for entry in entries {
@@ -354,7 +366,7 @@ impl ChildTable {
 
     fn handle_summary(&mut self, from: &NodeId, hash: u64, cut: Option<(u64, u64, u64)>) {
         if hash == self.digest {
-            self.synced.insert(from.name.clone());
+            self.synced.insert(from.name.clone(), from.clone());
         } else {
             let frame = self.snapshot();
             self.send(from, frame);

@@ -1,4 +1,5 @@
 use proptest::prelude::*;
+use std::collections::BTreeSet;
 
 use super::*;
 use bytes::Bytes;
@@ -412,4 +413,65 @@ fn a_tick_summarises_the_entries_below_the_clock_at_the_previous_tick() {
         floor: 0,
     };
     assert_eq!(a.poll_output(), Some(ChildOutput::Broadcast(second)));
+}
+
+/// Delivers what `from` queued to `to` (and drops what it queued for anyone else).
+fn deliver_to(from: &mut ChildTable, to: &mut ChildTable) {
+    from.flush();
+    let sender = from.local.clone();
+    while let Some(out) = from.poll_output() {
+        let frame = match out {
+            ChildOutput::Send { to: addressed, frame } if addressed == to.local => frame,
+            ChildOutput::Send { .. } => continue,
+            ChildOutput::Broadcast(frame) => frame,
+        };
+        to.handle_frame(&sender, frame);
+    }
+}
+
+#[test]
+fn a_summary_that_arrives_before_the_link_up_still_syncs() {
+    // b learns of the link first and sends its summary at once; a reads it before its own
+    // driver reports the link (the acceptor's first frame behind the handshake). The peer
+    // sends that summary once, so a link-up must not forget it: a node that joined a
+    // moment ago starts none of its children until it synced with every live peer.
+    let (mut a, mut b) = (ChildTable::new(process("a")), ChildTable::new(process("b")));
+    b.handle_peer_up(process("a"));
+    deliver_to(&mut b, &mut a);
+    a.handle_peer_up(process("b"));
+    deliver_to(&mut a, &mut b);
+    deliver_to(&mut b, &mut a);
+    assert!(b.has_synced_with(&name("a")));
+    assert!(
+        a.has_synced_with(&name("b")),
+        "a forgot b's summary at its link-up"
+    );
+}
+
+#[test]
+fn a_link_down_forgets_the_comparison_until_the_next_link_up() {
+    let (mut a, mut b) = (ChildTable::new(process("a")), ChildTable::new(process("b")));
+    a.handle_peer_up(process("b"));
+    b.handle_peer_up(process("a"));
+    deliver_to(&mut a, &mut b);
+    deliver_to(&mut b, &mut a);
+    assert!(a.has_synced_with(&name("b")) && b.has_synced_with(&name("a")));
+    a.handle_peer_down(&process("b"));
+    assert!(
+        !a.has_synced_with(&name("b")),
+        "compared before the link went down"
+    );
+    // Meanwhile b's table changed; the link-up exchange merges it.
+    start(&mut b, "c");
+    b.unsent.clear(); // the delta was lost with the link
+    a.handle_peer_up(process("b"));
+    b.handle_peer_up(process("a"));
+    deliver_to(&mut a, &mut b);
+    deliver_to(&mut b, &mut a);
+    deliver_to(&mut a, &mut b);
+    assert!(a.has_synced_with(&name("b")));
+    assert!(a.get("c").is_some(), "the link-up merged b's table");
+    // A down of an older process under b's name does not forget what the current one said.
+    a.handle_peer_down(&NodeId::new(name("b"), Creation(0)));
+    assert!(a.has_synced_with(&name("b")));
 }

@@ -111,6 +111,11 @@ impl Actors {
         self.with_children(|t| t.handle_peer_up(peer));
     }
 
+    /// No link leads to `peer` any more: its table is compared again on the next link-up.
+    pub(crate) fn children_peer_unlinked(&self, peer: &NodeId) {
+        self.with_children(|t| t.handle_peer_down(peer));
+    }
+
     /// Anti-entropy and tombstone collection: every linked peer gets our summary.
     pub(crate) fn children_tick(&self) {
         let now_ms = crate::now_us() / 1000;

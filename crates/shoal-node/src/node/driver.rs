@@ -315,7 +315,18 @@ impl Driver {
             .filter(|r| !self.routes.contains(r))
             .map(|(id, _)| id.clone())
             .collect();
+        // A process no route leads to any more (a new connection to it replaces the old
+        // one without a down).
+        let gone: Vec<NodeId> = self
+            .routes
+            .iter()
+            .filter(|(old, _)| !routes.iter().any(|(id, _)| id == old))
+            .map(|(id, _)| id.clone())
+            .collect();
         self.routes = routes;
+        for peer in gone {
+            self.wiring.actors.children_peer_unlinked(&peer);
+        }
         for peer in added {
             self.wiring.actors.registry_peer_linked(peer.clone());
             self.wiring.actors.children_peer_linked(peer);

@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio_util::codec::{Framed, FramedRead, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Framed, FramedRead, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
 use super::LinkCounters;
@@ -330,14 +330,19 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
 async fn relay(frames: Frames, outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkContext) {
     let parts = frames.into_parts();
     let (read_half, write_half) = parts.io.into_split();
-    let codec = LengthDelimitedCodec::builder()
+    let mut codec = LengthDelimitedCodec::builder()
         .max_frame_length(ctx.limits.max_frame_len)
         .new_codec();
+    // Frames that arrived right behind the handshake's last one are already buffered. A
+    // `FramedRead` decodes its buffer only after its next read from the socket, so they
+    // are taken out here: left in, they waited for the peer's next frame (often the
+    // table summary sent at link-up, held until the next gossip some 100 ms later).
+    let mut behind = parts.read_buf;
+    let early = take_frames(&mut codec, &mut behind);
     let mut reader = FramedRead::with_capacity(read_half, codec, READ_BUFFER);
-    // Frames that arrived right behind the handshake's last one are already buffered.
-    reader.read_buffer_mut().extend_from_slice(&parts.read_buf);
+    reader.read_buffer_mut().extend_from_slice(&behind);
     let writing = write_loop(write_half, outbox, origin, ctx);
-    let reading = read_loop(reader, origin, ctx);
+    let reading = read_loop(early, reader, origin, ctx);
     tokio::pin!(writing, reading);
     tokio::select! {
         ended = &mut writing => {
@@ -398,11 +403,13 @@ async fn write_loop(
 
 /// Reads and dispatches frames until the peer closes, a frame is refused or the driver stops.
 async fn read_loop(
+    early: Vec<Result<BytesMut, std::io::Error>>,
     mut reader: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
     origin: &Arc<Origin>,
     ctx: &LinkContext,
 ) {
-    while let Some(frame) = reader.next().await {
+    let mut frames = futures_util::stream::iter(early).chain(&mut reader);
+    while let Some(frame) = frames.next().await {
         match frame {
             Ok(_) if ctx.chaos.blocks(&origin.peer.name) => {}
             Ok(frame) => {
@@ -420,6 +427,25 @@ async fn read_loop(
                     );
                 }
                 return;
+            }
+        }
+    }
+}
+
+/// The complete frames at the front of `buffer`, decoded by `codec` (which keeps the state
+/// of a partial one left in `buffer`); a decode error ends the list, as it ends the link.
+fn take_frames(
+    codec: &mut LengthDelimitedCodec,
+    buffer: &mut BytesMut,
+) -> Vec<Result<BytesMut, std::io::Error>> {
+    let mut frames = Vec::new();
+    loop {
+        match codec.decode(buffer) {
+            Ok(Some(frame)) => frames.push(Ok(frame)),
+            Ok(None) => return frames,
+            Err(e) => {
+                frames.push(Err(e));
+                return frames;
             }
         }
     }

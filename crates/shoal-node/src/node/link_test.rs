@@ -77,3 +77,79 @@ async fn a_live_listener_that_resets_the_handshake_is_not_refused() {
     );
     resetting.abort();
 }
+
+/// Two frames, length-prefixed as the peer's outbox writes them.
+fn framed(bodies: &[&[u8]]) -> BytesMut {
+    let mut bytes = BytesMut::new();
+    for body in bodies {
+        bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(body);
+    }
+    bytes
+}
+
+#[test]
+fn frames_buffered_behind_the_handshake_are_taken_before_any_read() {
+    // The handshake's last read also took the peer's first frames and half of the next.
+    let mut buffered = framed(&[b"summary", b"registry"]);
+    let next = framed(&[b"delta"]);
+    buffered.extend_from_slice(&next[..6]);
+    let mut codec = LengthDelimitedCodec::builder().max_frame_length(1024).new_codec();
+    let early = take_frames(&mut codec, &mut buffered);
+    let early: Vec<BytesMut> = early.into_iter().map(Result::unwrap).collect();
+    assert_eq!(early, [&b"summary"[..], &b"registry"[..]]);
+    // The codec kept the half frame's header; the rest completes it.
+    buffered.extend_from_slice(&next[6..]);
+    assert_eq!(codec.decode(&mut buffered).unwrap().unwrap(), &b"delta"[..]);
+}
+
+#[test]
+fn an_oversized_frame_behind_the_handshake_ends_the_list() {
+    let mut buffered = framed(&[b"ok", &[0; 64]]);
+    let mut codec = LengthDelimitedCodec::builder().max_frame_length(16).new_codec();
+    let early = take_frames(&mut codec, &mut buffered);
+    assert_eq!(early.len(), 2);
+    assert!(early[0].is_ok());
+    assert_eq!(
+        early[1].as_ref().unwrap_err().kind(),
+        std::io::ErrorKind::InvalidData
+    );
+}
+
+#[tokio::test]
+async fn a_frame_that_came_with_the_handshakes_last_read_is_dispatched_without_more_traffic() {
+    // The peer writes the handshake's last message and its first link frame at once, then
+    // nothing more: the frame must reach the driver anyway (it used to wait in the reader's
+    // buffer for the peer's next frame).
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let bodies = [LinkMessage::Goodbye.encode(), LinkMessage::Heartbeat(7).encode()];
+        let bodies: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+        stream.write_all(&framed(&bodies)).await.unwrap();
+        stream // kept open, silent
+    });
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let codec = LengthDelimitedCodec::builder().max_frame_length(1024).new_codec();
+    let mut frames = Framed::new(stream, codec);
+    let _silent = peer.await.unwrap();
+    // The "handshake's last message": read while the frame behind it is buffered too.
+    let last = frames.next().await.unwrap().unwrap();
+    assert_eq!(LinkMessage::decode(&last).unwrap(), LinkMessage::Goodbye);
+    let (ctx, mut inputs) = context();
+    let (out, outbox) = outbox(ctx.limits);
+    let origin = Arc::new(Origin {
+        peer: member("peer").id,
+        out: out.downgrade(),
+    });
+    let relaying = tokio::spawn(async move { relay(frames, outbox, &origin, &ctx).await });
+    let first = tokio::time::timeout(Duration::from_secs(10), inputs.recv()).await;
+    relaying.abort();
+    drop(out);
+    match first {
+        Ok(Some(Input::LinkMessage { msg, .. })) => assert_eq!(msg, LinkMessage::Heartbeat(7)),
+        Ok(other) => panic!("expected the buffered heartbeat, got {other:?}"),
+        Err(_) => panic!("the frame behind the handshake was not dispatched within 10 s"),
+    }
+}

@@ -62,8 +62,9 @@ impl Sim {
                 }
             }
         }
+        let routed = self.nodes[idx].registry_routes.clone();
         let added = self.registry_after_core(idx, downs);
-        self.children_peers_up(idx, &added);
+        self.children_peers_changed(idx, &routed, &added);
         self.supervise(idx);
         if published {
             self.check_node(idx);

@@ -16,7 +16,7 @@ use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, Chi
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
 use shoal_proto::placement::{Placement, PlacementError};
 use shoal_proto::split_brain::{Resolver, Strategy};
-use shoal_proto::{ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
+use shoal_proto::{ConnId, ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
 
 use super::Sim;
 use super::queue::{SimEvent, Target};
@@ -303,10 +303,23 @@ impl Sim {
         self.supervise(idx);
     }
 
-    /// Links to `added` peers came up on node `idx`: compare child tables.
-    pub(super) fn children_peers_up(&mut self, idx: usize, added: &[NodeId]) {
+    /// The routes of node `idx` changed from `routed`: the processes no route leads to any
+    /// more are down for the child table, and links to `added` peers came up (compare
+    /// child tables).
+    pub(super) fn children_peers_changed(
+        &mut self,
+        idx: usize,
+        routed: &[(NodeId, ConnId)],
+        added: &[NodeId],
+    ) {
+        let node = &mut self.nodes[idx];
+        for (old, _) in routed {
+            if !node.registry_routes.iter().any(|(id, _)| id == old) {
+                node.supervision.table.handle_peer_down(old);
+            }
+        }
         for peer in added {
-            self.nodes[idx].supervision.table.handle_peer_up(peer.clone());
+            node.supervision.table.handle_peer_up(peer.clone());
         }
     }
 
