@@ -17,38 +17,20 @@ use serde_json::Value;
 use shoal_node::Node;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg};
 use shoal_node::distributed::ChildSpec;
-use shoal_testkit::{TestCluster, http_get, http_request};
+use shoal_testkit::{TestCluster, http_request};
 
 const WAIT: Duration = Duration::from_secs(60);
 const ID: &str = "raced";
 const ROUNDS: usize = 4;
 
-fn api(cluster: &TestCluster, i: usize, path: &str) -> Option<Value> {
-    let http = cluster.nodes()[i].process()?.ready.http?;
-    let (status, body) = http_get(http, path).ok()?;
-    (status == 200).then(|| serde_json::from_str(&body).ok())?
-}
-
 /// The child as process `i`'s replica shows it.
 fn child(cluster: &TestCluster, i: usize) -> Option<Value> {
-    let sup = api(cluster, i, "/api/supervisor")?;
+    let sup = common::node_api(cluster, i, "/api/supervisor")?;
     sup["children"]
         .as_array()?
         .iter()
         .find(|c| c["id"] == ID)
         .cloned()
-}
-
-/// Counter instances running on process `i` (from its actor list).
-fn counters_on(cluster: &TestCluster, i: usize) -> Option<usize> {
-    let actors = api(cluster, i, "/api/actors")?;
-    Some(
-        actors
-            .as_array()?
-            .iter()
-            .filter(|a| a["name"] == COUNTER_FACTORY)
-            .count(),
-    )
 }
 
 /// The owner every process agrees on, once the child is settled there and runs once.
@@ -58,7 +40,9 @@ fn settled_owner(cluster: &TestCluster) -> Option<String> {
     let agree = seen
         .iter()
         .all(|c| c["owner"] == owner.as_str() && c["moving"] == false && !c["pid"].is_null());
-    let instances: usize = (0..3).map(|i| counters_on(cluster, i)).sum::<Option<usize>>()?;
+    let instances: usize = (0..3)
+        .map(|i| common::counters_on(cluster, i))
+        .sum::<Option<usize>>()?;
     (agree && instances == 1).then_some(owner)
 }
 

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+mod common;
+
 use serde_json::Value;
-use shoal_node::actor::{ECHO_FACTORY, EchoCall, EchoReply, ExitReason, Pid};
+use shoal_node::actor::{EchoCall, EchoReply, ExitReason, Pid};
 use shoal_node::{Node, NodeName};
 use shoal_testkit::{TestCluster, http_get};
 
@@ -25,29 +27,6 @@ fn holder(cluster: &TestCluster, i: usize, name: &str) -> Option<String> {
     entries.as_array()?.iter().find(|e| e["name"] == name)?["pid_text"]
         .as_str()
         .map(str::to_owned)
-}
-
-async fn probe(cluster: &TestCluster, name: &str, seed: usize) -> Node {
-    let seed = cluster.nodes()[seed].process().unwrap().ready.listen.to_string();
-    Node::builder()
-        .name(name)
-        .cookie(cluster.cookie())
-        .seeds([seed])
-        .local_discovery(None)
-        .start()
-        .await
-        .unwrap()
-}
-
-async fn echo_on(probe: &Node, node: &str) -> Pid {
-    let node = NodeName::new(node).unwrap();
-    for _ in 0..2000 {
-        if let Ok(pid) = probe.actors().spawn_remote(&node, ECHO_FACTORY, &(), WAIT).await {
-            return pid;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no echo on {node}");
 }
 
 async fn register(probe: &Node, echo: &Pid, names: Vec<String>) -> Vec<(String, Pid)> {
@@ -71,12 +50,12 @@ async fn ten_thousand_names_replicate_vanish_with_their_node_and_resolve_after_a
         .await
         .unwrap();
     let names = cluster.names();
-    let probe_a = probe(&cluster, "probe-a", 0).await;
+    let probe_a = common::probe_node(&cluster, "probe-a", 0).await;
 
     // 2,000 names through an echo on each node.
     let mut echoes = Vec::new();
     for (i, node) in names.iter().enumerate() {
-        let echo = echo_on(&probe_a, node).await;
+        let echo = common::echo_on(&probe_a, node).await;
         let batch: Vec<String> = (0..2000).map(|k| format!("name-{i}-{k}")).collect();
         assert!(register(&probe_a, &echo, batch).await.is_empty());
         echoes.push(echo);
@@ -96,7 +75,7 @@ async fn ten_thousand_names_replicate_vanish_with_their_node_and_resolve_after_a
     );
 
     // Partition {1,2,probe-a} / {3,4,probe-b}; the same name registered on both sides.
-    let probe_b = probe(&cluster, "probe-b", 2).await;
+    let probe_b = common::probe_node(&cluster, "probe-b", 2).await;
     assert!(cluster.wait_until(WAIT, |_| probe_b.members().len() >= 4).await);
     let side_a: Vec<String> = vec![names[0].clone(), names[1].clone(), "probe-a".into()];
     let side_b: Vec<String> = vec![names[2].clone(), names[3].clone(), "probe-b".into()];
@@ -118,7 +97,7 @@ async fn ten_thousand_names_replicate_vanish_with_their_node_and_resolve_after_a
 
     let winner = register(&probe_a, &echoes[0], vec!["contested".into()]).await;
     assert!(winner.is_empty());
-    let loser_echo = echo_on(&probe_b, &names[2]).await;
+    let loser_echo = common::echo_on(&probe_b, &names[2]).await;
     assert!(
         register(&probe_b, &loser_echo, vec!["contested".into()])
             .await

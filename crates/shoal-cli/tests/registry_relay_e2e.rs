@@ -11,7 +11,7 @@ mod common;
 
 use bytes::Bytes;
 use serde_json::Value;
-use shoal_node::actor::{ECHO_FACTORY, EchoCall, EchoMsg, EchoReply, ExitReason, Pid, SendError};
+use shoal_node::actor::{EchoCall, EchoMsg, EchoReply, ExitReason, Pid, SendError};
 use shoal_node::{Node, NodeName};
 use shoal_testkit::{TestCluster, http_get};
 
@@ -77,17 +77,6 @@ async fn probe(cluster: &TestCluster, name: &str, seed: usize, cut: &[&str]) -> 
     node
 }
 
-async fn echo_on(probe: &Node, node: &str) -> Pid {
-    let node = NodeName::new(node).unwrap();
-    for _ in 0..2000 {
-        if let Ok(pid) = probe.actors().spawn_remote(&node, ECHO_FACTORY, &(), WAIT).await {
-            return pid;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no echo on {node}");
-}
-
 async fn call(probe: &Node, echo: &Pid, call: EchoCall) -> EchoReply {
     probe.actors().call(echo, call, WAIT).await.unwrap()
 }
@@ -114,8 +103,8 @@ async fn names_and_groups_reach_across_a_cut_that_leaves_a_path_through_n1() {
         "n2 and n3 do not list each other as alive without a link"
     );
 
-    let echo2 = echo_on(&probe2, &n2).await;
-    let echo3 = echo_on(&probe3, &n3).await;
+    let echo2 = common::echo_on(&probe2, &n2).await;
+    let echo3 = common::echo_on(&probe3, &n3).await;
     let taken = call(
         &probe2,
         &echo2,

@@ -11,35 +11,16 @@ use std::time::Duration;
 mod common;
 
 use nix::sys::signal::Signal;
-use serde_json::Value;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg};
 use shoal_node::distributed::ChildSpec;
 use shoal_node::{Node, NodeName};
-use shoal_testkit::{TestCluster, http_get, http_request};
+use shoal_testkit::{TestCluster, http_request};
 
 const WAIT: Duration = Duration::from_secs(60);
 const CHILDREN: usize = 1000;
 
 fn name(cluster: &TestCluster, i: usize) -> NodeName {
     NodeName::new(cluster.nodes()[i].name()).unwrap()
-}
-
-fn api(cluster: &TestCluster, i: usize, path: &str) -> Option<Value> {
-    let http = cluster.nodes()[i].process()?.ready.http?;
-    let (status, body) = http_get(http, path).ok()?;
-    (status == 200).then(|| serde_json::from_str(&body).ok())?
-}
-
-/// Counter instances running on process `i` (from its actor list).
-fn counters_on(cluster: &TestCluster, i: usize) -> Option<usize> {
-    let actors = api(cluster, i, "/api/actors")?;
-    Some(
-        actors
-            .as_array()?
-            .iter()
-            .filter(|a| a["name"] == COUNTER_FACTORY)
-            .count(),
-    )
 }
 
 /// Whether every child resolves, from `probe`, to a node in `on`.
@@ -96,8 +77,10 @@ async fn a_thousand_children_survive_kill_sigterm_migrate_and_a_partition() {
     }
     let workers: Vec<NodeName> = (0..5).map(|i| name(&cluster, i)).collect();
     wait_for("every process sees 1000 children running", || {
-        (0..5)
-            .all(|i| api(&cluster, i, "/api/supervisor").is_some_and(|s| s["counts"]["running"] == CHILDREN))
+        (0..5).all(|i| {
+            common::node_api(&cluster, i, "/api/supervisor")
+                .is_some_and(|s| s["counts"]["running"] == CHILDREN)
+        })
     })
     .await;
 
@@ -163,7 +146,7 @@ async fn a_thousand_children_survive_kill_sigterm_migrate_and_a_partition() {
     wait_for(
         "the minority isolates itself and the majority runs every child",
         || {
-            api(&cluster, 2, "/api/node").is_some_and(|n| n["isolated"] == true)
+            common::node_api(&cluster, 2, "/api/node").is_some_and(|n| n["isolated"] == true)
                 && all_on(&probe, &workers[..2])
         },
     )
@@ -171,10 +154,11 @@ async fn a_thousand_children_survive_kill_sigterm_migrate_and_a_partition() {
     cluster.heal().unwrap();
     probe.heal();
     wait_for("after the heal, exactly one instance of each child", || {
-        let instances: Option<usize> = (0..3).map(|i| counters_on(&cluster, i)).sum();
+        let instances: Option<usize> = (0..3).map(|i| common::counters_on(&cluster, i)).sum();
         instances == Some(CHILDREN)
             && all_on(&probe, &workers[..3])
-            && (0..3).all(|i| api(&cluster, i, "/api/node").is_some_and(|n| n["isolated"] == false))
+            && (0..3)
+                .all(|i| common::node_api(&cluster, i, "/api/node").is_some_and(|n| n["isolated"] == false))
     })
     .await;
     probe.shutdown().await;

@@ -12,38 +12,19 @@ use std::time::Duration;
 
 mod common;
 
-use serde_json::Value;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs};
 use shoal_node::distributed::ChildSpec;
 use shoal_node::{Node, NodeName};
-use shoal_testkit::{TestCluster, http_get};
+use shoal_testkit::TestCluster;
 
 const WAIT: Duration = Duration::from_secs(60);
 const CYCLES: usize = 2_400;
 const STREAMS: usize = 8;
 
-fn api(cluster: &TestCluster, i: usize, path: &str) -> Option<Value> {
-    let http = cluster.nodes()[i].process()?.ready.http?;
-    let (status, body) = http_get(http, path).ok()?;
-    (status == 200).then(|| serde_json::from_str(&body).ok())?
-}
-
 /// Process `i`'s supervisor counts: (specs, tombstones), `None` if it does not answer.
 fn counts(cluster: &TestCluster, i: usize) -> Option<(u64, u64)> {
-    let counts = api(cluster, i, "/api/supervisor")?["counts"].clone();
+    let counts = common::node_api(cluster, i, "/api/supervisor")?["counts"].clone();
     Some((counts["specs"].as_u64()?, counts["tombstones"].as_u64()?))
-}
-
-/// Counter actors running on process `i`.
-fn counters_on(cluster: &TestCluster, i: usize) -> Option<usize> {
-    let actors = api(cluster, i, "/api/actors")?;
-    Some(
-        actors
-            .as_array()?
-            .iter()
-            .filter(|a| a["name"] == COUNTER_FACTORY)
-            .count(),
-    )
 }
 
 /// Resident memory of process `i` in KiB (for the report; nothing is asserted on it).
@@ -71,7 +52,7 @@ fn spec(id: &str) -> ChildSpec {
 /// Whether every process and the probe hold no child and no tombstone, and no counter runs.
 fn empty_everywhere(cluster: &TestCluster, probe: &Node) -> bool {
     probe.supervisor().count().tombstones == 0
-        && (0..3).all(|i| counts(cluster, i) == Some((0, 0)) && counters_on(cluster, i) == Some(0))
+        && (0..3).all(|i| counts(cluster, i) == Some((0, 0)) && common::counters_on(cluster, i) == Some(0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,7 +94,7 @@ async fn tombstones_are_collected_and_a_node_that_missed_a_terminate_does_not_br
     }
     let state = |cluster: &TestCluster| {
         (0..3)
-            .map(|i| (counts(cluster, i), counters_on(cluster, i)))
+            .map(|i| (counts(cluster, i), common::counters_on(cluster, i)))
             .collect::<Vec<_>>()
     };
     let collected = tokio::time::timeout(WAIT, async {

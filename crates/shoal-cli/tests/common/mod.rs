@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use serde_json::Value;
-use shoal_node::Node;
+use shoal_node::actor::{COUNTER_FACTORY, ECHO_FACTORY, Pid};
+use shoal_node::{Node, NodeName};
 use shoal_testkit::{NodeProcess, TestCluster, http_get};
 
 /// Whether `pid` runs (a reaped or zombie process has no `/proc/PID/exe` to read).
@@ -80,4 +81,41 @@ pub(crate) async fn probe_node(cluster: &TestCluster, name: &str, seed: usize) -
         .start()
         .await
         .unwrap()
+}
+
+/// Process `i`'s HTTP API answer to `GET path`, if it answers 200 with JSON.
+pub(crate) fn node_api(cluster: &TestCluster, i: usize, path: &str) -> Option<Value> {
+    let http = cluster.nodes()[i].process()?.ready.http?;
+    let (status, body) = http_get(http, path).ok()?;
+    (status == 200).then(|| serde_json::from_str(&body).ok())?
+}
+
+/// Counter actors running on process `i` (from its actor list).
+pub(crate) fn counters_on(cluster: &TestCluster, i: usize) -> Option<usize> {
+    let actors = node_api(cluster, i, "/api/actors")?;
+    Some(
+        actors
+            .as_array()?
+            .iter()
+            .filter(|a| a["name"] == COUNTER_FACTORY)
+            .count(),
+    )
+}
+
+/// An echo actor spawned from `probe` on node `node`, retried until the probe is linked to
+/// it (at most 20 s).
+pub(crate) async fn echo_on(probe: &Node, node: &str) -> Pid {
+    let node = NodeName::new(node).unwrap();
+    let timeout = std::time::Duration::from_secs(10);
+    for _ in 0..2000 {
+        if let Ok(pid) = probe
+            .actors()
+            .spawn_remote(&node, ECHO_FACTORY, &(), timeout)
+            .await
+        {
+            return pid;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no echo on {node}");
 }
