@@ -100,6 +100,9 @@ pub struct Membership {
     /// Peers whose links this node closed when it took a new life, and when each was last
     /// heard on it; dropped when a new link to the peer comes up or the evidence is stale.
     relinked: HashMap<NodeId, Instant>,
+    /// Lives reported down as `Renewed`, with their process, until a newer life of that
+    /// process comes up or `link_down_after` passes (then [`Event::ActorsDown`]).
+    renewing: HashMap<NodeId, crate::node_id::Creation>,
     heartbeat_seq: u64,
     heartbeat_armed: bool,
     leaving: bool,
@@ -130,6 +133,7 @@ impl Membership {
             redials: HashMap::new(),
             dropped: HashMap::new(),
             relinked: HashMap::new(),
+            renewing: HashMap::new(),
             heartbeat_seq: 0,
             heartbeat_armed: false,
             leaving: false,
@@ -171,6 +175,7 @@ impl Membership {
                 CoreTimer::Foca(t) => self.on_foca_timer(now, t),
                 CoreTimer::Heartbeat => self.on_heartbeat_tick(now),
                 CoreTimer::Redial(name) => self.on_redial_timer(&name),
+                CoreTimer::RenewalDue(id) => self.on_renewal_due(&id),
                 CoreTimer::LeaveGossip => {
                     let _ = self.swim.leave_cluster(&mut self.runtime);
                     self.flush_swim(now);

@@ -455,3 +455,76 @@ fn a_node_that_takes_a_new_life_drops_the_links_of_its_old_one_and_dials_again()
     };
     assert!(got.contains(&renewed), "{got:?}");
 }
+
+/// `a` linked to `b`, and `b`'s life ended by the cluster's down while it answered on its
+/// link (reported `Renewed`); returns the time of that down.
+fn renewed_on_hearsay() -> (Membership, Member, Instant) {
+    let (mut a, b, now) = linked();
+    let c = member("c", 1, 7003);
+    let down_b = foca::Member::new(b.clone(), 0, foca::State::Down);
+    a.handle_datagram(now, &gossip(&c, a.local(), &[down_b]));
+    let renewed = Event::NodeDown {
+        id: b.id.clone(),
+        reason: DownReason::Renewed,
+    };
+    assert!(events(&mut a).contains(&renewed));
+    (a, b, now)
+}
+
+/// Every event up to `until`, timers fired on the way.
+fn events_until(a: &mut Membership, until: Instant) -> Vec<Event> {
+    let mut got = Vec::new();
+    while let Some(at) = a.poll_timeout().filter(|at| *at <= until) {
+        a.handle_timeout(at);
+        got.extend(events(a));
+    }
+    got
+}
+
+#[test]
+fn a_renewed_member_that_takes_no_new_life_has_its_actors_reported_down() {
+    // The cluster's down outran our link's close (a kill -9), or b died right after: no
+    // newer life of b's process comes, so its actors are down after link_down_after.
+    let (mut a, b, now) = renewed_on_hearsay();
+    let due = now + MembershipConfig::lan().link_down_after;
+    let early = events_until(&mut a, due - Duration::from_millis(1));
+    assert!(!early.contains(&Event::ActorsDown(b.id.clone())), "{early:?}");
+    let got = events_until(&mut a, due);
+    assert_eq!(
+        got.iter()
+            .filter(|e| **e == Event::ActorsDown(b.id.clone()))
+            .count(),
+        1,
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_renewed_member_whose_process_comes_back_as_a_new_life_keeps_its_actors() {
+    let (mut a, b, now) = renewed_on_hearsay();
+    let mut b2 = member("b", 2, 7001);
+    b2.process = b.process;
+    a.handle_link_up(
+        now + Duration::from_millis(200),
+        ConnId(2),
+        Role::Acceptor,
+        b2.clone(),
+    );
+    assert!(events(&mut a).contains(&Event::NodeUp(b2)));
+    let got = events_until(&mut a, now + Duration::from_secs(5));
+    assert!(!got.iter().any(|e| matches!(e, Event::ActorsDown(_))), "{got:?}");
+}
+
+#[test]
+fn a_renewed_member_replaced_by_another_process_has_its_actors_reported_down_at_once() {
+    let (mut a, b, now) = renewed_on_hearsay();
+    let restarted = member("b", 2, 7001);
+    assert_ne!(restarted.process, b.process);
+    a.handle_link_up(
+        now + Duration::from_millis(200),
+        ConnId(2),
+        Role::Acceptor,
+        restarted,
+    );
+    assert!(events(&mut a).contains(&Event::ActorsDown(b.id)));
+}

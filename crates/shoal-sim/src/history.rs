@@ -103,5 +103,6 @@ pub fn describe(event: &Event) -> String {
         Event::Renewed(m) => format!("Renewed({})", m.id),
         Event::NameTaken { by } => format!("NameTaken(by {by})"),
         Event::Stalled { gap } => format!("Stalled({gap:?})"),
+        Event::ActorsDown(id) => format!("ActorsDown({id})"),
     }
 }

@@ -4,6 +4,8 @@
 //!
 //! Replay one failing seed with `SHOAL_SIM_SEED=<seed> cargo test -p shoal-sim --test registry`.
 
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -134,4 +136,60 @@ fn registries_agree_and_hold_no_stale_entries_after_random_faults() {
         surviving > 0,
         "no seed kept any name; the script registers too little"
     );
+}
+
+/// Whether `observer` reported some life of `subject` down as `Renewed`.
+fn reported_renewed(sim: &Sim, observer: &str, subject: &str) -> bool {
+    let observer = shoal_proto::NodeName::new(observer).unwrap();
+    sim.history().by(&observer).any(|r| {
+        matches!(&r.event, shoal_proto::Event::NodeDown { id, reason: shoal_proto::DownReason::Renewed }
+            if id.name.as_str() == subject)
+    })
+}
+
+/// n1 is cut from n3 only and declares it down; n2 still hears n3 on its link, so it reports
+/// n3 `Renewed` (its process should run on). But n3 stops right then (frozen, later killed)
+/// and never takes a new life: n2 must still drop n3's names once no newer life came
+/// (`ActorsDown`), or a name points at a dead process for good (and a supervised child of
+/// that name is never restarted: its owner waits for the name to be free).
+#[test]
+fn a_node_reported_renewed_that_never_comes_back_loses_its_names() {
+    let mut exercised = 0;
+    for seed in seeds(10) {
+        let mut sim = Sim::new(seed, SimConfig::lan());
+        sim.add_node("n1", &[]).unwrap();
+        sim.add_node("n2", &["n1"]).unwrap();
+        sim.add_node("n3", &["n1"]).unwrap();
+        let poll = Duration::from_millis(1);
+        assert!(
+            sim.run_until(Sim::is_converged, poll, Duration::from_secs(20))
+                .unwrap()
+        );
+        sim.register("n3", "x", 0).unwrap().unwrap();
+        sim.run_for(Duration::from_secs(1)).unwrap();
+        sim.partition(&["n1"], &["n3"]).unwrap();
+        let n1_dropped_n3 = |s: &Sim| !s.view("n1").unwrap().keys().any(|n| n.as_str() == "n3");
+        assert!(
+            sim.run_until(n1_dropped_n3, poll, Duration::from_secs(10))
+                .unwrap()
+        );
+        sim.pause("n3").unwrap();
+        let n2_dropped_n3 = |s: &Sim| !s.view("n2").unwrap().keys().any(|n| n.as_str() == "n3");
+        assert!(
+            sim.run_until(n2_dropped_n3, poll, Duration::from_secs(10))
+                .unwrap()
+        );
+        exercised += usize::from(reported_renewed(&sim, "n2", "n3"));
+        sim.crash("n3").unwrap();
+        sim.heal();
+        sim.run_for(Duration::from_secs(10)).unwrap();
+        for node in ["n1", "n2"] {
+            let view = sim.registry_view(node).unwrap();
+            assert!(
+                view.iter().all(|(name, _)| name != "x"),
+                "seed {seed}: {node} still resolves n3's name after n3 died: {view:?}"
+            );
+        }
+    }
+    assert!(exercised > 0, "no seed had n2 report n3 Renewed");
 }

@@ -65,7 +65,7 @@ fn print_line(value: &Value) {
 }
 
 impl NodeEvent {
-    /// `node_up`, `node_suspect`, `node_down` (with `reason`) or `renewed`, with `node`,
+    /// `node_up`, `node_suspect`, `node_down` (with `reason`), `actors_down` or `renewed`, with `node`,
     /// `creation` and `at_us` (µs since the Unix epoch when the node decided it).
     pub fn to_json(&self) -> Value {
         let at_us = self.at_us;
@@ -78,6 +78,8 @@ impl NodeEvent {
                 "creation": id.creation.0, "reason": reason, "at_us": at_us}),
             Event::Renewed(m) => json!({"event": "renewed", "node": m.id.name.as_str(),
                 "creation": m.id.creation.0, "at_us": at_us}),
+            Event::ActorsDown(id) => json!({"event": "actors_down", "node": id.name.as_str(),
+                "creation": id.creation.0, "at_us": at_us}),
             Event::Stalled { gap } => json!({"event": "stalled",
                 "gap_ms": gap.as_millis() as u64, "at_us": at_us}),
             Event::NameTaken { by } => json!({"event": "name_taken", "node": by.name.as_str(),

@@ -277,6 +277,10 @@ impl Driver {
             Event::Renewed(m) => {
                 tracing::warn!(id = %m.id, "this node was declared down; rejoined as a new life")
             }
+            Event::ActorsDown(id) => {
+                tracing::warn!(peer = %id, "a member reported renewed took no newer life: its actors are down");
+                self.wiring.actors.node_down(id);
+            }
             Event::Stalled { gap } => tracing::warn!(
                 gap_ms = gap.as_millis() as u64,
                 "this node did not run for a while (process stopped or starved of CPU); no peer was judged by that silence, but peers may have declared this node down"

@@ -39,7 +39,8 @@ pub enum DownReason {
 impl DownReason {
     /// Whether the member's process may have stopped or been cut off from us, so its actors
     /// count as down: monitors and links fire `NodeDown`, pending calls fail, its registered
-    /// names go. False only for [`DownReason::Renewed`]. Every driver applies this one rule.
+    /// names go. False only for [`DownReason::Renewed`], which [`Event::ActorsDown`] follows
+    /// if the process does not show a newer life. Every driver applies this one rule.
     pub fn actors_down(self) -> bool {
         !matches!(self, Self::Renewed)
     }
@@ -61,6 +62,13 @@ pub enum Event {
     },
     /// This node was declared down and rejoined as a new life with this identity.
     Renewed(Member),
+    /// Life `0` was reported down as [`DownReason::Renewed`] (the cluster ended it while it
+    /// still answered us), but no newer life of its process came up within
+    /// `link_down_after`: the process is taken to be gone after all (it died right then, or
+    /// the cluster's down outran the close of our link to a killed node). Its actors count as
+    /// down from now on: monitors and links fire, its names go. Reported at most once per
+    /// life, and only after that life's `Renewed` down.
+    ActorsDown(NodeId),
     /// This node did not run for `gap` (its process was stopped, e.g. `SIGSTOP`, or starved
     /// of CPU): its timers fired that late. The silence its links measured over the gap was
     /// not held against any peer; its peers, who ran, may have declared it down meanwhile.

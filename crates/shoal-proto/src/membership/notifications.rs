@@ -34,6 +34,9 @@ impl Membership {
                     .down_reasons
                     .remove(&member.id)
                     .unwrap_or_else(|| self.reason_unseen(now, &member.id));
+                if reason == DownReason::Renewed && self.live.get(member.name()) == Some(&member) {
+                    self.await_renewal(now, &member);
+                }
                 self.on_member_gone(&member.id, reason);
             }
             OwnedNotification::Rename(old, new) => {
@@ -75,6 +78,7 @@ impl Membership {
         if self.live.get(member.name()) == Some(&member) {
             return;
         }
+        self.renewal_seen(&member);
         if let Some(old) = self.live.get(member.name()).cloned() {
             self.on_member_gone(&old.id, successor(&old, &member));
         }
@@ -141,6 +145,42 @@ impl Membership {
             id: id.clone(),
             reason,
         }));
+    }
+}
+
+impl Membership {
+    /// `member` was reported down as `Renewed` on the word of its link alone: its process is
+    /// expected to show a newer life within `link_down_after`.
+    fn await_renewal(&mut self, now: Instant, member: &Member) {
+        self.renewing.insert(member.id.clone(), member.process);
+        let due = now + self.config.link_down_after;
+        self.timers.set(due, CoreTimer::RenewalDue(member.id.clone()));
+    }
+
+    /// A life of `member`'s name came up: an awaited renewal of the same process is done; a
+    /// life of another process (a restart) means the awaited one's actors are down.
+    fn renewal_seen(&mut self, member: &Member) {
+        let awaited: Vec<_> = self
+            .renewing
+            .iter()
+            .filter(|(id, _)| id.name == member.id.name && id.creation < member.id.creation)
+            .map(|(id, process)| (id.clone(), *process))
+            .collect();
+        for (id, process) in awaited {
+            self.renewing.remove(&id);
+            if process != member.process {
+                self.outputs.push_back(Output::Event(Event::ActorsDown(id)));
+            }
+        }
+    }
+
+    /// `link_down_after` passed since life `id` was reported `Renewed`: if no newer life of
+    /// its process came up, its actors are down.
+    pub(super) fn on_renewal_due(&mut self, id: &NodeId) {
+        if self.renewing.remove(id).is_some() {
+            self.outputs
+                .push_back(Output::Event(Event::ActorsDown(id.clone())));
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::member::Member;
-use crate::node_id::NodeName;
+use crate::node_id::{NodeId, NodeName};
 
 /// Every timer the core sets. Stale ones are harmless: each handler re-checks its condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub(crate) enum CoreTimer {
     Redial(NodeName),
     /// Gossip our own departure (after the goodbyes had a head start).
     LeaveGossip,
+    /// A life reported `Renewed` must have a newer life of its process by now.
+    RenewalDue(NodeId),
 }
 
 /// Timers by deadline; ties fire in the order they were set.

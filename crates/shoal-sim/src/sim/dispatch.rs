@@ -58,6 +58,9 @@ impl Sim {
                             self.nodes[idx].supervision.resolver.handle_gone(&id.name);
                         }
                     }
+                    if let shoal_proto::Event::ActorsDown(id) = &event {
+                        downs.push(id.clone());
+                    }
                     self.observe(idx, event);
                 }
             }

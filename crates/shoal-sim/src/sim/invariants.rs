@@ -20,7 +20,14 @@ impl Sim {
             let detail = format!("{} while its view is {view}", describe(&event));
             self.violate(idx, rule, detail);
         }
-        let false_failure = matches!(&event, Event::NodeDown { id, reason: DownReason::Failed | DownReason::Crashed } if self.answers_as(id));
+        let false_failure = match &event {
+            Event::NodeDown {
+                id,
+                reason: DownReason::Failed | DownReason::Crashed,
+            } => self.answers_as(id),
+            Event::ActorsDown(id) => self.process_answers(id),
+            _ => false,
+        };
         let node = &mut self.nodes[idx];
         match &event {
             Event::NodeUp(m) => {
@@ -41,7 +48,7 @@ impl Sim {
                 let group = node.cookie_group;
                 self.groups.insert(m.id.clone(), group);
             }
-            Event::NameTaken { .. } | Event::Stalled { .. } => {}
+            Event::NameTaken { .. } | Event::Stalled { .. } | Event::ActorsDown(_) => {}
         }
         tracing::debug!(at = ?self.now, %observer, event = %describe(&event), "membership event");
         self.history.push(Observed {
@@ -97,6 +104,11 @@ impl Sim {
             // Every simulated process has a name of its own; a restart is the same node.
             Event::NameTaken { .. } => broken.push("no node is refused for a taken name"),
             Event::Stalled { .. } => {}
+            Event::ActorsDown(id) => {
+                if node.view.get(&id.name) == Some(id) {
+                    broken.push("actors of a live member are not reported down");
+                }
+            }
         }
         broken
     }
@@ -131,6 +143,15 @@ impl Sim {
         self.by_name
             .get(&id.name)
             .is_some_and(|&i| self.nodes[i].is_alive() && self.nodes[i].id() == id && !self.paused_lately(i))
+    }
+
+    /// Whether the process that had life `id` runs, unpaused, under that life or a newer one.
+    fn process_answers(&self, id: &NodeId) -> bool {
+        self.by_name.get(&id.name).is_some_and(|&i| {
+            let node = &self.nodes[i];
+            let this_process = id.creation >= node.core.local().process;
+            node.is_alive() && this_process && node.ids.contains(id) && !self.paused_lately(i)
+        })
     }
 
     pub(super) fn violate(&mut self, idx: usize, rule: &'static str, detail: String) {

@@ -338,7 +338,9 @@ fn check_false_downs(history: &History, verdict: &mut Verdict) {
     let grace = history.grace_ms * 1000;
     // Per node: (first, last, count, observers and reasons) of the current episode.
     let mut episodes: BTreeMap<&str, (u64, u64, u64, BTreeSet<String>)> = BTreeMap::new();
-    let mut downs: Vec<_> = history.events.iter().filter(|e| e.event == "node_down").collect();
+    // `actors_down` follows a `Renewed` down whose process took no newer life: a process down.
+    let is_down = |e: &&super::history::NodeEvent| e.event == "node_down" || e.event == "actors_down";
+    let mut downs: Vec<_> = history.events.iter().filter(is_down).collect();
     downs.sort_by_key(|e| e.at_us);
     for e in downs {
         verdict.count(Guarantee::NoFalseDown, 1);
@@ -358,7 +360,7 @@ fn check_false_downs(history: &History, verdict: &mut Verdict) {
         if excused {
             continue;
         }
-        let by = format!("{} ({})", e.observer, e.reason.as_deref().unwrap_or("?"));
+        let by = format!("{} ({})", e.observer, e.reason.as_deref().unwrap_or(&e.event));
         match episodes.get_mut(e.node.as_str()) {
             Some(ep) if e.at_us <= ep.1 + EPISODE_US => {
                 ep.1 = e.at_us;
