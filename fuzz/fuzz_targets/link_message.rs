@@ -1,5 +1,6 @@
 //! Any bytes as a link frame body: decode must return, never panic, and the hot-path decoder
-//! must agree with it.
+//! must agree with it. Every variant is reached, `Retired` (a retired link's last frame)
+//! included.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -7,6 +8,11 @@ fuzz_target!(|data: &[u8]| {
     let decoded = shoal_proto::LinkMessage::decode(data);
     if let Ok(msg) = &decoded {
         assert_eq!(shoal_proto::LinkMessage::decode(&msg.encode()).as_ref(), Ok(msg));
+    }
+    // A retired link's last frame is its version and variant bytes, nothing more: a longer
+    // body never decodes as `Retired`.
+    if decoded == Ok(shoal_proto::LinkMessage::Retired) {
+        assert_eq!(data, shoal_proto::LinkMessage::Retired.encode().as_slice());
     }
     // The receive path's shortcut for sends and calls reads only what the decoder reads.
     if let Some(hot) = shoal_proto::decode_hot(data) {
