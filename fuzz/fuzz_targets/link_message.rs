@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     // takes non-minimal ones such as `89 00`), and re-encodes to the 2 bytes we send.
     if decoded == Ok(shoal_proto::LinkMessage::Retired) {
         assert!(data.len() <= 6, "{} bytes decoded as Retired", data.len());
-        assert_eq!(shoal_proto::LinkMessage::Retired.encode(), [shoal_proto::wire::WIRE_VERSION, 9]);
+        let sent = shoal_proto::LinkMessage::Retired.encode();
+        assert_eq!(sent, [shoal_proto::wire::WIRE_VERSION, 9]);
     }
     // The receive path's shortcut for sends and calls reads only what the decoder reads.
     if let Some(hot) = shoal_proto::decode_hot(data) {
