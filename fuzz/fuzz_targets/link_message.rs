@@ -1,5 +1,6 @@
 //! Any bytes as a link frame body: decode must return, never panic, and the hot-path decoder
-//! must agree with it.
+//! must agree with it. Every variant is reached, `Retired` (a retired link's last frame)
+//! included.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -7,6 +8,14 @@ fuzz_target!(|data: &[u8]| {
     let decoded = shoal_proto::LinkMessage::decode(data);
     if let Ok(msg) = &decoded {
         assert_eq!(shoal_proto::LinkMessage::decode(&msg.encode()).as_ref(), Ok(msg));
+    }
+    // A retired link's last frame is a version byte and a variant tag: whatever decodes as
+    // `Retired` is at most 6 bytes (postcard reads a tag as a varint of at most 5 bytes, and
+    // takes non-minimal ones such as `89 00`), and re-encodes to the 2 bytes we send.
+    if decoded == Ok(shoal_proto::LinkMessage::Retired) {
+        assert!(data.len() <= 6, "{} bytes decoded as Retired", data.len());
+        let sent = shoal_proto::LinkMessage::Retired.encode();
+        assert_eq!(sent, [shoal_proto::wire::WIRE_VERSION, 9]);
     }
     // The receive path's shortcut for sends and calls reads only what the decoder reads.
     if let Some(hot) = shoal_proto::decode_hot(data) {

@@ -256,6 +256,7 @@ fn kind(msg: &LinkMessage) -> &'static str {
         LinkMessage::Heartbeat(_) => "Heartbeat",
         LinkMessage::HeartbeatAck(_) => "HeartbeatAck",
         LinkMessage::Goodbye => "Goodbye",
+        LinkMessage::Retired => "Retired",
         LinkMessage::Actor(_) => "Actor",
         LinkMessage::Registry(_) => "Registry",
         LinkMessage::Children(_) => "Children",

@@ -13,9 +13,10 @@ mod event;
 mod foca_runtime;
 mod links;
 mod notifications;
+mod outputs;
 mod timers;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,7 @@ pub use self::config::MembershipConfig;
 pub use self::event::{ConnId, DownReason, Event, Output};
 use self::foca_runtime::FocaRuntime;
 use self::links::{Admit, LinkTable};
+use self::outputs::Outputs;
 use self::timers::{CoreTimer, TimerQueue};
 use crate::cookie::Cookie;
 use crate::datagram;
@@ -85,7 +87,7 @@ pub struct Membership {
     swim: SwimCore,
     runtime: FocaRuntime,
     timers: TimerQueue,
-    outputs: VecDeque<Output>,
+    outputs: Outputs,
     /// Live members (Alive or Suspect) as last reported to users.
     live: BTreeMap<NodeName, Member>,
     links: LinkTable,
@@ -97,12 +99,16 @@ pub struct Membership {
     /// again: if the cluster reports one down within `link_down_after`, it crashed (see
     /// [`DownReason::Crashed`]).
     dropped: HashMap<NodeId, Instant>,
-    /// Peers whose links this node closed when it took a new life, and when each was last
-    /// heard on it; dropped when a new link to the peer comes up or the evidence is stale.
+    /// Peers whose link closed while they still answered (this node closed it when it took a
+    /// new life, or the peer retired it), and when each was last heard on it; dropped when a
+    /// new link to the peer comes up or the evidence is stale.
     relinked: HashMap<NodeId, Instant>,
     /// Lives reported down as `Renewed`, with their process, until a newer life of that
     /// process comes up or `link_down_after` passes (then [`Event::ActorsDown`]).
     renewing: HashMap<NodeId, crate::node_id::Creation>,
+    /// Links each peer retired in a row (a `Retired` frame) without a heartbeat heard on a
+    /// link in between: the first is re-dialled at once, the next ones with backoff.
+    retired_in_a_row: HashMap<NodeName, u32>,
     heartbeat_seq: u64,
     heartbeat_armed: bool,
     leaving: bool,
@@ -126,7 +132,7 @@ impl Membership {
             swim,
             runtime: FocaRuntime::default(),
             timers: TimerQueue::default(),
-            outputs: VecDeque::new(),
+            outputs: Outputs::default(),
             live: BTreeMap::new(),
             links: LinkTable::default(),
             down_reasons: HashMap::new(),
@@ -134,6 +140,7 @@ impl Membership {
             dropped: HashMap::new(),
             relinked: HashMap::new(),
             renewing: HashMap::new(),
+            retired_in_a_row: HashMap::new(),
             heartbeat_seq: 0,
             heartbeat_armed: false,
             leaving: false,
@@ -288,6 +295,9 @@ impl Membership {
         link.last_heard = now;
         let was_suspected = std::mem::take(&mut link.suspected);
         let peer = link.id.clone();
+        if matches!(msg, LinkMessage::Heartbeat(_) | LinkMessage::HeartbeatAck(_)) {
+            self.retired_in_a_row.remove(&peer.name);
+        }
         match msg {
             LinkMessage::Heartbeat(seq) => self.outputs.push_back(Output::SendLink {
                 conn,
@@ -301,6 +311,7 @@ impl Membership {
                     link.ping = None;
                 }
             }
+            LinkMessage::Retired => self.on_link_retired(now, conn, &peer),
             LinkMessage::Goodbye => {
                 self.down_reasons.insert(peer.clone(), DownReason::Left);
                 self.declare_down(now, &peer);
@@ -356,14 +367,53 @@ impl Membership {
         }
         let attempt = self.redials.entry(member.id.name.clone()).or_insert(0);
         *attempt += 1;
-        let doublings = (*attempt - 1).min(16);
-        let backoff = self
-            .config
-            .redial_min
-            .saturating_mul(1 << doublings)
-            .min(self.config.redial_max);
+        let attempt = *attempt;
+        let backoff = self.redial_backoff(attempt);
         self.timers
             .set(now + backoff, CoreTimer::Redial(member.id.name.clone()));
+    }
+
+    /// How long to wait before re-dial `attempt` (1 for the first after a failure):
+    /// `redial_min`, doubling per attempt, at most `redial_max`.
+    fn redial_backoff(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(16);
+        self.config
+            .redial_min
+            .saturating_mul(1 << doublings)
+            .min(self.config.redial_max)
+    }
+
+    /// The peer retired link `conn` ([`LinkMessage::Retired`]): it keeps another connection
+    /// to us, or this one authenticated a life of ours that is over for it. It writes nothing
+    /// more on it, so the connection is dead for this side too: held, it would stay silent
+    /// and the silence rule would declare a running peer `Failed`. The link is dropped now
+    /// and the member re-dialled at once (with backoff when the peer retired the previous
+    /// link too without a heartbeat in between, so a peer that refuses every new link is
+    /// not dialled in a tight loop). It is no failure signal: the peer just spoke, so it
+    /// counts as heard (`heard_lately`) until a new link is up, as after a renewal.
+    fn on_link_retired(&mut self, now: Instant, conn: ConnId, peer: &NodeId) {
+        let Some(link) = self.links.remove_conn(conn) else {
+            return;
+        };
+        self.relinked.insert(link.id, now);
+        self.outputs.push_back(Output::CloseLink(conn));
+        let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else {
+            return;
+        };
+        if self.leaving {
+            return;
+        }
+        let name = member.id.name.clone();
+        let in_a_row = self.retired_in_a_row.entry(name.clone()).or_insert(0);
+        *in_a_row += 1;
+        let in_a_row = *in_a_row;
+        self.redials.insert(name.clone(), 0);
+        if in_a_row == 1 {
+            self.outputs.push_back(Output::Dial(member));
+        } else {
+            let backoff = self.redial_backoff(in_a_row - 1);
+            self.timers.set(now + backoff, CoreTimer::Redial(name));
+        }
     }
 
     /// Leaves the cluster on purpose: every linked peer is told `Goodbye` now, and gossip says
@@ -571,3 +621,7 @@ impl Membership {
 #[cfg(test)]
 #[path = "membership_test.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "membership/retired_test.rs"]
+mod retired_tests;

@@ -141,6 +141,10 @@ fn a_new_process_under_the_name_of_a_member_that_answers_is_refused() {
                 conn: ConnId(2),
                 msg: LinkMessage::Reject(crate::wire::RejectReason::NameTaken)
             },
+            Output::SendLink {
+                conn: ConnId(2),
+                msg: LinkMessage::Retired
+            },
             Output::CloseLink(ConnId(2)),
         ]
     );

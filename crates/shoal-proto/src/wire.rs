@@ -81,6 +81,12 @@ pub enum LinkMessageOf<B> {
     Registry(RegistryFrame),
     /// Distributed supervisor: child table replication and state handoffs.
     Children(ChildFrame),
+    /// The sender retired this connection: it is the last frame the sender writes on it
+    /// (everything queued before it still arrives), and the sender reads on for a moment so
+    /// that what the receiver queued still arrives too. The connection is dead for the
+    /// receiver as well: it drops it and re-dials (see `Membership`), instead of holding a
+    /// link that stays silent and declaring a running peer down.
+    Retired,
 }
 
 /// A frame body that could not be decoded.
@@ -157,6 +163,7 @@ impl<B> LinkMessageOf<B> {
             Self::Actor(frame) => LinkMessageOf::Actor(frame.map(f)),
             Self::Registry(frame) => LinkMessageOf::Registry(frame),
             Self::Children(frame) => LinkMessageOf::Children(frame),
+            Self::Retired => LinkMessageOf::Retired,
         }
     }
 }
@@ -202,6 +209,13 @@ mod tests {
         assert_eq!(LinkMessage::decode(&m.encode()), Ok(m));
         assert_eq!(LinkMessage::decode(&[]), Err(DecodeError::Empty));
         assert_eq!(LinkMessage::decode(&[9, 0]), Err(DecodeError::Version(9)));
+        // A unit message is two bytes (version, variant) and nothing may follow it.
+        assert_eq!(LinkMessage::Retired.encode(), vec![WIRE_VERSION, 9]);
+        assert_eq!(LinkMessage::decode(&[WIRE_VERSION, 9]), Ok(LinkMessage::Retired));
+        assert_eq!(
+            LinkMessage::decode(&[WIRE_VERSION, 9, 0]),
+            Err(DecodeError::Trailing(1))
+        );
         let mut extra = LinkMessage::Goodbye.encode();
         extra.push(0);
         assert_eq!(LinkMessage::decode(&extra), Err(DecodeError::Trailing(1)));

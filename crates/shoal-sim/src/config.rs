@@ -20,6 +20,9 @@ pub struct SimConfig {
     pub connect_timeout: Duration,
     /// How long a connected dial may take to authenticate before the dialer gives up.
     pub handshake_timeout: Duration,
+    /// How long a link its core retired keeps reading before its socket closes (shoal-node's
+    /// `LAME_DUCK`): the peer sees no close for that long.
+    pub lame_duck: Duration,
     /// How often a node that knows no member dials its seeds (the driver's discovery).
     pub discovery_alone: Duration,
     /// How often a node with members dials those of its seeds it is not linked to.
@@ -48,6 +51,7 @@ impl SimConfig {
             datagram_loss: 0.0,
             connect_timeout: Duration::from_secs(2),
             handshake_timeout: Duration::from_secs(5),
+            lame_duck: Duration::from_secs(1),
             discovery_alone: Duration::from_millis(250),
             discovery_joined: Duration::from_secs(2),
             cookie: "shoal-sim-cookie".into(),

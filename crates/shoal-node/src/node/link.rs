@@ -325,8 +325,10 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
 /// other.
 ///
 /// When the driver drops its sender (the link lost a duplicate-link tie, or its peer went
-/// down), everything queued has been written; the link then only reads, for [`LAME_DUCK`],
-/// so that frames the peer sent before it retired the link too are still delivered.
+/// down), everything queued has been written, a `LinkMessage::Retired` last (the core queues
+/// one before every close, so the peer drops the link and re-dials at once instead of
+/// waiting on a silent one); the link then only reads, for [`LAME_DUCK`], so that frames the
+/// peer sent before it retired the link too are still delivered.
 async fn relay(frames: Frames, outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkContext) {
     let parts = frames.into_parts();
     let (read_half, write_half) = parts.io.into_split();

@@ -21,6 +21,10 @@ pub(crate) enum EndState {
     Handshaking(Box<Handshake>),
     /// Authenticated; messages go to the node's membership core.
     Up,
+    /// Retired by its core (`Output::CloseLink`): as in shoal-node, it writes nothing more but
+    /// still reads, and its socket stays open, until `SimConfig::lame_duck` has passed or the
+    /// peer closes; then it closes and its core hears the link went down.
+    Retired,
     /// Closed by this end, by its node stopping, or by the peer.
     Closed,
 }

@@ -20,6 +20,7 @@ impl Sim {
             SimEvent::Connected(conn) => self.on_connected(conn),
             SimEvent::Deliver { conn, to, msg } => self.on_deliver(conn, to, msg),
             SimEvent::Fin { conn, to, reset } => self.on_fin(conn, to, reset),
+            SimEvent::LameDuckOver { conn, end } => self.on_lame_duck_over(conn, end),
             SimEvent::HandshakeTimeout(conn) => self.on_handshake_timeout(conn),
             SimEvent::DialFailed {
                 dialer,

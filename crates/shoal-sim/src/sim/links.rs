@@ -133,17 +133,42 @@ impl Sim {
         }
     }
 
-    /// The core of node `idx` closes a link; as in the driver, the closed link is then
-    /// reported back to the core as down.
+    /// The core of node `idx` closes a link. As in shoal-node, an authenticated link retires:
+    /// it sends nothing more but reads on for `lame_duck` (what the peer sent before it saw
+    /// the close still arrives), then closes and is reported back to the core as down. An
+    /// end still in its handshake closes at once.
     pub(super) fn close_link(&mut self, idx: usize, conn: ConnId) {
         let Some(end) = self.conns.get(&conn).and_then(|c| c.open_end_of(idx)) else {
             return;
         };
-        let was_up = self.is_up(conn, end);
+        if !self.is_up(conn, end) {
+            return self.close_end(conn, end, false);
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.ends[end].state = EndState::Retired;
+        }
+        let at = self.now + self.config.lame_duck;
+        self.queue.push(at, SimEvent::LameDuckOver { conn, end });
+    }
+
+    /// A retired end's lame duck is over: it closes, and its core hears the link went down.
+    pub(super) fn on_lame_duck_over(&mut self, conn: ConnId, end: usize) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        if matches!(c.ends[end].state, EndState::Retired) {
+            self.close_retired(conn, end);
+        }
+    }
+
+    /// Closes retired end `end` of `conn` and tells its core the link is down.
+    fn close_retired(&mut self, conn: ConnId, end: usize) {
+        let Some(at) = self.conns.get(&conn).map(|c| c.ends[end].at) else {
+            return;
+        };
         self.close_end(conn, end, false);
-        if was_up {
+        if self.nodes[at.node].is(at) {
             let now = self.base + self.now;
-            self.nodes[idx].core.handle_link_down(now, conn);
+            self.nodes[at.node].core.handle_link_down(now, conn);
+            self.flush(at.node);
         }
     }
 
@@ -191,7 +216,7 @@ impl Sim {
         let sender_open = !matches!(c.ends[from].state, EndState::Closed);
         c.ends[to].heard = true;
         match &mut c.ends[to].state {
-            EndState::Up => {
+            EndState::Up | EndState::Retired => {
                 // As in shoal-node, registry frames skip the membership core.
                 if let LinkMessage::Registry(frame) = msg {
                     let sender = c.ends[from].at;
@@ -266,6 +291,10 @@ impl Sim {
         let Some(c) = self.conns.get(&conn) else { return };
         if !self.net.reachable(c.ends[0].at.node, c.ends[1].at.node) {
             self.stats.partitioned += 1;
+            return;
+        }
+        if matches!(c.ends[to].state, EndState::Retired) {
+            self.close_retired(conn, to);
             return;
         }
         let was_up = self.is_up(conn, to);

@@ -89,7 +89,9 @@ impl Sim {
             }
             SimEvent::DialFailed { dialer, .. } => paused(dialer.node),
             SimEvent::Datagram { to, .. } => self.listeners.get(to).copied().and_then(paused),
-            SimEvent::Deliver { to, conn, .. } | SimEvent::Fin { to, conn, .. } => {
+            SimEvent::Deliver { to, conn, .. }
+            | SimEvent::Fin { to, conn, .. }
+            | SimEvent::LameDuckOver { conn, end: to } => {
                 let end = self.conns.get(conn)?.ends[*to].at;
                 paused(end.node)
             }

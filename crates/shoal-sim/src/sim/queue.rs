@@ -41,6 +41,9 @@ pub(crate) enum SimEvent {
     /// The other end of `conn` closed; end `to` learns it. `reset` when the socket was torn
     /// down (its process died, or it was already closed) rather than closed cleanly.
     Fin { conn: ConnId, to: usize, reset: bool },
+    /// End `end` of `conn`, retired by its core, stops reading and closes (unless it
+    /// already has).
+    LameDuckOver { conn: ConnId, end: usize },
     /// The handshake of `conn` must be finished by now.
     HandshakeTimeout(ConnId),
     /// A dial that never produced a connection failed.
