@@ -272,7 +272,12 @@ impl ChildTable {
     /// ends); returns whether it was kept. A tombstone older than the floor removes what it
     /// wins over but is not kept itself (it was collected: every peer had it).
     pub fn merge(&mut self, entry: ChildEntry) -> bool {
-        self.clock = self.clock.max(entry.version.counter);
+        // The incarnation too, so a start here is newer than any incarnation seen, even one
+        // a peer wrote with a counter above its version's.
+        self.clock = self
+            .clock
+            .max(entry.version.counter)
+            .max(entry.incarnation.counter);
         let collected = entry.record.is_none() && entry.version.counter < self.floor;
         match self.entries.get(&entry.id) {
             Some(old) if !entry.wins_over(old) => return false,
