@@ -263,7 +263,7 @@ impl DistributedSupervisor {
                 });
             }
             let owner = self.place(table, &spec, None)?;
-            table.write(&id, Some(ChildRecord::new(spec, owner.clone())));
+            table.start(&id, ChildRecord::new(spec, owner.clone()));
             Ok(owner)
         })?;
         let _ = self.commands.send(Command::Kick);

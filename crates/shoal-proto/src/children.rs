@@ -1,9 +1,13 @@
 //! The distributed supervisor's child table (ARCHITECTURE section 7): every child spec and
-//! who owns it, replicated on every node as a last-writer-wins map.
+//! who owns it, replicated on every node as a map whose entries merge by a total order.
 //!
-//! Each entry carries a [`Version`] (a Lamport counter, then the writing process); a replica
-//! keeps, per child id, the entry with the highest version, so merging is commutative,
-//! associative and idempotent and replicas that saw the same entries agree. Local writes go
+//! Each entry carries a [`Version`] (a Lamport counter, then the writing process) and its
+//! *incarnation*: the version of the `start_child` write that began this life of the id
+//! ([`ChildTable::start`]), which every later write of that life carries. A replica keeps,
+//! per child id, the entry of the newest incarnation; within one, a tombstone over any live
+//! write (a terminate wins over every write that did not see it), then the highest version
+//! ([`ChildEntry::wins_over`]). So merging is commutative, associative and idempotent and
+//! replicas that saw the same entries agree. Local writes go
 //! out as batched deltas ([`ChildTable::flush`]); a summary (an XOR of entry hashes) on
 //! link-up and on every tick repairs lost deltas with snapshots.
 //!
@@ -31,15 +35,16 @@
 //! [`ChildTable::poll_output`] and sends what it returns. Writes ([`ChildTable::write`]) go
 //! out on the next [`ChildTable::flush`].
 
+mod entry;
 mod record;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::Hasher;
 
 use serde::{Deserialize, Serialize};
 
 use crate::node_id::{NodeId, NodeName};
 
+pub use self::entry::{ChildEntry, ChildEntryV1, Version};
 pub use self::record::{ChildRecord, ChildSpec, Intensity, Restart, StartKind};
 
 /// How long a peer that stopped sending table frames (down, paused or cut off) still counts
@@ -48,43 +53,6 @@ pub use self::record::{ChildRecord, ChildSpec, Intensity, Restart, StartKind};
 /// back later with a record of a child terminated and collected meanwhile brings that
 /// child back, as a Cassandra node down for longer than `gc_grace_seconds` does.
 pub const PEER_HORIZON_MS: u64 = 300_000;
-
-/// The version of one entry: a Lamport counter, then the writer (name, then process life).
-///
-/// The life matters: a restarted node starts a fresh table whose clock only knows what it
-/// merged, so it can write the counter its old life already used for another content. With
-/// the name alone those two versions would tie, and replicas holding one or the other would
-/// never converge (the simulator found this).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Version {
-    /// Lamport counter.
-    pub counter: u64,
-    /// The process that wrote it.
-    pub node: NodeId,
-}
-
-/// One entry of the table: a child, or its tombstone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChildEntry {
-    /// The child id.
-    pub id: String,
-    /// Its version.
-    pub version: Version,
-    /// The child, or `None` once it was removed.
-    pub record: Option<ChildRecord>,
-}
-
-impl ChildEntry {
-    fn hash(&self) -> u64 {
-        let mut hasher = twox_hash::XxHash64::with_seed(7);
-        hasher.write(self.id.as_bytes());
-        hasher.write_u8(0xff);
-        hasher.write_u64(self.version.counter);
-        hasher.write(self.version.node.name.as_str().as_bytes());
-        hasher.write_u64(self.version.node.creation.0);
-        hasher.finish()
-    }
-}
 
 /// Supervisor traffic on a link. New variants go at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,10 +65,11 @@ pub enum ChildFrame {
     },
     /// "Send me your whole table."
     SyncRequest,
-    /// A whole table.
-    Snapshot(Vec<ChildEntry>),
-    /// Entries the sender wrote.
-    Delta(Vec<ChildEntry>),
+    /// A whole table, from an earlier version (entries without an incarnation; see
+    /// [`ChildEntryV1`]). Still read, no longer sent.
+    SnapshotV1(Vec<ChildEntryV1>),
+    /// Entries the sender wrote, from an earlier version. Still read, no longer sent.
+    DeltaV1(Vec<ChildEntryV1>),
     /// The state of a child moving to the receiver (the sender stopped its instance first).
     Handoff {
         /// The child id.
@@ -122,6 +91,10 @@ pub enum ChildFrame {
         /// The sender's floor: it collected every tombstone older than it.
         floor: u64,
     },
+    /// A whole table.
+    Snapshot(Vec<ChildEntry>),
+    /// Entries the sender wrote.
+    Delta(Vec<ChildEntry>),
 }
 
 /// What the table asks its driver to do.
@@ -242,16 +215,43 @@ impl ChildTable {
         self.digest
     }
 
-    /// Writes `record` for `id` (`None` removes it) with a version newer than any seen;
-    /// the change goes out with the next [`ChildTable::flush`].
+    /// Starts a new incarnation of child `id` with `record` (what `start_child` writes): it
+    /// wins over every entry of the id this replica has seen, a tombstone included, and
+    /// over every write of the incarnations those belong to (see [`ChildEntry::wins_over`]).
+    /// The change goes out with the next [`ChildTable::flush`].
+    pub fn start(&mut self, id: &str, record: ChildRecord) {
+        let version = self.tick();
+        self.put(id, version.clone(), version, Some(record));
+    }
+
+    /// Writes `record` for `id` (`None` removes it) with a version newer than any seen, in
+    /// the incarnation of the entry the table holds for `id`: a change of the live child, or
+    /// the tombstone that ends it. A live record where the table holds none (nothing, or a
+    /// tombstone) starts a new incarnation, as [`ChildTable::start`] does. The change goes
+    /// out with the next [`ChildTable::flush`].
     pub fn write(&mut self, id: &str, record: Option<ChildRecord>) {
+        let version = self.tick();
+        let incarnation = match self.entries.get(id) {
+            Some(held) if held.record.is_some() || record.is_none() => held.incarnation.clone(),
+            _ => version.clone(),
+        };
+        self.put(id, version, incarnation, record);
+    }
+
+    /// A version newer than any this replica has seen.
+    fn tick(&mut self) -> Version {
         self.clock += 1;
+        Version {
+            counter: self.clock,
+            node: self.local.clone(),
+        }
+    }
+
+    fn put(&mut self, id: &str, version: Version, incarnation: Version, record: Option<ChildRecord>) {
         let entry = ChildEntry {
             id: id.to_owned(),
-            version: Version {
-                counter: self.clock,
-                node: self.local.clone(),
-            },
+            version,
+            incarnation,
             record,
         };
         self.merge(entry.clone());
@@ -267,14 +267,20 @@ impl ChildTable {
         }
     }
 
-    /// Keeps `entry` if it is newer than what the table holds; returns whether it was. A
-    /// tombstone older than the floor removes what it wins over but is not kept itself (it
-    /// was collected: every peer had it).
+    /// Keeps `entry` if it wins over what the table holds for its id
+    /// ([`ChildEntry::wins_over`]: a tombstone wins over every write of the incarnation it
+    /// ends); returns whether it was kept. A tombstone older than the floor removes what it
+    /// wins over but is not kept itself (it was collected: every peer had it).
     pub fn merge(&mut self, entry: ChildEntry) -> bool {
-        self.clock = self.clock.max(entry.version.counter);
+        // The incarnation too, so a start here is newer than any incarnation seen, even one
+        // a peer wrote with a counter above its version's.
+        self.clock = self
+            .clock
+            .max(entry.version.counter)
+            .max(entry.incarnation.counter);
         let collected = entry.record.is_none() && entry.version.counter < self.floor;
         match self.entries.get(&entry.id) {
-            Some(old) if old.version >= entry.version => return false,
+            Some(old) if !entry.wins_over(old) => return false,
             Some(_) if collected => {
                 self.remove(&entry.id);
                 return true;
@@ -287,6 +293,12 @@ impl ChildTable {
         self.digest ^= entry.hash();
         self.entries.insert(entry.id.clone(), entry);
         true
+    }
+
+    fn merge_all(&mut self, entries: impl IntoIterator<Item = ChildEntry>) {
+        for entry in entries {
+            self.merge(entry);
+        }
     }
 
     /// Whether this replica has merged `peer`'s whole table (or found it equal) since their
@@ -351,16 +363,15 @@ impl ChildTable {
                 self.send(from, frame);
             }
             ChildFrame::Snapshot(entries) => {
-                for entry in entries {
-                    self.merge(entry);
-                }
+                self.merge_all(entries);
                 self.synced.insert(from.name.clone(), from.clone());
             }
-            ChildFrame::Delta(entries) => {
-                for entry in entries {
-                    self.merge(entry);
-                }
+            ChildFrame::SnapshotV1(entries) => {
+                self.merge_all(entries.into_iter().map(ChildEntry::from));
+                self.synced.insert(from.name.clone(), from.clone());
             }
+            ChildFrame::Delta(entries) => self.merge_all(entries),
+            ChildFrame::DeltaV1(entries) => self.merge_all(entries.into_iter().map(ChildEntry::from)),
         }
     }
 

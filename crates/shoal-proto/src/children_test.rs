@@ -41,6 +41,11 @@ fn arb_entry() -> impl Strategy<Value = ChildEntry> {
                 counter,
                 node: process(nodes[writer]),
             },
+            // Some writes continue an earlier start (of any writer), some start their own.
+            incarnation: Version {
+                counter: counter.saturating_sub((mix % 3) as u64),
+                node: process(nodes[(writer + mix) % 3]),
+            },
         }
     })
 }
@@ -148,6 +153,143 @@ fn a_tombstone_wins_over_older_writes_and_keeps_the_child_removed() {
     assert!(!a.merge(old), "an older entry must not bring the child back");
     assert!(a.get("c").is_none());
     assert_eq!(a.children().count(), 0);
+}
+
+/// Child "c" started from `a` and owned by `b`, as both replicas hold it before the race:
+/// `b`'s clock runs ahead of `a`'s (it wrote other children meanwhile).
+fn started_on_a_owned_by_b() -> (ChildTable, ChildTable) {
+    let mut a = ChildTable::new(process("a"));
+    let mut b = ChildTable::new(process("b"));
+    a.start("c", ChildRecord::new(spec("c"), name("b")));
+    for i in 0..5 {
+        b.write(&format!("other{i}"), None);
+    }
+    b.merge(a.entries["c"].clone());
+    (a, b)
+}
+
+/// The owner's record of the start (a write of the live child, as the manager's `started`
+/// makes), with `b`'s higher counter.
+fn record_start_on(b: &mut ChildTable) -> ChildEntry {
+    let mut r = b.get("c").cloned().unwrap();
+    r.starts += 1;
+    b.write("c", Some(r));
+    b.entries["c"].clone()
+}
+
+#[test]
+fn a_terminate_wins_over_a_start_record_with_a_higher_counter_that_arrives_after_it() {
+    let (mut a, mut b) = started_on_a_owned_by_b();
+    a.write("c", None); // terminate_child right after start_child returned
+    let tombstone = a.entries["c"].clone();
+    let started = record_start_on(&mut b);
+    assert!(
+        started.version > tombstone.version,
+        "the race: the start record is newer by counter"
+    );
+    assert!(
+        !a.merge(started),
+        "a write of the ended incarnation must not bring the child back"
+    );
+    assert!(
+        b.merge(tombstone),
+        "the tombstone wins over the start record it did not see"
+    );
+    assert!(a.get("c").is_none() && b.get("c").is_none());
+    assert_eq!(a.entries["c"], b.entries["c"]);
+}
+
+#[test]
+fn a_terminate_wins_over_a_restart_with_a_higher_counter_that_arrived_before_it() {
+    let (mut a, mut b) = started_on_a_owned_by_b();
+    let first = a.entries["c"].clone();
+    record_start_on(&mut b);
+    let mut r = b.get("c").cloned().unwrap();
+    r.last_start = StartKind::Restarted {
+        reason: crate::actor_wire::ExitReason::Error("crashed".into()),
+    };
+    b.write("c", Some(r));
+    let restarted = b.entries["c"].clone();
+    a.write("c", None);
+    let tombstone = a.entries["c"].clone();
+    assert!(restarted.version > tombstone.version);
+    // A third replica gets the restart first, then the tombstone.
+    let mut c = ChildTable::new(process("c"));
+    c.merge(first);
+    assert!(c.merge(restarted.clone()));
+    assert!(
+        c.merge(tombstone.clone()),
+        "the tombstone wins although its counter is lower"
+    );
+    assert!(c.get("c").is_none());
+    // The owner sees it too, and a copy of the restart arriving again changes nothing.
+    assert!(b.merge(tombstone));
+    assert!(!b.merge(restarted));
+    assert!(b.get("c").is_none());
+    assert_eq!(b.entries["c"], c.entries["c"]);
+}
+
+#[test]
+fn a_new_start_after_a_terminate_brings_the_child_back_and_stale_writes_stay_out() {
+    let (mut a, mut b) = started_on_a_owned_by_b();
+    a.write("c", None);
+    let stale = record_start_on(&mut b); // of the ended incarnation
+    a.start("c", ChildRecord::new(spec("c"), name("a")));
+    let again = a.entries["c"].clone();
+    assert!(
+        again.incarnation > stale.incarnation,
+        "a start after the terminate is a new incarnation"
+    );
+    assert!(
+        !a.merge(stale.clone()),
+        "a write of the ended incarnation loses to the new one"
+    );
+    assert_eq!(a.get("c").map(|r| r.owner.clone()), Some(name("a")));
+    let mut c = ChildTable::new(process("c"));
+    for e in [again, stale] {
+        c.merge(e);
+    }
+    c.merge(b.entries["c"].clone());
+    assert!(
+        b.merge(a.entries["c"].clone()),
+        "the new start wins on the old owner too"
+    );
+    assert_eq!(b.get("c").map(|r| r.owner.clone()), Some(name("a")));
+    assert_eq!(
+        (&a.entries["c"], &b.entries["c"]),
+        (&c.entries["c"], &c.entries["c"])
+    );
+}
+
+#[test]
+fn frames_of_earlier_versions_still_decode_and_merge() {
+    /// The frame layout before incarnations.
+    #[derive(serde::Serialize)]
+    enum OldFrame {
+        #[allow(dead_code, reason = "the layout's first variants")]
+        Digest {
+            hash: u64,
+        },
+        #[allow(dead_code, reason = "the layout's first variants")]
+        SyncRequest,
+        #[allow(dead_code, reason = "the layout's first variants")]
+        Snapshot(Vec<ChildEntryV1>),
+        Delta(Vec<ChildEntryV1>),
+    }
+    let old = ChildEntryV1 {
+        id: "c".into(),
+        version: Version {
+            counter: 3,
+            node: process("b"),
+        },
+        record: Some(ChildRecord::new(spec("c"), name("b"))),
+    };
+    let bytes = postcard::to_stdvec(&OldFrame::Delta(vec![old.clone()])).unwrap();
+    let frame: ChildFrame = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(frame, ChildFrame::DeltaV1(vec![old]));
+    let mut a = ChildTable::new(process("a"));
+    a.handle_frame(&process("b"), frame);
+    assert_eq!(a.get("c").map(|r| r.owner.clone()), Some(name("b")));
 }
 
 #[test]

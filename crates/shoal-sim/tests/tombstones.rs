@@ -71,8 +71,7 @@ fn run(seed: u64) -> Result<(), String> {
             .map_err(e)?;
         let node = &names[rng.random_range(0..NODES)];
         // A child terminated once its start settled must stay gone. (A terminate racing the
-        // owner's own write of the start may lose to it, by the table's rule: see the
-        // design notes.)
+        // start is `a_terminate_right_after_a_start_wins`'s.)
         let settled = !sim.is_partitioned() && started(&sim, &names, &id);
         if sim.terminate_child(node, &id).unwrap_or(false) && settled {
             // Counted once every node holds the tombstone (a fault right after it could
@@ -155,4 +154,88 @@ fn every_tombstone_is_collected_and_no_terminated_child_comes_back() {
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Starts 40 children, each terminated from the node that started it after 0 to 20 ms (the
+/// owner may not have recorded the start yet, or may be doing it with a higher counter);
+/// after quiet, none of them is in any table or runs anywhere.
+fn terminate_right_after_start(seed: u64) -> Result<(), String> {
+    let mut sim = Sim::new(seed, SimConfig::lan());
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x7261_6365);
+    let names = names();
+    let e = |e: shoal_sim::SimError| e.to_string();
+    for n in &names {
+        let seeds: Vec<&str> = names.iter().map(String::as_str).filter(|s| s != n).collect();
+        sim.add_node(n, &seeds).map_err(e)?;
+    }
+    let formed = sim.run_until(
+        Sim::is_converged,
+        Duration::from_millis(100),
+        Duration::from_secs(20),
+    );
+    if !formed.map_err(e)? {
+        return Err("the cluster never formed".into());
+    }
+    let mut terminated = Vec::new();
+    for k in 0..40 {
+        let id = format!("race-{k}");
+        let node = &names[rng.random_range(0..NODES)];
+        if sim.start_child(node, spec(&id)).map_err(e)?.is_err() {
+            return Err(format!("{id}: placement refused"));
+        }
+        let wait = rng.random_range(0..20);
+        if wait > 0 {
+            sim.run_for(Duration::from_millis(wait)).map_err(e)?;
+        }
+        if sim.terminate_child(node, &id).map_err(e)? {
+            terminated.push(id);
+        }
+        sim.run_for(Duration::from_millis(rng.random_range(1..50)))
+            .map_err(e)?;
+    }
+    let done = sim.run_until(
+        |s| collected(s, &names),
+        Duration::from_millis(100),
+        Duration::from_secs(30),
+    );
+    if !done.map_err(e)? {
+        let held: Vec<_> = names.iter().map(|n| (n, sim.child_tombstones(n))).collect();
+        return Err(format!("tombstones still held after 30 s of quiet: {held:?}"));
+    }
+    let instances = sim.child_instances();
+    let kept: Vec<&String> = terminated
+        .iter()
+        .filter(|id| {
+            instances.contains_key(*id)
+                || names.iter().any(|n| {
+                    sim.child_table(n)
+                        .is_some_and(|t| t.iter().any(|r| r.spec.id == **id))
+                })
+        })
+        .collect();
+    if terminated.len() != 40 || !kept.is_empty() {
+        return Err(format!(
+            "{} of 40 terminates found the child; kept after them: {kept:?}",
+            terminated.len()
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_terminate_right_after_a_start_wins() {
+    let failures: Vec<String> = seeds(30)
+        .into_iter()
+        .filter_map(|seed| {
+            terminate_right_after_start(seed).err().map(|e| {
+                format!("seed {seed}: {e}\n  replay: SHOAL_SIM_SEED={seed} cargo test -p shoal-sim --test tombstones a_terminate")
+            })
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of 30 seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

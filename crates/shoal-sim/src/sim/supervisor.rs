@@ -117,7 +117,7 @@ impl Sim {
             let id = spec.id.clone();
             n.supervision
                 .table
-                .write(&id, Some(ChildRecord::new(spec, owner.clone())));
+                .start(&id, ChildRecord::new(spec, owner.clone()));
         }
         self.supervise(idx);
         Ok(placed)
