@@ -20,7 +20,7 @@
 //! worked only because the renewal came back within the take-over wait (2.5 s), and the
 //! re-links raced the gossip: a third node that saw the renewed node's link close just before
 //! the gossiped down reported it `Crashed` and took its children over at once (two instances,
-//! state lost: 7 of 200 seeds of `shoal-sim/tests/pair_cut.rs`).
+//! state lost: 9 of 200 seeds of `shoal-sim/tests/pair_cut.rs` without this rule).
 
 use std::time::Instant;
 
