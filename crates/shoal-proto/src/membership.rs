@@ -11,6 +11,7 @@
 mod config;
 mod event;
 mod foca_runtime;
+mod indirect;
 mod links;
 mod notifications;
 mod outputs;
@@ -77,6 +78,9 @@ pub struct MembershipStats {
     /// Times this node found it had not run for longer than `stall_after` (see
     /// [`Event::Stalled`]).
     pub stalls: u64,
+    /// Links closed because they went silent while their peer refuted our suspicion through
+    /// other members (indirectly connected: kept live, not declared down).
+    pub indirect: u64,
 }
 
 /// Membership of one node. See the module doc for the call order.
@@ -294,6 +298,7 @@ impl Membership {
         };
         link.last_heard = now;
         let was_suspected = std::mem::take(&mut link.suspected);
+        link.suspected_at = None;
         let peer = link.id.clone();
         if matches!(msg, LinkMessage::Heartbeat(_) | LinkMessage::HeartbeatAck(_)) {
             self.retired_in_a_row.remove(&peer.name);
@@ -569,16 +574,18 @@ impl Membership {
         let seq = self.heartbeat_seq;
         let (suspect_after, down_after) = (self.config.link_suspect_after, self.config.link_down_after);
         let mut silent = Vec::new();
+        let mut quiet_links = Vec::new();
         for link in self.links.iter_mut() {
             let quiet = now.saturating_duration_since(link.last_heard);
             if quiet >= down_after {
-                silent.push(link.id.clone());
+                silent.push((link.id.clone(), link.suspected_at));
                 continue;
             }
             // Only a live member can be suspect; a link may carry a life we hold down.
             let live = self.live.get(&link.id.name).is_some_and(|m| m.id == link.id);
             if quiet >= suspect_after && !link.suspected && live {
                 link.suspected = true;
+                quiet_links.push(link.id.clone());
                 self.outputs
                     .push_back(Output::Event(Event::NodeSuspect(link.id.clone())));
             }
@@ -596,7 +603,19 @@ impl Membership {
         let suspect_after = self.config.link_suspect_after;
         self.relinked
             .retain(|_, at| now.saturating_duration_since(*at) < suspect_after);
-        for id in silent {
+        // A quiet link suspects its peer in SWIM too, so that a peer others reach can refute
+        // (`membership/indirect.rs`).
+        for id in quiet_links {
+            let suspected = self.suspect_quiet_link(now, &id);
+            if let Some(link) = self.links.get_mut(&id.name).filter(|l| l.id == id) {
+                link.suspected_at = suspected;
+            }
+        }
+        for (id, suspected) in silent {
+            if self.refuted(&id, suspected) {
+                self.unlink_indirect(now, &id);
+                continue;
+            }
             self.down_reasons.insert(id.clone(), DownReason::Failed);
             if let Some(link) = self.links.remove_id(&id) {
                 self.outputs.push_back(Output::CloseLink(link.conn));

@@ -430,6 +430,50 @@ fn a_gossiped_down_of_a_member_that_answers_on_its_link_ends_its_life_not_its_pr
     );
 }
 
+/// A pair cut: b's link goes silent, but b refutes the suspicion (incarnation 1) through c.
+/// b is indirectly connected: its link closes, it stays live and unlinked, nothing is down.
+/// Without the refutation the same silence downs it (`silent_link_is_suspected_then_declared_failed`).
+#[test]
+fn a_silent_peer_that_refutes_through_another_member_stays_live_unlinked() {
+    let (mut a, b, start) = linked();
+    let c = member("c", 1, 7003);
+    let config = MembershipConfig::lan();
+    let mut outputs = Vec::new();
+    let mut now = start;
+    let mut refuted = false;
+    while now < start + config.link_down_after + Duration::from_millis(100) {
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        if !refuted && now >= start + config.link_suspect_after + Duration::from_millis(50) {
+            let alive_b = foca::Member::new(b.clone(), 1, foca::State::Alive);
+            a.handle_datagram(now, &gossip(&c, a.local(), &[alive_b]));
+            refuted = true;
+        }
+        outputs.extend(std::iter::from_fn(|| a.poll_output()));
+    }
+    assert!(
+        outputs.contains(&Output::Event(Event::NodeSuspect(b.id.clone()))),
+        "{outputs:?}"
+    );
+    assert!(outputs.contains(&Output::CloseLink(ConnId(1))), "{outputs:?}");
+    assert!(
+        outputs.contains(&Output::Event(Event::NodeUp(b.clone()))),
+        "{outputs:?}"
+    );
+    let downs: Vec<_> = outputs
+        .iter()
+        .filter(|o| matches!(o, Output::Event(Event::NodeDown { .. })))
+        .collect();
+    assert!(downs.is_empty(), "{downs:?}");
+    let members = a.members();
+    let listed = members
+        .iter()
+        .find(|m| m.member.id == b.id)
+        .expect("b stays live");
+    assert!(!listed.linked);
+    assert_eq!(a.stats().indirect, 1);
+}
+
 #[test]
 fn a_node_that_takes_a_new_life_drops_the_links_of_its_old_one_and_dials_again() {
     let (mut a, b, now) = linked();

@@ -18,6 +18,9 @@ pub(crate) struct Link {
     /// Sequence number and send time of the newest unanswered heartbeat.
     pub(crate) ping: Option<(u64, Instant)>,
     pub(crate) suspected: bool,
+    /// The incarnation at which this node put the peer's life in SWIM's `Suspect` state when
+    /// the link went quiet (see `membership/indirect.rs`); cleared when the link is heard.
+    pub(crate) suspected_at: Option<foca::Incarnation>,
 }
 
 /// Outcome of offering a freshly authenticated connection to the table.
@@ -70,6 +73,7 @@ impl LinkTable {
             rtt: None,
             ping: None,
             suspected: false,
+            suspected_at: None,
         };
         self.by_name.insert(peer.name.clone(), link);
         self.by_conn.insert(conn, peer.name.clone());
@@ -99,6 +103,10 @@ impl LinkTable {
 
     pub(crate) fn get(&self, name: &NodeName) -> Option<&Link> {
         self.by_name.get(name)
+    }
+
+    pub(crate) fn get_mut(&mut self, name: &NodeName) -> Option<&mut Link> {
+        self.by_name.get_mut(name)
     }
 
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Link> {

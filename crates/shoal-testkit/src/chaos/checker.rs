@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::history::{History, Sample, pid_node};
+use super::history::{History, NodeEvent, Sample, pid_node};
 
 /// A guarantee the checker verifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -357,7 +357,7 @@ fn check_false_downs(history: &History, verdict: &mut Verdict) {
                 .any(|(a, b)| (a == &e.node && b == &e.observer) || (a == &e.observer && b == &e.node));
             during && (f.targets.contains(&e.node) || apart)
         });
-        if excused {
+        if excused || history.life_ended_by_fault(e) {
             continue;
         }
         let by = format!("{} ({})", e.observer, e.reason.as_deref().unwrap_or(&e.event));
@@ -393,6 +393,18 @@ fn false_down(
 }
 
 impl History {
+    /// Whether `e` is about a life of a process that a newer process under the same name had
+    /// replaced by then (killed or restarted: that process is gone, so the down is true, even
+    /// when it is reported long after the fault's grace, by a node that was paused meanwhile).
+    fn life_ended_by_fault(&self, e: &NodeEvent) -> bool {
+        let Some(life) = e.creation else {
+            return false;
+        };
+        self.processes
+            .iter()
+            .any(|p| p.name == e.node && life < p.creation && p.creation <= e.at_us)
+    }
+
     /// Windows in which `node`'s instances do not count: while paused (frozen) only, for
     /// singletons; while any fault targets it, plus the grace, for children.
     fn excused_windows(&self, node: &str, frozen_only: bool) -> Vec<(u64, u64)> {

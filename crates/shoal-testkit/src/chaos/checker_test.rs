@@ -4,7 +4,7 @@
 use super::FaultKind;
 use super::checker::{Guarantee, check};
 use super::history::{
-    ActorObs, ChildObs, DuplicateRecord, FaultRecord, History, MemberObs, NodeEvent, Sample,
+    ActorObs, ChildObs, DuplicateRecord, FaultRecord, History, MemberObs, NodeEvent, ProcessRecord, Sample,
 };
 
 const S: u64 = 1_000_000;
@@ -222,6 +222,7 @@ fn a_live_untouched_node_declared_down_is_a_violation_and_left_or_faulted_is_not
         event: "node_down".into(),
         node: node.into(),
         reason: Some(reason.into()),
+        creation: Some(T0),
     };
     h.events = vec![down("c3", "Left", 2), down("c2", "Failed", 8)];
     h.faults.push(FaultRecord {
@@ -234,6 +235,44 @@ fn a_live_untouched_node_declared_down_is_a_violation_and_left_or_faulted_is_not
     });
     assert!(violated(&h).is_empty(), "{:?}", violated(&h));
     h.events.push(down("c3", "Crashed", 9));
+    assert_eq!(violated(&h), vec![Guarantee::NoFalseDown]);
+}
+
+#[test]
+fn a_down_of_a_life_whose_process_was_replaced_is_true_but_one_of_the_current_process_is_false() {
+    let mut h = clean();
+    let down = |creation: u64, t: u64| NodeEvent {
+        observer: "c1".into(),
+        at_us: T0 + t * S,
+        event: "node_down".into(),
+        node: "c2".into(),
+        reason: Some("Crashed".into()),
+        creation: Some(creation),
+    };
+    // c2's first process (creation T0) is killed at 3 s and a new one starts at 4 s; c1,
+    // paused meanwhile, reports the killed life long after the fault's grace: true.
+    h.processes = vec![
+        ProcessRecord {
+            name: "c2".into(),
+            creation: T0,
+        },
+        ProcessRecord {
+            name: "c2".into(),
+            creation: T0 + 4 * S,
+        },
+    ];
+    h.faults.push(FaultRecord {
+        kind: FaultKind::Kill,
+        start_us: T0 + 3 * S,
+        end_us: T0 + 4 * S,
+        text: "kill -9 c2".into(),
+        targets: vec!["c2".into()],
+        separated: vec![],
+    });
+    h.events = vec![down(T0 + 1, 20)];
+    assert!(violated(&h).is_empty(), "{:?}", violated(&h));
+    // A renewed life of the new process declared down is a false down.
+    h.events.push(down(T0 + 4 * S + 1, 30));
     assert_eq!(violated(&h), vec![Guarantee::NoFalseDown]);
 }
 

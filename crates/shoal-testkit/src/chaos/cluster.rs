@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::history::NodeEvent;
+use super::history::{NodeEvent, ProcessRecord};
 use super::sampler::Shared;
 use crate::{NodeProcess, http_request};
 
@@ -37,6 +37,8 @@ pub(crate) struct ChaosCluster {
     pub(crate) events: Vec<NodeEvent>,
     /// Every event line printed, by kind.
     pub(crate) event_counts: std::collections::BTreeMap<String, u64>,
+    /// Every process started in a slot, in order.
+    pub(crate) processes: Vec<ProcessRecord>,
 }
 
 impl ChaosCluster {
@@ -64,6 +66,7 @@ impl ChaosCluster {
             shared,
             events: Vec::new(),
             event_counts: std::collections::BTreeMap::new(),
+            processes: Vec::new(),
         };
         for i in 0..n {
             cluster.spawn(i)?;
@@ -119,6 +122,10 @@ impl ChaosCluster {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         addrs[i].1 = process.ready.http;
         drop(addrs);
+        self.processes.push(ProcessRecord {
+            name: self.slots[i].name.clone(),
+            creation: process.ready.creation,
+        });
         self.slots[i].life = Some(process);
         self.slots[i].lives += 1;
         Ok(())
@@ -244,5 +251,6 @@ fn event(observer: &str, e: &serde_json::Value) -> NodeEvent {
         event: e["event"].as_str().unwrap_or_default().to_owned(),
         node: e["node"].as_str().unwrap_or_default().to_owned(),
         reason: e["reason"].as_str().map(str::to_owned),
+        creation: e["creation"].as_u64(),
     }
 }

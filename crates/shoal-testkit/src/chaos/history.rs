@@ -37,6 +37,20 @@ pub struct History {
     pub event_counts: BTreeMap<String, u64>,
     /// Second processes started with a taken name.
     pub duplicates: Vec<DuplicateRecord>,
+    /// Every node process the run started under a slot's name, in order (not the
+    /// duplicates): a life older than its name's latest process was ended by a fault.
+    #[serde(default)]
+    pub processes: Vec<ProcessRecord>,
+}
+
+/// One node process the run started.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    /// Its name.
+    pub name: String,
+    /// Its creation (µs since the Unix epoch when it started, from its ready line). Its
+    /// first life has this creation; each renewal adds one.
+    pub creation: u64,
 }
 
 /// One fault as it happened.
@@ -137,6 +151,9 @@ pub struct NodeEvent {
     pub node: String,
     /// `node_down`'s reason.
     pub reason: Option<String>,
+    /// The creation of the life it is about (`node_up`, `node_down`, ...).
+    #[serde(default)]
+    pub creation: Option<u64>,
 }
 
 /// A second process started with a taken name.

@@ -65,6 +65,7 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> io::Result<C
             .collect(),
         duplicates,
         event_counts: std::mem::take(&mut cluster.event_counts),
+        processes: std::mem::take(&mut cluster.processes),
     };
     let verdict: Verdict = check(&history);
     let history_path = config.out_dir.join("history.json");
