@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::node_id::{NodeId, NodeName};
 
-pub use self::entry::{ChildEntry, ChildEntryV1, Version};
+pub use self::entry::{ChildEntry, Version};
 pub use self::record::{ChildRecord, ChildSpec, Intensity, Restart, StartKind};
 
 /// How long a peer that stopped sending table frames (down, paused or cut off) still counts
@@ -65,11 +65,10 @@ pub enum ChildFrame {
     },
     /// "Send me your whole table."
     SyncRequest,
-    /// A whole table, from an earlier version (entries without an incarnation; see
-    /// [`ChildEntryV1`]). Still read, no longer sent.
-    SnapshotV1(Vec<ChildEntryV1>),
-    /// Entries the sender wrote, from an earlier version. Still read, no longer sent.
-    DeltaV1(Vec<ChildEntryV1>),
+    /// A whole table.
+    Snapshot(Vec<ChildEntry>),
+    /// Entries the sender wrote.
+    Delta(Vec<ChildEntry>),
     /// The state of a child moving to the receiver (the sender stopped its instance first).
     Handoff {
         /// The child id.
@@ -91,10 +90,6 @@ pub enum ChildFrame {
         /// The sender's floor: it collected every tombstone older than it.
         floor: u64,
     },
-    /// A whole table.
-    Snapshot(Vec<ChildEntry>),
-    /// Entries the sender wrote.
-    Delta(Vec<ChildEntry>),
 }
 
 /// What the table asks its driver to do.
@@ -366,12 +361,7 @@ impl ChildTable {
                 self.merge_all(entries);
                 self.synced.insert(from.name.clone(), from.clone());
             }
-            ChildFrame::SnapshotV1(entries) => {
-                self.merge_all(entries.into_iter().map(ChildEntry::from));
-                self.synced.insert(from.name.clone(), from.clone());
-            }
             ChildFrame::Delta(entries) => self.merge_all(entries),
-            ChildFrame::DeltaV1(entries) => self.merge_all(entries.into_iter().map(ChildEntry::from)),
         }
     }
 

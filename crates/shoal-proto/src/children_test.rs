@@ -262,37 +262,6 @@ fn a_new_start_after_a_terminate_brings_the_child_back_and_stale_writes_stay_out
 }
 
 #[test]
-fn frames_of_earlier_versions_still_decode_and_merge() {
-    /// The frame layout before incarnations.
-    #[derive(serde::Serialize)]
-    enum OldFrame {
-        #[allow(dead_code, reason = "the layout's first variants")]
-        Digest {
-            hash: u64,
-        },
-        #[allow(dead_code, reason = "the layout's first variants")]
-        SyncRequest,
-        #[allow(dead_code, reason = "the layout's first variants")]
-        Snapshot(Vec<ChildEntryV1>),
-        Delta(Vec<ChildEntryV1>),
-    }
-    let old = ChildEntryV1 {
-        id: "c".into(),
-        version: Version {
-            counter: 3,
-            node: process("b"),
-        },
-        record: Some(ChildRecord::new(spec("c"), name("b"))),
-    };
-    let bytes = postcard::to_stdvec(&OldFrame::Delta(vec![old.clone()])).unwrap();
-    let frame: ChildFrame = postcard::from_bytes(&bytes).unwrap();
-    assert_eq!(frame, ChildFrame::DeltaV1(vec![old]));
-    let mut a = ChildTable::new(process("a"));
-    a.handle_frame(&process("b"), frame);
-    assert_eq!(a.get("c").map(|r| r.owner.clone()), Some(name("b")));
-}
-
-#[test]
 fn local_writes_go_out_as_one_delta_per_flush() {
     let mut a = ChildTable::new(process("a"));
     for i in 0..3 {

@@ -6,8 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::node_id::{Creation, NodeId, NodeName};
 
-/// The wire protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The wire protocol version this build speaks. Raised whenever a frame changes in a way an
+/// earlier build cannot read (an earlier build closes a link on a frame it cannot decode, so
+/// without the raise a mixed cluster's links would flap): nodes with no common version are
+/// refused at the handshake (`HandshakeError::NoCommonProtocol`, both ranges in the log line).
+/// 2: registry `Summary`/relay frames, the link's `Retired` frame, child-table entries with
+/// an incarnation.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// An inclusive range of protocol versions a node can speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

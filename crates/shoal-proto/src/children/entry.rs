@@ -70,28 +70,3 @@ impl ChildEntry {
         hasher.finish()
     }
 }
-
-/// An entry as earlier versions sent it, without an incarnation
-/// ([`super::ChildFrame::SnapshotV1`], [`super::ChildFrame::DeltaV1`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChildEntryV1 {
-    /// The child id.
-    pub id: String,
-    /// Its version.
-    pub version: Version,
-    /// The child, or `None` once it was removed.
-    pub record: Option<ChildRecord>,
-}
-
-impl From<ChildEntryV1> for ChildEntry {
-    /// Each write of an earlier version counts as its own incarnation, so such entries
-    /// settle by version, as they did there.
-    fn from(e: ChildEntryV1) -> Self {
-        Self {
-            incarnation: e.version.clone(),
-            id: e.id,
-            version: e.version,
-            record: e.record,
-        }
-    }
-}
