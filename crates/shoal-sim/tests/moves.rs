@@ -21,12 +21,7 @@ fn cluster(seed: u64, nodes: &[&str], rebalance: bool) -> Result<Sim, String> {
         ..SimConfig::lan()
     };
     let mut sim = Sim::new(seed, config);
-    for n in nodes {
-        let seeds: Vec<&str> = nodes.iter().copied().filter(|s| s != n).collect();
-        sim.add_node(n, &seeds).map_err(|e| e.to_string())?;
-    }
-    let formed = sim.run_until(Sim::is_converged, POLL, Duration::from_secs(20));
-    if !formed.map_err(|e| e.to_string())? {
+    if !sim.form_mesh(nodes).map_err(|e| e.to_string())? {
         return Err("the cluster never formed".into());
     }
     Ok(sim)

@@ -54,16 +54,7 @@ fn run(seed: u64) -> Result<(), String> {
     let e = |e: shoal_sim::SimError| e.to_string();
     let mut sim = Sim::new(seed, SimConfig::lan());
     let names = names();
-    for n in &names {
-        let seeds: Vec<&str> = names.iter().map(String::as_str).filter(|s| s != n).collect();
-        sim.add_node(n, &seeds).map_err(e)?;
-    }
-    let formed = sim.run_until(
-        Sim::is_converged,
-        Duration::from_millis(100),
-        Duration::from_secs(20),
-    );
-    if !formed.map_err(e)? {
+    if !sim.form_mesh(&names).map_err(e)? {
         return Err("the cluster never formed".into());
     }
     for id in &ids() {

@@ -80,16 +80,7 @@ fn run(seed: u64, rebalance: bool) -> Result<(), String> {
     // Every node lists every other as a seed, as static seeds or DNS discovery would: a
     // restarted node then rejoins the cluster instead of founding a second one of its own
     // (two clusters that never heard of each other each run the singleton, by design).
-    for n in &names {
-        let seeds: Vec<&str> = names.iter().map(String::as_str).filter(|s| s != n).collect();
-        sim.add_node(n, &seeds).map_err(e)?;
-    }
-    let formed = sim.run_until(
-        Sim::is_converged,
-        Duration::from_millis(100),
-        Duration::from_secs(20),
-    );
-    if !formed.map_err(e)? {
+    if !sim.form_mesh(&names).map_err(e)? {
         return Err("the cluster never formed".into());
     }
     sim.add_singleton(SINGLETON);

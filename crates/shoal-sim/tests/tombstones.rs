@@ -49,16 +49,7 @@ fn run(seed: u64) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x746f_6d62);
     let names = names();
     let e = |e: shoal_sim::SimError| e.to_string();
-    for n in &names {
-        let seeds: Vec<&str> = names.iter().map(String::as_str).filter(|s| s != n).collect();
-        sim.add_node(n, &seeds).map_err(e)?;
-    }
-    let formed = sim.run_until(
-        Sim::is_converged,
-        Duration::from_millis(100),
-        Duration::from_secs(20),
-    );
-    if !formed.map_err(e)? {
+    if !sim.form_mesh(&names).map_err(e)? {
         return Err("the cluster never formed".into());
     }
     let mut terminated = BTreeSet::new();
@@ -164,16 +155,7 @@ fn terminate_right_after_start(seed: u64) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x7261_6365);
     let names = names();
     let e = |e: shoal_sim::SimError| e.to_string();
-    for n in &names {
-        let seeds: Vec<&str> = names.iter().map(String::as_str).filter(|s| s != n).collect();
-        sim.add_node(n, &seeds).map_err(e)?;
-    }
-    let formed = sim.run_until(
-        Sim::is_converged,
-        Duration::from_millis(100),
-        Duration::from_secs(20),
-    );
-    if !formed.map_err(e)? {
+    if !sim.form_mesh(&names).map_err(e)? {
         return Err("the cluster never formed".into());
     }
     let mut terminated = Vec::new();

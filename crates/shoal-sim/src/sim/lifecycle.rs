@@ -19,6 +19,23 @@ impl Sim {
         self.add(name, seeds, &cookie, 0)
     }
 
+    /// Starts a node for each of `names`, each with every other as a seed (as static seeds
+    /// or DNS discovery would give them: a restarted node then rejoins instead of founding a
+    /// cluster of its own), and runs until the cluster converged, at most 20 s of virtual
+    /// time. Returns whether it did.
+    pub fn form_mesh<S: AsRef<str>>(&mut self, names: &[S]) -> Result<bool, SimError> {
+        for n in names {
+            let seeds: Vec<&str> = names
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(|s| *s != n.as_ref())
+                .collect();
+            self.add_node(n.as_ref(), &seeds)?;
+        }
+        let poll = std::time::Duration::from_millis(20);
+        self.run_until(Sim::is_converged, poll, std::time::Duration::from_secs(20))
+    }
+
     /// Starts a node holding a different cookie: its handshakes and datagrams must fail.
     pub fn add_stranger(&mut self, name: &str, seeds: &[&str]) -> Result<(), SimError> {
         let cookie = self.config.stranger_cookie.clone();

@@ -339,7 +339,7 @@ fn check_false_downs(history: &History, verdict: &mut Verdict) {
     // Per node: (first, last, count, observers and reasons) of the current episode.
     let mut episodes: BTreeMap<&str, (u64, u64, u64, BTreeSet<String>)> = BTreeMap::new();
     // `actors_down` follows a `Renewed` down whose process took no newer life: a process down.
-    let is_down = |e: &&super::history::NodeEvent| e.event == "node_down" || e.event == "actors_down";
+    let is_down = |e: &&NodeEvent| e.event == "node_down" || e.event == "actors_down";
     let mut downs: Vec<_> = history.events.iter().filter(is_down).collect();
     downs.sort_by_key(|e| e.at_us);
     for e in downs {
