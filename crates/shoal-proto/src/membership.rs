@@ -113,6 +113,8 @@ pub struct Membership {
     /// Links each peer retired in a row (a `Retired` frame) without a heartbeat heard on a
     /// link in between: the first is re-dialled at once, the next ones with backoff.
     retired_in_a_row: HashMap<NodeName, u32>,
+    /// When this node last found it had stalled (see `discount_stall`).
+    stalled_at: Option<Instant>,
     heartbeat_seq: u64,
     heartbeat_armed: bool,
     leaving: bool,
@@ -145,6 +147,7 @@ impl Membership {
             relinked: HashMap::new(),
             renewing: HashMap::new(),
             retired_in_a_row: HashMap::new(),
+            stalled_at: None,
             heartbeat_seq: 0,
             heartbeat_armed: false,
             leaving: false,
@@ -199,6 +202,7 @@ impl Membership {
     /// Moves every timer and every link measure `gap` later (see `handle_timeout`).
     fn discount_stall(&mut self, now: Instant, gap: Duration) {
         self.stats.stalls += 1;
+        self.stalled_at = Some(now);
         self.timers.delay_all(gap);
         self.links.discount(gap, now);
         for at in self.dropped.values_mut().chain(self.relinked.values_mut()) {
@@ -281,14 +285,15 @@ impl Membership {
     }
 
     /// Whether `peer` is another process than the live member of its name, while that
-    /// member's link was heard within `link_suspect_after`: the name is taken. A member whose
+    /// member answers on its link (a frame within `link_suspect_after` by the clock, see
+    /// `answers_now`): the name is taken. A member whose
     /// link went quiet may be gone (a crash not yet detected, a host that moved), so a new
     /// process under its name is let in and replaces it, as a newer life.
     fn name_taken_from(&self, now: Instant, peer: &Member) -> bool {
         let Some(member) = self.live.get(peer.name()) else {
             return false;
         };
-        member.process != peer.process && self.heard_lately(now, &member.id)
+        member.process != peer.process && self.answers_now(now, &member.id)
     }
 
     /// A message arrived on an authenticated link.
@@ -297,6 +302,7 @@ impl Membership {
             return;
         };
         link.last_heard = now;
+        link.heard_at = now;
         let was_suspected = std::mem::take(&mut link.suspected);
         link.suspected_at = None;
         let peer = link.id.clone();
@@ -539,6 +545,21 @@ impl Membership {
     /// the one this node closed when it took a new life): the link is the stronger signal, so
     /// a SWIM suspicion does not take it, and a down decided elsewhere ends its life but not
     /// its process ([`DownReason::Renewed`]).
+    /// Whether life `id` answered within `link_suspect_after` by the clock, which is what
+    /// refusing a second process under its name needs: a stall's discount (`heard_lately`)
+    /// keeps a peer from being judged by our own silence, but is no evidence that it runs.
+    /// After a stall only frames read since count; the evidence of a link closed before it
+    /// (`relinked`) does not.
+    fn answers_now(&self, now: Instant, id: &NodeId) -> bool {
+        let recent = |at: Instant| now.saturating_duration_since(at) < self.config.link_suspect_after;
+        let linked = self
+            .links
+            .get(&id.name)
+            .is_some_and(|link| link.id == *id && recent(link.heard_at));
+        let stalled = self.stalled_at.is_some_and(recent);
+        linked || (!stalled && self.relinked.get(id).copied().is_some_and(recent))
+    }
+
     fn heard_lately(&self, now: Instant, id: &NodeId) -> bool {
         let recent = |at: Instant| now.saturating_duration_since(at) < self.config.link_suspect_after;
         let linked = self

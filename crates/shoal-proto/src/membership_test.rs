@@ -155,6 +155,38 @@ fn a_new_process_under_the_name_of_a_member_that_answers_is_refused() {
     assert_eq!(a.stats().name_taken, 1);
 }
 
+/// `a` with a link to `b` whose process stopped while `a` itself was stopped for 20 s: on
+/// resume the silence is discounted (nobody is judged by it), but that is no evidence that
+/// `b` still runs, so a new process under `b`'s name (`b` restarted meanwhile) is let in.
+/// Refused, it would stop: a restart during a peer's pause cost the restarted node its life.
+#[test]
+fn after_a_stall_only_frames_read_since_prove_a_name_is_taken() {
+    let (mut a, _b, start) = linked();
+    let resumed = start + Duration::from_secs(20);
+    a.handle_timeout(resumed);
+    assert!(events(&mut a).iter().any(|e| matches!(e, Event::Stalled { .. })));
+    a.handle_link_up(resumed, ConnId(2), Role::Acceptor, member("b", 2, 7002));
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    let refused = Output::SendLink {
+        conn: ConnId(2),
+        msg: LinkMessage::Reject(crate::wire::RejectReason::NameTaken),
+    };
+    assert!(!outputs.contains(&refused), "{outputs:?}");
+    assert_eq!(a.stats().name_taken, 0);
+    assert!(a.members().iter().any(|m| m.member.id == member("b", 2, 7002).id));
+
+    // The same, but the old process's bytes arrive first: it runs, the name is taken.
+    let (mut a, _b, start) = linked();
+    let resumed = start + Duration::from_secs(20);
+    a.handle_timeout(resumed);
+    a.handle_link_message(resumed, ConnId(1), LinkMessage::Heartbeat(1));
+    let _ = std::iter::from_fn(|| a.poll_output()).count();
+    a.handle_link_up(resumed, ConnId(2), Role::Acceptor, member("b", 2, 7002));
+    let outputs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert!(outputs.contains(&refused), "{outputs:?}");
+    assert_eq!(a.stats().name_taken, 1);
+}
+
 #[test]
 fn a_renewal_of_the_same_process_is_not_a_taken_name() {
     let (mut a, b, now) = linked();

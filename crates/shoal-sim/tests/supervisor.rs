@@ -1,5 +1,7 @@
 //! The distributed supervisor and singletons under random faults: nodes crash, restart,
-//! leave, get partitioned and healed, children crash and migrate. The simulator checks after
+//! leave, pause and resume (timers first, then the bytes that waited), get partitioned and
+//! healed, go through rolling restarts that do not wait for handoffs, and children crash and
+//! migrate. The simulator checks after
 //! every step that on the majority side no child and no singleton runs twice
 //! (`shoal_sim::Sim::check_supervision`). After the network heals and goes quiet, every child
 //! spec is still specified, runs exactly once and resolves by name to that instance on every
@@ -94,13 +96,15 @@ fn run(seed: u64, rebalance: bool) -> Result<(), String> {
     if !up.map_err(e)? {
         return Err(format!("the children never all ran: {:?}", sim.child_instances()));
     }
+    let mut paused: Vec<String> = Vec::new();
     for _ in 0..60 {
         let node = names[rng.random_range(0..NODES)].clone();
-        match rng.random_range(0..14) {
+        match rng.random_range(0..17) {
             0 | 1 if another_holds_all(&sim, &names, &node) => {
                 let _ = sim.crash(&node);
+                paused.retain(|p| *p != node);
             }
-            2 if another_holds_all(&sim, &names, &node) => {
+            2 if another_holds_all(&sim, &names, &node) && !paused.contains(&node) => {
                 let _ = sim.leave(&node);
             }
             3 | 4 => {
@@ -123,14 +127,26 @@ fn run(seed: u64, rebalance: bool) -> Result<(), String> {
                 let to = &names[rng.random_range(0..NODES)];
                 let _ = sim.migrate_child(&node, &id, to);
             }
+            10 | 11 if paused.len() < 2 && another_holds_all(&sim, &names, &node) => {
+                if sim.pause(&node).is_ok() {
+                    paused.push(node);
+                }
+            }
+            12 | 13 if !paused.is_empty() => {
+                let _ = sim.resume(&paused.swap_remove(0));
+            }
+            14 => rolling_restart(&mut sim, &names, &paused, &mut rng).map_err(e)?,
             _ => {}
         }
         sim.run_for(Duration::from_millis(rng.random_range(1..1_500)))
             .map_err(e)?;
     }
-    // Calm: heal, let leaving nodes finish, bring everyone back, let the cluster converge
-    // and go quiet.
+    // Calm: heal, resume, let leaving nodes finish, bring everyone back, let the cluster
+    // converge and go quiet.
     sim.heal();
+    for node in paused {
+        let _ = sim.resume(&node);
+    }
     let leaving = |sim: &Sim| names.iter().any(|n| sim.state(n) == Some(NodeState::Leaving));
     let left = sim.run_until(
         |s| !leaving(s),
@@ -163,6 +179,42 @@ fn run(seed: u64, rebalance: bool) -> Result<(), String> {
         ));
     }
     check(&sim, &names)
+}
+
+/// Restarts every running node, one at a time, as `shoal cluster restart --rolling` does
+/// but without waiting for the supervisor to settle in between: each node leaves (its
+/// handoffs go out), is started again as soon as it stopped, and the next one leaves once
+/// the restarted node holds every child spec (the table lives in memory: a node must have
+/// merged it before the last node holding it goes), with the handoffs of the previous node
+/// possibly still in flight.
+fn rolling_restart(
+    sim: &mut Sim,
+    names: &[String],
+    paused: &[String],
+    rng: &mut StdRng,
+) -> Result<(), shoal_sim::SimError> {
+    for node in names {
+        let leaving = sim.state(node) == Some(NodeState::Leaving);
+        let alone = !another_holds_all(sim, names, node);
+        if !sim.is_running(node) || leaving || alone || paused.contains(node) {
+            continue;
+        }
+        if sim.leave(node).is_err() {
+            continue;
+        }
+        let gone = |s: &Sim| s.state(node) != Some(NodeState::Leaving);
+        sim.run_until(gone, Duration::from_millis(10), Duration::from_secs(10))?;
+        let _ = sim.restart(node);
+        let merged = |s: &Sim| {
+            s.child_table(node)
+                .is_some_and(|t| ids().iter().all(|id| t.iter().any(|r| r.spec.id == *id)))
+        };
+        if !sim.run_until(merged, Duration::from_millis(10), Duration::from_secs(10))? {
+            return Ok(()); // cut off from every holder: an operator's restart would stop here
+        }
+        sim.run_for(Duration::from_millis(rng.random_range(0..300)))?;
+    }
+    Ok(())
 }
 
 /// The children (and singleton) that do not run exactly once, with n1's record of them.

@@ -13,7 +13,12 @@ pub(crate) struct Link {
     pub(crate) conn: ConnId,
     pub(crate) id: NodeId,
     pub(crate) role: Role,
+    /// When the peer was last heard, moved later by a stall of this node (`discount`), so a
+    /// silence this node did not run through is not held against the peer.
     pub(crate) last_heard: Instant,
+    /// When a frame of the peer last arrived, by the clock: never discounted. Evidence that
+    /// the peer answers *now* (after a stall, only frames read since count).
+    pub(crate) heard_at: Instant,
     pub(crate) rtt: Option<Duration>,
     /// Sequence number and send time of the newest unanswered heartbeat.
     pub(crate) ping: Option<(u64, Instant)>,
@@ -70,6 +75,7 @@ impl LinkTable {
             id: peer.clone(),
             role,
             last_heard: now,
+            heard_at: now,
             rtt: None,
             ping: None,
             suspected: false,
