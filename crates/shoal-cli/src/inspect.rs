@@ -25,7 +25,7 @@ use table::Table;
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct InspectArgs {
     /// The cluster started by `shoal cluster start` in this directory.
-    #[arg(long, env = "SHOAL_STATE_DIR", default_value = ".shoal")]
+    #[arg(long, env = "SHOAL_STATE_DIR", default_value = crate::hint::DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
     /// Any node's HTTP address (`HOST:PORT` or `http://HOST:PORT`) instead of a state dir.
     #[arg(long, value_name = "ADDR")]
@@ -72,7 +72,14 @@ impl InspectArgs {
     /// `--connect` node lists.
     fn targets(&self) -> anyhow::Result<Vec<Target>> {
         let Some(connect) = &self.connect else {
-            let state = ClusterState::load_required(&self.state_dir)?;
+            let state = ClusterState::load(&self.state_dir)?.with_context(|| {
+                format!(
+                    "no cluster in {} (the state dir of `shoal cluster start`); to ask nodes \
+                     started some other way, pass any node's HTTP address: --connect HOST:PORT \
+                     (the \"http\" of its ready line), or --state-dir DIR of the cluster",
+                    self.state_dir.display()
+                )
+            })?;
             return Ok(state
                 .nodes
                 .iter()
@@ -102,6 +109,12 @@ fn parse_addr(text: &str) -> anyhow::Result<SocketAddr> {
     bare.parse().with_context(|| {
         format!("invalid --connect {text}: use HOST:PORT of a node's HTTP API, e.g. 127.0.0.1:4001")
     })
+}
+
+/// The targets' names, for an error about a node that is not among them.
+fn node_names(targets: &[Target]) -> String {
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    names.join(", ")
 }
 
 /// Prints per-node errors; fails when any node did not answer.
@@ -249,9 +262,10 @@ pub(crate) fn registry(args: InspectArgs) -> anyhow::Result<()> {
 pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
     let mut targets = args.target.targets()?;
     if let Some(node) = &args.node {
+        let names = node_names(&targets);
         targets.retain(|t| t.name == *node);
         if targets.is_empty() {
-            bail!("no node named {node} in the cluster; see `shoal members`");
+            bail!("no node named {node} in the cluster; its nodes are {names}");
         }
     }
     let answers = fanout::all(&targets, "/api/actors", args.target.timeout());
@@ -321,12 +335,12 @@ fn locate(args: &PidArgs) -> anyhow::Result<(u64, Target)> {
     let id: u64 = id
         .parse()
         .with_context(|| format!("invalid pid {}: the part before @ is a number", args.pid))?;
-    let target = args
-        .target
-        .targets()?
+    let targets = args.target.targets()?;
+    let names = node_names(&targets);
+    let target = targets
         .into_iter()
         .find(|t| t.name == node)
-        .with_context(|| format!("no node named {node} in the cluster; see `shoal members`"))?;
+        .with_context(|| format!("no node named {node} in the cluster; its nodes are {names}"))?;
     Ok((id, target))
 }
 
