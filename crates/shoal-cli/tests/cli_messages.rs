@@ -52,6 +52,7 @@ fn health_names_a_killed_node_once_as_the_cause_with_the_command_that_brings_it_
     let start = cluster(&dir.0, &["start", "--size", "3", "--demo"]);
     assert!(start.status.success(), "{}", text(&start.stderr));
     let restart = format!("`shoal cluster restart n2 --state-dir {}`", dir.0.display());
+    assert_quiet_when_the_reader_leaves(&dir.0);
 
     let kill = cluster(&dir.0, &["kill", "n2"]);
     assert!(kill.status.success(), "{}", text(&kill.stderr));
@@ -104,6 +105,23 @@ fn health_names_a_killed_node_once_as_the_cause_with_the_command_that_brings_it_
     assert!(run.status.success(), "{suggested}: {}", text(&run.stderr));
     let health = cluster(&dir.0, &["health"]);
     assert!(health.status.success(), "{}", text(&health.stdout));
+}
+
+/// `shoal ps | head -1`: the reader closes the pipe before `ps` prints its table; `ps` stops
+/// printing without a panic and without an error message.
+fn assert_quiet_when_the_reader_leaves(dir: &Path) {
+    let mut ps = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .arg("ps")
+        .arg("--state-dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(ps.stdout.take());
+    let out = ps.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
 
 #[test]
