@@ -78,7 +78,11 @@ fn health_names_a_killed_node_once_as_the_cause_with_the_command_that_brings_it_
             && fails[0].contains(&restart),
         "{last}"
     );
-    assert_eq!(last.matches("n2 is down").count(), 1, "the cause is said once:\n{last}");
+    assert_eq!(
+        last.matches("n2 is down").count(),
+        1,
+        "the cause is said once:\n{last}"
+    );
 
     let report: Value = serde_json::from_slice(&cluster(&dir.0, &["health", "--json"]).stdout).unwrap();
     assert_eq!(report["causes"].as_array().unwrap().len(), 1, "{report}");
@@ -86,13 +90,20 @@ fn health_names_a_killed_node_once_as_the_cause_with_the_command_that_brings_it_
 
     let status = cluster(&dir.0, &["status"]);
     assert!(!status.status.success());
-    assert!(text(&status.stderr).contains(&restart), "{}", text(&status.stderr));
+    assert!(
+        text(&status.stderr).contains(&restart),
+        "{}",
+        text(&status.stderr)
+    );
     assert!(
         !text(&status.stderr).contains("see `shoal cluster status`"),
         "status points to itself: {}",
         text(&status.stderr)
     );
-    let n2_row = text(&status.stdout).lines().find(|l| l.starts_with("n2 ")).map(str::to_owned);
+    let n2_row = text(&status.stdout)
+        .lines()
+        .find(|l| l.starts_with("n2 "))
+        .map(str::to_owned);
     assert!(
         n2_row.as_deref().is_some_and(|r| r.ends_with(" -")),
         "a down node's uptime is `-`: {n2_row:?}"
@@ -101,7 +112,10 @@ fn health_names_a_killed_node_once_as_the_cause_with_the_command_that_brings_it_
     // The suggested command, as printed, brings the cluster back.
     let suggested = restart.trim_matches('`');
     let args: Vec<&str> = suggested.split(' ').skip(1).collect();
-    let run = Command::new(env!("CARGO_BIN_EXE_shoal")).args(&args).output().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(&args)
+        .output()
+        .unwrap();
     assert!(run.status.success(), "{suggested}: {}", text(&run.stderr));
     let health = cluster(&dir.0, &["health"]);
     assert!(health.status.success(), "{}", text(&health.stdout));
@@ -130,7 +144,8 @@ fn stop_with_nothing_running_says_so_and_succeeds() {
     let stop = cluster(&dir.0, &["stop"]);
     assert!(stop.status.success(), "{}", text(&stop.stderr));
     assert!(
-        text(&stop.stdout).contains("no cluster is running") && text(&stop.stdout).contains("nothing to stop"),
+        text(&stop.stdout).contains("no cluster is running")
+            && text(&stop.stdout).contains("nothing to stop"),
         "{}",
         text(&stop.stdout)
     );
@@ -151,5 +166,9 @@ fn members_outside_a_cluster_directory_points_to_connect() {
         .output()
         .unwrap();
     assert!(!members.status.success());
-    assert!(text(&members.stderr).contains("--connect HOST:PORT"), "{}", text(&members.stderr));
+    assert!(
+        text(&members.stderr).contains("--connect HOST:PORT"),
+        "{}",
+        text(&members.stderr)
+    );
 }

@@ -43,7 +43,12 @@ pub(crate) fn signal(dir: &Path, node: &str, signal: Signal, json: bool) -> anyh
             json!({"node": node, "pid": record.pid, "signal": signal.as_str()})
         );
     } else {
-        println!("sent {} to {node} (pid {}){}", signal.as_str(), record.pid, next_step(dir, node, signal));
+        println!(
+            "sent {} to {node} (pid {}){}",
+            signal.as_str(),
+            record.pid,
+            next_step(dir, node, signal)
+        );
     }
     Ok(())
 }
@@ -51,8 +56,14 @@ pub(crate) fn signal(dir: &Path, node: &str, signal: Signal, json: bool) -> anyh
 /// What to run after `signal`: the command that undoes it.
 fn next_step(dir: &Path, node: &str, signal: Signal) -> String {
     match signal {
-        Signal::SIGKILL => format!("; bring it back with {}", hint::shoal(dir, &format!("cluster restart {node}"))),
-        Signal::SIGSTOP => format!("; thaw it with {}", hint::shoal(dir, &format!("cluster resume {node}"))),
+        Signal::SIGKILL => format!(
+            "; bring it back with {}",
+            hint::shoal(dir, &format!("cluster restart {node}"))
+        ),
+        Signal::SIGSTOP => format!(
+            "; thaw it with {}",
+            hint::shoal(dir, &format!("cluster resume {node}"))
+        ),
         _ => String::new(),
     }
 }

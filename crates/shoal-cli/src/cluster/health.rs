@@ -140,7 +140,11 @@ fn mesh_checks(up: &[&NodeRecord], scope: &Scope) -> [Value; 2] {
     let mesh = if incomplete.is_empty() {
         check("full mesh", true, &format!("{} sees all {count}", scope.subject))
     } else {
-        check("full mesh", false, &format!("incomplete view on: {}", incomplete.join(", ")))
+        check(
+            "full mesh",
+            false,
+            &format!("incomplete view on: {}", incomplete.join(", ")),
+        )
     };
     let held = format!("{} holds a link to every other", scope.subject);
     let links = match (

@@ -29,7 +29,12 @@ pub(crate) fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<()> {
         Some(name) => anyhow::bail!(
             "no node {name:?} in {}; its nodes are {}",
             dir.display(),
-            state.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
+            state
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         None => state.nodes.iter().map(|n| n.name.as_str()).collect(),
     };

@@ -76,10 +76,16 @@ fn refuse_if_others_down(dir: &Path, state: &ClusterState, targets: &[usize]) ->
         .collect();
     let first = match down.as_slice() {
         [] => return Ok(()),
-        [one] => format!("restart it first ({})", hint::shoal(dir, &format!("cluster restart {}", one.name))),
+        [one] => format!(
+            "restart it first ({})",
+            hint::shoal(dir, &format!("cluster restart {}", one.name))
+        ),
         _ => "restart every node".to_owned(),
     };
-    let named: Vec<String> = down.iter().map(|n| format!("{} (pid {})", n.name, n.pid)).collect();
+    let named: Vec<String> = down
+        .iter()
+        .map(|n| format!("{} (pid {})", n.name, n.pid))
+        .collect();
     anyhow::bail!(
         "down (not running): {}; the cluster cannot form without it, so nothing was restarted: {first} or every node ({})",
         named.join(", "),
