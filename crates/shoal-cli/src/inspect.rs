@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::cluster::start::ADMIN_TOKEN_FILE;
-use crate::cluster::state::ClusterState;
+use crate::cluster::state::{ClusterState, is_our_process};
 use fanout::{Answer, Target};
 use table::Table;
 
@@ -86,6 +86,13 @@ impl InspectArgs {
                 .map(|n| Target {
                     name: n.name.clone(),
                     http: n.http,
+                    down: (!is_our_process(n.pid, &state.bin)).then(|| {
+                        format!(
+                            "down (pid {} is not running); bring it back with {}",
+                            n.pid,
+                            crate::hint::shoal(&self.state_dir, &format!("cluster restart {}", n.name))
+                        )
+                    }),
                 })
                 .collect());
         };
@@ -99,6 +106,7 @@ impl InspectArgs {
             .map(|m| Target {
                 name: m["name"].as_str().unwrap_or("?").to_owned(),
                 http: m["http"].as_str().and_then(|h| h.parse().ok()),
+                down: None,
             })
             .collect())
     }
@@ -349,7 +357,7 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
     let (id, target) = locate(&args)?;
     let http = target.http_addr()?;
     let detail = fanout::get(http, &format!("/api/actors/{id}"), args.target.timeout())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", target.name))?;
+        .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
         println!("{detail}");
         return Ok(());
@@ -415,7 +423,7 @@ pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
         &token,
         args.target.timeout(),
     )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", target.name))?;
+    .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
         println!("{answer}");
     } else {

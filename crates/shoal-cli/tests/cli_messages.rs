@@ -109,6 +109,16 @@ fn health_names_a_killed_node_once_as_the_cause_with_the_command_that_brings_it_
         "a down node's uptime is `-`: {n2_row:?}"
     );
 
+    let members = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .arg("members")
+        .arg("--state-dir")
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert!(!members.status.success());
+    let said = text(&members.stderr);
+    assert!(said.contains("n2: down (pid") && said.contains(&restart), "{said}");
+
     // The suggested command, as printed, brings the cluster back.
     let suggested = restart.trim_matches('`');
     let args: Vec<&str> = suggested.split(' ').skip(1).collect();
