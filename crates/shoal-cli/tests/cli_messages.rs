@@ -117,7 +117,10 @@ fn health_names_a_killed_node_once_as_the_cause_with_the_command_that_brings_it_
         .unwrap();
     assert!(!members.status.success());
     let said = text(&members.stderr);
-    assert!(said.contains("n2: down (pid") && said.contains(&restart), "{said}");
+    assert!(
+        said.contains("n2: down (pid") && said.contains(&restart),
+        "{said}"
+    );
 
     // The suggested command, as printed, brings the cluster back.
     let suggested = restart.trim_matches('`');
