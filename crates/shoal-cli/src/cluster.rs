@@ -13,6 +13,7 @@
 //! Nodes run in their own process group, so they outlive the CLI; `stop` ends them by
 //! recorded pid and checks that none is left.
 
+mod cause;
 mod chaos;
 mod health;
 mod logs;
@@ -36,7 +37,7 @@ pub(crate) struct ClusterArgs {
     #[command(subcommand)]
     command: ClusterCommand,
     /// Where the cluster's state lives.
-    #[arg(long, global = true, env = "SHOAL_STATE_DIR", default_value = ".shoal")]
+    #[arg(long, global = true, env = "SHOAL_STATE_DIR", default_value = crate::hint::DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::cluster::start::ADMIN_TOKEN_FILE;
-use crate::cluster::state::ClusterState;
+use crate::cluster::state::{ClusterState, is_our_process};
 use fanout::{Answer, Target};
 use table::Table;
 
@@ -25,7 +25,7 @@ use table::Table;
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct InspectArgs {
     /// The cluster started by `shoal cluster start` in this directory.
-    #[arg(long, env = "SHOAL_STATE_DIR", default_value = ".shoal")]
+    #[arg(long, env = "SHOAL_STATE_DIR", default_value = crate::hint::DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
     /// Any node's HTTP address (`HOST:PORT` or `http://HOST:PORT`) instead of a state dir.
     #[arg(long, value_name = "ADDR")]
@@ -72,13 +72,27 @@ impl InspectArgs {
     /// `--connect` node lists.
     fn targets(&self) -> anyhow::Result<Vec<Target>> {
         let Some(connect) = &self.connect else {
-            let state = ClusterState::load_required(&self.state_dir)?;
+            let state = ClusterState::load(&self.state_dir)?.with_context(|| {
+                format!(
+                    "no cluster in {} (the state dir of `shoal cluster start`); to ask nodes \
+                     started some other way, pass any node's HTTP address: --connect HOST:PORT \
+                     (the \"http\" of its ready line), or --state-dir DIR of the cluster",
+                    self.state_dir.display()
+                )
+            })?;
             return Ok(state
                 .nodes
                 .iter()
                 .map(|n| Target {
                     name: n.name.clone(),
                     http: n.http,
+                    down: (!is_our_process(n.pid, &state.bin)).then(|| {
+                        format!(
+                            "down (pid {} is not running); bring it back with {}",
+                            n.pid,
+                            crate::hint::shoal(&self.state_dir, &format!("cluster restart {}", n.name))
+                        )
+                    }),
                 })
                 .collect());
         };
@@ -92,6 +106,7 @@ impl InspectArgs {
             .map(|m| Target {
                 name: m["name"].as_str().unwrap_or("?").to_owned(),
                 http: m["http"].as_str().and_then(|h| h.parse().ok()),
+                down: None,
             })
             .collect())
     }
@@ -102,6 +117,12 @@ fn parse_addr(text: &str) -> anyhow::Result<SocketAddr> {
     bare.parse().with_context(|| {
         format!("invalid --connect {text}: use HOST:PORT of a node's HTTP API, e.g. 127.0.0.1:4001")
     })
+}
+
+/// The targets' names, for an error about a node that is not among them.
+fn node_names(targets: &[Target]) -> String {
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    names.join(", ")
 }
 
 /// Prints per-node errors; fails when any node did not answer.
@@ -249,9 +270,10 @@ pub(crate) fn registry(args: InspectArgs) -> anyhow::Result<()> {
 pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
     let mut targets = args.target.targets()?;
     if let Some(node) = &args.node {
+        let names = node_names(&targets);
         targets.retain(|t| t.name == *node);
         if targets.is_empty() {
-            bail!("no node named {node} in the cluster; see `shoal members`");
+            bail!("no node named {node} in the cluster; its nodes are {names}");
         }
     }
     let answers = fanout::all(&targets, "/api/actors", args.target.timeout());
@@ -321,12 +343,12 @@ fn locate(args: &PidArgs) -> anyhow::Result<(u64, Target)> {
     let id: u64 = id
         .parse()
         .with_context(|| format!("invalid pid {}: the part before @ is a number", args.pid))?;
-    let target = args
-        .target
-        .targets()?
+    let targets = args.target.targets()?;
+    let names = node_names(&targets);
+    let target = targets
         .into_iter()
         .find(|t| t.name == node)
-        .with_context(|| format!("no node named {node} in the cluster; see `shoal members`"))?;
+        .with_context(|| format!("no node named {node} in the cluster; its nodes are {names}"))?;
     Ok((id, target))
 }
 
@@ -335,7 +357,7 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
     let (id, target) = locate(&args)?;
     let http = target.http_addr()?;
     let detail = fanout::get(http, &format!("/api/actors/{id}"), args.target.timeout())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", target.name))?;
+        .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
         println!("{detail}");
         return Ok(());
@@ -401,7 +423,7 @@ pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
         &token,
         args.target.timeout(),
     )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", target.name))?;
+    .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
         println!("{answer}");
     } else {

@@ -4,6 +4,7 @@ mod bench;
 mod chaos;
 mod cluster;
 mod demo;
+mod hint;
 mod inspect;
 mod node_cmd;
 mod settings;

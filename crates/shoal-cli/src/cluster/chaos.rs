@@ -14,6 +14,7 @@ use shoal_testkit::http_request;
 
 use super::start::ADMIN_TOKEN_FILE;
 use super::state::{ClusterState, NodeRecord, is_our_process};
+use crate::hint;
 
 /// How long a command waits for each node's answer.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -30,8 +31,9 @@ pub(crate) fn signal(dir: &Path, node: &str, signal: Signal, json: bool) -> anyh
     let record = find(&state, node)?;
     if !is_our_process(record.pid, &state.bin) {
         bail!(
-            "{node} (pid {}) is not running; see `shoal cluster status`",
-            record.pid
+            "{node} (pid {}) is not running; bring it back with {}",
+            record.pid,
+            hint::shoal(dir, &format!("cluster restart {node}"))
         );
     }
     kill(Pid::from_raw(record.pid as i32), signal).with_context(|| format!("cannot signal {node}"))?;
@@ -41,9 +43,29 @@ pub(crate) fn signal(dir: &Path, node: &str, signal: Signal, json: bool) -> anyh
             json!({"node": node, "pid": record.pid, "signal": signal.as_str()})
         );
     } else {
-        println!("sent {} to {node} (pid {})", signal.as_str(), record.pid);
+        println!(
+            "sent {} to {node} (pid {}){}",
+            signal.as_str(),
+            record.pid,
+            next_step(dir, node, signal)
+        );
     }
     Ok(())
+}
+
+/// What to run after `signal`: the command that undoes it.
+fn next_step(dir: &Path, node: &str, signal: Signal) -> String {
+    match signal {
+        Signal::SIGKILL => format!(
+            "; bring it back with {}",
+            hint::shoal(dir, &format!("cluster restart {node}"))
+        ),
+        Signal::SIGSTOP => format!(
+            "; thaw it with {}",
+            hint::shoal(dir, &format!("cluster resume {node}"))
+        ),
+        _ => String::new(),
+    }
 }
 
 fn find<'a>(state: &'a ClusterState, node: &str) -> anyhow::Result<&'a NodeRecord> {
@@ -125,7 +147,9 @@ pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Resu
         }
         if uncut.is_empty() {
             println!(
-                "partitioned {sides:?}; `shoal cluster health` shows the split, `shoal cluster heal` ends it"
+                "partitioned {sides:?}; {} shows the split, {} ends it",
+                hint::shoal(dir, "cluster health"),
+                hint::shoal(dir, "cluster heal")
             );
         }
     }
@@ -133,8 +157,9 @@ pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Resu
         let pairs: Vec<String> = uncut.iter().map(|(a, b)| format!("{a}-{b}")).collect();
         bail!(
             "not partitioned as asked: neither end of {} answered, so traffic between them still \
-             flows; the nodes that answered applied their part (`shoal cluster heal` undoes it)",
-            pairs.join(", ")
+             flows; the nodes that answered applied their part ({} undoes it)",
+            pairs.join(", "),
+            hint::shoal(dir, "cluster heal")
         );
     }
     Ok(())
@@ -175,8 +200,10 @@ pub(crate) fn heal(dir: &Path, json: bool) -> anyhow::Result<()> {
     if !failed.is_empty() {
         bail!(
             "healed every node that answered; these did not, and keep any partition they had: {} \
-             (run `shoal cluster heal` again once they answer; `shoal cluster resume NODE` if paused)",
-            failed.join("; ")
+             (run {} again once they answer; {} if paused)",
+            failed.join("; "),
+            hint::shoal(dir, "cluster heal"),
+            hint::shoal(dir, "cluster resume NODE")
         );
     }
     Ok(())
@@ -188,7 +215,7 @@ fn token(dir: &Path) -> anyhow::Result<String> {
         .map(|t| t.trim().to_owned())
         .with_context(|| {
             format!(
-                "cannot read {}; was this cluster started by `shoal cluster start`?",
+                "cannot read {}; only a cluster started by `shoal cluster start` has it",
                 path.display()
             )
         })

@@ -1,21 +1,29 @@
 //! `shoal cluster health`: every check must pass for exit code 0.
+//!
+//! A node that is not up is the cause of every check it would break: the `nodes up` check
+//! names it once, with the command that brings it back (see [`super::cause`]), and the other
+//! checks look at the nodes that are up only, so one dead node is one failing line.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::state::ClusterState;
+use super::cause;
+use super::state::{ClusterState, NodeRecord};
 use super::status::{members, row};
 use crate::bench::procfs;
+use crate::hint;
 
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     let state = ClusterState::load_required(dir)?;
-    let (healthy, checks, rows) = evaluate(&state);
+    let (healthy, checks, rows) = evaluate(dir, &state);
     if json {
+        let causes = cause::to_json(dir, &cause::faults(&rows));
         println!(
             "{}",
-            json!({ "healthy": healthy, "checks": checks, "nodes": rows })
+            json!({ "healthy": healthy, "checks": checks, "nodes": rows, "causes": causes })
         );
     } else {
         for c in &checks {
@@ -36,36 +44,53 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs every check: whether all pass, the checks, and the status rows.
-pub(crate) fn evaluate(state: &ClusterState) -> (bool, Vec<Value>, Vec<Value>) {
+/// Runs every check: whether all pass, the checks, and the status rows. `dir` is the state
+/// directory as the user gave it (for the commands the checks suggest).
+pub(crate) fn evaluate(dir: &Path, state: &ClusterState) -> (bool, Vec<Value>, Vec<Value>) {
     let rows: Vec<Value> = state.nodes.iter().map(|n| row(state, n)).collect();
-    let checks = checks(state, &rows);
+    let checks = checks(dir, state, &rows);
     (checks.iter().all(|c| c["ok"] == true), checks, rows)
 }
 
-fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
+fn checks(dir: &Path, state: &ClusterState, rows: &[Value]) -> Vec<Value> {
+    let faults = cause::faults(rows);
+    let size = state.nodes.len();
+    let nodes_up = if faults.is_empty() {
+        check("nodes up", true, &format!("{size} of {size}"))
+    } else {
+        check("nodes up", false, &cause::line(dir, &faults))
+    };
+    let up: Vec<&NodeRecord> = state
+        .nodes
+        .iter()
+        .zip(rows)
+        .filter(|(_, r)| r["state"] == "up")
+        .map(|(n, _)| n)
+        .collect();
+    if up.is_empty() {
+        return vec![nodes_up];
+    }
     // CPU is sampled over a window while the HTTP checks run, so health takes about the
     // window, not the window plus the checks.
-    let pids: Vec<u32> = state.nodes.iter().map(|n| n.pid).collect();
+    let pids: Vec<u32> = up.iter().map(|n| n.pid).collect();
     let sampler = std::thread::spawn(move || procfs::cpu_percent(&pids, CPU_WINDOW));
-    let size = state.nodes.len();
-    let down: Vec<&str> = rows
+    let scope = Scope::new(&up, size);
+    let down: BTreeSet<&str> = faults
         .iter()
-        .filter(|r| r["state"] != "up")
-        .filter_map(|r| r["name"].as_str())
+        .filter(|f| f.kind == cause::FaultKind::Down)
+        .map(|f| f.name.as_str())
         .collect();
-    let (disagree, linked, rtts) = views(state);
     let mut versions: Vec<String> = rows
         .iter()
         .filter_map(|r| r["version"].as_str().map(String::from))
         .collect();
     versions.sort();
     versions.dedup();
-    let registry = settled(|| registry_check(state));
-    let supervisor = settled(|| supervisor_check(state));
+    let mesh = mesh_checks(&up, &scope);
+    let registry = settled(|| registry_check(dir, &up, &scope));
+    let supervisor = settled(|| supervisor_check(&up, &down, &scope));
     let cpu = sampler.join().unwrap_or_default();
-    let resources: Vec<String> = state
-        .nodes
+    let resources: Vec<String> = up
         .iter()
         .enumerate()
         .map(|(i, n)| {
@@ -76,41 +101,66 @@ fn checks(state: &ClusterState, rows: &[Value]) -> Vec<Value> {
             }
         })
         .collect();
+    let mut all = vec![nodes_up];
+    all.extend(mesh);
+    all.extend([
+        check("same build", versions.len() == 1, &versions.join(" vs ")),
+        registry,
+        supervisor,
+        check("resources", true, &resources.join(", ")),
+    ]);
+    all
+}
+
+/// Which nodes the checks after `nodes up` look at, and how their details name them.
+struct Scope {
+    /// The names of the nodes that are up.
+    names: Vec<String>,
+    /// `every node` when every node is up, else `every node up (n1, n3)`.
+    subject: String,
+}
+
+impl Scope {
+    fn new(up: &[&NodeRecord], size: usize) -> Self {
+        let names: Vec<String> = up.iter().map(|n| n.name.clone()).collect();
+        let subject = if up.len() == size {
+            "every node".to_owned()
+        } else {
+            format!("every node up ({})", names.join(", "))
+        };
+        Self { names, subject }
+    }
+}
+
+/// `full mesh` (every node up sees every node up alive) and `links` (every node up holds a
+/// link to every other node up, with their RTTs).
+fn mesh_checks(up: &[&NodeRecord], scope: &Scope) -> [Value; 2] {
+    let (incomplete, linked, rtts) = views(up, &scope.names);
+    let count = up.len();
+    let mesh = if incomplete.is_empty() {
+        check("full mesh", true, &format!("{} sees all {count}", scope.subject))
+    } else {
+        check(
+            "full mesh",
+            false,
+            &format!("incomplete view on: {}", incomplete.join(", ")),
+        )
+    };
+    let held = format!("{} holds a link to every other", scope.subject);
     let links = match (
         rtts.len(),
         super::super::bench::median(&rtts),
         rtts.iter().copied().fold(0.0, f64::max),
     ) {
-        (0, ..) => "every node holds a link to every other".to_owned(),
-        (_, p50, max) => {
-            format!("every node holds a link to every other; RTT p50 {p50:.0} µs, max {max:.0} µs")
-        }
+        (0, ..) => held,
+        (_, p50, max) => format!("{held}; RTT p50 {p50:.0} µs, max {max:.0} µs"),
     };
-    vec![
-        check(
-            "nodes up",
-            down.is_empty(),
-            &if down.is_empty() {
-                format!("{size} of {size}")
-            } else {
-                format!("down: {}", down.join(", "))
-            },
-        ),
-        check(
-            "full mesh",
-            disagree.is_empty(),
-            &if disagree.is_empty() {
-                format!("every node sees all {size}")
-            } else {
-                format!("incomplete view on: {}", disagree.join(", "))
-            },
-        ),
-        check("links", linked, &links),
-        check("same build", versions.len() == 1, &versions.join(" vs ")),
-        registry,
-        supervisor,
-        check("resources", true, &resources.join(", ")),
-    ]
+    let links = if linked {
+        links
+    } else {
+        format!("not {} holds a link to every other", scope.subject)
+    };
+    [mesh, check("links", linked, &links)]
 }
 
 /// Views read over HTTP one node after another differ for the milliseconds a change takes to
@@ -130,10 +180,9 @@ fn settled(check: impl Fn() -> Value) -> Value {
     }
 }
 
-/// Every node's view of the global registry is the same.
-fn registry_check(state: &ClusterState) -> Value {
-    let views: Vec<Option<Vec<(String, String)>>> = state
-        .nodes
+/// Every node up has the same view of the global registry.
+fn registry_check(dir: &Path, up: &[&NodeRecord], scope: &Scope) -> Value {
+    let views: Vec<Option<Vec<(String, String)>>> = up
         .iter()
         .map(|n| {
             let entries = super::status::get_json(n.http?, "/api/registry")?;
@@ -149,18 +198,21 @@ fn registry_check(state: &ClusterState) -> Value {
     let agree = views.iter().all(Option::is_some) && views.windows(2).all(|w| w[0] == w[1]);
     let count = views.first().and_then(|v| v.as_ref().map(Vec::len)).unwrap_or(0);
     let detail = if agree {
-        format!("every node has the same {count} name(s)")
+        format!("{} has the same {count} name(s)", scope.subject)
     } else {
-        "views differ (or a node did not answer); see `shoal registry`".to_owned()
+        format!(
+            "views differ (or a node did not answer); see {}",
+            hint::shoal(dir, "registry")
+        )
     };
     check("registry", agree, &detail)
 }
 
-/// Every node's child table is the same, and every child that is not given up runs, once,
-/// on its owner.
-fn supervisor_check(state: &ClusterState) -> Value {
-    let views: Vec<Option<Vec<(String, String, bool)>>> = state
-        .nodes
+/// Every node up has the same child table, and every child that is not given up runs, once,
+/// on its owner. A child whose owner is `down` (its process is gone) does not run: the nodes
+/// up restart it elsewhere within the settle window, or this check fails.
+fn supervisor_check(up: &[&NodeRecord], down: &BTreeSet<&str>, scope: &Scope) -> Value {
+    let views: Vec<Option<Vec<(String, String, bool)>>> = up
         .iter()
         .map(|n| {
             let body = super::status::get_json(n.http?, "/api/supervisor")?;
@@ -168,12 +220,9 @@ fn supervisor_check(state: &ClusterState) -> Value {
                 .as_array()?
                 .iter()
                 .filter_map(|c| {
-                    let running = !c["pid"].is_null() || !c["failed"].is_null();
-                    Some((
-                        c["id"].as_str()?.to_owned(),
-                        c["owner"].as_str()?.to_owned(),
-                        running,
-                    ))
+                    let owner = c["owner"].as_str()?;
+                    let running = (!c["pid"].is_null() && !down.contains(owner)) || !c["failed"].is_null();
+                    Some((c["id"].as_str()?.to_owned(), owner.to_owned(), running))
                 })
                 .collect();
             children.sort();
@@ -186,7 +235,8 @@ fn supervisor_check(state: &ClusterState) -> Value {
     let detail = match (agree, stopped.as_slice()) {
         (false, _) => "child tables differ (or a node did not answer); see /api/supervisor".to_owned(),
         (true, []) => format!(
-            "every node has the same {} child(ren), all running",
+            "{} has the same {} child(ren), all running",
+            scope.subject,
             children.len()
         ),
         (true, some) => format!("not running: {}", some.join(", ")),
@@ -198,21 +248,27 @@ fn check(name: &str, ok: bool, detail: &str) -> Value {
     json!({ "check": name, "ok": ok, "detail": detail })
 }
 
-/// Whether every node's view is complete (it lists all `size` nodes alive, itself included)
-/// and linked (it holds a link to every peer), and the links' RTTs in µs. Each node is asked
-/// once.
-fn views(state: &ClusterState) -> (Vec<&str>, bool, Vec<f64>) {
-    let size = state.nodes.len();
+/// Which nodes up have an incomplete view (they do not list every node of `names` alive),
+/// whether every node up holds a link to every other node of `names`, and the links' RTTs in
+/// µs. Entries for nodes that are not up are left out: their fault is named once, by the
+/// `nodes up` check. Each node is asked once.
+fn views<'a>(up: &[&'a NodeRecord], names: &[String]) -> (Vec<&'a str>, bool, Vec<f64>) {
     let mut incomplete = Vec::new();
     let mut all_linked = true;
     let mut rtts = Vec::new();
-    for node in &state.nodes {
+    for node in up {
         let entries = members(node).unwrap_or_default();
-        if entries.iter().filter(|m| m["state"] == "alive").count() != size {
+        let entry = |name: &str| entries.iter().find(|m| m["name"] == name);
+        let alive = |name: &str| entries.iter().any(|m| m["name"] == name && m["state"] == "alive");
+        if !names.iter().all(|n| alive(n)) {
             incomplete.push(node.name.as_str());
         }
-        let peers: Vec<&Value> = entries.iter().filter(|m| m["self"] == false).collect();
-        all_linked &= peers.len() + 1 == size && peers.iter().all(|m| m["linked"] == true);
+        let peers: Vec<&Value> = names
+            .iter()
+            .filter(|n| **n != node.name)
+            .filter_map(|n| entry(n))
+            .collect();
+        all_linked &= peers.len() + 1 == names.len() && peers.iter().all(|m| m["linked"] == true);
         rtts.extend(peers.iter().filter_map(|m| m["rtt_us"].as_f64()));
     }
     (incomplete, all_linked, rtts)

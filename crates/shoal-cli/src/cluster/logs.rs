@@ -27,8 +27,14 @@ pub(crate) fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<()> {
     let names: Vec<&str> = match &args.node {
         Some(name) if state.nodes.iter().any(|n| n.name == *name) => vec![name.as_str()],
         Some(name) => anyhow::bail!(
-            "no node {name:?} in {}; see `shoal cluster status`",
-            dir.display()
+            "no node {name:?} in {}; its nodes are {}",
+            dir.display(),
+            state
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         None => state.nodes.iter().map(|n| n.name.as_str()).collect(),
     };

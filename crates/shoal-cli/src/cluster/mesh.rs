@@ -28,7 +28,7 @@ type Gaps = Vec<(String, String)>;
 /// tail of the first of them.
 pub(crate) fn wait_mesh(dir: &Path, state: &mut ClusterState) -> anyhow::Result<()> {
     let mut last = Gaps::new();
-    let formed = wait_until(MESH_TIMEOUT, || match check(state) {
+    let formed = wait_until(MESH_TIMEOUT, || match check(dir, state) {
         Ok(lives) => Some(lives),
         Err(gaps) => {
             last = gaps;
@@ -52,7 +52,7 @@ pub(crate) fn wait_mesh(dir: &Path, state: &mut ClusterState) -> anyhow::Result<
 }
 
 /// One look at the whole cluster: each node's current creation, or what is missing.
-fn check(state: &ClusterState) -> Result<Vec<u64>, Gaps> {
+fn check(dir: &Path, state: &ClusterState) -> Result<Vec<u64>, Gaps> {
     let mut down = Gaps::new();
     let mut silent = Gaps::new();
     let mut lives = Vec::new();
@@ -60,7 +60,7 @@ fn check(state: &ClusterState) -> Result<Vec<u64>, Gaps> {
         match life(state, node) {
             Ok(creation) => lives.push(creation),
             Err(Some(line)) => down.push((node.name.clone(), line)),
-            Err(None) => silent.push((node.name.clone(), silent_line(node))),
+            Err(None) => silent.push((node.name.clone(), silent_line(dir, node))),
         }
     }
     if !down.is_empty() || !silent.is_empty() {
@@ -105,11 +105,13 @@ fn life(state: &ClusterState, node: &NodeRecord) -> Result<u64, Option<String>> 
 }
 
 /// Why a running node does not answer: paused, or not (yet) serving as that process.
-fn silent_line(node: &NodeRecord) -> String {
+fn silent_line(dir: &Path, node: &NodeRecord) -> String {
     if crate::bench::procfs::is_stopped(node.pid) {
         return format!(
-            "{} is paused (pid {} is stopped); resume it with `shoal cluster resume {}`",
-            node.name, node.pid, node.name
+            "{} is paused (pid {} is stopped); resume it with {}",
+            node.name,
+            node.pid,
+            crate::hint::shoal(dir, &format!("cluster resume {}", node.name))
         );
     }
     let http = node.http.map_or("-".to_owned(), |a| a.to_string());

@@ -11,8 +11,9 @@ use shoal_testkit::wait_until;
 use super::mesh::wait_mesh;
 use super::settle::wait_settled;
 use super::start::{node_addrs, read_ready, spawn};
-use super::state::{ClusterState, is_our_process};
+use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;
+use crate::hint;
 
 /// Arguments of `shoal cluster restart`.
 #[derive(clap::Args, Debug)]
@@ -26,19 +27,21 @@ pub(crate) struct RestartArgs {
     rolling: bool,
 }
 
-pub(crate) fn run(dir: &Path, args: RestartArgs, json: bool) -> anyhow::Result<()> {
-    let mut state = ClusterState::load_required(dir)?;
-    let dir = std::fs::canonicalize(dir)?;
+pub(crate) fn run(given: &Path, args: RestartArgs, json: bool) -> anyhow::Result<()> {
+    let mut state = ClusterState::load_required(given)?;
+    let dir = std::fs::canonicalize(given)?;
     let targets: Vec<usize> = match &args.node {
         Some(name) => vec![state.nodes.iter().position(|n| n.name == *name).ok_or_else(|| {
+            let names: Vec<&str> = state.nodes.iter().map(|n| n.name.as_str()).collect();
             anyhow::anyhow!(
-                "no node {name:?} in {}; see `shoal cluster status`",
-                dir.display()
+                "no node {name:?} in {}; its nodes are {}",
+                given.display(),
+                names.join(", ")
             )
         })?],
         None => (0..state.nodes.len()).collect(),
     };
-    refuse_if_others_down(&state, &targets)?;
+    refuse_if_others_down(given, &state, &targets)?;
     if args.rolling || targets.len() == 1 {
         for i in targets {
             if is_our_process(state.nodes[i].pid, &state.bin) {
@@ -59,25 +62,35 @@ pub(crate) fn run(dir: &Path, args: RestartArgs, json: bool) -> anyhow::Result<(
         state.save(&dir)?;
     }
     wait_settled(&state)?;
-    status::print(&state, json)
+    status::print(given, &state, json)
 }
 
 /// A node that is not restarted must be running: the cluster could not form without it.
-fn refuse_if_others_down(state: &ClusterState, targets: &[usize]) -> anyhow::Result<()> {
-    let down: Vec<String> = state
+fn refuse_if_others_down(dir: &Path, state: &ClusterState, targets: &[usize]) -> anyhow::Result<()> {
+    let down: Vec<&NodeRecord> = state
         .nodes
         .iter()
         .enumerate()
         .filter(|(i, n)| !targets.contains(i) && !is_our_process(n.pid, &state.bin))
-        .map(|(_, n)| format!("{} (pid {})", n.name, n.pid))
+        .map(|(_, n)| n)
         .collect();
-    if !down.is_empty() {
-        anyhow::bail!(
-            "down (not running): {}; the cluster cannot form without it, so nothing was restarted: restart the down node first (`shoal cluster restart NODE`) or every node (`shoal cluster restart`)",
-            down.join(", ")
-        );
-    }
-    Ok(())
+    let first = match down.as_slice() {
+        [] => return Ok(()),
+        [one] => format!(
+            "restart it first ({})",
+            hint::shoal(dir, &format!("cluster restart {}", one.name))
+        ),
+        _ => "restart every node".to_owned(),
+    };
+    let named: Vec<String> = down
+        .iter()
+        .map(|n| format!("{} (pid {})", n.name, n.pid))
+        .collect();
+    anyhow::bail!(
+        "down (not running): {}; the cluster cannot form without it, so nothing was restarted: {first} or every node ({})",
+        named.join(", "),
+        hint::shoal(dir, "cluster restart")
+    )
 }
 
 fn restart_one(dir: &Path, state: &mut ClusterState, i: usize) -> anyhow::Result<()> {

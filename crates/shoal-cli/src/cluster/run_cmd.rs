@@ -59,8 +59,9 @@ pub(crate) fn run(dir: &Path, args: RunArgs) -> anyhow::Result<()> {
     let keep = code != 0 && args.keep_on_failure && !matches!(ended, Ok(Ended::Interrupted(_)));
     if keep {
         eprintln!(
-            "command failed; cluster kept running in {} (stop it with `shoal cluster stop`)",
-            dir.display()
+            "command failed; cluster kept running in {} (stop it with {})",
+            dir.display(),
+            crate::hint::shoal(dir, "cluster stop")
         );
     } else {
         let (stopped, graceful) = super::stop::stop(dir)?;

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;
+use crate::hint;
 
 /// How long a node may take to print its ready line, and the cluster to form.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -83,15 +84,17 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
         && let Some(state) = ClusterState::load(dir)?
         && !state.live_nodes().is_empty()
     {
-        let (healthy, ..) = super::health::evaluate(&state);
+        let (healthy, ..) = super::health::evaluate(dir, &state);
         if !healthy {
             bail!(
-                "--reuse: the cluster in {} is not healthy (see `shoal cluster health`); stop it with `shoal cluster stop`",
-                dir.display()
+                "--reuse: the cluster in {} is not healthy (see {}); stop it with {}",
+                dir.display(),
+                hint::shoal(dir, "cluster health"),
+                hint::shoal(dir, "cluster stop")
             );
         }
         eprintln!("reusing the healthy cluster in {}", dir.display());
-        return status::print(&state, json);
+        return status::print(dir, &state, json);
     }
     let progress = if json {
         ProgressBar::hidden()
@@ -101,11 +104,12 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
     let state = start_with(dir, &args, &progress)?;
     progress.finish_and_clear();
     eprintln!(
-        "cluster of {} nodes is up; logs in {}/logs; stop it with `shoal cluster stop`",
+        "cluster of {} nodes is up; logs in {}/logs; stop it with {}",
         args.size,
-        dir.display()
+        dir.display(),
+        hint::shoal(dir, "cluster stop")
     );
-    status::print(&state, json)
+    status::print(dir, &state, json)
 }
 
 /// Starts the cluster and waits for a full mesh; on failure, kills what it started.
@@ -172,8 +176,9 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
         && !state.live_nodes().is_empty()
     {
         bail!(
-            "a cluster is already running in {}; stop it with `shoal cluster stop`, pass --reuse, or use another --state-dir",
-            dir.display()
+            "a cluster is already running in {}; stop it with {}, pass --reuse, or use another --state-dir",
+            dir.display(),
+            hint::shoal(dir, "cluster stop")
         );
     }
     let bin = match &args.bin {

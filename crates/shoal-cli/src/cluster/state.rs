@@ -57,8 +57,9 @@ impl ClusterState {
     pub(crate) fn load_required(dir: &Path) -> anyhow::Result<Self> {
         Self::load(dir)?.ok_or_else(|| {
             anyhow::anyhow!(
-                "no cluster in {}; start one with `shoal cluster start`",
-                dir.display()
+                "no cluster in {}; start one with {}",
+                dir.display(),
+                crate::hint::shoal(dir, "cluster start")
             )
         })
     }

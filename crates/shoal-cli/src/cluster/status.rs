@@ -9,11 +9,13 @@ use super::state::{ClusterState, NodeRecord, is_our_process};
 
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     let state = ClusterState::load_required(dir)?;
-    print(&state, json)
+    print(dir, &state, json)
 }
 
-/// Prints the status table (or JSON); fails unless every node is up and sees every other.
-pub(crate) fn print(state: &ClusterState, json: bool) -> anyhow::Result<()> {
+/// Prints the status table (or JSON); fails unless every node is up and sees every other,
+/// naming the nodes that are not up and the command that brings them back. `dir` is the
+/// state directory as the user gave it (for the suggested commands).
+pub(crate) fn print(dir: &Path, state: &ClusterState, json: bool) -> anyhow::Result<()> {
     let rows: Vec<Value> = state.nodes.iter().map(|n| row(state, n)).collect();
     if json {
         println!("{}", Value::Array(rows.clone()));
@@ -24,7 +26,7 @@ pub(crate) fn print(state: &ClusterState, json: bool) -> anyhow::Result<()> {
         );
         for r in &rows {
             println!(
-                "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>8}s",
+                "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>9}",
                 text(&r["name"]),
                 text(&r["pid"]),
                 text(&r["state"]),
@@ -34,17 +36,25 @@ pub(crate) fn print(state: &ClusterState, json: bool) -> anyhow::Result<()> {
                 text(&r["version"]),
                 r["uptime_ms"]
                     .as_u64()
-                    .map_or("-".into(), |ms| (ms / 1000).to_string()),
+                    .map_or("-".into(), |ms| format!("{}s", ms / 1000)),
             );
         }
     }
+    let faults = super::cause::faults(&rows);
+    if !faults.is_empty() {
+        anyhow::bail!("{}", super::cause::line(dir, &faults));
+    }
     let size = state.nodes.len() as u64;
-    let healthy = rows
+    let partial: Vec<String> = rows
         .iter()
-        .all(|r| r["state"] == "up" && r["members"].as_u64() == Some(size));
-    if !healthy {
+        .filter(|r| r["members"].as_u64() != Some(size))
+        .map(|r| format!("{} sees {}", text(&r["name"]), text(&r["members"])))
+        .collect();
+    if !partial.is_empty() {
         anyhow::bail!(
-            "not every node is up and sees all {size} nodes; see `shoal cluster status` and .shoal/logs"
+            "every node is up, but not every one sees all {size} ({}); {} shows which links are missing",
+            partial.join(", "),
+            crate::hint::shoal(dir, "cluster health")
         );
     }
     Ok(())

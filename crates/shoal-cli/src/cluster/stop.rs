@@ -13,7 +13,17 @@ use super::state::{ClusterState, node_processes};
 /// How long nodes get to leave gracefully before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
 
+/// `shoal cluster stop`. With no cluster recorded in `dir` and no node process of it
+/// running, says that there is nothing to stop and succeeds: the cluster is stopped.
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
+    if ClusterState::load(dir)?.is_none() && node_processes(dir).is_empty() {
+        if json {
+            println!("{}", json!({"stopped": 0, "graceful": true, "cluster": false}));
+        } else {
+            println!("no cluster is running in {}; nothing to stop", dir.display());
+        }
+        return Ok(());
+    }
     let (stopped, graceful) = stop(dir)?;
     if json {
         println!("{}", json!({"stopped": stopped, "graceful": graceful}));
@@ -43,8 +53,9 @@ pub(crate) fn stop(dir: &Path) -> anyhow::Result<(usize, bool)> {
     let live = running();
     if state.is_none() && live.is_empty() {
         anyhow::bail!(
-            "no cluster in {}; start one with `shoal cluster start`",
-            dir.display()
+            "no cluster in {}; start one with {}",
+            dir.display(),
+            crate::hint::shoal(dir, "cluster start")
         );
     }
     signal_all(&live, Signal::SIGTERM);
@@ -69,6 +80,13 @@ pub(crate) fn stop(dir: &Path) -> anyhow::Result<(usize, bool)> {
 
 /// One line saying what `stop` did.
 pub(crate) fn summary(dir: &Path, stopped: usize, graceful: bool) -> String {
+    if stopped == 0 {
+        return format!(
+            "no node of the cluster in {} was running; nothing to stop; logs kept in {}",
+            dir.display(),
+            dir.join("logs").display()
+        );
+    }
     let how = if graceful { "" } else { " (some with SIGKILL)" };
     format!(
         "stopped {stopped} node(s){how}; logs kept in {}",

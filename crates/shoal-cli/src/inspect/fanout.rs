@@ -11,6 +11,10 @@ use shoal_testkit::http_request;
 pub(crate) struct Target {
     pub(crate) name: String,
     pub(crate) http: Option<SocketAddr>,
+    /// Why the node cannot answer, when that is known before asking (its recorded process
+    /// no longer runs) and the command that repairs it: said instead of the network error
+    /// if it does not answer.
+    pub(crate) down: Option<String>,
 }
 
 impl Target {
@@ -39,7 +43,8 @@ pub(crate) fn all(targets: &[Target], path: &str, timeout: Duration) -> Vec<Answ
                     result: t
                         .http_addr()
                         .map_err(|e| e.to_string())
-                        .and_then(|addr| get(addr, path, timeout)),
+                        .and_then(|addr| get(addr, path, timeout))
+                        .map_err(|e| t.down.clone().unwrap_or(e)),
                 })
             })
             .collect();

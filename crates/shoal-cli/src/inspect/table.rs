@@ -18,7 +18,11 @@ impl Table {
         self.rows.push(cells.into());
     }
 
+    /// Prints the table on stdout. A reader that stops early (`shoal ps | head`) ends the
+    /// printing quietly: the rest of the table has nobody to go to.
     pub(crate) fn print(&self) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
             .map(|c| {
@@ -36,7 +40,9 @@ impl Table {
                 .zip(&widths)
                 .map(|(cell, width)| format!("{cell:<width$}"))
                 .collect();
-            println!("{}", line.join("  ").trim_end());
+            if writeln!(out, "{}", line.join("  ").trim_end()).is_err() {
+                return;
+            }
         }
     }
 }
