@@ -1,9 +1,14 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::actor_wire::{ExitReason, Pid};
 use crate::children::ChildFrame;
+use crate::children::{ChildRecord, ChildSpec, Restart, StartKind};
+use crate::member::Member;
 use crate::member::test_member;
 use crate::node_id::{Creation, NodeId};
+use crate::placement::Placement;
+use crate::split_brain::Verdict;
 
 pub(super) fn name(n: &str) -> NodeName {
     NodeName::new(n).unwrap()
