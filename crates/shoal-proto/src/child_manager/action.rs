@@ -25,8 +25,8 @@ pub enum Action {
         to: NodeName,
     },
     /// Start the child here: from the handed-over state if `handoff_from` is set and the state
-    /// arrived, register it under its id, then report [`ChildManager::started`] (or
-    /// [`ChildManager::start_failed`] if the factory refused; nothing if the name is taken).
+    /// arrived, register it under its id, then report [`ChildManager::started`](super::ChildManager::started) (or
+    /// [`ChildManager::start_failed`](super::ChildManager::start_failed) if the factory refused; nothing if the name is taken).
     Start {
         /// The child id.
         id: String,
