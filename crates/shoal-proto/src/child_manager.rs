@@ -35,7 +35,8 @@
 //! [`ChildManager`] and its look ([`ChildManager::reconcile`]) live here; its parts:
 //! `host` (what it is given: [`View`], [`Host`]), `action` (what it asks: [`Action`]),
 //! `plan` (what one look finds to do), `owners` (placement, take-over, rebalancing, drain),
-//! `exits` (starts, exits and restarts), `moves` (the migrate rule and concurrent moves).
+//! `exits` (starts, exits and restarts), `moves` (the migrate rule and concurrent moves),
+//! `start` (the start-child and terminate rules).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,12 +50,14 @@ mod host;
 mod moves;
 mod owners;
 mod plan;
+mod start;
 
 pub use self::action::{Action, Instance};
 pub use self::exits::finished;
 pub use self::host::{Host, View};
 pub use self::moves::{Move, MoveError, MoveOutcome, migrate};
 pub use self::owners::place;
+pub use self::start::{StartRefused, start, terminate};
 
 /// How long a new owner waits for a handed-over state while the old owner lives. The old
 /// instance stops (and drops its name) before its state leaves, so once the wait is over

@@ -67,8 +67,8 @@ pub(crate) struct NodeHost<'a> {
 }
 
 impl Host for NodeHost<'_> {
-    fn name_holder(&self, id: &str) -> Option<NodeName> {
-        self.actors.whereis(id).map(|pid| pid.node.name)
+    fn name_holder(&self, id: &str) -> Option<Pid> {
+        self.actors.whereis(id)
     }
 
     fn has_handoff(&self, id: &str) -> bool {

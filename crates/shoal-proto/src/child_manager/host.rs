@@ -1,14 +1,14 @@
 //! What the decisions are given: the view of the node now, and the node around them.
 
+use crate::actor_wire::Pid;
 use crate::member::Member;
-use crate::node_id::NodeName;
 use crate::placement::Placement;
 use crate::split_brain::Verdict;
 
 /// What the decisions ask of the node around them.
 pub trait Host {
-    /// The node whose actor holds the registered name `id`, if any.
-    fn name_holder(&self, id: &str) -> Option<NodeName>;
+    /// The actor that holds the registered name `id`, if any (on any node).
+    fn name_holder(&self, id: &str) -> Option<Pid>;
     /// Whether the state of child `id`, handed over to this node, arrived.
     fn has_handoff(&self, id: &str) -> bool;
     /// The custom placement strategy registered under `name`.

@@ -156,7 +156,7 @@ impl ChildManager {
     fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, look: &Look, host: &dyn Host) -> bool {
         let name_free = || {
             host.name_holder(&r.spec.id)
-                .is_none_or(|holder| holder == self.local)
+                .is_none_or(|holder| holder.node.name == self.local)
         };
         match &r.handoff_from {
             Some(from) if *from != self.local => {

@@ -11,10 +11,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use shoal_proto::child_manager::{self, Action, ChildManager, Host, Move, MoveError, MoveOutcome, View};
+use shoal_proto::child_manager::{
+    self, Action, ChildManager, Host, Move, MoveError, MoveOutcome, StartRefused, View,
+};
 use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable};
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
-use shoal_proto::placement::{Placement, PlacementError};
+use shoal_proto::placement::Placement;
 use shoal_proto::split_brain::{Resolver, Strategy};
 use shoal_proto::{ConnId, ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
 
@@ -83,8 +85,8 @@ struct SimHost<'a> {
 }
 
 impl Host for SimHost<'_> {
-    fn name_holder(&self, id: &str) -> Option<NodeName> {
-        self.registry.whereis(id).map(|pid| pid.node.name.clone())
+    fn name_holder(&self, id: &str) -> Option<Pid> {
+        self.registry.whereis(id).cloned()
     }
     fn has_handoff(&self, id: &str) -> bool {
         self.handoffs.contains_key(id)
@@ -95,32 +97,21 @@ impl Host for SimHost<'_> {
 }
 
 impl Sim {
-    /// Starts child `spec` from node `node`: placed on a live member and written to the
-    /// table, as `DistributedSupervisor::start_child` does (without waiting). Returns the
-    /// owner, or why placement refused.
+    /// Starts child `spec` from node `node` by the rule `DistributedSupervisor::start_child`
+    /// applies ([`child_manager::start`]), without waiting: the owner it was placed on and
+    /// written for, or why the rule refused (the node is isolated, the id is a child of its
+    /// replica or a name an actor holds, or placement found no owner).
     pub fn start_child(
         &mut self,
         node: &str,
         spec: ChildSpec,
-    ) -> Result<Result<NodeName, PlacementError>, SimError> {
+    ) -> Result<Result<NodeName, StartRefused>, SimError> {
         let idx = self.running_index(node)?;
-        let n = &mut self.nodes[idx];
-        let members = n.core.members();
-        let local = n.core.local().clone();
-        let live = live(&local, &members);
-        let host = SimHost {
-            registry: &n.registry,
-            handoffs: &BTreeMap::new(),
-        };
-        let placed = child_manager::place(&n.supervision.table, &spec, &live, None, &host);
-        if let Ok(owner) = &placed {
-            let id = spec.id.clone();
-            n.supervision
-                .table
-                .start(&id, ChildRecord::new(spec, owner.clone()));
-        }
+        let started = self.decide(idx, |_, table, view, host| {
+            child_manager::start(table, spec, view, host)
+        });
         self.supervise(idx);
-        Ok(placed)
+        Ok(started)
     }
 
     /// Child `id`'s instance on node `node` crashes (an error exit); returns whether one ran.
@@ -143,15 +134,11 @@ impl Sim {
         Ok(true)
     }
 
-    /// Removes child `id` cluster-wide from node `node`, as
-    /// `DistributedSupervisor::terminate_child` does. Returns whether there was such a child.
+    /// Removes child `id` cluster-wide from node `node` by the rule
+    /// `DistributedSupervisor::terminate_child` applies ([`child_manager::terminate`]). Returns whether there was such a child.
     pub fn terminate_child(&mut self, node: &str, id: &str) -> Result<bool, SimError> {
         let idx = self.running_index(node)?;
-        let table = &mut self.nodes[idx].supervision.table;
-        let found = table.get(id).is_some();
-        if found {
-            table.write(id, None);
-        }
+        let found = child_manager::terminate(&mut self.nodes[idx].supervision.table, id);
         self.supervise(idx);
         Ok(found)
     }
