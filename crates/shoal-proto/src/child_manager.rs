@@ -39,6 +39,7 @@
 //! `start` (the start-child and terminate rules).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use crate::children::ChildTable;
 use crate::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
@@ -64,6 +65,12 @@ pub use self::start::{StartRefused, start, terminate};
 /// and nobody holds the name, starting without the state cannot make a second instance.
 /// This covers a state lost on a link that broke while it was on its way.
 pub const HANDOFF_TIMEOUT_MS: u64 = 5000;
+
+/// How often a driver looks again ([`ChildManager::reconcile`]) while its table has
+/// children, besides on every change: children wait for a handed-over state, for another
+/// node to let go of a name, or for a settle period, which no event announces. shoal-node
+/// and the simulator both use this one value.
+pub const RECHECK: Duration = Duration::from_millis(250);
 
 /// One node's supervisor decisions and the instances it runs. See the module doc.
 #[derive(Debug)]

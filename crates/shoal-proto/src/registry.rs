@@ -179,6 +179,11 @@ pub enum RegisterError {
     Reserved(String),
 }
 
+/// How often a driver sends its registry digest to every linked peer (anti-entropy);
+/// [`crate::leader::SETTLE_AFTER_GROWTH_MS`] is two of these. shoal-node and the simulator
+/// both use this one value.
+pub const DIGEST_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A delta stops taking changes once their names add up to this many bytes, so a burst of
 /// changes leaves as several frames well under any link's frame limit.
 pub const DELTA_SOFT_LIMIT: usize = 64 * 1024;

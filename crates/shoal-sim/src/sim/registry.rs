@@ -3,16 +3,13 @@
 //! simulated links, replicas dropped on `NodeDown` unless the same process is routed again,
 //! and the live members (linked or not) told whenever they change, for relaying.
 
-use std::time::Duration;
+use shoal_proto::registry::DIGEST_INTERVAL;
 
 use shoal_proto::{LinkMessage, NodeId, Pid, RegisterError, Registration, RegistryFrame, RegistryOutput};
 
 use super::Sim;
 use super::queue::Target;
 use crate::error::SimError;
-
-/// How often each node sends its registry digest (as in shoal-node).
-const DIGEST_INTERVAL: Duration = Duration::from_millis(500);
 
 impl Sim {
     /// Registers `name` on node `node` for its actor `actor` (actors are just ids here).

@@ -6,30 +6,25 @@
 //!
 //! The driver looks again after every membership change, table or registry frame, arrived
 //! state and instance exit, and every [`RECHECK`] while the node has children or singletons;
-//! it sends its table digest every [`DIGEST_INTERVAL`], as shoal-node does.
+//! it sends its table digest every [`DIGEST_INTERVAL`] (both shoal-proto's, which
+//! shoal-node uses too).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use shoal_proto::child_manager::{
-    self, Action, ChildManager, Host, Move, MoveError, MoveOutcome, StartRefused, View,
+    self, Action, ChildManager, Host, Move, MoveError, MoveOutcome, RECHECK, StartRefused, View,
 };
-use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable};
+use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable, DIGEST_INTERVAL};
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
 use shoal_proto::placement::Placement;
-use shoal_proto::split_brain::{Resolver, Strategy};
+use shoal_proto::split_brain::{Resolver, STABLE_AFTER, Strategy};
 use shoal_proto::{ConnId, ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
 
 use super::Sim;
 use super::queue::{SimEvent, Target};
 use crate::error::SimError;
 
-/// How often a node with children or singletons looks again (as shoal-node's manager).
-const RECHECK: Duration = Duration::from_millis(250);
-/// How often a node with children sends its table digest (as shoal-node).
-const DIGEST_INTERVAL: Duration = Duration::from_secs(2);
-/// The resolver's stable period (as shoal-node's `STABLE_AFTER`).
-const STABLE_AFTER: Duration = Duration::from_millis(1500);
 /// Simulated child actors get ids from here up (test actors use small ids).
 const FIRST_CHILD_ACTOR: u64 = 1 << 32;
 
