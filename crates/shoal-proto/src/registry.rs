@@ -403,6 +403,19 @@ impl Registry {
         self.forget_reach(peer);
     }
 
+    /// Membership says member life `down` went down; `routed` is the process this node has a
+    /// route to under that name now, if any. The down life's entries vanish as on
+    /// [`Registry::handle_peer_down`], unless the routed process is the one whose replica
+    /// this node holds: the same process is linked again under a newer life (it rejoined
+    /// after a partition) and its entries are current. shoal-node and the simulator both
+    /// call this on every `NodeDown`.
+    pub fn handle_node_down(&mut self, down: &NodeId, routed: Option<&NodeId>) {
+        if routed.is_some() && self.replica_of(&down.name) == routed {
+            return;
+        }
+        self.handle_peer_down(down);
+    }
+
     /// A registry frame arrived from `from`.
     pub fn handle_frame(&mut self, from: &NodeId, frame: RegistryFrame) {
         if from.name == self.local.name || self.is_older_life(from) {

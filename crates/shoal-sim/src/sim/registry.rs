@@ -116,10 +116,7 @@ impl Sim {
         let downs_empty = downs.is_empty();
         for down in downs {
             let routed = node.registry_routes.iter().find(|(id, _)| id.name == down.name);
-            let same_process = routed.is_some_and(|(id, _)| node.registry.replica_of(&down.name) == Some(id));
-            if !same_process {
-                node.registry.handle_peer_down(&down);
-            }
+            node.registry.handle_node_down(&down, routed.map(|(id, _)| id));
         }
         for peer in &added {
             node.registry.handle_peer_up(peer.clone());
