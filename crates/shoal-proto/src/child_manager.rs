@@ -4,6 +4,9 @@
 //! performs the [`Action`]s on real actors; shoal-sim performs them on simulated ones.
 //!
 //! # Rules
+//! - A child is specified ([`start`]) only from a node the verdict does not isolate, under an
+//!   id that no child of the replica has and no actor holds as a name, owned by the node
+//!   placement picks; [`terminate`] removes it for good (a tombstone).
 //! - A node runs exactly the children its replica says it owns, unless it is isolated (or
 //!   draining), then it runs none.
 //! - A child moving here with its state (`handoff_from` set) starts once the state arrived
