@@ -443,11 +443,12 @@ impl Sim {
         let names = self.singletons.clone();
         let n = &mut self.nodes[idx];
         let local = n.core.local().id.name.clone();
+        let process = n.core.local().process_id();
         let settled = n.supervision.singleton_growth.settled(now_ms, &leader.live);
         let leads = leader.oldest.as_ref() == Some(&local);
         for name in names {
             let here = n.supervision.singletons.get(&name).cloned();
-            let held_elsewhere = n.registry.whereis(&name).is_some_and(|p| p.node.name != local);
+            let held_elsewhere = SingletonLook::held_elsewhere(n.registry.whereis(&name), &process);
             let look = SingletonLook {
                 leads,
                 // A draining node is leaving: it runs no singleton either.
