@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use shoal_proto::child_manager::MoveOutcome;
+use shoal_proto::child_manager::{self, MoveOutcome, StartRefused, View};
 use shoal_proto::children::{ChildRecord, Restart};
 use shoal_proto::{ExitReason, NodeName, Pid};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -160,6 +160,17 @@ pub enum StartChildError {
     },
 }
 
+impl From<StartRefused> for StartChildError {
+    fn from(refused: StartRefused) -> Self {
+        match refused {
+            StartRefused::Isolated => Self::Isolated,
+            StartRefused::AlreadyStarted { id, owner } => Self::AlreadyStarted { id, owner },
+            StartRefused::NameTaken { id, holder } => Self::NameTaken { id, holder },
+            StartRefused::Placement(e) => Self::Placement(e),
+        }
+    }
+}
+
 /// Why `migrate` did not move the child (or cannot say it did).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MigrateError {
@@ -245,27 +256,8 @@ impl DistributedSupervisor {
         if !self.actors.has_factory(&spec.factory) {
             return Err(StartChildError::UnknownFactory(spec.factory));
         }
-        if self.verdict.borrow().isolated {
-            return Err(StartChildError::Isolated);
-        }
         let mut changes = self.actors.inner.children.subscribe();
-        let owner = self.actors.with_children(|table| {
-            if let Some(existing) = table.get(&id) {
-                return Err(StartChildError::AlreadyStarted {
-                    id: id.clone(),
-                    owner: existing.owner.clone(),
-                });
-            }
-            if let Some(holder) = self.actors.whereis(&id) {
-                return Err(StartChildError::NameTaken {
-                    id: id.clone(),
-                    holder,
-                });
-            }
-            let owner = self.place(table, &spec, None)?;
-            table.start(&id, ChildRecord::new(spec, owner.clone()));
-            Ok(owner)
-        })?;
+        let owner = self.write_start(spec)?;
         let _ = self.commands.send(Command::Kick);
         let found = self.wait_running(&id, &owner, &mut changes).await;
         match found {
@@ -279,16 +271,31 @@ impl DistributedSupervisor {
         }
     }
 
+    /// Applies the start-child rule ([`child_manager::start`]) to the table, with the live
+    /// view and verdict as they are now: the owner it wrote, or why it refused.
+    fn write_start(&self, spec: ChildSpec) -> Result<NodeName, StartRefused> {
+        let snapshot = self.snapshot.borrow();
+        let verdict = self.verdict.borrow().clone();
+        let live = crate::split_brain::live(&snapshot);
+        let view = View {
+            now_ms: crate::now_us() / 1000,
+            live: &live,
+            verdict: &verdict,
+        };
+        let host = manager::NodeHost {
+            actors: &self.actors,
+            custom: self.strategies.snapshot(),
+        };
+        self.actors
+            .with_children(|table| child_manager::start(table, spec, &view, &host))
+    }
+
     /// Removes child `id` cluster-wide; its owner stops the instance with `Shutdown`.
     /// Returns whether there was such a child.
     pub fn terminate_child(&self, id: &str) -> bool {
-        let found = self.actors.with_children(|table| {
-            let found = table.get(id).is_some();
-            if found {
-                table.write(id, None);
-            }
-            found
-        });
+        let found = self
+            .actors
+            .with_children(|table| child_manager::terminate(table, id));
         let _ = self.commands.send(Command::Kick);
         found
     }
@@ -417,17 +424,6 @@ impl DistributedSupervisor {
         moved.iter().filter(|id| arrived(id)).count()
     }
 
-    /// The owner placement picks for `spec` among live members (`except` left out).
-    fn place(
-        &self,
-        table: &shoal_proto::children::ChildTable,
-        spec: &ChildSpec,
-        except: Option<&NodeName>,
-    ) -> Result<NodeName, PlacementError> {
-        let view = self.snapshot.borrow();
-        place(&self.actors, &view, table, spec, except, &self.strategies)
-    }
-
     /// Waits until `id` runs on `owner` (`Ok(pid)`), is given up (`Err(reason)`), or the
     /// timeout passes (`None`).
     async fn wait_running(
@@ -469,24 +465,6 @@ async fn next_look(changes: &mut watch::Receiver<u64>) {
 
 /// How often waiters look again without a table change.
 const LOOK_AGAIN: Duration = Duration::from_millis(5);
-
-/// The owner placement picks for `spec` among the live members of `view` (`except` left
-/// out); see [`shoal_proto::child_manager::place`].
-pub(crate) fn place(
-    actors: &Actors,
-    view: &Snapshot,
-    table: &shoal_proto::children::ChildTable,
-    spec: &ChildSpec,
-    except: Option<&NodeName>,
-    strategies: &manager::Strategies,
-) -> Result<NodeName, PlacementError> {
-    let live = crate::split_brain::live(view);
-    let host = manager::NodeHost {
-        actors,
-        custom: strategies.snapshot(),
-    };
-    shoal_proto::child_manager::place(table, spec, &live, except, &host)
-}
 
 impl std::fmt::Debug for DistributedSupervisor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

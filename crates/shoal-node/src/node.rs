@@ -425,12 +425,9 @@ impl std::fmt::Debug for Node {
 /// How long a graceful leave waits for its children to run on other nodes.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// How often a node sends its registry digest to every linked peer.
-const REGISTRY_DIGEST_INTERVAL: Duration = Duration::from_millis(500);
-
 /// Repairs registry replicas that lost a delta: digests to every peer, periodically.
 async fn registry_anti_entropy(actors: Actors, cancel: CancellationToken) {
-    let mut ticks = tokio::time::interval(REGISTRY_DIGEST_INTERVAL);
+    let mut ticks = tokio::time::interval(shoal_proto::registry::DIGEST_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

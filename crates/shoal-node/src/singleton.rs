@@ -146,9 +146,7 @@ fn reconcile(
         running.remove(&spec.name); // it stopped (crashed, or lost a name conflict)
     }
     let leads = leader(view, spec.role.as_deref()).as_ref() == Some(actors.node());
-    let held_elsewhere = actors
-        .whereis(&spec.name)
-        .is_some_and(|holder| holder.node != *actors.node());
+    let held_elsewhere = SingletonLook::held_elsewhere(actors.whereis(&spec.name).as_ref(), actors.node());
     let here = running.contains_key(&spec.name);
     let look = SingletonLook {
         leads,

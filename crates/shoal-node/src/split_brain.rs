@@ -4,16 +4,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use shoal_proto::split_brain::{Resolver, Strategy};
+use shoal_proto::split_brain::{Resolver, STABLE_AFTER, Strategy};
 use shoal_proto::{DownReason, Event, Member, NodeName};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::node::{NodeEvent, Snapshot};
-
-/// How long a view with missing members must stay unchanged before the resolver decides (a
-/// little over the link-silence deadline, so a side sees all it will lose).
-pub(crate) const STABLE_AFTER: Duration = Duration::from_millis(1500);
 
 /// How often the resolver looks again while nothing changes (a pending decision falls due).
 const RECHECK: Duration = Duration::from_millis(250);

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use shoal_node::Node;
-use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg, ExitReason, Restart};
+use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg, Echo, ExitReason, Restart};
 use shoal_node::distributed::{ChildSpec, StartChildError, StartKind};
 use shoal_testkit::TestCluster;
 
@@ -71,6 +71,28 @@ async fn children_spread_resolve_everywhere_and_bad_specs_are_refused() {
     assert_eq!(
         unknown,
         Err(StartChildError::UnknownFactory("no.such.factory".into()))
+    );
+    // A name an actor (not a child) holds on another node: refused, naming the holder.
+    let echo = cluster.node(2).actors().spawn(Echo::default());
+    cluster.node(2).actors().register("svc", echo.pid()).unwrap();
+    let known = |c: &TestCluster| c.node(0).actors().whereis("svc").is_some();
+    assert!(cluster.wait_until(WAIT, known).await, "node 0 hears of svc");
+    let taken = sup.start_child(counter("svc")).await;
+    assert_eq!(
+        taken,
+        Err(StartChildError::NameTaken {
+            id: "svc".into(),
+            holder: echo.pid().clone(),
+        })
+    );
+    assert!(
+        (0..3).all(|n| cluster
+            .node(n)
+            .supervisor()
+            .which_children()
+            .iter()
+            .all(|c| c.id != "svc")),
+        "a refused start writes no child"
     );
     let no_role = sup.start_child(counter("r").role("gpu")).await.unwrap_err();
     assert_eq!(no_role.to_string(), "no live node is eligible (role \"gpu\")");

@@ -4,6 +4,9 @@
 //! performs the [`Action`]s on real actors; shoal-sim performs them on simulated ones.
 //!
 //! # Rules
+//! - A child is specified ([`start`]) only from a node the verdict does not isolate, under an
+//!   id that no child of the replica has and no actor holds as a name, owned by the node
+//!   placement picks; [`terminate`] removes it for good (a tombstone).
 //! - A node runs exactly the children its replica says it owns, unless it is isolated (or
 //!   draining), then it runs none.
 //! - A child moving here with its state (`handoff_from` set) starts once the state arrived
@@ -30,20 +33,35 @@
 //! changes, when a handed-over state arrives, and on a timer while children wait; it reports
 //! each start with [`ChildManager::started`] or [`ChildManager::start_failed`], and each
 //! exit of an instance with [`ChildManager::handle_exit`].
+//!
+//! # Files
+//! [`ChildManager`] and its look ([`ChildManager::reconcile`]) live here; its parts:
+//! `host` (what it is given: [`View`], [`Host`]), `action` (what it asks: [`Action`]),
+//! `plan` (what one look finds to do), `owners` (placement, take-over, rebalancing, drain),
+//! `exits` (starts, exits and restarts), `moves` (the migrate rule and concurrent moves),
+//! `start` (the start-child and terminate rules).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-use crate::actor_wire::{ExitReason, Pid};
-use crate::children::{ChildRecord, ChildSpec, ChildTable, Restart, StartKind};
+use crate::children::ChildTable;
 use crate::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
-use crate::member::Member;
 use crate::node_id::{NodeId, NodeName};
-use crate::placement::{Candidate, Placement, PlacementError};
-use crate::split_brain::Verdict;
 
+mod action;
+mod exits;
+mod host;
 mod moves;
+mod owners;
+mod plan;
+mod start;
 
+pub use self::action::{Action, Instance};
+pub use self::exits::finished;
+pub use self::host::{Host, View};
 pub use self::moves::{Move, MoveError, MoveOutcome, migrate};
+pub use self::owners::place;
+pub use self::start::{StartRefused, start, terminate};
 
 /// How long a new owner waits for a handed-over state while the old owner lives. The old
 /// instance stops (and drops its name) before its state leaves, so once the wait is over
@@ -51,100 +69,11 @@ pub use self::moves::{Move, MoveError, MoveOutcome, migrate};
 /// This covers a state lost on a link that broke while it was on its way.
 pub const HANDOFF_TIMEOUT_MS: u64 = 5000;
 
-/// A child instance this node runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Instance {
-    /// The running actor.
-    pub pid: Pid,
-    /// The factory it came from (for taking its state on a handoff).
-    pub factory: String,
-}
-
-/// What the node sees now.
-#[derive(Clone, Copy, Debug)]
-pub struct View<'a> {
-    /// Wall-clock milliseconds (restart times are replicated, so every node must use the same
-    /// clock; the simulator passes virtual time).
-    pub now_ms: u64,
-    /// The live members, this node included.
-    pub live: &'a [&'a Member],
-    /// The split-brain verdict.
-    pub verdict: &'a Verdict,
-}
-
-/// What the decisions ask of the node around them.
-pub trait Host {
-    /// The node whose actor holds the registered name `id`, if any.
-    fn name_holder(&self, id: &str) -> Option<NodeName>;
-    /// Whether the state of child `id`, handed over to this node, arrived.
-    fn has_handoff(&self, id: &str) -> bool;
-    /// The custom placement strategy registered under `name`.
-    fn custom_placement(&self, name: &str) -> Option<&dyn Placement>;
-}
-
-/// What the driver must do, in order: stops, then handoffs, then starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Stop this instance with `Shutdown`: this node does not own the child (any more).
-    Stop {
-        /// The child id.
-        id: String,
-        /// The instance.
-        pid: Pid,
-    },
-    /// Take the instance's state (if its factory can), stop it, wait until it is gone, then
-    /// send the state to `to` in a `ChildFrame::Handoff`.
-    HandOff {
-        /// The child id.
-        id: String,
-        /// The instance.
-        instance: Instance,
-        /// The new owner.
-        to: NodeName,
-    },
-    /// Start the child here: from the handed-over state if `handoff_from` is set and the state
-    /// arrived, register it under its id, then report [`ChildManager::started`] (or
-    /// [`ChildManager::start_failed`] if the factory refused; nothing if the name is taken).
-    Start {
-        /// The child id.
-        id: String,
-        /// Its spec.
-        spec: ChildSpec,
-        /// The node it moves from with its state, if it does.
-        handoff_from: Option<NodeName>,
-    },
-}
-
-/// What one look goes by.
-#[derive(Clone, Copy, Debug)]
-struct Look {
-    now_ms: u64,
-    /// Run nothing (isolated by the resolver, or draining).
-    isolated: bool,
-    /// Start nothing yet: this node left isolation less than a settle period ago, or first
-    /// saw a peer less than that ago and has not yet merged every live peer's table. The
-    /// table it holds may still be the one from before the partition, or one that a peer
-    /// just back from isolation gave it.
-    rejoining: bool,
-    may_take_over: bool,
-}
-
-/// One look at the table, before acting.
-#[derive(Debug, Default)]
-struct Plan {
-    start: Vec<String>,
-    stop: Vec<String>,
-    hand_off: Vec<String>,
-    take_over: Vec<String>,
-    /// Children moving away from here that no instance here can hand over.
-    release: Vec<String>,
-    /// Children said to move from here to one node whose state went to another (live)
-    /// one: the move that happened is put back.
-    redirect: Vec<(String, NodeName)>,
-    /// Children running here from a handed-over state whose record says they move from
-    /// the node that handed it over: the settled record is put back.
-    reclaim: Vec<String>,
-}
+/// How often a driver looks again ([`ChildManager::reconcile`]) while its table has
+/// children, besides on every change: children wait for a handed-over state, for another
+/// node to let go of a name, or for a settle period, which no event announces. shoal-node
+/// and the simulator both use this one value.
+pub const RECHECK: Duration = Duration::from_millis(250);
 
 /// One node's supervisor decisions and the instances it runs. See the module doc.
 #[derive(Debug)]
@@ -278,359 +207,6 @@ impl ChildManager {
             self.join_pending = false;
         }
         actions
-    }
-
-    /// Notes what this view teaches (isolation, first peer, members seen) and sums up what
-    /// this look may do.
-    fn look(&mut self, table: &ChildTable, view: &View<'_>, live: &BTreeSet<NodeName>) -> Look {
-        let settled = self.growth.settled(view.now_ms, live);
-        let isolated = view.verdict.isolated || self.draining;
-        if isolated {
-            self.isolated_at_ms = Some(view.now_ms);
-        }
-        if self.joined_at_ms.is_none() && live.len() > 1 {
-            self.joined_at_ms = Some(view.now_ms);
-        }
-        self.known.extend(live.iter().cloned());
-        let recent =
-            |at: Option<u64>| at.is_some_and(|at| view.now_ms.saturating_sub(at) < SETTLE_AFTER_GROWTH_MS);
-        let synced = live
-            .iter()
-            .filter(|n| **n != self.local)
-            .all(|n| table.has_synced_with(n));
-        Look {
-            now_ms: view.now_ms,
-            isolated,
-            rejoining: recent(self.isolated_at_ms) || (recent(self.joined_at_ms) && !synced),
-            may_take_over: !isolated && settled && view.verdict.keeps_view(live),
-        }
-    }
-
-    /// Child `id` runs here now as `instance`; `state_arrived` says whether a handed-over
-    /// state came for it. Records the start in the table.
-    pub fn started(&mut self, table: &mut ChildTable, id: &str, instance: Instance, state_arrived: bool) {
-        if let Some(mut r) = table.get(id).cloned() {
-            let kind = match (r.handoff_from.take(), state_arrived) {
-                (Some(from), true) => StartKind::HandedOff { from },
-                (Some(from), false) => StartKind::HandoffLost { from },
-                // Not the first start, no state handed over, and no decision here said why
-                // (a restart or a take-over would have written it): the previous instance ran
-                // in a process that is gone, typically an earlier life of this node's name
-                // whose records this process inherited. Whatever the record said of that
-                // instance ("handed off, state kept"), this one starts from its spec.
-                (None, _) if r.starts > 0 && r.last_start.kept_state() => StartKind::FailedOver {
-                    from: r.owner.clone(),
-                },
-                (None, _) => r.last_start.clone(),
-            };
-            r.starts += 1;
-            match &kind {
-                StartKind::HandedOff { from } => {
-                    self.handed_here.insert(id.to_owned(), (from.clone(), r.starts));
-                }
-                _ => {
-                    self.handed_here.remove(id);
-                }
-            }
-            r.last_start = kind;
-            table.write(id, Some(r));
-        }
-        self.running.insert(id.to_owned(), instance);
-    }
-
-    /// The state of child `id` could not be sent to its new owner (no link to it): the new
-    /// owner starts without it rather than wait.
-    pub fn handoff_undelivered(&mut self, table: &mut ChildTable, id: &str) {
-        self.handed_off.remove(id);
-        if table
-            .get(id)
-            .is_some_and(|r| r.handoff_from.as_ref() == Some(&self.local))
-        {
-            self.release(table, &[id.to_owned()]);
-        }
-    }
-
-    /// The factory of child `id` refused to start it: counts as an exit.
-    pub fn start_failed(&mut self, table: &mut ChildTable, id: &str, reason: ExitReason, now_ms: u64) {
-        self.restart_or_give_up(table, id, reason, now_ms);
-    }
-
-    /// Instance `pid` of child `id` stopped for `reason`. Ignored unless it is the instance
-    /// this node runs (one stopped on purpose is not). A loser of a name conflict is not
-    /// restarted: the table decides who runs the child.
-    pub fn handle_exit(
-        &mut self,
-        table: &mut ChildTable,
-        id: &str,
-        pid: &Pid,
-        reason: ExitReason,
-        now_ms: u64,
-    ) {
-        if self.running.get(id).is_none_or(|r| r.pid != *pid) {
-            return;
-        }
-        self.running.remove(id);
-        if !matches!(reason, ExitReason::NameConflict { .. }) {
-            self.restart_or_give_up(table, id, reason, now_ms);
-        }
-    }
-
-    /// A graceful leave: every child here moves, with its state, to the owner placement picks
-    /// among the other nodes. Afterwards this node starts and takes over nothing.
-    pub fn drain(&mut self, table: &mut ChildTable, view: &View<'_>, host: &dyn Host) -> Vec<Action> {
-        self.draining = true;
-        let ids: Vec<String> = self.running.keys().cloned().collect();
-        let mut actions = Vec::new();
-        for id in ids {
-            let Some(mut r) = table.get(&id).cloned() else {
-                continue;
-            };
-            let Ok(owner) = place(table, &r.spec, view.live, Some(&self.local), host) else {
-                continue; // no other eligible node: it stops with this node
-            };
-            r.owner = owner.clone();
-            r.handoff_from = Some(self.local.clone());
-            table.write(&id, Some(r));
-            if let Some(instance) = self.running.remove(&id) {
-                self.handed_off.insert(id.clone(), owner.clone());
-                actions.push(Action::HandOff {
-                    id,
-                    instance,
-                    to: owner,
-                });
-            }
-        }
-        actions
-    }
-
-    fn plan(&self, table: &ChildTable, live: &BTreeSet<NodeName>, look: Look, host: &dyn Host) -> Plan {
-        let mut plan = Plan::default();
-        // Terminated children (tombstones) still running here stop.
-        plan.stop
-            .extend(self.running.keys().filter(|id| table.get(id).is_none()).cloned());
-        for r in table.children() {
-            let id = &r.spec.id;
-            let here = self.running.contains_key(id);
-            if r.failed.is_some() {
-                if here {
-                    plan.stop.push(id.clone());
-                }
-            } else if here && !look.isolated && self.started_from_handoff_by(r) {
-                plan.reclaim.push(id.clone());
-            } else if r.owner == self.local {
-                if look.isolated {
-                    if here {
-                        plan.stop.push(id.clone());
-                    }
-                } else if !here && !look.rejoining && self.may_start(r, live, &look, host) {
-                    plan.start.push(id.clone());
-                }
-            } else {
-                self.plan_elsewhere(r, here, live, look, &mut plan);
-            }
-        }
-        plan
-    }
-
-    /// What to do about `r`, owned by another node (`here`: an instance runs here).
-    fn plan_elsewhere(
-        &self,
-        r: &ChildRecord,
-        here: bool,
-        live: &BTreeSet<NodeName>,
-        look: Look,
-        plan: &mut Plan,
-    ) {
-        let id = &r.spec.id;
-        let owner_live = live.contains(&r.owner);
-        let moves_from_here = r.handoff_from.as_ref() == Some(&self.local);
-        if here && owner_live && moves_from_here {
-            plan.hand_off.push(id.clone());
-        } else if here {
-            plan.stop.push(id.clone());
-        } else if owner_live && moves_from_here {
-            match self.handed_off.get(id) {
-                // Waiting for the state to arrive there.
-                Some(to) if *to == r.owner => {}
-                // The state went elsewhere: a concurrent move won the merge after it left.
-                Some(to) if live.contains(to) => plan.redirect.push((id.clone(), to.clone())),
-                // Its instance here crashed, or this is a new life of the node, or the
-                // state went to a node that is gone: no state will come, and the new
-                // owner must not wait for it.
-                _ => plan.release.push(id.clone()),
-            }
-        }
-        if !owner_live && look.may_take_over && self.known.contains(&r.owner) {
-            plan.take_over.push(id.clone());
-        }
-    }
-
-    /// Tells the new owners of `ids` (moving away from here) that no state will come: they
-    /// start without it, as after a crash.
-    fn release(&self, table: &mut ChildTable, ids: &[String]) {
-        for id in ids {
-            let Some(mut r) = table.get(id).cloned() else {
-                continue;
-            };
-            tracing::info!(child = %id, to = %r.owner, "no instance here to hand over; the new owner starts without state");
-            r.handoff_from = None;
-            r.last_start = StartKind::HandoffLost {
-                from: self.local.clone(),
-            };
-            table.write(id, Some(r));
-        }
-    }
-
-    /// Whether this node, the owner, may start `r` now (see the module doc). A child moving
-    /// here from a member that is gone starts without its state, but only as a take-over
-    /// would: a member declared down may still run it on the other side of a partition.
-    fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, look: &Look, host: &dyn Host) -> bool {
-        let name_free = || {
-            host.name_holder(&r.spec.id)
-                .is_none_or(|holder| holder == self.local)
-        };
-        match &r.handoff_from {
-            Some(from) if *from != self.local => {
-                let waited = self
-                    .awaiting
-                    .get(&r.spec.id)
-                    .is_some_and(|since| look.now_ms.saturating_sub(*since) >= HANDOFF_TIMEOUT_MS);
-                let from_gone = !live.contains(from) && look.may_take_over && self.known.contains(from);
-                host.has_handoff(&r.spec.id) || from_gone || (waited && name_free())
-            }
-            _ => name_free(),
-        }
-    }
-
-    /// Claims the children of lost owners that placement gives to this node; returns the
-    /// ones to start here. Every survivor computes the same owner, so only one claims each.
-    fn take_over(
-        &self,
-        table: &mut ChildTable,
-        view: &View<'_>,
-        ids: &[String],
-        host: &dyn Host,
-    ) -> Vec<String> {
-        let mut claimed = Vec::new();
-        for id in ids {
-            let Some(mut r) = table.get(id).cloned() else {
-                continue;
-            };
-            if place(table, &r.spec, view.live, None, host).ok().as_ref() != Some(&self.local) {
-                continue;
-            }
-            let from = std::mem::replace(&mut r.owner, self.local.clone());
-            r.handoff_from = None;
-            if r.spec.restart == Restart::Temporary && r.starts > 0 {
-                tracing::info!(child = %id, %from, "temporary child's node went down; not restarted");
-                table.write(id, None);
-            } else if r.starts > 0 && !r.note_restart(view.now_ms) {
-                tracing::error!(child = %id, %from, "too many restarts; giving the child up");
-                r.failed = Some(ExitReason::MaxRestarts);
-                table.write(id, Some(r));
-            } else {
-                tracing::info!(child = %id, %from, "taking over the child of a lost node");
-                if r.starts > 0 {
-                    r.last_start = StartKind::FailedOver { from };
-                }
-                table.write(id, Some(r));
-                claimed.push(id.clone());
-            }
-        }
-        claimed
-    }
-
-    /// Child `id` stopped for `reason`: removed if its restart type says it is done, given up
-    /// if it restarted too often, else marked for a restart here.
-    fn restart_or_give_up(&self, table: &mut ChildTable, id: &str, reason: ExitReason, now_ms: u64) {
-        let Some(mut r) = table.get(id).cloned() else {
-            return;
-        };
-        if r.owner != self.local || r.failed.is_some() {
-            return;
-        }
-        if finished(r.spec.restart, &reason) {
-            table.write(id, None);
-            return;
-        }
-        if r.note_restart(now_ms) {
-            r.last_start = StartKind::Restarted { reason };
-        } else {
-            tracing::error!(child = %id, %reason, "too many restarts; giving the child up");
-            r.failed = Some(ExitReason::MaxRestarts);
-        }
-        table.write(id, Some(r));
-    }
-
-    /// The oldest member moves children whose placement now says another node, with their
-    /// state; called after a member joined (when rebalancing is on), never for losses
-    /// alone. Only children that run settled on a live owner move: a lost owner's children
-    /// are take-over's (a move "with its state" from a node that is gone would say the
-    /// state was kept when the new owner starts from its spec), and a child already moving
-    /// finishes its move first.
-    fn rebalance(&self, table: &mut ChildTable, view: &View<'_>, live: &BTreeSet<NodeName>, host: &dyn Host) {
-        let leader = crate::leader::oldest(view.live.iter().copied(), None);
-        if leader.is_none_or(|l| l.id.name != self.local) {
-            return;
-        }
-        let records: Vec<ChildRecord> = table
-            .children()
-            .filter(|r| r.failed.is_none() && r.handoff_from.is_none() && live.contains(&r.owner))
-            .cloned()
-            .collect();
-        let mut moved = 0;
-        for mut r in records {
-            let Ok(owner) = place(table, &r.spec, view.live, None, host) else {
-                continue;
-            };
-            if owner != r.owner {
-                r.handoff_from = Some(std::mem::replace(&mut r.owner, owner));
-                table.write(&r.spec.id.clone(), Some(r));
-                moved += 1;
-            }
-        }
-        if moved > 0 {
-            tracing::info!(moved, "rebalancing children after a join");
-        }
-    }
-}
-
-/// The owner placement picks for `spec` among the `live` members (`except` left out), with
-/// each node's load taken from `table`. The child's own record does not count in its
-/// owner's load, so it only moves for a real imbalance.
-pub fn place(
-    table: &ChildTable,
-    spec: &ChildSpec,
-    live: &[&Member],
-    except: Option<&NodeName>,
-    host: &dyn Host,
-) -> Result<NodeName, PlacementError> {
-    let mut loads = table.loads();
-    if let Some(current) = table.get(&spec.id).filter(|r| r.failed.is_none())
-        && let Some(load) = loads.get_mut(&current.owner)
-    {
-        *load = load.saturating_sub(1);
-    }
-    let candidates: Vec<Candidate<'_>> = live
-        .iter()
-        .filter(|m| Some(&m.id.name) != except)
-        .map(|m| Candidate {
-            name: &m.id.name,
-            roles: &m.roles,
-            load: loads.get(&m.id.name).copied().unwrap_or(0),
-        })
-        .collect();
-    crate::placement::place(&spec.placement, &spec.id, &candidates, |name| {
-        host.custom_placement(name)
-    })
-}
-
-/// Whether `reason` ends a child of restart type `restart` for good.
-pub fn finished(restart: Restart, reason: &ExitReason) -> bool {
-    match restart {
-        Restart::Permanent => false,
-        Restart::Transient => reason.is_normal(),
-        Restart::Temporary => true,
     }
 }
 

@@ -1,9 +1,14 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::actor_wire::{ExitReason, Pid};
 use crate::children::ChildFrame;
+use crate::children::{ChildRecord, ChildSpec, Restart, StartKind};
+use crate::member::Member;
 use crate::member::test_member;
 use crate::node_id::{Creation, NodeId};
+use crate::placement::Placement;
+use crate::split_brain::Verdict;
 
 pub(super) fn name(n: &str) -> NodeName {
     NodeName::new(n).unwrap()
@@ -37,12 +42,12 @@ pub(super) fn pid(node: &str, id: u64) -> Pid {
 /// The node around the decisions: names held and states arrived.
 #[derive(Default)]
 pub(super) struct FakeHost {
-    pub(super) holders: BTreeMap<String, NodeName>,
+    pub(super) holders: BTreeMap<String, Pid>,
     pub(super) handoffs: BTreeSet<String>,
 }
 
 impl Host for FakeHost {
-    fn name_holder(&self, id: &str) -> Option<NodeName> {
+    fn name_holder(&self, id: &str) -> Option<Pid> {
         self.holders.get(id).cloned()
     }
     fn has_handoff(&self, id: &str) -> bool {
@@ -200,7 +205,7 @@ fn a_child_whose_name_another_node_holds_waits() {
     table.write("c1", Some(record("c1", "a")));
     let mut a = ChildManager::new(name("a"), false);
     let mut host = FakeHost::default();
-    host.holders.insert("c1".into(), name("b"));
+    host.holders.insert("c1".into(), pid("b", 9));
     let v = verdict(&["a", "b"], false, true);
     assert!(look(&mut a, &mut table, &["a", "b"], &v, &host).is_empty());
     host.holders.clear();
@@ -569,7 +574,7 @@ fn an_old_owner_without_the_instance_releases_the_move_and_a_lost_state_times_ou
             .is_empty()
     );
     let mut held = FakeHost::default();
-    held.holders.insert("c1".into(), name("a"));
+    held.holders.insert("c1".into(), pid("a", 9));
     assert!(
         b.reconcile(&mut table_b, &at(1_000 + HANDOFF_TIMEOUT_MS), &held)
             .is_empty(),

@@ -39,6 +39,7 @@ mod entry;
 mod record;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,11 @@ pub use self::record::{ChildRecord, ChildSpec, Intensity, Restart, StartKind};
 /// back later with a record of a child terminated and collected meanwhile brings that
 /// child back, as a Cassandra node down for longer than `gc_grace_seconds` does.
 pub const PEER_HORIZON_MS: u64 = 300_000;
+
+/// How often a driver calls [`ChildTable::handle_tick`], so every node sends every peer its
+/// table summary (digest and tombstone confirmation). shoal-node and the simulator both
+/// use this one value.
+pub const DIGEST_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Supervisor traffic on a link. New variants go at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::actor_wire::Pid;
 use crate::member::Member;
-use crate::node_id::NodeName;
+use crate::node_id::{NodeId, NodeName};
 
 /// The leader among `members` for `role` (any member for `None`): the one with the smallest
 /// process creation, then the smallest name, among those with the role. Using the process
@@ -41,11 +42,19 @@ pub struct SingletonLook {
     pub running_here: bool,
     /// No member joined the view lately (see [`Growth`]).
     pub settled: bool,
-    /// Another node's instance holds the singleton's name in the registry.
+    /// Another process's instance holds the singleton's name in the registry (see
+    /// [`SingletonLook::held_elsewhere`]).
     pub held_elsewhere: bool,
 }
 
 impl SingletonLook {
+    /// Whether `holder`, the actor the registry names for a singleton, is another process's
+    /// instance than one of process `local` (a process of this node's name with another
+    /// creation, an earlier one, included: its instance may still run).
+    pub fn held_elsewhere(holder: Option<&Pid>, local: &NodeId) -> bool {
+        holder.is_some_and(|pid| pid.node != *local)
+    }
+
     /// The singleton rule, the same for shoal-node and the simulator: the leader of a side
     /// that does not stand down runs the singleton. A new leader starts one only once the
     /// resolver keeps its view, its view settled after a join, and no other node's instance
@@ -111,6 +120,17 @@ mod tests {
         m.process = Creation(process);
         m.roles = roles.iter().map(|r| (*r).to_owned()).collect();
         m
+    }
+
+    #[test]
+    fn a_singleton_is_held_elsewhere_by_any_other_process_an_earlier_one_of_ours_included() {
+        let process = |name: &str, creation: u64| member(name, creation, &[]).process_id();
+        let (here, earlier, other) = (process("a", 2), process("a", 1), process("b", 1));
+        let held_by = |p: &NodeId| Pid::new(p.clone(), 7);
+        assert!(!SingletonLook::held_elsewhere(None, &here));
+        assert!(!SingletonLook::held_elsewhere(Some(&held_by(&here)), &here));
+        assert!(SingletonLook::held_elsewhere(Some(&held_by(&earlier)), &here));
+        assert!(SingletonLook::held_elsewhere(Some(&held_by(&other)), &here));
     }
 
     #[test]

@@ -179,6 +179,11 @@ pub enum RegisterError {
     Reserved(String),
 }
 
+/// How often a driver sends its registry digest to every linked peer (anti-entropy);
+/// [`crate::leader::SETTLE_AFTER_GROWTH_MS`] is two of these. shoal-node and the simulator
+/// both use this one value.
+pub const DIGEST_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A delta stops taking changes once their names add up to this many bytes, so a burst of
 /// changes leaves as several frames well under any link's frame limit.
 pub const DELTA_SOFT_LIMIT: usize = 64 * 1024;
@@ -396,6 +401,19 @@ impl Registry {
             self.withdraw_all(&peer.name);
         }
         self.forget_reach(peer);
+    }
+
+    /// Membership says member life `down` went down; `routed` is the process this node has a
+    /// route to under that name now, if any. The down life's entries vanish as on
+    /// [`Registry::handle_peer_down`], unless the routed process is the one whose replica
+    /// this node holds: the same process is linked again under a newer life (it rejoined
+    /// after a partition) and its entries are current. shoal-node and the simulator both
+    /// call this on every `NodeDown`.
+    pub fn handle_node_down(&mut self, down: &NodeId, routed: Option<&NodeId>) {
+        if routed.is_some() && self.replica_of(&down.name) == routed {
+            return;
+        }
+        self.handle_peer_down(down);
     }
 
     /// A registry frame arrived from `from`.

@@ -157,6 +157,30 @@ fn names_vanish_when_their_actor_stops_or_their_node_goes_down() {
     assert!(net.nodes[0].whereis("b1").is_none() && net.nodes[2].whereis("b1").is_none());
 }
 
+/// Whether node a still holds b's name after a `NodeDown` of an older membership life of b,
+/// with a route to the process of b's name that `routed` gives (from b's process id).
+fn keeps_after_node_down(routed: impl Fn(&NodeId) -> Option<NodeId>) -> bool {
+    let mut net = Net::new(2);
+    let (b, held) = (net.id(1), net.pid(1, 1));
+    net.nodes[1].register("b1", held.clone(), 1).unwrap();
+    net.pump();
+    assert_eq!(net.nodes[0].whereis("b1"), Some(&held));
+    let old_life = NodeId::new(b.name.clone(), Creation(b.creation.0 + 1));
+    net.nodes[0].handle_node_down(&old_life, routed(&b).as_ref());
+    net.nodes[0].whereis("b1").is_some()
+}
+
+#[test]
+fn a_node_down_keeps_the_entries_of_a_process_routed_again_and_drops_the_others() {
+    assert!(
+        keeps_after_node_down(|b| Some(b.clone())),
+        "the same process, routed again"
+    );
+    let restarted = |b: &NodeId| Some(NodeId::new(b.name.clone(), Creation(b.creation.0 + 2)));
+    assert!(!keeps_after_node_down(restarted), "another process of that name");
+    assert!(!keeps_after_node_down(|_| None), "no route");
+}
+
 #[test]
 fn after_a_partition_heals_one_winner_remains_and_the_loser_is_told() {
     let mut net = Net::new(3);

@@ -20,6 +20,11 @@ use std::time::{Duration, Instant};
 use crate::member::Member;
 use crate::node_id::NodeName;
 
+/// How long a view with missing members must stay unchanged before the resolver decides (a
+/// little over the link-silence deadline, so a side sees all it will lose): the stable
+/// period shoal-node and the simulator give [`Resolver::new`].
+pub const STABLE_AFTER: Duration = Duration::from_millis(1500);
+
 /// How long after the stable period the keeping side waits before it adopts a view that lost
 /// members: the losing side's isolation must have been noticed (resolvers look again every
 /// 250 ms) and its work stopped, and the two sides may have seen the loss up to a few

@@ -183,15 +183,12 @@ impl Actors {
     }
 
     /// `peer` (a membership life) went down: its entries go, unless the same process is
-    /// linked again already under a newer life (it rejoined after a partition).
+    /// linked again already under a newer life (the rule is [`Registry::handle_node_down`]).
+    ///
+    /// [`Registry::handle_node_down`]: shoal_proto::Registry::handle_node_down
     pub(crate) fn registry_peer_down(&self, peer: &NodeId) {
-        let reachable = self.inner.remote.route_id(&peer.name);
-        self.with_registry(|r| {
-            if reachable.is_some() && r.replica.replica_of(&peer.name) == reachable.as_ref() {
-                return;
-            }
-            r.replica.handle_peer_down(peer);
-        });
+        let routed = self.inner.remote.route_id(&peer.name);
+        self.with_registry(|r| r.replica.handle_node_down(peer, routed.as_ref()));
     }
 
     /// The live members changed (or their links did): the registry relays entries of live

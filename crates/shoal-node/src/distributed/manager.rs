@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use shoal_proto::child_manager::{Action, ChildManager, Host, Instance, View};
-use shoal_proto::children::ChildTable;
+use shoal_proto::child_manager::{Action, ChildManager, Host, Instance, RECHECK, View};
+use shoal_proto::children::{ChildTable, DIGEST_INTERVAL};
 use shoal_proto::placement::Placement;
 use shoal_proto::split_brain::Verdict;
 use shoal_proto::{ExitReason, NodeName, Pid, RegisterError};
@@ -17,14 +16,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actor::Actors;
 use crate::node::Snapshot;
-
-/// How often the manager looks again while children wait (for a handoff, or for another
-/// node to let go of a name).
-const RECHECK: Duration = Duration::from_millis(250);
-
-/// How often a node sends its table summary (digest and tombstone confirmation) to every
-/// peer.
-const DIGEST_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What the supervisor handle asks of the manager.
 #[derive(Debug)]
@@ -67,8 +58,8 @@ pub(crate) struct NodeHost<'a> {
 }
 
 impl Host for NodeHost<'_> {
-    fn name_holder(&self, id: &str) -> Option<NodeName> {
-        self.actors.whereis(id).map(|pid| pid.node.name)
+    fn name_holder(&self, id: &str) -> Option<Pid> {
+        self.actors.whereis(id)
     }
 
     fn has_handoff(&self, id: &str) -> bool {

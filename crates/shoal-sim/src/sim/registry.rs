@@ -3,16 +3,13 @@
 //! simulated links, replicas dropped on `NodeDown` unless the same process is routed again,
 //! and the live members (linked or not) told whenever they change, for relaying.
 
-use std::time::Duration;
+use shoal_proto::registry::DIGEST_INTERVAL;
 
 use shoal_proto::{LinkMessage, NodeId, Pid, RegisterError, Registration, RegistryFrame, RegistryOutput};
 
 use super::Sim;
 use super::queue::Target;
 use crate::error::SimError;
-
-/// How often each node sends its registry digest (as in shoal-node).
-const DIGEST_INTERVAL: Duration = Duration::from_millis(500);
 
 impl Sim {
     /// Registers `name` on node `node` for its actor `actor` (actors are just ids here).
@@ -119,10 +116,7 @@ impl Sim {
         let downs_empty = downs.is_empty();
         for down in downs {
             let routed = node.registry_routes.iter().find(|(id, _)| id.name == down.name);
-            let same_process = routed.is_some_and(|(id, _)| node.registry.replica_of(&down.name) == Some(id));
-            if !same_process {
-                node.registry.handle_peer_down(&down);
-            }
+            node.registry.handle_node_down(&down, routed.map(|(id, _)| id));
         }
         for peer in &added {
             node.registry.handle_peer_up(peer.clone());

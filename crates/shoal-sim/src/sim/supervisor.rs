@@ -6,28 +6,25 @@
 //!
 //! The driver looks again after every membership change, table or registry frame, arrived
 //! state and instance exit, and every [`RECHECK`] while the node has children or singletons;
-//! it sends its table digest every [`DIGEST_INTERVAL`], as shoal-node does.
+//! it sends its table digest every [`DIGEST_INTERVAL`] (both shoal-proto's, which
+//! shoal-node uses too).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use shoal_proto::child_manager::{self, Action, ChildManager, Host, Move, MoveError, MoveOutcome, View};
-use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable};
+use shoal_proto::child_manager::{
+    self, Action, ChildManager, Host, Move, MoveError, MoveOutcome, RECHECK, StartRefused, View,
+};
+use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable, DIGEST_INTERVAL};
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
-use shoal_proto::placement::{Placement, PlacementError};
-use shoal_proto::split_brain::{Resolver, Strategy};
+use shoal_proto::placement::Placement;
+use shoal_proto::split_brain::{Resolver, STABLE_AFTER, Strategy};
 use shoal_proto::{ConnId, ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
 
 use super::Sim;
 use super::queue::{SimEvent, Target};
 use crate::error::SimError;
 
-/// How often a node with children or singletons looks again (as shoal-node's manager).
-const RECHECK: Duration = Duration::from_millis(250);
-/// How often a node with children sends its table digest (as shoal-node).
-const DIGEST_INTERVAL: Duration = Duration::from_secs(2);
-/// The resolver's stable period (as shoal-node's `STABLE_AFTER`).
-const STABLE_AFTER: Duration = Duration::from_millis(1500);
 /// Simulated child actors get ids from here up (test actors use small ids).
 const FIRST_CHILD_ACTOR: u64 = 1 << 32;
 
@@ -83,8 +80,8 @@ struct SimHost<'a> {
 }
 
 impl Host for SimHost<'_> {
-    fn name_holder(&self, id: &str) -> Option<NodeName> {
-        self.registry.whereis(id).map(|pid| pid.node.name.clone())
+    fn name_holder(&self, id: &str) -> Option<Pid> {
+        self.registry.whereis(id).cloned()
     }
     fn has_handoff(&self, id: &str) -> bool {
         self.handoffs.contains_key(id)
@@ -95,32 +92,21 @@ impl Host for SimHost<'_> {
 }
 
 impl Sim {
-    /// Starts child `spec` from node `node`: placed on a live member and written to the
-    /// table, as `DistributedSupervisor::start_child` does (without waiting). Returns the
-    /// owner, or why placement refused.
+    /// Starts child `spec` from node `node` by the rule `DistributedSupervisor::start_child`
+    /// applies ([`child_manager::start`]), without waiting: the owner it was placed on and
+    /// written for, or why the rule refused (the node is isolated, the id is a child of its
+    /// replica or a name an actor holds, or placement found no owner).
     pub fn start_child(
         &mut self,
         node: &str,
         spec: ChildSpec,
-    ) -> Result<Result<NodeName, PlacementError>, SimError> {
+    ) -> Result<Result<NodeName, StartRefused>, SimError> {
         let idx = self.running_index(node)?;
-        let n = &mut self.nodes[idx];
-        let members = n.core.members();
-        let local = n.core.local().clone();
-        let live = live(&local, &members);
-        let host = SimHost {
-            registry: &n.registry,
-            handoffs: &BTreeMap::new(),
-        };
-        let placed = child_manager::place(&n.supervision.table, &spec, &live, None, &host);
-        if let Ok(owner) = &placed {
-            let id = spec.id.clone();
-            n.supervision
-                .table
-                .start(&id, ChildRecord::new(spec, owner.clone()));
-        }
+        let started = self.decide(idx, |_, table, view, host| {
+            child_manager::start(table, spec, view, host)
+        });
         self.supervise(idx);
-        Ok(placed)
+        Ok(started)
     }
 
     /// Child `id`'s instance on node `node` crashes (an error exit); returns whether one ran.
@@ -143,15 +129,11 @@ impl Sim {
         Ok(true)
     }
 
-    /// Removes child `id` cluster-wide from node `node`, as
-    /// `DistributedSupervisor::terminate_child` does. Returns whether there was such a child.
+    /// Removes child `id` cluster-wide from node `node` by the rule
+    /// `DistributedSupervisor::terminate_child` applies ([`child_manager::terminate`]). Returns whether there was such a child.
     pub fn terminate_child(&mut self, node: &str, id: &str) -> Result<bool, SimError> {
         let idx = self.running_index(node)?;
-        let table = &mut self.nodes[idx].supervision.table;
-        let found = table.get(id).is_some();
-        if found {
-            table.write(id, None);
-        }
+        let found = child_manager::terminate(&mut self.nodes[idx].supervision.table, id);
         self.supervise(idx);
         Ok(found)
     }
@@ -461,11 +443,12 @@ impl Sim {
         let names = self.singletons.clone();
         let n = &mut self.nodes[idx];
         let local = n.core.local().id.name.clone();
+        let process = n.core.local().process_id();
         let settled = n.supervision.singleton_growth.settled(now_ms, &leader.live);
         let leads = leader.oldest.as_ref() == Some(&local);
         for name in names {
             let here = n.supervision.singletons.get(&name).cloned();
-            let held_elsewhere = n.registry.whereis(&name).is_some_and(|p| p.node.name != local);
+            let held_elsewhere = SingletonLook::held_elsewhere(n.registry.whereis(&name), &process);
             let look = SingletonLook {
                 leads,
                 // A draining node is leaving: it runs no singleton either.
