@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use shoal_proto::child_manager::MoveOutcome;
+use shoal_proto::child_manager::{MoveOutcome, NotCurrent, table_current};
 use shoal_proto::children::{ChildRecord, Restart};
 use shoal_proto::{ExitReason, NodeName, Pid};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -140,6 +140,10 @@ pub enum StartChildError {
     /// This node's side lost a partition; it starts nothing until it heals.
     #[error("this node is isolated by the split-brain resolver; start children on the majority side")]
     Isolated,
+    /// This node did not hold the cluster's child table within [`START_TIMEOUT`] (it was
+    /// still joining, or had merged no live peer's table); nothing was written.
+    #[error(transparent)]
+    NotCurrent(#[from] NotCurrent),
     /// The child could not be started on its owner (its factory refused, too often).
     #[error("child {id:?} failed to start: {reason}")]
     Failed {
@@ -236,7 +240,10 @@ impl DistributedSupervisor {
     }
 
     /// Starts `spec` on the node its placement picks and waits (at most [`START_TIMEOUT`])
-    /// until it runs there.
+    /// until it runs there. A node that has not joined its cluster yet, or has merged no
+    /// live peer's table, first waits for that (at most [`START_TIMEOUT`] too) and writes
+    /// nothing before: its empty table would start a second incarnation of a child the
+    /// cluster runs (see [`shoal_proto::child_manager::table_current`]).
     pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, StartChildError> {
         let id = spec.id.clone();
         if id.is_empty() || id.starts_with('\0') {
@@ -249,23 +256,14 @@ impl DistributedSupervisor {
             return Err(StartChildError::Isolated);
         }
         let mut changes = self.actors.inner.children.subscribe();
-        let owner = self.actors.with_children(|table| {
-            if let Some(existing) = table.get(&id) {
-                return Err(StartChildError::AlreadyStarted {
-                    id: id.clone(),
-                    owner: existing.owner.clone(),
-                });
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        let owner = loop {
+            match self.write_new(&spec) {
+                Ok(written) => break written?,
+                Err(not_current) if tokio::time::Instant::now() >= deadline => return Err(not_current.into()),
+                Err(_) => next_look(&mut changes).await,
             }
-            if let Some(holder) = self.actors.whereis(&id) {
-                return Err(StartChildError::NameTaken {
-                    id: id.clone(),
-                    holder,
-                });
-            }
-            let owner = self.place(table, &spec, None)?;
-            table.start(&id, ChildRecord::new(spec, owner.clone()));
-            Ok(owner)
-        })?;
+        };
         let _ = self.commands.send(Command::Kick);
         let found = self.wait_running(&id, &owner, &mut changes).await;
         match found {
@@ -277,6 +275,36 @@ impl DistributedSupervisor {
                 timeout: START_TIMEOUT,
             }),
         }
+    }
+
+    /// Writes `spec` as a new child placed on a live member and returns its owner, if this
+    /// replica holds the cluster's table ([`table_current`]; `Err` otherwise, and nothing was
+    /// written) and the id is free.
+    fn write_new(&self, spec: &ChildSpec) -> Result<Result<NodeName, StartChildError>, NotCurrent> {
+        let id = spec.id.clone();
+        let snapshot = self.snapshot.borrow().clone();
+        let live = crate::split_brain::live(&snapshot);
+        self.actors.with_children(|table| {
+            table_current(table, &snapshot.local.id.name, &live, snapshot.joining)?;
+            if let Some(existing) = table.get(&id) {
+                return Ok(Err(StartChildError::AlreadyStarted {
+                    id: id.clone(),
+                    owner: existing.owner.clone(),
+                }));
+            }
+            if let Some(holder) = self.actors.whereis(&id) {
+                return Ok(Err(StartChildError::NameTaken {
+                    id: id.clone(),
+                    holder,
+                }));
+            }
+            let owner = match self.place(table, spec, None) {
+                Ok(owner) => owner,
+                Err(e) => return Ok(Err(e.into())),
+            };
+            table.start(&id, ChildRecord::new(spec.clone(), owner.clone()));
+            Ok(Ok(owner))
+        })
     }
 
     /// Removes child `id` cluster-wide; its owner stops the instance with `Shutdown`.

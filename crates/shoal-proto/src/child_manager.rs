@@ -41,8 +41,10 @@ use crate::node_id::{NodeId, NodeName};
 use crate::placement::{Candidate, Placement, PlacementError};
 use crate::split_brain::Verdict;
 
+mod current;
 mod moves;
 
+pub use self::current::{NotCurrent, table_current};
 pub use self::moves::{Move, MoveError, MoveOutcome, migrate};
 
 /// How long a new owner waits for a handed-over state while the old owner lives. The old

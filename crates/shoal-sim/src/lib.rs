@@ -37,4 +37,4 @@ pub use error::{SimError, Violation};
 pub use history::{History, Observed};
 pub use scenario::{Expect, Failure, Scenario, Step};
 pub use seeds::{seed_or, seeds};
-pub use sim::{NodeState, Sim, SimStats};
+pub use sim::{NodeState, Sim, SimStats, StartRefused};

@@ -30,6 +30,7 @@ use self::network::Network;
 pub use self::node::NodeState;
 use self::node::SimNode;
 use self::queue::EventQueue;
+pub use self::supervisor::StartRefused;
 use crate::config::SimConfig;
 use crate::error::{SimError, Violation};
 use crate::history::History;

@@ -22,6 +22,17 @@ use super::Sim;
 use super::queue::{SimEvent, Target};
 use crate::error::SimError;
 
+/// Why [`Sim::start_child`] wrote nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StartRefused {
+    /// Placement found no node.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    /// The node does not hold the cluster's table yet (the core's rule).
+    #[error(transparent)]
+    NotCurrent(#[from] child_manager::NotCurrent),
+}
+
 /// How often a node with children or singletons looks again (as shoal-node's manager).
 const RECHECK: Duration = Duration::from_millis(250);
 /// How often a node with children sends its table digest (as shoal-node).
@@ -102,17 +113,22 @@ impl Sim {
         &mut self,
         node: &str,
         spec: ChildSpec,
-    ) -> Result<Result<NodeName, PlacementError>, SimError> {
+    ) -> Result<Result<NodeName, StartRefused>, SimError> {
         let idx = self.running_index(node)?;
         let n = &mut self.nodes[idx];
         let members = n.core.members();
         let local = n.core.local().clone();
         let live = live(&local, &members);
+        let joining = n.joining.is_joining(members.len());
+        if let Err(e) = child_manager::table_current(&n.supervision.table, &local.id.name, &live, joining) {
+            return Ok(Err(e.into()));
+        }
         let host = SimHost {
             registry: &n.registry,
             handoffs: &BTreeMap::new(),
         };
-        let placed = child_manager::place(&n.supervision.table, &spec, &live, None, &host);
+        let placed =
+            child_manager::place(&n.supervision.table, &spec, &live, None, &host).map_err(StartRefused::from);
         if let Ok(owner) = &placed {
             let id = spec.id.clone();
             n.supervision
