@@ -250,8 +250,14 @@ impl Driver {
 
     fn dial(&mut self, addr: SocketAddr, expected: Option<NodeId>) {
         if self.wiring.chaos.blocks_addr(&addr) {
-            // As unreachable as a dial that times out, without the wait.
+            // As unreachable as a dial that times out, without the wait. The core hears of
+            // it as of any failed dial, so it re-dials with backoff: dropped silently, the
+            // dial left the core waiting for an outcome, and after a pair cut healed the two
+            // nodes never linked again unless one was the other's seed.
             self.joining.handle_dial_failed(addr);
+            if let Some(id) = expected {
+                self.core.handle_dial_failed(Instant::now(), &id, false);
+            }
             return;
         }
         if !self.dialing.insert(addr) {
