@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -100,6 +100,30 @@ fn restart_works_after_a_node_renewed_and_names_the_node_that_is_down() {
     assert!(first.contains("n3 (pid") && !first.contains("n1"), "{text}");
 }
 
+/// The count of every demo counter, by child id, read by value from the actor's state on
+/// its owner (`GET /api/actors/{pid}/state`), as n1's supervisor table places it.
+fn counts(dir: &Path) -> BTreeMap<String, u64> {
+    let body = get(dir, 0, "/api/supervisor").unwrap();
+    let mut counts = BTreeMap::new();
+    for c in body["children"].as_array().unwrap() {
+        let (Some(id), Some(local), Some(node)) = (
+            c["id"].as_str(),
+            c["pid"]["id"].as_u64(),
+            c["pid"]["node"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        let Some(i) = node.strip_prefix('n').and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
+        let state = get(dir, i - 1, &format!("/api/actors/{local}/state"));
+        if let Some(count) = state.and_then(|s| s["state"]["count"].as_u64()) {
+            counts.insert(id.to_owned(), count);
+        }
+    }
+    counts
+}
+
 /// Every node's view of the supervisor's children: (id, owner, moving, running, state kept).
 fn children(dir: &Path, i: usize) -> Vec<(String, String, bool, bool, bool)> {
     let body = get(dir, i, "/api/supervisor").unwrap();
@@ -133,8 +157,20 @@ fn a_rolling_restart_of_the_demo_returns_with_every_child_running_in_place_with_
     });
     assert!(seeded.is_some(), "the demo never started its 24 counters");
 
+    let before = counts(dir);
+    assert_eq!(before.len(), 24, "counts read before: {before:?}");
     let rolling = shoal(dir, &["restart", "--rolling"]);
     assert!(rolling.status.success(), "{}", stderr(&rolling));
+    // By value: a count only grows while the state is kept (a new instance from the spec
+    // starts at 0), whatever `state_kept` says.
+    let after = counts(dir);
+    for (id, count) in &before {
+        assert!(
+            after.get(id).is_some_and(|a| a >= count),
+            "{id}: count {count} before the rolling restart, {:?} after",
+            after.get(id)
+        );
+    }
     // Looked at once, right away: restart must not return while children move.
     let views: Vec<_> = (0..3).map(|i| children(dir, i)).collect();
     let live: BTreeSet<&str> = ["n1", "n2", "n3"].into();

@@ -1,7 +1,9 @@
 //! A cut between two nodes only, over 5 real `shoal node --demo` processes (issue 16; the
 //! rule in `shoal_proto::membership`'s `indirect.rs`, docs/design-notes.md "A cut between two
-//! nodes only"). c1 <-> c3 drop each other's traffic for several seconds while both still
-//! reach c2, c4 and c5. The 24 demo counters are read by value (their count) before, during
+//! nodes only"). c2 <-> c3 drop each other's traffic for several seconds while both still
+//! reach c1, c4 and c5. Neither is the other's seed (c1 is everyone's), so after the heal
+//! only the membership core's re-dial links them again: a dial the fault filter blocked
+//! must count as failed, or the core waits for its outcome for ever. The 24 demo counters are read by value (their count) before, during
 //! and after: each runs exactly once, on the node it ran on before, and no count goes back.
 //! Nobody is declared down and no life ends, during the cut or after the heal.
 
@@ -167,9 +169,9 @@ fn a_cut_between_two_nodes_downs_nobody_and_every_counter_runs_once_with_its_cou
     let cluster = Cluster::start(Path::new(env!("CARGO_BIN_EXE_shoal")));
     let mut last = String::new();
     let formed = wait_until(WAIT, || match cluster.counters() {
-        Ok(c) if c.values().any(|(n, _)| n == "c1") && c.values().any(|(n, _)| n == "c3") => Some(c),
+        Ok(c) if c.values().any(|(n, _)| n == "c2") && c.values().any(|(n, _)| n == "c3") => Some(c),
         Ok(c) => {
-            last = format!("c1 or c3 runs no counter yet: {c:?}");
+            last = format!("c2 or c3 runs no counter yet: {c:?}");
             None
         }
         Err(e) => {
@@ -193,8 +195,8 @@ fn a_cut_between_two_nodes_downs_nobody_and_every_counter_runs_once_with_its_cou
     let before = settled.expect("the counters never stayed on their nodes");
     cluster.downs();
 
-    cluster.cut(0, &["c3"]);
-    cluster.cut(2, &["c1"]);
+    cluster.cut(1, &["c3"]);
+    cluster.cut(2, &["c2"]);
     let cut_at = Instant::now();
     let mut reads = 0;
     while cut_at.elapsed() < CUT {
@@ -205,8 +207,8 @@ fn a_cut_between_two_nodes_downs_nobody_and_every_counter_runs_once_with_its_cou
         reads += 1;
     }
     assert!(
-        cluster.lists(0, "c3", false) && cluster.lists(2, "c1", false),
-        "c1 and c3 should list each other alive and unlinked at the end of the cut"
+        cluster.lists(1, "c3", false) && cluster.lists(2, "c2", false),
+        "c2 and c3 should list each other alive and unlinked at the end of the cut"
     );
     let downs = cluster.downs();
     assert!(
@@ -214,12 +216,12 @@ fn a_cut_between_two_nodes_downs_nobody_and_every_counter_runs_once_with_its_cou
         "a cut between two nodes declared nodes down: {downs:?}"
     );
 
-    cluster.cut(0, &[]);
+    cluster.cut(1, &[]);
     cluster.cut(2, &[]);
     let relinked = wait_until(WAIT, || {
-        (cluster.lists(0, "c3", true) && cluster.lists(2, "c1", true)).then_some(())
+        (cluster.lists(1, "c3", true) && cluster.lists(2, "c2", true)).then_some(())
     });
-    assert!(relinked.is_some(), "c1 and c3 never linked again after the heal");
+    assert!(relinked.is_some(), "c2 and c3 never linked again after the heal");
     let after = cluster.counters().unwrap();
     kept(&before, &after).unwrap();
     let moved: u64 = after.iter().map(|(id, (_, n))| n - before[id].1).sum();

@@ -60,7 +60,9 @@ impl Discovery {
         let mut rounds_alone = 0u32;
         loop {
             let addrs = self.round().await;
-            if !addrs.is_empty() && inputs.send(Input::Propose(addrs)).is_err() {
+            // Sent when empty too: a first round that finds nobody tells the driver that
+            // this node is alone, not still joining.
+            if inputs.send(Input::Propose(addrs)).is_err() {
                 break;
             }
             let alone = snapshot.borrow().members.is_empty();

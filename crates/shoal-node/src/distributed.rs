@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use shoal_proto::child_manager::{self, MoveOutcome, StartRefused, View};
+use shoal_proto::child_manager::{self, MoveOutcome, NotCurrent, StartRefused, View};
 use shoal_proto::children::{ChildRecord, Restart};
 use shoal_proto::{ExitReason, NodeName, Pid};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -140,6 +140,10 @@ pub enum StartChildError {
     /// This node's side lost a partition; it starts nothing until it heals.
     #[error("this node is isolated by the split-brain resolver; start children on the majority side")]
     Isolated,
+    /// This node did not hold the cluster's child table within [`START_TIMEOUT`] (it was
+    /// still joining, or had merged no live peer's table); nothing was written.
+    #[error(transparent)]
+    NotCurrent(#[from] NotCurrent),
     /// The child could not be started on its owner (its factory refused, too often).
     #[error("child {id:?} failed to start: {reason}")]
     Failed {
@@ -164,6 +168,7 @@ impl From<StartRefused> for StartChildError {
     fn from(refused: StartRefused) -> Self {
         match refused {
             StartRefused::Isolated => Self::Isolated,
+            StartRefused::NotCurrent(e) => Self::NotCurrent(e),
             StartRefused::AlreadyStarted { id, owner } => Self::AlreadyStarted { id, owner },
             StartRefused::NameTaken { id, holder } => Self::NameTaken { id, holder },
             StartRefused::Placement(e) => Self::Placement(e),
@@ -247,7 +252,10 @@ impl DistributedSupervisor {
     }
 
     /// Starts `spec` on the node its placement picks and waits (at most [`START_TIMEOUT`])
-    /// until it runs there.
+    /// until it runs there. A node that has not joined its cluster yet, or has merged no
+    /// live peer's table, first waits for that (at most [`START_TIMEOUT`] too) and writes
+    /// nothing before: its empty table would start a second incarnation of a child the
+    /// cluster runs (see [`child_manager::table_current`]).
     pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, StartChildError> {
         let id = spec.id.clone();
         if id.is_empty() || id.starts_with('\0') {
@@ -257,7 +265,15 @@ impl DistributedSupervisor {
             return Err(StartChildError::UnknownFactory(spec.factory));
         }
         let mut changes = self.actors.inner.children.subscribe();
-        let owner = self.write_start(spec)?;
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        let owner = loop {
+            match self.write_start(spec.clone()) {
+                Err(StartRefused::NotCurrent(_)) if tokio::time::Instant::now() < deadline => {
+                    next_look(&mut changes).await;
+                }
+                written => break written?,
+            }
+        };
         let _ = self.commands.send(Command::Kick);
         let found = self.wait_running(&id, &owner, &mut changes).await;
         match found {
@@ -287,7 +303,7 @@ impl DistributedSupervisor {
             custom: self.strategies.snapshot(),
         };
         self.actors
-            .with_children(|table| child_manager::start(table, spec, &view, &host))
+            .with_children(|table| child_manager::start(table, spec, &view, &host, snapshot.joining))
     }
 
     /// Removes child `id` cluster-wide; its owner stops the instance with `Shutdown`.

@@ -84,6 +84,10 @@ pub struct Snapshot {
     pub members: Vec<MemberStatus>,
     /// Gossip counters.
     pub stats: MembershipStats,
+    /// This life is still finding its cluster: its discovery knows of peers, none is live
+    /// yet and not all of them failed (see [`shoal_proto::joining::Joining`]). While it
+    /// is, the node writes no new child.
+    pub joining: bool,
 }
 
 struct Inner {

@@ -39,7 +39,8 @@
 //! `host` (what it is given: [`View`], [`Host`]), `action` (what it asks: [`Action`]),
 //! `plan` (what one look finds to do), `owners` (placement, take-over, rebalancing, drain),
 //! `exits` (starts, exits and restarts), `moves` (the migrate rule and concurrent moves),
-//! `start` (the start-child and terminate rules).
+//! `start` (the start-child and terminate rules), `current` (whether this replica holds the
+//! cluster's table, which a start needs).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -49,6 +50,7 @@ use crate::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
 use crate::node_id::{NodeId, NodeName};
 
 mod action;
+mod current;
 mod exits;
 mod host;
 mod moves;
@@ -57,6 +59,7 @@ mod plan;
 mod start;
 
 pub use self::action::{Action, Instance};
+pub use self::current::{NotCurrent, table_current};
 pub use self::exits::finished;
 pub use self::host::{Host, View};
 pub use self::moves::{Move, MoveError, MoveOutcome, migrate};

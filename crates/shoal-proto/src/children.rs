@@ -167,6 +167,11 @@ impl ChildTable {
         }
     }
 
+    /// The process whose replica this is.
+    pub fn local(&self) -> &NodeId {
+        &self.local
+    }
+
     /// The next thing to do.
     pub fn poll_output(&mut self) -> Option<ChildOutput> {
         self.outputs.pop_front()

@@ -16,6 +16,7 @@ pub mod datagram;
 pub mod error;
 pub mod fuzzing;
 pub mod handshake;
+pub mod joining;
 pub mod leader;
 pub mod member;
 pub mod membership;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use shoal_proto::joining::Joining;
 use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
@@ -81,6 +82,8 @@ pub(crate) struct Driver {
     registry_reach: Vec<(NodeId, bool)>,
     /// Rate limit of the warnings about addresses we could not join through.
     join_warnings: Throttle,
+    /// Whether this life is still finding its cluster (published in the snapshot).
+    joining: Joining,
 }
 
 impl Driver {
@@ -97,10 +100,12 @@ impl Driver {
             config.membership.clone(),
             seed,
         );
+        let mut joining = Joining::new(!config.seeds.is_empty() || config.local_dir.is_some());
         let (snapshot, rx) = watch::channel(Snapshot {
             local,
             members: Vec::new(),
             stats: core.stats(),
+            joining: joining.is_joining(0),
         });
         let driver = Self {
             core,
@@ -119,6 +124,7 @@ impl Driver {
             routes: Vec::new(),
             registry_reach: Vec::new(),
             join_warnings: Throttle::new(Duration::from_secs(10)),
+            joining,
         };
         (driver, rx)
     }
@@ -180,6 +186,7 @@ impl Driver {
                 refused,
             } => {
                 self.dialing.remove(&addr);
+                self.joining.handle_dial_failed(addr);
                 match expected {
                     Some(id) => self.core.handle_dial_failed(now, &id, refused),
                     // A seed or a discovered address: discovery proposes it again, with backoff.
@@ -196,7 +203,10 @@ impl Driver {
                 }
             }
             Input::Propose(addrs) => {
-                for addr in addrs {
+                let listen = self.core.local().listen;
+                let others: Vec<SocketAddr> = addrs.into_iter().filter(|a| *a != listen).collect();
+                self.joining.handle_proposal(&others);
+                for addr in others {
                     if !self.core.is_linked_to(addr) {
                         self.dial(addr, None);
                     }
@@ -239,7 +249,18 @@ impl Driver {
     }
 
     fn dial(&mut self, addr: SocketAddr, expected: Option<NodeId>) {
-        if self.wiring.chaos.blocks_addr(&addr) || !self.dialing.insert(addr) {
+        if self.wiring.chaos.blocks_addr(&addr) {
+            // As unreachable as a dial that times out, without the wait. The core hears of
+            // it as of any failed dial, so it re-dials with backoff: dropped silently, the
+            // dial left the core waiting for an outcome, and after a pair cut healed the two
+            // nodes never linked again unless one was the other's seed.
+            self.joining.handle_dial_failed(addr);
+            if let Some(id) = expected {
+                self.core.handle_dial_failed(Instant::now(), &id, false);
+            }
+            return;
+        }
+        if !self.dialing.insert(addr) {
             return;
         }
         self.next_conn += 1;
@@ -347,14 +368,17 @@ impl Driver {
         }
         let stats = self.core.stats();
         let local = self.core.local();
+        let joining = self.joining.is_joining(members.len());
         self.wiring.chaos.learn(&members);
         self.snapshot.send_if_modified(|s| {
-            let changed = s.members != members || s.stats != stats || s.local != *local;
+            let changed =
+                s.members != members || s.stats != stats || s.local != *local || s.joining != joining;
             if changed {
                 *s = Snapshot {
                     local: local.clone(),
                     members,
                     stats,
+                    joining,
                 };
             }
             changed

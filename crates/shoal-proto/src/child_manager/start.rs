@@ -3,7 +3,7 @@
 //! [`start`] and [`terminate`]; what is not about the table (a valid id, a known factory,
 //! waiting for the instance) stays with the caller.
 
-use super::{Host, View, place};
+use super::{Host, NotCurrent, View, place, table_current};
 use crate::actor_wire::Pid;
 use crate::children::{ChildRecord, ChildSpec, ChildTable};
 use crate::node_id::NodeName;
@@ -16,6 +16,10 @@ pub enum StartRefused {
     /// nothing until the partition heals, since the other side may start the same id.
     #[error("this node is isolated by the split-brain resolver; start children on the majority side")]
     Isolated,
+    /// This replica does not hold the cluster's table yet ([`table_current`]): a new
+    /// incarnation written now could win over the one the cluster runs. Retry.
+    #[error(transparent)]
+    NotCurrent(#[from] NotCurrent),
     /// This replica holds a child with this id (running, moving or given up).
     #[error("a child {id:?} exists already (owned by {owner}); terminate it first or pick another id")]
     AlreadyStarted {
@@ -38,8 +42,9 @@ pub enum StartRefused {
     Placement(#[from] PlacementError),
 }
 
-/// The start-child rule: refuses while `view`'s verdict isolates this node, when the table
-/// has a child `spec.id`, or when an actor holds the name `spec.id` (as `host` says);
+/// The start-child rule: refuses while `view`'s verdict isolates this node, while this
+/// replica does not hold the cluster's table (`joining`: the node is still finding its
+/// cluster, see [`table_current`]), when the table has a child `spec.id`, or when an actor holds the name `spec.id` (as `host` says);
 /// otherwise writes a new incarnation of the child owned by the node placement picks among
 /// the live members, and returns that owner. The owner starts it on its next look.
 pub fn start(
@@ -47,10 +52,12 @@ pub fn start(
     spec: ChildSpec,
     view: &View<'_>,
     host: &dyn Host,
+    joining: bool,
 ) -> Result<NodeName, StartRefused> {
     if view.verdict.isolated {
         return Err(StartRefused::Isolated);
     }
+    table_current(table, view.live, joining)?;
     let id = spec.id.clone();
     if let Some(existing) = table.get(&id) {
         return Err(StartRefused::AlreadyStarted {

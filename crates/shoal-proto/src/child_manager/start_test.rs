@@ -1,5 +1,6 @@
 use super::*;
 use crate::child_manager::tests::{FakeHost, members, name, pid, process, verdict};
+use crate::children::ChildFrame;
 use crate::member::Member;
 use crate::split_brain::Verdict;
 
@@ -7,13 +8,15 @@ fn spec(id: &str) -> ChildSpec {
     ChildSpec::new(id, "f", &()).unwrap()
 }
 
-/// Runs the start rule on `table` with live members a, b and c and the verdict given.
+/// Runs the start rule on `table` (of node a, having merged b's table) with live members
+/// a, b and c and the verdict given.
 fn start_with(
     table: &mut ChildTable,
     spec: ChildSpec,
     verdict: &Verdict,
     host: &FakeHost,
 ) -> Result<NodeName, StartRefused> {
+    table.handle_frame(&process("b"), ChildFrame::Snapshot(Vec::new()));
     let ms = members(&["a", "b", "c"]);
     let live: Vec<&Member> = ms.iter().collect();
     let view = View {
@@ -21,7 +24,43 @@ fn start_with(
         live: &live,
         verdict,
     };
-    start(table, spec, &view, host)
+    start(table, spec, &view, host, false)
+}
+
+/// Runs the start rule on a fresh table of node a with the live members given.
+fn start_fresh(live: &[&str], joining: bool) -> (ChildTable, Result<NodeName, StartRefused>) {
+    let mut table = ChildTable::new(process("a"));
+    let ms = members(live);
+    let live: Vec<&Member> = ms.iter().collect();
+    let verdict = verdict(&["a"], false, true);
+    let view = View {
+        now_ms: 1_000,
+        live: &live,
+        verdict: &verdict,
+    };
+    let started = start(&mut table, spec("c1"), &view, &FakeHost::default(), joining);
+    (table, started)
+}
+
+#[test]
+fn a_joining_node_writes_nothing_even_alone() {
+    let (table, started) = start_fresh(&["a"], true);
+    assert_eq!(started, Err(StartRefused::NotCurrent(NotCurrent::Joining)));
+    assert!(table.get("c1").is_none());
+}
+
+#[test]
+fn a_replica_that_merged_no_live_peer_table_writes_nothing() {
+    let (table, started) = start_fresh(&["a", "b"], false);
+    assert_eq!(started, Err(StartRefused::NotCurrent(NotCurrent::Unsynced)));
+    assert!(table.get("c1").is_none());
+}
+
+#[test]
+fn a_node_alone_that_has_joined_may_start() {
+    let (table, started) = start_fresh(&["a"], false);
+    assert_eq!(started, Ok(name("a")));
+    assert!(table.get("c1").is_some());
 }
 
 fn keeps() -> Verdict {

@@ -145,6 +145,8 @@ impl Sim {
             .map(|&i| self.nodes[i].addr)
             .filter(|&addr| !node.core.is_linked_to(addr))
             .collect();
+        self.nodes[target.node].joining.handle_proposal(&addrs);
+        let node = &self.nodes[target.node];
         let pause = if node.core.members().is_empty() {
             self.config.discovery_alone
         } else {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use rand::Rng;
+use shoal_proto::joining::Joining;
 use shoal_proto::{Cookie, Creation, Member, Membership, NodeId, NodeName, ProtocolRange, Registry};
 
 use super::node::{NodeState, SimNode};
@@ -52,6 +53,7 @@ impl Sim {
             .map(|s| NodeName::new(*s).map_err(|_| SimError::BadName((*s).into())))
             .collect::<Result<Vec<_>, _>>()?;
         let cookie = Cookie::new(cookie).map_err(|_| SimError::BadCookie)?;
+        let seeds_empty = seeds.is_empty();
         let addr = self.fresh_addr();
         let idx = self.nodes.len();
         let core = self.new_core(&name, Creation(self.now.as_micros() as u64 + 1), addr, &cookie);
@@ -80,6 +82,7 @@ impl Sim {
             view: BTreeMap::new(),
             suspects: Default::default(),
             pause: Default::default(),
+            joining: Joining::new(!seeds_empty),
         });
         self.by_name.insert(name, idx);
         self.listeners.insert(addr, idx);
@@ -177,6 +180,7 @@ impl Sim {
         node.timer_at = None;
         node.view.clear();
         node.suspects.clear();
+        node.joining = Joining::new(!node.seeds.is_empty());
         self.listeners.insert(addr, idx);
         self.queue
             .push(self.now, SimEvent::Discovery(self.nodes[idx].target(idx)));

@@ -349,6 +349,7 @@ impl Sim {
             return;
         }
         node.dialing.remove(&addr);
+        node.joining.handle_dial_failed(addr);
         if let Some(id) = expected {
             let now = self.base + self.now;
             node.core.handle_dial_failed(now, id, refused);

@@ -56,6 +56,8 @@ pub(crate) struct SimNode {
     pub(crate) supervision: super::supervisor::Supervision,
     /// Whether the process is stopped, and what waits for it.
     pub(crate) pause: super::pause::Pause,
+    /// Whether this life is still finding its cluster (as shoal-node's driver tracks it).
+    pub(crate) joining: shoal_proto::joining::Joining,
 }
 
 impl SimNode {

@@ -94,16 +94,19 @@ impl Host for SimHost<'_> {
 impl Sim {
     /// Starts child `spec` from node `node` by the rule `DistributedSupervisor::start_child`
     /// applies ([`child_manager::start`]), without waiting: the owner it was placed on and
-    /// written for, or why the rule refused (the node is isolated, the id is a child of its
-    /// replica or a name an actor holds, or placement found no owner).
+    /// written for, or why the rule refused (the node is isolated or does not hold the
+    /// cluster's table yet, the id is a child of its replica or a name an actor holds, or
+    /// placement found no owner).
     pub fn start_child(
         &mut self,
         node: &str,
         spec: ChildSpec,
     ) -> Result<Result<NodeName, StartRefused>, SimError> {
         let idx = self.running_index(node)?;
+        let n = &mut self.nodes[idx];
+        let joining = n.joining.is_joining(n.core.members().len());
         let started = self.decide(idx, |_, table, view, host| {
-            child_manager::start(table, spec, view, host)
+            child_manager::start(table, spec, view, host, joining)
         });
         self.supervise(idx);
         Ok(started)
