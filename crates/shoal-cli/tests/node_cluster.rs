@@ -145,51 +145,78 @@ fn a_node_whose_stdin_closes_leaves_with_reason_left_and_exits() {
     );
 }
 
-/// Not a test on its own: the launcher process of the test below. It starts a node through
-/// the test kit, prints the node's pid and waits to be killed.
+/// Not a test on its own: the launcher process of the tests below. It starts a node through
+/// the test kit, freezes it (SIGSTOP) if `SHOAL_TEST_PAUSE_NODE` is set, prints the node's
+/// pid and waits to be killed.
 #[test]
 #[ignore = "run by killed_launchers_take_their_nodes_with_them"]
 fn launcher_that_waits_to_be_killed() {
     let node = start("orphan", &cookie("orphan"), &[]);
+    if std::env::var_os("SHOAL_TEST_PAUSE_NODE").is_some() {
+        node.signal(Signal::SIGSTOP).unwrap();
+    }
     println!("NODE_PID {}", node.pid());
     loop {
         std::thread::park();
     }
 }
 
-#[test]
-fn killed_launchers_take_their_nodes_with_them() {
-    let mut launcher = std::process::Command::new(std::env::current_exe().unwrap())
+/// Runs the launcher above (with its node frozen if `paused`), SIGKILLs it, and waits until
+/// its node is gone. SIGKILL runs no destructor, so only the closed stdin pipe (and, for a
+/// frozen node, the kernel's SIGCONT on the launcher's death) can stop the node.
+fn kill_launcher_and_wait_for_its_node(paused: bool) {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
         .args([
             "launcher_that_waits_to_be_killed",
             "--exact",
             "--ignored",
             "--nocapture",
         ])
+        .env_remove("SHOAL_TEST_PAUSE_NODE")
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(std::process::Stdio::piped());
+    if paused {
+        command.env("SHOAL_TEST_PAUSE_NODE", "1");
+    }
+    let mut launcher = command.spawn().unwrap();
     let stdout = std::io::BufReader::new(launcher.stdout.take().unwrap());
     let pid = std::io::BufRead::lines(stdout)
         .map_while(Result::ok)
         .find_map(|line| line.strip_prefix("NODE_PID ").map(str::to_string))
         .expect("the launcher printed no node pid");
     let proc_stat = format!("/proc/{pid}/stat");
-    // SIGKILL: no destructor runs, so only the closed stdin pipe can stop the node.
+    let state = || {
+        let stat = std::fs::read_to_string(&proc_stat).unwrap_or_default();
+        stat.rsplit(") ").next().and_then(|rest| rest.chars().next())
+    };
+    if paused {
+        let frozen = wait_until(WAIT, || (state() == Some('T')).then_some(()));
+        assert!(
+            frozen.is_some(),
+            "the launcher did not freeze its node: {:?}",
+            state()
+        );
+    }
     launcher.kill().unwrap();
     launcher.wait().unwrap();
     // Gone, or a zombie its new parent has not reaped yet.
-    let gone = wait_until(WAIT, || {
-        let stat = std::fs::read_to_string(&proc_stat).unwrap_or_default();
-        let state = stat.rsplit(") ").next().and_then(|rest| rest.chars().next());
-        matches!(state, None | Some('Z')).then_some(())
-    });
+    let gone = wait_until(WAIT, || matches!(state(), None | Some('Z')).then_some(()));
     if gone.is_none() {
         let pid = nix::unistd::Pid::from_raw(pid.parse().unwrap());
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
-        panic!("node {pid} outlived its killed launcher");
+        panic!("node {pid} (state {:?}) outlived its killed launcher", state());
     }
+}
+
+#[test]
+fn killed_launchers_take_their_nodes_with_them() {
+    kill_launcher_and_wait_for_its_node(false);
+}
+
+#[test]
+fn killed_launchers_take_their_frozen_nodes_with_them() {
+    kill_launcher_and_wait_for_its_node(true);
 }
 
 #[test]

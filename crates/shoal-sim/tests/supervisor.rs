@@ -127,10 +127,11 @@ fn run(seed: u64, rebalance: bool) -> Result<(), String> {
                 let to = &names[rng.random_range(0..NODES)];
                 let _ = sim.migrate_child(&node, &id, to);
             }
-            10 | 11 if paused.len() < 2 && another_holds_all(&sim, &names, &node) => {
-                if sim.pause(&node).is_ok() {
-                    paused.push(node);
-                }
+            // The guard pauses the node: a node that cannot be paused (not running) is skipped.
+            10 | 11
+                if paused.len() < 2 && another_holds_all(&sim, &names, &node) && sim.pause(&node).is_ok() =>
+            {
+                paused.push(node);
             }
             12 | 13 if !paused.is_empty() => {
                 let _ = sim.resume(&paused.swap_remove(0));

@@ -34,7 +34,8 @@ pub struct Ready {
 /// The node's standard input is a pipe this value holds, and the node is started with
 /// `SHOAL_LEAVE_ON_STDIN_EOF=1`: when the launching process dies without dropping it (a
 /// `SIGKILL`, an abort), the OS closes the pipe and the node leaves the cluster and exits,
-/// instead of running on as an orphan.
+/// instead of running on as an orphan. A node frozen with `SIGSTOP` is thawed by the kernel
+/// when the launching thread dies (on Linux), then leaves the same way.
 #[derive(Debug)]
 pub struct NodeProcess {
     child: Child,
