@@ -1,5 +1,5 @@
 //! Cluster-wide debugger commands: `shoal members`, `shoal ps`, `shoal info PID`,
-//! `shoal kill PID`. They ask every node's HTTP API in parallel, each with its own timeout,
+//! `shoal kill PID`, `shoal registry`, `shoal supervisor`. They ask every node's HTTP API in parallel, each with its own timeout,
 //! and show what answered beside one error line per node that did not (exit status 1 then).
 //!
 //! The nodes come from the cluster in `--state-dir` (default `.shoal`), or, with
@@ -7,7 +7,10 @@
 //! whole cluster.
 
 mod fanout;
+mod supervisor;
 mod table;
+
+pub(crate) use supervisor::supervisor;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

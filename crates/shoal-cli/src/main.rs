@@ -42,6 +42,9 @@ pub(crate) enum Command {
     Kill(inspect::PidArgs),
     /// Every node's view of the global registry, and whether they agree.
     Registry(inspect::InspectArgs),
+    /// The distributed supervisor's children: owner, pid, restarts, how each last started,
+    /// whether its state was kept, and whether the replicas agree.
+    Supervisor(inspect::InspectArgs),
     /// Fault injection over real processes with a checker of the guarantees: `chaos run`.
     Chaos(chaos::ChaosArgs),
 }
@@ -67,6 +70,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Info(args) => inspect::info(args),
         Command::Kill(args) => inspect::kill(args),
         Command::Registry(args) => inspect::registry(args),
+        Command::Supervisor(args) => inspect::supervisor(args),
         Command::Chaos(args) => chaos::run(args),
     }
 }

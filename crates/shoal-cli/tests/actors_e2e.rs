@@ -341,8 +341,10 @@ async fn links_carry_exits_both_ways_between_processes() {
     assert_eq!(down_within(linker_down).await, ExitReason::Error("far".into()));
     // The local actor fails: the linked echo in the child process fails with it.
     let echo = pair.echo().await;
-    let (linker, _seen) = linked(&pair.probe, &echo, false).await;
+    // Monitored before the link exists: a monitor set up after it could reach the child
+    // after the exit (a Down of `NoProc`, as in Erlang: the two come from different senders).
     let echo_down = pair.probe.actors().monitor(&echo);
+    let (linker, _seen) = linked(&pair.probe, &echo, false).await;
     linker.send(ExitReason::Error("near".into())).unwrap();
     assert_eq!(down_within(echo_down).await, ExitReason::Error("near".into()));
     pair.probe.shutdown().await;

@@ -193,3 +193,66 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
     assert!(partial_json["actors"].as_array().unwrap().len() >= 3);
     probe.shutdown().await;
 }
+
+/// `shoal supervisor --json` once every replica agrees and `count` children run.
+fn supervisor_settled(dir: &Path, count: usize) -> Option<Value> {
+    let out = shoal(dir, &["supervisor", "--json"]);
+    let table = serde_json::from_slice::<Value>(&out.stdout).ok()?;
+    let children = table["children"].as_array()?;
+    let running = children.iter().filter(|c| c["pid_text"] != "-").count();
+    (out.status.success() && table["consistent"] == true && children.len() == count && running == count)
+        .then_some(table)
+}
+
+#[test]
+fn supervisor_shows_the_children_table_and_a_graceful_restart_as_handed_off() {
+    let dir = std::env::temp_dir().join(format!("shoal-supervisor-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let started = shoal(&dir, &["cluster", "start", "--size", "2", "--demo"]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let before = wait_until(WAIT, || supervisor_settled(&dir, 24)).expect("24 demo counters never ran");
+    let on_n2: Vec<String> = before["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["owner"] == "n2")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!on_n2.is_empty(), "n2 owns no counter: {before}");
+
+    let text = shoal(&dir, &["supervisor"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("ID "), "{text}");
+    assert!(text.contains("demo.counter.00"), "{text}");
+    assert!(text.contains("24 children, 24 running, 0 given up"), "{text}");
+
+    let restarted = shoal(&dir, &["cluster", "restart", "n2"]);
+    assert!(
+        restarted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restarted.stderr)
+    );
+    let after =
+        wait_until(WAIT, || supervisor_settled(&dir, 24)).expect("the counters did not all run again");
+    for id in &on_n2 {
+        let child = after["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .unwrap();
+        assert!(child["last_start"]["HandedOff"]["from"].is_string(), "{child}");
+        assert_eq!(child["state_kept"], true, "{child}");
+    }
+    let text = shoal(&dir, &["supervisor"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{} ", on_n2[0])))
+        .unwrap();
+    assert!(row.contains("HandedOff from n"), "{text}");
+}
