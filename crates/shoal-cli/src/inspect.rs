@@ -1,5 +1,6 @@
 //! Cluster-wide debugger commands: `shoal members`, `shoal ps`, `shoal info PID`,
-//! `shoal kill PID`, `shoal registry`, `shoal supervisor`. They ask every node's HTTP API in parallel, each with its own timeout,
+//! `shoal kill PID`, `shoal state PID`, `shoal registry`, `shoal supervisor`. A PID is
+//! `<id>@<node>` or a registered name. They ask every node's HTTP API in parallel, each with its own timeout,
 //! and show what answered beside one error line per node that did not (exit status 1 then).
 //!
 //! The nodes come from the cluster in `--state-dir` (default `.shoal`), or, with
@@ -7,9 +8,12 @@
 //! whole cluster.
 
 mod fanout;
+mod state;
 mod supervisor;
 mod table;
 
+pub(crate) use state::state;
+use state::state_line;
 pub(crate) use supervisor::supervisor;
 
 use std::net::SocketAddr;
@@ -59,7 +63,7 @@ pub(crate) struct PsArgs {
 pub(crate) struct PidArgs {
     #[command(flatten)]
     target: InspectArgs,
-    /// The actor, as `<id>@<node>` (the form `shoal ps` prints).
+    /// The actor: `<id>@<node>` (the form `shoal ps` prints) or a registered name.
     pid: String,
     /// Admin token for `kill` (default: `SHOAL_ADMIN_TOKEN`, then the state dir's token).
     #[arg(long, env = "SHOAL_ADMIN_TOKEN", hide_env_values = true)]
@@ -335,24 +339,51 @@ fn short_type(name: &str) -> String {
     base.rsplit("::").next().unwrap_or(base).to_owned()
 }
 
-/// Splits `<id>@<node>` and finds the node's HTTP address.
+/// The actor `args.pid` names (`<id>@<node>`, or a registered name looked up in the
+/// cluster's registry) and its node.
 fn locate(args: &PidArgs) -> anyhow::Result<(u64, Target)> {
-    let (id, node) = args.pid.split_once('@').with_context(|| {
-        format!(
-            "invalid pid {}: write <id>@<node>, as `shoal ps` prints it",
+    let targets = args.target.targets()?;
+    let pid_text = match args.pid.split_once('@') {
+        Some(_) => args.pid.clone(),
+        None if args.pid.parse::<u64>().is_ok() => bail!(
+            "invalid pid {}: write <id>@<node>, as `shoal ps` prints it, or a registered name",
             args.pid
-        )
-    })?;
+        ),
+        None => whereis(&targets, &args.pid, args.target.timeout())?,
+    };
+    let (id, node) = pid_text
+        .split_once('@')
+        .with_context(|| format!("invalid pid {pid_text}: write <id>@<node>, as `shoal ps` prints it"))?;
     let id: u64 = id
         .parse()
-        .with_context(|| format!("invalid pid {}: the part before @ is a number", args.pid))?;
-    let targets = args.target.targets()?;
+        .with_context(|| format!("invalid pid {pid_text}: the part before @ is a number"))?;
     let names = node_names(&targets);
     let target = targets
         .into_iter()
         .find(|t| t.name == node)
         .with_context(|| format!("no node named {node} in the cluster; its nodes are {names}"))?;
     Ok((id, target))
+}
+
+/// The pid (`<id>@<node>`) registered under `name`, from the first node whose registry
+/// answers.
+fn whereis(targets: &[Target], name: &str, timeout: Duration) -> anyhow::Result<String> {
+    let answers = fanout::all(targets, "/api/registry", timeout);
+    let registry = answers
+        .iter()
+        .find_map(|a| a.result.as_ref().ok())
+        .with_context(|| format!("no node answered to look up the name {name}"))?;
+    registry
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["pid_text"].as_str().map(str::to_owned))
+        .with_context(|| {
+            format!(
+                "no actor is registered as {name}; `shoal registry` lists the names,                  `shoal ps` the pids (<id>@<node>)"
+            )
+        })
 }
 
 /// `shoal info PID`.
@@ -389,6 +420,7 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
             .as_u64()
             .map_or("-".into(), |p| format!("{p}@{}", target.name))
     );
+    println!("{:<14} {}", "state", state_line(http, id, args.target.timeout()));
     let children: Vec<String> = detail["children"]
         .as_array()
         .into_iter()

@@ -36,8 +36,10 @@ pub(crate) enum Command {
     Members(inspect::InspectArgs),
     /// List the actors of every node (or one, `--node`), optionally filtered by `--name`.
     Ps(inspect::PsArgs),
-    /// Show one actor: `shoal info <id>@<node>`.
+    /// Show one actor: `shoal info <id>@<node>` or `shoal info NAME` (a registered name).
     Info(inspect::PidArgs),
+    /// Show an actor's own view of its state: `shoal state <id>@<node>` or `shoal state NAME`.
+    State(inspect::PidArgs),
     /// Kill one actor (needs the admin token): `shoal kill <id>@<node>`.
     Kill(inspect::PidArgs),
     /// Every node's view of the global registry, and whether they agree.
@@ -68,6 +70,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Members(args) => inspect::members(args),
         Command::Ps(args) => inspect::ps(args),
         Command::Info(args) => inspect::info(args),
+        Command::State(args) => inspect::state(args),
         Command::Kill(args) => inspect::kill(args),
         Command::Registry(args) => inspect::registry(args),
         Command::Supervisor(args) => inspect::supervisor(args),

@@ -256,3 +256,64 @@ fn supervisor_shows_the_children_table_and_a_graceful_restart_as_handed_off() {
         .unwrap();
     assert!(row.contains("HandedOff from n"), "{text}");
 }
+
+#[test]
+fn state_and_info_show_an_actors_state_by_pid_or_registered_name() {
+    let dir = std::env::temp_dir().join(format!("shoal-state-test-{}", std::process::id()));
+    let _guard = StopOnDrop(dir.clone());
+    let started = shoal(&dir, &["cluster", "start", "--size", "1", "--demo"]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    // The counter ticks once a second: by name, its count grows.
+    let count = |out: &Output| json(out)["state"]["count"].as_u64();
+    let first = wait_until(WAIT, || {
+        count(&shoal(&dir, &["state", "demo.counter.00", "--json"]))
+    })
+    .expect("demo.counter.00 never showed a count");
+    let later = wait_until(WAIT, || {
+        count(&shoal(&dir, &["state", "demo.counter.00", "--json"])).filter(|c| *c > first)
+    });
+    assert!(later.is_some(), "the count stayed at {first}");
+    let pid = json(&shoal(&dir, &["state", "demo.counter.00", "--json"]))["pid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_pid = shoal(&dir, &["state", &pid]);
+    assert!(
+        String::from_utf8_lossy(&by_pid.stdout).contains("\"count\""),
+        "{by_pid:?}"
+    );
+    let info = shoal(&dir, &["info", "demo.counter.00"]);
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("state ") && l.contains("count")),
+        "{info}"
+    );
+
+    let unknown = shoal(&dir, &["state", "no.such.name"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no actor is registered as no.such.name"),
+        "{unknown:?}"
+    );
+    // An actor without a state view (any actor that is not a counter) says so.
+    let actors = json(&shoal(&dir, &["ps", "--json"]));
+    let other = actors["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["actor"])
+        .find(|a| !a["type_name"].as_str().unwrap_or_default().contains("Counter"))
+        .unwrap_or_else(|| panic!("only counters: {actors}"));
+    let other = other["pid_text"].as_str().unwrap();
+    let refused = shoal(&dir, &["state", other]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("does not expose its state"),
+        "{refused:?}"
+    );
+}
