@@ -287,10 +287,13 @@ pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
     let wanted = |a: &Value| {
         args.name.as_deref().is_none_or(|text| {
             a["name"].as_str().is_some_and(|n| n.contains(text))
+                || a["registered"]
+                    .as_array()
+                    .is_some_and(|names| names.iter().any(|n| n.as_str().is_some_and(|n| n.contains(text))))
                 || a["type_name"].as_str().is_some_and(|t| t.contains(text))
         })
     };
-    let rows: Vec<(String, Value)> = answers
+    let mut rows: Vec<(String, Value)> = answers
         .iter()
         .flat_map(|answer| {
             let actors = answer
@@ -305,6 +308,7 @@ pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
                 .map(|a| (answer.node.clone(), a))
         })
         .collect();
+    rows.sort_by_key(|(node, a)| (node.clone(), a["pid"]["id"].as_u64()));
     if args.target.json {
         let actors: Vec<Value> = rows
             .iter()
@@ -318,19 +322,42 @@ pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
         for (_, a) in &rows {
             table.row([
                 table::text(&a["pid_text"]),
-                table::text(&a["name"]),
+                display_name(a),
                 short_type(a["type_name"].as_str().unwrap_or("-")),
                 table::text(&a["status"]),
                 table::text(&a["mailbox_depth"]),
                 table::text(&a["handled"]),
                 table::text(&a["restarts"]),
                 a["uptime_ms"].as_u64().map_or("-".into(), table::duration),
-                a["parent"]["id"].as_u64().map_or("-".into(), |id| id.to_string()),
+                pid_text(&a["parent"]),
             ]);
         }
         table.print();
     }
     finish(&answers)
+}
+
+/// An actor's name for `ps`: the names registered to it, else the name it was spawned with.
+fn display_name(actor: &Value) -> String {
+    let registered: Vec<&str> = actor["registered"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if registered.is_empty() {
+        table::text(&actor["name"])
+    } else {
+        registered.join(",")
+    }
+}
+
+/// A serialized pid (`{"node": {"name": ..}, "id": ..}`) as `<id>@<node>`; `-` for none.
+fn pid_text(pid: &Value) -> String {
+    match (pid["id"].as_u64(), pid["node"]["name"].as_str()) {
+        (Some(id), Some(node)) => format!("{id}@{node}"),
+        _ => "-".to_owned(),
+    }
 }
 
 /// The last path segment of a Rust type name (`shoal_node::actor::Echo` -> `Echo`).
@@ -408,6 +435,21 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
     ] {
         println!("{key:<14} {}", table::text(&detail[key]));
     }
+    let registered: Vec<String> = detail["registered"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(table::text)
+        .collect();
+    println!(
+        "{:<14} {}",
+        "registered",
+        if registered.is_empty() {
+            "-".to_owned()
+        } else {
+            registered.join(" ")
+        }
+    );
     println!(
         "{:<14} {}",
         "uptime",

@@ -293,6 +293,16 @@ fn state_and_info_show_an_actors_state_by_pid_or_registered_name() {
             .any(|l| l.starts_with("state ") && l.contains("count")),
         "{info}"
     );
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("registered ") && l.ends_with("demo.counter.00")),
+        "{info}"
+    );
+    // `ps` shows registered names, and `--name` finds an actor by one.
+    let clock = shoal(&dir, &["ps", "--name", "clock"]);
+    let clock = String::from_utf8_lossy(&clock.stdout);
+    assert_eq!(clock.lines().count(), 2, "a header and the clock: {clock}");
+    assert!(clock.lines().nth(1).unwrap().contains("demo.clock"), "{clock}");
 
     let unknown = shoal(&dir, &["state", "no.such.name"]);
     assert!(!unknown.status.success());

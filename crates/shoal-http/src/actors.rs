@@ -1,5 +1,6 @@
 //! `/api/actors`: list, inspect and kill the node's actors.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::Json;
@@ -12,12 +13,25 @@ use crate::Api;
 use crate::auth::require_admin;
 use crate::params::parse_pid;
 
-/// `GET /api/actors/{pid}`: the actor and its supervision children.
+/// One row of `GET /api/actors`: the actor and the names it holds in the global registry.
+#[derive(Debug, Serialize)]
+pub struct ActorRow {
+    /// The actor.
+    #[serde(flatten)]
+    pub info: ActorInfo,
+    /// The names registered to it (`Registry::register`), sorted; a supervised child's id
+    /// and a singleton's name are among them.
+    pub registered: Vec<String>,
+}
+
+/// `GET /api/actors/{pid}`: the actor, its registered names and its supervision children.
 #[derive(Debug, Serialize)]
 pub struct ActorDetail {
     /// The actor.
     #[serde(flatten)]
     pub info: ActorInfo,
+    /// The names registered to it, sorted.
+    pub registered: Vec<String>,
     /// Pids (`<id>@<node>`) of the actors it spawned as children, by id.
     pub children: Vec<String>,
 }
@@ -29,8 +43,19 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> ApiError 
     (status, Json(serde_json::json!({ "error": message.into() })))
 }
 
-pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<ActorInfo>> {
-    Json(api.node.actors().list())
+pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<ActorRow>> {
+    let mut names = registered_names(&api);
+    let rows = api
+        .node
+        .actors()
+        .list()
+        .into_iter()
+        .map(|info| ActorRow {
+            registered: names.remove(&info.pid).unwrap_or_default(),
+            info,
+        })
+        .collect();
+    Json(rows)
 }
 
 pub(crate) async fn detail(
@@ -49,7 +74,27 @@ pub(crate) async fn detail(
         .filter(|i| i.parent.as_ref() == Some(&pid))
         .map(|i| i.pid_text.clone())
         .collect();
-    Ok(Json(ActorDetail { info, children }))
+    let registered = registered_names(&api).remove(&pid).unwrap_or_default();
+    Ok(Json(ActorDetail {
+        info,
+        registered,
+        children,
+    }))
+}
+
+/// The registry's names by the local actor that holds them, each list sorted.
+fn registered_names(api: &Api) -> HashMap<Pid, Vec<String>> {
+    let local = api.node.actors().node().clone();
+    let mut names: HashMap<Pid, Vec<String>> = HashMap::new();
+    for (name, registration) in api.node.actors().registered() {
+        if registration.pid.node == local {
+            names.entry(registration.pid).or_default().push(name);
+        }
+    }
+    for list in names.values_mut() {
+        list.sort();
+    }
+    names
 }
 
 /// How long `GET /api/actors/{pid}/state` waits for a busy actor to get to the request.

@@ -49,7 +49,7 @@ use axum::{Json, Router};
 use shoal_node::Node;
 use tokio::net::TcpListener;
 
-pub use actors::ActorDetail;
+pub use actors::{ActorDetail, ActorRow};
 pub use limits::HttpLimits;
 pub use params::{ParamError, PidText, parse_peers, parse_pid};
 pub use registry::{GroupView, RegistryEntry};

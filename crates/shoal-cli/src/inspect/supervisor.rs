@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::fanout::{self, Answer};
 use super::table::{self, Table};
-use super::{InspectArgs, errors_json, finish};
+use super::{InspectArgs, errors_json, finish, pid_text};
 
 /// One child as one replica sees it: owner and pid (for the agreement check).
 type Placement = (String, String);
@@ -135,14 +135,6 @@ fn placements(answer: &Value) -> BTreeMap<String, Placement> {
             Some((id, (table::text(&c["owner"]), pid_text(&c["pid"]))))
         })
         .collect()
-}
-
-/// A serialized pid (`{"node": {"name": ..}, "id": ..}`) as `<id>@<node>`; `-` for none.
-fn pid_text(pid: &Value) -> String {
-    match (pid["id"].as_u64(), pid["node"]["name"].as_str()) {
-        (Some(id), Some(node)) => format!("{id}@{node}"),
-        _ => "-".to_owned(),
-    }
 }
 
 /// How an instance started, as a cell: `Fresh`, `HandedOff from n1`, `Restarted (Error: boom)`.
