@@ -15,7 +15,7 @@ async fn port_zero_is_advertised_as_the_bound_port_and_the_token_guards_mutation
         .name("st")
         .cookie("k")
         .http(Some("127.0.0.1:0".parse().unwrap()))
-        .admin_token(Some("s3cret"));
+        .admin_token(Some("s3cret".into()));
     let node = shoal_http::start(builder).await.unwrap();
     let http = node.local().http.unwrap();
     assert_ne!(http.port(), 0, "the ready line would name port 0");

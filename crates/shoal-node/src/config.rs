@@ -158,10 +158,9 @@ impl NodeBuilder {
 
     /// The token the HTTP API asks for on mutating endpoints (`shoal-http` reads it through
     /// [`Node::admin_token`]); `None` (the default) refuses them all. An empty token is none.
-    pub fn admin_token(self, token: Option<impl Into<String>>) -> Self {
-        let token = token.map(Into::into).filter(|t: &String| !t.is_empty());
+    pub fn admin_token(self, token: Option<String>) -> Self {
         self.set(|c| {
-            c.admin_token = token.map(AdminToken);
+            c.admin_token = token.filter(|t| !t.is_empty()).map(AdminToken);
             Ok(())
         })
     }

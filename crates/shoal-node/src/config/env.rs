@@ -30,7 +30,7 @@ impl NodeBuilder {
     /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
     /// | `SHOAL_ROLES` | comma-separated roles | none |
     /// | `SHOAL_LEAVE_ON_STDIN_EOF` | `true` or `false`: [`NodeBuilder::leave_on_stdin_eof`] | `false` |
-    /// | `SHOAL_ADMIN_TOKEN` | the HTTP API's admin token: [`NodeBuilder::admin_token`] | none |
+    /// | `SHOAL_ADMIN_TOKEN` | the HTTP API's admin token, trimmed: [`NodeBuilder::admin_token`] | none |
     ///
     /// Errors surface from [`NodeBuilder::build`] / [`NodeBuilder::start`], naming the variable.
     pub fn from_env_with(lookup: Lookup<'_>) -> Self {
@@ -79,7 +79,7 @@ impl NodeBuilder {
         };
         builder
             .roles(list(lookup("SHOAL_ROLES")).unwrap_or_default())
-            .admin_token(lookup("SHOAL_ADMIN_TOKEN"))
+            .admin_token(lookup("SHOAL_ADMIN_TOKEN").map(|t| t.trim().to_owned()))
     }
 }
 
@@ -161,14 +161,14 @@ mod tests {
     }
 
     #[test]
-    fn the_admin_token_comes_from_its_variable_and_an_empty_one_is_none() {
+    fn the_admin_token_comes_from_its_variable_trimmed_and_a_blank_one_is_none() {
         let token = |value: &str| {
             let config = builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_ADMIN_TOKEN", value)]);
             config.build().unwrap().admin_token
         };
-        assert_eq!(token("s3cret").unwrap().as_str(), "s3cret");
+        assert_eq!(token(" s3cret\n").unwrap().as_str(), "s3cret");
         assert_eq!(format!("{:?}", token("s3cret")), "Some(AdminToken(<redacted>))");
-        assert_eq!(token(""), None);
+        assert_eq!(token(" "), None);
     }
 
     #[test]
