@@ -39,6 +39,15 @@ fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"))
 }
 
+/// Whether n1's event lines hold `node_down` for `node` with reason `Left`.
+fn left_seen_by_n1(dir: &Path, node: &str) -> bool {
+    let events = std::fs::read_to_string(dir.join("logs/n1.events")).unwrap_or_default();
+    events.lines().any(|line| {
+        let event: Value = serde_json::from_str(line).unwrap_or_default();
+        event["event"] == "node_down" && event["node"] == node && event["reason"] == "Left"
+    })
+}
+
 /// Stops the cluster (and removes its state) however the test ends.
 struct StopOnDrop(PathBuf);
 
@@ -81,7 +90,26 @@ fn three_embed_processes_form_a_cluster_and_serve_their_actor() {
     let kill = shoal(&dir, &["kill", "greeter.n3"]);
     assert!(kill.status.success(), "{}", String::from_utf8_lossy(&kill.stderr));
 
-    let pids: Vec<i32> = rows.iter().map(|r| r["pid"].as_i64().unwrap() as i32).collect();
+    // SIGTERM makes a node leave gracefully: its peers see reason Left, in their event lines.
+    let restart = shoal(&dir, &["cluster", "restart", "n3"]);
+    assert!(
+        restart.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restart.stderr)
+    );
+    let left = wait_until(Duration::from_secs(20), || {
+        left_seen_by_n1(&dir, "n3").then_some(())
+    });
+    assert!(left.is_some(), "n1 saw no graceful leave of n3");
+
+    let status = stdout_json(&shoal(&dir, &["cluster", "status", "--json"]));
+    let pids: Vec<i32> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["pid"].as_i64().unwrap() as i32)
+        .collect();
+    assert_eq!(pids.len(), 3, "{status}");
     let stop = shoal(&dir, &["cluster", "stop"]);
     assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
     for pid in pids {
