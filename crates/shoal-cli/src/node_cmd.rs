@@ -59,20 +59,9 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
     if settings.demo {
         crate::demo::start(&node)?;
     }
-    node.wait_for_shutdown()
-        .await
-        .context("cannot watch SIGTERM and SIGINT")?;
-    if let Some(failure) = node.failure() {
-        printer.abort();
-        anyhow::bail!("{failure}");
-    }
-    tracing::info!("leaving the cluster");
-    node.leave().await;
+    let result = node.leave_on_shutdown(settings.ready_file.as_deref()).await;
     printer.abort();
-    if let Some(path) = &settings.ready_file {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
+    Ok(result?)
 }
 
 /// The node's own errors as they are; an HTTP bind error with the flag to change.
