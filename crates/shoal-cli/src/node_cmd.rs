@@ -1,12 +1,10 @@
 //! `shoal node`: one node in the foreground, speaking the ready-line contract.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
+use shoal_http::StartError;
 use shoal_node::Node;
-use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::settings::{NodeArgs, NodeSettings};
 use crate::version;
@@ -31,16 +29,12 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
-    let http = match settings.http {
-        Some(addr) => Some(bind_http(addr).await?),
-        None => None,
-    };
-    let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
-    let node = Node::builder()
+    let builder = Node::builder()
         .name(settings.name.as_str())
         .cookie(settings.cookie_bytes())
         .listen(settings.listen)
-        .http(http_addr)
+        .http(settings.http)
+        .admin_token(settings.admin_token.clone())
         .seeds(if settings.static_discovery {
             settings.seeds.clone()
         } else {
@@ -51,17 +45,8 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .membership(settings.membership.clone())
         .version(version::FULL)
         .rebalance_children(settings.demo)
-        .leave_on_stdin_eof(settings.leave_on_stdin_eof)
-        .start()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(listener) = http {
-        let stopped = node.clone();
-        let token = settings.admin_token.clone();
-        tokio::spawn(shoal_http::serve(listener, node.clone(), token, async move {
-            stopped.stopped().await
-        }));
-    }
+        .leave_on_stdin_eof(settings.leave_on_stdin_eof);
+    let node = shoal_http::start(builder).await.map_err(start_error)?;
     // Subscribe before announcing, so no event after the ready line is missed.
     let printer = node.print_events();
     node.announce_ready(settings.ready_file.as_deref())
@@ -74,41 +59,25 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
     if settings.demo {
         crate::demo::start(&node)?;
     }
-    wait_for_signal(&node).await?;
-    if let Some(failure) = node.failure() {
-        printer.abort();
-        anyhow::bail!("{failure}");
-    }
-    tracing::info!("leaving the cluster");
-    node.leave().await;
+    let result = node.leave_on_shutdown(settings.ready_file.as_deref()).await;
     printer.abort();
-    if let Some(path) = &settings.ready_file {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
+    Ok(result?)
 }
 
-async fn bind_http(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|e| {
-        let fix = match e.kind() {
-            std::io::ErrorKind::AddrInUse => {
-                "another process uses that port: pick another --http port, or port 0"
-            }
-            _ => "check the --http address",
-        };
-        anyhow::anyhow!("cannot serve HTTP on {addr}: {e}; {fix}")
-    })
-}
-
-async fn wait_for_signal(node: &Node) -> anyhow::Result<()> {
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-        () = node.stopped() => {}
+/// The node's own errors as they are; an HTTP bind error with the flag to change.
+fn start_error(e: StartError) -> anyhow::Error {
+    match e {
+        StartError::Http { addr, source, .. } => {
+            let fix = match source.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "another process uses that port: pick another --http port, or port 0"
+                }
+                _ => "check the --http address",
+            };
+            anyhow::anyhow!("cannot serve HTTP on {addr}: {source}; {fix}")
+        }
+        e => anyhow::anyhow!("{e}"),
     }
-    Ok(())
 }
 
 fn init_logging(filter: &str) -> anyhow::Result<()> {

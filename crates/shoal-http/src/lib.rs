@@ -17,6 +17,9 @@
 //! | `POST /api/chaos/partition?peers=a,b[&deadline_ms=T]` | drops all gossip and link traffic to and from those peers; refused (409) if handled after `deadline_ms`; admin token |
 //! | `POST /api/chaos/heal[?deadline_ms=T]` | ends the partition; refused (409) if handled after `deadline_ms`; admin token |
 //!
+//! [`start`] starts a node with this API next to it, in one call (what `shoal node` runs);
+//! [`serve`] serves it on a listener of your own.
+//!
 //! Times are integers whose key names the unit (`uptime_ms`, `rtt_us`). Errors are
 //! `{"error": "..."}` with a 4xx status. Mutating endpoints need `Authorization: Bearer
 //! <admin token>`; a node without a token refuses them (see [`serve`]).
@@ -36,6 +39,7 @@ mod registry;
 mod send_deadline;
 mod server;
 mod slots;
+mod start;
 mod stats;
 mod supervisor;
 mod views;
@@ -53,6 +57,7 @@ pub use actors::{ActorDetail, ActorRow};
 pub use limits::HttpLimits;
 pub use params::{ParamError, PidText, parse_peers, parse_pid};
 pub use registry::{GroupView, RegistryEntry};
+pub use start::{StartError, start};
 pub use stats::HttpStats;
 pub use views::{MemberView, NodeStatsView, NodeView};
 

@@ -27,6 +27,8 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     /// Address of this node's HTTP API, advertised to peers (the API itself is `shoal-http`).
     pub http: Option<SocketAddr>,
+    /// The token the HTTP API's mutating endpoints ask for; `None` refuses them all.
+    pub admin_token: Option<AdminToken>,
     /// Static seeds, `host:port`, dialled until the node has joined.
     pub seeds: Vec<String>,
     /// Directory for same-host discovery; `None` disables it.
@@ -57,6 +59,23 @@ pub struct NodeConfig {
     pub leave_on_stdin_eof: bool,
 }
 
+/// The HTTP API's admin token. Its `Debug` hides it, so a logged config does not leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// The token itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
 /// Builds a [`NodeConfig`] and starts the node.
 #[derive(Debug)]
 pub struct NodeBuilder {
@@ -71,6 +90,7 @@ impl NodeBuilder {
             cookie: Cookie::new("shoal-default-cookie").unwrap_or_else(|_| unreachable!("valid literal")),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http: None,
+            admin_token: None,
             seeds: Vec::new(),
             local_dir: None,
             roles: Vec::new(),
@@ -134,6 +154,21 @@ impl NodeBuilder {
             c.http = addr;
             Ok(())
         })
+    }
+
+    /// The token the HTTP API asks for on mutating endpoints (`shoal-http` reads it through
+    /// [`Node::admin_token`]); `None` (the default) refuses them all. An empty token is none.
+    pub fn admin_token(self, token: Option<String>) -> Self {
+        self.set(|c| {
+            c.admin_token = token.filter(|t| !t.is_empty()).map(AdminToken);
+            Ok(())
+        })
+    }
+
+    /// The HTTP address configured so far ([`NodeBuilder::http`], `SHOAL_HTTP`); `None` if
+    /// there is none or a setting is invalid (then [`NodeBuilder::start`] says which).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.config.as_ref().ok()?.http
     }
 
     /// Static seeds (`host:port`) to join through.

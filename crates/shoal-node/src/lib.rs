@@ -1,5 +1,30 @@
 //! The tokio driver of a Shoal node: TCP links, UDP gossip, discovery, and the [`Node`] handle.
 //!
+//! A node inside your own program, as `shoal cluster start --bin` runs it: settings from
+//! `SHOAL_*` variables ([`Node::from_env`]), your actors, then [`Node::run_until_shutdown`]
+//! (ready line and events on stdout; on SIGINT or SIGTERM, a graceful leave). For the HTTP
+//! API next to it, start it with `shoal_http::start(Node::from_env())` instead of
+//! `.start()`; `examples/embed/src/main.rs` is the whole program.
+//!
+//! ```no_run
+//! # use shoal_node::actor::{Actor, ActorError, Ctx, Never};
+//! # struct Greeter;
+//! # impl Actor for Greeter {
+//! #     type Msg = String;
+//! #     type Call = Never;
+//! #     type Reply = Never;
+//! #     async fn handle(&mut self, _: &mut Ctx<Self>, _: String) -> Result<(), ActorError> { Ok(()) }
+//! # }
+//! # async fn service() -> Result<(), Box<dyn std::error::Error>> {
+//! let node = shoal_node::Node::from_env().start().await?;
+//! let greeter = node.actors().spawn(Greeter);
+//! greeter.send("world".to_string())?;
+//! node.run_until_shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Or configure it in code:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), shoal_node::NodeError> {
 //! let node = shoal_node::Node::builder()
@@ -24,7 +49,7 @@ pub mod node;
 mod singleton;
 mod split_brain;
 
-pub use config::{DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};
+pub use config::{AdminToken, DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};
 pub use error::NodeError;
 pub use node::{Node, NodeEvent, NodeStats, Snapshot, now_us};
 pub use shoal_proto::{DownReason, Event, Liveness, Member, MemberStatus, NodeId, NodeName};

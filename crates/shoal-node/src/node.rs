@@ -6,6 +6,7 @@ mod driver;
 mod launcher;
 mod link;
 mod outbox;
+mod shutdown;
 mod throttle;
 
 pub(crate) use throttle::Throttle;
@@ -105,6 +106,7 @@ struct Inner {
     tracker: TaskTracker,
     started: Instant,
     first_events: std::sync::Mutex<Option<broadcast::Receiver<NodeEvent>>>,
+    admin_token: Option<crate::config::AdminToken>,
     _stop_on_drop: DropGuard,
 }
 
@@ -214,6 +216,7 @@ impl Node {
             tracker,
             started: Instant::now(),
             first_events: std::sync::Mutex::new(Some(first_events)),
+            admin_token: config.admin_token.clone(),
         };
         let node = Self {
             inner: Arc::new(inner),
@@ -410,6 +413,11 @@ impl Node {
     /// after a stop that was asked for.
     pub fn failure(&self) -> Option<&NodeError> {
         self.inner.failure.get()
+    }
+
+    /// The HTTP API's admin token ([`NodeBuilder::admin_token`], `SHOAL_ADMIN_TOKEN`).
+    pub fn admin_token(&self) -> Option<&str> {
+        self.inner.admin_token.as_ref().map(|t| t.as_str())
     }
 
     /// The address links and gossip listen on.

@@ -6,7 +6,6 @@
 //!   them) and runs the tour against the first server it links to.
 //! - `kv demo`: starts a server process itself, then runs the client tour against it.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -32,42 +31,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Runs a server node until SIGINT or SIGTERM, then leaves the cluster; or until the node
-/// stops on its own.
+/// Runs a server node, with the HTTP API at `SHOAL_HTTP`, until SIGINT or SIGTERM, then
+/// leaves the cluster; or until the node stops on its own.
 async fn serve() -> anyhow::Result<()> {
-    let http = match std::env::var("SHOAL_HTTP") {
-        Ok(addr) => Some(
-            tokio::net::TcpListener::bind(&addr)
-                .await
-                .with_context(|| format!("SHOAL_HTTP={addr}"))?,
-        ),
-        Err(_) => None,
-    };
-    let mut builder = Node::from_env().version(concat!("kv-", env!("CARGO_PKG_VERSION")));
-    if let Some(listener) = &http {
-        builder = builder.http(Some(listener.local_addr()?));
-    }
-    let node = builder.start().await?;
+    let builder = Node::from_env().version(concat!("kv-", env!("CARGO_PKG_VERSION")));
+    let node = shoal_http::start(builder).await?;
     kv::install(&node);
-    if let Some(listener) = http {
-        let stopped = node.clone();
-        let token = std::env::var("SHOAL_ADMIN_TOKEN").ok();
-        tokio::spawn(shoal_http::serve(listener, node.clone(), token, async move {
-            stopped.stopped().await
-        }));
-    }
-    let printer = node.print_events();
-    let ready_file = std::env::var_os("SHOAL_READY_FILE").map(PathBuf::from);
-    node.announce_ready(ready_file.as_deref())?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-        // It left on its own: `SHOAL_LEAVE_ON_STDIN_EOF` and the launcher is gone.
-        () = node.stopped() => {}
-    }
-    node.leave().await;
-    printer.abort();
+    node.run_until_shutdown().await?;
     Ok(())
 }
 

@@ -30,6 +30,7 @@ impl NodeBuilder {
     /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
     /// | `SHOAL_ROLES` | comma-separated roles | none |
     /// | `SHOAL_LEAVE_ON_STDIN_EOF` | `true` or `false`: [`NodeBuilder::leave_on_stdin_eof`] | `false` |
+    /// | `SHOAL_ADMIN_TOKEN` | the HTTP API's admin token, trimmed: [`NodeBuilder::admin_token`] | none |
     ///
     /// Errors surface from [`NodeBuilder::build`] / [`NodeBuilder::start`], naming the variable.
     pub fn from_env_with(lookup: Lookup<'_>) -> Self {
@@ -76,7 +77,9 @@ impl NodeBuilder {
             Ok(on) => builder.leave_on_stdin_eof(on),
             Err(e) => return builder.fail(e),
         };
-        builder.roles(list(lookup("SHOAL_ROLES")).unwrap_or_default())
+        builder
+            .roles(list(lookup("SHOAL_ROLES")).unwrap_or_default())
+            .admin_token(lookup("SHOAL_ADMIN_TOKEN").map(|t| t.trim().to_owned()))
     }
 }
 
@@ -154,6 +157,18 @@ mod tests {
         assert_eq!(config.seeds, ["127.0.0.1:7000", "127.0.0.1:7001"]);
         assert_eq!(config.local_dir, None);
         assert_eq!(config.roles, ["web"]);
+        assert_eq!(config.admin_token, None);
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_its_variable_trimmed_and_a_blank_one_is_none() {
+        let token = |value: &str| {
+            let config = builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_ADMIN_TOKEN", value)]);
+            config.build().unwrap().admin_token
+        };
+        assert_eq!(token(" s3cret\n").unwrap().as_str(), "s3cret");
+        assert_eq!(format!("{:?}", token("s3cret")), "Some(AdminToken(<redacted>))");
+        assert_eq!(token(" "), None);
     }
 
     #[test]
