@@ -55,6 +55,7 @@ mod error;
 mod factory;
 mod handoff;
 mod info;
+mod json;
 mod mailbox;
 mod registry;
 mod remote;
@@ -71,9 +72,10 @@ pub use self::codec::Codec;
 pub use self::context::Ctx;
 pub use self::counter::{COUNTER_FACTORY, Counter, CounterArgs, CounterGet, CounterMsg};
 pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
-pub use self::error::{CallError, SendError, SpawnError, StateError};
+pub use self::error::{CallError, JsonError, SendError, SpawnError, StateError};
 pub use self::handoff::Handoff;
 pub use self::info::{ActorInfo, ActorStatus};
+pub use self::json::JsonCodec;
 pub use self::registry::{ConflictPolicy, GroupEvent};
 pub(crate) use self::remote::{Origin, Route, append_message};
 pub use self::supervisor::{
@@ -152,6 +154,15 @@ pub trait Actor: Sized + Send + 'static {
     /// How peers on other nodes encode this actor's messages. `None` (the default) keeps the
     /// actor local; return `Some(Codec::serde())` to accept remote sends and calls.
     fn codec() -> Option<Codec<Self>> {
+        None
+    }
+
+    /// How operators write this actor's messages as JSON: what [`Actors::send_json`],
+    /// [`Actors::call_json`], `POST /api/actors/{pid}/send|call`, `shoal send` and
+    /// `shoal call` accept. `None` (the default) refuses them; return
+    /// `Some(JsonCodec::serde())` to opt in. JSON that does not decode as `Msg` (or `Call`)
+    /// is refused with serde's message and never reaches the actor.
+    fn json() -> Option<JsonCodec<Self>> {
         None
     }
 }

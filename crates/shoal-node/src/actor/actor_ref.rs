@@ -38,6 +38,11 @@ pub(crate) enum Responder<R> {
         reply: RemoteReply,
         encode: super::codec::EncodeReply<R>,
     },
+    /// A call in JSON form ([`super::Actors::call_json`]): the reply is encoded as JSON.
+    Json {
+        tx: oneshot::Sender<Result<serde_json::Value, CallError>>,
+        encode: fn(&R) -> Result<serde_json::Value, String>,
+    },
 }
 
 impl<R> Responder<R> {
@@ -48,6 +53,12 @@ impl<R> Responder<R> {
                 let _ = tx.send(result.map_err(CallError::Stopped));
             }
             Self::Remote { reply, encode } => reply.send(result, encode),
+            Self::Json { tx, encode } => {
+                let answer = result
+                    .map_err(CallError::Stopped)
+                    .and_then(|reply| encode(&reply).map_err(CallError::BadReply));
+                let _ = tx.send(answer);
+            }
         }
     }
 }

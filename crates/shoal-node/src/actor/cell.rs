@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 use super::actor_ref::{Envelope, Responder, push_waiting};
 use super::codec::Codec;
 use super::info::ActorStatus;
+use super::json::JsonCodec;
 use super::mailbox::{MailboxSender, PushError};
 use super::remote::RemoteReply;
-use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError};
+use super::{Actor, CallError, ExitReason, JsonError, MonitorRef, Pid, SendError};
 
 /// Signals on the priority lane; handled before mailbox messages.
 #[derive(Debug)]
@@ -108,9 +109,17 @@ pub(crate) trait Inbox: Send + Sync {
     fn send_remote(&self, tag: u64, body: &[u8]) -> Result<(), Refusal>;
     /// A call from another node; a refusal is answered through `reply` and returned.
     fn call_remote(&self, tag: u64, body: &[u8], reply: RemoteReply) -> Result<(), Refusal>;
+    /// A local send of the JSON form of the actor's `Msg` ([`super::Actor::json`]).
+    fn send_json(&self, msg: serde_json::Value) -> Result<(), JsonError>;
+    /// A local call with the JSON form of the actor's `Call`; the reply goes to `reply` as
+    /// JSON. On an error nothing was queued and `reply` is dropped.
+    fn call_json(&self, call: serde_json::Value, reply: JsonReply) -> Result<(), JsonError>;
     /// Messages waiting in the mailbox, and those taken but not handled yet.
     fn depth(&self) -> usize;
 }
+
+/// Where the JSON reply of [`Inbox::call_json`] goes.
+pub(crate) type JsonReply = oneshot::Sender<Result<serde_json::Value, CallError>>;
 
 /// One running actor.
 pub(crate) struct Cell {
@@ -225,9 +234,17 @@ impl Cell {
 pub(crate) struct TypedInbox<A: Actor> {
     pub(crate) mailbox: MailboxSender<Envelope<A>>,
     pub(crate) codec: Option<Codec<A>>,
+    pub(crate) json: Option<JsonCodec<A>>,
 }
 
 impl<A: Actor> TypedInbox<A> {
+    /// The JSON codec, or why there is none.
+    fn json(&self) -> Result<&JsonCodec<A>, JsonError> {
+        self.json.as_ref().ok_or(JsonError::NotAccepted {
+            actor_type: std::any::type_name::<A>(),
+        })
+    }
+
     fn push(&self, envelope: Envelope<A>) -> Result<(), SendError> {
         self.mailbox.try_send(envelope).map_err(|e| match e {
             PushError::Full(_) => SendError::MailboxFull,
@@ -301,6 +318,22 @@ impl<A: Actor> Inbox for TypedInbox<A> {
             reply.answer(Err(why.clone()));
         }
         Err(why)
+    }
+
+    fn send_json(&self, msg: serde_json::Value) -> Result<(), JsonError> {
+        let msg = (self.json()?.msg)(msg)?;
+        self.push(Envelope::Msg(msg)).map_err(JsonError::NotDelivered)
+    }
+
+    fn call_json(&self, call: serde_json::Value, reply: JsonReply) -> Result<(), JsonError> {
+        let json = self.json()?;
+        let call = (json.call)(call)?;
+        let responder = Responder::Json {
+            tx: reply,
+            encode: json.reply,
+        };
+        self.push(Envelope::Call(call, responder))
+            .map_err(JsonError::NotDelivered)
     }
 
     fn depth(&self) -> usize {

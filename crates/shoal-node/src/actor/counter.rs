@@ -10,6 +10,7 @@ use shoal_proto::RemoteMessage;
 use super::codec::Codec;
 use super::context::Ctx;
 use super::handoff::Handoff;
+use super::json::JsonCodec;
 use super::{Actor, ActorError, ExitReason};
 
 /// The factory name of [`Counter`], registered on every node; its arguments are
@@ -36,8 +37,10 @@ impl RemoteMessage for CounterMsg {
     const TAG: &'static str = "shoal.CounterMsg";
 }
 
-/// The one call [`Counter`] answers: its count (a `u64`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The one call [`Counter`] answers: its count (a `u64`). Its JSON form is `"Get"`
+/// (`shoal call demo.counter.00 '"Get"'`); `null` is accepted too. On the wire between
+/// nodes it is a unit struct, as derived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CounterGet;
 
 impl RemoteMessage for CounterGet {
@@ -104,7 +107,14 @@ impl Actor for Counter {
     fn codec() -> Option<Codec<Self>> {
         Some(Codec::serde())
     }
+
+    /// `{"Add": 5}` and `{"Exit": ...}` to send, `"Get"` to call.
+    fn json() -> Option<JsonCodec<Self>> {
+        Some(JsonCodec::serde())
+    }
 }
+
+mod get_serde;
 
 impl Handoff for Counter {
     type State = u64;

@@ -107,3 +107,33 @@ pub enum StateError {
     #[error("the actor did not answer within {0:?}: it is busy; try again")]
     Busy(std::time::Duration),
 }
+
+/// Why [`super::Actors::send_json`] or [`super::Actors::call_json`] failed. All but `Call`
+/// mean nothing was delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// No actor with that pid runs on this node.
+    #[error("no such actor on this node")]
+    NoProc,
+    /// The actor's type did not opt in ([`super::Actor::json`] is `None`).
+    #[error("the actor ({actor_type}) does not accept JSON messages: its Actor impl has no json()")]
+    NotAccepted {
+        /// The actor's Rust type.
+        actor_type: &'static str,
+    },
+    /// The JSON is not a value of the actor's `Msg` (or `Call`) type.
+    #[error("the message does not decode as {expected}: {message}")]
+    Decode {
+        /// The Rust type it should decode as.
+        expected: &'static str,
+        /// What serde said.
+        message: String,
+    },
+    /// The message decoded but was not queued (the mailbox is full, or the actor stopped).
+    #[error("not delivered: {0}")]
+    NotDelivered(SendError),
+    /// The call was delivered but got no reply (a timeout, the actor stopping first), or
+    /// the reply did not encode as JSON.
+    #[error("{0}")]
+    Call(CallError),
+}

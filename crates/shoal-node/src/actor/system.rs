@@ -168,6 +168,7 @@ impl Actors {
         let inbox = TypedInbox {
             mailbox: mailbox.clone(),
             codec: A::codec(),
+            json: A::json(),
         };
         let halt = self.inner.cancel.child_token();
         let cell = Arc::new(Cell::new(pid, meta, signals, Box::new(inbox), halt));
