@@ -141,7 +141,7 @@ fn not_found(pid: &Pid) -> ApiError {
 }
 
 /// Parses `<id>` or `<id>@<node>` (this node's name) into a local pid.
-fn local_pid(api: &Api, text: &str) -> Result<Pid, ApiError> {
+pub(crate) fn local_pid(api: &Api, text: &str) -> Result<Pid, ApiError> {
     let local = api.node.actors().node().clone();
     let parsed = parse_pid(text).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
     if let Some(node) = parsed.node

@@ -9,6 +9,8 @@
 //! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
 //! | `GET /api/actors/{pid}/state` | `{"pid", "state"}`: the actor's view of its state (`Actor::state_view`); 404 if it exposes none, 503 if busy |
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
+//! | `POST /api/actors/{pid}/send` | body: the JSON form of a message (at most 64 KiB), queued for an actor that accepts JSON (`Actor::json`); `{"sent"}`; 400 if it does not decode as the actor's `Msg` (serde's message names the type), 404 if no such actor or it does not accept JSON, 503 if its mailbox is full; admin token |
+//! | `POST /api/actors/{pid}/call[?timeout_ms=T]` | body: the JSON form of a call; `{"pid", "reply"}` with the reply as JSON; errors as `send`, and 504 past `T` ms (default 5000, at most 60000); admin token |
 //! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
 //! | `GET /api/groups` | every process group with its members |
 //! | `GET /api/supervisor` | distributed supervisor: counts (tombstones included), running children per node, every child with owner, pid, restarts, how it last started, whether it kept its state |
@@ -34,6 +36,7 @@ mod actors;
 mod auth;
 mod chaos;
 mod limits;
+mod message;
 mod params;
 mod registry;
 mod send_deadline;
@@ -86,6 +89,8 @@ fn routes(node: Node, admin_token: Option<String>, http: Arc<HttpCounters>) -> R
         .route("/api/actors/{pid}", get(actors::detail))
         .route("/api/actors/{pid}/kill", post(actors::kill))
         .route("/api/actors/{pid}/state", get(actors::state))
+        .route("/api/actors/{pid}/send", post(message::send))
+        .route("/api/actors/{pid}/call", post(message::call))
         .route("/api/registry", get(registry::list))
         .route("/api/groups", get(registry::groups))
         .route("/api/supervisor", get(supervisor::show))

@@ -50,5 +50,5 @@ mod http;
 mod process;
 
 pub use cluster::{TestCluster, TestClusterBuilder, TestNode};
-pub use http::{http_get, http_post, http_request};
+pub use http::{http_get, http_post, http_request, http_request_with_body};
 pub use process::{NodeProcess, Ready, wait_until};

@@ -1,0 +1,113 @@
+//! `POST /api/actors/{pid}/send|call` over a real HTTP server and node: a counter takes
+//! `{"Add": n}` and answers `"Get"`; the admin token is required; JSON that does not parse or
+//! does not decode is a clear 400 that delivers nothing; an actor that does not accept JSON,
+//! or no actor, is a 404 that says so; a body over the limit is a 413.
+
+#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use shoal_node::Node;
+use shoal_node::actor::{Counter, CounterArgs, Echo};
+
+const TOKEN: &str = "message-test-token";
+
+/// A node with its HTTP API (admin token [`TOKEN`]) on an OS-assigned port.
+async fn served_node() -> (Node, SocketAddr) {
+    let node = Node::builder()
+        .name("message-test")
+        .cookie("message-test-cookie")
+        .local_discovery(None)
+        .start()
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = shoal_http::router(node.clone(), Some(TOKEN.to_owned()));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (node, addr)
+}
+
+/// POSTs `body` to `path` with `token`; the status and the JSON answer.
+async fn post(addr: SocketAddr, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let (path, token, body) = (path.to_owned(), token.map(str::to_owned), body.to_owned());
+    let (status, text) = tokio::task::spawn_blocking(move || {
+        shoal_testkit::http_request_with_body(
+            addr,
+            "POST",
+            &path,
+            token.as_deref(),
+            body.as_bytes(),
+            Duration::from_secs(10),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_takes_json_sends_and_calls_with_the_admin_token() {
+    let (node, http) = served_node().await;
+    let counter = node.actors().spawn(Counter::new(CounterArgs::default(), None));
+    let id = counter.pid().id;
+    let (send, call) = (format!("/api/actors/{id}/send"), format!("/api/actors/{id}/call"));
+
+    let (status, answer) = post(http, &send, Some(TOKEN), r#"{"Add": 5}"#).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["sent"], counter.pid().to_string());
+    let (status, answer) = post(http, &call, Some(TOKEN), r#""Get""#).await;
+    assert_eq!((status, &answer["reply"]), (200, &Value::from(5)), "{answer}");
+
+    // No token, a wrong one: refused, and nothing delivered.
+    let (status, answer) = post(http, &send, None, r#"{"Add": 1}"#).await;
+    assert_eq!(status, 401, "{answer}");
+    let (status, answer) = post(http, &send, Some("wrong"), r#"{"Add": 1}"#).await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("wrong admin token"),
+        "{answer}"
+    );
+
+    // Not JSON, and JSON of another shape: 400 with the reason, nothing delivered.
+    let (status, answer) = post(http, &send, Some(TOKEN), r#"{"Add": "#).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("not JSON"), "{answer}");
+    let (status, answer) = post(http, &send, Some(TOKEN), r#"{"Ad": 1}"#).await;
+    assert_eq!(status, 400, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("CounterMsg") && error.contains("unknown variant `Ad`"),
+        "{error}"
+    );
+    let (status, answer) = post(http, &call, Some(TOKEN), r#""get""#).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("CounterGet"),
+        "{answer}"
+    );
+    let too_big = format!("\"{}\"", "x".repeat(70_000));
+    let (status, _) = post(http, &send, Some(TOKEN), &too_big).await;
+    assert_eq!(status, 413);
+    let (status, answer) = post(http, &call, Some(TOKEN), r#""Get""#).await;
+    assert_eq!((status, &answer["reply"]), (200, &Value::from(5)), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_actor_without_json_or_no_actor_is_a_404_that_says_so() {
+    let (node, http) = served_node().await;
+    let echo = node.actors().spawn(Echo::default());
+    let path = format!("/api/actors/{}/call", echo.pid().id);
+    let (status, answer) = post(http, &path, Some(TOKEN), "1").await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("does not accept JSON"),
+        "{answer}"
+    );
+    let (status, answer) = post(http, "/api/actors/99999/send", Some(TOKEN), "1").await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("no actor"), "{answer}");
+}
