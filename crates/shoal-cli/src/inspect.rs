@@ -1,5 +1,6 @@
 //! Cluster-wide debugger commands: `shoal members`, `shoal ps`, `shoal info PID`,
-//! `shoal kill PID`, `shoal state PID`, `shoal registry`, `shoal supervisor`. A PID is
+//! `shoal kill PID`, `shoal state PID`, `shoal send PID JSON`, `shoal call PID JSON`,
+//! `shoal registry`, `shoal supervisor`. A PID is
 //! `<id>@<node>` or a registered name. They ask every node's HTTP API in parallel, each with its own timeout,
 //! and show what answered beside one error line per node that did not (exit status 1 then).
 //!
@@ -8,10 +9,12 @@
 //! whole cluster.
 
 mod fanout;
+mod message;
 mod state;
 mod supervisor;
 mod table;
 
+pub(crate) use message::{MessageArgs, call, send};
 pub(crate) use state::state;
 use state::state_line;
 pub(crate) use supervisor::supervisor;
@@ -65,7 +68,8 @@ pub(crate) struct PidArgs {
     target: InspectArgs,
     /// The actor: `<id>@<node>` (the form `shoal ps` prints) or a registered name.
     pid: String,
-    /// Admin token for `kill` (default: `SHOAL_ADMIN_TOKEN`, then the state dir's token).
+    /// Admin token for `kill`, `send` and `call` (default: `SHOAL_ADMIN_TOKEN`, then the
+    /// state dir's token).
     #[arg(long, env = "SHOAL_ADMIN_TOKEN", hide_env_values = true)]
     token: Option<String>,
 }
@@ -408,7 +412,8 @@ fn whereis(targets: &[Target], name: &str, timeout: Duration) -> anyhow::Result<
         .and_then(|e| e["pid_text"].as_str().map(str::to_owned))
         .with_context(|| {
             format!(
-                "no actor is registered as {name}; `shoal registry` lists the names,                  `shoal ps` the pids (<id>@<node>)"
+                "no actor is registered as {name}; `shoal registry` lists the names, \
+                 `shoal ps` the pids (<id>@<node>)"
             )
         })
 }
@@ -481,19 +486,24 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `shoal kill PID`.
-pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
-    let (id, target) = locate(&args)?;
-    let http = target.http_addr()?;
-    let token = match &args.token {
-        Some(token) => token.clone(),
+/// The admin token: `--token` (or `SHOAL_ADMIN_TOKEN`), else the state dir's token file.
+fn admin_token(args: &PidArgs) -> anyhow::Result<String> {
+    match &args.token {
+        Some(token) => Ok(token.clone()),
         None => std::fs::read_to_string(args.target.state_dir.join(ADMIN_TOKEN_FILE))
             .map(|t| t.trim().to_owned())
             .with_context(|| {
                 "no admin token: pass --token or SHOAL_ADMIN_TOKEN (a cluster started by \
                  `shoal cluster start` keeps one in its state dir)"
-            })?,
-    };
+            }),
+    }
+}
+
+/// `shoal kill PID`.
+pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
+    let (id, target) = locate(&args)?;
+    let http = target.http_addr()?;
+    let token = admin_token(&args)?;
     let answer = fanout::post(
         http,
         &format!("/api/actors/{id}/kill"),

@@ -42,6 +42,12 @@ pub(crate) enum Command {
     State(inspect::PidArgs),
     /// Kill one actor (needs the admin token): `shoal kill <id>@<node>`.
     Kill(inspect::PidArgs),
+    /// Send a message, as JSON, to an actor that accepts JSON (needs the admin token):
+    /// `shoal send demo.counter.00 '{"Add": 5}'`.
+    Send(inspect::MessageArgs),
+    /// Call an actor that accepts JSON and print its reply (needs the admin token):
+    /// `shoal call demo.counter.00 '"Get"'`.
+    Call(inspect::MessageArgs),
     /// Every node's view of the global registry, and whether they agree.
     Registry(inspect::InspectArgs),
     /// The distributed supervisor's children: owner, pid, restarts, how each last started,
@@ -72,6 +78,8 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Info(args) => inspect::info(args),
         Command::State(args) => inspect::state(args),
         Command::Kill(args) => inspect::kill(args),
+        Command::Send(args) => inspect::send(args),
+        Command::Call(args) => inspect::call(args),
         Command::Registry(args) => inspect::registry(args),
         Command::Supervisor(args) => inspect::supervisor(args),
         Command::Chaos(args) => chaos::run(args),

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::Value;
-use shoal_testkit::http_request;
+use shoal_testkit::{http_request, http_request_with_body};
 
 /// A node to ask.
 #[derive(Clone, Debug)]
@@ -69,6 +69,20 @@ pub(crate) fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Val
 /// POSTs with the admin token.
 pub(crate) fn post(addr: SocketAddr, path: &str, token: &str, timeout: Duration) -> Result<Value, String> {
     answer(http_request(addr, "POST", path, Some(token), timeout), addr)
+}
+
+/// POSTs a JSON `body` with the admin token.
+pub(crate) fn post_body(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<Value, String> {
+    answer(
+        http_request_with_body(addr, "POST", path, Some(token), body, timeout),
+        addr,
+    )
 }
 
 fn answer(response: std::io::Result<(u16, String)>, addr: SocketAddr) -> Result<Value, String> {
