@@ -16,6 +16,8 @@ commands (as on the command line, without `shoal`):
   ps [--name TEXT]         actors (of NODE only, if the shell was started with one)
   info <id>@<node>         one actor
   kill <id>@<node>         kill an actor
+  send <id>@<node> JSON    a message as JSON, without spaces: send demo.counter.03 {\"Add\":5}
+  call <id>@<node> JSON    a call, printing the reply: call demo.counter.03 \"Get\"
   cluster status | health  the cluster
   cluster partition n1 / n2, cluster heal, cluster pause|resume|kill NODE
   help, exit";

@@ -1,7 +1,8 @@
 //! `POST /api/actors/{pid}/send|call` over a real HTTP server and node: a counter takes
 //! `{"Add": n}` and answers `"Get"`; the admin token is required; JSON that does not parse or
 //! does not decode is a clear 400 that delivers nothing; an actor that does not accept JSON,
-//! or no actor, is a 404 that says so; a body over the limit is a 413.
+//! or no actor, is a 404 that says so; a body over the limit is a 413; a call past its
+//! `?timeout_ms=` is a 504.
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
@@ -10,7 +11,29 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shoal_node::Node;
-use shoal_node::actor::{Counter, CounterArgs, Echo};
+use shoal_node::actor::{Actor, ActorError, Counter, CounterArgs, Ctx, Echo, JsonCodec, Never};
+
+/// Answers a call of `n` (milliseconds) after sleeping that long, with `n`.
+struct Napper;
+
+impl Actor for Napper {
+    type Msg = Never;
+    type Call = u64;
+    type Reply = u64;
+
+    async fn handle(&mut self, _ctx: &mut Ctx<Self>, never: Never) -> Result<(), ActorError> {
+        match never {}
+    }
+
+    async fn handle_call(&mut self, _ctx: &mut Ctx<Self>, ms: u64) -> Result<u64, ActorError> {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(ms)
+    }
+
+    fn json() -> Option<JsonCodec<Self>> {
+        Some(JsonCodec::serde())
+    }
+}
 
 const TOKEN: &str = "message-test-token";
 
@@ -110,4 +133,23 @@ async fn an_actor_without_json_or_no_actor_is_a_404_that_says_so() {
     let (status, answer) = post(http, "/api/actors/99999/send", Some(TOKEN), "1").await;
     assert_eq!(status, 404, "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("no actor"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_past_its_timeout_is_a_504() {
+    let (node, http) = served_node().await;
+    let napper = node.actors().spawn(Napper);
+    let path = format!("/api/actors/{}/call?timeout_ms=100", napper.pid().id);
+    let (status, answer) = post(http, &path, Some(TOKEN), "1").await;
+    assert_eq!((status, &answer["reply"]), (200, &Value::from(1)), "{answer}");
+    let (status, answer) = post(http, &path, Some(TOKEN), "3000").await;
+    assert_eq!(status, 504, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("no reply within"),
+        "{answer}"
+    );
+    // A one-way message to an actor whose `Msg` has no values does not decode.
+    let send = format!("/api/actors/{}/send", napper.pid().id);
+    let (status, answer) = post(http, &send, Some(TOKEN), "1").await;
+    assert_eq!(status, 400, "{answer}");
 }
