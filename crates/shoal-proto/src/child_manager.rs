@@ -45,7 +45,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::children::ChildTable;
+use crate::children::{ChildTable, StartKind};
 use crate::leader::{Growth, SETTLE_AFTER_GROWTH_MS};
 use crate::node_id::{NodeId, NodeName};
 
@@ -87,9 +87,10 @@ pub struct ChildManager {
     /// Children whose state this node handed over (or is handing over), and to whom, until
     /// the table says this node owns them again.
     handed_off: BTreeMap<String, NodeName>,
-    /// Children whose instance here started from a state handed over by that node, with
-    /// the start count the start recorded.
-    handed_here: BTreeMap<String, (NodeName, u32)>,
+    /// Children whose instance here started from a handed-over state, with how it started
+    /// (a `HandedOff` or `HandedOffAfterLoss`, naming the node) and the start count the
+    /// start recorded.
+    handed_here: BTreeMap<String, (StartKind, u32)>,
     /// When this node was last seen isolated.
     isolated_at_ms: Option<u64>,
     /// When this life first saw a peer (its table came from peers from then on).

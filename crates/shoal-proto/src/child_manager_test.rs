@@ -752,3 +752,53 @@ fn a_leader_back_from_isolation_rebalances_once_its_view_settles() {
         "nothing moved back to the leader: {moved:?}"
     );
 }
+
+/// A node took c1 over from lost node b (its instance started from the spec) and handed it
+/// to c before it ran long (it was leaving): c's instance carries that fresh state, so it
+/// says the state was lost, naming how (found by the chaos harness: a graceful restart at
+/// the moment another node was killed). A later move of c's instance keeps its state.
+#[test]
+fn a_state_handed_over_by_an_instance_that_had_lost_its_own_is_not_kept() {
+    let mut table = ChildTable::new(process("c"));
+    let mut r = record("c1", "c");
+    r.starts = 2;
+    r.last_start = StartKind::FailedOver { from: name("b") };
+    r.handoff_from = Some(name("a"));
+    table.write("c1", Some(r));
+    let mut c = ChildManager::new(name("c"), false);
+    let instance = |n| Instance {
+        pid: pid("c", n),
+        factory: "f".into(),
+    };
+    c.started(&mut table, "c1", instance(1), true);
+    let after = table.get("c1").unwrap().last_start.clone();
+    assert_eq!(
+        after,
+        StartKind::HandedOffAfterLoss {
+            from: name("a"),
+            lost: Box::new(StartKind::FailedOver { from: name("b") }),
+        }
+    );
+    assert!(!after.kept_state());
+    // c's instance moves on to d: an ordinary handoff, the state is kept from here on.
+    let mut r = table.get("c1").unwrap().clone();
+    r.owner = name("d");
+    r.handoff_from = Some(name("c"));
+    table.write("c1", Some(r));
+    let mut d_table = ChildTable::new(process("d"));
+    d_table.write("c1", table.get("c1").cloned());
+    let mut d = ChildManager::new(name("d"), false);
+    d.started(
+        &mut d_table,
+        "c1",
+        Instance {
+            pid: pid("d", 1),
+            factory: "f".into(),
+        },
+        true,
+    );
+    assert_eq!(
+        d_table.get("c1").unwrap().last_start,
+        StartKind::HandedOff { from: name("c") }
+    );
+}

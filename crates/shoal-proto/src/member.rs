@@ -11,8 +11,8 @@ use crate::node_id::{Creation, NodeId, NodeName};
 /// without the raise a mixed cluster's links would flap): nodes with no common version are
 /// refused at the handshake (`HandshakeError::NoCommonProtocol`, both ranges in the log line).
 /// 2: registry `Summary`/relay frames, the link's `Retired` frame, child-table entries with
-/// an incarnation.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// an incarnation. 3: `StartKind::HandedOffAfterLoss` in child-table entries.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// An inclusive range of protocol versions a node can speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

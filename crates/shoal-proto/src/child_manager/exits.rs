@@ -11,26 +11,28 @@ impl ChildManager {
     pub fn started(&mut self, table: &mut ChildTable, id: &str, instance: Instance, state_arrived: bool) {
         if let Some(mut r) = table.get(id).cloned() {
             let kind = match (r.handoff_from.take(), state_arrived) {
-                (Some(from), true) => StartKind::HandedOff { from },
+                (Some(from), true) => r.last_start.handed_over_by(from),
                 (Some(from), false) => StartKind::HandoffLost { from },
                 // Not the first start, no state handed over, and no decision here said why
                 // (a restart or a take-over would have written it): the previous instance ran
                 // in a process that is gone, typically an earlier life of this node's name
                 // whose records this process inherited. Whatever the record said of that
                 // instance ("handed off, state kept"), this one starts from its spec.
-                (None, _) if r.starts > 0 && r.last_start.kept_state() => StartKind::FailedOver {
-                    from: r.owner.clone(),
-                },
+                (None, _)
+                    if r.starts > 0
+                        && (r.last_start.kept_state() || r.last_start.handed_from().is_some()) =>
+                {
+                    StartKind::FailedOver {
+                        from: r.owner.clone(),
+                    }
+                }
                 (None, _) => r.last_start.clone(),
             };
             r.starts += 1;
-            match &kind {
-                StartKind::HandedOff { from } => {
-                    self.handed_here.insert(id.to_owned(), (from.clone(), r.starts));
-                }
-                _ => {
-                    self.handed_here.remove(id);
-                }
+            if kind.handed_from().is_some() {
+                self.handed_here.insert(id.to_owned(), (kind.clone(), r.starts));
+            } else {
+                self.handed_here.remove(id);
             }
             r.last_start = kind;
             table.write(id, Some(r));

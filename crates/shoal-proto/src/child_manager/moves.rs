@@ -9,7 +9,7 @@
 //! that got the state claims the child back the same way. So a caller learns the outcome
 //! only from the table once the child settles ([`Move::outcome`]), never from its write.
 
-use crate::children::{ChildRecord, ChildTable, StartKind};
+use crate::children::{ChildRecord, ChildTable};
 use crate::member::Member;
 use crate::node_id::NodeName;
 
@@ -141,11 +141,10 @@ impl Move {
         } else if r.handoff_from.is_some() {
             MoveOutcome::Moving
         } else if r.owner == self.to {
+            // The move kept the state if the instance started from the one it moved from
+            // (after a loss on the source too: the move itself lost nothing).
             MoveOutcome::Done {
-                state_kept: r.last_start
-                    == StartKind::HandedOff {
-                        from: self.from.clone(),
-                    },
+                state_kept: r.last_start.handed_from() == Some(&self.from),
             }
         } else {
             MoveOutcome::Superseded {
@@ -161,7 +160,11 @@ impl super::ChildManager {
     /// here started from: a write that did not see that move happen.
     pub(super) fn started_from_handoff_by(&self, r: &ChildRecord) -> bool {
         r.handoff_from.is_some()
-            && self.handed_here.get(&r.spec.id).map(|(from, _)| from) == r.handoff_from.as_ref()
+            && self
+                .handed_here
+                .get(&r.spec.id)
+                .and_then(|(kind, _)| kind.handed_from())
+                == r.handoff_from.as_ref()
     }
 
     /// Puts back the moves that happened over the moves of `moves` that won the merge: the
@@ -182,15 +185,15 @@ impl super::ChildManager {
     /// over writes that say they still move from the node that handed it over.
     pub(super) fn reclaim(&self, table: &mut ChildTable, ids: &[String]) {
         for id in ids {
-            let (Some(mut r), Some((from, starts))) = (table.get(id).cloned(), self.handed_here.get(id))
+            let (Some(mut r), Some((kind, starts))) = (table.get(id).cloned(), self.handed_here.get(id))
             else {
                 continue;
             };
-            tracing::info!(child = %id, %from, superseded = %r.owner, "the child runs here from its handed-over state; putting back its record");
+            tracing::info!(child = %id, from = ?kind.handed_from(), superseded = %r.owner, "the child runs here from its handed-over state; putting back its record");
             r.owner = self.local.clone();
             r.handoff_from = None;
             r.starts = r.starts.max(*starts);
-            r.last_start = StartKind::HandedOff { from: from.clone() };
+            r.last_start = kind.clone();
             table.write(id, Some(r));
         }
     }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::child_manager::tests::{FakeHost, look, members, name, pid, process, record, verdict};
 use crate::child_manager::{Action, ChildManager, Instance};
-use crate::children::{ChildFrame, ChildOutput};
+use crate::children::{ChildFrame, ChildOutput, StartKind};
 
 /// Merges the whole of `from` (written by `from_node`) into `to`.
 fn sync(from: &mut ChildTable, from_node: &str, to: &mut ChildTable) {

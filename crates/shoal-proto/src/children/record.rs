@@ -131,12 +131,46 @@ pub enum StartKind {
         /// The previous owner.
         from: NodeName,
     },
+    /// Moved from another node with the state of the instance there, but that instance had
+    /// itself started without its predecessor's state (it was restarted or taken over, and
+    /// moved on before running long: a node that takes over a lost node's children and
+    /// then leaves). The state carried is newer than the loss, so it was not kept.
+    HandedOffAfterLoss {
+        /// The previous owner.
+        from: NodeName,
+        /// How the instance that handed its state over had started (never a `HandedOff`).
+        lost: Box<StartKind>,
+    },
 }
 
 impl StartKind {
     /// Whether the instance started from a previous instance's state (or had none to lose).
     pub fn kept_state(&self) -> bool {
         matches!(self, Self::Fresh | Self::HandedOff { .. })
+    }
+
+    /// How an instance that starts from the state handed over by `from` starts, given how
+    /// the instance that handed it over had started (`self`): `HandedOff` if that one kept
+    /// its state, else `HandedOffAfterLoss` (the loss is said once, by the first instance
+    /// that runs from the carried state; a move of that one is an ordinary `HandedOff`).
+    pub fn handed_over_by(&self, from: NodeName) -> StartKind {
+        match self {
+            Self::Fresh | Self::HandedOff { .. } | Self::HandedOffAfterLoss { .. } => {
+                Self::HandedOff { from }
+            }
+            lost => Self::HandedOffAfterLoss {
+                from,
+                lost: Box::new(lost.clone()),
+            },
+        }
+    }
+
+    /// The node that handed its state over, for an instance that started from one.
+    pub fn handed_from(&self) -> Option<&NodeName> {
+        match self {
+            Self::HandedOff { from } | Self::HandedOffAfterLoss { from, .. } => Some(from),
+            _ => None,
+        }
     }
 }
 
