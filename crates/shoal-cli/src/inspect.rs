@@ -440,21 +440,7 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
     ] {
         println!("{key:<14} {}", table::text(&detail[key]));
     }
-    let registered: Vec<String> = detail["registered"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(table::text)
-        .collect();
-    println!(
-        "{:<14} {}",
-        "registered",
-        if registered.is_empty() {
-            "-".to_owned()
-        } else {
-            registered.join(" ")
-        }
-    );
+    println!("{:<14} {}", "registered", words(&detail["registered"]));
     println!(
         "{:<14} {}",
         "uptime",
@@ -468,21 +454,7 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
             .map_or("-".into(), |p| format!("{p}@{}", target.name))
     );
     println!("{:<14} {}", "state", state_line(http, id, args.target.timeout()));
-    let children: Vec<String> = detail["children"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(table::text)
-        .collect();
-    println!(
-        "{:<14} {}",
-        "children",
-        if children.is_empty() {
-            "-".into()
-        } else {
-            children.join(" ")
-        }
-    );
+    println!("{:<14} {}", "children", words(&detail["children"]));
     Ok(())
 }
 
@@ -496,6 +468,16 @@ fn admin_token(args: &PidArgs) -> anyhow::Result<String> {
                 "no admin token: pass --token or SHOAL_ADMIN_TOKEN (a cluster started by \
                  `shoal cluster start` keeps one in its state dir)"
             }),
+    }
+}
+
+/// A JSON array of strings as one cell: its items separated by spaces, `-` when empty.
+fn words(list: &Value) -> String {
+    let items: Vec<String> = list.as_array().into_iter().flatten().map(table::text).collect();
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(" ")
     }
 }
 
