@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
 use std::time::Duration;
 
+use common::{ClusterDir, shoal_in};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
 use serde_json::Value;
@@ -19,33 +22,15 @@ use shoal_testkit::wait_until;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn shoal(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(args)
-        .arg("--state-dir")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
 }
 
-struct StopOnDrop(PathBuf);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        let _ = shoal(&self.0, &["cluster", "stop"]);
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
-    let dir = std::env::temp_dir().join(format!("shoal-inspect-test-{}", std::process::id()));
-    let _guard = StopOnDrop(dir.clone());
-    let started = shoal(&dir, &["cluster", "start", "--size", "2", "--json"]);
+    let guard = ClusterDir::new("inspect");
+    let dir = guard.0.clone();
+    let started = shoal_in(&dir, &["cluster", "start", "--size", "2", "--json"]);
     assert!(
         started.status.success(),
         "{}",
@@ -86,7 +71,7 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
     let sup = linked.await.unwrap();
 
     // ps: the supervisor and its two children on n1, found by name.
-    let ps = json(&shoal(&dir, &["ps", "--json", "--name", "echo"]));
+    let ps = json(&shoal_in(&dir, &["ps", "--json", "--name", "echo"]));
     let actors = ps["actors"].as_array().unwrap();
     assert_eq!(actors.len(), 3, "{ps}");
     let child = actors
@@ -97,7 +82,7 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
     assert!(child.ends_with("@n1"));
 
     // info: the child's parent is the supervisor; the supervisor lists both children.
-    let info = json(&shoal(&dir, &["info", "--json", &format!("{}@n1", sup.id)]));
+    let info = json(&shoal_in(&dir, &["info", "--json", &format!("{}@n1", sup.id)]));
     assert_eq!(info["children"].as_array().unwrap().len(), 2, "{info}");
 
     // kill (token from the state dir): the supervisor restarts the child.
@@ -121,7 +106,7 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
         .call(&other, EchoCall::Received, WAIT)
         .await
         .unwrap();
-    let killed = shoal(&dir, &["kill", &child]);
+    let killed = shoal_in(&dir, &["kill", &child]);
     assert!(
         killed.status.success(),
         "{}",
@@ -132,11 +117,11 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
         ExitReason::Killed
     );
     let restarted = wait_until(WAIT, || {
-        let ps = json(&shoal(&dir, &["ps", "--json", "--name", "echo-0"]));
+        let ps = json(&shoal_in(&dir, &["ps", "--json", "--name", "echo-0"]));
         (ps["actors"][0]["actor"]["restarts"] == 1).then_some(())
     });
     assert!(restarted.is_some());
-    let wrong = shoal(&dir, &["kill", &format!("{}@n1", sup.id), "--token", "nope"]);
+    let wrong = shoal_in(&dir, &["kill", &format!("{}@n1", sup.id), "--token", "nope"]);
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong admin token"));
 
@@ -165,13 +150,13 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
         .await
         .unwrap();
     let registry = wait_until(WAIT, || {
-        let r = json(&shoal(&dir, &["registry", "--json"]));
+        let r = json(&shoal_in(&dir, &["registry", "--json"]));
         (r["consistent"] == true && r["names"].as_array().is_some_and(|n| n.len() == 1)).then_some(r)
     });
     let registry = registry.expect("the name on every node");
     assert_eq!(registry["names"][0]["pid"], echo_pid.to_string());
     // (The full-mesh check fails while the probe is a member; the registry check passes.)
-    let health = json(&shoal(&dir, &["cluster", "health", "--json"]));
+    let health = json(&shoal_in(&dir, &["cluster", "health", "--json"]));
     let check = health["checks"]
         .as_array()
         .unwrap()
@@ -181,12 +166,12 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
     assert_eq!(check["ok"], true, "{health}");
 
     // --connect: any node's HTTP address reaches all of them.
-    let members = json(&shoal(&dir, &["members", "--json", "--connect", &http_n2]));
+    let members = json(&shoal_in(&dir, &["members", "--json", "--connect", &http_n2]));
     assert!(members["members"].as_array().unwrap().len() >= 4, "{members}");
 
     // A dead node: partial results, one error line for it, exit status 1.
     kill(OsPid::from_raw(pid_n2), Signal::SIGKILL).unwrap();
-    let partial = shoal(&dir, &["ps", "--json"]);
+    let partial = shoal_in(&dir, &["ps", "--json"]);
     assert!(!partial.status.success());
     let partial_json = json(&partial);
     assert_eq!(partial_json["errors"][0]["node"], "n2", "{partial_json}");
@@ -196,7 +181,7 @@ async fn ps_info_and_kill_see_actors_on_every_node_and_report_a_dead_one() {
 
 /// `shoal supervisor --json` once every replica agrees and `count` children run.
 fn supervisor_settled(dir: &Path, count: usize) -> Option<Value> {
-    let out = shoal(dir, &["supervisor", "--json"]);
+    let out = shoal_in(dir, &["supervisor", "--json"]);
     let table = serde_json::from_slice::<Value>(&out.stdout).ok()?;
     let children = table["children"].as_array()?;
     let running = children.iter().filter(|c| c["pid_text"] != "-").count();
@@ -206,9 +191,9 @@ fn supervisor_settled(dir: &Path, count: usize) -> Option<Value> {
 
 #[test]
 fn supervisor_shows_the_children_table_and_a_graceful_restart_as_handed_off() {
-    let dir = std::env::temp_dir().join(format!("shoal-supervisor-test-{}", std::process::id()));
-    let _guard = StopOnDrop(dir.clone());
-    let started = shoal(&dir, &["cluster", "start", "--size", "2", "--demo"]);
+    let guard = ClusterDir::new("supervisor");
+    let dir = guard.0.clone();
+    let started = shoal_in(&dir, &["cluster", "start", "--size", "2", "--demo"]);
     assert!(
         started.status.success(),
         "{}",
@@ -230,13 +215,13 @@ fn supervisor_shows_the_children_table_and_a_graceful_restart_as_handed_off() {
     .expect("24 demo counters never ran with some on n2");
     let on_n2 = owned_by_n2(&before);
 
-    let text = shoal(&dir, &["supervisor"]);
+    let text = shoal_in(&dir, &["supervisor"]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.starts_with("ID "), "{text}");
     assert!(text.contains("demo.counter.00"), "{text}");
     assert!(text.contains("24 children, 24 running, 0 given up"), "{text}");
 
-    let restarted = shoal(&dir, &["cluster", "restart", "n2"]);
+    let restarted = shoal_in(&dir, &["cluster", "restart", "n2"]);
     assert!(
         restarted.status.success(),
         "{}",
@@ -254,7 +239,7 @@ fn supervisor_shows_the_children_table_and_a_graceful_restart_as_handed_off() {
         assert!(child["last_start"]["HandedOff"]["from"].is_string(), "{child}");
         assert_eq!(child["state_kept"], true, "{child}");
     }
-    let text = shoal(&dir, &["supervisor"]);
+    let text = shoal_in(&dir, &["supervisor"]);
     let text = String::from_utf8_lossy(&text.stdout);
     let row = text
         .lines()
@@ -265,9 +250,9 @@ fn supervisor_shows_the_children_table_and_a_graceful_restart_as_handed_off() {
 
 #[test]
 fn state_and_info_show_an_actors_state_by_pid_or_registered_name() {
-    let dir = std::env::temp_dir().join(format!("shoal-state-test-{}", std::process::id()));
-    let _guard = StopOnDrop(dir.clone());
-    let started = shoal(&dir, &["cluster", "start", "--size", "1", "--demo"]);
+    let guard = ClusterDir::new("state");
+    let dir = guard.0.clone();
+    let started = shoal_in(&dir, &["cluster", "start", "--size", "1", "--demo"]);
     assert!(
         started.status.success(),
         "{}",
@@ -276,23 +261,23 @@ fn state_and_info_show_an_actors_state_by_pid_or_registered_name() {
     // The counter ticks once a second: by name, its count grows.
     let count = |out: &Output| json(out)["state"]["count"].as_u64();
     let first = wait_until(WAIT, || {
-        count(&shoal(&dir, &["state", "demo.counter.00", "--json"]))
+        count(&shoal_in(&dir, &["state", "demo.counter.00", "--json"]))
     })
     .expect("demo.counter.00 never showed a count");
     let later = wait_until(WAIT, || {
-        count(&shoal(&dir, &["state", "demo.counter.00", "--json"])).filter(|c| *c > first)
+        count(&shoal_in(&dir, &["state", "demo.counter.00", "--json"])).filter(|c| *c > first)
     });
     assert!(later.is_some(), "the count stayed at {first}");
-    let pid = json(&shoal(&dir, &["state", "demo.counter.00", "--json"]))["pid"]
+    let pid = json(&shoal_in(&dir, &["state", "demo.counter.00", "--json"]))["pid"]
         .as_str()
         .unwrap()
         .to_owned();
-    let by_pid = shoal(&dir, &["state", &pid]);
+    let by_pid = shoal_in(&dir, &["state", &pid]);
     assert!(
         String::from_utf8_lossy(&by_pid.stdout).contains("\"count\""),
         "{by_pid:?}"
     );
-    let info = shoal(&dir, &["info", "demo.counter.00"]);
+    let info = shoal_in(&dir, &["info", "demo.counter.00"]);
     let info = String::from_utf8_lossy(&info.stdout);
     assert!(
         info.lines()
@@ -305,19 +290,19 @@ fn state_and_info_show_an_actors_state_by_pid_or_registered_name() {
         "{info}"
     );
     // `ps` shows registered names, and `--name` finds an actor by one.
-    let clock = shoal(&dir, &["ps", "--name", "clock"]);
+    let clock = shoal_in(&dir, &["ps", "--name", "clock"]);
     let clock = String::from_utf8_lossy(&clock.stdout);
     assert_eq!(clock.lines().count(), 2, "a header and the clock: {clock}");
     assert!(clock.lines().nth(1).unwrap().contains("demo.clock"), "{clock}");
 
-    let unknown = shoal(&dir, &["state", "no.such.name"]);
+    let unknown = shoal_in(&dir, &["state", "no.such.name"]);
     assert!(!unknown.status.success());
     assert!(
         String::from_utf8_lossy(&unknown.stderr).contains("no actor is registered as no.such.name"),
         "{unknown:?}"
     );
     // An actor without a state view (any actor that is not a counter) says so.
-    let actors = json(&shoal(&dir, &["ps", "--json"]));
+    let actors = json(&shoal_in(&dir, &["ps", "--json"]));
     let other = actors["actors"]
         .as_array()
         .unwrap()
@@ -326,7 +311,7 @@ fn state_and_info_show_an_actors_state_by_pid_or_registered_name() {
         .find(|a| !a["type_name"].as_str().unwrap_or_default().contains("Counter"))
         .unwrap_or_else(|| panic!("only counters: {actors}"));
     let other = other["pid_text"].as_str().unwrap();
-    let refused = shoal(&dir, &["state", other]);
+    let refused = shoal_in(&dir, &["state", other]);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("does not expose its state"),

@@ -5,24 +5,17 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
 use std::time::Duration;
 
+use common::{ClusterDir, shoal_in};
 use serde_json::Value;
 use shoal_testkit::wait_until;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn shoal(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(args)
-        .arg("--state-dir")
-        .arg(dir)
-        .env_remove("SHOAL_ADMIN_TOKEN")
-        .output()
-        .unwrap()
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -30,45 +23,36 @@ fn stderr(out: &Output) -> String {
 
 /// The count `shoal call NAME '"Get"' --json` answers, if it succeeded.
 fn count(dir: &Path, name: &str) -> Option<u64> {
-    let out = shoal(dir, &["call", name, "\"Get\"", "--json"]);
+    let out = shoal_in(dir, &["call", name, "\"Get\"", "--json"]);
     let answer: Value = serde_json::from_slice(&out.stdout).ok()?;
     answer["reply"].as_u64()
 }
 
-struct StopOnDrop(PathBuf);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        let _ = shoal(&self.0, &["cluster", "stop"]);
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn send_and_call_reach_a_demo_counter_by_name_and_refuse_what_they_should() {
-    let dir = std::env::temp_dir().join(format!("shoal-message-test-{}", std::process::id()));
-    let _guard = StopOnDrop(dir.clone());
-    let started = shoal(&dir, &["cluster", "start", "--size", "1", "--demo"]);
+    let guard = ClusterDir::new("message");
+    let dir = guard.0.clone();
+    let started = shoal_in(&dir, &["cluster", "start", "--size", "1", "--demo"]);
     assert!(started.status.success(), "{}", stderr(&started));
 
     // By name, the call answers the count, and the count grows (the counter ticks).
     let first = wait_until(WAIT, || count(&dir, "demo.counter.00")).expect("demo.counter.00 never answered");
     let later = wait_until(WAIT, || count(&dir, "demo.counter.00").filter(|c| *c > first));
     assert!(later.is_some(), "the count stayed at {first}");
-    let sent = shoal(&dir, &["send", "demo.counter.00", r#"{"Add": 1000}"#]);
+    let sent = shoal_in(&dir, &["send", "demo.counter.00", r#"{"Add": 1000}"#]);
     assert!(sent.status.success(), "{}", stderr(&sent));
     assert!(String::from_utf8_lossy(&sent.stdout).contains("sent to demo.counter.00"));
-    let plain = shoal(&dir, &["call", "demo.counter.00", "\"Get\""]);
+    let plain = shoal_in(&dir, &["call", "demo.counter.00", "\"Get\""]);
     let printed: u64 = String::from_utf8_lossy(&plain.stdout).trim().parse().unwrap();
     assert!(printed >= first + 1000, "{printed} after adding 1000 to {first}");
 
     // A wrong token is refused, and says so.
-    let wrong = shoal(&dir, &["call", "demo.counter.00", "\"Get\"", "--token", "nope"]);
+    let wrong = shoal_in(&dir, &["call", "demo.counter.00", "\"Get\"", "--token", "nope"]);
     assert!(!wrong.status.success());
     assert!(stderr(&wrong).contains("wrong admin token"), "{}", stderr(&wrong));
 
     // JSON that does not decode as the counter's message: the node's 400, naming the type.
-    let bad = shoal(&dir, &["send", "demo.counter.00", r#"{"Ad": 1}"#]);
+    let bad = shoal_in(&dir, &["send", "demo.counter.00", r#"{"Ad": 1}"#]);
     assert!(!bad.status.success());
     let why = stderr(&bad);
     assert!(
@@ -77,7 +61,7 @@ fn send_and_call_reach_a_demo_counter_by_name_and_refuse_what_they_should() {
             && why.contains("unknown variant `Ad`"),
         "{why}"
     );
-    let not_json = shoal(&dir, &["call", "demo.counter.00", "Get"]);
+    let not_json = shoal_in(&dir, &["call", "demo.counter.00", "Get"]);
     assert!(
         stderr(&not_json).contains("is not JSON; quote it"),
         "{}",
@@ -86,9 +70,9 @@ fn send_and_call_reach_a_demo_counter_by_name_and_refuse_what_they_should() {
 
     // An actor that does not opt in (the demo group's Echo member) says so.
     let ps: Value =
-        serde_json::from_slice(&shoal(&dir, &["ps", "--json", "--name", "demo.member"]).stdout).unwrap();
+        serde_json::from_slice(&shoal_in(&dir, &["ps", "--json", "--name", "demo.member"]).stdout).unwrap();
     let member = ps["actors"][0]["actor"]["pid_text"].as_str().unwrap().to_owned();
-    let refused = shoal(&dir, &["call", &member, "1"]);
+    let refused = shoal_in(&dir, &["call", &member, "1"]);
     assert!(!refused.status.success());
     assert!(
         stderr(&refused).contains("does not accept JSON"),

@@ -119,3 +119,33 @@ pub(crate) async fn echo_on(probe: &Node, node: &str) -> Pid {
     }
     panic!("no echo on {node}");
 }
+
+/// Runs `shoal ARGS... --state-dir DIR` (the state dir last: the CLI's top-level commands
+/// take it as an option) with no admin token from the environment, so a command that needs
+/// one reads the state dir's.
+pub(crate) fn shoal_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(args)
+        .arg("--state-dir")
+        .arg(dir)
+        .env_remove("SHOAL_ADMIN_TOKEN")
+        .output()
+        .unwrap()
+}
+
+/// A `shoal cluster` state dir that is stopped and removed however the test ends.
+pub(crate) struct ClusterDir(pub(crate) std::path::PathBuf);
+
+impl ClusterDir {
+    /// A fresh state dir for test `name` of this process.
+    pub(crate) fn new(name: &str) -> Self {
+        Self(std::env::temp_dir().join(format!("shoal-{name}-test-{}", std::process::id())))
+    }
+}
+
+impl Drop for ClusterDir {
+    fn drop(&mut self) {
+        let _ = shoal_in(&self.0, &["cluster", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
