@@ -39,17 +39,14 @@ const TOKEN: &str = "message-test-token";
 
 /// A node with its HTTP API (admin token [`TOKEN`]) on an OS-assigned port.
 async fn served_node() -> (Node, SocketAddr) {
-    let node = Node::builder()
+    let builder = Node::builder()
         .name("message-test")
         .cookie("message-test-cookie")
         .local_discovery(None)
-        .start()
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = shoal_http::router(node.clone(), Some(TOKEN.to_owned()));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+        .admin_token(Some(TOKEN.to_owned()))
+        .http(Some("127.0.0.1:0".parse().unwrap()));
+    let node = shoal_http::start(builder).await.unwrap();
+    let addr = node.local().http.unwrap();
     (node, addr)
 }
 
