@@ -370,3 +370,49 @@ fn a_partition_with_a_paused_node_is_applied_by_the_others_and_never_later_by_th
     let healthy = wait_until(WAIT, || shoal(dir, &["health"]).status.success().then_some(()));
     assert!(healthy.is_some(), "no full mesh after the heal and resume");
 }
+
+/// The actor (`<id>@<node>`) holding `demo.clock` in node `i`'s registry.
+fn clock_holder(dir: &Path, i: usize) -> Option<String> {
+    let names = get(dir, i, "/api/registry")?;
+    let entry = names.as_array()?.iter().find(|e| e["name"] == "demo.clock")?;
+    entry["pid_text"].as_str().map(str::to_owned)
+}
+
+/// Whether node `i` lists actor `pid` (`<id>@<node>`); `None` while it does not answer.
+fn lists(dir: &Path, i: usize, pid: &str) -> Option<bool> {
+    let actors = get(dir, i, "/api/actors")?;
+    Some(actors.as_array()?.iter().any(|a| a["pid_text"] == pid))
+}
+
+#[test]
+fn a_singleton_holder_paused_until_replaced_stops_its_instance_before_it_acts_on_resume() {
+    let dir = StateDir::new("paused-singleton");
+    let dir = &dir.0;
+    assert!(shoal(dir, &["start", "--size", "3", "--demo"]).status.success());
+    let old = wait_until(WAIT, || clock_holder(dir, 0)).expect("no demo.clock");
+    let node = old.split_once('@').unwrap().1.to_owned();
+    let held = node[1..].parse::<usize>().unwrap() - 1;
+    let other = (held + 1) % 3;
+    assert_eq!(lists(dir, held, &old), Some(true));
+    // Paused until the others have started a clock of their own.
+    assert!(shoal(dir, &["pause", &node]).status.success());
+    let replaced = wait_until(WAIT, || clock_holder(dir, other).filter(|p| *p != old));
+    assert!(shoal(dir, &["resume", &node]).status.success());
+    assert!(
+        replaced.is_some(),
+        "the others never started a clock of their own"
+    );
+    // From its first answer on, the resumed node never shows its old instance: it stopped
+    // before it acted (before this fence, it ran on and the registry stopped the new one).
+    let mut listed = 0;
+    let agreed = wait_until(WAIT, || {
+        listed += usize::from(lists(dir, held, &old) == Some(true));
+        let first = clock_holder(dir, 0)?;
+        (1..3)
+            .all(|i| clock_holder(dir, i).as_deref() == Some(first.as_str()))
+            .then_some(first)
+    });
+    assert_eq!(listed, 0, "the resumed node still showed its old clock {old}");
+    let now = agreed.expect("the nodes never agreed on one clock");
+    assert_ne!(now, old, "the old clock came back");
+}

@@ -20,7 +20,7 @@ use shoal_proto::{ExitReason, Member, NodeId};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::actor::{Actors, Pid};
+use crate::actor::{Actors, Fence, Pid};
 use crate::node::Snapshot;
 use crate::split_brain::Verdict;
 
@@ -91,6 +91,9 @@ pub(crate) async fn run(
 ) {
     let mut running: BTreeMap<String, Pid> = BTreeMap::new();
     let mut growth = Growth::new(SETTLE_AFTER_GROWTH_MS);
+    // This node's singleton lease (`shoal_proto::lease`): renewed by every look, it fences
+    // every instance started here; once found lapsed it is replaced.
+    let mut lease = Arc::new(Fence::default());
     let mut ticks = tokio::time::interval(RECHECK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -103,7 +106,16 @@ pub(crate) async fn run(
         }
         let view = snapshot.borrow().clone();
         let live = crate::split_brain::view(&view);
-        let settled = growth.settled(crate::now_us() / 1000, &live);
+        let now_ms = crate::now_us() / 1000;
+        let lapsed = lease.renew();
+        if lapsed {
+            lease = Arc::new(Fence::default());
+            growth.restart(now_ms);
+            tracing::warn!(
+                "this process did not run for a while (stopped or starved): its singletons stop, and start again once its view settled"
+            );
+        }
+        let settled = growth.settled(now_ms, &live);
         // A leaving node stands down like an isolated one.
         let (isolated, keeps) = {
             let verdict = verdict.borrow();
@@ -113,9 +125,10 @@ pub(crate) async fn run(
             stand_down: isolated || singletons.leaving.load(std::sync::atomic::Ordering::SeqCst),
             keeps,
             settled,
+            lapsed,
         };
         for spec in singletons.specs() {
-            reconcile(&actors, &view, &spec, side, &mut running);
+            reconcile(&actors, &view, &spec, (side, &lease), &mut running);
         }
     }
 }
@@ -129,6 +142,8 @@ struct Side {
     keeps: bool,
     /// No member joined lately.
     settled: bool,
+    /// The singleton lease had lapsed.
+    lapsed: bool,
 }
 
 /// Starts or stops this node's instance of `spec` as leadership says.
@@ -136,7 +151,7 @@ fn reconcile(
     actors: &Actors,
     view: &Snapshot,
     spec: &SingletonSpec,
-    side: Side,
+    (side, lease): (Side, &Arc<Fence>),
     running: &mut BTreeMap<String, Pid>,
 ) {
     if running
@@ -155,10 +170,11 @@ fn reconcile(
         running_here: here,
         settled: side.settled,
         held_elsewhere,
+        lapsed: side.lapsed,
     };
     match look.step() {
         SingletonStep::Start => match actors.spawn_factory(&spec.factory, &spec.args) {
-            Ok(pid) => match actors.register(&spec.name, &pid) {
+            Ok(pid) => match fence_and_register(actors, &pid, spec, lease) {
                 Ok(()) => {
                     tracing::info!(singleton = %spec.name, %pid, "started the singleton here (oldest member)");
                     running.insert(spec.name.clone(), pid);
@@ -180,4 +196,15 @@ fn reconcile(
         }
         SingletonStep::Keep => {}
     }
+}
+
+/// Fences a new instance by this node's lease, then registers it under the singleton's name.
+fn fence_and_register(
+    actors: &Actors,
+    pid: &Pid,
+    spec: &SingletonSpec,
+    lease: &Arc<Fence>,
+) -> Result<(), shoal_proto::registry::RegisterError> {
+    actors.fence(pid, lease.clone());
+    actors.register(&spec.name, pid)
 }

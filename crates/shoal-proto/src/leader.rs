@@ -45,6 +45,9 @@ pub struct SingletonLook {
     /// Another process's instance holds the singleton's name in the registry (see
     /// [`SingletonLook::held_elsewhere`]).
     pub held_elsewhere: bool,
+    /// This node's singleton lease had lapsed at this look ([`crate::lease::Lease::renew`]):
+    /// its process did not run for a while, so its instance stops and it starts none now.
+    pub lapsed: bool,
 }
 
 impl SingletonLook {
@@ -56,11 +59,11 @@ impl SingletonLook {
     }
 
     /// The singleton rule, the same for shoal-node and the simulator: the leader of a side
-    /// that does not stand down runs the singleton. A new leader starts one only once the
+    /// that does not stand down runs the singleton, while its lease holds. A new leader starts one only once the
     /// resolver keeps its view, its view settled after a join, and no other node's instance
     /// holds the name (that node stops it once it sees it no longer leads).
     pub fn step(&self) -> SingletonStep {
-        let should_run = self.leads && !self.stand_down;
+        let should_run = self.leads && !self.stand_down && !self.lapsed;
         match (should_run, self.running_here) {
             (true, false) if self.keeps && self.settled && !self.held_elsewhere => SingletonStep::Start,
             (false, true) => SingletonStep::Stop,
@@ -105,6 +108,12 @@ impl Growth {
             self.seen.clone_from(live);
         }
         now_ms - self.grew_at_ms >= self.settle_ms
+    }
+
+    /// Counts `now_ms` as growth: the node's replicas may have missed what the others did
+    /// meanwhile (its singleton lease lapsed: its process did not run).
+    pub fn restart(&mut self, now_ms: u64) {
+        self.grew_at_ms = now_ms;
     }
 }
 
@@ -183,6 +192,28 @@ mod tests {
     }
 
     #[test]
+    fn a_lapsed_lease_stops_the_instance_and_starts_none() {
+        let leading = SingletonLook {
+            leads: true,
+            keeps: true,
+            settled: true,
+            running_here: true,
+            ..SingletonLook::default()
+        };
+        assert_eq!(leading.step(), SingletonStep::Keep);
+        let thawed = SingletonLook {
+            lapsed: true,
+            ..leading
+        };
+        assert_eq!(thawed.step(), SingletonStep::Stop);
+        let stopped = SingletonLook {
+            running_here: false,
+            ..thawed
+        };
+        assert_eq!(stopped.step(), SingletonStep::Keep);
+    }
+
+    #[test]
     fn growth_settles_after_the_last_join_only() {
         let names = |ns: &[&str]| {
             ns.iter()
@@ -195,6 +226,13 @@ mod tests {
         assert!(!growth.settled(6_500, &names(&["a", "b"])), "b joined");
         assert!(growth.settled(7_500, &names(&["a"])), "a loss is not growth");
         assert!(!growth.settled(7_000, &names(&["a"])), "the clock went back");
+        assert!(growth.settled(9_000, &names(&["a"])));
+        growth.restart(9_500);
+        assert!(
+            !growth.settled(10_000, &names(&["a"])),
+            "a lapse counts as growth"
+        );
+        assert!(growth.settled(10_500, &names(&["a"])));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod handshake;
 pub mod joining;
 pub mod leader;
+pub mod lease;
 pub mod member;
 pub mod membership;
 pub mod node_id;

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use futures_util::future::BoxFuture;
@@ -137,6 +137,8 @@ pub(crate) struct Cell {
     handled: AtomicU64,
     dropped: AtomicU64,
     watchers: Mutex<Watchers>,
+    /// The lease this actor needs to act, if any ([`super::Fence`]).
+    fence: OnceLock<Arc<super::Fence>>,
 }
 
 impl Cell {
@@ -159,6 +161,24 @@ impl Cell {
             handled: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             watchers: Mutex::new(Watchers::default()),
+            fence: OnceLock::new(),
+        }
+    }
+
+    /// From now on the actor acts only while `fence` holds (a second fence is ignored).
+    pub(crate) fn set_fence(&self, fence: Arc<super::Fence>) {
+        let _ = self.fence.set(fence);
+    }
+
+    /// Whether the actor may act: always, unless its fence lapsed; then this halts it (with
+    /// `Shutdown`), so it is neither found nor listed, and handles nothing more.
+    pub(crate) fn admits(&self) -> bool {
+        match self.fence.get() {
+            Some(fence) if !fence.holds() => {
+                self.halt.cancel();
+                false
+            }
+            _ => true,
         }
     }
 

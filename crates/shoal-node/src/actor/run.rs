@@ -64,6 +64,9 @@ async fn serve<A: Actor>(
         let stop = tokio::select! {
             biased;
             Some(signal) = signals.recv() => {
+                if !cell.admits() {
+                    return cell.halt_reason();
+                }
                 cell.set_status(ActorStatus::Running);
                 halting(&cell, on_signal(actor, ctx, signal)).await
             }
@@ -92,6 +95,9 @@ async fn handle_batch<A: Actor>(
 ) -> Option<ExitReason> {
     let cell = ctx.cell().clone();
     for _ in 0..BATCH {
+        if !cell.admits() {
+            return Some(cell.halt_reason());
+        }
         // The batch used up: back to `serve`, which takes the next or waits.
         let envelope = mailbox.next()?;
         let mut stop = match envelope {

@@ -317,7 +317,12 @@ impl Actors {
 
     /// A snapshot of every local actor, by id.
     pub fn list(&self) -> Vec<ActorInfo> {
-        let mut infos: Vec<ActorInfo> = self.table_read().values().map(|c| ActorInfo::of(c)).collect();
+        let mut infos: Vec<ActorInfo> = self
+            .table_read()
+            .values()
+            .filter(|c| c.admits())
+            .map(|c| ActorInfo::of(c))
+            .collect();
         infos.sort_by_key(|i| i.pid.id);
         infos
     }
@@ -352,13 +357,21 @@ impl Actors {
         MonitorRef(self.inner.next_ref.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// The local actor `id`, unless it stopped or its fence lapsed.
     pub(crate) fn cell(&self, id: u64) -> Option<Arc<Cell>> {
-        self.table_read().get(&id).cloned()
+        self.table_read().get(&id).filter(|c| c.admits()).cloned()
     }
 
     /// Whether the local actor `id` runs (no clone of its cell).
     pub(crate) fn is_running(&self, id: u64) -> bool {
-        self.table_read().contains_key(&id)
+        self.table_read().get(&id).is_some_and(|c| c.admits())
+    }
+
+    /// Fences the local actor `pid`: from now on it acts only while `fence` holds.
+    pub(crate) fn fence(&self, pid: &Pid, fence: Arc<super::Fence>) {
+        if let Some(cell) = self.cell(pid.id) {
+            cell.set_fence(fence);
+        }
     }
 
     fn table_read(&self) -> std::sync::RwLockReadGuard<'_, ActorTable> {

@@ -17,6 +17,7 @@ use shoal_proto::child_manager::{
 };
 use shoal_proto::children::{ChildFrame, ChildOutput, ChildRecord, ChildSpec, ChildTable, DIGEST_INTERVAL};
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
+use shoal_proto::lease::Lease;
 use shoal_proto::placement::Placement;
 use shoal_proto::split_brain::{Resolver, STABLE_AFTER, Strategy};
 use shoal_proto::{ConnId, ExitReason, LinkMessage, Member, NodeId, NodeName, Pid, Registry};
@@ -41,6 +42,8 @@ pub(crate) struct Supervision {
     /// The singleton instances that run here, by singleton name.
     pub(crate) singletons: BTreeMap<String, Pid>,
     singleton_growth: Growth,
+    /// The singleton lease, renewed by every look ([`Lease`]).
+    singleton_lease: Lease,
     next_actor: u64,
     /// When the periodic look is due (at most one in the queue).
     recheck_at: Option<Duration>,
@@ -58,6 +61,7 @@ impl Supervision {
             instances: BTreeMap::new(),
             singletons: BTreeMap::new(),
             singleton_growth: Growth::new(SETTLE_AFTER_GROWTH_MS),
+            singleton_lease: Lease::renewed_at(now.as_millis() as u64),
             next_actor: FIRST_CHILD_ACTOR,
             recheck_at: None,
             digest_at: now + DIGEST_INTERVAL,
@@ -447,6 +451,10 @@ impl Sim {
         let n = &mut self.nodes[idx];
         let local = n.core.local().id.name.clone();
         let process = n.core.local().process_id();
+        let lapsed = n.supervision.singleton_lease.renew(now_ms);
+        if lapsed {
+            n.supervision.singleton_growth.restart(now_ms);
+        }
         let settled = n.supervision.singleton_growth.settled(now_ms, &leader.live);
         let leads = leader.oldest.as_ref() == Some(&local);
         for name in names {
@@ -460,6 +468,7 @@ impl Sim {
                 running_here: here.is_some(),
                 settled,
                 held_elsewhere,
+                lapsed,
             };
             match look.step() {
                 SingletonStep::Start => {
