@@ -69,9 +69,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Failover => failover::run(trials)?,
     };
     if args.json {
-        println!("{figures}");
+        outln!("{figures}");
     } else {
-        println!("{}", serde_json::to_string_pretty(&figures)?);
+        outln!("{}", serde_json::to_string_pretty(&figures)?);
     }
     Ok(())
 }

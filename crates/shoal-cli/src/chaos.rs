@@ -97,12 +97,12 @@ pub(crate) fn run(args: ChaosArgs) -> anyhow::Result<()> {
         if json {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     })
     .context("the chaos run could not run")?;
     if json {
-        println!("{}", summary_json(&report, &config));
+        outln!("{}", summary_json(&report, &config));
     } else {
         print_summary(&report, &config);
     }
@@ -135,10 +135,10 @@ fn summary_json(report: &ChaosReport, config: &ChaosConfig) -> serde_json::Value
 }
 
 fn print_summary(report: &ChaosReport, config: &ChaosConfig) {
-    println!();
-    println!("{:<18} {:>8}", "fault", "injected");
+    outln!();
+    outln!("{:<18} {:>8}", "fault", "injected");
     for kind in FaultKind::ALL {
-        println!(
+        outln!(
             "{:<18} {:>8}",
             kind.name(),
             report.injected.get(&kind).copied().unwrap_or(0)
@@ -146,35 +146,35 @@ fn print_summary(report: &ChaosReport, config: &ChaosConfig) {
     }
     print_verdict(&report.verdict, 40);
     let events: Vec<String> = report.events.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    println!(
+    outln!(
         "{} samples; event lines: {}; history: {}",
         report.samples,
         events.join(", "),
         report.history_path.display()
     );
     if !report.verdict.violations.is_empty() {
-        println!("replay: {}", config.replay_command());
+        outln!("replay: {}", config.replay_command());
     }
 }
 
 /// The guarantees table, then the first `shown` violations.
 fn print_verdict(verdict: &Verdict, shown: usize) {
-    println!();
-    println!("{:<18} {:>8} {:>10}", "guarantee", "checked", "violations");
+    outln!();
+    outln!("{:<18} {:>8} {:>10}", "guarantee", "checked", "violations");
     for g in Guarantee::ALL {
         let name = serde_json::to_value(g)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         let checked = verdict.checked.get(&g).copied().unwrap_or(0);
-        println!("{:<18} {:>8} {:>10}", name, checked, verdict.of(g).count());
+        outln!("{:<18} {:>8} {:>10}", name, checked, verdict.of(g).count());
     }
-    println!();
+    outln!();
     for v in verdict.violations.iter().take(shown) {
-        println!("VIOLATION {:?} at {} µs: {}", v.guarantee, v.at_us, v.text);
+        outln!("VIOLATION {:?} at {} µs: {}", v.guarantee, v.at_us, v.text);
     }
     if verdict.violations.len() > shown {
-        println!(
+        outln!(
             "... and {} more (shoal chaos check HISTORY --json lists all)",
             verdict.violations.len() - shown
         );
@@ -192,7 +192,7 @@ fn check_history(args: &CheckArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not a chaos history", args.history.display()))?;
     let verdict = check(&history);
     if args.json {
-        println!("{}", serde_json::to_string(&verdict)?);
+        outln!("{}", serde_json::to_string(&verdict)?);
     } else {
         print_verdict(&verdict, usize::MAX);
     }

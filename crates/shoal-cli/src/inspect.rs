@@ -185,7 +185,7 @@ pub(crate) fn members(args: InspectArgs) -> anyhow::Result<()> {
         }
     }
     if args.json {
-        println!("{}", json!({"members": rows, "errors": errors_json(&answers)}));
+        outln!("{}", json!({"members": rows, "errors": errors_json(&answers)}));
     } else {
         let mut table = Table::new(["VIEW OF", "MEMBER", "STATE", "LINKED", "RTT_US", "VERSION"]);
         for r in &rows {
@@ -247,7 +247,7 @@ pub(crate) fn registry(args: InspectArgs) -> anyhow::Result<()> {
                 json!({"name": name, "pid": views.first().and_then(|v| v.1.clone()), "agree": agree(views), "views": per_node})
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({"names": rows, "consistent": differing == 0, "errors": errors_json(&answers)})
         );
@@ -318,7 +318,7 @@ pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
             .iter()
             .map(|(node, a)| json!({"node": node, "actor": a}))
             .collect();
-        println!("{}", json!({"actors": actors, "errors": errors_json(&answers)}));
+        outln!("{}", json!({"actors": actors, "errors": errors_json(&answers)}));
     } else {
         let mut table = Table::new([
             "PID", "NAME", "TYPE", "STATUS", "MAILBOX", "HANDLED", "RESTARTS", "UPTIME", "PARENT",
@@ -425,7 +425,7 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
     let detail = fanout::get(http, &format!("/api/actors/{id}"), args.target.timeout())
         .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
-        println!("{detail}");
+        outln!("{detail}");
         return Ok(());
     }
     for key in [
@@ -438,23 +438,23 @@ pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
         "dropped",
         "restarts",
     ] {
-        println!("{key:<14} {}", table::text(&detail[key]));
+        outln!("{key:<14} {}", table::text(&detail[key]));
     }
-    println!("{:<14} {}", "registered", words(&detail["registered"]));
-    println!(
+    outln!("{:<14} {}", "registered", words(&detail["registered"]));
+    outln!(
         "{:<14} {}",
         "uptime",
         detail["uptime_ms"].as_u64().map_or("-".into(), table::duration)
     );
-    println!(
+    outln!(
         "{:<14} {}",
         "parent",
         detail["parent"]["id"]
             .as_u64()
             .map_or("-".into(), |p| format!("{p}@{}", target.name))
     );
-    println!("{:<14} {}", "state", state_line(http, id, args.target.timeout()));
-    println!("{:<14} {}", "children", words(&detail["children"]));
+    outln!("{:<14} {}", "state", state_line(http, id, args.target.timeout()));
+    outln!("{:<14} {}", "children", words(&detail["children"]));
     Ok(())
 }
 
@@ -494,9 +494,9 @@ pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
-        println!("{answer}");
+        outln!("{answer}");
     } else {
-        println!("killed {}", args.pid);
+        outln!("killed {}", args.pid);
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! `shoal`: run a node, benchmark a local cluster.
 
+#[macro_use]
+mod out;
 mod bench;
 mod chaos;
 mod cluster;

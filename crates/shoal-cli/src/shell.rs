@@ -28,7 +28,7 @@ pub(crate) fn run(dir: &Path, node: Option<&str>) -> anyhow::Result<()> {
     let history = dir.join("shell_history");
     let _ = editor.load_history(&history);
     let prompt = format!("shoal{}> ", node.map(|n| format!(" {n}")).unwrap_or_default());
-    println!("shoal cluster shell on {}; `help` lists commands", dir.display());
+    outln!("shoal cluster shell on {}; `help` lists commands", dir.display());
     loop {
         let line = match editor.readline(&prompt) {
             Ok(line) => line,
@@ -40,7 +40,7 @@ pub(crate) fn run(dir: &Path, node: Option<&str>) -> anyhow::Result<()> {
         match words.first().map(String::as_str) {
             None => continue,
             Some("exit" | "quit") => break,
-            Some("help") => println!("{HELP}"),
+            Some("help") => outln!("{HELP}"),
             Some(_) => {
                 let _ = editor.add_history_entry(line.as_str());
                 if let Err(e) = run_line(dir, node, words) {

@@ -1,7 +1,8 @@
 //! Messages that name the cause and the next step (issue 18, item 5), on real node processes:
 //! `health` with a killed node names it once, with the command that brings it back (and that
 //! command works); `cluster stop` with nothing running succeeds; `shoal members` outside a
-//! cluster directory points to `--connect`.
+//! cluster directory points to `--connect`; a command whose reader has gone ends without a
+//! panic.
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
@@ -184,4 +185,29 @@ fn members_outside_a_cluster_directory_points_to_connect() {
         "{}",
         text(&members.stderr)
     );
+}
+
+#[test]
+fn a_command_whose_reader_has_gone_finishes_without_a_panic() {
+    let dir = StateDir::new("closed-reader-test");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let history = dir.0.join("history.json");
+    let empty = shoal_testkit::chaos::History::default();
+    std::fs::write(&history, serde_json::to_vec(&empty).unwrap()).unwrap();
+    let check = |stdout: std::process::Stdio| {
+        Command::new(env!("CARGO_BIN_EXE_shoal"))
+            .args(["chaos", "check", "--json"])
+            .arg(&history)
+            .stdout(stdout)
+            .output()
+            .unwrap()
+    };
+    let read = check(std::process::Stdio::piped());
+    assert!(!read.stdout.is_empty());
+    // The reader is gone before the command writes anything: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let closed = check(writer.into());
+    assert!(closed.stderr.is_empty(), "{}", text(&closed.stderr));
+    assert_eq!(closed.status.code(), read.status.code());
 }

@@ -38,12 +38,12 @@ pub(crate) fn signal(dir: &Path, node: &str, signal: Signal, json: bool) -> anyh
     }
     kill(Pid::from_raw(record.pid as i32), signal).with_context(|| format!("cannot signal {node}"))?;
     if json {
-        println!(
+        outln!(
             "{}",
             json!({"node": node, "pid": record.pid, "signal": signal.as_str()})
         );
     } else {
-        println!(
+        outln!(
             "sent {} to {node} (pid {}){}",
             signal.as_str(),
             record.pid,
@@ -134,7 +134,7 @@ pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Resu
             .iter()
             .map(|(node, error)| json!({"node": node, "error": error}))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({"partitioned": sides, "unanswered": unanswered, "uncut": uncut})
         );
@@ -146,7 +146,7 @@ pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Resu
             );
         }
         if uncut.is_empty() {
-            println!(
+            outln!(
                 "partitioned {sides:?}; {} shows the split, {} ends it",
                 hint::shoal(dir, "cluster health"),
                 hint::shoal(dir, "cluster heal")
@@ -193,9 +193,9 @@ pub(crate) fn heal(dir: &Path, json: bool) -> anyhow::Result<()> {
         }
     }
     if json {
-        println!("{}", json!({"healed": failed.is_empty(), "errors": failed}));
+        outln!("{}", json!({"healed": failed.is_empty(), "errors": failed}));
     } else if failed.is_empty() {
-        println!("healed; nodes reconnect through discovery within a few seconds");
+        outln!("healed; nodes reconnect through discovery within a few seconds");
     }
     if !failed.is_empty() {
         bail!(

@@ -21,14 +21,14 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     let (healthy, checks, rows) = evaluate(dir, &state);
     if json {
         let causes = cause::to_json(dir, &cause::faults(&rows));
-        println!(
+        outln!(
             "{}",
             json!({ "healthy": healthy, "checks": checks, "nodes": rows, "causes": causes })
         );
     } else {
         for c in &checks {
             let mark = if c["ok"] == true { "ok  " } else { "FAIL" };
-            println!(
+            outln!(
                 "{mark} {:<12} {}",
                 c["check"].as_str().unwrap_or(""),
                 c["detail"].as_str().unwrap_or("")

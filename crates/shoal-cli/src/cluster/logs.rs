@@ -17,7 +17,7 @@ use super::state::ClusterState;
 pub(crate) struct LogsArgs {
     /// Only this node's log.
     node: Option<String>,
-    /// Keep printing new lines until interrupted.
+    /// Keep printing new lines until interrupted (or until the reader of a pipe goes).
     #[arg(short, long)]
     follow: bool,
 }
@@ -47,8 +47,8 @@ pub(crate) fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<()> {
         for (name, path, offset) in &mut files {
             *offset = print_from(name, path, *offset, prefix)?;
         }
-        if !args.follow {
-            return Ok(());
+        if !args.follow || crate::out::closed() {
+            return Ok(()); // done, or nobody reads any more (`logs -f | head`)
         }
         std::thread::sleep(Duration::from_millis(200)); // polling for new lines, like tail -f
     }
@@ -64,9 +64,9 @@ fn print_from(name: &str, path: &Path, offset: u64, prefix: bool) -> anyhow::Res
     while reader.read_line(&mut line)? > 0 && line.ends_with('\n') {
         consumed += line.len() as u64;
         if prefix {
-            print!("{name:<4} | {line}");
+            out!("{name:<4} | {line}");
         } else {
-            print!("{line}");
+            out!("{line}");
         }
         line.clear();
     }

@@ -18,14 +18,21 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
 pub(crate) fn print(dir: &Path, state: &ClusterState, json: bool) -> anyhow::Result<()> {
     let rows: Vec<Value> = state.nodes.iter().map(|n| row(state, n)).collect();
     if json {
-        println!("{}", Value::Array(rows.clone()));
+        outln!("{}", Value::Array(rows.clone()));
     } else {
-        println!(
+        outln!(
             "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>9}",
-            "NODE", "PID", "STATE", "MEMBERS", "LISTEN", "HTTP", "VERSION", "UPTIME"
+            "NODE",
+            "PID",
+            "STATE",
+            "MEMBERS",
+            "LISTEN",
+            "HTTP",
+            "VERSION",
+            "UPTIME"
         );
         for r in &rows {
-            println!(
+            outln!(
                 "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>9}",
                 text(&r["name"]),
                 text(&r["pid"]),

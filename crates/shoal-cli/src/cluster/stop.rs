@@ -18,17 +18,17 @@ const GRACE: Duration = Duration::from_secs(5);
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     if ClusterState::load(dir)?.is_none() && node_processes(dir).is_empty() {
         if json {
-            println!("{}", json!({"stopped": 0, "graceful": true, "cluster": false}));
+            outln!("{}", json!({"stopped": 0, "graceful": true, "cluster": false}));
         } else {
-            println!("no cluster is running in {}; nothing to stop", dir.display());
+            outln!("no cluster is running in {}; nothing to stop", dir.display());
         }
         return Ok(());
     }
     let (stopped, graceful) = stop(dir)?;
     if json {
-        println!("{}", json!({"stopped": stopped, "graceful": graceful}));
+        outln!("{}", json!({"stopped": stopped, "graceful": graceful}));
     } else {
-        println!("{}", summary(dir, stopped, graceful));
+        outln!("{}", summary(dir, stopped, graceful));
     }
     Ok(())
 }
@@ -139,9 +139,9 @@ pub(crate) fn clean(dir: &Path, json: bool) -> anyhow::Result<()> {
         std::fs::remove_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", dir.display()))?;
     }
     if json {
-        println!("{}", json!({"killed": killed, "removed": dir}));
+        outln!("{}", json!({"killed": killed, "removed": dir}));
     } else {
-        println!("killed {killed} node(s); removed {}", dir.display());
+        outln!("killed {killed} node(s); removed {}", dir.display());
     }
     Ok(())
 }

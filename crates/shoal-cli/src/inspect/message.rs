@@ -29,9 +29,9 @@ pub(crate) fn send(args: MessageArgs) -> anyhow::Result<()> {
     let body = message_body(&args.message)?;
     let answer = post(&args.target, "send", &body, args.target.target.timeout())?;
     if args.target.target.json {
-        println!("{answer}");
+        outln!("{answer}");
     } else {
-        println!("sent to {}", args.target.pid);
+        outln!("sent to {}", args.target.pid);
     }
     Ok(())
 }
@@ -50,9 +50,9 @@ pub(crate) fn call(args: MessageArgs) -> anyhow::Result<()> {
         http_timeout,
     )?;
     if args.target.target.json {
-        println!("{answer}");
+        outln!("{answer}");
     } else {
-        println!("{}", serde_json::to_string_pretty(&answer["reply"])?);
+        outln!("{}", serde_json::to_string_pretty(&answer["reply"])?);
     }
     Ok(())
 }

@@ -16,9 +16,9 @@ pub(crate) fn state(args: PidArgs) -> anyhow::Result<()> {
     let answer = fanout::get(http, &format!("/api/actors/{id}/state"), args.target.timeout())
         .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
-        println!("{}", json!({"pid": answer["pid"], "state": answer["state"]}));
+        outln!("{}", json!({"pid": answer["pid"], "state": answer["state"]}));
     } else {
-        println!("{}", serde_json::to_string_pretty(&answer["state"])?);
+        outln!("{}", serde_json::to_string_pretty(&answer["state"])?);
     }
     Ok(())
 }

@@ -73,7 +73,7 @@ fn print_json(shown_from: &str, shown: &Value, children: &[Value], differing: &[
             row
         })
         .collect();
-    println!(
+    outln!(
         "{}",
         json!({
             "replica_of": shown_from,

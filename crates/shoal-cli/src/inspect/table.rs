@@ -18,11 +18,9 @@ impl Table {
         self.rows.push(cells.into());
     }
 
-    /// Prints the table on stdout. A reader that stops early (`shoal ps | head`) ends the
-    /// printing quietly: the rest of the table has nobody to go to.
+    /// Prints the table on stdout ([`outln!`]: a reader that stops early, as in
+    /// `shoal ps | head`, ends the printing quietly).
     pub(crate) fn print(&self) {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
             .map(|c| {
@@ -40,9 +38,7 @@ impl Table {
                 .zip(&widths)
                 .map(|(cell, width)| format!("{cell:<width$}"))
                 .collect();
-            if writeln!(out, "{}", line.join("  ").trim_end()).is_err() {
-                return;
-            }
+            outln!("{}", line.join("  ").trim_end());
         }
     }
 }
