@@ -252,7 +252,8 @@ impl DistributedSupervisor {
     }
 
     /// Starts `spec` on the node its placement picks and waits (at most [`START_TIMEOUT`])
-    /// until it runs there. A node that has not joined its cluster yet, or has merged no
+    /// until it runs there (or on the node that one passed it on to, if it was leaving:
+    /// the answer names the node it runs on). A node that has not joined its cluster yet, or has merged no
     /// live peer's table, first waits for that (at most [`START_TIMEOUT`] too) and writes
     /// nothing before: its empty table would start a second incarnation of a child the
     /// cluster runs (see [`child_manager::table_current`]).
@@ -275,9 +276,13 @@ impl DistributedSupervisor {
             }
         };
         let _ = self.commands.send(Command::Kick);
-        let found = self.wait_running(&id, &owner, &mut changes).await;
+        let found = self.wait_running(&id, None, &mut changes).await;
         match found {
-            Some(Ok(pid)) => Ok(StartedChild { id, node: owner, pid }),
+            Some(Ok(pid)) => Ok(StartedChild {
+                id,
+                node: pid.node.name.clone(),
+                pid,
+            }),
             Some(Err(reason)) => Err(StartChildError::Failed { id, reason }),
             None => Err(StartChildError::Timeout {
                 id,
@@ -367,7 +372,7 @@ impl DistributedSupervisor {
         };
         let _ = self.commands.send(Command::Kick);
         let Some(moved) = moved else {
-            return match self.wait_running(id, node, &mut changes).await {
+            return match self.wait_running(id, Some(node), &mut changes).await {
                 Some(Ok(pid)) => Ok(pid),
                 Some(Err(_)) => Err(MigrateError::Failed(id.to_owned())),
                 None => Err(self.migrate_timeout(id, node)),
@@ -440,21 +445,24 @@ impl DistributedSupervisor {
         moved.iter().filter(|id| arrived(id)).count()
     }
 
-    /// Waits until `id` runs on `owner` (`Ok(pid)`), is given up (`Err(reason)`), or the
-    /// timeout passes (`None`).
+    /// Waits until `id` runs on node `on` (`Ok(pid)`), or on its current owner for `None`
+    /// (followed when a leaving node passes the child on); until it is given up
+    /// (`Err(reason)`); or until the timeout passes (`None`).
     async fn wait_running(
         &self,
         id: &str,
-        owner: &NodeName,
+        on: Option<&NodeName>,
         changes: &mut watch::Receiver<u64>,
     ) -> Option<Result<Pid, ExitReason>> {
         let check = || {
-            let failed = self
+            let record = self
                 .actors
-                .with_children(|t| t.get(id).and_then(|r| r.failed.clone()));
+                .with_children(|t| t.get(id).map(|r| (r.owner.clone(), r.failed.clone())));
+            let (owner, failed) = record?;
             if let Some(reason) = failed {
                 return Some(Err(reason));
             }
+            let owner = on.unwrap_or(&owner);
             self.actors
                 .whereis(id)
                 .filter(|pid| pid.node.name == *owner)

@@ -176,6 +176,7 @@ impl ChildManager {
         self.release(table, &plan.release);
         self.redirect(table, &plan.redirect);
         self.reclaim(table, &plan.reclaim);
+        self.pass_on(table, view, &plan.pass_on, host);
         let mut actions = Vec::new();
         for id in plan.stop {
             if let Some(instance) = self.running.remove(&id) {

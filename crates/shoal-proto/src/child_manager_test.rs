@@ -540,6 +540,13 @@ fn drain_moves_every_child_to_another_node_and_starts_nothing_after() {
         look(&mut a, &mut table, &live, &v, &host).is_empty(),
         "a draining node starts nothing"
     );
+    let passed = table.get("new").unwrap();
+    assert_ne!(
+        passed.owner,
+        name("a"),
+        "a child placed on a draining node goes to another"
+    );
+    assert_eq!(passed.handoff_from, None, "with no state to wait for");
 }
 
 #[test]

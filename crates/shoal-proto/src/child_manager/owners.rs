@@ -39,6 +39,23 @@ impl ChildManager {
         actions
     }
 
+    /// Gives children placed on this draining node, which run nowhere, to the owner
+    /// placement picks among the other nodes: the node that wrote the start did not know
+    /// this one is leaving, and this one starts nothing any more.
+    pub(super) fn pass_on(&self, table: &mut ChildTable, view: &View<'_>, ids: &[String], host: &dyn Host) {
+        for id in ids {
+            let Some(mut r) = table.get(id).cloned() else {
+                continue;
+            };
+            let Ok(owner) = place(table, &r.spec, view.live, Some(&self.local), host) else {
+                continue; // no other eligible node: it waits for this node's successor
+            };
+            tracing::info!(child = %id, to = %owner, "leaving: passing on a child placed here");
+            r.owner = owner;
+            table.write(id, Some(r));
+        }
+    }
+
     /// Claims the children of lost owners that placement gives to this node; returns the
     /// ones to start here. Every survivor computes the same owner, so only one claims each.
     pub(super) fn take_over(

@@ -37,6 +37,9 @@ pub(super) struct Plan {
     /// Children running here from a handed-over state whose record says they move from
     /// the node that handed it over: the settled record is put back.
     pub(super) reclaim: Vec<String>,
+    /// Children placed on this draining node that do not run here and wait for no state
+    /// (a start written by a node that did not know it leaves): they go to another owner.
+    pub(super) pass_on: Vec<String>,
 }
 
 impl ChildManager {
@@ -90,6 +93,8 @@ impl ChildManager {
                 if look.isolated {
                     if here {
                         plan.stop.push(id.clone());
+                    } else if self.draining && r.handoff_from.is_none() {
+                        plan.pass_on.push(id.clone());
                     }
                 } else if !here && !look.rejoining && self.may_start(r, live, &look, host) {
                     plan.start.push(id.clone());
