@@ -389,9 +389,17 @@ impl Membership {
     /// A dial requested with `Output::Dial` failed. `refused` means the peer's host answered
     /// that nothing listens there: the process is gone, so the member is declared down now,
     /// as `Crashed`.
+    ///
+    /// A refused dial to a life already reported `Renewed` and still awaited (its close was
+    /// read right after a stall, or the cluster's down came first) ends the wait: no process
+    /// listens there, so its actors are down now ([`Event::ActorsDown`]).
     pub fn handle_dial_failed(&mut self, now: Instant, peer: &NodeId, refused: bool) {
         let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else {
             self.redials.remove(&peer.name);
+            if refused && self.renewing.remove(peer).is_some() {
+                self.outputs
+                    .push_back(Output::Event(Event::ActorsDown(peer.clone())));
+            }
             return;
         };
         if refused {

@@ -430,6 +430,29 @@ fn a_link_close_read_right_after_a_stall_is_no_crash_evidence() {
     );
 }
 
+/// The same undated close and down, but b's process had died during the pause: the re-dial
+/// the close sent is refused, which ends the wait for a newer life at once.
+#[test]
+fn a_renewed_member_whose_redial_is_refused_has_its_actors_reported_down_at_once() {
+    let (mut a, b, now) = linked();
+    let c = member("c", 1, 7003);
+    let resumed = now + Duration::from_secs(20);
+    a.handle_timeout(resumed);
+    a.handle_link_down(resumed + Duration::from_millis(1), ConnId(1));
+    let down_b = foca::Member::new(b.clone(), 0, foca::State::Down);
+    a.handle_datagram(
+        resumed + Duration::from_millis(2),
+        &gossip(&c, a.local(), &[down_b]),
+    );
+    let got = events(&mut a);
+    assert!(!got.contains(&Event::ActorsDown(b.id.clone())), "{got:?}");
+    a.handle_dial_failed(resumed + Duration::from_millis(3), &b.id, true);
+    assert_eq!(events(&mut a), [Event::ActorsDown(b.id.clone())]);
+    // Once only: the renewal timer finds nothing left to report.
+    let got = events_until(&mut a, resumed + Duration::from_secs(5));
+    assert!(!got.iter().any(|e| matches!(e, Event::ActorsDown(_))), "{got:?}");
+}
+
 #[test]
 fn a_node_that_did_not_run_for_seconds_judges_no_peer_by_that_silence() {
     let (mut a, b, now) = linked();
