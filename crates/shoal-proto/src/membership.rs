@@ -104,8 +104,9 @@ pub struct Membership {
     /// [`DownReason::Crashed`]).
     dropped: HashMap<NodeId, Instant>,
     /// Peers whose link closed while they still answered (this node closed it when it took a
-    /// new life, or the peer retired it), and when each was last heard on it; dropped when a
-    /// new link to the peer comes up or the evidence is stale.
+    /// new life, the peer retired it, or the close was read right after a stall), and when
+    /// each was last heard on it; dropped when a new link to the peer comes up or the
+    /// evidence is stale.
     relinked: HashMap<NodeId, Instant>,
     /// Lives reported down as `Renewed`, with their process, until a newer life of that
     /// process comes up or `link_down_after` passes (then [`Event::ActorsDown`]).
@@ -349,6 +350,17 @@ impl Membership {
     }
 
     /// A link's connection closed or failed. A live member is re-dialled at once.
+    ///
+    /// The close is evidence that the peer's process died (`dropped`, see
+    /// [`DownReason::Crashed`]) only when this node was running when it happened. A close
+    /// read within `link_suspect_after` of a stall (see `handle_timeout`) waited in the socket
+    /// for an unknown part of the gap: the peer may have closed it seconds ago, for any
+    /// reason (it took a new life and retired the link, and its `Retired` frame was not
+    /// read). Such a close is undated, so it counts as neither crash nor silence: the peer
+    /// was heard on the link as of its discounted last frame (`relinked`, as for a retired
+    /// link), and a down the cluster decided meanwhile reads `Renewed`, provisionally (see
+    /// [`Event::ActorsDown`]). A dead process still shows as such: the re-dial below is
+    /// refused (`Crashed`), or no newer life of its process comes.
     pub fn handle_link_down(&mut self, now: Instant, conn: ConnId) {
         let Some(link) = self.links.remove_conn(conn) else {
             return;
@@ -358,17 +370,36 @@ impl Membership {
             && !self.leaving
         {
             self.redials.insert(link.id.name.clone(), 0);
-            self.dropped.insert(link.id.clone(), now);
+            if self.resumed_lately(now) {
+                self.relinked.insert(link.id.clone(), link.last_heard);
+            } else {
+                self.dropped.insert(link.id.clone(), now);
+            }
             self.outputs.push_back(Output::Dial(member.clone()));
         }
+    }
+
+    /// Whether this node found it had stalled less than `link_suspect_after` ago: what it
+    /// reads now may have waited in its sockets through the gap, at times it cannot tell.
+    fn resumed_lately(&self, now: Instant) -> bool {
+        self.stalled_at
+            .is_some_and(|at| now.saturating_duration_since(at) < self.config.link_suspect_after)
     }
 
     /// A dial requested with `Output::Dial` failed. `refused` means the peer's host answered
     /// that nothing listens there: the process is gone, so the member is declared down now,
     /// as `Crashed`.
+    ///
+    /// A refused dial to a life already reported `Renewed` and still awaited (its close was
+    /// read right after a stall, or the cluster's down came first) ends the wait: no process
+    /// listens there, so its actors are down now ([`Event::ActorsDown`]).
     pub fn handle_dial_failed(&mut self, now: Instant, peer: &NodeId, refused: bool) {
         let Some(member) = self.live.get(&peer.name).filter(|m| m.id == *peer).cloned() else {
             self.redials.remove(&peer.name);
+            if refused && self.renewing.remove(peer).is_some() {
+                self.outputs
+                    .push_back(Output::Event(Event::ActorsDown(peer.clone())));
+            }
             return;
         };
         if refused {
@@ -541,10 +572,6 @@ impl Membership {
         self.heard_lately(now, &member_id.id)
     }
 
-    /// Whether life `id` was heard on our link within `link_suspect_after` (on its link, or on
-    /// the one this node closed when it took a new life): the link is the stronger signal, so
-    /// a SWIM suspicion does not take it, and a down decided elsewhere ends its life but not
-    /// its process ([`DownReason::Renewed`]).
     /// Whether life `id` answered within `link_suspect_after` by the clock, which is what
     /// refusing a second process under its name needs: a stall's discount (`heard_lately`)
     /// keeps a peer from being judged by our own silence, but is no evidence that it runs.
@@ -556,10 +583,14 @@ impl Membership {
             .links
             .get(&id.name)
             .is_some_and(|link| link.id == *id && recent(link.heard_at));
-        let stalled = self.stalled_at.is_some_and(recent);
-        linked || (!stalled && self.relinked.get(id).copied().is_some_and(recent))
+        linked || (!self.resumed_lately(now) && self.relinked.get(id).copied().is_some_and(recent))
     }
 
+    /// Whether life `id` was heard on our link within `link_suspect_after` (on its link, or on
+    /// one that closed while it still answered: this node closed it when it took a new life,
+    /// the peer retired it, or its close was read right after a stall): the link is the
+    /// stronger signal, so a SWIM suspicion does not take it, and a down decided elsewhere
+    /// ends its life but not its process ([`DownReason::Renewed`]).
     fn heard_lately(&self, now: Instant, id: &NodeId) -> bool {
         let recent = |at: Instant| now.saturating_duration_since(at) < self.config.link_suspect_after;
         let linked = self

@@ -360,6 +360,99 @@ fn a_peer_whose_link_dropped_and_that_the_cluster_declares_down_crashed() {
     );
 }
 
+/// `shoal chaos run --seed 51 --minutes 10 --kinds concurrent`: a and b were stopped at
+/// once; b resumed first, took a new life (its process runs on) and retired its link to a.
+/// When a resumed, it read the close of that link without the `Retired` frame in front of
+/// it, then the cluster's down of b's old life, 2 ms later. The close had waited in a's
+/// socket for seconds: it says nothing about when b closed it, let alone that b crashed.
+/// It used to read as crash evidence (`Crashed`, every monitor of b's actors fired).
+#[test]
+fn a_link_close_read_right_after_a_stall_is_no_crash_evidence() {
+    let (mut a, b, now) = linked();
+    let c = member("c", 1, 7003);
+    let down_b = foca::Member::new(b.clone(), 0, foca::State::Down);
+    let resumed = now + Duration::from_secs(20);
+    a.handle_timeout(resumed);
+    let got = events(&mut a);
+    assert!(matches!(got.as_slice(), [Event::Stalled { .. }]), "{got:?}");
+    a.handle_link_down(resumed + Duration::from_millis(1), ConnId(1));
+    a.handle_datagram(
+        resumed + Duration::from_millis(2),
+        &gossip(&c, a.local(), std::slice::from_ref(&down_b)),
+    );
+    let got = events(&mut a);
+    let downs: Vec<&Event> = got
+        .iter()
+        .filter(|e| matches!(e, Event::NodeDown { .. }))
+        .collect();
+    assert_eq!(
+        downs,
+        [&Event::NodeDown {
+            id: b.id.clone(),
+            reason: DownReason::Renewed
+        }]
+    );
+    // b's newer life of the same process comes 5 ms later: its actors never went down.
+    let mut b2 = member("b", 2, 7001);
+    b2.process = b.process;
+    a.handle_link_up(
+        resumed + Duration::from_millis(7),
+        ConnId(2),
+        Role::Acceptor,
+        b2.clone(),
+    );
+    assert!(events(&mut a).contains(&Event::NodeUp(b2)));
+    let got = events_until(&mut a, resumed + Duration::from_secs(5));
+    assert!(!got.iter().any(|e| matches!(e, Event::ActorsDown(_))), "{got:?}");
+
+    // Once this node has run for `link_suspect_after` since the stall, a close is news again:
+    // the same close and down, read then, are a crash.
+    let (mut a, b, now) = linked();
+    let resumed = now + Duration::from_secs(20);
+    a.handle_timeout(resumed);
+    let later = resumed + MembershipConfig::lan().link_suspect_after + Duration::from_millis(10);
+    for step in 1..=5 {
+        let at = resumed + Duration::from_millis(100 * step);
+        a.handle_link_message(at, ConnId(1), LinkMessage::Heartbeat(step));
+        a.handle_timeout(at);
+    }
+    let _ = events(&mut a);
+    a.handle_link_down(later, ConnId(1));
+    let down_b = foca::Member::new(b.clone(), 0, foca::State::Down);
+    a.handle_datagram(later, &gossip(&c, a.local(), &[down_b]));
+    let got = events(&mut a);
+    assert!(
+        got.contains(&Event::NodeDown {
+            id: b.id,
+            reason: DownReason::Crashed
+        }),
+        "{got:?}"
+    );
+}
+
+/// The same undated close and down, but b's process had died during the pause: the re-dial
+/// the close sent is refused, which ends the wait for a newer life at once.
+#[test]
+fn a_renewed_member_whose_redial_is_refused_has_its_actors_reported_down_at_once() {
+    let (mut a, b, now) = linked();
+    let c = member("c", 1, 7003);
+    let resumed = now + Duration::from_secs(20);
+    a.handle_timeout(resumed);
+    a.handle_link_down(resumed + Duration::from_millis(1), ConnId(1));
+    let down_b = foca::Member::new(b.clone(), 0, foca::State::Down);
+    a.handle_datagram(
+        resumed + Duration::from_millis(2),
+        &gossip(&c, a.local(), &[down_b]),
+    );
+    let got = events(&mut a);
+    assert!(!got.contains(&Event::ActorsDown(b.id.clone())), "{got:?}");
+    a.handle_dial_failed(resumed + Duration::from_millis(3), &b.id, true);
+    assert_eq!(events(&mut a), [Event::ActorsDown(b.id.clone())]);
+    // Once only: the renewal timer finds nothing left to report.
+    let got = events_until(&mut a, resumed + Duration::from_secs(5));
+    assert!(!got.iter().any(|e| matches!(e, Event::ActorsDown(_))), "{got:?}");
+}
+
 #[test]
 fn a_node_that_did_not_run_for_seconds_judges_no_peer_by_that_silence() {
     let (mut a, b, now) = linked();

@@ -328,7 +328,11 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
 /// down), everything queued has been written, a `LinkMessage::Retired` last (the core queues
 /// one before every close, so the peer drops the link and re-dials at once instead of
 /// waiting on a silent one); the link then only reads, for [`LAME_DUCK`], so that frames the
-/// peer sent before it retired the link too are still delivered.
+/// peer sent before it retired the link too are still delivered. A write that fails (the peer
+/// closed the socket, so it answered our write with a reset) ends the link the same way: the
+/// frames the peer wrote before its close are read first, so its `Retired` or `Goodbye`
+/// reaches the driver before the link's close (a node resumed from a pause writes heartbeats
+/// before it reads, and used to take such a close for a crash).
 async fn relay(frames: Frames, outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkContext) {
     let parts = frames.into_parts();
     let (read_half, write_half) = parts.io.into_split();
@@ -348,11 +352,19 @@ async fn relay(frames: Frames, outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkC
     tokio::pin!(writing, reading);
     tokio::select! {
         ended = &mut writing => {
-            if let WriteEnd::Retired(_half) = ended {
-                tokio::select! {
-                    () = ctx.cancel.cancelled() => {}
-                    _ = tokio::time::timeout(LAME_DUCK, reading) => {}
-                }
+            // Retired: the half stays open while the link reads on. Failed: the peer closed
+            // the socket (a write to it was reset), but what it wrote before it closed (its
+            // `Retired`, a `Goodbye`) still waits there, readable before the error. Ending
+            // the link here lost that frame, and the driver's bare close read as a crash
+            // (`DownReason::Crashed`) of a peer that had only retired the link.
+            let _half = match ended {
+                WriteEnd::Retired(half) => Some(half),
+                WriteEnd::Failed => None,
+                WriteEnd::Stopped => return,
+            };
+            tokio::select! {
+                () = ctx.cancel.cancelled() => {}
+                _ = tokio::time::timeout(LAME_DUCK, reading) => {}
             }
         }
         () = &mut reading => {}
@@ -364,7 +376,9 @@ enum WriteEnd {
     /// The driver dropped the link's sender after everything queued was written; the half is
     /// kept open so the peer can still send until the link stops reading.
     Retired(OwnedWriteHalf),
-    /// The socket failed, or the node stopped.
+    /// A write failed: the socket is closed or reset (the link still reads what waits in it).
+    Failed,
+    /// The node stopped.
     Stopped,
 }
 
@@ -396,7 +410,7 @@ async fn write_loop(
         tokio::select! {
             () = ctx.cancel.cancelled() => return WriteEnd::Stopped,
             written = half.write_all(&queued) => if written.is_err() {
-                return WriteEnd::Stopped;
+                return WriteEnd::Failed;
             },
         }
         outbox.recycle(queued);

@@ -153,3 +153,44 @@ async fn a_frame_that_came_with_the_handshakes_last_read_is_dispatched_without_m
         Err(_) => panic!("the frame behind the handshake was not dispatched within 10 s"),
     }
 }
+
+/// `shoal chaos run --seed 51`: c3 retired its link to c5 (a `Retired` frame, then its close)
+/// while c5 was stopped. Resumed, c5 wrote before it read: its first write was answered with a
+/// reset, its next one failed, and the link ended without reading the `Retired` that waited in
+/// the socket, so c5's core took the close for a crash. Whichever half runs first, the frame
+/// must reach the driver.
+#[tokio::test]
+async fn a_frame_the_peer_sent_before_it_closed_arrives_even_when_a_write_fails_first() {
+    for round in 0..16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let retired = LinkMessage::Retired.encode();
+            stream.write_all(&framed(&[&retired])).await.unwrap();
+            // Dropped: closed, as a retired link's lame duck ends.
+        });
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        peer.await.unwrap();
+        // A write to the closed socket is answered with a reset: every write fails from now on.
+        stream.write_all(b"late").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let codec = LengthDelimitedCodec::builder().max_frame_length(1024).new_codec();
+        let frames = Framed::new(stream, codec);
+        let (ctx, mut inputs) = context();
+        let (out, outbox) = outbox(ctx.limits);
+        out.send(&LinkMessage::Heartbeat(1).encode()).unwrap();
+        let origin = Arc::new(Origin {
+            peer: member("peer").id,
+            out: out.downgrade(),
+        });
+        let relayed =
+            tokio::time::timeout(Duration::from_secs(5), relay(frames, outbox, &origin, &ctx)).await;
+        assert!(relayed.is_ok(), "round {round}: the link did not end");
+        drop(out);
+        match inputs.try_recv() {
+            Ok(Input::LinkMessage { msg, .. }) => assert_eq!(msg, LinkMessage::Retired, "round {round}"),
+            other => panic!("round {round}: the peer's Retired was lost, got {other:?}"),
+        }
+    }
+}
