@@ -1,4 +1,4 @@
-//! The HTTP API of a Shoal node (ARCHITECTURE section 8), served with axum.
+//! The HTTP API of a Shoal node, served with axum.
 //!
 //! | method and path | answer |
 //! |---|---|

@@ -1,7 +1,6 @@
-//! The actor runtime (ARCHITECTURE section 5): actors with a bounded mailbox and a priority
-//! lane for system signals, addressed by a [`Pid`] that works from any node; send, call with a
-//! timeout, monitors and links across nodes, local supervisors, named factories for remote
-//! spawn, and introspection.
+//! The actor runtime: actors with a bounded mailbox and a priority lane for system signals,
+//! addressed by a [`Pid`] that works from any node; send, call with a timeout, monitors and
+//! links across nodes, local supervisors, named factories for remote spawn, and introspection.
 //!
 //! ```no_run
 //! use std::time::Duration;

@@ -1,6 +1,6 @@
-//! The distributed supervisor (ARCHITECTURE section 7): children that run once in the
-//! cluster, placed on live members, restarted elsewhere when their node goes down, and moved
-//! with their state on [`DistributedSupervisor::migrate`] and on a graceful leave.
+//! The distributed supervisor: children that run once in the cluster, placed on live members,
+//! restarted elsewhere when their node goes down, and moved with their state on
+//! [`DistributedSupervisor::migrate`] and on a graceful leave.
 //!
 //! # Model
 //! Child specs live in a table replicated on every node ([`shoal_proto::children`],

@@ -1,5 +1,5 @@
-//! Cluster singletons (ARCHITECTURE section 6): an actor that runs once in the cluster, on the
-//! oldest member (of a role, if given), and moves to the next oldest when that member goes.
+//! Cluster singletons: an actor that runs once in the cluster, on the oldest member (of a role,
+//! if given), and moves to the next oldest when that member goes.
 //!
 //! Every node declares the same singletons (like factories). Each node decides alone, from
 //! its membership view, whether it is the leader for a role: the live member with the

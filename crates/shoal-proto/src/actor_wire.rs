@@ -1,5 +1,6 @@
 //! The actor plane on a link: process ids, exit reasons and the frames that carry sends,
-//! calls, monitors, links and remote spawns between nodes (ARCHITECTURE section 5).
+//! calls, monitors, links and remote spawns between nodes (docs/architecture.md, "Actors and
+//! a remote send", follows one send through them).
 //!
 //! Frames name actors by their local id only: the link already says which node each end is,
 //! and the sender checks a [`Pid`]'s creation against the linked peer before sending.

@@ -1,7 +1,7 @@
-//! The distributed supervisor's decisions (ARCHITECTURE section 7), sans-io: from one node's
-//! replica of the child table, the live view, the split-brain verdict and the instances this
-//! node runs, decide what to start, stop, hand off and take over. shoal-node's manager task
-//! performs the [`Action`]s on real actors; shoal-sim performs them on simulated ones.
+//! The distributed supervisor's decisions, sans-io: from one node's replica of the child table,
+//! the live view, the split-brain verdict and the instances this node runs, decide what to
+//! start, stop, hand off and take over. shoal-node's manager task performs the [`Action`]s on
+//! real actors; shoal-sim performs them on simulated ones.
 //!
 //! # Rules
 //! - A child is specified ([`start`]) only from a node the verdict does not isolate, under an

@@ -1,5 +1,5 @@
-//! The distributed supervisor's child table (ARCHITECTURE section 7): every child spec and
-//! who owns it, replicated on every node as a map whose entries merge by a total order.
+//! The distributed supervisor's child table: every child spec and who owns it, replicated on
+//! every node as a map whose entries merge by a total order.
 //!
 //! Each entry carries a [`Version`] (a Lamport counter, then the writing process) and its
 //! *incarnation*: the version of the `start_child` write that began this life of the id

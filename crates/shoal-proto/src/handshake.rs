@@ -1,4 +1,5 @@
-//! The link handshake as an explicit state machine (ARCHITECTURE section 4).
+//! The link handshake as an explicit state machine (see docs/design-notes.md, "The handshake:
+//! the dialer proves first").
 //!
 //! ```text
 //! 1. dialer   -> Hello { member, protocol, nonce_d }     acceptor -> Hello { .., nonce_a }

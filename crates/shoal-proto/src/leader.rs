@@ -1,4 +1,5 @@
-//! Who leads: the rule singletons and leader watches follow (ARCHITECTURE section 6).
+//! Who leads: the rule singletons and leader watches follow (see docs/design-notes.md,
+//! "Singletons follow the oldest process, and the registry keeps them single").
 
 use std::collections::BTreeSet;
 

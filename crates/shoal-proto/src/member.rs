@@ -88,9 +88,9 @@ impl foca::Identity for Member {
         self.id.name.clone()
     }
 
-    /// ARCHITECTURE section 3: the same name with a higher creation replaces the old member at
-    /// once. Equal creations cannot come from one process; the tie goes to the lower listen
-    /// address so that every node picks the same one.
+    /// The same name with a higher creation replaces the old member at once. Equal creations
+    /// cannot come from one process; the tie goes to the lower listen address so that every
+    /// node picks the same one.
     fn win_addr_conflict(&self, adversary: &Self) -> bool {
         (self.id.creation, std::cmp::Reverse(self.listen))
             > (adversary.id.creation, std::cmp::Reverse(adversary.listen))

@@ -127,7 +127,7 @@ impl fmt::Display for Creation {
     }
 }
 
-/// `NodeId = { name, creation }` (ARCHITECTURE section 3). Two ids with the same name are the
+/// `NodeId = { name, creation }`. Two ids with the same name are the
 /// same node at different lives; the higher creation is the newer life and replaces the older.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NodeId {

@@ -1,6 +1,6 @@
-//! Where a distributed supervisor's child runs (ARCHITECTURE section 7): pure functions of
-//! the child's id and the candidate nodes, so every node with the same view picks the same
-//! owner without asking anyone.
+//! Where a distributed supervisor's child runs: pure functions of the child's id and the
+//! candidate nodes, so every node with the same view picks the same owner without asking
+//! anyone.
 //!
 //! - [`PlacementStrategy::Uniform`]: rendezvous (highest random weight) hashing. Each node
 //!   scores `xxh64(child id, node name)` and the highest score wins. A member joining takes

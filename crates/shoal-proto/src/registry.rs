@@ -1,4 +1,5 @@
-//! One node's replica of the global registry (ARCHITECTURE section 6), sans-io.
+//! One node's replica of the global registry, sans-io (see docs/design-notes.md, "Registry:
+//! owners, replicas and one pure rule").
 //!
 //! Each node is authoritative for the names it registered (its *own* entries) and keeps an
 //! exact copy of every live peer's own entries (a *replica* per owner, versioned by the

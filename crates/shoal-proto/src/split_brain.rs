@@ -1,7 +1,7 @@
-//! The split-brain resolver (ARCHITECTURE section 6): when members of the cluster become
-//! unreachable and the view then stays stable for a while, each side decides alone, by one
-//! strategy, whether it keeps running the cluster-wide things (singletons, the distributed
-//! supervisor's children) or *isolates* itself until the partition heals.
+//! The split-brain resolver: when members of the cluster become unreachable and the view then
+//! stays stable for a while, each side decides alone, by one strategy, whether it keeps running
+//! the cluster-wide things (singletons, the distributed supervisor's children) or *isolates*
+//! itself until the partition heals.
 //!
 //! Sans-io: feed the live view (this node included) with [`Resolver::handle_view`] whenever it
 //! changes and on a timer; read [`Resolver::is_isolated`].

@@ -28,9 +28,9 @@
 //! `shoal node` processes (SIGKILL / SIGSTOP for `kill` / `pause`, the nodes' `/api/chaos`
 //! for partitions).
 //!
-//! [`NodeProcess::spawn`] runs a binary that follows the node contract (ARCHITECTURE section
-//! 9): it prints `{"event":"ready",...}` on stdout once it listens, then one JSON line per
-//! membership event. Every process is killed when its handle drops, on every path.
+//! [`NodeProcess::spawn`] runs a binary that follows the node contract (as
+//! [`shoal_node::Node::run_until_shutdown`] does): it prints `{"event":"ready",...}` on stdout
+//! once it listens, then one JSON line per membership event. Every process is killed when its handle drops, on every path.
 //!
 //! ```no_run
 //! use std::time::Duration;

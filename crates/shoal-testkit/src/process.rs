@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The ready line of a node (ARCHITECTURE section 9).
+/// The ready line of a node (see docs/architecture.md, "The node's tasks").
 #[derive(Clone, Debug, Deserialize)]
 pub struct Ready {
     /// Node name.

@@ -1,7 +1,7 @@
-//! State handoff (ARCHITECTURE section 7): an actor that implements [`Handoff`] can move to
-//! another node with its state. The distributed supervisor asks the old instance for its
-//! state as its last act, stops it, and starts the new instance from that state through a
-//! factory registered with [`Actors::register_handoff_factory`].
+//! State handoff: an actor that implements [`Handoff`] can move to another node with its state.
+//! The distributed supervisor asks the old instance for its state as its last act, stops it,
+//! and starts the new instance from that state through a factory registered with
+//! [`Actors::register_handoff_factory`].
 
 use std::any::Any;
 use std::fmt;

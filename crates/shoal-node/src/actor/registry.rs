@@ -1,7 +1,7 @@
-//! The global registry on a node (ARCHITECTURE section 6): register, look up and send by
-//! name. The sans-io [`Registry`] holds the replica; this file feeds it (registrations, actor
-//! exits, links up, nodes down, frames from peers) and performs what it asks (frames to
-//! peers, the conflict policy on a losing actor).
+//! The global registry on a node: register, look up and send by name. The sans-io [`Registry`]
+//! holds the replica; this file feeds it (registrations, actor exits, links up, nodes down,
+//! frames from peers) and performs what it asks (frames to peers, the conflict policy on a
+//! losing actor).
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,6 +1,5 @@
-//! The JSON lines a node program prints on stdout (ARCHITECTURE section 9): a `ready` line
-//! once it listens, then one line per membership event. Launchers and tests parse these, so
-//! keys are only ever added.
+//! The JSON lines a node program prints on stdout: a `ready` line once it listens, then one
+//! line per membership event. Launchers and tests parse these, so keys are only ever added.
 
 use std::io::Write;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! The conflict rule: which of two registrations of one name wins (ARCHITECTURE section 6).
+//! The conflict rule: which of two registrations of one name wins.
 
 use std::cmp::Ordering;
 

@@ -13,7 +13,8 @@ pub enum Expect {
     /// holds its cookie, and nothing else.
     Converged,
     /// Every running node holds an authenticated link to every member it lists, and each link
-    /// authenticated that member's current life (a full mesh, as ARCHITECTURE section 4 asks).
+    /// authenticated that member's current life (a full mesh, see docs/architecture.md,
+    /// "Identity, links and membership").
     FullMesh,
     /// Every running node holding `name`'s cookie lists only `name`'s current life if `name`
     /// runs (nothing if it is stopped), and reported every other life of `name` that it had
