@@ -1,12 +1,34 @@
 //! Shoal's sans-io core: everything a node decides, with no sockets, no clock reads and no
-//! global RNG, so that `shoal-sim` can run many nodes deterministically.
+//! global RNG, so that `shoal-sim` can run many nodes deterministically. A driver feeds each
+//! core its inputs (`handle_*` calls, with the current time) and drains its outputs as data;
+//! docs/architecture.md, "The sans-io pattern", lists which driver runs which core.
 //!
-//! - [`NodeId`], [`Member`]: who a node is and what the cluster knows of it.
-//! - [`Cookie`], [`datagram`]: the shared secret and HMAC-tagged gossip datagrams.
-//! - [`LinkMessage`], [`Handshake`]: the link wire format and its authentication FSM.
-//! - [`Pid`], [`ActorFrame`]: process ids and the actor plane on a link.
-//! - [`Registry`]: one node's replica of the global registry and its conflict rule.
-//! - [`Membership`]: SWIM (foca) plus link signals; emits [`Event`]s and driver [`Output`]s.
+//! Identity and wire:
+//! - [`node_id`]: [`NodeId`], a name plus a creation stamp that grows on every restart.
+//! - [`member`]: [`Member`], the record membership gossips (identity, addresses, roles, version).
+//! - [`cookie`]: [`Cookie`], the cluster's shared secret and its HMAC-SHA256 tags.
+//! - [`datagram`]: gossip datagrams, tagged with the cookie.
+//! - [`wire`]: [`LinkMessage`], the frames on a node-to-node link, and their encoding.
+//! - [`actor_wire`]: [`Pid`], [`ActorFrame`] and the single-pass encoding of sends and calls.
+//! - [`error`]: [`ConfigError`], a setting out of range or malformed.
+//!
+//! State machines and rules:
+//! - [`handshake`]: [`Handshake`], the link's authentication FSM (the dialer proves first).
+//! - [`membership`]: [`Membership`], SWIM (foca) plus link signals; emits [`Event`]s and
+//!   driver [`Output`]s.
+//! - [`joining`]: whether a node that just started is still finding its cluster.
+//! - [`registry`]: [`Registry`], one node's replica of the global registry and its conflict
+//!   rule.
+//! - [`split_brain`]: the resolver that decides which side of a partition keeps running.
+//! - [`leader`]: who leads, the rule singletons and leader watches follow.
+//! - [`lease`]: the singleton lease that fences a node's singletons after it did not run.
+//! - [`children`]: the distributed supervisor's replicated child table.
+//! - [`child_manager`]: the distributed supervisor's decisions (start, stop, hand off, take
+//!   over).
+//! - [`placement`]: where a child runs, as pure functions of its id and the candidates.
+//!
+//! Testing:
+//! - [`fuzzing`]: fixed inputs for the fuzz targets and property tests of the decoders.
 
 pub mod actor_wire;
 pub mod child_manager;
