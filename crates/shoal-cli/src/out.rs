@@ -1,4 +1,4 @@
-//! Standard output for command results, through [`outln!`] and [`out!`] instead of
+//! Standard output for command results, through `outln!` and `out!` instead of
 //! `println!`, which panics when the reader has gone (`shoal ps | head -1`). A reader that went
 //! away is not the command's failure: the rest of the output is dropped, and the command
 //! finishes its work (a `cluster`, `bench` or `chaos` command still stops what it started);

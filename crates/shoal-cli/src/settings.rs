@@ -1,7 +1,7 @@
 //! Settings of `shoal node`: flags > `SHOAL_*` environment > `shoal.toml` > defaults.
 //!
 //! clap merges each flag with its variable ([`NodeArgs`]); [`NodeArgs::resolve`] then fills the
-//! gaps from `shoal.toml` ([`file`]) and the defaults, and validates every value into
+//! gaps from `shoal.toml` ([`mod@file`]) and the defaults, and validates every value into
 //! [`NodeSettings`]. Every error is one line that names the value, where it came from, and the
 //! fix, e.g. `invalid --listen "127.0.0.1:70000": use IP:PORT with a port from 0 to 65535, e.g.
 //! 127.0.0.1:0`.

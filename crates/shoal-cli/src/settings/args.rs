@@ -10,6 +10,8 @@ use std::path::PathBuf;
 // `NodeArgs::resolve` to get validated `NodeSettings`. Values are kept as text and validated
 // there, so that each error is one line naming the value and the fix (clap's own errors for
 // typed values are longer and name no fix). The doc line above is user-facing: clap shows it.
+// So are the field docs: their `<hostname>`-style placeholders are for `--help`, not HTML.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Clone, Default, clap::Args)]
 pub(crate) struct NodeArgs {
     /// Node name, unique in the cluster: 1-64 of A-Z a-z 0-9 . _ - [default: <hostname>-<pid>]
