@@ -1,4 +1,5 @@
-//! `shoal`: run a node, benchmark a local cluster.
+//! `shoal`: run a node, run and inspect a local cluster (and any cluster through its HTTP
+//! API), inject faults and check the guarantees, benchmark.
 
 #[macro_use]
 mod out;

@@ -1,9 +1,13 @@
-//! Deterministic multi-node simulation of `shoal-proto`'s membership core.
+//! Deterministic multi-node simulation of `shoal-proto`'s sans-io cores, driven the way
+//! shoal-node drives them.
 //!
 //! - [`Sim`]: N nodes, each a real [`shoal_proto::Membership`] behind a simulated driver, on a
 //!   virtual clock with one seeded RNG and a network with latency, datagram loss, partitions,
-//!   crashes, restarts and graceful leaves. Links run the real handshake FSM. Invariants are
-//!   checked after every step.
+//!   crashes, restarts, graceful leaves and paused processes. Links run the real handshake
+//!   FSM. Each node also runs the real registry replica, child table and child manager (the
+//!   distributed supervisor's rules), split-brain resolver, and singleton rule with its lease;
+//!   child and singleton instances are stand-ins (no actor runtime). Invariants are checked
+//!   after every step.
 //! - [`Scenario`], [`Step`], [`Expect`]: scripts run against a fresh `Sim` per seed; a failure
 //!   prints the seed and the command that replays it.
 //! - [`seeds()`]: the seed list of a test, or the single seed of `SHOAL_SIM_SEED`.
