@@ -128,7 +128,7 @@ pub(crate) async fn run(
             lapsed,
         };
         for spec in singletons.specs() {
-            reconcile(&actors, &view, &spec, (side, &lease), &mut running);
+            reconcile(&actors, &view, &spec, side, &lease, &mut running);
         }
     }
 }
@@ -146,12 +146,14 @@ struct Side {
     lapsed: bool,
 }
 
-/// Starts or stops this node's instance of `spec` as leadership says.
+/// Starts or stops this node's instance of `spec` as leadership says; a new instance is
+/// fenced by `lease`.
 fn reconcile(
     actors: &Actors,
     view: &Snapshot,
     spec: &SingletonSpec,
-    (side, lease): (Side, &Arc<Fence>),
+    side: Side,
+    lease: &Arc<Fence>,
     running: &mut BTreeMap<String, Pid>,
 ) {
     if running
