@@ -7,7 +7,6 @@ use shoal_proto::wire::DEFAULT_MAX_FRAME_LEN;
 use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
 use crate::error::NodeError;
-use crate::node::Node;
 
 mod env;
 
@@ -16,7 +15,7 @@ mod env;
 /// lets bursts through and still bounds what a slow or stalled peer makes a node hold.
 pub const DEFAULT_LINK_BUSY_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Settings of one node. Build with [`Node::builder`].
+/// Settings of one node. Build with [`Node::builder`](crate::Node::builder).
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
     /// Unique name in the cluster.
@@ -157,7 +156,7 @@ impl NodeBuilder {
     }
 
     /// The token the HTTP API asks for on mutating endpoints (`shoal-http` reads it through
-    /// [`Node::admin_token`]); `None` (the default) refuses them all. An empty token is none.
+    /// [`Node::admin_token`](crate::Node::admin_token)); `None` (the default) refuses them all. An empty token is none.
     pub fn admin_token(self, token: Option<String>) -> Self {
         self.set(|c| {
             c.admin_token = token.filter(|t| !t.is_empty()).map(AdminToken);
@@ -264,10 +263,5 @@ impl NodeBuilder {
         let mut config = self.config?;
         config.membership = config.membership.validate()?;
         Ok(config)
-    }
-
-    /// Binds the sockets and starts the node's tasks. Returns once the node listens.
-    pub async fn start(self) -> Result<Node, NodeError> {
-        Node::start(self.build()?).await
     }
 }

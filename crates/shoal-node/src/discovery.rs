@@ -11,15 +11,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use shoal_proto::Member;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 pub use self::local::{LocalDirectory, LocalEntry};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
-use crate::node::Input;
-use crate::node::Snapshot;
-use crate::node::Throttle;
+use crate::snapshot::Snapshot;
+use crate::throttle::Throttle;
 
 /// How soon discovery runs again while the node knows no peer; the pause doubles with every
 /// round that finds nobody, up to [`JOINED_INTERVAL`], so seeds that do not resolve or refuse
@@ -49,11 +48,12 @@ impl Discovery {
         })
     }
 
-    /// Proposes addresses at once, then every round, until cancelled. Removes this node's
-    /// local entry on the way out.
+    /// Hands `propose` each round's addresses, at once and then every round, until cancelled
+    /// or `propose` returns false (the node's driver is gone). Removes this node's local entry
+    /// on the way out.
     pub(crate) async fn run(
         self,
-        inputs: mpsc::UnboundedSender<Input>,
+        propose: impl Fn(Vec<SocketAddr>) -> bool,
         snapshot: watch::Receiver<Snapshot>,
         cancel: CancellationToken,
     ) {
@@ -62,7 +62,7 @@ impl Discovery {
             let addrs = self.round().await;
             // Sent when empty too: a first round that finds nobody tells the driver that
             // this node is alone, not still joining.
-            if inputs.send(Input::Propose(addrs)).is_err() {
+            if !propose(addrs) {
                 break;
             }
             let alone = snapshot.borrow().members.is_empty();

@@ -50,7 +50,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub(crate) use self::manager::{Command, Manager, Strategies};
 pub(crate) use self::table::Table;
 use crate::actor::Actors;
-use crate::node::Snapshot;
+use crate::snapshot::Snapshot;
 pub use shoal_proto::child_manager::MoveError;
 pub use shoal_proto::children::{ChildSpec, Intensity, StartKind};
 pub use shoal_proto::placement::{Candidate, Placement, PlacementError, PlacementStrategy};

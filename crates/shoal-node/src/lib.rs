@@ -41,15 +41,24 @@
 //! ```
 
 pub mod actor;
+mod clock;
 pub mod config;
 pub mod discovery;
 pub mod distributed;
 pub mod error;
 pub mod node;
+mod node_event;
 mod singleton;
+mod snapshot;
 mod split_brain;
+mod stats;
+mod throttle;
 
+pub use clock::now_us;
 pub use config::{AdminToken, DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};
 pub use error::NodeError;
-pub use node::{Node, NodeEvent, NodeStats, Snapshot, now_us};
+pub use node::Node;
+pub use node_event::NodeEvent;
 pub use shoal_proto::{DownReason, Event, Liveness, Member, MemberStatus, NodeId, NodeName};
+pub use snapshot::Snapshot;
+pub use stats::NodeStats;

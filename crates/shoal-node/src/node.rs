@@ -5,19 +5,18 @@ mod contract;
 mod driver;
 mod launcher;
 mod link;
+mod link_counters;
 mod outbox;
 mod shutdown;
-mod throttle;
 
-pub(crate) use throttle::Throttle;
+pub(crate) use self::link_counters::LinkCounters;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use shoal_proto::{Creation, Member, MemberStatus, MembershipStats, NodeId, NodeName, ProtocolRange};
+use shoal_proto::{Creation, Member, MemberStatus, NodeId, NodeName, ProtocolRange};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -32,64 +31,7 @@ use crate::config::{NodeBuilder, NodeConfig};
 use crate::discovery::Discovery;
 use crate::distributed::DistributedSupervisor;
 use crate::error::NodeError;
-
-/// A membership event with the wall-clock time it was decided at.
-#[derive(Clone, Debug)]
-pub struct NodeEvent {
-    /// What happened.
-    pub event: shoal_proto::Event,
-    /// When, in microseconds since the Unix epoch.
-    pub at_us: u64,
-}
-
-/// Counters of refused network input on the links (gossip counters are in [`MembershipStats`]).
-#[derive(Debug, Default)]
-pub(crate) struct LinkCounters {
-    pub(crate) bad_frames: AtomicU64,
-    pub(crate) oversized_frames: AtomicU64,
-    pub(crate) handshake_failures: AtomicU64,
-    pub(crate) handshakes_shed: AtomicU64,
-    /// Rate limit of the warnings about refused connections (anyone can cause them).
-    pub(crate) refusal_warnings: throttle::Throttle,
-}
-
-/// A snapshot of refused input, for `/api/node` and metrics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct NodeStats {
-    /// Link frames that did not decode (the connection was closed).
-    pub bad_frames: u64,
-    /// Link frames over the maximum length (the connection was closed).
-    pub oversized_frames: u64,
-    /// Handshakes that failed (wrong cookie, garbage, timeout).
-    pub handshake_failures: u64,
-    /// Connections closed at once because too many handshakes were already in progress.
-    pub handshakes_shed: u64,
-    /// Actor messages from peers that this node refused (no such actor, wrong type, a body
-    /// that does not decode, a full mailbox); each was answered with a refusal.
-    pub actor_messages_refused: u64,
-    /// Refusals peers sent back for this node's one-way sends.
-    pub actor_sends_refused_by_peers: u64,
-    /// Actor frames received from peers.
-    pub actor_frames_received: u64,
-    /// Gossip counters.
-    #[serde(flatten)]
-    pub membership: MembershipStats,
-}
-
-/// What the driver publishes after each batch of work.
-#[derive(Clone, Debug)]
-pub struct Snapshot {
-    /// This node as the cluster knows it.
-    pub local: Member,
-    /// Live peers, sorted by name.
-    pub members: Vec<MemberStatus>,
-    /// Gossip counters.
-    pub stats: MembershipStats,
-    /// This life is still finding its cluster: its discovery knows of peers, none is live
-    /// yet and not all of them failed (see [`shoal_proto::joining::Joining`]). While it
-    /// is, the node writes no new child.
-    pub joining: bool,
-}
+use crate::{NodeEvent, NodeStats, Snapshot, now_us};
 
 struct Inner {
     actors: Actors,
@@ -115,6 +57,13 @@ struct Inner {
 #[derive(Clone)]
 pub struct Node {
     inner: Arc<Inner>,
+}
+
+impl NodeBuilder {
+    /// Binds the sockets and starts the node's tasks. Returns once the node listens.
+    pub async fn start(self) -> Result<Node, NodeError> {
+        Node::start(self.build()?).await
+    }
 }
 
 impl Node {
@@ -180,7 +129,9 @@ impl Node {
             counters.clone(),
             cancel.clone(),
         ));
-        tracker.spawn(discovery.run(inputs.clone(), snapshot.clone(), cancel.clone()));
+        let to_driver = inputs.clone();
+        let propose = move |addrs| to_driver.send(Input::Propose(addrs)).is_ok();
+        tracker.spawn(discovery.run(propose, snapshot.clone(), cancel.clone()));
         tracker.spawn(registry_anti_entropy(actors.clone(), cancel.clone()));
         let (verdict_tx, verdict) = watch::channel(crate::split_brain::Verdict::default());
         tracker.spawn(crate::split_brain::run(
@@ -497,13 +448,6 @@ fn register_diagnostics(actors: &Actors) {
     actors.register_factory(ECHO_SUPERVISOR_FACTORY, |args: EchoSupervisorArgs| {
         Ok(args.build())
     });
-}
-
-/// Microseconds since the Unix epoch (0 if the clock is before 1970).
-pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Refuses a member record whose `Hello` would exceed the handshake frame limit: peers would

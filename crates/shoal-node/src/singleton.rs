@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::actor::{Actors, Fence, Pid};
-use crate::node::Snapshot;
+use crate::snapshot::Snapshot;
 use crate::split_brain::Verdict;
 
 /// How often each node re-checks its singletons besides membership changes (a new leader

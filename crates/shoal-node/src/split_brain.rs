@@ -9,7 +9,8 @@ use shoal_proto::{DownReason, Event, Member, NodeName};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::node::{NodeEvent, Snapshot};
+use crate::node_event::NodeEvent;
+use crate::snapshot::Snapshot;
 
 /// How often the resolver looks again while nothing changes (a pending decision falls due).
 const RECHECK: Duration = Duration::from_millis(250);

@@ -1,5 +1,7 @@
 //! Errors of sends, calls and spawns, each saying what happened to the message.
 
+use std::fmt;
+
 use shoal_proto::{ExitReason, NodeName, Refusal, SpawnRefusal};
 
 /// A send that was not delivered (the message is dropped).
@@ -136,4 +138,33 @@ pub enum JsonError {
     /// the reply did not encode as JSON.
     #[error("{0}")]
     Call(CallError),
+}
+
+/// Why a handler failed; stops the actor with [`ExitReason::Error`]. Any error type converts
+/// into it with `?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorError(String);
+
+impl ActorError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ActorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<E: std::error::Error> From<E> for ActorError {
+    fn from(e: E) -> Self {
+        Self(e.to_string())
+    }
 }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::actor::Actors;
-use crate::node::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// What the supervisor handle asks of the manager.
 #[derive(Debug)]

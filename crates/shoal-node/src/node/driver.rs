@@ -13,13 +13,15 @@ use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::LinkCounters;
 use super::chaos::Chaos;
 use super::link::{self, LinkContext};
 use super::outbox::{Limits, LinkSender};
-use super::{LinkCounters, NodeEvent, Snapshot, Throttle, now_us};
 use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
+use crate::throttle::Throttle;
+use crate::{NodeEvent, Snapshot, now_us};
 
 /// Everything the driver reacts to besides datagrams and timers.
 #[derive(Debug)]
