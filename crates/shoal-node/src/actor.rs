@@ -78,7 +78,7 @@ pub use self::handoff::Handoff;
 pub use self::info::{ActorInfo, ActorStatus};
 pub use self::json::JsonCodec;
 pub use self::registry::{ConflictPolicy, GroupEvent};
-pub(crate) use self::remote::{Origin, Route, append_message};
+pub(crate) use self::remote::{Origin, Remote, Route, append_message};
 pub use self::signal::{MonitorRef, Signal};
 pub use self::supervisor::{
     ChildInfo, ChildSpec, Children, ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, Restart, Strategy,

@@ -228,6 +228,7 @@ pub enum MigrateError {
 #[derive(Clone)]
 pub struct DistributedSupervisor {
     actors: Actors,
+    children: Arc<Table>,
     snapshot: watch::Receiver<Snapshot>,
     verdict: watch::Receiver<Verdict>,
     commands: mpsc::UnboundedSender<Command>,
@@ -237,6 +238,7 @@ pub struct DistributedSupervisor {
 impl DistributedSupervisor {
     pub(crate) fn new(
         actors: Actors,
+        children: Arc<Table>,
         snapshot: watch::Receiver<Snapshot>,
         verdict: watch::Receiver<Verdict>,
         commands: mpsc::UnboundedSender<Command>,
@@ -244,6 +246,7 @@ impl DistributedSupervisor {
     ) -> Self {
         Self {
             actors,
+            children,
             snapshot,
             verdict,
             commands,
@@ -265,7 +268,7 @@ impl DistributedSupervisor {
         if !self.actors.has_factory(&spec.factory) {
             return Err(StartChildError::UnknownFactory(spec.factory));
         }
-        let mut changes = self.actors.inner.children.subscribe();
+        let mut changes = self.children.subscribe();
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         let owner = loop {
             match self.write_start(spec.clone()) {
@@ -305,25 +308,24 @@ impl DistributedSupervisor {
         };
         let host = manager::NodeHost {
             actors: &self.actors,
+            children: &self.children,
             custom: self.strategies.snapshot(),
         };
-        self.actors
-            .with_children(|table| child_manager::start(table, spec, &view, &host, snapshot.joining))
+        self.children
+            .with(|table| child_manager::start(table, spec, &view, &host, snapshot.joining))
     }
 
     /// Removes child `id` cluster-wide; its owner stops the instance with `Shutdown`.
     /// Returns whether there was such a child.
     pub fn terminate_child(&self, id: &str) -> bool {
-        let found = self
-            .actors
-            .with_children(|table| child_manager::terminate(table, id));
+        let found = self.children.with(|table| child_manager::terminate(table, id));
         let _ = self.commands.send(Command::Kick);
         found
     }
 
     /// Every child, by id, with its owner and running instance (this node's view).
     pub fn which_children(&self) -> Vec<ChildInfo> {
-        let records: Vec<ChildRecord> = self.actors.with_children(|t| t.children().cloned().collect());
+        let records: Vec<ChildRecord> = self.children.with(|t| t.children().cloned().collect());
         records
             .into_iter()
             .map(|r| {
@@ -354,7 +356,7 @@ impl DistributedSupervisor {
             specs: children.len(),
             running: children.iter().filter(|c| c.pid.is_some()).count(),
             failed: children.iter().filter(|c| c.failed.is_some()).count(),
-            tombstones: self.actors.with_children(|t| t.tombstones()),
+            tombstones: self.children.with(|t| t.tombstones()),
         }
     }
 
@@ -363,12 +365,12 @@ impl DistributedSupervisor {
     /// from the state it had. A move is one write that can lose to a concurrent one (see
     /// [`shoal_proto::child_manager::Move`]); then this says which move won.
     pub async fn migrate(&self, id: &str, node: &NodeName) -> Result<Pid, MigrateError> {
-        let mut changes = self.actors.inner.children.subscribe();
+        let mut changes = self.children.subscribe();
         let moved = {
             let view = self.snapshot.borrow();
             let live = crate::split_brain::live(&view);
-            self.actors
-                .with_children(|table| shoal_proto::child_manager::migrate(table, id, node, &live))?
+            self.children
+                .with(|table| shoal_proto::child_manager::migrate(table, id, node, &live))?
         };
         let _ = self.commands.send(Command::Kick);
         let Some(moved) = moved else {
@@ -380,7 +382,7 @@ impl DistributedSupervisor {
         };
         let wait = async {
             loop {
-                let outcome = self.actors.with_children(|t| moved.outcome(t));
+                let outcome = self.children.with(|t| moved.outcome(t));
                 let running = self.actors.whereis(id).filter(|pid| pid.node.name == *node);
                 match (outcome, running) {
                     (MoveOutcome::Done { state_kept: true }, Some(pid)) => return Ok(pid),
@@ -434,7 +436,7 @@ impl DistributedSupervisor {
         }
         let moved = done.await.unwrap_or_default();
         let local = self.actors.node().name.clone();
-        let mut changes = self.actors.inner.children.subscribe();
+        let mut changes = self.children.subscribe();
         let arrived = |id: &String| self.actors.whereis(id).is_some_and(|p| p.node.name != local);
         let wait = async {
             while !moved.iter().all(arrived) {
@@ -456,8 +458,8 @@ impl DistributedSupervisor {
     ) -> Option<Result<Pid, ExitReason>> {
         let check = || {
             let record = self
-                .actors
-                .with_children(|t| t.get(id).map(|r| (r.owner.clone(), r.failed.clone())));
+                .children
+                .with(|t| t.get(id).map(|r| (r.owner.clone(), r.failed.clone())));
             let (owner, failed) = record?;
             if let Some(reason) = failed {
                 return Some(Err(reason));

@@ -29,7 +29,7 @@ pub(crate) use self::outbox::{LinkSender, OutboxError, WeakLinkSender};
 use crate::actor::Actors;
 use crate::config::{NodeBuilder, NodeConfig};
 use crate::discovery::Discovery;
-use crate::distributed::DistributedSupervisor;
+use crate::distributed::{DistributedSupervisor, Table};
 use crate::error::NodeError;
 use crate::{NodeEvent, NodeStats, Snapshot, now_us};
 
@@ -108,11 +108,13 @@ impl Node {
         let counters = Arc::new(LinkCounters::default());
         let actors = Actors::new(local.id.clone(), cancel.child_token(), tracker.clone());
         register_diagnostics(&actors);
+        let children = Arc::new(Table::new(local.id.clone(), actors.remote().clone()));
         let chaos = Arc::new(Chaos::default());
         let failure = Arc::new(OnceLock::new());
         let wiring = DriverWiring {
             failure: failure.clone(),
             actors: actors.clone(),
+            children: children.clone(),
             chaos: chaos.clone(),
             inputs: inputs.clone(),
             inputs_rx,
@@ -149,7 +151,9 @@ impl Node {
             snapshot.clone(),
             cancel.clone(),
         ));
-        let supervisor = start_supervisor(&actors, &snapshot, &verdict, &config, &tracker, &cancel);
+        let supervisor = start_supervisor(
+            &actors, &children, &snapshot, &verdict, &config, &tracker, &cancel,
+        );
         tracing::info!(name = %config.name, %listen, "node started");
         let inner = Inner {
             actors,
@@ -403,6 +407,7 @@ async fn registry_anti_entropy(actors: Actors, cancel: CancellationToken) {
 /// Starts the distributed supervisor's manager; returns its handle.
 fn start_supervisor(
     actors: &Actors,
+    children: &Arc<Table>,
     snapshot: &watch::Receiver<Snapshot>,
     verdict: &watch::Receiver<crate::split_brain::Verdict>,
     config: &NodeConfig,
@@ -413,6 +418,7 @@ fn start_supervisor(
     let strategies = Arc::new(crate::distributed::Strategies::default());
     let manager = crate::distributed::Manager::new(
         actors.clone(),
+        children.clone(),
         snapshot.clone(),
         verdict.clone(),
         commands_rx,
@@ -422,6 +428,7 @@ fn start_supervisor(
     tracker.spawn(manager.run(cancel.clone()));
     DistributedSupervisor::new(
         actors.clone(),
+        children.clone(),
         snapshot.clone(),
         verdict.clone(),
         commands,

@@ -83,11 +83,10 @@ pub(crate) struct SystemInner {
     table: RwLock<ActorTable>,
     next_id: AtomicU64,
     next_ref: AtomicU64,
-    pub(crate) remote: Remote,
+    pub(crate) remote: Arc<Remote>,
     pub(crate) factories: Factories,
     pub(crate) registry: RwLock<super::registry::NodeRegistry>,
     pub(crate) counters: ActorCounters,
-    pub(crate) children: crate::distributed::Table,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
@@ -107,11 +106,10 @@ impl Actors {
                 table: RwLock::new(ActorTable::default()),
                 next_id: AtomicU64::new(1),
                 next_ref: AtomicU64::new(1),
-                remote: Remote::default(),
+                remote: Arc::default(),
                 factories: Factories::default(),
                 registry: RwLock::new(super::registry::NodeRegistry::new(local.clone())),
                 counters: ActorCounters::default(),
-                children: crate::distributed::Table::new(local.clone()),
                 cancel,
                 tracker,
             }),
@@ -125,6 +123,11 @@ impl Actors {
     pub fn standalone(name: NodeName) -> Self {
         let local = NodeId::new(name, Creation(crate::now_us()));
         Self::new(local, CancellationToken::new(), TaskTracker::new())
+    }
+
+    /// The routes to other nodes, for the node's services that send their own frames.
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.inner.remote
     }
 
     /// The tracker of this node's tasks (spawn helpers on it, so a stop waits for them).

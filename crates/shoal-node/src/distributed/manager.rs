@@ -14,6 +14,7 @@ use shoal_proto::{ExitReason, NodeName, Pid, RegisterError};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::Table;
 use crate::actor::Actors;
 use crate::snapshot::Snapshot;
 
@@ -54,6 +55,7 @@ type Exit = (String, Pid, ExitReason);
 /// What the decisions ask of this node: registry lookups, arrived states, custom strategies.
 pub(crate) struct NodeHost<'a> {
     pub(crate) actors: &'a Actors,
+    pub(crate) children: &'a Table,
     pub(crate) custom: HashMap<String, Arc<dyn Placement>>,
 }
 
@@ -63,7 +65,7 @@ impl Host for NodeHost<'_> {
     }
 
     fn has_handoff(&self, id: &str) -> bool {
-        self.actors.inner.children.has_handoff(id)
+        self.children.has_handoff(id)
     }
 
     fn custom_placement(&self, name: &str) -> Option<&dyn Placement> {
@@ -74,6 +76,7 @@ impl Host for NodeHost<'_> {
 /// One node's child manager task.
 pub(crate) struct Manager {
     actors: Actors,
+    children: Arc<Table>,
     snapshot: watch::Receiver<Snapshot>,
     verdict: watch::Receiver<Verdict>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -85,6 +88,7 @@ pub(crate) struct Manager {
 impl Manager {
     pub(crate) fn new(
         actors: Actors,
+        children: Arc<Table>,
         snapshot: watch::Receiver<Snapshot>,
         verdict: watch::Receiver<Verdict>,
         commands: mpsc::UnboundedReceiver<Command>,
@@ -94,6 +98,7 @@ impl Manager {
         let core = ChildManager::new(actors.node().name.clone(), rebalance);
         Self {
             actors,
+            children,
             snapshot,
             verdict,
             commands,
@@ -105,20 +110,20 @@ impl Manager {
 
     /// Runs until `cancel`.
     pub(crate) async fn run(mut self, cancel: CancellationToken) {
-        let mut changes = self.actors.inner.children.subscribe();
+        let mut changes = self.children.subscribe();
         let mut ticks = tokio::time::interval(RECHECK);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut digests = tokio::time::interval(DIGEST_INTERVAL);
         digests.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let actors = self.actors.clone();
+        let children = self.children.clone();
         loop {
-            let has_children = self.actors.with_children(|t| t.children().next().is_some());
+            let has_children = self.children.with(|t| t.children().next().is_some());
             tokio::select! {
                 () = cancel.cancelled() => return,
                 changed = changes.changed() => if changed.is_err() { return },
                 changed = self.snapshot.changed() => if changed.is_err() { return },
                 changed = self.verdict.changed() => if changed.is_err() { return },
-                () = actors.inner.children.kick.notified() => {}
+                () = children.kick.notified() => {}
                 Some(exit) = self.exits.1.recv() => self.on_exit(exit),
                 Some(command) = self.commands.recv() => match command {
                     Command::Kick => {}
@@ -129,7 +134,7 @@ impl Manager {
                 },
                 _ = ticks.tick(), if has_children => {}
                 // Always: an empty table still confirms its peers' tombstones.
-                _ = digests.tick() => self.actors.children_tick(),
+                _ = digests.tick() => self.children.tick(),
             }
             self.reconcile().await;
         }
@@ -139,9 +144,7 @@ impl Manager {
     async fn reconcile(&mut self) {
         let actions = self.decide(|core, table, view, host| {
             let actions = core.reconcile(table, view, host);
-            host.actors
-                .inner
-                .children
+            host.children
                 .retain_handoffs(|id, arrived_ms| core.keeps_handoff(table, id, arrived_ms, view.now_ms));
             actions
         });
@@ -164,11 +167,11 @@ impl Manager {
         };
         let host = NodeHost {
             actors: &self.actors,
+            children: &self.children,
             custom: self.strategies.snapshot(),
         };
         let core = &mut self.core;
-        self.actors
-            .with_children(|table| decide(core, table, &view, &host))
+        self.children.with(|table| decide(core, table, &view, &host))
     }
 
     /// Performs `actions` in order: stops, handoffs (awaited), then starts.
@@ -195,7 +198,7 @@ impl Manager {
                 moved.push(id);
             } else {
                 let core = &mut self.core;
-                self.actors.with_children(|t| core.handoff_undelivered(t, &id));
+                self.children.with(|t| core.handoff_undelivered(t, &id));
             }
         }
         let started: Vec<(String, Instance, bool)> = starts
@@ -205,7 +208,7 @@ impl Manager {
         if !started.is_empty() {
             // One delta for all starts of this pass (a failover starts hundreds at once).
             let core = &mut self.core;
-            self.actors.with_children(|t| {
+            self.children.with(|t| {
                 for (id, instance, state_arrived) in started {
                     core.started(t, &id, instance, state_arrived);
                 }
@@ -222,9 +225,7 @@ impl Manager {
         spec: &shoal_proto::children::ChildSpec,
         moving: bool,
     ) -> Option<(String, Instance, bool)> {
-        let handed = moving
-            .then(|| self.actors.inner.children.take_handoff(&id))
-            .flatten();
+        let handed = moving.then(|| self.children.take_handoff(&id)).flatten();
         let state_arrived = handed.is_some();
         let state = handed.and_then(|(_, state)| state);
         let pid = match self
@@ -236,8 +237,7 @@ impl Manager {
                 tracing::warn!(child = %id, factory = %spec.factory, "cannot start the child: {refusal}");
                 let reason = ExitReason::Error(refusal.to_string());
                 let (core, now_ms) = (&mut self.core, crate::now_us() / 1000);
-                self.actors
-                    .with_children(|t| core.start_failed(t, &id, reason, now_ms));
+                self.children.with(|t| core.start_failed(t, &id, reason, now_ms));
                 return None;
             }
         };
@@ -280,8 +280,8 @@ impl Manager {
             tracing::info!(child = %id, %pid, %reason, "child stopped");
         }
         let (core, now_ms) = (&mut self.core, crate::now_us() / 1000);
-        self.actors
-            .with_children(|t| core.handle_exit(t, &id, &pid, reason, now_ms));
+        self.children
+            .with(|t| core.handle_exit(t, &id, &pid, reason, now_ms));
     }
 
     /// Takes the state of `instance` (if its factory can), stops it, waits until it is gone
@@ -294,6 +294,7 @@ impl Manager {
         owner: NodeName,
     ) -> impl std::future::Future<Output = (String, bool)> + use<> {
         let actors = self.actors.clone();
+        let children = self.children.clone();
         async move {
             let down = actors.monitor(&instance.pid);
             let state = if actors.factory_extract(&instance.factory).is_some() {
@@ -304,10 +305,9 @@ impl Manager {
             };
             let _ = down.await;
             let sent = actors
-                .inner
-                .remote
+                .remote()
                 .route_id(&owner)
-                .is_some_and(|to| actors.send_handoff(&to, &id, state));
+                .is_some_and(|to| children.send_handoff(&to, &id, state));
             tracing::info!(child = %id, to = %owner, sent, "handed the child over");
             (id, sent)
         }

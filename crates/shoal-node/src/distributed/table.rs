@@ -3,20 +3,19 @@
 //! arrived for children moving here.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use shoal_proto::children::{ChildFrame, ChildOutput, ChildTable};
 use shoal_proto::{LinkMessage, NodeId, NodeName};
 use tokio::sync::{Notify, watch};
 
-use crate::actor::{Actors, append_message};
+use crate::actor::{Remote, append_message};
 
 /// A handed-over state: its sender, the state, and when it came (ms).
 type Arrived = (NodeName, Option<Bytes>, u64);
 
 /// The replica and what waits on it.
-#[derive(Debug)]
 pub(crate) struct Table {
     replica: Mutex<ChildTable>,
     /// The replica's change count, for `start_child`/`migrate` waiters and the manager.
@@ -26,11 +25,14 @@ pub(crate) struct Table {
     handoffs: Mutex<HashMap<String, Arrived>>,
     /// Wakes the manager (a handoff arrived).
     pub(crate) kick: Notify,
+    /// The links the table's frames leave on.
+    remote: Arc<Remote>,
 }
 
 impl Table {
-    pub(crate) fn new(local: NodeId) -> Self {
+    pub(crate) fn new(local: NodeId, remote: Arc<Remote>) -> Self {
         Self {
+            remote,
             replica: Mutex::new(ChildTable::new(local)),
             changes: watch::channel(0).0,
             handoffs: Mutex::new(HashMap::new()),
@@ -65,18 +67,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl Actors {
+impl Table {
     /// Runs `f` on the child table, then sends the local writes as one delta and whatever
     /// else the table asks; waiters hear of any change. Frames are queued under the lock,
     /// so deltas leave in write order.
-    pub(crate) fn with_children<T>(&self, f: impl FnOnce(&mut ChildTable) -> T) -> T {
-        let table = &self.inner.children;
-        let mut replica = lock(&table.replica);
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut ChildTable) -> T) -> T {
+        let mut replica = lock(&self.replica);
         let before = replica.changes();
         let result = f(&mut replica);
         replica.flush();
         while let Some(output) = replica.poll_output() {
-            let remote = &self.inner.remote;
+            let remote = &self.remote;
             match output {
                 ChildOutput::Send { to, frame } => {
                     let _ = remote.send_with(&to, append_message(&LinkMessage::Children(frame)));
@@ -89,37 +90,37 @@ impl Actors {
         let after = replica.changes();
         drop(replica);
         if after != before {
-            table.changes.send_replace(after);
+            self.changes.send_replace(after);
         }
         result
     }
 
     /// A child-table frame from `from`.
-    pub(crate) fn handle_children_frame(&self, from: &NodeId, frame: ChildFrame) {
+    pub(crate) fn handle_frame(&self, from: &NodeId, frame: ChildFrame) {
         match frame {
             ChildFrame::Handoff { id, state } => {
                 let now_ms = crate::now_us() / 1000;
-                lock(&self.inner.children.handoffs).insert(id, (from.name.clone(), state, now_ms));
-                self.inner.children.kick.notify_one();
+                lock(&self.handoffs).insert(id, (from.name.clone(), state, now_ms));
+                self.kick.notify_one();
             }
-            frame => self.with_children(|t| t.handle_frame(from, frame)),
+            frame => self.with(|t| t.handle_frame(from, frame)),
         }
     }
 
     /// A link to `peer` is up: compare child tables.
-    pub(crate) fn children_peer_linked(&self, peer: NodeId) {
-        self.with_children(|t| t.handle_peer_up(peer));
+    pub(crate) fn peer_linked(&self, peer: NodeId) {
+        self.with(|t| t.handle_peer_up(peer));
     }
 
     /// No link leads to `peer` any more: its table is compared again on the next link-up.
-    pub(crate) fn children_peer_unlinked(&self, peer: &NodeId) {
-        self.with_children(|t| t.handle_peer_down(peer));
+    pub(crate) fn peer_unlinked(&self, peer: &NodeId) {
+        self.with(|t| t.handle_peer_down(peer));
     }
 
     /// Anti-entropy and tombstone collection: every linked peer gets our summary.
-    pub(crate) fn children_tick(&self) {
+    pub(crate) fn tick(&self) {
         let now_ms = crate::now_us() / 1000;
-        self.with_children(|t| t.handle_tick(now_ms));
+        self.with(|t| t.handle_tick(now_ms));
     }
 
     /// Sends the state of child `id` to its new owner `to`.
@@ -128,8 +129,7 @@ impl Actors {
             id: id.to_owned(),
             state: state.map(Bytes::from),
         };
-        let remote = &self.inner.remote;
-        remote
+        self.remote
             .send_with(to, append_message(&LinkMessage::Children(frame)))
             .is_ok()
     }

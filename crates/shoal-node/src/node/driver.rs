@@ -19,6 +19,7 @@ use super::link::{self, LinkContext};
 use super::outbox::{Limits, LinkSender};
 use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
+use crate::distributed::Table;
 use crate::error::NodeError;
 use crate::throttle::Throttle;
 use crate::{NodeEvent, Snapshot, now_us};
@@ -55,6 +56,7 @@ pub(crate) enum Input {
 /// Channels and shared state handed to the driver.
 pub(crate) struct DriverWiring {
     pub(crate) actors: Actors,
+    pub(crate) children: Arc<Table>,
     pub(crate) chaos: Arc<Chaos>,
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) inputs_rx: mpsc::UnboundedReceiver<Input>,
@@ -279,6 +281,7 @@ impl Driver {
             inputs: self.wiring.inputs.clone(),
             counters: self.wiring.counters.clone(),
             actors: self.wiring.actors.clone(),
+            children: self.wiring.children.clone(),
             chaos: self.wiring.chaos.clone(),
             cancel: self.wiring.cancel.clone(),
         }
@@ -352,11 +355,11 @@ impl Driver {
             .collect();
         self.routes = routes;
         for peer in gone {
-            self.wiring.actors.children_peer_unlinked(&peer);
+            self.wiring.children.peer_unlinked(&peer);
         }
         for peer in added {
             self.wiring.actors.registry_peer_linked(peer.clone());
-            self.wiring.actors.children_peer_linked(peer);
+            self.wiring.children.peer_linked(peer);
         }
     }
 

@@ -25,6 +25,7 @@ use super::chaos::Chaos;
 use super::driver::Input;
 use super::outbox::{Limits, Outbox, outbox};
 use crate::actor::{Actors, Origin};
+use crate::distributed::Table;
 
 /// How long a dial may take to connect, and a handshake to finish.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -47,6 +48,7 @@ pub(crate) struct LinkContext {
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) counters: Arc<LinkCounters>,
     pub(crate) actors: Actors,
+    pub(crate) children: Arc<Table>,
     pub(crate) chaos: Arc<Chaos>,
     pub(crate) cancel: CancellationToken,
 }
@@ -484,7 +486,7 @@ fn dispatch(frame: BytesMut, origin: &Arc<Origin>, ctx: &LinkContext) -> Control
             tracing::debug!(conn = ctx.conn.0, peer = %origin.peer, "replication frame from another process of a routed name dropped");
         }
         Ok(LinkMessage::Registry(frame)) => ctx.actors.handle_registry_frame(&origin.peer, frame),
-        Ok(LinkMessage::Children(frame)) => ctx.actors.handle_children_frame(&origin.peer, frame),
+        Ok(LinkMessage::Children(frame)) => ctx.children.handle_frame(&origin.peer, frame),
         Ok(msg) => {
             tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");
             if ctx

@@ -23,9 +23,11 @@ fn context() -> (LinkContext, mpsc::UnboundedReceiver<Input>) {
     let (inputs, rx) = mpsc::unbounded_channel();
     let local = member("dialer");
     let cancel = CancellationToken::new();
+    let actors = Actors::new(local.id.clone(), cancel.clone(), TaskTracker::new());
     let ctx = LinkContext {
         conn: ConnId(1),
-        actors: Actors::new(local.id.clone(), cancel.clone(), TaskTracker::new()),
+        children: Arc::new(Table::new(local.id.clone(), actors.remote().clone())),
+        actors,
         local,
         cookie: Cookie::new("link-test").unwrap(),
         limits: Limits {
