@@ -51,20 +51,27 @@ mod codec;
 mod context;
 mod counter;
 mod echo;
+mod envelope;
 mod error;
+mod extract;
 mod factory;
 mod fence;
 mod handoff;
+mod inbound;
+mod inbox;
 mod info;
 mod json;
 mod mailbox;
 mod registry;
 mod remote;
+mod reply;
 mod run;
 mod signal;
+mod status;
 mod supervisor;
 mod system;
 mod watch;
+mod watcher;
 
 pub use self::actor_ref::ActorRef;
 pub use self::behaviour::Actor;
@@ -75,16 +82,17 @@ pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, 
 pub use self::error::{ActorError, CallError, JsonError, SendError, SpawnError, StateError};
 pub(crate) use self::fence::Fence;
 pub use self::handoff::Handoff;
-pub use self::info::{ActorInfo, ActorStatus};
+pub use self::info::ActorInfo;
 pub use self::json::JsonCodec;
 pub use self::registry::{ConflictPolicy, GroupEvent};
-pub(crate) use self::remote::{Origin, Remote, Route, append_message};
+pub(crate) use self::remote::{Remote, Route, append_message};
+pub(crate) use self::reply::Origin;
 pub use self::signal::{MonitorRef, Signal};
+pub use self::status::ActorStatus;
 pub use self::supervisor::{
     ChildInfo, ChildSpec, Children, ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, Restart, Strategy,
     Supervisor, SupervisorCall,
 };
-pub(crate) use self::system::ActorCounters;
 pub use self::system::{Actors, DownFuture, SpawnOptions};
 pub use shoal_proto::{
     ExitReason, Never, Pid, Refusal, RegisterError, Registration, RemoteMessage, SpawnRefusal,

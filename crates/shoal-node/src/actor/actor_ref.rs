@@ -1,4 +1,4 @@
-//! `ActorRef<A>`: the typed local handle to an actor, and what travels in its mailbox.
+//! `ActorRef<A>`: the typed local handle to an actor.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,61 +7,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::cell::Cell;
+use super::envelope::{Envelope, Responder, push_waiting};
 use super::mailbox::{MailboxSender, PushError};
-use super::remote::RemoteReply;
-use super::{Actor, CallError, ExitReason, Pid, SendError};
-
-/// Queues `envelope`, waiting for room in the mailbox; `NoProc` once the actor has stopped.
-pub(crate) async fn push_waiting<A: Actor>(
-    mailbox: &MailboxSender<Envelope<A>>,
-    envelope: Envelope<A>,
-) -> Result<(), SendError> {
-    // Try first: while there is room this skips the waiting machinery.
-    let envelope = match mailbox.try_send(envelope) {
-        Ok(()) => return Ok(()),
-        Err(PushError::Closed(_)) => return Err(SendError::NoProc),
-        Err(PushError::Full(envelope)) => envelope,
-    };
-    mailbox.send(envelope).await.map_err(|_| SendError::NoProc)
-}
-
-/// One mailbox entry.
-pub(crate) enum Envelope<A: Actor> {
-    Msg(A::Msg),
-    Call(A::Call, Responder<A::Reply>),
-}
-
-/// Where the answer to a call goes.
-pub(crate) enum Responder<R> {
-    Local(oneshot::Sender<Result<R, CallError>>),
-    Remote {
-        reply: RemoteReply,
-        encode: super::codec::EncodeReply<R>,
-    },
-    /// A call in JSON form ([`super::Actors::call_json`]): the reply is encoded as JSON.
-    Json {
-        tx: oneshot::Sender<Result<serde_json::Value, CallError>>,
-        encode: fn(&R) -> Result<serde_json::Value, String>,
-    },
-}
-
-impl<R> Responder<R> {
-    /// Answers the call, or tells the caller the actor stopped first.
-    pub(crate) fn respond(self, result: Result<R, ExitReason>) {
-        match self {
-            Self::Local(tx) => {
-                let _ = tx.send(result.map_err(CallError::Stopped));
-            }
-            Self::Remote { reply, encode } => reply.send(result, encode),
-            Self::Json { tx, encode } => {
-                let answer = result
-                    .map_err(CallError::Stopped)
-                    .and_then(|reply| encode(&reply).map_err(CallError::BadReply));
-                let _ = tx.send(answer);
-            }
-        }
-    }
-}
+use super::{Actor, CallError, Pid, SendError};
 
 /// A typed handle to a local actor: sends need no serialization and no lookup. Clones are
 /// cheap. [`ActorRef::pid`] gives the address to hand to other nodes.

@@ -1,5 +1,6 @@
 //! `Cell`: the type-erased record of one running actor, shared by the actor table, its
-//! refs and its task: identity, signal lane, inbox, counters, monitors and links.
+//! refs and its task: identity, signal lane, inbox, counters, monitors and links. The typed
+//! inbox behind it is in `inbox.rs`.
 
 use std::any::Any;
 use std::collections::HashSet;
@@ -8,17 +9,15 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use futures_util::future::BoxFuture;
-use shoal_proto::{NodeId, Refusal};
+use shoal_proto::Refusal;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::actor_ref::{Envelope, Responder, push_waiting};
-use super::codec::Codec;
-use super::info::ActorStatus;
-use super::json::JsonCodec;
-use super::mailbox::{MailboxSender, PushError};
-use super::remote::RemoteReply;
-use super::{Actor, CallError, ExitReason, JsonError, MonitorRef, Pid, SendError};
+use super::extract::Extract;
+use super::reply::RemoteReply;
+use super::status::ActorStatus;
+use super::watcher::Watcher;
+use super::{CallError, ExitReason, JsonError, MonitorRef, Pid, SendError};
 
 /// Signals on the priority lane; handled before mailbox messages.
 #[derive(Debug)]
@@ -43,38 +42,9 @@ pub(crate) enum SysSignal {
     },
     /// Serialise the state with `extract`, answer with it, then stop with `Shutdown`.
     HandOff {
-        extract: super::handoff::Extract,
+        extract: Extract,
         reply: oneshot::Sender<Option<Vec<u8>>>,
     },
-}
-
-/// Who to tell when the actor stops.
-#[derive(Debug)]
-pub(crate) enum Watcher {
-    /// A local actor, through its signal lane.
-    Actor { id: u64, monitor: MonitorRef },
-    /// Code outside any actor ([`super::Actors::monitor`]).
-    Channel {
-        monitor: MonitorRef,
-        tx: oneshot::Sender<ExitReason>,
-    },
-    /// A watcher on another node, through a `Down` frame.
-    Remote { node: NodeId, monitor: u64 },
-}
-
-impl Watcher {
-    /// The local monitor reference, for watchers on this node.
-    pub(crate) fn monitor_ref(&self) -> Option<MonitorRef> {
-        match self {
-            Self::Actor { monitor, .. } | Self::Channel { monitor, .. } => Some(*monitor),
-            Self::Remote { .. } => None,
-        }
-    }
-
-    /// Whether this is a watcher on `node` (that life or an older one).
-    pub(crate) fn is_on(&self, node: &NodeId) -> bool {
-        matches!(self, Self::Remote { node: n, .. } if n.name == node.name && n.creation <= node.creation)
-    }
 }
 
 /// Monitors and links of one actor; `dead` is set once, when it stops.
@@ -247,116 +217,5 @@ impl Cell {
 
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-/// The inbox of an actor of type `A`.
-pub(crate) struct TypedInbox<A: Actor> {
-    pub(crate) mailbox: MailboxSender<Envelope<A>>,
-    pub(crate) codec: Option<Codec<A>>,
-    pub(crate) json: Option<JsonCodec<A>>,
-}
-
-impl<A: Actor> TypedInbox<A> {
-    /// The JSON codec, or why there is none.
-    fn json(&self) -> Result<&JsonCodec<A>, JsonError> {
-        self.json.as_ref().ok_or(JsonError::NotAccepted {
-            actor_type: std::any::type_name::<A>(),
-        })
-    }
-
-    fn push(&self, envelope: Envelope<A>) -> Result<(), SendError> {
-        self.mailbox.try_send(envelope).map_err(|e| match e {
-            PushError::Full(_) => SendError::MailboxFull,
-            PushError::Closed(_) => SendError::NoProc,
-        })
-    }
-}
-
-fn wrong_msg<A: Actor>() -> SendError {
-    SendError::WrongType(format!("it takes {}", std::any::type_name::<A::Msg>()))
-}
-
-fn refusal(e: SendError) -> Refusal {
-    match e {
-        SendError::MailboxFull => Refusal::MailboxFull,
-        _ => Refusal::NoProc,
-    }
-}
-
-impl<A: Actor> Inbox for TypedInbox<A> {
-    fn send_any(&self, msg: Box<dyn Any + Send>) -> Result<(), SendError> {
-        let msg = msg.downcast::<A::Msg>().map_err(|_| wrong_msg::<A>())?;
-        self.push(Envelope::Msg(*msg))
-    }
-
-    fn send_any_wait(&self, msg: Box<dyn Any + Send>) -> BoxFuture<'_, Result<(), SendError>> {
-        match msg.downcast::<A::Msg>() {
-            Ok(msg) => Box::pin(push_waiting(&self.mailbox, Envelope::Msg(*msg))),
-            Err(_) => Box::pin(std::future::ready(Err(wrong_msg::<A>()))),
-        }
-    }
-
-    fn call_any(&self, call: Box<dyn Any + Send>, reply: Box<dyn Any + Send>) -> Result<(), SendError> {
-        let wrong =
-            || SendError::WrongType(format!("it takes calls of {}", std::any::type_name::<A::Call>()));
-        let call = call.downcast::<A::Call>().map_err(|_| wrong())?;
-        let reply = reply
-            .downcast::<oneshot::Sender<Result<A::Reply, CallError>>>()
-            .map_err(|_| wrong())?;
-        self.push(Envelope::Call(*call, Responder::Local(*reply)))
-    }
-
-    fn send_remote(&self, tag: u64, body: &[u8]) -> Result<(), Refusal> {
-        let codec = self.codec.as_ref().ok_or(Refusal::NotRemote)?;
-        let msg = codec.msg.accept(tag, body)?;
-        self.push(Envelope::Msg(msg)).map_err(refusal)
-    }
-
-    fn call_remote(&self, tag: u64, body: &[u8], reply: RemoteReply) -> Result<(), Refusal> {
-        let decoded = self
-            .codec
-            .as_ref()
-            .ok_or(Refusal::NotRemote)
-            .and_then(|codec| Ok((codec.call.accept(tag, body)?, codec.encode_reply)));
-        let (call, encode) = match decoded {
-            Ok(decoded) => decoded,
-            Err(why) => {
-                reply.answer(Err(why.clone()));
-                return Err(why);
-            }
-        };
-        let envelope = Envelope::Call(call, Responder::Remote { reply, encode });
-        let Err(e) = self.mailbox.try_send(envelope) else {
-            return Ok(());
-        };
-        let why = match e {
-            PushError::Full(_) => Refusal::MailboxFull,
-            PushError::Closed(_) => Refusal::NoProc,
-        };
-        if let Envelope::Call(_, Responder::Remote { reply, .. }) = e.into_inner() {
-            reply.answer(Err(why.clone()));
-        }
-        Err(why)
-    }
-
-    fn send_json(&self, msg: serde_json::Value) -> Result<(), JsonError> {
-        let msg = (self.json()?.msg)(msg)?;
-        self.push(Envelope::Msg(msg)).map_err(JsonError::NotDelivered)
-    }
-
-    fn call_json(&self, call: serde_json::Value, reply: JsonReply) -> Result<(), JsonError> {
-        let json = self.json()?;
-        let call = (json.call)(call)?;
-        let responder = Responder::Json {
-            tx: reply,
-            encode: json.reply,
-        };
-        self.push(Envelope::Call(call, responder))
-            .map_err(JsonError::NotDelivered)
-    }
-
-    fn depth(&self) -> usize {
-        self.mailbox.depth()
     }
 }

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use super::actor_ref::ActorRef;
-use super::cell::{Cell, Watcher};
+use super::cell::Cell;
 use super::system::{Actors, SpawnOptions};
+use super::watcher::Watcher;
 use super::{Actor, ExitReason, MonitorRef, Pid};
 
 /// Handed to every hook of an actor: its own address, the node's [`Actors`], monitors,

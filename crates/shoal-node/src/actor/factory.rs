@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shoal_proto::{ActorFrame, LinkMessage, NodeName, SpawnRefusal};
 
-use super::handoff::Extract;
+use super::extract::Extract;
 use super::remote::{Answer, Lane};
 use super::system::{Actors, SpawnOptions};
 use super::{Actor, Pid, SendError, SpawnError};

@@ -4,15 +4,11 @@
 //!
 //! [`Codec`]: super::Codec
 
-use std::time::Duration;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
-use super::system::Actors;
-use super::{Actor, CallError, JsonError, Pid};
+use super::{Actor, JsonError};
 
 /// Decoders for an actor's `Msg` and `Call` from JSON and the encoder of its `Reply` to
 /// JSON. Built by [`JsonCodec::serde`]; returned from [`Actor::json`].
@@ -47,40 +43,12 @@ pub(crate) fn from_json<M: DeserializeOwned>(value: Value) -> Result<M, JsonErro
     })
 }
 
-impl Actors {
-    /// Sends the JSON form of a message to a local actor that accepts JSON
-    /// ([`Actor::json`]). Fails at once, and delivers nothing, when there is no such actor on
-    /// this node (`NoProc`; a pid of another node too), when it does not accept JSON, when
-    /// `msg` does not decode as its `Msg`, or when its mailbox is full.
-    pub fn send_json(&self, to: &Pid, msg: Value) -> Result<(), JsonError> {
-        if to.node != *self.node() {
-            return Err(JsonError::NoProc);
-        }
-        self.cell(to.id).ok_or(JsonError::NoProc)?.inbox.send_json(msg)
-    }
-
-    /// Calls a local actor that accepts JSON with the JSON form of its `Call` and waits at
-    /// most `timeout` for the reply, as JSON. Fails as [`Actors::send_json`] does before
-    /// delivery; after it, with [`JsonError::Call`] (a timeout, the actor stopping first, a
-    /// reply that does not encode).
-    pub async fn call_json(&self, to: &Pid, call: Value, timeout: Duration) -> Result<Value, JsonError> {
-        if to.node != *self.node() {
-            return Err(JsonError::NoProc);
-        }
-        let cell = self.cell(to.id).ok_or(JsonError::NoProc)?;
-        let (tx, rx) = oneshot::channel();
-        cell.inbox.call_json(call, tx)?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(result)) => result.map_err(JsonError::Call),
-            Ok(Err(_)) => Err(JsonError::Call(CallError::Stopped(cell.exit_reason()))),
-            Err(_) => Err(JsonError::Call(CallError::Timeout(timeout))),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::actor::{Actors, Pid};
     use crate::actor::{Counter, CounterArgs, CounterGet, CounterMsg, Echo};
     use serde_json::json;
     use shoal_proto::NodeName;

@@ -1,18 +1,18 @@
 //! Actor traffic between nodes: routes to linked peers, calls and spawns waiting for an
-//! answer, monitors held on remote actors, and the handler for inbound actor frames.
+//! answer, and monitors held on remote actors. Inbound frames are in `inbound.rs`, answers
+//! to them in `reply.rs`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
-use shoal_proto::{ActorFrame, HotFrame, LinkMessage, NodeId, NodeName, Refusal, SpawnRefusal};
+use shoal_proto::{ActorFrame, LinkMessage, NodeId, NodeName, Refusal, SpawnRefusal};
 use tokio::sync::oneshot;
 
-use super::cell::{Cell, Watcher};
-use super::system::Actors;
-use super::{ExitReason, MonitorRef, Pid, SendError};
-use crate::node::{LinkSender, OutboxError, WeakLinkSender};
+use super::watcher::Watcher;
+use super::{MonitorRef, Pid, SendError};
+use crate::node::{LinkSender, OutboxError};
 
 /// Appends `msg` to a link buffer (the encoder [`Remote::send_with`] takes).
 pub(crate) fn append_message(msg: &LinkMessage) -> impl FnOnce(&mut Vec<u8>) -> Result<(), SendError> + '_ {
@@ -42,97 +42,13 @@ struct Pending {
 }
 
 /// A monitor held by a local watcher on a remote actor.
-struct RemoteWatch {
-    target: Pid,
-    watcher: Watcher,
-}
-
-/// The link a frame arrived on: answers go back on it while the driver still uses it, else
-/// on the peer's current link (a duplicate link being retired still delivers what it
-/// carried, and the answers take the link that replaced it).
-#[derive(Debug)]
-pub(crate) struct Origin {
-    pub(crate) peer: NodeId,
-    /// The link's outbound queue, held weakly so the driver can still close the link.
-    pub(crate) out: WeakLinkSender,
-}
-
-/// Where to send the answer to a call that came from another node. Dropped unanswered (the
-/// actor was halted mid-call), it answers `Stopped` with the halt's reason.
-pub(crate) struct RemoteReply {
-    actors: Option<Actors>,
-    origin: Arc<Origin>,
-    call: u64,
-    callee: Option<Arc<Cell>>,
-}
-
-impl RemoteReply {
-    /// Encodes and sends the answer; a reply that does not encode is refused instead.
-    pub(crate) fn send<R>(self, result: Result<R, ExitReason>, encode: super::codec::EncodeReply<R>) {
-        let result = match result {
-            Ok(reply) => encode(&reply).map_err(Refusal::BadReply),
-            Err(reason) => Err(Refusal::Stopped(reason)),
-        };
-        self.answer(result);
-    }
-
-    pub(crate) fn answer(mut self, result: Result<(u64, Bytes), Refusal>) {
-        self.answer_once(result);
-    }
-
-    fn answer_once(&mut self, result: Result<(u64, Bytes), Refusal>) {
-        if let Some(actors) = self.actors.take() {
-            let frame = ActorFrame::Reply {
-                call: self.call,
-                result,
-            };
-            actors.reply(&self.origin, frame);
-        }
-    }
-}
-
-impl Drop for RemoteReply {
-    fn drop(&mut self) {
-        let reason = self
-            .callee
-            .as_ref()
-            .map_or(ExitReason::Killed, |c| c.halt_reason());
-        self.answer_once(Err(Refusal::Stopped(reason)));
-    }
-}
-
-impl Actors {
-    /// Sends an answer to a frame that came from `origin`. A reply too long for one frame
-    /// is answered with `BadReply` instead, so the caller does not wait for its timeout.
-    fn reply(&self, origin: &Origin, frame: ActorFrame) {
-        let call = match &frame {
-            ActorFrame::Reply { call, .. } => Some(*call),
-            _ => None,
-        };
-        let sent = self.answer_to(origin, &LinkMessage::Actor(frame));
-        if let (Err(SendError::TooLarge { len, max }), Some(call)) = (sent, call) {
-            let why = format!("the reply of {len} bytes is over the link's frame limit of {max} bytes");
-            let refusal = ActorFrame::Reply {
-                call,
-                result: Err(Refusal::BadReply(why)),
-            };
-            let _ = self.answer_to(origin, &LinkMessage::Actor(refusal));
-        }
-    }
-
-    /// Queues `msg` on the link `origin` came in on, or on the peer's current link.
-    fn answer_to(&self, origin: &Origin, msg: &LinkMessage) -> Result<(), SendError> {
-        match origin.out.upgrade() {
-            Some(out) => out
-                .send_with(append_message(msg))
-                .map_err(|e| send_error(e, &origin.peer.name)),
-            None => self.inner.remote.send_with(&origin.peer, append_message(msg)),
-        }
-    }
+pub(crate) struct RemoteWatch {
+    pub(crate) target: Pid,
+    pub(crate) watcher: Watcher,
 }
 
 /// What a failed append to `node`'s link means to the sender.
-fn send_error(e: OutboxError<SendError>, node: &NodeName) -> SendError {
+pub(crate) fn send_error(e: OutboxError<SendError>, node: &NodeName) -> SendError {
     match e {
         OutboxError::Closed => SendError::NodeDown(node.clone()),
         OutboxError::Busy { limit } => SendError::LinkBusy {
@@ -336,7 +252,7 @@ impl Remote {
     }
 
     /// Hands `answer` to request `id` if `peer` is the node it was sent to.
-    fn answer(&self, peer: &NodeId, id: u64, answer: Answer) {
+    pub(crate) fn answer(&self, peer: &NodeId, id: u64, answer: Answer) {
         let mut pending = lock(&self.pending);
         if pending.get(&id).is_some_and(|p| p.node == *peer)
             && let Some(p) = pending.remove(&id)
@@ -397,7 +313,7 @@ impl Remote {
             .collect()
     }
 
-    fn take_watch(&self, peer: &NodeId, monitor: u64) -> Option<RemoteWatch> {
+    pub(crate) fn take_watch(&self, peer: &NodeId, monitor: u64) -> Option<RemoteWatch> {
         let mut watches = lock(&self.watches);
         if watches.get(&monitor).is_some_and(|w| w.target.node == *peer) {
             watches.remove(&monitor)
@@ -405,144 +321,4 @@ impl Remote {
             None
         }
     }
-}
-
-impl Actors {
-    /// Whether the driver routes `peer`'s name to another process than `peer`: the membership
-    /// core admitted that other process's link, and refused (or has not yet admitted) this
-    /// one. Replication frames from such a process (a second process under a taken name) must
-    /// not touch our replicas. A name with no route yet is not "another process": frames that
-    /// race ahead of the route (a handoff state among them) are kept.
-    pub(crate) fn routes_another_process(&self, peer: &NodeId) -> bool {
-        self.inner
-            .remote
-            .route_id(&peer.name)
-            .is_some_and(|routed| routed != *peer)
-    }
-
-    /// Handles a `Send` or `Call` frame read in place (see [`shoal_proto::decode_hot`]).
-    pub(crate) fn handle_hot_frame(&self, origin: &Arc<Origin>, frame: HotFrame<'_>) {
-        remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);
-        match frame {
-            HotFrame::Send { to, tag, body, .. } => self.handle_send(origin, to, tag, body),
-            HotFrame::Call { to, call, tag, body } => self.handle_call(origin, to, call, tag, body),
-        }
-    }
-
-    /// A one-way message from `origin` for local actor `to`; a refusal is answered.
-    fn handle_send(&self, origin: &Arc<Origin>, to: u64, tag: u64, body: &[u8]) {
-        let result = match self.cell(to) {
-            Some(cell) => cell.inbox.send_remote(tag, body).inspect_err(|e| {
-                if *e == Refusal::MailboxFull {
-                    cell.count_dropped();
-                }
-            }),
-            None => Err(Refusal::NoProc),
-        };
-        if let Err(why) = result {
-            self.refused(&origin.peer, &why);
-            self.reply(origin, ActorFrame::Refused { to, why });
-        }
-    }
-
-    /// A call from `origin` for local actor `to`; the actor, or the refusal, answers it.
-    fn handle_call(&self, origin: &Arc<Origin>, to: u64, call: u64, tag: u64, body: &[u8]) {
-        let callee = self.cell(to);
-        let reply = RemoteReply {
-            actors: Some(self.clone()),
-            origin: origin.clone(),
-            call,
-            callee: callee.clone(),
-        };
-        let result = match callee {
-            Some(cell) => cell.inbox.call_remote(tag, body, reply),
-            None => {
-                reply.answer(Err(Refusal::NoProc));
-                Err(Refusal::NoProc)
-            }
-        };
-        if let Err(why) = result {
-            self.refused(&origin.peer, &why);
-        }
-    }
-
-    /// Handles one actor frame that arrived from `origin`. Never waits: a full mailbox
-    /// refuses the message.
-    pub(crate) fn handle_frame(&self, origin: &Arc<Origin>, frame: ActorFrame) {
-        let peer = &origin.peer;
-        let remote = &self.inner.remote;
-        remote_counters(self).frames_in.fetch_add(1, Ordering::Relaxed);
-        match frame {
-            ActorFrame::Send { to, tag, body, .. } => self.handle_send(origin, to, tag, &body),
-            ActorFrame::Call { to, call, tag, body } => self.handle_call(origin, to, call, tag, &body),
-            ActorFrame::Reply { call, result } => remote.answer(peer, call, Answer::Reply(result)),
-            ActorFrame::Refused { to, why } => {
-                let n = remote_counters(self).refused_out.fetch_add(1, Ordering::Relaxed) + 1;
-                if n.is_power_of_two() {
-                    tracing::warn!(%peer, actor = to, "{n} sends refused so far; latest: {why}");
-                }
-            }
-            ActorFrame::Monitor { monitor, target } => {
-                let watcher = Watcher::Remote {
-                    node: peer.clone(),
-                    monitor,
-                };
-                self.monitor_with(watcher, &Pid::new(self.node().clone(), target));
-            }
-            ActorFrame::Demonitor { monitor, target } => {
-                if let Some(cell) = self.cell(target) {
-                    let watches = |w: &Watcher| matches!(w, Watcher::Remote { node, monitor: m } if node == peer && *m == monitor);
-                    cell.watchers().monitors.retain(|w| !watches(w));
-                }
-            }
-            ActorFrame::Down { monitor, reason } => {
-                if let Some(watch) = remote.take_watch(peer, monitor) {
-                    self.notify(watch.watcher, &watch.target, reason);
-                }
-            }
-            ActorFrame::Link { from, to } => {
-                let from = Pid::new(peer.clone(), from);
-                match self.cell(to) {
-                    Some(cell) => self.link(&cell, &from),
-                    None => {
-                        let exit = ActorFrame::Exit {
-                            from: to,
-                            to: from.id,
-                            reason: ExitReason::NoProc,
-                        };
-                        self.reply(origin, exit);
-                    }
-                }
-            }
-            ActorFrame::Unlink { from, to } => {
-                if let Some(cell) = self.cell(to) {
-                    cell.watchers().links.remove(&Pid::new(peer.clone(), from));
-                }
-            }
-            ActorFrame::Exit { from, to, reason } => {
-                let local = Pid::new(self.node().clone(), to);
-                self.deliver_exit(&Pid::new(peer.clone(), from), &local, reason);
-            }
-            ActorFrame::Spawn {
-                request,
-                factory,
-                args,
-            } => {
-                let result = self.spawn_factory(&factory, &args).map(|pid| pid.id);
-                self.reply(origin, ActorFrame::Spawned { request, result });
-            }
-            ActorFrame::Spawned { request, result } => remote.answer(peer, request, Answer::Spawned(result)),
-        }
-    }
-
-    fn refused(&self, peer: &NodeId, why: &Refusal) {
-        let n = remote_counters(self).refused_in.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_power_of_two() {
-            tracing::warn!(%peer, "{n} actor messages from peers refused so far; latest: {why}");
-        }
-    }
-}
-
-fn remote_counters(actors: &Actors) -> &super::ActorCounters {
-    &actors.inner.counters
 }

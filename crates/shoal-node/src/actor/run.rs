@@ -8,11 +8,11 @@ use std::task::Poll;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
-use super::actor_ref::{Envelope, Responder};
 use super::cell::{Cell, SysSignal};
 use super::context::Ctx;
-use super::info::ActorStatus;
+use super::envelope::{Envelope, Responder};
 use super::mailbox::MailboxReceiver;
+use super::status::ActorStatus;
 use super::{Actor, ActorError, ExitReason, Signal};
 
 /// Runs `actor` until it stops, then records its exit.

@@ -10,19 +10,25 @@ use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 use shoal_proto::{Creation, NodeId, NodeName, RemoteMessage, append_call, append_send, tag_of};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::actor_ref::ActorRef;
-use super::cell::{Cell, Meta, SysSignal, TypedInbox, Watcher};
+use super::cell::{Cell, Meta, SysSignal};
 use super::codec;
 use super::context::Ctx;
 use super::factory::Factories;
+use super::handoff::{Handoff, extract_of};
+use super::inbox::TypedInbox;
 use super::info::ActorInfo;
 use super::remote::{Answer, Lane, Remote};
-use super::{Actor, CallError, ExitReason, MonitorRef, Pid, SendError, StateError};
+use super::watcher::Watcher;
+use super::{Actor, CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, StateError};
 
 /// Default mailbox capacity, in messages.
 pub(crate) const DEFAULT_CAPACITY: usize = 1024;
@@ -354,6 +360,61 @@ impl Actors {
     /// How many actors run on this node.
     pub fn count(&self) -> usize {
         self.table_read().len()
+    }
+
+    /// Sends the JSON form of a message to a local actor that accepts JSON
+    /// ([`Actor::json`]). Fails at once, and delivers nothing, when there is no such actor on
+    /// this node (`NoProc`; a pid of another node too), when it does not accept JSON, when
+    /// `msg` does not decode as its `Msg`, or when its mailbox is full.
+    pub fn send_json(&self, to: &Pid, msg: Value) -> Result<(), JsonError> {
+        if to.node != *self.node() {
+            return Err(JsonError::NoProc);
+        }
+        self.cell(to.id).ok_or(JsonError::NoProc)?.inbox.send_json(msg)
+    }
+
+    /// Calls a local actor that accepts JSON with the JSON form of its `Call` and waits at
+    /// most `timeout` for the reply, as JSON. Fails as [`Actors::send_json`] does before
+    /// delivery; after it, with [`JsonError::Call`] (a timeout, the actor stopping first, a
+    /// reply that does not encode).
+    pub async fn call_json(&self, to: &Pid, call: Value, timeout: Duration) -> Result<Value, JsonError> {
+        if to.node != *self.node() {
+            return Err(JsonError::NoProc);
+        }
+        let cell = self.cell(to.id).ok_or(JsonError::NoProc)?;
+        let (tx, rx) = oneshot::channel();
+        cell.inbox.call_json(call, tx)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result.map_err(JsonError::Call),
+            Ok(Err(_)) => Err(JsonError::Call(CallError::Stopped(cell.exit_reason()))),
+            Err(_) => Err(JsonError::Call(CallError::Timeout(timeout))),
+        }
+    }
+
+    /// Registers a factory whose actors can hand their state over: `factory` receives the
+    /// arguments and, when the actor moves from another node, the state the old instance
+    /// handed over (`None` on a first start, and after a crash or a lost handoff).
+    pub fn register_handoff_factory<Args, A, F>(&self, name: impl Into<String>, factory: F)
+    where
+        Args: DeserializeOwned + 'static,
+        A: Handoff,
+        F: Fn(Args, Option<A::State>) -> Result<A, String> + Send + Sync + 'static,
+    {
+        self.register_factory_entry::<Args, A::State, A, _>(
+            name.into(),
+            Some(extract_of::<A>()),
+            move |args, state| Ok((factory(args, state)?, SpawnOptions::default())),
+        );
+    }
+
+    /// Asks the local actor `pid` (started from `factory`) for its state and stops it.
+    /// `None` if the factory's actors cannot hand off, or the actor had stopped already.
+    pub(crate) async fn hand_off(&self, pid: &Pid, factory: &str) -> Option<Vec<u8>> {
+        let extract = self.factory_extract(factory)?;
+        let cell = self.cell(pid.id).filter(|_| pid.node == *self.node())?;
+        let (reply, state) = oneshot::channel();
+        cell.signal(SysSignal::HandOff { extract, reply });
+        state.await.ok().flatten()
     }
 
     pub(crate) fn next_ref(&self) -> MonitorRef {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use shoal_proto::{ActorFrame, NodeId};
 
-use super::cell::{Cell, SysSignal, Watcher};
+use super::cell::{Cell, SysSignal};
 use super::system::Actors;
+use super::watcher::Watcher;
 use super::{ExitReason, MonitorRef, Pid};
 
 impl Actors {
