@@ -46,9 +46,9 @@
 
 mod actor_ref;
 mod behaviour;
+mod body;
 mod cell;
 mod codec;
-mod context;
 mod counter;
 mod echo;
 mod envelope;
@@ -62,11 +62,13 @@ mod inbox;
 mod info;
 mod json;
 mod mailbox;
+mod options;
 mod registry;
 mod remote;
 mod reply;
 mod run;
 mod signal;
+mod spawn;
 mod status;
 mod supervisor;
 mod system;
@@ -74,9 +76,8 @@ mod watch;
 mod watcher;
 
 pub use self::actor_ref::ActorRef;
-pub use self::behaviour::Actor;
+pub use self::behaviour::{Actor, Ctx};
 pub use self::codec::Codec;
-pub use self::context::Ctx;
 pub use self::counter::{COUNTER_FACTORY, Counter, CounterArgs, CounterGet, CounterMsg};
 pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
 pub use self::error::{ActorError, CallError, JsonError, SendError, SpawnError, StateError};
@@ -84,6 +85,7 @@ pub(crate) use self::fence::Fence;
 pub use self::handoff::Handoff;
 pub use self::info::ActorInfo;
 pub use self::json::JsonCodec;
+pub use self::options::SpawnOptions;
 pub use self::registry::{ConflictPolicy, GroupEvent};
 pub(crate) use self::remote::{Remote, Route, append_message};
 pub(crate) use self::reply::Origin;
@@ -93,7 +95,7 @@ pub use self::supervisor::{
     ChildInfo, ChildSpec, Children, ECHO_SUPERVISOR_FACTORY, EchoSupervisorArgs, Restart, Strategy,
     Supervisor, SupervisorCall,
 };
-pub use self::system::{Actors, DownFuture, SpawnOptions};
+pub use self::system::{Actors, DownFuture};
 pub use shoal_proto::{
     ExitReason, Never, Pid, Refusal, RegisterError, Registration, RemoteMessage, SpawnRefusal,
 };

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::behaviour::Mail;
 use super::cell::Cell;
 use super::envelope::{Envelope, Responder, push_waiting};
 use super::mailbox::{MailboxSender, PushError};
@@ -15,7 +16,7 @@ use super::{Actor, CallError, Pid, SendError};
 /// cheap. [`ActorRef::pid`] gives the address to hand to other nodes.
 pub struct ActorRef<A: Actor> {
     pub(crate) cell: Arc<Cell>,
-    pub(crate) mailbox: MailboxSender<Envelope<A>>,
+    pub(crate) mailbox: MailboxSender<Mail<A>>,
 }
 
 impl<A: Actor> ActorRef<A> {

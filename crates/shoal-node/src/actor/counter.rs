@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shoal_proto::RemoteMessage;
 
+use super::behaviour::Ctx;
 use super::codec::Codec;
-use super::context::Ctx;
 use super::handoff::Handoff;
 use super::json::JsonCodec;
 use super::{Actor, ActorError, ExitReason};

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use shoal_proto::RemoteMessage;
 
+use super::behaviour::Ctx;
 use super::codec::Codec;
-use super::context::Ctx;
 use super::{Actor, ActorError, ExitReason};
 
 /// The factory name of [`Echo`], registered on every node; its arguments are `()`.

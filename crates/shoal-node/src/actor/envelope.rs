@@ -4,16 +4,17 @@
 use shoal_proto::Refusal;
 use tokio::sync::oneshot;
 
-use super::codec::EncodeReply;
+use bytes::Bytes;
+
 use super::mailbox::{MailboxSender, PushError};
 use super::reply::RemoteReply;
-use super::{Actor, CallError, ExitReason, SendError};
+use super::{CallError, ExitReason, SendError};
+
+/// Encodes a reply as its type tag and body.
+pub(crate) type EncodeReply<R> = fn(&R) -> Result<(u64, Bytes), String>;
 
 /// Queues `envelope`, waiting for room in the mailbox; `NoProc` once the actor has stopped.
-pub(crate) async fn push_waiting<A: Actor>(
-    mailbox: &MailboxSender<Envelope<A>>,
-    envelope: Envelope<A>,
-) -> Result<(), SendError> {
+pub(crate) async fn push_waiting<T>(mailbox: &MailboxSender<T>, envelope: T) -> Result<(), SendError> {
     // Try first: while there is room this skips the waiting machinery.
     let envelope = match mailbox.try_send(envelope) {
         Ok(()) => return Ok(()),
@@ -23,10 +24,11 @@ pub(crate) async fn push_waiting<A: Actor>(
     mailbox.send(envelope).await.map_err(|_| SendError::NoProc)
 }
 
-/// One mailbox entry.
-pub(crate) enum Envelope<A: Actor> {
-    Msg(A::Msg),
-    Call(A::Call, Responder<A::Reply>),
+/// One mailbox entry of an actor whose messages are `M`, calls `C` and replies `R` (see
+/// [`Mail`](super::behaviour::Mail)).
+pub(crate) enum Envelope<M, C, R> {
+    Msg(M),
+    Call(C, Responder<R>),
 }
 
 /// Where the answer to a call goes.

@@ -11,11 +11,11 @@ use shoal_proto::{ActorFrame, LinkMessage, NodeName, SpawnRefusal};
 
 use super::extract::Extract;
 use super::remote::{Answer, Lane};
-use super::system::{Actors, SpawnOptions};
-use super::{Actor, Pid, SendError, SpawnError};
+use super::system::Actors;
+use super::{Pid, SendError, SpawnError};
 
 /// Decodes arguments (and a handed-off state, if any), builds the actor and spawns it.
-type SpawnFn = dyn Fn(&Actors, &[u8], Option<&[u8]>) -> Result<Pid, SpawnRefusal> + Send + Sync;
+pub(crate) type SpawnFn = dyn Fn(&Actors, &[u8], Option<&[u8]>) -> Result<Pid, SpawnRefusal> + Send + Sync;
 
 /// One registered factory.
 struct Factory {
@@ -30,71 +30,19 @@ pub(crate) struct Factories {
     map: RwLock<HashMap<String, Arc<Factory>>>,
 }
 
-impl Actors {
-    /// Registers `factory` under `name`, replacing any factory of that name. Register the
-    /// same factories on every node, before peers may ask for them. The factory receives the
-    /// decoded arguments and returns the actor, or an error text that the caller receives as
-    /// `SpawnRefusal::Failed`. The actor is named after the factory in introspection.
-    pub fn register_factory<Args, A, F>(&self, name: impl Into<String>, factory: F)
-    where
-        Args: DeserializeOwned + 'static,
-        A: Actor,
-        F: Fn(Args) -> Result<A, String> + Send + Sync + 'static,
-    {
-        self.register_factory_with_options(name, move |args| Ok((factory(args)?, SpawnOptions::default())));
-    }
-
-    /// Like [`Actors::register_factory`], with spawn options chosen per call (a mailbox
-    /// capacity from the arguments, say). An options name of `None` becomes the factory name.
-    pub fn register_factory_with_options<Args, A, F>(&self, name: impl Into<String>, factory: F)
-    where
-        Args: DeserializeOwned + 'static,
-        A: Actor,
-        F: Fn(Args) -> Result<(A, SpawnOptions), String> + Send + Sync + 'static,
-    {
-        self.register_factory_entry::<Args, (), A, _>(name.into(), None, move |args, _state| factory(args));
-    }
-
-    /// Registers a factory; a state that does not decode is refused as `Failed`.
-    pub(crate) fn register_factory_entry<Args, State, A, F>(
-        &self,
-        name: String,
-        extract: Option<Extract>,
-        factory: F,
-    ) where
-        Args: DeserializeOwned + 'static,
-        State: DeserializeOwned + 'static,
-        A: Actor,
-        F: Fn(Args, Option<State>) -> Result<(A, SpawnOptions), String> + Send + Sync + 'static,
-    {
-        let label = name.clone();
-        let stateful = extract.is_some();
-        let spawn = move |actors: &Actors, args: &[u8], state: Option<&[u8]>| {
-            let args = decode_args::<Args>(args).map_err(SpawnRefusal::BadArgs)?;
-            let state = match state.filter(|_| stateful) {
-                Some(bytes) => Some(
-                    decode_args::<State>(bytes)
-                        .map_err(|e| SpawnRefusal::Failed(format!("handed-off state: {e}")))?,
-                ),
-                None => None,
-            };
-            let (actor, mut options) = factory(args, state).map_err(SpawnRefusal::Failed)?;
-            options.name = options.name.or_else(|| Some(label.clone()));
-            Ok(actors.spawn_with(actor, options).pid().clone())
-        };
-        let entry = Factory {
-            spawn: Box::new(spawn),
-            extract,
-        };
-        let mut map = self
-            .inner
-            .factories
-            .map
+impl Factories {
+    /// Registers `spawn` under `name`, replacing any factory of that name; `extract` is set
+    /// for factories of [`super::Handoff`] actors.
+    pub(crate) fn insert(&self, name: String, spawn: Box<SpawnFn>, extract: Option<Extract>) {
+        let entry = Factory { spawn, extract };
+        self.map
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.insert(name, Arc::new(entry));
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name, Arc::new(entry));
     }
+}
 
+impl Actors {
     /// The names of the registered factories, sorted.
     pub fn factories(&self) -> Vec<String> {
         let map = self
@@ -195,7 +143,7 @@ impl Actors {
     }
 }
 
-fn decode_args<Args: DeserializeOwned>(bytes: &[u8]) -> Result<Args, String> {
+pub(crate) fn decode_args<Args: DeserializeOwned>(bytes: &[u8]) -> Result<Args, String> {
     let (args, rest) = postcard::take_from_bytes::<Args>(bytes).map_err(|e| e.to_string())?;
     if rest.is_empty() {
         Ok(args)

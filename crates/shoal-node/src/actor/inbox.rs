@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use shoal_proto::Refusal;
 use tokio::sync::oneshot;
 
+use super::behaviour::Mail;
 use super::cell::{Inbox, JsonReply};
 use super::codec::Codec;
 use super::envelope::{Envelope, Responder, push_waiting};
@@ -18,7 +19,7 @@ use super::{Actor, CallError, JsonError, SendError};
 
 /// The inbox of an actor of type `A`.
 pub(crate) struct TypedInbox<A: Actor> {
-    pub(crate) mailbox: MailboxSender<Envelope<A>>,
+    pub(crate) mailbox: MailboxSender<Mail<A>>,
     pub(crate) codec: Option<Codec<A>>,
     pub(crate) json: Option<JsonCodec<A>>,
 }
@@ -31,7 +32,7 @@ impl<A: Actor> TypedInbox<A> {
         })
     }
 
-    fn push(&self, envelope: Envelope<A>) -> Result<(), SendError> {
+    fn push(&self, envelope: Mail<A>) -> Result<(), SendError> {
         self.mailbox.try_send(envelope).map_err(|e| match e {
             PushError::Full(_) => SendError::MailboxFull,
             PushError::Closed(_) => SendError::NoProc,

@@ -8,8 +8,9 @@ use std::task::Poll;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
+use super::behaviour::Ctx;
+use super::behaviour::Mail;
 use super::cell::{Cell, SysSignal};
-use super::context::Ctx;
 use super::envelope::{Envelope, Responder};
 use super::mailbox::MailboxReceiver;
 use super::status::ActorStatus;
@@ -19,7 +20,7 @@ use super::{Actor, ActorError, ExitReason, Signal};
 pub(crate) async fn run_actor<A: Actor>(
     mut actor: A,
     mut ctx: Ctx<A>,
-    mut mailbox: MailboxReceiver<Envelope<A>>,
+    mut mailbox: MailboxReceiver<Mail<A>>,
     mut signals: mpsc::UnboundedReceiver<SysSignal>,
 ) {
     let cell = ctx.cell().clone();
@@ -53,7 +54,7 @@ const BATCH: usize = 64;
 async fn serve<A: Actor>(
     actor: &mut A,
     ctx: &mut Ctx<A>,
-    mailbox: &mut MailboxReceiver<Envelope<A>>,
+    mailbox: &mut MailboxReceiver<Mail<A>>,
     signals: &mut mpsc::UnboundedReceiver<SysSignal>,
 ) -> ExitReason {
     let cell = ctx.cell().clone();
@@ -90,7 +91,7 @@ async fn serve<A: Actor>(
 async fn handle_batch<A: Actor>(
     actor: &mut A,
     ctx: &mut Ctx<A>,
-    mailbox: &mut MailboxReceiver<Envelope<A>>,
+    mailbox: &mut MailboxReceiver<Mail<A>>,
     signals: &mut mpsc::UnboundedReceiver<SysSignal>,
 ) -> Option<ExitReason> {
     let cell = ctx.cell().clone();

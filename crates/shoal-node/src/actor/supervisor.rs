@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use shoal_proto::RemoteMessage;
 
+use super::behaviour::Ctx;
 use super::codec::Codec;
-use super::context::Ctx;
-use super::system::SpawnOptions;
+use super::options::SpawnOptions;
 use super::{Actor, ActorError, ExitReason, Never, Pid, Signal};
 
 /// Which children restart when one fails.

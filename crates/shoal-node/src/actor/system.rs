@@ -8,9 +8,8 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use shoal_proto::{Creation, NodeId, NodeName, RemoteMessage, append_call, append_send, tag_of};
@@ -18,20 +17,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::actor_ref::ActorRef;
-use super::cell::{Cell, Meta, SysSignal};
-use super::codec;
-use super::context::Ctx;
+use super::body;
+use super::cell::{Cell, Inbox, Meta, SysSignal};
 use super::factory::Factories;
-use super::handoff::{Handoff, extract_of};
-use super::inbox::TypedInbox;
 use super::info::ActorInfo;
 use super::remote::{Answer, Lane, Remote};
 use super::watcher::Watcher;
-use super::{Actor, CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, StateError};
-
-/// Default mailbox capacity, in messages.
-pub(crate) const DEFAULT_CAPACITY: usize = 1024;
+use super::{CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, StateError};
 
 /// Counters of the actor plane, for `/api/node`.
 #[derive(Debug, Default)]
@@ -42,42 +34,6 @@ pub(crate) struct ActorCounters {
     pub(crate) refused_out: AtomicU64,
     /// Actor frames received.
     pub(crate) frames_in: AtomicU64,
-}
-
-/// How to spawn an actor.
-#[derive(Clone, Debug)]
-pub struct SpawnOptions {
-    /// A name shown by introspection (not a registered name).
-    pub name: Option<String>,
-    /// Mailbox capacity in messages; at least 1.
-    pub capacity: usize,
-    pub(crate) parent: Option<Pid>,
-    pub(crate) restarts: u32,
-}
-
-impl Default for SpawnOptions {
-    fn default() -> Self {
-        Self {
-            name: None,
-            capacity: DEFAULT_CAPACITY,
-            parent: None,
-            restarts: 0,
-        }
-    }
-}
-
-impl SpawnOptions {
-    /// Sets the introspection name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the mailbox capacity (values below 1 count as 1).
-    pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
-        self
-    }
 }
 
 /// The local actors by id. foldhash, not SipHash: every local send and call looks an actor
@@ -154,43 +110,24 @@ impl Actors {
         &self.inner.local
     }
 
-    /// Starts `actor` with default options.
-    pub fn spawn<A: Actor>(&self, actor: A) -> ActorRef<A> {
-        self.spawn_with(actor, SpawnOptions::default())
-    }
-
-    /// Starts `actor`. It runs its `started` hook, then handles messages; messages sent
-    /// meanwhile wait in its mailbox. When the node stops, the actor stops with `Shutdown`.
-    pub fn spawn_with<A: Actor>(&self, actor: A, options: SpawnOptions) -> ActorRef<A> {
+    /// Registers a new actor's cell under a fresh id, linked to its parent if it has one;
+    /// `signals` and `inbox` are its lanes. The caller runs the actor ([`Actors::spawn_with`]).
+    pub(crate) fn add_cell(
+        &self,
+        meta: Meta,
+        signals: mpsc::UnboundedSender<SysSignal>,
+        inbox: Box<dyn Inbox>,
+    ) -> Arc<Cell> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let pid = Pid::new(self.inner.local.clone(), id);
-        let (mailbox, mailbox_rx) = super::mailbox::mailbox(options.capacity);
-        let (signals, signals_rx) = mpsc::unbounded_channel();
-        let meta = Meta {
-            name: options.name,
-            type_name: std::any::type_name::<A>(),
-            parent: options.parent.clone(),
-            restarts: options.restarts,
-            started_at_us: crate::now_us(),
-            started: Instant::now(),
-        };
-        let inbox = TypedInbox {
-            mailbox: mailbox.clone(),
-            codec: A::codec(),
-            json: A::json(),
-        };
+        let parent = meta.parent.clone();
         let halt = self.inner.cancel.child_token();
-        let cell = Arc::new(Cell::new(pid, meta, signals, Box::new(inbox), halt));
+        let cell = Arc::new(Cell::new(pid, meta, signals, inbox, halt));
         self.table_write().insert(id, cell.clone());
-        if let Some(parent) = &options.parent {
+        if let Some(parent) = &parent {
             self.link(&cell, parent);
         }
-        let actor_ref = ActorRef { cell, mailbox };
-        let ctx = Ctx::new(actor_ref.clone(), self.clone());
-        self.inner
-            .tracker
-            .spawn(super::run::run_actor(actor, ctx, mailbox_rx, signals_rx));
-        actor_ref
+        cell
     }
 
     /// Sends `msg` to the actor at `to`, on this node or another. A local send fails at once
@@ -265,7 +202,7 @@ impl Actors {
                 Err(CallError::Timeout(timeout))
             }
             Ok(Ok(Answer::Reply(Ok((tag, body))))) if tag == tag_of(R::TAG) => {
-                codec::decode(&body).map_err(CallError::BadReply)
+                body::decode(&body).map_err(CallError::BadReply)
             }
             Ok(Ok(Answer::Reply(Ok(_)))) => {
                 Err(CallError::BadReply(format!("the reply is not a `{}`", R::TAG)))
@@ -389,22 +326,6 @@ impl Actors {
             Ok(Err(_)) => Err(JsonError::Call(CallError::Stopped(cell.exit_reason()))),
             Err(_) => Err(JsonError::Call(CallError::Timeout(timeout))),
         }
-    }
-
-    /// Registers a factory whose actors can hand their state over: `factory` receives the
-    /// arguments and, when the actor moves from another node, the state the old instance
-    /// handed over (`None` on a first start, and after a crash or a lost handoff).
-    pub fn register_handoff_factory<Args, A, F>(&self, name: impl Into<String>, factory: F)
-    where
-        Args: DeserializeOwned + 'static,
-        A: Handoff,
-        F: Fn(Args, Option<A::State>) -> Result<A, String> + Send + Sync + 'static,
-    {
-        self.register_factory_entry::<Args, A::State, A, _>(
-            name.into(),
-            Some(extract_of::<A>()),
-            move |args, state| Ok((factory(args, state)?, SpawnOptions::default())),
-        );
     }
 
     /// Asks the local actor `pid` (started from `factory`) for its state and stops it.
