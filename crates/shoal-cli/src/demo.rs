@@ -49,7 +49,7 @@ async fn seed_counters(node: &Node) {
             continue;
         }
         let existing: std::collections::HashSet<String> = node
-            .supervisor()
+            .distributed_supervisor()
             .which_children()
             .into_iter()
             .map(|c| c.id)
@@ -63,7 +63,7 @@ async fn seed_counters(node: &Node) {
             let Ok(spec) = ChildSpec::new(id.as_str(), COUNTER_FACTORY, &TICK) else {
                 return;
             };
-            match node.supervisor().start_child(spec).await {
+            match node.distributed_supervisor().start_child(spec).await {
                 Ok(_) | Err(StartChildError::AlreadyStarted { .. }) => {}
                 Err(e) => {
                     tracing::warn!(child = %id, "demo counter not started yet: {e}");

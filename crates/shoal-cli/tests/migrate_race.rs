@@ -83,7 +83,11 @@ async fn of_concurrent_migrates_to_different_nodes_at_most_one_succeeds_and_the_
     let probe = common::probe_node(&cluster, "probe", 0).await;
     wait_for("the probe joins", || (probe.members().len() == 3).then_some(())).await;
     let spec = ChildSpec::new(ID, COUNTER_FACTORY, &CounterArgs::default()).unwrap();
-    probe.supervisor().start_child(spec.role("worker")).await.unwrap();
+    probe
+        .distributed_supervisor()
+        .start_child(spec.role("worker"))
+        .await
+        .unwrap();
     let names = cluster.names();
     let mut expected = 0;
     for round in 0..ROUNDS {

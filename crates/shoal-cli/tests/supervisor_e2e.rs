@@ -64,7 +64,7 @@ async fn a_thousand_children_survive_kill_sigterm_migrate_and_a_partition() {
     wait_for("the probe joins", || probe.members().len() == 5).await;
 
     // 1,000 children on the workers.
-    let sup = probe.supervisor();
+    let sup = probe.distributed_supervisor();
     for chunk in (0..CHILDREN).collect::<Vec<_>>().chunks(100) {
         let starts = chunk.iter().map(|k| {
             let spec =

@@ -51,7 +51,7 @@ fn spec(id: &str) -> ChildSpec {
 
 /// Whether every process and the probe hold no child and no tombstone, and no counter runs.
 fn empty_everywhere(cluster: &TestCluster, probe: &Node) -> bool {
-    probe.supervisor().count().tombstones == 0
+    probe.distributed_supervisor().count().tombstones == 0
         && (0..3).all(|i| counts(cluster, i) == Some((0, 0)) && common::counters_on(cluster, i) == Some(0))
 }
 
@@ -60,7 +60,7 @@ async fn tombstones_are_collected_and_a_node_that_missed_a_terminate_does_not_br
     let cluster = common::worker_cluster(3).await;
     let probe = common::probe_node(&cluster, "probe", 0).await;
     wait_for("the probe joins", || probe.members().len() == 3).await;
-    let sup = probe.supervisor();
+    let sup = probe.distributed_supervisor();
     let rss_before = rss_kib(&cluster, 0);
 
     // Thousands of start/terminate cycles, a few streams at once.

@@ -52,7 +52,11 @@ pub(crate) async fn groups(State(api): State<Api>) -> Json<Vec<GroupView>> {
         .groups()
         .into_iter()
         .map(|(group, _)| GroupView {
-            members: actors.members(&group).iter().map(ToString::to_string).collect(),
+            members: actors
+                .group_members(&group)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             group,
         })
         .collect();

@@ -15,7 +15,7 @@ use crate::auth::require_admin;
 /// `GET /api/supervisor`: counts, and every child with its owner, pid, restarts and how its
 /// instance started, from this node's replica.
 pub(crate) async fn show(State(api): State<Api>) -> Json<Value> {
-    let supervisor = api.node.supervisor();
+    let supervisor = api.node.distributed_supervisor();
     let children = supervisor.which_children();
     let mut per_node = std::collections::BTreeMap::<String, usize>::new();
     for child in children.iter().filter(|c| c.pid.is_some()) {
@@ -45,14 +45,19 @@ pub(crate) async fn migrate(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&api, &headers)?;
     let to = NodeName::new(query.to).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let pid = api.node.supervisor().migrate(&query.id, &to).await.map_err(|e| {
-        let status = match e {
-            MigrateError::Refused(MoveError::NotFound(_)) => StatusCode::NOT_FOUND,
-            MigrateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            _ => StatusCode::CONFLICT,
-        };
-        error(status, e.to_string())
-    })?;
+    let pid = api
+        .node
+        .distributed_supervisor()
+        .migrate(&query.id, &to)
+        .await
+        .map_err(|e| {
+            let status = match e {
+                MigrateError::Refused(MoveError::NotFound(_)) => StatusCode::NOT_FOUND,
+                MigrateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::CONFLICT,
+            };
+            error(status, e.to_string())
+        })?;
     tracing::info!(child = %query.id, %to, %pid, "child migrated through the HTTP API");
     Ok(Json(
         json!({ "id": query.id, "node": to.to_string(), "pid": pid.to_string() }),

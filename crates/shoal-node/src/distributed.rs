@@ -223,7 +223,7 @@ pub enum MigrateError {
     },
 }
 
-/// The distributed supervisor of one node; get it from [`crate::Node::supervisor`]. Every
+/// The distributed supervisor of one node; get it from [`crate::Node::distributed_supervisor`]. Every
 /// node has one; they share one child table.
 #[derive(Clone)]
 pub struct DistributedSupervisor {

@@ -249,7 +249,7 @@ impl Node {
     }
 
     /// The distributed supervisor (every node has one; they share one child table).
-    pub fn supervisor(&self) -> &DistributedSupervisor {
+    pub fn distributed_supervisor(&self) -> &DistributedSupervisor {
         &self.inner.supervisor
     }
 

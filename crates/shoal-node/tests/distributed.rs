@@ -41,7 +41,7 @@ fn counters(cluster: &TestCluster) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_spread_resolve_everywhere_and_bad_specs_are_refused() {
     let cluster = TestCluster::builder().size(3).start().await.unwrap();
-    let sup = cluster.node(0).supervisor();
+    let sup = cluster.node(0).distributed_supervisor();
     let mut owners = std::collections::BTreeSet::new();
     for i in 0..30 {
         let started = sup.start_child(counter(&format!("c{i}"))).await.unwrap();
@@ -52,7 +52,7 @@ async fn children_spread_resolve_everywhere_and_bad_specs_are_refused() {
     let all_visible = |c: &TestCluster| {
         (0..3).all(|n| {
             let node = c.node(n);
-            node.supervisor().count().running == 30 && node.actors().whereis("c7").is_some()
+            node.distributed_supervisor().count().running == 30 && node.actors().whereis("c7").is_some()
         })
     };
     assert!(
@@ -60,7 +60,11 @@ async fn children_spread_resolve_everywhere_and_bad_specs_are_refused() {
         "every node sees 30 running children"
     );
 
-    let duplicate = cluster.node(1).supervisor().start_child(counter("c3")).await;
+    let duplicate = cluster
+        .node(1)
+        .distributed_supervisor()
+        .start_child(counter("c3"))
+        .await;
     assert!(
         matches!(duplicate, Err(StartChildError::AlreadyStarted { .. })),
         "{duplicate:?}"
@@ -88,7 +92,7 @@ async fn children_spread_resolve_everywhere_and_bad_specs_are_refused() {
     assert!(
         (0..3).all(|n| cluster
             .node(n)
-            .supervisor()
+            .distributed_supervisor()
             .which_children()
             .iter()
             .all(|c| c.id != "svc")),
@@ -107,7 +111,7 @@ async fn children_spread_resolve_everywhere_and_bad_specs_are_refused() {
 async fn restarts_follow_the_restart_type_and_the_intensity_limit() {
     let cluster = TestCluster::builder().size(2).start().await.unwrap();
     let node = cluster.node(0);
-    let sup = node.supervisor();
+    let sup = node.distributed_supervisor();
     let crash = ExitReason::Error("boom".into());
 
     // Permanent: restarted after a crash, its state lost, and the API says so.
@@ -116,7 +120,7 @@ async fn restarts_follow_the_restart_type_and_the_intensity_limit() {
         .send(&first.pid, CounterMsg::Exit(crash.clone()))
         .unwrap();
     let restarted = |c: &TestCluster| {
-        let info = c.node(0).supervisor().which_children();
+        let info = c.node(0).distributed_supervisor().which_children();
         info.iter().any(|i| {
             i.id == "perm"
                 && i.restarts == 1
@@ -141,7 +145,7 @@ async fn restarts_follow_the_restart_type_and_the_intensity_limit() {
     let removed = |c: &TestCluster| {
         (0..2).all(|n| {
             c.node(n)
-                .supervisor()
+                .distributed_supervisor()
                 .which_children()
                 .iter()
                 .all(|i| i.id != "trans")
@@ -161,7 +165,7 @@ async fn restarts_follow_the_restart_type_and_the_intensity_limit() {
             now.as_ref() != Some(&pid)
                 && (now.is_some()
                     || c.node(0)
-                        .supervisor()
+                        .distributed_supervisor()
                         .which_children()
                         .iter()
                         .any(|i| i.failed.is_some()))
@@ -180,7 +184,7 @@ async fn restarts_follow_the_restart_type_and_the_intensity_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_nodes_children_fail_over_and_migrate_and_leave_keep_state() {
     let mut cluster = TestCluster::builder().size(3).start().await.unwrap();
-    let sup = cluster.node(0).supervisor().clone();
+    let sup = cluster.node(0).distributed_supervisor().clone();
     for i in 0..12 {
         sup.start_child(counter(&format!("k{i}"))).await.unwrap();
     }
@@ -258,7 +262,7 @@ async fn a_dead_nodes_children_fail_over_and_migrate_and_leave_keep_state() {
     cluster.kill(1).await;
     let all_back = |c: &TestCluster| {
         let node = c.node(0);
-        let children = node.supervisor().which_children();
+        let children = node.distributed_supervisor().which_children();
         children
             .iter()
             .filter(|c| c.id.starts_with('k'))
@@ -274,7 +278,7 @@ async fn a_dead_nodes_children_fail_over_and_migrate_and_leave_keep_state() {
     if temp_owner == Some(killed) {
         let removed = |c: &TestCluster| {
             c.node(0)
-                .supervisor()
+                .distributed_supervisor()
                 .which_children()
                 .iter()
                 .all(|i| i.id != "temp")

@@ -144,11 +144,11 @@ async fn process_groups_replicate_and_drop_members_that_stop_or_lose_their_node(
     sorted.sort();
     assert!(
         cluster
-            .wait_until(WAIT, |c| c.node(2).actors().members("workers") == sorted)
+            .wait_until(WAIT, |c| c.node(2).actors().group_members("workers") == sorted)
             .await
     );
     assert_eq!(
-        cluster.node(0).actors().local_members("workers"),
+        cluster.node(0).actors().local_group_members("workers"),
         vec![a.pid().clone()]
     );
     assert_eq!(cluster.node(2).actors().groups(), vec![("workers".to_owned(), 2)]);
@@ -158,14 +158,14 @@ async fn process_groups_replicate_and_drop_members_that_stop_or_lose_their_node(
     cluster.node(0).actors().kill(a.pid()).unwrap();
     assert!(
         cluster
-            .wait_until(WAIT, |c| c.node(2).actors().members("workers")
+            .wait_until(WAIT, |c| c.node(2).actors().group_members("workers")
                 == vec![b.pid().clone()])
             .await
     );
     cluster.kill(1).await;
     assert!(
         cluster
-            .wait_until(WAIT, |c| c.node(2).actors().members("workers").is_empty())
+            .wait_until(WAIT, |c| c.node(2).actors().group_members("workers").is_empty())
             .await
     );
     assert!(

@@ -278,7 +278,7 @@ impl Registry {
     }
 
     /// The members of `group` on every node, sorted.
-    pub fn members(&self, group: &str) -> Vec<Pid> {
+    pub fn group_members(&self, group: &str) -> Vec<Pid> {
         self.groups.members(group)
     }
 

@@ -220,7 +220,7 @@ fn group_members_replicate_and_leave_with_their_actor_or_node() {
     net.nodes[1].join("workers", p1.clone(), 3).unwrap();
     net.pump();
     for node in &net.nodes {
-        assert_eq!(node.members("workers"), vec![p0.clone(), p1.clone()]);
+        assert_eq!(node.group_members("workers"), vec![p0.clone(), p1.clone()]);
         assert_eq!(node.groups(), vec![("workers".to_owned(), 2)]);
         assert!(node.is_empty(), "memberships are not names");
     }
@@ -228,7 +228,9 @@ fn group_members_replicate_and_leave_with_their_actor_or_node() {
     net.cut(1, 0);
     net.cut(1, 2);
     net.pump();
-    assert!(net.nodes[0].members("workers").is_empty() && net.nodes[2].members("workers").is_empty());
+    assert!(
+        net.nodes[0].group_members("workers").is_empty() && net.nodes[2].group_members("workers").is_empty()
+    );
     assert_eq!(
         net.nodes[0].register("\0g\0workers\0x", p0.clone(), 9),
         Err(RegisterError::Reserved("\0g\0workers\0x".into()))
@@ -440,5 +442,5 @@ fn a_member_that_leaves_and_joins_within_one_delta_does_not_flap() {
         None,
         "no group event for a member that stayed"
     );
-    assert_eq!(net.nodes[1].members("g"), vec![pid]);
+    assert_eq!(net.nodes[1].group_members("g"), vec![pid]);
 }

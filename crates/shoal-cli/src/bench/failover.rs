@@ -86,7 +86,7 @@ async fn single_failover(trial: usize) -> anyhow::Result<f64> {
     let mut cluster = cluster(&format!("fo{trial}")).await?;
     let id = "solo";
     let spec = ChildSpec::new(id, COUNTER_FACTORY, &CounterArgs::default())?;
-    let started = cluster.node(0).supervisor().start_child(spec).await?;
+    let started = cluster.node(0).distributed_supervisor().start_child(spec).await?;
     tokio::time::sleep(SETTLE).await;
     let victim = index_of(&cluster, &started.node);
     let survivors: Vec<Node> = (0..NODES)
@@ -113,7 +113,7 @@ async fn start_children(node: &Node) -> anyhow::Result<f64> {
         let starts = chunk.iter().map(|k| {
             let spec = ChildSpec::new(format!("child-{k}"), COUNTER_FACTORY, &CounterArgs::default());
             async move {
-                node.supervisor()
+                node.distributed_supervisor()
                     .start_child(spec?)
                     .await
                     .map_err(anyhow::Error::from)
@@ -128,7 +128,7 @@ async fn start_children(node: &Node) -> anyhow::Result<f64> {
 
 /// The ids of the children `node` sees owned by `owner`.
 fn children_of(node: &Node, owner: &shoal_node::NodeName) -> Vec<String> {
-    node.supervisor()
+    node.distributed_supervisor()
         .which_children()
         .into_iter()
         .filter(|c| c.owner == *owner)
@@ -146,7 +146,7 @@ async fn many_failover() -> anyhow::Result<(f64, f64, usize)> {
     spin_until("children visible", || {
         survivors
             .iter()
-            .all(|n| n.supervisor().count().running == CHILDREN)
+            .all(|n| n.distributed_supervisor().count().running == CHILDREN)
     })
     .await?;
     tokio::time::sleep(SETTLE).await;
@@ -168,7 +168,7 @@ async fn drain() -> anyhow::Result<(f64, usize)> {
     spin_until("children visible", || {
         survivors
             .iter()
-            .all(|n| n.supervisor().count().running == CHILDREN)
+            .all(|n| n.distributed_supervisor().count().running == CHILDREN)
     })
     .await?;
     let moving = children_of(&survivors[0], &gone);
@@ -185,7 +185,7 @@ async fn drain() -> anyhow::Result<(f64, usize)> {
     let elapsed = t0.elapsed().as_secs_f64() * 1e3;
     leave.await?;
     let handed = survivors[0]
-        .supervisor()
+        .distributed_supervisor()
         .which_children()
         .into_iter()
         .filter(|c| moving.contains(&c.id))

@@ -17,7 +17,7 @@ pub struct ActorInfo {
     pub name: Option<String>,
     /// The Rust type of the actor.
     pub type_name: &'static str,
-    /// The actor that spawned it as a child (its supervisor), if any.
+    /// The actor that spawned it as a child (with [`Ctx::spawn_child`](super::Ctx::spawn_child)), if any.
     pub parent: Option<Pid>,
     /// Current state.
     pub status: ActorStatus,

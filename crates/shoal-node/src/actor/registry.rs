@@ -122,14 +122,14 @@ impl Actors {
     }
 
     /// The members of `group` on every node, sorted, from this node's view.
-    pub fn members(&self, group: &str) -> Vec<Pid> {
-        self.registry_read().replica.members(group)
+    pub fn group_members(&self, group: &str) -> Vec<Pid> {
+        self.registry_read().replica.group_members(group)
     }
 
     /// The members of `group` on this node.
-    pub fn local_members(&self, group: &str) -> Vec<Pid> {
+    pub fn local_group_members(&self, group: &str) -> Vec<Pid> {
         let local = self.node().clone();
-        self.members(group)
+        self.group_members(group)
             .into_iter()
             .filter(|p| p.node == local)
             .collect()

@@ -177,15 +177,15 @@ async fn run(
         () = ctx.cancel.cancelled() => return Outcome::Failed,
         result = handshake => match result {
             Ok(Ok(peer)) => peer,
-            Ok(Err(Refusal::Reset)) => return Outcome::Reset,
+            Ok(Err(HandshakeFailure::Reset)) => return Outcome::Reset,
             Ok(Err(reason)) => {
                 ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                log_refusal(&reason, dialed, &ctx.counters);
+                log_failure(&reason, dialed, &ctx.counters);
                 return Outcome::Failed;
             }
             Err(_) => {
                 ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                log_refusal(&Refusal::TimedOut, dialed, &ctx.counters);
+                log_failure(&HandshakeFailure::TimedOut, dialed, &ctx.counters);
                 return Outcome::Failed;
             }
         },
@@ -217,7 +217,7 @@ async fn run(
 }
 
 /// Why a connection never became a link.
-enum Refusal {
+enum HandshakeFailure {
     Handshake(HandshakeError),
     Frame(String),
     Oversized,
@@ -226,7 +226,7 @@ enum Refusal {
     TimedOut,
 }
 
-impl Refusal {
+impl HandshakeFailure {
     fn from_io(e: &std::io::Error) -> Self {
         match e.kind() {
             std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => Self::Reset,
@@ -236,7 +236,7 @@ impl Refusal {
     }
 }
 
-impl Refusal {
+impl HandshakeFailure {
     fn not_reset(self) -> Self {
         match self {
             Self::Reset => Self::Closed,
@@ -245,26 +245,26 @@ impl Refusal {
     }
 }
 
-fn log_refusal(reason: &Refusal, dialed: Option<SocketAddr>, counters: &LinkCounters) {
+fn log_failure(reason: &HandshakeFailure, dialed: Option<SocketAddr>, counters: &LinkCounters) {
     let why = match reason {
-        Refusal::Handshake(HandshakeError::SameName { .. }) if dialed.is_some() => {
+        HandshakeFailure::Handshake(HandshakeError::SameName { .. }) if dialed.is_some() => {
             tracing::debug!(?dialed, "dialled ourselves; ignoring that address");
             return;
         }
-        Refusal::Closed | Refusal::Reset => {
+        HandshakeFailure::Closed | HandshakeFailure::Reset => {
             tracing::debug!(?dialed, "peer closed during handshake");
             return;
         }
-        Refusal::Handshake(e) => e.to_string(),
-        Refusal::Frame(e) => {
+        HandshakeFailure::Handshake(e) => e.to_string(),
+        HandshakeFailure::Frame(e) => {
             counters.bad_frames.fetch_add(1, Ordering::Relaxed);
             format!("not a shoal peer ({e})")
         }
-        Refusal::Oversized => {
+        HandshakeFailure::Oversized => {
             counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
             format!("a handshake frame over {HANDSHAKE_MAX_FRAME_LEN} bytes")
         }
-        Refusal::TimedOut => format!("handshake not finished within {HANDSHAKE_TIMEOUT:?}"),
+        HandshakeFailure::TimedOut => format!("handshake not finished within {HANDSHAKE_TIMEOUT:?}"),
     };
     // Anyone who can reach the port can cause these: a line a second, with a count.
     if let Some(held) = counters.refusal_warnings.allow() {
@@ -272,7 +272,11 @@ fn log_refusal(reason: &Refusal, dialed: Option<SocketAddr>, counters: &LinkCoun
     }
 }
 
-async fn authenticate(frames: &mut Frames, role: Role, ctx: &LinkContext) -> Result<Member, Refusal> {
+async fn authenticate(
+    frames: &mut Frames,
+    role: Role,
+    ctx: &LinkContext,
+) -> Result<Member, HandshakeFailure> {
     let mut nonce = [0u8; 32];
     rand::fill(&mut nonce);
     let (mut handshake, hello) = Handshake::start(role, ctx.local.clone(), ctx.cookie.clone(), nonce);
@@ -280,12 +284,14 @@ async fn authenticate(frames: &mut Frames, role: Role, ctx: &LinkContext) -> Res
     let mut heard_peer = false;
     loop {
         let msg = match frames.next().await {
-            Some(Ok(frame)) => LinkMessage::decode(&frame).map_err(|e| Refusal::Frame(e.to_string()))?,
+            Some(Ok(frame)) => {
+                LinkMessage::decode(&frame).map_err(|e| HandshakeFailure::Frame(e.to_string()))?
+            }
             // Only a reset before the peer said anything shows that no process owns the port:
             // a live peer that drops a duplicate connection mid-handshake may reset it too.
-            Some(Err(e)) if heard_peer => return Err(Refusal::from_io(&e).not_reset()),
-            Some(Err(e)) => return Err(Refusal::from_io(&e)),
-            None => return Err(Refusal::Closed),
+            Some(Err(e)) if heard_peer => return Err(HandshakeFailure::from_io(&e).not_reset()),
+            Some(Err(e)) => return Err(HandshakeFailure::from_io(&e)),
+            None => return Err(HandshakeFailure::Closed),
         };
         heard_peer = true;
         match handshake.handle(msg) {
@@ -303,17 +309,17 @@ async fn authenticate(frames: &mut Frames, role: Role, ctx: &LinkContext) -> Res
                 if let Some(reply) = e.reply() {
                     let _ = send(frames, &reply).await;
                 }
-                return Err(Refusal::Handshake(e));
+                return Err(HandshakeFailure::Handshake(e));
             }
         }
     }
 }
 
-async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), Refusal> {
+async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), HandshakeFailure> {
     frames
         .send(Bytes::from(msg.encode()))
         .await
-        .map_err(|e| Refusal::from_io(&e))
+        .map_err(|e| HandshakeFailure::from_io(&e))
 }
 
 /// Carries frames both ways until the socket closes or the node stops. Actor frames go

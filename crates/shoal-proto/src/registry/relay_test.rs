@@ -136,10 +136,10 @@ impl Mesh {
 
     /// Every node has the same names and the same members of `group`.
     fn assert_agree(&self, group: &str) {
-        let (names, members) = (self.nodes[0].registered(), self.nodes[0].members(group));
+        let (names, members) = (self.nodes[0].registered(), self.nodes[0].group_members(group));
         for node in &self.nodes[1..] {
             assert_eq!(node.registered(), names, "names on {}", node.local);
-            assert_eq!(node.members(group), members, "{group} on {}", node.local);
+            assert_eq!(node.group_members(group), members, "{group} on {}", node.local);
         }
     }
 }
@@ -156,14 +156,14 @@ fn a_pair_without_a_link_gets_each_others_names_and_groups_through_a_third_node(
     mesh.settle();
     mesh.assert_agree("g");
     assert_eq!(mesh.nodes[1].whereis("on-c"), Some(&c));
-    assert_eq!(mesh.nodes[1].members("g"), vec![b.clone(), c.clone()]);
+    assert_eq!(mesh.nodes[1].group_members("g"), vec![b.clone(), c.clone()]);
 
     // Removals cross the same way.
     mesh.nodes[2].unregister_pid(&c);
     mesh.settle();
     mesh.assert_agree("g");
     assert_eq!(mesh.nodes[1].whereis("on-c"), None);
-    assert_eq!(mesh.nodes[1].members("g"), vec![b]);
+    assert_eq!(mesh.nodes[1].group_members("g"), vec![b]);
 }
 
 #[test]

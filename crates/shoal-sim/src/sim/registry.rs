@@ -51,7 +51,7 @@ impl Sim {
                 .groups()
                 .into_iter()
                 .map(|(group, _)| {
-                    let members = registry.members(&group);
+                    let members = registry.group_members(&group);
                     (group, members)
                 })
                 .collect()
