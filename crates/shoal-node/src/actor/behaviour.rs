@@ -63,7 +63,9 @@ pub trait Actor: Sized + Send + 'static {
         async { Ok(()) }
     }
 
-    /// Runs once when the actor stops for any reason but `Killed`.
+    /// Runs once when the actor stops for any reason but `Killed` or a panic. It does not run
+    /// either for a singleton instance stopped because its node's singleton lease lapsed (a
+    /// process paused until another node took over): that instance must not act any more.
     fn stopping(&mut self, ctx: &mut Ctx<Self>, reason: &ExitReason) -> impl Future<Output = ()> + Send {
         let _ = (ctx, reason);
         async {}

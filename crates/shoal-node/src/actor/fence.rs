@@ -71,10 +71,51 @@ fn now_ms() -> u64 {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     use super::Fence;
-    use crate::actor::{Actors, Counter, CounterArgs, CounterGet, CounterMsg, ExitReason, SendError};
+    use crate::actor::{
+        Actor, ActorError, Actors, Counter, CounterArgs, CounterGet, CounterMsg, Ctx, ExitReason, Never,
+        SendError,
+    };
+
+    /// Records whether its `stopping` hook ran.
+    struct Hooked(Arc<AtomicBool>);
+
+    impl Actor for Hooked {
+        type Msg = ();
+        type Call = Never;
+        type Reply = Never;
+
+        async fn handle(&mut self, _: &mut Ctx<Self>, (): ()) -> Result<(), ActorError> {
+            Ok(())
+        }
+
+        async fn stopping(&mut self, _: &mut Ctx<Self>, _: &ExitReason) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_actor_stopped_by_a_lapsed_fence_does_not_run_its_stopping_hook() {
+        let actors = Actors::standalone(shoal_proto::NodeName::new("n1").unwrap());
+        let (fenced_ran, plain_ran) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let fenced = actors.spawn(Hooked(fenced_ran.clone()));
+        let plain = actors.spawn(Hooked(plain_ran.clone()));
+        let (fenced_down, plain_down) = (actors.monitor(fenced.pid()), actors.monitor(plain.pid()));
+        fenced.cell.set_fence(Arc::new(Fence::revoked()));
+        // The first touch finds the fence lapsed and halts the actor.
+        assert!(actors.info(fenced.pid().id).is_none());
+        actors.stop(plain.pid(), ExitReason::Shutdown).unwrap();
+        assert_eq!(fenced_down.await, ExitReason::Shutdown);
+        assert_eq!(plain_down.await, ExitReason::Shutdown);
+        assert!(plain_ran.load(Ordering::SeqCst), "a plain stop runs the hook");
+        assert!(
+            !fenced_ran.load(Ordering::SeqCst),
+            "the fenced instance acted after its lease lapsed"
+        );
+    }
 
     #[test]
     fn a_fence_holds_until_revoked_and_a_revoked_fence_never_holds_again() {

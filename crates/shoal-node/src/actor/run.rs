@@ -32,7 +32,8 @@ pub(crate) async fn run_actor<A: Actor>(
             None => serve(&mut actor, &mut ctx, &mut mailbox, &mut signals).await,
         },
     };
-    if !matches!(reason, ExitReason::Killed | ExitReason::Panic(_)) {
+    // An actor whose fence lapsed must not act any more, its last hook included.
+    if !matches!(reason, ExitReason::Killed | ExitReason::Panic(_)) && cell.admits() {
         cell.set_status(ActorStatus::Stopping);
         let stopping = AssertUnwindSafe(actor.stopping(&mut ctx, &reason)).catch_unwind();
         let _ = stopping.await;
