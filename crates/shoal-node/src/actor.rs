@@ -48,6 +48,7 @@ mod actor_ref;
 mod behaviour;
 mod body;
 mod cell;
+mod cells;
 mod codec;
 mod counter;
 mod echo;
@@ -63,7 +64,6 @@ mod info;
 mod json;
 mod mailbox;
 mod options;
-mod registry;
 mod remote;
 mod reply;
 mod run;
@@ -77,6 +77,8 @@ mod watcher;
 
 pub use self::actor_ref::ActorRef;
 pub use self::behaviour::{Actor, Ctx};
+pub(crate) use self::cell::SysSignal;
+pub(crate) use self::cells::Cells;
 pub use self::codec::Codec;
 pub use self::counter::{COUNTER_FACTORY, Counter, CounterArgs, CounterGet, CounterMsg};
 pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, EchoReply};
@@ -86,7 +88,6 @@ pub use self::handoff::Handoff;
 pub use self::info::ActorInfo;
 pub use self::json::JsonCodec;
 pub use self::options::SpawnOptions;
-pub use self::registry::{ConflictPolicy, GroupEvent};
 pub(crate) use self::remote::{Remote, Route, append_message};
 pub(crate) use self::reply::Origin;
 pub use self::signal::{MonitorRef, Signal};
@@ -96,6 +97,7 @@ pub use self::supervisor::{
     Supervisor, SupervisorCall,
 };
 pub use self::system::{Actors, DownFuture};
+pub use crate::registry::{ConflictPolicy, GroupEvent};
 pub use shoal_proto::{
     ExitReason, Never, Pid, Refusal, RegisterError, Registration, RemoteMessage, SpawnRefusal,
 };

@@ -48,6 +48,7 @@ pub mod distributed;
 pub mod error;
 pub mod node;
 mod node_event;
+mod registry;
 mod singleton;
 mod snapshot;
 mod split_brain;

@@ -399,7 +399,7 @@ async fn registry_anti_entropy(actors: Actors, cancel: CancellationToken) {
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
-            _ = ticks.tick() => actors.registry_tick(),
+            _ = ticks.tick() => actors.registry().tick(),
         }
     }
 }

@@ -2,28 +2,31 @@
 //! pid, monitors, links, kill, introspection). Remote traffic is in `remote.rs`, factories in
 //! `factory.rs`.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use shoal_proto::{Creation, NodeId, NodeName, RemoteMessage, append_call, append_send, tag_of};
-use tokio::sync::{mpsc, oneshot};
+use shoal_proto::{
+    Creation, NodeId, NodeName, RegisterError, Registration, RemoteMessage, append_call, append_send, tag_of,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::body;
 use super::cell::{Cell, Inbox, Meta, SysSignal};
+use super::cells::Cells;
 use super::factory::Factories;
 use super::info::ActorInfo;
 use super::remote::{Answer, Lane, Remote};
 use super::watcher::Watcher;
 use super::{CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, StateError};
+use crate::registry::{ConflictPolicy, GroupEvent, RegistryService};
 
 /// Counters of the actor plane, for `/api/node`.
 #[derive(Debug, Default)]
@@ -36,18 +39,13 @@ pub(crate) struct ActorCounters {
     pub(crate) frames_in: AtomicU64,
 }
 
-/// The local actors by id. foldhash, not SipHash: every local send and call looks an actor
-/// up here, and ids are not chosen by peers.
-type ActorTable = HashMap<u64, Arc<Cell>, foldhash::fast::FixedState>;
-
 pub(crate) struct SystemInner {
     pub(crate) local: NodeId,
-    table: RwLock<ActorTable>,
-    next_id: AtomicU64,
+    cells: Arc<Cells>,
     next_ref: AtomicU64,
     pub(crate) remote: Arc<Remote>,
     pub(crate) factories: Factories,
-    pub(crate) registry: RwLock<super::registry::NodeRegistry>,
+    registry: RegistryService,
     pub(crate) counters: ActorCounters,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -62,15 +60,16 @@ pub struct Actors {
 
 impl Actors {
     pub(crate) fn new(local: NodeId, cancel: CancellationToken, tracker: TaskTracker) -> Self {
+        let cells = Arc::new(Cells::default());
+        let remote = Arc::new(Remote::default());
         Self {
             inner: Arc::new(SystemInner {
                 local: local.clone(),
-                table: RwLock::new(ActorTable::default()),
-                next_id: AtomicU64::new(1),
+                registry: RegistryService::new(local.clone(), cells.clone(), remote.clone()),
+                cells,
                 next_ref: AtomicU64::new(1),
-                remote: Arc::default(),
+                remote,
                 factories: Factories::default(),
-                registry: RwLock::new(super::registry::NodeRegistry::new(local.clone())),
                 counters: ActorCounters::default(),
                 cancel,
                 tracker,
@@ -85,6 +84,11 @@ impl Actors {
     pub fn standalone(name: NodeName) -> Self {
         let local = NodeId::new(name, Creation(crate::now_us()));
         Self::new(local, CancellationToken::new(), TaskTracker::new())
+    }
+
+    /// The node's registry service (replication, link events, actor exits).
+    pub(crate) fn registry(&self) -> &RegistryService {
+        &self.inner.registry
     }
 
     /// The routes to other nodes, for the node's services that send their own frames.
@@ -118,12 +122,13 @@ impl Actors {
         signals: mpsc::UnboundedSender<SysSignal>,
         inbox: Box<dyn Inbox>,
     ) -> Arc<Cell> {
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let pid = Pid::new(self.inner.local.clone(), id);
         let parent = meta.parent.clone();
         let halt = self.inner.cancel.child_token();
-        let cell = Arc::new(Cell::new(pid, meta, signals, inbox, halt));
-        self.table_write().insert(id, cell.clone());
+        let local = self.inner.local.clone();
+        let cell = self
+            .inner
+            .cells
+            .insert(|id| Cell::new(Pid::new(local, id), meta, signals, inbox, halt));
         if let Some(parent) = &parent {
             self.link(&cell, parent);
         }
@@ -263,12 +268,7 @@ impl Actors {
 
     /// A snapshot of every local actor, by id.
     pub fn list(&self) -> Vec<ActorInfo> {
-        let mut infos: Vec<ActorInfo> = self
-            .table_read()
-            .values()
-            .filter(|c| c.admits())
-            .map(|c| ActorInfo::of(c))
-            .collect();
+        let mut infos: Vec<ActorInfo> = self.inner.cells.each_admitted(|c| ActorInfo::of(c));
         infos.sort_by_key(|i| i.pid.id);
         infos
     }
@@ -296,7 +296,7 @@ impl Actors {
 
     /// How many actors run on this node.
     pub fn count(&self) -> usize {
-        self.table_read().len()
+        self.inner.cells.len()
     }
 
     /// Sends the JSON form of a message to a local actor that accepts JSON
@@ -344,12 +344,12 @@ impl Actors {
 
     /// The local actor `id`, unless it stopped or its fence lapsed.
     pub(crate) fn cell(&self, id: u64) -> Option<Arc<Cell>> {
-        self.table_read().get(&id).filter(|c| c.admits()).cloned()
+        self.inner.cells.get(id)
     }
 
-    /// Whether the local actor `id` runs (no clone of its cell).
-    pub(crate) fn is_running(&self, id: u64) -> bool {
-        self.table_read().get(&id).is_some_and(|c| c.admits())
+    /// The table of local actors.
+    pub(crate) fn cells(&self) -> &Cells {
+        &self.inner.cells
     }
 
     /// Fences the local actor `pid`: from now on it acts only while `fence` holds.
@@ -359,22 +359,93 @@ impl Actors {
         }
     }
 
-    fn table_read(&self) -> std::sync::RwLockReadGuard<'_, ActorTable> {
-        self.inner
-            .table
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Registers `name` for the local actor `pid` cluster-wide, with the default conflict
+    /// policy (stop the loser). Fails with `AlreadyRegistered(holder)` if any node's view
+    /// already has the name; the name drops when the actor stops or its node goes down.
+    pub fn register(&self, name: &str, pid: &Pid) -> Result<(), RegisterError> {
+        self.register_with(name, pid, ConflictPolicy::Stop)
     }
 
-    pub(crate) fn table_write(&self) -> std::sync::RwLockWriteGuard<'_, ActorTable> {
-        self.inner
-            .table
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Like [`Actors::register`], with a conflict policy.
+    pub fn register_with(&self, name: &str, pid: &Pid, policy: ConflictPolicy) -> Result<(), RegisterError> {
+        self.inner.registry.register(name, pid, policy)
     }
 
-    pub(crate) fn cells(&self) -> Vec<Arc<Cell>> {
-        self.table_read().values().cloned().collect()
+    /// Drops this node's registration of `name`; returns the actor that held it.
+    pub fn unregister(&self, name: &str) -> Option<Pid> {
+        self.inner.registry.unregister(name)
+    }
+
+    /// The actor registered under `name`, from this node's replica (no network).
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.inner.registry.whereis(name)
+    }
+
+    /// Every registered name and its registration, sorted by name.
+    pub fn registered(&self) -> Vec<(String, Registration)> {
+        self.inner.registry.registered()
+    }
+
+    /// How many names this node's view holds.
+    pub fn registered_count(&self) -> usize {
+        self.inner.registry.registered_count()
+    }
+
+    /// Adds the actor `pid` (of this node) to process group `group` cluster-wide. A member
+    /// leaves when it stops or its node goes down.
+    pub fn join(&self, group: &str, pid: &Pid) -> Result<(), RegisterError> {
+        self.inner.registry.join(group, pid)
+    }
+
+    /// Removes `pid` from `group`; returns whether it was a member (through this node).
+    pub fn leave(&self, group: &str, pid: &Pid) -> bool {
+        self.inner.registry.leave(group, pid)
+    }
+
+    /// The members of `group` on every node, sorted, from this node's view.
+    pub fn group_members(&self, group: &str) -> Vec<Pid> {
+        self.inner.registry.group_members(group)
+    }
+
+    /// The members of `group` on this node.
+    pub fn local_group_members(&self, group: &str) -> Vec<Pid> {
+        let mut members = self.group_members(group);
+        members.retain(|p| p.node == self.inner.local);
+        members
+    }
+
+    /// How many members `group` has, from this node's view.
+    pub fn group_size(&self, group: &str) -> usize {
+        self.inner.registry.group_size(group)
+    }
+
+    /// Every group with its member count, sorted by name.
+    pub fn groups(&self) -> Vec<(String, usize)> {
+        self.inner.registry.groups()
+    }
+
+    /// Group changes from now on (joins, and leaves including stops and node downs). A
+    /// receiver 4096 events behind skips ahead (`Lagged`); read [`Actors::group_members`]
+    /// then.
+    pub fn subscribe_groups(&self) -> broadcast::Receiver<GroupEvent> {
+        self.inner.registry.subscribe_groups()
+    }
+
+    /// Sends `msg` to the actor registered under `name` (`NoProc` if none is).
+    pub fn send_named<M: RemoteMessage>(&self, name: &str, msg: M) -> Result<(), SendError> {
+        let pid = self.whereis(name).ok_or(SendError::NoProc)?;
+        self.send(&pid, msg)
+    }
+
+    /// Calls the actor registered under `name`.
+    pub async fn call_named<Q: RemoteMessage, R: RemoteMessage>(
+        &self,
+        name: &str,
+        request: Q,
+        timeout: Duration,
+    ) -> Result<R, CallError> {
+        let pid = self.whereis(name).ok_or(SendError::NoProc)?;
+        self.call(&pid, request, timeout).await
     }
 }
 

@@ -133,8 +133,8 @@ impl Actors {
                 std::mem::take(&mut watchers.links),
             )
         };
-        self.table_write().remove(&cell.pid.id);
-        self.registry_actor_exited(&cell.pid);
+        self.cells().remove(cell.pid.id);
+        self.registry().actor_exited(&cell.pid);
         for watcher in monitors {
             self.notify(watcher, &cell.pid, reason.clone());
         }
@@ -168,11 +168,11 @@ impl Actors {
     /// actors are dropped.
     pub(crate) fn node_down(&self, node: &NodeId) {
         let gone = |pid: &Pid| pid.node.name == node.name && pid.node.creation <= node.creation;
-        self.registry_peer_down(node);
+        self.registry().peer_down(node);
         for (watcher, target) in self.inner.remote.node_down(node) {
             self.notify(watcher, &target, ExitReason::NodeDown);
         }
-        for cell in self.cells() {
+        for cell in self.cells().all() {
             let linked: Vec<Pid> = {
                 let mut watchers = cell.watchers();
                 watchers.monitors.retain(|w| !w.is_on(node));

@@ -358,7 +358,7 @@ impl Driver {
             self.wiring.children.peer_unlinked(&peer);
         }
         for peer in added {
-            self.wiring.actors.registry_peer_linked(peer.clone());
+            self.wiring.actors.registry().peer_linked(peer.clone());
             self.wiring.children.peer_linked(peer);
         }
     }
@@ -368,7 +368,7 @@ impl Driver {
         let reach = members.iter().map(|m| (&m.member.id, m.linked));
         if !reach.eq(self.registry_reach.iter().map(|(id, linked)| (id, *linked))) {
             // The registry copies entries of live members without a link from other nodes.
-            self.wiring.actors.registry_members(&members);
+            self.wiring.actors.registry().members_changed(&members);
             self.registry_reach = members.iter().map(|m| (m.member.id.clone(), m.linked)).collect();
         }
         let stats = self.core.stats();

@@ -491,7 +491,7 @@ fn dispatch(frame: BytesMut, origin: &Arc<Origin>, ctx: &LinkContext) -> Control
         {
             tracing::debug!(conn = ctx.conn.0, peer = %origin.peer, "replication frame from another process of a routed name dropped");
         }
-        Ok(LinkMessage::Registry(frame)) => ctx.actors.handle_registry_frame(&origin.peer, frame),
+        Ok(LinkMessage::Registry(frame)) => ctx.actors.registry().handle_frame(&origin.peer, frame),
         Ok(LinkMessage::Children(frame)) => ctx.children.handle_frame(&origin.peer, frame),
         Ok(msg) => {
             tracing::trace!(conn = ctx.conn.0, ?msg, "link recv");

@@ -1,10 +1,12 @@
-//! The global registry on a node: register, look up and send by name. The sans-io [`Registry`]
-//! holds the replica; this file feeds it (registrations, actor exits, links up, nodes down,
-//! frames from peers) and performs what it asks (frames to peers, the conflict policy on a
-//! losing actor).
+//! The registry service of a node: the sans-io [`Registry`] replica behind a lock, fed with
+//! registrations, actor exits, links up, nodes down and frames from peers, and what it asks
+//! performed (frames to peers, the conflict policy on a losing actor). [`Actors`] is its
+//! user-facing face (`register`, `whereis`, `join`, ...).
+//!
+//! [`Actors`]: crate::actor::Actors
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use tokio::sync::broadcast;
 
@@ -12,10 +14,7 @@ use shoal_proto::{
     LinkMessage, NodeId, RegisterError, Registration, Registry, RegistryFrame, RegistryOutput,
 };
 
-use super::cell::SysSignal;
-use super::remote::append_message;
-use super::system::Actors;
-use super::{CallError, ExitReason, Pid, RemoteMessage, SendError};
+use crate::actor::{Cells, ExitReason, Pid, Remote, SysSignal, append_message};
 
 /// What happens to an actor whose registered name goes to another actor when a partition
 /// heals (or two registrations cross): the registry's rule picks one winner on every node,
@@ -26,7 +25,7 @@ pub enum ConflictPolicy {
     #[default]
     Stop,
     /// Leave the loser running, without the name, and deliver
-    /// [`super::Signal::NameConflict`] to it.
+    /// [`Signal::NameConflict`](crate::actor::Signal::NameConflict) to it.
     Notify,
 }
 
@@ -44,36 +43,51 @@ pub struct GroupEvent {
 /// The registry replica, the conflict policy of each name this node registered, and the
 /// group events channel.
 #[derive(Debug)]
-pub(crate) struct NodeRegistry {
+struct Replica {
     replica: Registry,
     policies: HashMap<String, ConflictPolicy>,
     group_events: broadcast::Sender<GroupEvent>,
 }
 
-impl NodeRegistry {
-    pub(crate) fn new(local: NodeId) -> Self {
-        Self {
-            replica: Registry::new(local),
+/// The registry of one node; see the module docs. Lock order: the registry, then the actor
+/// table, everywhere.
+pub(crate) struct RegistryService {
+    local: NodeId,
+    state: RwLock<Replica>,
+    cells: Arc<Cells>,
+    remote: Arc<Remote>,
+}
+
+impl RegistryService {
+    pub(crate) fn new(local: NodeId, cells: Arc<Cells>, remote: Arc<Remote>) -> Self {
+        let state = Replica {
+            replica: Registry::new(local.clone()),
             policies: HashMap::new(),
             group_events: broadcast::channel(4096).0,
+        };
+        Self {
+            local,
+            state: RwLock::new(state),
+            cells,
+            remote,
         }
     }
 }
 
-impl Actors {
-    /// Registers `name` for the local actor `pid` cluster-wide, with the default conflict
-    /// policy (stop the loser). Fails with `AlreadyRegistered(holder)` if any node's view
-    /// already has the name; the name drops when the actor stops or its node goes down.
-    pub fn register(&self, name: &str, pid: &Pid) -> Result<(), RegisterError> {
-        self.register_with(name, pid, ConflictPolicy::Stop)
-    }
-
-    /// Like [`Actors::register`], with a conflict policy.
-    pub fn register_with(&self, name: &str, pid: &Pid, policy: ConflictPolicy) -> Result<(), RegisterError> {
+impl RegistryService {
+    /// Registers `name` for `pid` cluster-wide (see [`Actors::register_with`]).
+    ///
+    /// [`Actors::register_with`]: crate::actor::Actors::register_with
+    pub(crate) fn register(
+        &self,
+        name: &str,
+        pid: &Pid,
+        policy: ConflictPolicy,
+    ) -> Result<(), RegisterError> {
         self.with_registry(|r| {
             // Checked under the registry lock: an actor that stops after this check has its
             // names dropped by `exited`, which takes the same lock after leaving the table.
-            if pid.node == *self.node() && !self.is_running(pid.id) {
+            if pid.node == self.local && !self.cells.is_running(pid.id) {
                 return Err(RegisterError::NoProc(pid.clone()));
             }
             r.replica.register(name, pid.clone(), crate::now_us())?;
@@ -83,7 +97,7 @@ impl Actors {
     }
 
     /// Drops this node's registration of `name`; returns the actor that held it.
-    pub fn unregister(&self, name: &str) -> Option<Pid> {
+    pub(crate) fn unregister(&self, name: &str) -> Option<Pid> {
         self.with_registry(|r| {
             r.policies.remove(name);
             r.replica.unregister(name)
@@ -91,25 +105,25 @@ impl Actors {
     }
 
     /// The actor registered under `name`, from this node's replica (no network).
-    pub fn whereis(&self, name: &str) -> Option<Pid> {
+    pub(crate) fn whereis(&self, name: &str) -> Option<Pid> {
         self.registry_read().replica.whereis(name).cloned()
     }
 
     /// Every registered name and its registration, sorted by name.
-    pub fn registered(&self) -> Vec<(String, Registration)> {
+    pub(crate) fn registered(&self) -> Vec<(String, Registration)> {
         self.registry_read().replica.registered()
     }
 
     /// How many names this node's view holds.
-    pub fn registered_count(&self) -> usize {
+    pub(crate) fn registered_count(&self) -> usize {
         self.registry_read().replica.len()
     }
 
     /// Adds the actor `pid` (of this node) to process group `group` cluster-wide. A member
     /// leaves when it stops or its node goes down.
-    pub fn join(&self, group: &str, pid: &Pid) -> Result<(), RegisterError> {
+    pub(crate) fn join(&self, group: &str, pid: &Pid) -> Result<(), RegisterError> {
         self.with_registry(|r| {
-            if pid.node == *self.node() && !self.is_running(pid.id) {
+            if pid.node == self.local && !self.cells.is_running(pid.id) {
                 return Err(RegisterError::NoProc(pid.clone()));
             }
             r.replica.join(group, pid.clone(), crate::now_us())
@@ -117,68 +131,43 @@ impl Actors {
     }
 
     /// Removes `pid` from `group`; returns whether it was a member (through this node).
-    pub fn leave(&self, group: &str, pid: &Pid) -> bool {
+    pub(crate) fn leave(&self, group: &str, pid: &Pid) -> bool {
         self.with_registry(|r| r.replica.leave(group, pid))
     }
 
     /// The members of `group` on every node, sorted, from this node's view.
-    pub fn group_members(&self, group: &str) -> Vec<Pid> {
+    pub(crate) fn group_members(&self, group: &str) -> Vec<Pid> {
         self.registry_read().replica.group_members(group)
     }
 
-    /// The members of `group` on this node.
-    pub fn local_group_members(&self, group: &str) -> Vec<Pid> {
-        let local = self.node().clone();
-        self.group_members(group)
-            .into_iter()
-            .filter(|p| p.node == local)
-            .collect()
-    }
-
     /// How many members `group` has, from this node's view.
-    pub fn group_size(&self, group: &str) -> usize {
+    pub(crate) fn group_size(&self, group: &str) -> usize {
         self.registry_read().replica.group_size(group)
     }
 
     /// Every group with its member count, sorted by name.
-    pub fn groups(&self) -> Vec<(String, usize)> {
+    pub(crate) fn groups(&self) -> Vec<(String, usize)> {
         self.registry_read().replica.groups()
     }
 
     /// Group changes from now on (joins, and leaves including stops and node downs). A
-    /// receiver 4096 events behind skips ahead (`Lagged`); read [`Actors::members`] then.
-    pub fn subscribe_groups(&self) -> broadcast::Receiver<GroupEvent> {
+    /// receiver 4096 events behind skips ahead (`Lagged`).
+    pub(crate) fn subscribe_groups(&self) -> broadcast::Receiver<GroupEvent> {
         self.registry_read().group_events.subscribe()
     }
 
-    /// Sends `msg` to the actor registered under `name` (`NoProc` if none is).
-    pub fn send_named<M: RemoteMessage>(&self, name: &str, msg: M) -> Result<(), SendError> {
-        let pid = self.whereis(name).ok_or(SendError::NoProc)?;
-        self.send(&pid, msg)
-    }
-
-    /// Calls the actor registered under `name`.
-    pub async fn call_named<Q: RemoteMessage, R: RemoteMessage>(
-        &self,
-        name: &str,
-        request: Q,
-        timeout: Duration,
-    ) -> Result<R, CallError> {
-        let pid = self.whereis(name).ok_or(SendError::NoProc)?;
-        self.call(&pid, request, timeout).await
-    }
-
-    pub(crate) fn handle_registry_frame(&self, from: &NodeId, frame: RegistryFrame) {
+    /// A registry frame from `from`.
+    pub(crate) fn handle_frame(&self, from: &NodeId, frame: RegistryFrame) {
         self.with_registry(|r| r.replica.handle_frame(from, frame));
     }
 
     /// A link to `peer` is up and routed: exchange digests.
-    pub(crate) fn registry_peer_linked(&self, peer: NodeId) {
+    pub(crate) fn peer_linked(&self, peer: NodeId) {
         self.with_registry(|r| r.replica.handle_peer_up(peer));
     }
 
     /// Sends every linked peer our digest (anti-entropy; the node calls this periodically).
-    pub(crate) fn registry_tick(&self) {
+    pub(crate) fn tick(&self) {
         self.with_registry(|r| r.replica.handle_tick());
     }
 
@@ -186,18 +175,19 @@ impl Actors {
     /// linked again already under a newer life (the rule is [`Registry::handle_node_down`]).
     ///
     /// [`Registry::handle_node_down`]: shoal_proto::Registry::handle_node_down
-    pub(crate) fn registry_peer_down(&self, peer: &NodeId) {
-        let routed = self.inner.remote.route_id(&peer.name);
+    pub(crate) fn peer_down(&self, peer: &NodeId) {
+        let routed = self.remote.route_id(&peer.name);
         self.with_registry(|r| r.replica.handle_node_down(peer, routed.as_ref()));
     }
 
     /// The live members changed (or their links did): the registry relays entries of live
     /// members we have no link to.
-    pub(crate) fn registry_members(&self, members: &[shoal_proto::MemberStatus]) {
+    pub(crate) fn members_changed(&self, members: &[shoal_proto::MemberStatus]) {
         self.with_registry(|r| r.replica.handle_members(members));
     }
 
-    pub(crate) fn registry_actor_exited(&self, pid: &Pid) {
+    /// Drops the names and group memberships of `pid`, which stopped.
+    pub(crate) fn actor_exited(&self, pid: &Pid) {
         self.with_registry(|r| {
             for name in r.replica.unregister_pid(pid) {
                 r.policies.remove(&name);
@@ -208,10 +198,9 @@ impl Actors {
     /// Runs `f` on the registry, then performs what it asked for. Frames are queued while
     /// the lock is held, so deltas leave in sequence order (queueing never waits); the lock
     /// order is registry, then actor table, everywhere.
-    fn with_registry<T>(&self, f: impl FnOnce(&mut NodeRegistry) -> T) -> T {
+    fn with_registry<T>(&self, f: impl FnOnce(&mut Replica) -> T) -> T {
         let mut registry = self
-            .inner
-            .registry
+            .state
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let listening = registry.group_events.receiver_count() > 0;
@@ -238,7 +227,7 @@ impl Actors {
     }
 
     fn perform(&self, output: RegistryOutput, policy: ConflictPolicy) {
-        let remote = &self.inner.remote;
+        let remote = &self.remote;
         match output {
             RegistryOutput::Send { to, frame } => {
                 let _ = remote.send_with(&to, append_message(&LinkMessage::Registry(frame)));
@@ -249,7 +238,9 @@ impl Actors {
             RegistryOutput::GroupChanged { .. } => {}
             RegistryOutput::Conflict { name, loser, winner } => {
                 tracing::warn!(%name, %loser, %winner, ?policy, "registered name lost to another node's registration");
-                let Some(cell) = self.cell(loser.id) else { return };
+                let Some(cell) = self.cells.get(loser.id) else {
+                    return;
+                };
                 match policy {
                     ConflictPolicy::Stop => cell.signal(SysSignal::Stop(ExitReason::NameConflict { winner })),
                     ConflictPolicy::Notify => cell.signal(SysSignal::NameConflict { name, winner }),
@@ -258,9 +249,8 @@ impl Actors {
         }
     }
 
-    fn registry_read(&self) -> std::sync::RwLockReadGuard<'_, NodeRegistry> {
-        self.inner
-            .registry
+    fn registry_read(&self) -> RwLockReadGuard<'_, Replica> {
+        self.state
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
