@@ -3,16 +3,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shoal_proto::{ActorFrame, LinkMessage, NodeName, SpawnRefusal};
+use shoal_proto::SpawnRefusal;
 
+use super::Pid;
 use super::extract::Extract;
-use super::remote::{Answer, Lane};
 use super::system::Actors;
-use super::{Pid, SendError, SpawnError};
 
 /// Decodes arguments (and a handed-off state, if any), builds the actor and spawns it.
 pub(crate) type SpawnFn = dyn Fn(&Actors, &[u8], Option<&[u8]>) -> Result<Pid, SpawnRefusal> + Send + Sync;
@@ -40,106 +37,45 @@ impl Factories {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(name, Arc::new(entry));
     }
-}
 
-impl Actors {
     /// The names of the registered factories, sorted.
-    pub fn factories(&self) -> Vec<String> {
-        let map = self
-            .inner
-            .factories
-            .map
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut names: Vec<String> = map.keys().cloned().collect();
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.read().keys().cloned().collect();
         names.sort();
         names
     }
 
-    /// Spawns an actor from this node's factory `name` with encoded `args`.
-    pub(crate) fn spawn_factory(&self, name: &str, args: &[u8]) -> Result<Pid, SpawnRefusal> {
-        self.spawn_factory_with_state(name, args, None)
+    /// Whether a factory `name` is registered.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.read().contains_key(name)
     }
 
-    /// Spawns an actor from factory `name`, from a handed-off `state` if the factory's
-    /// actors take one (others ignore it).
-    pub(crate) fn spawn_factory_with_state(
+    /// Spawns an actor on `actors` from factory `name`, from a handed-off `state` if the
+    /// factory's actors take one (others ignore it).
+    pub(crate) fn spawn(
         &self,
+        actors: &Actors,
         name: &str,
         args: &[u8],
         state: Option<&[u8]>,
     ) -> Result<Pid, SpawnRefusal> {
         let factory = self
-            .factory(name)
+            .get(name)
             .ok_or_else(|| SpawnRefusal::UnknownFactory(name.to_owned()))?;
-        (factory.spawn)(self, args, state)
-    }
-
-    /// Whether a factory `name` is registered here.
-    pub fn has_factory(&self, name: &str) -> bool {
-        self.factory(name).is_some()
+        (factory.spawn)(actors, args, state)
     }
 
     /// The state extractor of factory `name`, if its actors hand off.
-    pub(crate) fn factory_extract(&self, name: &str) -> Option<Extract> {
-        self.factory(name)?.extract.clone()
+    pub(crate) fn extract(&self, name: &str) -> Option<Extract> {
+        self.get(name)?.extract.clone()
     }
 
-    fn factory(&self, name: &str) -> Option<Arc<Factory>> {
-        self.inner
-            .factories
-            .map
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-            .cloned()
+    fn get(&self, name: &str) -> Option<Arc<Factory>> {
+        self.read().get(name).cloned()
     }
 
-    /// Starts an actor on `node` from its factory `factory` with `args`, waiting at most
-    /// `timeout` for the pid. `node` may be this node.
-    pub async fn spawn_remote<Args: Serialize>(
-        &self,
-        node: &NodeName,
-        factory: &str,
-        args: &Args,
-        timeout: Duration,
-    ) -> Result<Pid, SpawnError> {
-        let args = postcard::to_stdvec(args).map_err(|e| SpawnError::Encode(e.to_string()))?;
-        if *node == self.node().name {
-            return Ok(self.spawn_factory(factory, &args)?);
-        }
-        let id = self
-            .inner
-            .remote
-            .route_id(node)
-            .ok_or_else(|| SpawnError::NodeDown(node.clone()))?;
-        let encode = |request, out: &mut Vec<u8>| {
-            let args = args.into();
-            let factory = factory.to_owned();
-            let frame = ActorFrame::Spawn {
-                request,
-                factory,
-                args,
-            };
-            super::remote::append_message(&LinkMessage::Actor(frame))(out)
-        };
-        let (request, answer) =
-            self.inner
-                .remote
-                .request(Lane::Control, &id, encode)
-                .map_err(|e| match e {
-                    SendError::Encode(e) => SpawnError::Encode(e),
-                    _ => SpawnError::NodeDown(node.clone()),
-                })?;
-        match tokio::time::timeout(timeout, answer).await {
-            Err(_) => {
-                self.inner.remote.forget(request);
-                Err(SpawnError::Timeout(timeout))
-            }
-            Ok(Ok(Answer::Spawned(Ok(actor)))) => Ok(Pid::new(id, actor)),
-            Ok(Ok(Answer::Spawned(Err(refusal)))) => Err(refusal.into()),
-            Ok(Ok(_) | Err(_)) => Err(SpawnError::NodeDown(node.clone())),
-        }
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Factory>>> {
+        self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use shoal_proto::{
-    Creation, NodeId, NodeName, RegisterError, Registration, RemoteMessage, append_call, append_send, tag_of,
+    ActorFrame, Creation, LinkMessage, NodeId, NodeName, RegisterError, Registration, RemoteMessage,
+    SpawnRefusal, append_call, append_send, tag_of,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -21,11 +23,12 @@ use tokio_util::task::TaskTracker;
 use super::body;
 use super::cell::{Cell, Inbox, Meta, SysSignal};
 use super::cells::Cells;
+use super::extract::Extract;
 use super::factory::Factories;
 use super::info::ActorInfo;
-use super::remote::{Answer, Lane, Remote};
+use super::remote::{Answer, Lane, Remote, append_message};
 use super::watcher::Watcher;
-use super::{CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, StateError};
+use super::{CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, SpawnError, StateError};
 use crate::registry::{ConflictPolicy, GroupEvent, RegistryService};
 
 /// Counters of the actor plane, for `/api/node`.
@@ -356,6 +359,84 @@ impl Actors {
     pub(crate) fn fence(&self, pid: &Pid, fence: Arc<super::Fence>) {
         if let Some(cell) = self.cell(pid.id) {
             cell.set_fence(fence);
+        }
+    }
+
+    /// The names of the registered factories, sorted.
+    pub fn factories(&self) -> Vec<String> {
+        self.inner.factories.names()
+    }
+
+    /// Whether a factory `name` is registered here.
+    pub fn has_factory(&self, name: &str) -> bool {
+        self.inner.factories.contains(name)
+    }
+
+    /// Spawns an actor from this node's factory `name` with encoded `args`.
+    pub(crate) fn spawn_factory(&self, name: &str, args: &[u8]) -> Result<Pid, SpawnRefusal> {
+        self.inner.factories.spawn(self, name, args, None)
+    }
+
+    /// Spawns an actor from factory `name`, from a handed-off `state` if the factory's
+    /// actors take one (others ignore it).
+    pub(crate) fn spawn_factory_with_state(
+        &self,
+        name: &str,
+        args: &[u8],
+        state: Option<&[u8]>,
+    ) -> Result<Pid, SpawnRefusal> {
+        self.inner.factories.spawn(self, name, args, state)
+    }
+
+    /// The state extractor of factory `name`, if its actors hand off.
+    pub(crate) fn factory_extract(&self, name: &str) -> Option<Extract> {
+        self.inner.factories.extract(name)
+    }
+
+    /// Starts an actor on `node` from its factory `factory` with `args`, waiting at most
+    /// `timeout` for the pid. `node` may be this node.
+    pub async fn spawn_remote<Args: Serialize>(
+        &self,
+        node: &NodeName,
+        factory: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> Result<Pid, SpawnError> {
+        let args = postcard::to_stdvec(args).map_err(|e| SpawnError::Encode(e.to_string()))?;
+        if *node == self.node().name {
+            return Ok(self.spawn_factory(factory, &args)?);
+        }
+        let id = self
+            .inner
+            .remote
+            .route_id(node)
+            .ok_or_else(|| SpawnError::NodeDown(node.clone()))?;
+        let encode = |request, out: &mut Vec<u8>| {
+            let args = args.into();
+            let factory = factory.to_owned();
+            let frame = ActorFrame::Spawn {
+                request,
+                factory,
+                args,
+            };
+            append_message(&LinkMessage::Actor(frame))(out)
+        };
+        let (request, answer) =
+            self.inner
+                .remote
+                .request(Lane::Control, &id, encode)
+                .map_err(|e| match e {
+                    SendError::Encode(e) => SpawnError::Encode(e),
+                    _ => SpawnError::NodeDown(node.clone()),
+                })?;
+        match tokio::time::timeout(timeout, answer).await {
+            Err(_) => {
+                self.inner.remote.forget(request);
+                Err(SpawnError::Timeout(timeout))
+            }
+            Ok(Ok(Answer::Spawned(Ok(actor)))) => Ok(Pid::new(id, actor)),
+            Ok(Ok(Answer::Spawned(Err(refusal)))) => Err(refusal.into()),
+            Ok(Ok(_) | Err(_)) => Err(SpawnError::NodeDown(node.clone())),
         }
     }
 
