@@ -23,7 +23,7 @@ pub(crate) type Mail<A> = Envelope<<A as Actor>::Msg, <A as Actor>::Call, <A as 
 pub trait Actor: Sized + Send + 'static {
     /// One-way messages.
     type Msg: Send + 'static;
-    /// Requests answered with a `Reply` (use [`Never`] when the actor takes no calls).
+    /// Requests answered with a `Reply` (use [`Never`](super::Never) when the actor takes no calls).
     type Call: Send + 'static;
     /// Answers to calls.
     type Reply: Send + 'static;

@@ -1,9 +1,9 @@
-//! [`Signal`]: the system signals an actor's [`Actor::handle_signal`](super::Actor::handle_signal)
+//! [`Signal`]: the system signals an actor's [`Actor::handle_signal`](super::Actor::handle_signal)(super::Actor::handle_signal)
 //! receives, and [`MonitorRef`], which names one monitor.
 
 use super::{ExitReason, Pid};
 
-/// A system signal handed to [`Actor::handle_signal`]. More kinds may come: match with a
+/// A system signal handed to [`Actor::handle_signal`](super::Actor::handle_signal). More kinds may come: match with a
 /// wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -55,7 +55,7 @@ pub(crate) struct SystemInner {
 }
 
 /// The actors of one node: spawn, send, call, monitor, kill, inspect. Clones share the table;
-/// get it from [`crate::Node::actors`] or [`Ctx::actors`].
+/// get it from [`crate::Node::actors`] or [`Ctx::actors`](super::Ctx::actors).
 #[derive(Clone)]
 pub struct Actors {
     pub(crate) inner: Arc<SystemInner>,
@@ -281,7 +281,7 @@ impl Actors {
         self.cell(id).map(|c| ActorInfo::of(&c))
     }
 
-    /// The view of a local actor's state ([`Actor::state_view`]), read on the actor's own
+    /// The view of a local actor's state ([`Actor::state_view`](super::Actor::state_view)), read on the actor's own
     /// task between two messages, like Erlang's `:sys.get_state`. Waits at most `timeout`
     /// for the actor to get to it.
     pub async fn state_view(&self, pid: &Pid, timeout: Duration) -> Result<serde_json::Value, StateError> {
@@ -303,7 +303,7 @@ impl Actors {
     }
 
     /// Sends the JSON form of a message to a local actor that accepts JSON
-    /// ([`Actor::json`]). Fails at once, and delivers nothing, when there is no such actor on
+    /// ([`Actor::json`](super::Actor::json)). Fails at once, and delivers nothing, when there is no such actor on
     /// this node (`NoProc`; a pid of another node too), when it does not accept JSON, when
     /// `msg` does not decode as its `Msg`, or when its mailbox is full.
     pub fn send_json(&self, to: &Pid, msg: Value) -> Result<(), JsonError> {
