@@ -56,6 +56,10 @@ pub struct NodeConfig {
     /// (default: off). For launchers that pipe stdin so that the node goes when they go,
     /// even when killed: test harnesses, benchmarks. Never with stdin at `/dev/null`.
     pub leave_on_stdin_eof: bool,
+    /// The live members (this node included) the node needs to count as ready
+    /// ([`Node::ready_for_probe`](crate::Node::ready_for_probe), `GET /health/ready`);
+    /// default 1, at least 1.
+    pub ready_min_members: usize,
 }
 
 /// The HTTP API's admin token. Its `Debug` hides it, so a logged config does not leak it.
@@ -100,6 +104,7 @@ impl NodeBuilder {
             link_busy_limit: DEFAULT_LINK_BUSY_LIMIT,
             version: env!("CARGO_PKG_VERSION").to_string(),
             leave_on_stdin_eof: false,
+            ready_min_members: 1,
         });
         Self { config }
     }
@@ -254,6 +259,15 @@ impl NodeBuilder {
     pub fn leave_on_stdin_eof(self, on: bool) -> Self {
         self.set(|c| {
             c.leave_on_stdin_eof = on;
+            Ok(())
+        })
+    }
+
+    /// The live members (this node included) the node needs to count as ready for an
+    /// orchestrator's readiness probe (`GET /health/ready`); values below 1 count as 1.
+    pub fn ready_min_members(self, min: usize) -> Self {
+        self.set(|c| {
+            c.ready_min_members = min.max(1);
             Ok(())
         })
     }

@@ -58,7 +58,7 @@ mod throttle;
 pub use clock::now_us;
 pub use config::{AdminToken, DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};
 pub use error::NodeError;
-pub use node::Node;
+pub use node::{Node, NotReady};
 pub use node_event::NodeEvent;
 pub use shoal_proto::{DownReason, Event, Liveness, Member, MemberStatus, NodeId, NodeName};
 pub use snapshot::Snapshot;

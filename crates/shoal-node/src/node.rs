@@ -7,12 +7,14 @@ mod launcher;
 mod link;
 mod link_counters;
 mod outbox;
+mod readiness;
 mod shutdown;
 
 pub(crate) use self::link_counters::LinkCounters;
+pub use self::readiness::NotReady;
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -49,6 +51,9 @@ struct Inner {
     started: Instant,
     first_events: std::sync::Mutex<Option<broadcast::Receiver<NodeEvent>>>,
     admin_token: Option<crate::config::AdminToken>,
+    ready_min_members: usize,
+    /// Set when [`Node::leave`] starts.
+    leaving: AtomicBool,
     _stop_on_drop: DropGuard,
 }
 
@@ -172,6 +177,8 @@ impl Node {
             started: Instant::now(),
             first_events: std::sync::Mutex::new(Some(first_events)),
             admin_token: config.admin_token.clone(),
+            ready_min_members: config.ready_min_members,
+            leaving: AtomicBool::new(false),
         };
         let node = Self {
             inner: Arc::new(inner),
@@ -246,6 +253,43 @@ impl Node {
     /// no singletons until the partition heals (and keeps trying to rejoin).
     pub fn is_isolated(&self) -> bool {
         self.inner.verdict.borrow().isolated
+    }
+
+    /// Whether this node is ready to serve as a member of its cluster, as an orchestrator's
+    /// readiness probe asks: it runs and is not leaving, it has found its cluster (not
+    /// [`NotReady::Joining`]), it sees at least `min_members` live members, itself included,
+    /// and the split-brain resolver does not isolate it. Liveness is simpler: a node that
+    /// answers at all is live.
+    pub fn ready(&self, min_members: usize) -> Result<(), NotReady> {
+        if self.inner.cancel.is_cancelled() {
+            return Err(NotReady::Stopped);
+        }
+        if self.inner.leaving.load(Ordering::Acquire) {
+            return Err(NotReady::Leaving);
+        }
+        let (joining, live) = {
+            let snapshot = self.inner.snapshot.borrow();
+            (snapshot.joining, snapshot.members.len() + 1)
+        };
+        if joining {
+            return Err(NotReady::Joining);
+        }
+        if live < min_members {
+            return Err(NotReady::TooFewMembers {
+                live,
+                min: min_members,
+            });
+        }
+        if self.is_isolated() {
+            return Err(NotReady::Isolated);
+        }
+        Ok(())
+    }
+
+    /// [`Node::ready`] with the node's configured minimum
+    /// ([`NodeBuilder::ready_min_members`], default 1): what `GET /health/ready` answers.
+    pub fn ready_for_probe(&self) -> Result<(), NotReady> {
+        self.ready(self.inner.ready_min_members)
     }
 
     /// The distributed supervisor (every node has one; they share one child table).
@@ -325,6 +369,7 @@ impl Node {
     /// leaves at once, as on `shoal cluster stop`, no node takes the children, and waiting
     /// longer would only delay the stop), the goodbye about another.
     pub async fn leave(&self) {
+        self.inner.leaving.store(true, Ordering::Release);
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, self.inner.supervisor.drain()).await;
         self.inner.singletons.leave();
         let local = self.local().id.clone();
