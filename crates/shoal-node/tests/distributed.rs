@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use shoal_node::Node;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg, Echo, ExitReason, Restart};
-use shoal_node::distributed::{ChildSpec, StartChildError, StartKind};
+use shoal_node::distributed::{
+    Candidate, ChildSpec, Placement, PlacementStrategy, StartChildError, StartKind,
+};
 use shoal_testkit::TestCluster;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -290,4 +292,50 @@ async fn a_dead_nodes_children_fail_over_and_migrate_and_leave_keep_state() {
     }
     let running = sup.count().running;
     assert_eq!(counters(&cluster), running, "one instance per running child");
+}
+
+/// Places every child on the named node while it is a candidate, else on the first one.
+struct Prefer(shoal_node::NodeName);
+
+impl Placement for Prefer {
+    fn place(&self, _child: &str, candidates: &[Candidate<'_>]) -> Option<shoal_node::NodeName> {
+        let preferred = candidates.iter().find(|c| *c.name == self.0);
+        preferred.or(candidates.first()).map(|c| c.name.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_placed_on_a_draining_node_runs_on_another_and_says_where() {
+    let cluster = TestCluster::builder().size(3).start().await.unwrap();
+    let draining = shoal_node::NodeName::new(cluster.names()[2].clone()).unwrap();
+    for i in 0..3 {
+        cluster
+            .node(i)
+            .distributed_supervisor()
+            .register_placement("prefer", Prefer(draining.clone()));
+    }
+    // A drained node stays a live member, so placement still picks it, but it starts no
+    // child any more (as in a graceful leave, before the node goes): it passes the child on.
+    cluster.node(2).distributed_supervisor().drain().await;
+    let spec = counter("placed").strategy(PlacementStrategy::Custom("prefer".into()));
+    let started = cluster
+        .node(0)
+        .distributed_supervisor()
+        .start_child(spec)
+        .await
+        .unwrap();
+    assert_ne!(started.node, draining);
+    assert_eq!(started.pid.node.name, started.node, "{started:?}");
+    let named = |c: &TestCluster| c.node(1).actors().whereis("placed") == Some(started.pid.clone());
+    assert!(cluster.wait_until(WAIT, named).await);
+    assert!(count_of(cluster.node(1), "placed").await.is_some());
+    let child = cluster
+        .node(0)
+        .distributed_supervisor()
+        .which_children()
+        .into_iter()
+        .find(|c| c.id == "placed")
+        .unwrap();
+    assert_eq!(child.owner, started.node);
+    assert_eq!(counters(&cluster), 1);
 }
