@@ -5,13 +5,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use serde_json::Value;
 use shoal_node::{Node, NodeName};
 
-use crate::{NodeProcess, http_get, http_request};
+use shoal_api::views::MemberView;
+use shoal_api::{client, env, http_request};
+use shoal_harness::{NodeProcess, cut_path};
 
 /// How long `start` waits for the cluster to form.
 const FORM_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one HTTP request to a node process may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One node of a [`TestCluster`].
 #[derive(Debug)]
@@ -74,13 +77,11 @@ impl TestNode {
             Self::Process(process) => process
                 .ready
                 .http
-                .and_then(|http| http_get(http, "/api/members").ok())
-                .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
-                .and_then(|v| v.as_array().cloned())
+                .and_then(|http| client::get::<Vec<MemberView>>(http, "/api/members", HTTP_TIMEOUT).ok())
                 .unwrap_or_default()
-                .iter()
-                .filter(|m| m["state"] == "alive")
-                .filter_map(|m| m["name"].as_str().map(str::to_owned))
+                .into_iter()
+                .filter(MemberView::is_alive)
+                .map(|m| m.name)
                 .collect(),
             Self::Killed(_) => Vec::new(),
         };
@@ -160,15 +161,15 @@ impl TestClusterBuilder {
                 Some(bin) => {
                     let roles = self.roles.join(",");
                     let mut env = vec![
-                        ("SHOAL_COOKIE", cookie.as_str()),
-                        ("SHOAL_DISCOVERY", "static"),
-                        ("SHOAL_ADMIN_TOKEN", admin_token.as_str()),
+                        (env::COOKIE, cookie.as_str()),
+                        (env::DISCOVERY, "static"),
+                        (env::ADMIN_TOKEN, admin_token.as_str()),
                     ];
                     if let Some(seed) = &seed {
-                        env.push(("SHOAL_SEEDS", seed.as_str()));
+                        env.push((env::SEEDS, seed.as_str()));
                     }
                     if !roles.is_empty() {
-                        env.push(("SHOAL_ROLES", roles.as_str()));
+                        env.push((env::ROLES, roles.as_str()));
                     }
                     TestNode::Process(NodeProcess::spawn_with_env(bin, &name, &[], &env)?)
                 }
@@ -341,21 +342,5 @@ impl TestCluster {
             }
             TestNode::Killed(_) => Ok(()),
         }
-    }
-}
-
-/// The `/api/chaos` request that cuts a node off from `peers` (empty: heals it), with a
-/// deadline 1 s before `timeout` from now: a node that handles it later (it was paused, and
-/// the caller saw it time out) refuses it instead of applying it on its own.
-pub(crate) fn cut_path(peers: &[String], timeout: Duration) -> String {
-    let deadline_ms =
-        shoal_node::now_us() / 1000 + timeout.saturating_sub(Duration::from_secs(1)).as_millis() as u64;
-    if peers.is_empty() {
-        format!("/api/chaos/heal?deadline_ms={deadline_ms}")
-    } else {
-        format!(
-            "/api/chaos/partition?peers={}&deadline_ms={deadline_ms}",
-            peers.join(",")
-        )
     }
 }

@@ -1,7 +1,5 @@
 //! Start Shoal clusters from tests: [`TestCluster`] (in-process nodes, or real processes of a
-//! binary) with fault injection, [`NodeProcess`] for one node process, and [`chaos`], a
-//! fault-injection harness with a seeded schedule, a recorded history and a checker of the
-//! README's guarantees (`shoal chaos run`).
+//! binary) with fault injection, plus everything a test needs to drive node processes.
 //!
 //! A complete test: three in-process nodes, split one off, watch the others see it go, heal.
 //!
@@ -28,27 +26,12 @@
 //! `shoal node` processes (SIGKILL / SIGSTOP for `kill` / `pause`, the nodes' `/api/chaos`
 //! for partitions).
 //!
-//! [`NodeProcess::spawn`] runs a binary that follows the node contract (as
-//! [`shoal_node::Node::run_until_shutdown`] does): it prints `{"event":"ready",...}` on stdout
-//! once it listens, then one JSON line per membership event. Every process is killed when its handle drops, on every path.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use shoal_testkit::NodeProcess;
-//!
-//! // In the shoal-cli crate's own tests this is `env!("CARGO_BIN_EXE_shoal")`.
-//! let bin = std::path::Path::new("target/release/shoal");
-//! let n1 = NodeProcess::spawn(bin, "n1", &["--cookie", "k"]).unwrap();
-//! let seed = n1.ready.listen.to_string();
-//! let n2 = NodeProcess::spawn(bin, "n2", &["--cookie", "k", "--seeds", &seed]).unwrap();
-//! n1.wait_event(|e| e["event"] == "node_up" && e["node"] == "n2", Duration::from_secs(10)).unwrap();
-//! ```
+//! [`NodeProcess`] (one node process), [`chaos`] (the fault-injection harness), the HTTP
+//! client functions and [`wait_until`] live in `shoal-harness` and `shoal-api`, which the
+//! `shoal` command uses too; they are re-exported here so a test needs this crate only.
 
-pub mod chaos;
 mod cluster;
-mod http;
-mod process;
 
 pub use cluster::{TestCluster, TestClusterBuilder, TestNode};
-pub use http::{http_get, http_post, http_request, http_request_with_body};
-pub use process::{NodeProcess, Ready, wait_until};
+pub use shoal_api::{http_get, http_post, http_request, http_request_with_body, wait_until};
+pub use shoal_harness::{NodeProcess, Ready, chaos};

@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use shoal_testkit::chaos::{ChaosConfig, run};
+//! use shoal_harness::chaos::{ChaosConfig, run};
 //!
 //! let config = ChaosConfig::new("target/release/shoal", 1, Duration::from_secs(60));
 //! let report = run(&config, |line| println!("{line}")).unwrap();

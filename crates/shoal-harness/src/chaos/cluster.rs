@@ -11,7 +11,8 @@ use nix::sys::signal::Signal;
 
 use super::history::{NodeEvent, ProcessRecord};
 use super::sampler::Shared;
-use crate::{NodeProcess, http_request};
+use crate::NodeProcess;
+use shoal_api::http_request;
 
 /// How long a SIGTERM'd node may take to hand its children over and exit.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -177,7 +178,7 @@ impl ChaosCluster {
             return Ok(());
         };
         let timeout = Duration::from_secs(5);
-        let path = crate::cluster::cut_path(peers, timeout);
+        let path = crate::cut_path(peers, timeout);
         let (status, body) = http_request(http, "POST", &path, Some(&self.token), timeout)?;
         if status == 200 {
             Ok(())

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::history::Sample;
-use crate::http_request;
+use shoal_api::http_request;
 
 /// How long one request of a sample may take (a paused node answers nothing).
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(1000);

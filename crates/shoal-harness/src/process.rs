@@ -9,25 +9,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde::Deserialize;
 use serde_json::Value;
-
-/// The ready line of a node (see docs/architecture.md, "The node's tasks").
-#[derive(Clone, Debug, Deserialize)]
-pub struct Ready {
-    /// Node name.
-    pub name: String,
-    /// Link and gossip address.
-    pub listen: SocketAddr,
-    /// HTTP address, if served.
-    pub http: Option<SocketAddr>,
-    /// OS process id.
-    pub pid: u32,
-    /// Build version.
-    pub version: String,
-    /// Creation stamp.
-    pub creation: u64,
-}
+use shoal_api::{Ready, env};
 
 /// A running node process. Dropping it kills the process (SIGKILL) and reaps it.
 ///
@@ -77,11 +60,11 @@ impl NodeProcess {
                 "127.0.0.1:0",
             ])
             .args(args)
-            .env_remove("SHOAL_COOKIE")
-            .env("SHOAL_NAME", name)
-            .env("SHOAL_LISTEN", "127.0.0.1:0")
-            .env("SHOAL_HTTP", "127.0.0.1:0")
-            .env("SHOAL_LEAVE_ON_STDIN_EOF", "1")
+            .env_remove(env::COOKIE)
+            .env(env::NAME, name)
+            .env(env::LISTEN, "127.0.0.1:0")
+            .env(env::HTTP, "127.0.0.1:0")
+            .env(env::LEAVE_ON_STDIN_EOF, "1")
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -180,20 +163,6 @@ impl Drop for NodeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-/// Polls `check` every 10 ms until it returns `Some` or `timeout` passes.
-pub fn wait_until<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return Some(v);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -388,7 +388,7 @@ impl<P: FnMut(&str)> Runner<'_, P> {
 }
 
 fn http_request_text(http: std::net::SocketAddr, path: &str, token: &str) -> String {
-    match crate::http_request(http, "POST", path, Some(token), Duration::from_secs(10)) {
+    match shoal_api::http_request(http, "POST", path, Some(token), Duration::from_secs(10)) {
         Ok((status, body)) => format!("{status} {}", body.chars().take(160).collect::<String>()),
         Err(e) => format!("error {e}"),
     }

@@ -1,0 +1,32 @@
+//! The launch variables: what a launcher (`shoal cluster start`, the test kit, the chaos
+//! harness, `shoal bench`) sets for a node program, and what `Node::from_env()` reads. A
+//! flag of `shoal node` with the same meaning wins over its variable.
+
+/// Unique node name.
+pub const NAME: &str = "SHOAL_NAME";
+/// The cluster's shared secret, as text.
+pub const COOKIE: &str = "SHOAL_COOKIE";
+/// A file holding the cluster's shared secret.
+pub const COOKIE_FILE: &str = "SHOAL_COOKIE_FILE";
+/// Address for TCP links and UDP gossip (`host:port`; port 0 for any free port).
+pub const LISTEN: &str = "SHOAL_LISTEN";
+/// Address of the HTTP API (`host:port`).
+pub const HTTP: &str = "SHOAL_HTTP";
+/// `host:port,...` to join through.
+pub const SEEDS: &str = "SHOAL_SEEDS";
+/// Discovery strategies, comma-separated: `static`, `local`, `none`.
+pub const DISCOVERY: &str = "SHOAL_DISCOVERY";
+/// The same-host discovery directory.
+pub const LOCAL_DIR: &str = "SHOAL_LOCAL_DIR";
+/// Roles advertised to peers, comma-separated.
+pub const ROLES: &str = "SHOAL_ROLES";
+/// A file the node also writes its ready line to (atomically), and removes when it leaves.
+pub const READY_FILE: &str = "SHOAL_READY_FILE";
+/// The token mutating HTTP requests must carry.
+pub const ADMIN_TOKEN: &str = "SHOAL_ADMIN_TOKEN";
+/// `true`: leave and exit when stdin reaches end of file (the launcher is gone).
+pub const LEAVE_ON_STDIN_EOF: &str = "SHOAL_LEAVE_ON_STDIN_EOF";
+/// `true`: `shoal node` runs the demo workload.
+pub const DEMO: &str = "SHOAL_DEMO";
+/// The node's log filter.
+pub const LOG: &str = "SHOAL_LOG";
