@@ -9,6 +9,7 @@ mod cluster;
 mod detection;
 mod failover;
 mod formation;
+mod in_process;
 mod messaging;
 pub(crate) mod procfs;
 mod registry;

@@ -1,4 +1,4 @@
-//! `shoal chaos run`: the fault-injection harness (`shoal_testkit::chaos`) from the command
+//! `shoal chaos run`: the fault-injection harness (`shoal_harness::chaos`) from the command
 //! line. Prints each fault as it happens, then a summary table (faults by kind, guarantees
 //! checked, violations); writes the history; on a violation prints the replay command and
 //! exits non-zero.
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use shoal_testkit::chaos::{
+use shoal_harness::chaos::{
     ChaosConfig, ChaosReport, FaultKind, Guarantee, History, Verdict, check, run as run_chaos,
 };
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use shoal_testkit::NodeProcess;
+use shoal_harness::NodeProcess;
 
 /// Nodes that share a fresh cookie and a private discovery directory; all killed on drop.
 pub(crate) struct BenchCluster {

@@ -1,5 +1,5 @@
 //! `shoal bench failover`: the distributed supervisor on 5 nodes in this process (real
-//! sockets on 127.0.0.1, started by the test kit's `TestCluster`; a killed node closes its
+//! sockets on 127.0.0.1, started by `bench/in_process.rs`; a killed node closes its
 //! sockets at once, as a `kill -9`ed process does):
 //! - a single child whose node is killed: time until it runs elsewhere and every survivor
 //!   resolves its name there (a fresh cluster per trial);
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use shoal_node::Node;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg};
 use shoal_node::distributed::{ChildSpec, StartKind};
-use shoal_testkit::TestCluster;
+use super::in_process::InProcessCluster;
 
 use super::{median, round2};
 
@@ -50,16 +50,11 @@ pub(crate) fn run(trials: usize) -> anyhow::Result<Value> {
     })
 }
 
-async fn cluster(prefix: &str) -> anyhow::Result<TestCluster> {
-    let cluster = TestCluster::builder()
-        .size(NODES)
-        .name_prefix(prefix)
-        .start()
-        .await?;
-    Ok(cluster)
+async fn cluster(prefix: &str) -> anyhow::Result<InProcessCluster> {
+    InProcessCluster::start(NODES, prefix).await
 }
 
-fn index_of(cluster: &TestCluster, node: &shoal_node::NodeName) -> usize {
+fn index_of(cluster: &InProcessCluster, node: &shoal_node::NodeName) -> usize {
     (0..NODES)
         .find(|&i| cluster.node(i).local().id.name == *node)
         .unwrap_or(0)

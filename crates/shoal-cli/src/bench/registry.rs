@@ -1,5 +1,5 @@
-//! `shoal bench registry`: 5 nodes in this process (real sockets on 127.0.0.1, started by the
-//! test kit's `TestCluster`): time until a registration is visible on every other node,
+//! `shoal bench registry`: 5 nodes in this process (real sockets on 127.0.0.1, started by
+//! `bench/in_process.rs`): time until a registration is visible on every other node,
 //! registrations per second (one caller, and one per node), local lookups per second, and
 //! time until a killed node's names are gone everywhere.
 
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 use shoal_node::actor::{Echo, EchoCall, EchoReply, Pid};
-use shoal_testkit::TestCluster;
+use super::in_process::InProcessCluster;
 
 use super::{median, round2};
 
@@ -20,11 +20,7 @@ const NODES: usize = 5;
 pub(crate) fn run() -> anyhow::Result<Value> {
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let mut cluster = TestCluster::builder()
-            .size(NODES)
-            .name_prefix("reg")
-            .start()
-            .await?;
+        let mut cluster = InProcessCluster::start(NODES, "reg").await?;
         // On a worker thread, so wake-ups stay on the runtime's threads.
         let (visible, register_one, register_many, lookups, (joins_first, joins_one, joins_distinct)) = {
             let nodes: Vec<shoal_node::Node> = (0..NODES).map(|i| cluster.node(i).clone()).collect();
@@ -164,7 +160,7 @@ fn lookup_rate(node: &shoal_node::Node) -> f64 {
 
 /// Node 5 registers 1,000 names, then stops without a goodbye: time until no other node
 /// resolves any of them.
-async fn killed_names_gone(cluster: &mut TestCluster) -> anyhow::Result<f64> {
+async fn killed_names_gone(cluster: &mut InProcessCluster) -> anyhow::Result<f64> {
     let victim = cluster.node(NODES - 1).clone();
     let actor = victim.actors().spawn(Echo::default());
     for k in 0..1000 {

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
-use shoal_testkit::http_request;
+use shoal_api::http_request;
 
 use super::start::ADMIN_TOKEN_FILE;
 use super::state::{ClusterState, NodeRecord, is_our_process};

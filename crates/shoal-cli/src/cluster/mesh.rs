@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use shoal_testkit::wait_until;
+use shoal_api::wait_until;
 
 use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;

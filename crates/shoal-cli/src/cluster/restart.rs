@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use shoal_testkit::wait_until;
+use shoal_api::wait_until;
 
 use super::mesh::wait_mesh;
 use super::settle::wait_settled;

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use shoal_testkit::{http_get, wait_until};
+use shoal_api::{http_get, wait_until};
 
 use super::state::{ClusterState, NodeRecord};
 

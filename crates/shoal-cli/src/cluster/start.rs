@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
-use shoal_testkit::wait_until;
+use shoal_api::wait_until;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 

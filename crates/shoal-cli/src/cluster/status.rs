@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use shoal_testkit::http_get;
+use shoal_api::http_get;
 
 use super::state::{ClusterState, NodeRecord, is_our_process};
 

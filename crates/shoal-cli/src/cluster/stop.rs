@@ -6,7 +6,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
-use shoal_testkit::wait_until;
+use shoal_api::wait_until;
 
 use super::state::{ClusterState, node_processes};
 

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::Value;
-use shoal_testkit::{http_request, http_request_with_body};
+use shoal_api::{http_request, http_request_with_body};
 
 /// A node to ask.
 #[derive(Clone, Debug)]
