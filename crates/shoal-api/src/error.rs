@@ -17,3 +17,10 @@ impl ErrorBody {
         Self { error: message.into() }
     }
 }
+
+impl std::fmt::Display for ErrorBody {
+    /// The message alone.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)
+    }
+}

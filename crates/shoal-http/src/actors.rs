@@ -5,59 +5,32 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use serde::Serialize;
-use shoal_node::actor::{ActorInfo, Pid, StateError};
+use axum::http::StatusCode;
+use shoal_api::views::{ActorDetail, ActorView, Killed, StateView};
+use shoal_node::actor::{Pid, StateError};
 
 use crate::Api;
-use crate::auth::require_admin;
+use crate::error::{ApiError, error};
 use crate::params::parse_pid;
+use crate::views::actor_view;
 
-/// One row of `GET /api/actors`: the actor and the names it holds in the global registry.
-#[derive(Debug, Serialize)]
-pub struct ActorRow {
-    /// The actor.
-    #[serde(flatten)]
-    pub info: ActorInfo,
-    /// The names registered to it (`Registry::register`), sorted; a supervised child's id
-    /// and a singleton's name are among them.
-    pub registered: Vec<String>,
-}
-
-/// `GET /api/actors/{pid}`: the actor, its registered names and its supervision children.
-#[derive(Debug, Serialize)]
-pub struct ActorDetail {
-    /// The actor.
-    #[serde(flatten)]
-    pub info: ActorInfo,
-    /// The names registered to it, sorted.
-    pub registered: Vec<String>,
-    /// Pids (`<id>@<node>`) of the actors it spawned as children, by id.
-    pub children: Vec<String>,
-}
-
-/// An error answer: `{"error": "..."}` with a status.
-pub(crate) type ApiError = (StatusCode, Json<serde_json::Value>);
-
-pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
-    (status, Json(serde_json::json!({ "error": message.into() })))
-}
-
-pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<ActorRow>> {
+/// `GET /api/actors`: every actor with the names it holds in the global registry.
+pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<ActorView>> {
     let mut names = registered_names(&api);
     let rows = api
         .node
         .actors()
         .list()
         .into_iter()
-        .map(|info| ActorRow {
-            registered: names.remove(&info.pid).unwrap_or_default(),
-            info,
+        .map(|info| {
+            let registered = names.remove(&info.pid).unwrap_or_default();
+            actor_view(info, registered)
         })
         .collect();
     Json(rows)
 }
 
+/// `GET /api/actors/{pid}`: the actor, its registered names and its supervision children.
 pub(crate) async fn detail(
     State(api): State<Api>,
     Path(pid): Path<String>,
@@ -76,8 +49,7 @@ pub(crate) async fn detail(
         .collect();
     let registered = registered_names(&api).remove(&pid).unwrap_or_default();
     Ok(Json(ActorDetail {
-        info,
-        registered,
+        actor: actor_view(info, registered),
         children,
     }))
 }
@@ -106,12 +78,13 @@ const STATE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) async fn state(
     State(api): State<Api>,
     Path(pid): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<StateView>, ApiError> {
     let pid = local_pid(&api, &pid)?;
     match api.node.actors().state_view(&pid, STATE_TIMEOUT).await {
-        Ok(state) => Ok(Json(
-            serde_json::json!({ "pid": pid.to_string(), "state": state }),
-        )),
+        Ok(state) => Ok(Json(StateView {
+            pid: pid.to_string(),
+            state,
+        })),
         Err(StateError::NoProc) => Err(not_found(&pid)),
         Err(StateError::NotExposed) => Err(error(
             StatusCode::NOT_FOUND,
@@ -124,16 +97,14 @@ pub(crate) async fn state(
     }
 }
 
-pub(crate) async fn kill(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    Path(pid): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&api, &headers)?;
+/// `POST /api/actors/{pid}/kill` (admin): stops the actor with reason `killed`.
+pub(crate) async fn kill(State(api): State<Api>, Path(pid): Path<String>) -> Result<Json<Killed>, ApiError> {
     let pid = local_pid(&api, &pid)?;
     api.node.actors().kill(&pid).map_err(|_| not_found(&pid))?;
     tracing::info!(%pid, "actor killed through the HTTP API");
-    Ok(Json(serde_json::json!({ "killed": pid.to_string() })))
+    Ok(Json(Killed {
+        killed: pid.to_string(),
+    }))
 }
 
 fn not_found(pid: &Pid) -> ApiError {

@@ -2,16 +2,32 @@
 //!
 //! Requests carry `Authorization: Bearer <token>`. A node started without a token
 //! (`--admin-token`, `SHOAL_ADMIN_TOKEN` or `admin_token` in `shoal.toml`) refuses every
-//! mutating request: control is opt-in.
+//! mutating request: control is opt-in. The check is one layer, [`require_admin`], on the
+//! sub-router that holds every mutating route (`routes` in `lib.rs`), so it runs before any
+//! extractor of theirs (a body is not read, a query not parsed, for a request without the
+//! token) and no handler can forget it.
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
 use crate::Api;
-use crate::actors::{ApiError, error};
+use crate::error::{ApiError, error};
 
-/// Passes when the request carries this node's admin token.
-pub(crate) fn require_admin(api: &Api, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = api.admin_token.as_deref() else {
+/// The layer (for `axum::middleware::from_fn_with_state`): passes the request on when it
+/// carries this node's admin token; else answers 401 (no token sent) or 403 (a wrong one,
+/// or the node has none).
+pub(crate) async fn require_admin(State(api): State<Api>, request: Request, next: Next) -> Response {
+    match check(api.admin_token.as_deref(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// Whether `headers` carry `expected`, the node's token (`None`: it has none).
+fn check(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = expected else {
         return Err(error(
             StatusCode::FORBIDDEN,
             "this node has no admin token; start it with --admin-token or SHOAL_ADMIN_TOKEN",
@@ -38,12 +54,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::*;
 
     #[test]
     fn only_equal_tokens_compare_equal() {
         assert!(constant_time_eq(b"secret", b"secret"));
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+
+    #[test]
+    fn a_missing_token_is_401_and_a_wrong_one_or_none_configured_403() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(check(Some("t"), &headers).unwrap_err().0, StatusCode::UNAUTHORIZED);
+        headers.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
+        assert_eq!(check(Some("t"), &headers).unwrap_err().0, StatusCode::FORBIDDEN);
+        assert_eq!(check(None, &headers).unwrap_err().0, StatusCode::FORBIDDEN);
+        headers.insert(header::AUTHORIZATION, "Bearer t".parse().unwrap());
+        assert!(check(Some("t"), &headers).is_ok());
     }
 }

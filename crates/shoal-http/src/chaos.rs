@@ -1,4 +1,4 @@
-//! `/api/chaos`: fault injection (needs the admin token).
+//! `/api/chaos`: fault injection (`partition` and `heal` are admin routes).
 //!
 //! A request may carry `deadline_ms` (ms since the Unix epoch): one handled after it is
 //! refused with `409 Conflict` and changes nothing. `shoal cluster partition` and `heal` set
@@ -8,13 +8,12 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use shoal_api::views::ChaosView;
 
 use crate::Api;
-use crate::actors::{ApiError, error};
-use crate::auth::require_admin;
+use crate::error::{ApiError, error};
 use crate::params::parse_peers;
 
 /// `?peers=n2,n3[&deadline_ms=T]`
@@ -31,7 +30,7 @@ pub(crate) struct Deadline {
 }
 
 /// `GET /api/chaos`: the peers this node is partitioned from.
-pub(crate) async fn show(State(api): State<Api>) -> Json<Value> {
+pub(crate) async fn show(State(api): State<Api>) -> Json<ChaosView> {
     Json(state(&api))
 }
 
@@ -39,10 +38,8 @@ pub(crate) async fn show(State(api): State<Api>) -> Json<Value> {
 /// those peers.
 pub(crate) async fn partition(
     State(api): State<Api>,
-    headers: HeaderMap,
     Query(query): Query<Peers>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&api, &headers)?;
+) -> Result<Json<ChaosView>, ApiError> {
     let peers = parse_peers(&query.peers).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
     in_time(query.deadline_ms, shoal_node::now_us() / 1000, "partition")?;
     api.node.partition_from(peers);
@@ -52,10 +49,8 @@ pub(crate) async fn partition(
 /// `POST /api/chaos/heal[?deadline_ms=T]`: end the partition.
 pub(crate) async fn heal(
     State(api): State<Api>,
-    headers: HeaderMap,
     Query(query): Query<Deadline>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&api, &headers)?;
+) -> Result<Json<ChaosView>, ApiError> {
     in_time(query.deadline_ms, shoal_node::now_us() / 1000, "heal")?;
     api.node.heal();
     Ok(Json(state(&api)))
@@ -83,14 +78,15 @@ fn in_time(deadline_ms: Option<u64>, now_ms: u64, what: &str) -> Result<(), ApiE
     }
 }
 
-fn state(api: &Api) -> Value {
-    let peers: Vec<String> = api
-        .node
-        .partitioned_from()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    json!({ "partitioned_from": peers })
+fn state(api: &Api) -> ChaosView {
+    ChaosView {
+        partitioned_from: api
+            .node
+            .partitioned_from()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    }
 }
 
 #[cfg(test)]

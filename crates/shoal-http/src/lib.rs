@@ -22,9 +22,12 @@
 //! [`start`] starts a node with this API next to it, in one call (what `shoal node` runs);
 //! [`serve`] serves it on a listener of your own.
 //!
-//! Times are integers whose key names the unit (`uptime_ms`, `rtt_us`). Errors are
-//! `{"error": "..."}` with a 4xx status. Mutating endpoints need `Authorization: Bearer
-//! <admin token>`; a node without a token refuses them (see [`serve`]).
+//! The JSON shapes are the types of [`shoal_api::views`], which clients read. Times are
+//! integers whose key names the unit (`uptime_ms`, `rtt_us`). Every error, also an unknown
+//! path (404), a method a path does not take (405) or a query that does not parse (400), is
+//! [`shoal_api::ErrorBody`], `{"error": "..."}`, with a 4xx or 5xx status. Mutating
+//! endpoints need `Authorization: Bearer <admin token>`, checked by one layer on the
+//! sub-router of those endpoints; a node without a token refuses them (see [`serve`]).
 //!
 //! Connections are bounded ([`HttpLimits`]): one that sends no complete request head within
 //! 5 s (at first, or between keep-alive requests) is closed, and so is one that reads none of
@@ -35,6 +38,8 @@
 mod actors;
 mod auth;
 mod chaos;
+mod error;
+mod json_errors;
 mod limits;
 mod message;
 mod params;
@@ -51,18 +56,16 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use shoal_api::views::{Health, MemberView, NodeView};
 use shoal_node::Node;
 use tokio::net::TcpListener;
 
-pub use actors::{ActorDetail, ActorRow};
 pub use limits::HttpLimits;
 pub use params::{ParamError, PidText, parse_peers, parse_pid};
-pub use registry::{GroupView, RegistryEntry};
 pub use start::{StartError, start};
-pub use stats::HttpStats;
-pub use views::{MemberView, NodeStatsView, NodeView};
 
 use crate::stats::HttpCounters;
 
@@ -80,29 +83,44 @@ pub fn router(node: Node, admin_token: Option<String>) -> Router {
     routes(node, admin_token, Arc::default())
 }
 
+/// Every route, in two sub-routers: the reads, open to all, and the mutating endpoints,
+/// behind one admin-token layer ([`auth::require_admin`]) that runs before their handlers
+/// and extractors. A route added to `admin` cannot skip the check; one added to `open` must
+/// not mutate. Around all of it, [`json_errors::json_errors`] gives every error answer the
+/// `{"error": "..."}` shape.
 fn routes(node: Node, admin_token: Option<String>, http: Arc<HttpCounters>) -> Router {
-    Router::new()
+    let api = Api {
+        node,
+        admin_token,
+        http,
+    };
+    let admin = Router::new()
+        .route("/api/actors/{pid}/kill", post(actors::kill))
+        .route("/api/actors/{pid}/send", post(message::send))
+        .route("/api/actors/{pid}/call", post(message::call))
+        .route("/api/supervisor/migrate", post(supervisor::migrate))
+        .route("/api/chaos/partition", post(chaos::partition))
+        .route("/api/chaos/heal", post(chaos::heal))
+        .route_layer(from_fn_with_state(api.clone(), auth::require_admin))
+        // Set after the layer, so a method these paths do not take is a 405 with or without
+        // a token, as on the open routes.
+        .method_not_allowed_fallback(json_errors::method_not_allowed);
+    let open = Router::new()
         .route("/health", get(health))
         .route("/api/node", get(node_info))
         .route("/api/members", get(members))
         .route("/api/actors", get(actors::list))
         .route("/api/actors/{pid}", get(actors::detail))
-        .route("/api/actors/{pid}/kill", post(actors::kill))
         .route("/api/actors/{pid}/state", get(actors::state))
-        .route("/api/actors/{pid}/send", post(message::send))
-        .route("/api/actors/{pid}/call", post(message::call))
         .route("/api/registry", get(registry::list))
         .route("/api/groups", get(registry::groups))
         .route("/api/supervisor", get(supervisor::show))
-        .route("/api/supervisor/migrate", post(supervisor::migrate))
         .route("/api/chaos", get(chaos::show))
-        .route("/api/chaos/partition", post(chaos::partition))
-        .route("/api/chaos/heal", post(chaos::heal))
-        .with_state(Api {
-            node,
-            admin_token,
-            http,
-        })
+        .method_not_allowed_fallback(json_errors::method_not_allowed);
+    open.merge(admin)
+        .fallback(json_errors::no_route)
+        .layer(from_fn(json_errors::json_errors))
+        .with_state(api)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves. The admin token comes from the
@@ -141,17 +159,17 @@ pub async fn serve_with(
     Ok(())
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+async fn health() -> Json<Health> {
+    Json(Health::ok())
 }
 
 async fn node_info(State(api): State<Api>) -> Json<NodeView> {
-    Json(NodeView::of(&api.node, api.http.snapshot()))
+    Json(views::node_view(&api.node, api.http.snapshot()))
 }
 
 async fn members(State(api): State<Api>) -> Json<Vec<MemberView>> {
     let node = &api.node;
-    let mut all = vec![MemberView::local(&node.local())];
-    all.extend(node.members().iter().map(MemberView::peer));
+    let mut all = vec![views::local_member(&node.local())];
+    all.extend(node.members().iter().map(views::peer_member));
     Json(all)
 }

@@ -1,19 +1,21 @@
 //! `POST /api/actors/{pid}/send` and `POST /api/actors/{pid}/call`: deliver the JSON form of
 //! a message to a local actor that accepts JSON (`Actor::json`), as an operator would from
-//! `iex`. Both need the admin token; the body is bounded by [`MAX_BODY`].
+//! `iex`. Both are admin routes (the token is checked before the body is read); the body is
+//! bounded by [`MAX_BODY`].
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use serde_json::Value;
+use shoal_api::views::{CallReply, Sent};
 use shoal_node::actor::{CallError, JsonError, Pid, SendError};
 
 use crate::Api;
-use crate::actors::{ApiError, error, local_pid};
-use crate::auth::require_admin;
+use crate::actors::local_pid;
+use crate::error::{ApiError, error};
 
 /// The largest body accepted, in bytes: an operator's message, not a bulk upload.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -26,11 +28,9 @@ const MAX_CALL_TIMEOUT_MS: u64 = 60_000;
 /// Answers `{"sent": pid}`; see [`status_of`] for the errors.
 pub(crate) async fn send(
     State(api): State<Api>,
-    headers: HeaderMap,
     Path(pid): Path<String>,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&api, &headers)?;
+) -> Result<Json<Sent>, ApiError> {
     let pid = local_pid(&api, &pid)?;
     let msg = read_json(body).await?;
     api.node
@@ -38,7 +38,9 @@ pub(crate) async fn send(
         .send_json(&pid, msg)
         .map_err(|e| refused(&pid, &e))?;
     tracing::info!(%pid, "JSON message sent through the HTTP API");
-    Ok(Json(json!({ "sent": pid.to_string() })))
+    Ok(Json(Sent {
+        sent: pid.to_string(),
+    }))
 }
 
 /// `POST /api/actors/{pid}/call[?timeout_ms=T]` with a JSON body: calls the actor with it
@@ -46,12 +48,10 @@ pub(crate) async fn send(
 /// most 60000; 504 past it). See [`status_of`] for the other errors.
 pub(crate) async fn call(
     State(api): State<Api>,
-    headers: HeaderMap,
     Path(pid): Path<String>,
     RawQuery(query): RawQuery,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&api, &headers)?;
+) -> Result<Json<CallReply>, ApiError> {
     let pid = local_pid(&api, &pid)?;
     let timeout = call_timeout(query.as_deref())?;
     let call = read_json(body).await?;
@@ -62,7 +62,10 @@ pub(crate) async fn call(
         .await
         .map_err(|e| refused(&pid, &e))?;
     tracing::info!(%pid, "JSON call answered through the HTTP API");
-    Ok(Json(json!({ "pid": pid.to_string(), "reply": reply })))
+    Ok(Json(CallReply {
+        pid: pid.to_string(),
+        reply,
+    }))
 }
 
 /// Reads at most [`MAX_BODY`] bytes and parses them as one JSON value: 413 past the
@@ -171,6 +174,9 @@ mod tests {
         assert!(body.0.to_string().contains("not JSON"), "{}", body.0);
         let (status, _) = read_json(Body::from("  ")).await.unwrap_err();
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(read_json(Body::from("\"Get\"")).await.unwrap(), json!("Get"));
+        assert_eq!(
+            read_json(Body::from("\"Get\"")).await.unwrap(),
+            serde_json::json!("Get")
+        );
     }
 }

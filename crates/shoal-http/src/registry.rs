@@ -3,24 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
-use shoal_node::actor::Pid;
+use shoal_api::views::{GroupView, RegistryEntry};
 
 use crate::Api;
+use crate::views::pid_view;
 
-/// One registered name.
-#[derive(Debug, Serialize)]
-pub struct RegistryEntry {
-    /// The name.
-    pub name: String,
-    /// The actor holding it.
-    pub pid: Pid,
-    /// `<id>@<node>`.
-    pub pid_text: String,
-    /// When it was registered, µs since the Unix epoch (the conflict rule's first key).
-    pub registered_at_us: u64,
-}
-
+/// `GET /api/registry`: every name in this node's replica.
 pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<RegistryEntry>> {
     let entries = api
         .node
@@ -30,22 +18,14 @@ pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<RegistryEntry>> {
         .map(|(name, r)| RegistryEntry {
             name,
             pid_text: r.pid.to_string(),
-            pid: r.pid,
+            pid: pid_view(&r.pid),
             registered_at_us: r.clock,
         })
         .collect();
     Json(entries)
 }
 
-/// One process group.
-#[derive(Debug, Serialize)]
-pub struct GroupView {
-    /// The group.
-    pub group: String,
-    /// Its members on every node, as `<id>@<node>`, sorted.
-    pub members: Vec<String>,
-}
-
+/// `GET /api/groups`: every process group with its members.
 pub(crate) async fn groups(State(api): State<Api>) -> Json<Vec<GroupView>> {
     let actors = api.node.actors();
     let groups = actors

@@ -2,27 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
-
-/// What the HTTP server did with its connections since the node started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct HttpStats {
-    /// Connections open now.
-    pub open: u64,
-    /// Connections accepted and served.
-    pub accepted: u64,
-    /// Connections answered `503` and closed at once: the cap was reached and none was idle.
-    pub refused: u64,
-    /// Idle connections closed to make room for a new one at the cap.
-    pub evicted: u64,
-    /// Connections closed because no complete request head came within the header timeout
-    /// (a silent, half-sent or idle keep-alive connection).
-    pub header_timeouts: u64,
-    /// Connections closed because a response write made no progress within the send timeout.
-    pub send_timeouts: u64,
-    /// `accept` calls that failed (for example out of file descriptors).
-    pub accept_errors: u64,
-}
+use shoal_api::views::HttpStats;
 
 /// The live counters behind [`HttpStats`], shared by the server and the handlers.
 #[derive(Debug, Default)]

@@ -1,147 +1,148 @@
-//! JSON shapes of the API. Field names are part of the contract: add, never rename.
+//! The node's values as the API's JSON shapes: each function builds one view of
+//! [`shoal_api::views`] (the types the clients read) from what the `Node` handle returns.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use serde::Serialize;
+use shoal_api::views::{
+    ActorView, ChildView, HttpStats, MemberView, NodeCounters, NodeIdView, NodeStatsView, NodeView, PidView,
+};
+use shoal_node::actor::{ActorInfo, ActorStatus, Pid};
+use shoal_node::distributed::ChildInfo;
 use shoal_node::{Liveness, Member, MemberStatus, Node, NodeStats};
 
-use crate::stats::HttpStats;
-
-/// `GET /api/node`.
-#[derive(Debug, Serialize)]
-pub struct NodeView {
-    /// Node name.
-    pub name: String,
-    /// Creation stamp (µs since the Unix epoch at start).
-    pub creation: u64,
-    /// Build version.
-    pub version: String,
-    /// Link and gossip address.
-    pub listen: SocketAddr,
-    /// HTTP address.
-    pub http: Option<SocketAddr>,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// OS process id.
-    pub pid: u32,
-    /// Time since start.
-    pub uptime_ms: u64,
-    /// Live peers (not counting this node).
-    pub peers: usize,
-    /// Actors running on this node.
-    pub actors: usize,
-    /// Names in this node's view of the global registry.
-    pub registered_names: usize,
-    /// The cluster's leader as this node sees it (the oldest member; singletons run there).
-    pub leader: Option<String>,
-    /// Whether the split-brain resolver isolated this node's side (it runs no singletons).
-    pub isolated: bool,
-    /// Peers cut off by fault injection (`/api/chaos`).
-    pub partitioned_from: Vec<String>,
-    /// Refused input counters.
-    pub stats: NodeStatsView,
-}
-
-/// `stats` of `GET /api/node`: the node's counters, and its HTTP server's under `http`.
-#[derive(Debug, Serialize)]
-pub struct NodeStatsView {
-    /// The node's counters (links, gossip, actors, membership).
-    #[serde(flatten)]
-    pub node: NodeStats,
-    /// The HTTP server's connections.
-    pub http: HttpStats,
-}
-
-impl NodeView {
-    /// The view of a running node whose HTTP server counted `http`.
-    pub fn of(node: &Node, http: HttpStats) -> Self {
-        let local = node.local();
-        Self {
-            name: local.id.name.to_string(),
-            creation: local.id.creation.0,
-            version: local.version,
-            listen: local.listen,
-            http: local.http,
-            roles: local.roles,
-            pid: std::process::id(),
-            uptime_ms: node.uptime().as_millis() as u64,
-            peers: node.members().len(),
-            actors: node.actors().count(),
-            registered_names: node.actors().registered_count(),
-            leader: node.leader(None).map(|l| l.name.to_string()),
-            isolated: node.is_isolated(),
-            partitioned_from: node.partitioned_from().iter().map(ToString::to_string).collect(),
-            stats: NodeStatsView {
-                node: node.stats(),
-                http,
-            },
-        }
+/// `GET /api/node`: a running node whose HTTP server counted `http`.
+pub(crate) fn node_view(node: &Node, http: HttpStats) -> NodeView {
+    let local = node.local();
+    NodeView {
+        name: local.id.name.to_string(),
+        creation: local.id.creation.0,
+        version: local.version,
+        listen: local.listen,
+        http: local.http,
+        roles: local.roles,
+        pid: std::process::id(),
+        uptime_ms: node.uptime().as_millis() as u64,
+        peers: node.members().len(),
+        actors: node.actors().count(),
+        registered_names: node.actors().registered_count(),
+        leader: node.leader(None).map(|l| l.name.to_string()),
+        isolated: node.is_isolated(),
+        partitioned_from: node.partitioned_from().iter().map(ToString::to_string).collect(),
+        stats: NodeStatsView {
+            node: counters(&node.stats()),
+            http,
+        },
     }
 }
 
-/// One entry of `GET /api/members`.
-#[derive(Debug, Serialize)]
-pub struct MemberView {
-    /// Node name.
-    pub name: String,
-    /// Creation stamp.
-    pub creation: u64,
-    /// `"alive"` or `"suspect"`.
-    pub state: &'static str,
-    /// Whether this entry is the answering node itself.
-    #[serde(rename = "self")]
-    pub is_self: bool,
-    /// Link and gossip address.
-    pub listen: SocketAddr,
-    /// HTTP address.
-    pub http: Option<SocketAddr>,
-    /// Build version.
-    pub version: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// Whether the answering node holds a link to it.
-    pub linked: bool,
-    /// Last link heartbeat round trip.
-    pub rtt_us: Option<u64>,
-    /// Time since its link last carried anything.
-    pub last_heard_ms_ago: Option<u64>,
+fn counters(stats: &NodeStats) -> NodeCounters {
+    let m = &stats.membership;
+    NodeCounters {
+        bad_frames: stats.bad_frames,
+        oversized_frames: stats.oversized_frames,
+        handshake_failures: stats.handshake_failures,
+        handshakes_shed: stats.handshakes_shed,
+        actor_messages_refused: stats.actor_messages_refused,
+        actor_sends_refused_by_peers: stats.actor_sends_refused_by_peers,
+        actor_frames_received: stats.actor_frames_received,
+        bad_datagrams: m.bad_datagrams,
+        bad_gossip: m.bad_gossip,
+        bad_link_messages: m.bad_link_messages,
+        name_taken: m.name_taken,
+        stalls: m.stalls,
+        indirect: m.indirect,
+    }
 }
 
-impl MemberView {
-    /// The entry for the answering node.
-    pub fn local(member: &Member) -> Self {
-        Self::new(member, "alive", true)
-    }
+/// The `GET /api/members` entry of the answering node itself.
+pub(crate) fn local_member(member: &Member) -> MemberView {
+    member_view(member, "alive", true)
+}
 
-    /// The entry for a peer.
-    pub fn peer(status: &MemberStatus) -> Self {
-        let state = match status.liveness {
-            Liveness::Alive => "alive",
-            Liveness::Suspect => "suspect",
-        };
-        let mut view = Self::new(&status.member, state, false);
-        view.linked = status.linked;
-        view.rtt_us = status.rtt.map(|d| d.as_micros() as u64);
-        view.last_heard_ms_ago = status
-            .last_heard
-            .map(|t| Instant::now().saturating_duration_since(t).as_millis() as u64);
-        view
-    }
+/// The `GET /api/members` entry of a peer.
+pub(crate) fn peer_member(status: &MemberStatus) -> MemberView {
+    let state = match status.liveness {
+        Liveness::Alive => "alive",
+        Liveness::Suspect => "suspect",
+    };
+    let mut view = member_view(&status.member, state, false);
+    view.linked = status.linked;
+    view.rtt_us = status.rtt.map(|d| d.as_micros() as u64);
+    view.last_heard_ms_ago = status
+        .last_heard
+        .map(|t| Instant::now().saturating_duration_since(t).as_millis() as u64);
+    view
+}
 
-    fn new(member: &Member, state: &'static str, is_self: bool) -> Self {
-        Self {
-            name: member.id.name.to_string(),
-            creation: member.id.creation.0,
-            state,
-            is_self,
-            listen: member.listen,
-            http: member.http,
-            version: member.version.clone(),
-            roles: member.roles.clone(),
-            linked: false,
-            rtt_us: None,
-            last_heard_ms_ago: None,
-        }
+fn member_view(member: &Member, state: &str, is_self: bool) -> MemberView {
+    MemberView {
+        name: member.id.name.to_string(),
+        creation: member.id.creation.0,
+        state: state.to_owned(),
+        is_self,
+        listen: member.listen,
+        http: member.http,
+        version: member.version.clone(),
+        roles: member.roles.clone(),
+        linked: false,
+        rtt_us: None,
+        last_heard_ms_ago: None,
+    }
+}
+
+/// A pid as JSON.
+pub(crate) fn pid_view(pid: &Pid) -> PidView {
+    PidView {
+        node: NodeIdView {
+            name: pid.node.name.to_string(),
+            creation: pid.node.creation.0,
+        },
+        id: pid.id,
+    }
+}
+
+/// One actor with the names `registered` to it.
+pub(crate) fn actor_view(info: ActorInfo, registered: Vec<String>) -> ActorView {
+    let status = match info.status {
+        ActorStatus::Starting => "starting",
+        ActorStatus::Waiting => "waiting",
+        ActorStatus::Running => "running",
+        ActorStatus::Stopping => "stopping",
+    };
+    ActorView {
+        pid: pid_view(&info.pid),
+        pid_text: info.pid_text,
+        name: info.name,
+        type_name: info.type_name.to_owned(),
+        parent: info.parent.as_ref().map(pid_view),
+        status: status.to_owned(),
+        mailbox_depth: info.mailbox_depth,
+        handled: info.handled,
+        dropped: info.dropped,
+        restarts: info.restarts,
+        uptime_ms: info.uptime_ms,
+        started_at_us: info.started_at_us,
+        registered,
+    }
+}
+
+/// One child of the distributed supervisor.
+pub(crate) fn child_view(child: ChildInfo) -> ChildView {
+    // Serializing these enums to a `Value` cannot fail: their fields are strings and pids.
+    let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
+    ChildView {
+        restart: json(serde_json::to_value(child.restart))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        last_start: json(serde_json::to_value(&child.last_start)),
+        failed: child.failed.as_ref().map(|r| json(serde_json::to_value(r))),
+        id: child.id,
+        factory: child.factory,
+        owner: child.owner.to_string(),
+        pid: child.pid.as_ref().map(pid_view),
+        restarts: child.restarts,
+        state_kept: child.state_kept,
+        moving: child.moving,
     }
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use shoal_api::env;
 use shoal_proto::ConfigError;
 
 use super::NodeBuilder;
@@ -35,14 +36,14 @@ impl NodeBuilder {
     /// Errors surface from [`NodeBuilder::build`] / [`NodeBuilder::start`], naming the variable.
     pub fn from_env_with(lookup: Lookup<'_>) -> Self {
         let mut builder = NodeBuilder::new();
-        if let Some(name) = lookup("SHOAL_NAME") {
+        if let Some(name) = lookup(env::NAME) {
             builder = builder.name(&name);
         }
         builder = match cookie(lookup) {
             Ok(secret) => builder.cookie(secret),
             Err(e) => builder.fail(e),
         };
-        for (var, apply) in [("SHOAL_LISTEN", true), ("SHOAL_HTTP", false)] {
+        for (var, apply) in [(env::LISTEN, true), (env::HTTP, false)] {
             let Some(text) = lookup(var) else { continue };
             builder = match text.parse::<SocketAddr>() {
                 Ok(addr) if apply => builder.listen(addr),
@@ -55,31 +56,31 @@ impl NodeBuilder {
             };
         }
         let discovery =
-            list(lookup("SHOAL_DISCOVERY")).unwrap_or_else(|| vec!["local".into(), "static".into()]);
+            list(lookup(env::DISCOVERY)).unwrap_or_else(|| vec!["local".into(), "static".into()]);
         if let Some(bad) = discovery
             .iter()
             .find(|d| !matches!(d.as_str(), "static" | "local" | "none"))
         {
             return builder.fail(ConfigError::invalid(
-                "SHOAL_DISCOVERY",
+                env::DISCOVERY,
                 bad,
                 "use static, local or none",
             ));
         }
         if discovery.iter().any(|d| d == "static") {
-            builder = builder.seeds(list(lookup("SHOAL_SEEDS")).unwrap_or_default());
+            builder = builder.seeds(list(lookup(env::SEEDS)).unwrap_or_default());
         }
         if discovery.iter().any(|d| d == "local") {
-            let dir = lookup("SHOAL_LOCAL_DIR").map_or_else(LocalDirectory::default_base, PathBuf::from);
+            let dir = lookup(env::LOCAL_DIR).map_or_else(LocalDirectory::default_base, PathBuf::from);
             builder = builder.local_discovery(Some(dir));
         }
-        builder = match flag(lookup, "SHOAL_LEAVE_ON_STDIN_EOF") {
+        builder = match flag(lookup, env::LEAVE_ON_STDIN_EOF) {
             Ok(on) => builder.leave_on_stdin_eof(on),
             Err(e) => return builder.fail(e),
         };
         builder
-            .roles(list(lookup("SHOAL_ROLES")).unwrap_or_default())
-            .admin_token(lookup("SHOAL_ADMIN_TOKEN").map(|t| t.trim().to_owned()))
+            .roles(list(lookup(env::ROLES)).unwrap_or_default())
+            .admin_token(lookup(env::ADMIN_TOKEN).map(|t| t.trim().to_owned()))
     }
 }
 
@@ -97,19 +98,19 @@ fn flag(lookup: Lookup<'_>, var: &str) -> Result<bool, ConfigError> {
 }
 
 fn cookie(lookup: Lookup<'_>) -> Result<Vec<u8>, ConfigError> {
-    if let Some(secret) = lookup("SHOAL_COOKIE") {
+    if let Some(secret) = lookup(env::COOKIE) {
         return Ok(secret.into_bytes());
     }
-    let Some(path) = lookup("SHOAL_COOKIE_FILE") else {
+    let Some(path) = lookup(env::COOKIE_FILE) else {
         return Err(ConfigError::invalid(
-            "SHOAL_COOKIE",
+            env::COOKIE,
             "",
             "set SHOAL_COOKIE or SHOAL_COOKIE_FILE",
         ));
     };
     std::fs::read(&path).map_err(|e| {
         ConfigError::invalid(
-            "SHOAL_COOKIE_FILE",
+            env::COOKIE_FILE,
             &path,
             &format!("cannot read it ({e}); check the path and permissions"),
         )

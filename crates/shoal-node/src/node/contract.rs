@@ -1,28 +1,35 @@
 //! The JSON lines a node program prints on stdout: a `ready` line once it listens, then one
-//! line per membership event. Launchers and tests parse these, so keys are only ever added.
+//! line per membership event. Their shapes are `shoal_api`'s [`Ready`] and [`Line`], which
+//! launchers and tests read, so keys are only ever added.
 
 use std::io::Write;
 use std::path::Path;
 
-use serde_json::{Value, json};
-use shoal_proto::Event;
+use serde_json::Value;
+use shoal_api::{Line, Ready};
+use shoal_proto::{DownReason, Event};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{Node, NodeEvent};
 
 impl Node {
-    /// `{"event":"ready","name","creation","listen","http","pid","version"}`.
-    pub fn ready_line(&self) -> Value {
+    /// What this node says in its ready line.
+    pub fn ready(&self) -> Ready {
         let local = self.local();
-        json!({
-            "event": "ready",
-            "name": local.id.name.as_str(),
-            "creation": local.id.creation.0,
-            "listen": local.listen,
-            "http": local.http,
-            "pid": std::process::id(),
-            "version": local.version,
-        })
+        Ready {
+            name: local.id.name.to_string(),
+            creation: local.id.creation.0,
+            listen: local.listen,
+            http: local.http,
+            pid: std::process::id(),
+            version: local.version,
+        }
+    }
+
+    /// The ready line as JSON: `{"event":"ready","name","creation","listen","http","pid","version"}`.
+    pub fn ready_line(&self) -> Value {
+        // Cannot fail: the line holds strings, numbers and addresses.
+        serde_json::to_value(Line::Ready(self.ready())).unwrap_or_default()
     }
 }
 
@@ -30,7 +37,7 @@ impl Node {
     /// Prints the ready line on stdout and, when `ready_file` is given (launchers pass
     /// `SHOAL_READY_FILE`), writes it there too, atomically (a temporary file, then a rename).
     pub fn announce_ready(&self, ready_file: Option<&Path>) -> std::io::Result<()> {
-        let line = self.ready_line();
+        let line = self.ready().to_line();
         print_line(&line);
         if let Some(path) = ready_file {
             let tmp = path.with_extension("tmp");
@@ -47,7 +54,7 @@ impl Node {
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
-                    Ok(event) => print_line(&event.to_json()),
+                    Ok(event) => print_line(&event.line().to_line()),
                     Err(RecvError::Lagged(n)) => tracing::warn!("event printer fell {n} events behind"),
                     Err(RecvError::Closed) => return,
                 }
@@ -56,33 +63,74 @@ impl Node {
     }
 }
 
-/// One JSON value per line, flushed at once (launchers read stdout line by line).
-fn print_line(value: &Value) {
+/// One line, flushed at once (launchers read stdout line by line).
+fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{value}");
+    let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }
 
 impl NodeEvent {
-    /// `node_up`, `node_suspect`, `node_down` (with `reason`), `actors_down` or `renewed`, with `node`,
-    /// `creation` and `at_us` (µs since the Unix epoch when the node decided it).
-    pub fn to_json(&self) -> Value {
+    /// The event as its stdout line: `node_up`, `node_suspect`, `node_down` (with `reason`),
+    /// `renewed`, `actors_down`, `stalled` or `name_taken`, with `at_us` (µs since the Unix
+    /// epoch when the node decided it).
+    pub fn line(&self) -> Line {
         let at_us = self.at_us;
         match &self.event {
-            Event::NodeUp(m) => json!({"event": "node_up", "node": m.id.name.as_str(),
-                "creation": m.id.creation.0, "listen": m.listen, "version": m.version, "at_us": at_us}),
-            Event::NodeSuspect(id) => json!({"event": "node_suspect", "node": id.name.as_str(),
-                "creation": id.creation.0, "at_us": at_us}),
-            Event::NodeDown { id, reason } => json!({"event": "node_down", "node": id.name.as_str(),
-                "creation": id.creation.0, "reason": reason, "at_us": at_us}),
-            Event::Renewed(m) => json!({"event": "renewed", "node": m.id.name.as_str(),
-                "creation": m.id.creation.0, "at_us": at_us}),
-            Event::ActorsDown(id) => json!({"event": "actors_down", "node": id.name.as_str(),
-                "creation": id.creation.0, "at_us": at_us}),
-            Event::Stalled { gap } => json!({"event": "stalled",
-                "gap_ms": gap.as_millis() as u64, "at_us": at_us}),
-            Event::NameTaken { by } => json!({"event": "name_taken", "node": by.name.as_str(),
-                "creation": by.creation.0, "at_us": at_us}),
+            Event::NodeUp(m) => Line::NodeUp {
+                node: m.id.name.to_string(),
+                creation: m.id.creation.0,
+                listen: m.listen,
+                version: m.version.clone(),
+                at_us,
+            },
+            Event::NodeSuspect(id) => Line::NodeSuspect {
+                node: id.name.to_string(),
+                creation: id.creation.0,
+                at_us,
+            },
+            Event::NodeDown { id, reason } => Line::NodeDown {
+                node: id.name.to_string(),
+                creation: id.creation.0,
+                reason: reason_name(*reason).to_owned(),
+                at_us,
+            },
+            Event::Renewed(m) => Line::Renewed {
+                node: m.id.name.to_string(),
+                creation: m.id.creation.0,
+                at_us,
+            },
+            Event::ActorsDown(id) => Line::ActorsDown {
+                node: id.name.to_string(),
+                creation: id.creation.0,
+                at_us,
+            },
+            Event::Stalled { gap } => Line::Stalled {
+                gap_ms: gap.as_millis() as u64,
+                at_us,
+            },
+            Event::NameTaken { by } => Line::NameTaken {
+                node: by.name.to_string(),
+                creation: by.creation.0,
+                at_us,
+            },
         }
+    }
+
+    /// [`NodeEvent::line`] as JSON.
+    pub fn to_json(&self) -> Value {
+        // Cannot fail: the line holds strings, numbers and addresses.
+        serde_json::to_value(self.line()).unwrap_or_default()
+    }
+}
+
+/// The name a `node_down` line gives `reason`: the variant's, as serde writes it.
+fn reason_name(reason: DownReason) -> &'static str {
+    match reason {
+        DownReason::Left => "Left",
+        DownReason::Failed => "Failed",
+        DownReason::Crashed => "Crashed",
+        DownReason::Replaced => "Replaced",
+        DownReason::Renewed => "Renewed",
     }
 }

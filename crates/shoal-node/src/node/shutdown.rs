@@ -37,7 +37,7 @@ impl Node {
     /// is still running then), or with the reason the node stopped by itself
     /// ([`Node::failure`]) if it did.
     pub async fn run_until_shutdown(&self) -> io::Result<()> {
-        let ready_file = std::env::var_os("SHOAL_READY_FILE").map(PathBuf::from);
+        let ready_file = std::env::var_os(shoal_api::env::READY_FILE).map(PathBuf::from);
         // Subscribe before announcing, so no event after the ready line is missed.
         let printer = self.print_events();
         let result = match self.announce_ready(ready_file.as_deref()) {
