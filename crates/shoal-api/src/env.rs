@@ -30,3 +30,11 @@ pub const LEAVE_ON_STDIN_EOF: &str = "SHOAL_LEAVE_ON_STDIN_EOF";
 pub const DEMO: &str = "SHOAL_DEMO";
 /// The node's log filter.
 pub const LOG: &str = "SHOAL_LOG";
+
+/// Set by `shoal cluster run` for its command: the cluster's node names, comma-separated.
+pub const NODES: &str = "SHOAL_NODES";
+/// Set by `shoal cluster run` for its command: the nodes' HTTP addresses, comma-separated,
+/// in the order of [`NODES`].
+pub const HTTP_ADDRS: &str = "SHOAL_HTTP_ADDRS";
+/// The state directory of `shoal cluster` (also set by `shoal cluster run` for its command).
+pub const STATE_DIR: &str = "SHOAL_STATE_DIR";

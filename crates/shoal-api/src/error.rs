@@ -14,7 +14,9 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error with this message.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { error: message.into() }
+        Self {
+            error: message.into(),
+        }
     }
 }
 

@@ -146,7 +146,10 @@ mod tests {
         let stalled = r#"{"at_us":3,"event":"stalled","gap_ms":400}"#;
         assert_eq!(
             serde_json::from_str::<Line>(stalled).ok(),
-            Some(Line::Stalled { gap_ms: 400, at_us: 3 })
+            Some(Line::Stalled {
+                gap_ms: 400,
+                at_us: 3
+            })
         );
     }
 }

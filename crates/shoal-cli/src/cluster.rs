@@ -37,7 +37,7 @@ pub(crate) struct ClusterArgs {
     #[command(subcommand)]
     command: ClusterCommand,
     /// Where the cluster's state lives.
-    #[arg(long, global = true, env = "SHOAL_STATE_DIR", default_value = crate::hint::DEFAULT_STATE_DIR)]
+    #[arg(long, global = true, env = shoal_api::env::STATE_DIR, default_value = crate::hint::DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]

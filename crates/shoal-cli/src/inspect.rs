@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
+use shoal_api::views::{ActorDetail, ActorView, Killed, MemberView, PidView, RegistryEntry};
 
 use crate::cluster::start::ADMIN_TOKEN_FILE;
 use crate::cluster::state::{ClusterState, is_our_process};
@@ -35,7 +36,7 @@ use table::Table;
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct InspectArgs {
     /// The cluster started by `shoal cluster start` in this directory.
-    #[arg(long, env = "SHOAL_STATE_DIR", default_value = crate::hint::DEFAULT_STATE_DIR)]
+    #[arg(long, env = shoal_api::env::STATE_DIR, default_value = crate::hint::DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
     /// Any node's HTTP address (`HOST:PORT` or `http://HOST:PORT`) instead of a state dir.
     #[arg(long, value_name = "ADDR")]
@@ -70,7 +71,7 @@ pub(crate) struct PidArgs {
     pid: String,
     /// Admin token for `kill`, `send` and `call` (default: `SHOAL_ADMIN_TOKEN`, then the
     /// state dir's token).
-    #[arg(long, env = "SHOAL_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = shoal_api::env::ADMIN_TOKEN, hide_env_values = true)]
     token: Option<String>,
 }
 
@@ -108,15 +109,13 @@ impl InspectArgs {
                 .collect());
         };
         let addr = parse_addr(connect)?;
-        let members = fanout::get(addr, "/api/members", self.timeout())
+        let members: Vec<MemberView> = fanout::get(addr, "/api/members", self.timeout())
             .map_err(|e| anyhow::anyhow!("{e}; is a node's HTTP API at --connect {connect}?"))?;
         Ok(members
-            .as_array()
             .into_iter()
-            .flatten()
             .map(|m| Target {
-                name: m["name"].as_str().unwrap_or("?").to_owned(),
-                http: m["http"].as_str().and_then(|h| h.parse().ok()),
+                name: m.name,
+                http: m.http,
                 down: None,
             })
             .collect())
@@ -137,8 +136,8 @@ fn node_names(targets: &[Target]) -> String {
 }
 
 /// Prints per-node errors; fails when any node did not answer.
-fn finish(answers: &[Answer]) -> anyhow::Result<()> {
-    let failed: Vec<&Answer> = answers.iter().filter(|a| a.result.is_err()).collect();
+fn finish<T>(answers: &[Answer<T>]) -> anyhow::Result<()> {
+    let failed: Vec<&Answer<T>> = answers.iter().filter(|a| a.result.is_err()).collect();
     for a in &failed {
         eprintln!(
             "{}: {}",
@@ -156,7 +155,7 @@ fn finish(answers: &[Answer]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn errors_json(answers: &[Answer]) -> Value {
+fn errors_json<T>(answers: &[Answer<T>]) -> Value {
     answers
         .iter()
         .filter_map(|a| {
@@ -170,18 +169,12 @@ fn errors_json(answers: &[Answer]) -> Value {
 
 /// `shoal members`: every node's own view of the membership.
 pub(crate) fn members(args: InspectArgs) -> anyhow::Result<()> {
-    let answers = fanout::all(&args.targets()?, "/api/members", args.timeout());
+    let answers: Vec<Answer<Vec<MemberView>>> = fanout::all(&args.targets()?, "/api/members", args.timeout());
     let mut rows = Vec::new();
     for answer in &answers {
-        for m in answer
-            .result
-            .iter()
-            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
-        {
-            rows.push(
-                json!({"view_of": answer.node, "member": m["name"], "state": m["state"],
-                "self": m["self"], "linked": m["linked"], "rtt_us": m["rtt_us"], "version": m["version"]}),
-            );
+        for m in answer.result.iter().flatten() {
+            rows.push(json!({"view_of": answer.node, "member": m.name, "state": m.state,
+                "self": m.is_self, "linked": m.linked, "rtt_us": m.rtt_us, "version": m.version}));
         }
     }
     if args.json {
@@ -211,27 +204,22 @@ pub(crate) fn members(args: InspectArgs) -> anyhow::Result<()> {
 /// `shoal registry`: every node's view of the global registry, name by name, with whether
 /// the views agree.
 pub(crate) fn registry(args: InspectArgs) -> anyhow::Result<()> {
-    let answers = fanout::all(&args.targets()?, "/api/registry", args.timeout());
-    let answered: Vec<&Answer> = answers.iter().filter(|a| a.result.is_ok()).collect();
+    let answers: Vec<Answer<Vec<RegistryEntry>>> =
+        fanout::all(&args.targets()?, "/api/registry", args.timeout());
+    let answered: Vec<&Answer<Vec<RegistryEntry>>> = answers.iter().filter(|a| a.result.is_ok()).collect();
     let mut names: std::collections::BTreeMap<String, Vec<(String, Option<String>)>> = Default::default();
     for answer in &answered {
-        for entry in answer
-            .result
-            .iter()
-            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
-        {
-            if let Some(name) = entry["name"].as_str() {
-                names.entry(name.to_owned()).or_default();
-            }
+        for entry in answer.result.iter().flatten() {
+            names.entry(entry.name.clone()).or_default();
         }
     }
     for (name, views) in &mut names {
         for answer in &answered {
-            let pid = answer.result.as_ref().ok().and_then(|v| {
-                v.as_array()?
+            let pid = answer.result.as_ref().ok().and_then(|entries| {
+                entries
                     .iter()
-                    .find(|e| e["name"] == name.as_str())
-                    .and_then(|e| e["pid_text"].as_str().map(str::to_owned))
+                    .find(|e| e.name == *name)
+                    .map(|e| e.pid_text.clone())
             });
             views.push((answer.node.clone(), pid));
         }
@@ -287,32 +275,25 @@ pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
             bail!("no node named {node} in the cluster; its nodes are {names}");
         }
     }
-    let answers = fanout::all(&targets, "/api/actors", args.target.timeout());
-    let wanted = |a: &Value| {
+    let answers: Vec<Answer<Vec<ActorView>>> = fanout::all(&targets, "/api/actors", args.target.timeout());
+    let wanted = |a: &ActorView| {
         args.name.as_deref().is_none_or(|text| {
-            a["name"].as_str().is_some_and(|n| n.contains(text))
-                || a["registered"]
-                    .as_array()
-                    .is_some_and(|names| names.iter().any(|n| n.as_str().is_some_and(|n| n.contains(text))))
-                || a["type_name"].as_str().is_some_and(|t| t.contains(text))
+            a.name.as_deref().is_some_and(|n| n.contains(text))
+                || a.registered.iter().any(|n| n.contains(text))
+                || a.type_name.contains(text)
         })
     };
-    let mut rows: Vec<(String, Value)> = answers
+    let mut rows: Vec<(String, ActorView)> = answers
         .iter()
         .flat_map(|answer| {
-            let actors = answer
-                .result
-                .as_ref()
-                .ok()
-                .and_then(|v| v.as_array().cloned())
-                .unwrap_or_default();
+            let actors = answer.result.as_ref().ok().cloned().unwrap_or_default();
             actors
                 .into_iter()
                 .filter(wanted)
                 .map(|a| (answer.node.clone(), a))
         })
         .collect();
-    rows.sort_by_key(|(node, a)| (node.clone(), a["pid"]["id"].as_u64()));
+    rows.sort_by_key(|(node, a)| (node.clone(), a.pid.id));
     if args.target.json {
         let actors: Vec<Value> = rows
             .iter()
@@ -325,15 +306,15 @@ pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
         ]);
         for (_, a) in &rows {
             table.row([
-                table::text(&a["pid_text"]),
+                a.pid_text.clone(),
                 display_name(a),
-                short_type(a["type_name"].as_str().unwrap_or("-")),
-                table::text(&a["status"]),
-                table::text(&a["mailbox_depth"]),
-                table::text(&a["handled"]),
-                table::text(&a["restarts"]),
-                a["uptime_ms"].as_u64().map_or("-".into(), table::duration),
-                pid_text(&a["parent"]),
+                short_type(&a.type_name),
+                a.status.clone(),
+                a.mailbox_depth.to_string(),
+                a.handled.to_string(),
+                a.restarts.to_string(),
+                table::duration(a.uptime_ms),
+                pid_text(a.parent.as_ref()),
             ]);
         }
         table.print();
@@ -342,26 +323,17 @@ pub(crate) fn ps(args: PsArgs) -> anyhow::Result<()> {
 }
 
 /// An actor's name for `ps`: the names registered to it, else the name it was spawned with.
-fn display_name(actor: &Value) -> String {
-    let registered: Vec<&str> = actor["registered"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if registered.is_empty() {
-        table::text(&actor["name"])
+fn display_name(actor: &ActorView) -> String {
+    if actor.registered.is_empty() {
+        actor.name.clone().unwrap_or_else(|| "-".to_owned())
     } else {
-        registered.join(",")
+        actor.registered.join(",")
     }
 }
 
-/// A serialized pid (`{"node": {"name": ..}, "id": ..}`) as `<id>@<node>`; `-` for none.
-fn pid_text(pid: &Value) -> String {
-    match (pid["id"].as_u64(), pid["node"]["name"].as_str()) {
-        (Some(id), Some(node)) => format!("{id}@{node}"),
-        _ => "-".to_owned(),
-    }
+/// A pid as `<id>@<node>`; `-` for none.
+fn pid_text(pid: Option<&PidView>) -> String {
+    pid.map_or_else(|| "-".to_owned(), ToString::to_string)
 }
 
 /// The last path segment of a Rust type name (`shoal_node::actor::Echo` -> `Echo`).
@@ -399,17 +371,15 @@ fn locate(args: &PidArgs) -> anyhow::Result<(u64, Target)> {
 /// The pid (`<id>@<node>`) registered under `name`, from the first node whose registry
 /// answers.
 fn whereis(targets: &[Target], name: &str, timeout: Duration) -> anyhow::Result<String> {
-    let answers = fanout::all(targets, "/api/registry", timeout);
+    let answers: Vec<Answer<Vec<RegistryEntry>>> = fanout::all(targets, "/api/registry", timeout);
     let registry = answers
         .iter()
         .find_map(|a| a.result.as_ref().ok())
         .with_context(|| format!("no node answered to look up the name {name}"))?;
     registry
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| e["name"] == name)
-        .and_then(|e| e["pid_text"].as_str().map(str::to_owned))
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.pid_text.clone())
         .with_context(|| {
             format!(
                 "no actor is registered as {name}; `shoal registry` lists the names, \
@@ -422,39 +392,36 @@ fn whereis(targets: &[Target], name: &str, timeout: Duration) -> anyhow::Result<
 pub(crate) fn info(args: PidArgs) -> anyhow::Result<()> {
     let (id, target) = locate(&args)?;
     let http = target.http_addr()?;
-    let detail = fanout::get(http, &format!("/api/actors/{id}"), args.target.timeout())
+    let detail: ActorDetail = fanout::get(http, &format!("/api/actors/{id}"), args.target.timeout())
         .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
-        outln!("{detail}");
+        outln!("{}", json!(detail));
         return Ok(());
     }
-    for key in [
-        "pid_text",
-        "name",
-        "type_name",
-        "status",
-        "mailbox_depth",
-        "handled",
-        "dropped",
-        "restarts",
+    let a = &detail.actor;
+    for (key, value) in [
+        ("pid_text", a.pid_text.clone()),
+        ("name", a.name.clone().unwrap_or_else(|| "-".to_owned())),
+        ("type_name", a.type_name.clone()),
+        ("status", a.status.clone()),
+        ("mailbox_depth", a.mailbox_depth.to_string()),
+        ("handled", a.handled.to_string()),
+        ("dropped", a.dropped.to_string()),
+        ("restarts", a.restarts.to_string()),
     ] {
-        outln!("{key:<14} {}", table::text(&detail[key]));
+        outln!("{key:<14} {value}");
     }
-    outln!("{:<14} {}", "registered", words(&detail["registered"]));
-    outln!(
-        "{:<14} {}",
-        "uptime",
-        detail["uptime_ms"].as_u64().map_or("-".into(), table::duration)
-    );
+    outln!("{:<14} {}", "registered", words(&a.registered));
+    outln!("{:<14} {}", "uptime", table::duration(a.uptime_ms));
     outln!(
         "{:<14} {}",
         "parent",
-        detail["parent"]["id"]
-            .as_u64()
-            .map_or("-".into(), |p| format!("{p}@{}", target.name))
+        a.parent
+            .as_ref()
+            .map_or("-".into(), |p| format!("{}@{}", p.id, target.name))
     );
     outln!("{:<14} {}", "state", state_line(http, id, args.target.timeout()));
-    outln!("{:<14} {}", "children", words(&detail["children"]));
+    outln!("{:<14} {}", "children", words(&detail.children));
     Ok(())
 }
 
@@ -471,13 +438,12 @@ fn admin_token(args: &PidArgs) -> anyhow::Result<String> {
     }
 }
 
-/// A JSON array of strings as one cell: its items separated by spaces, `-` when empty.
-fn words(list: &Value) -> String {
-    let items: Vec<String> = list.as_array().into_iter().flatten().map(table::text).collect();
-    if items.is_empty() {
+/// A list of words as one cell: separated by spaces, `-` when empty.
+fn words(list: &[String]) -> String {
+    if list.is_empty() {
         "-".to_owned()
     } else {
-        items.join(" ")
+        list.join(" ")
     }
 }
 
@@ -486,7 +452,7 @@ pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
     let (id, target) = locate(&args)?;
     let http = target.http_addr()?;
     let token = admin_token(&args)?;
-    let answer = fanout::post(
+    let answer: Killed = fanout::post(
         http,
         &format!("/api/actors/{id}/kill"),
         &token,
@@ -494,7 +460,7 @@ pub(crate) fn kill(args: PidArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("{}: {}", target.name, target.down.clone().unwrap_or(e)))?;
     if args.target.json {
-        outln!("{answer}");
+        outln!("{}", json!(answer));
     } else {
         outln!("killed {}", args.pid);
     }

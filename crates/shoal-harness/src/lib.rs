@@ -33,7 +33,10 @@ pub fn cut_path(peers: &[String], timeout: std::time::Duration) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis() as u64;
-    let deadline_ms = now_ms + timeout.saturating_sub(std::time::Duration::from_secs(1)).as_millis() as u64;
+    let deadline_ms = now_ms
+        + timeout
+            .saturating_sub(std::time::Duration::from_secs(1))
+            .as_millis() as u64;
     if peers.is_empty() {
         format!("/api/chaos/heal?deadline_ms={deadline_ms}")
     } else {

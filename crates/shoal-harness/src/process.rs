@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use shoal_api::{Ready, env};
+use shoal_api::{Line, Ready, env};
 
 /// A running node process. Dropping it kills the process (SIGKILL) and reaps it.
 ///
@@ -90,11 +90,13 @@ impl NodeProcess {
             log,
         };
         let ready = node
-            .wait_event(|e| e["event"] == "ready", Duration::from_secs(20))
+            .wait_line(|line| matches!(line, Line::Ready(_)), Duration::from_secs(20))
             .ok_or_else(|| {
                 io::Error::other(format!("{name} printed no ready line; log:\n{}", node.log_text()))
             })?;
-        node.ready = serde_json::from_value(ready).map_err(io::Error::other)?;
+        if let Line::Ready(ready) = ready {
+            node.ready = ready;
+        }
         Ok(node)
     }
 
@@ -109,6 +111,16 @@ impl NodeProcess {
                 Err(_) => return None,
             }
         }
+    }
+
+    /// The next printed line that reads as a [`Line`] and matches `pred` within `timeout`
+    /// (earlier lines are consumed): [`NodeProcess::wait_event`], typed.
+    pub fn wait_line(&self, pred: impl Fn(&Line) -> bool, timeout: Duration) -> Option<Line> {
+        let line = self.wait_event(
+            |e| serde_json::from_value::<Line>(e.clone()).is_ok_and(|line| pred(&line)),
+            timeout,
+        )?;
+        serde_json::from_value(line).ok()
     }
 
     /// Every event line printed and not consumed yet, without waiting.

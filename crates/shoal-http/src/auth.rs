@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn a_missing_token_is_401_and_a_wrong_one_or_none_configured_403() {
         let mut headers = HeaderMap::new();
-        assert_eq!(check(Some("t"), &headers).unwrap_err().0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            check(Some("t"), &headers).unwrap_err().0,
+            StatusCode::UNAUTHORIZED
+        );
         headers.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
         assert_eq!(check(Some("t"), &headers).unwrap_err().0, StatusCode::FORBIDDEN);
         assert_eq!(check(None, &headers).unwrap_err().0, StatusCode::FORBIDDEN);

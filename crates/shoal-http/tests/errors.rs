@@ -30,7 +30,13 @@ async fn served_node() -> (Node, SocketAddr) {
 async fn ask(addr: SocketAddr, method: &'static str, path: &str, token: bool) -> (u16, String) {
     let path = path.to_owned();
     let (status, body) = tokio::task::spawn_blocking(move || {
-        http_request(addr, method, &path, token.then_some(TOKEN), Duration::from_secs(5))
+        http_request(
+            addr,
+            method,
+            &path,
+            token.then_some(TOKEN),
+            Duration::from_secs(5),
+        )
     })
     .await
     .unwrap()
@@ -48,7 +54,10 @@ async fn unknown_paths_wrong_methods_and_bad_queries_answer_the_error_shape() {
     assert!(message.contains("/api/nothing"), "{message}");
     let (status, message) = ask(http, "POST", "/api/node", false).await;
     assert_eq!(status, 405);
-    assert!(message.contains("POST") && message.contains("/api/node"), "{message}");
+    assert!(
+        message.contains("POST") && message.contains("/api/node"),
+        "{message}"
+    );
     // A wrong method on an admin path is a 405 too, token or not.
     assert_eq!(ask(http, "GET", "/api/chaos/heal", false).await.0, 405);
     let (status, message) = ask(http, "POST", "/api/supervisor/migrate?id=x", true).await;
@@ -76,7 +85,13 @@ async fn every_mutating_route_checks_the_token_first_and_no_read_does() {
         assert_eq!(status, 401, "{path}: {message}");
         assert!(message.contains("Bearer"), "{path}: {message}");
     }
-    for path in ["/health", "/api/node", "/api/members", "/api/actors", "/api/registry"] {
+    for path in [
+        "/health",
+        "/api/node",
+        "/api/members",
+        "/api/actors",
+        "/api/registry",
+    ] {
         let (status, _) = tokio::task::spawn_blocking(move || shoal_api::http_get(http, path))
             .await
             .unwrap()

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use shoal_api::Line;
 use shoal_harness::NodeProcess;
 
 /// Nodes that share a fresh cookie and a private discovery directory; all killed on drop.
@@ -107,10 +108,14 @@ pub(crate) fn wait_sees_all(node: &NodeProcess, peers: &[&str], timeout: Duratio
     let mut missing: Vec<&str> = peers.iter().copied().filter(|p| *p != node.ready.name).collect();
     let mut last = 0;
     while !missing.is_empty() {
-        let e = node.wait_event(|e| e["event"] == "node_up", timeout)?;
-        if let Some(i) = missing.iter().position(|p| e["node"] == *p) {
+        let Line::NodeUp { node: up, at_us, .. } =
+            node.wait_line(|e| matches!(e, Line::NodeUp { .. }), timeout)?
+        else {
+            continue;
+        };
+        if let Some(i) = missing.iter().position(|p| up == *p) {
             missing.swap_remove(i);
-            last = last.max(e["at_us"].as_u64().unwrap_or(0));
+            last = last.max(at_us);
         }
     }
     Some(last)

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
+use shoal_api::Line;
 use shoal_node::now_us;
 
 use super::cluster::{BenchCluster, wait_sees_all};
@@ -45,12 +46,14 @@ fn one_trial(cluster: &BenchCluster, victim_name: &str, signal: Signal) -> anyho
     let mut last = t0;
     for node in &cluster.nodes {
         let down = node
-            .wait_event(
-                |e| e["event"] == "node_down" && e["node"] == victim_name,
+            .wait_line(
+                |e| matches!(e, Line::NodeDown { node, .. } if node == victim_name),
                 Duration::from_secs(60),
             )
             .ok_or_else(|| anyhow::anyhow!("{} never reported {victim_name} down", node.ready.name))?;
-        last = last.max(down["at_us"].as_u64().unwrap_or(t0));
+        if let Line::NodeDown { at_us, .. } = down {
+            last = last.max(at_us);
+        }
     }
     drop(victim); // SIGCONT + SIGKILL + reap
     Ok(last.saturating_sub(t0) as f64 / 1000.0)

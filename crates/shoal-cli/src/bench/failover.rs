@@ -10,12 +10,12 @@
 
 use std::time::{Duration, Instant};
 
+use super::in_process::InProcessCluster;
 use anyhow::Context;
 use serde_json::{Value, json};
 use shoal_node::Node;
 use shoal_node::actor::{COUNTER_FACTORY, CounterArgs, CounterGet, CounterMsg};
 use shoal_node::distributed::{ChildSpec, StartKind};
-use super::in_process::InProcessCluster;
 
 use super::{median, round2};
 

@@ -21,7 +21,10 @@ impl InProcessCluster {
         let cookie = format!("bench-{:032x}", rand::random::<u128>());
         let mut nodes: Vec<Option<Node>> = Vec::new();
         for i in 1..=size {
-            let seed = nodes.first().and_then(Option::as_ref).map(|n| n.listen_addr().to_string());
+            let seed = nodes
+                .first()
+                .and_then(Option::as_ref)
+                .map(|n| n.listen_addr().to_string());
             let node = Node::builder()
                 .name(&format!("{prefix}-{i}"))
                 .cookie(&cookie)
@@ -35,7 +38,10 @@ impl InProcessCluster {
         let cluster = Self { nodes };
         let deadline = Instant::now() + FORM_TIMEOUT;
         while !cluster.is_formed() {
-            anyhow::ensure!(Instant::now() < deadline, "the {size} in-process nodes did not form within 30 s");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the {size} in-process nodes did not form within 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Ok(cluster)
@@ -51,7 +57,9 @@ impl InProcessCluster {
 
     /// Node `i` (0-based); panics if it was killed (a benchmark's own sequencing error).
     pub(crate) fn node(&self, i: usize) -> &Node {
-        self.nodes[i].as_ref().expect("a node the benchmark has not killed")
+        self.nodes[i]
+            .as_ref()
+            .expect("a node the benchmark has not killed")
     }
 
     /// Stops node `i` without a goodbye: every task ends and its sockets close.

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
+use super::in_process::InProcessCluster;
 use anyhow::Context;
 use serde_json::{Value, json};
 use shoal_node::actor::{Echo, EchoCall, EchoReply, Pid};
-use super::in_process::InProcessCluster;
 
 use super::{median, round2};
 

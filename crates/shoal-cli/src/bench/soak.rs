@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shoal_api::Line;
 
 use super::cluster::BenchCluster;
 
@@ -24,13 +25,13 @@ pub(crate) fn run(bin: &Path, seconds: u64) -> anyhow::Result<Value> {
     let (mut downs, mut suspects) = (0u64, 0u64);
     while Instant::now() < until {
         for node in &cluster.nodes {
-            while let Some(e) = node.wait_event(|_| true, Duration::from_millis(1)) {
-                match e["event"].as_str() {
-                    Some("node_down") => {
+            while let Some(e) = node.wait_line(|_| true, Duration::from_millis(1)) {
+                match e {
+                    Line::NodeDown { .. } => {
                         downs += 1;
-                        eprintln!("false down seen by {}: {e}", node.ready.name);
+                        eprintln!("false down seen by {}: {}", node.ready.name, e.to_line());
                     }
-                    Some("node_suspect") => suspects += 1,
+                    Line::NodeSuspect { .. } => suspects += 1,
                     _ => {}
                 }
             }

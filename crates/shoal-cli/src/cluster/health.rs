@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shoal_api::views::{MemberView, RegistryEntry, SupervisorView};
 
 use super::cause;
 use super::state::{ClusterState, NodeRecord};
@@ -185,12 +186,9 @@ fn registry_check(dir: &Path, up: &[&NodeRecord], scope: &Scope) -> Value {
     let views: Vec<Option<Vec<(String, String)>>> = up
         .iter()
         .map(|n| {
-            let entries = super::status::get_json(n.http?, "/api/registry")?;
-            let mut names: Vec<(String, String)> = entries
-                .as_array()?
-                .iter()
-                .filter_map(|e| Some((e["name"].as_str()?.to_owned(), e["pid_text"].as_str()?.to_owned())))
-                .collect();
+            let entries: Vec<RegistryEntry> = super::status::get(n.http?, "/api/registry")?;
+            let mut names: Vec<(String, String)> =
+                entries.into_iter().map(|e| (e.name, e.pid_text)).collect();
             names.sort();
             Some(names)
         })
@@ -215,14 +213,13 @@ fn supervisor_check(up: &[&NodeRecord], down: &BTreeSet<&str>, scope: &Scope) ->
     let views: Vec<Option<Vec<(String, String, bool)>>> = up
         .iter()
         .map(|n| {
-            let body = super::status::get_json(n.http?, "/api/supervisor")?;
-            let mut children: Vec<(String, String, bool)> = body["children"]
-                .as_array()?
-                .iter()
-                .filter_map(|c| {
-                    let owner = c["owner"].as_str()?;
-                    let running = (!c["pid"].is_null() && !down.contains(owner)) || !c["failed"].is_null();
-                    Some((c["id"].as_str()?.to_owned(), owner.to_owned(), running))
+            let body: SupervisorView = super::status::get(n.http?, "/api/supervisor")?;
+            let mut children: Vec<(String, String, bool)> = body
+                .children
+                .into_iter()
+                .map(|c| {
+                    let running = (c.pid.is_some() && !down.contains(c.owner.as_str())) || c.failed.is_some();
+                    (c.id, c.owner, running)
                 })
                 .collect();
             children.sort();
@@ -258,18 +255,18 @@ fn views<'a>(up: &[&'a NodeRecord], names: &[String]) -> (Vec<&'a str>, bool, Ve
     let mut rtts = Vec::new();
     for node in up {
         let entries = members(node).unwrap_or_default();
-        let entry = |name: &str| entries.iter().find(|m| m["name"] == name);
-        let alive = |name: &str| entries.iter().any(|m| m["name"] == name && m["state"] == "alive");
+        let entry = |name: &str| entries.iter().find(|m| m.name == name);
+        let alive = |name: &str| entries.iter().any(|m| m.name == name && m.is_alive());
         if !names.iter().all(|n| alive(n)) {
             incomplete.push(node.name.as_str());
         }
-        let peers: Vec<&Value> = names
+        let peers: Vec<&MemberView> = names
             .iter()
             .filter(|n| **n != node.name)
             .filter_map(|n| entry(n))
             .collect();
-        all_linked &= peers.len() + 1 == names.len() && peers.iter().all(|m| m["linked"] == true);
-        rtts.extend(peers.iter().filter_map(|m| m["rtt_us"].as_f64()));
+        all_linked &= peers.len() + 1 == names.len() && peers.iter().all(|m| m.linked);
+        rtts.extend(peers.iter().filter_map(|m| m.rtt_us.map(|us| us as f64)));
     }
     (incomplete, all_linked, rtts)
 }

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
+use shoal_api::views::{MemberView, NodeView};
 use shoal_api::wait_until;
 
 use super::state::{ClusterState, NodeRecord, is_our_process};
@@ -94,14 +94,11 @@ fn life(state: &ClusterState, node: &NodeRecord) -> Result<u64, Option<String>> 
             node.name, node.pid
         )));
     }
-    let info = node
-        .http
-        .and_then(|h| status::get_json(h, "/api/node"))
-        .ok_or(None)?;
-    if info["pid"].as_u64() != Some(u64::from(node.pid)) {
+    let info: NodeView = node.http.and_then(|h| status::get(h, "/api/node")).ok_or(None)?;
+    if info.pid != node.pid {
         return Err(None);
     }
-    info["creation"].as_u64().ok_or(None)
+    Ok(info.creation)
 }
 
 /// Why a running node does not answer: paused, or not (yet) serving as that process.
@@ -122,10 +119,10 @@ fn silent_line(dir: &Path, node: &NodeRecord) -> String {
 }
 
 /// Whether a `/api/members` answer lists `name` alive at `creation`.
-fn sees(members: &[Value], name: &str, creation: u64) -> bool {
+fn sees(members: &[MemberView], name: &str, creation: u64) -> bool {
     members
         .iter()
-        .any(|m| m["name"] == name && m["state"] == "alive" && m["creation"].as_u64() == Some(creation))
+        .any(|m| m.name == name && m.is_alive() && m.creation == creation)
 }
 
 /// `; <name>'s log ends with: ...` (the last 10 lines), or nothing if there is no log.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use shoal_api::env;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::start::{self, StartArgs};
@@ -138,12 +139,12 @@ fn spawn_command(dir: &Path, state: &ClusterState, command: &[String]) -> anyhow
     let cookie = std::fs::read_to_string(dir.join("cookie")).context("cannot read the cluster cookie")?;
     Command::new(program)
         .args(args)
-        .env("SHOAL_COOKIE", cookie.trim())
-        .env("SHOAL_SEEDS", join(&|n| n.listen.map(|a| a.to_string())))
-        .env("SHOAL_NODES", join(&|n| Some(n.name.clone())))
-        .env("SHOAL_HTTP_ADDRS", join(&|n| n.http.map(|a| a.to_string())))
-        .env("SHOAL_STATE_DIR", dir)
-        .env("SHOAL_DISCOVERY", "static")
+        .env(env::COOKIE, cookie.trim())
+        .env(env::SEEDS, join(&|n| n.listen.map(|a| a.to_string())))
+        .env(env::NODES, join(&|n| Some(n.name.clone())))
+        .env(env::HTTP_ADDRS, join(&|n| n.http.map(|a| a.to_string())))
+        .env(env::STATE_DIR, dir)
+        .env(env::DISCOVERY, "static")
         .spawn()
         .with_context(|| format!("cannot run {program:?}; check it is installed and on PATH"))
 }

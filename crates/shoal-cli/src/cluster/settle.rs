@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use shoal_api::views::SupervisorView;
 use shoal_api::{http_get, wait_until};
 
 use super::state::{ClusterState, NodeRecord};
@@ -99,18 +99,18 @@ fn view(node: &NodeRecord) -> Result<Vec<Child>, String> {
     if status == 404 {
         return Ok(Vec::new());
     }
-    let body: Value = serde_json::from_str(&body).map_err(|_| silent())?;
-    let children = body["children"]
-        .as_array()
-        .filter(|_| status == 200)
-        .ok_or_else(silent)?;
-    let mut children: Vec<Child> = children
-        .iter()
+    if status != 200 {
+        return Err(silent());
+    }
+    let body: SupervisorView = serde_json::from_str(&body).map_err(|_| silent())?;
+    let mut children: Vec<Child> = body
+        .children
+        .into_iter()
         .map(|c| Child {
-            id: c["id"].as_str().unwrap_or_default().to_owned(),
-            owner: c["owner"].as_str().unwrap_or_default().to_owned(),
-            moving: c["moving"] == true,
-            running: !c["pid"].is_null() || !c["failed"].is_null(),
+            running: c.is_settled(),
+            id: c.id,
+            owner: c.owner,
+            moving: c.moving,
         })
         .collect();
     children.sort();

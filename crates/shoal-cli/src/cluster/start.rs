@@ -7,8 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde_json::Value;
-use shoal_api::wait_until;
+use shoal_api::{Ready, env, wait_until};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -250,10 +249,10 @@ pub(crate) fn spawn(
     let discovery = dir.join("discovery");
     let mut command = Command::new(bin);
     if let Ok(token) = std::fs::read_to_string(dir.join(ADMIN_TOKEN_FILE)) {
-        command.env("SHOAL_ADMIN_TOKEN", token.trim());
+        command.env(env::ADMIN_TOKEN, token.trim());
     }
     if dir.join(DEMO_FILE).exists() {
-        command.env("SHOAL_DEMO", "true");
+        command.env(env::DEMO, "true");
     }
     let child = command
         .args([
@@ -273,16 +272,16 @@ pub(crate) fn spawn(
         .arg(&discovery)
         .arg("--ready-file")
         .arg(&ready)
-        .env_remove("SHOAL_COOKIE")
+        .env_remove(env::COOKIE)
         // Its stdin is /dev/null: it would leave at once.
-        .env_remove("SHOAL_LEAVE_ON_STDIN_EOF")
-        .env("SHOAL_NAME", name)
-        .env("SHOAL_LISTEN", &listen)
-        .env("SHOAL_HTTP", &http)
-        .env("SHOAL_DISCOVERY", "local")
-        .env("SHOAL_COOKIE_FILE", cookie)
-        .env("SHOAL_LOCAL_DIR", &discovery)
-        .env("SHOAL_READY_FILE", &ready)
+        .env_remove(env::LEAVE_ON_STDIN_EOF)
+        .env(env::NAME, name)
+        .env(env::LISTEN, &listen)
+        .env(env::HTTP, &http)
+        .env(env::DISCOVERY, "local")
+        .env(env::COOKIE_FILE, cookie)
+        .env(env::LOCAL_DIR, &discovery)
+        .env(env::READY_FILE, &ready)
         .stdin(Stdio::null())
         .stdout(events)
         .stderr(log)
@@ -352,7 +351,7 @@ fn await_ready(dir: &Path, cookie: &Path, state: &mut ClusterState, i: usize) ->
 /// Waits for `node`'s ready file and records its addresses and creation.
 pub(crate) fn read_ready(dir: &Path, node: &mut NodeRecord) -> anyhow::Result<()> {
     let path = dir.join(format!("{}.ready", node.name));
-    let ready: Value = wait_until(READY_TIMEOUT, || {
+    let ready: Ready = wait_until(READY_TIMEOUT, || {
         let text = std::fs::read_to_string(&path).ok()?;
         serde_json::from_str(&text).ok()
     })
@@ -361,10 +360,10 @@ pub(crate) fn read_ready(dir: &Path, node: &mut NodeRecord) -> anyhow::Result<()
     Ok(())
 }
 
-fn record_ready(node: &mut NodeRecord, ready: &Value) {
-    node.listen = ready["listen"].as_str().and_then(|s| s.parse().ok());
-    node.http = ready["http"].as_str().and_then(|s| s.parse().ok());
-    node.creation = ready["creation"].as_u64();
+fn record_ready(node: &mut NodeRecord, ready: &Ready) {
+    node.listen = Some(ready.listen);
+    node.http = ready.http;
+    node.creation = Some(ready.creation);
 }
 
 fn failed_start(dir: &Path, name: &str, what: &str) -> anyhow::Error {

@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use shoal_api::http_get;
+use shoal_api::client;
+use shoal_api::views::{MemberView, NodeView};
 
 use super::state::{ClusterState, NodeRecord, is_our_process};
 
@@ -69,7 +71,7 @@ pub(crate) fn print(dir: &Path, state: &ClusterState, json: bool) -> anyhow::Res
 
 pub(crate) fn row(state: &ClusterState, node: &NodeRecord) -> Value {
     let running = is_our_process(node.pid, &state.bin);
-    let info = node.http.and_then(|h| get_json(h, "/api/node"));
+    let info: Option<NodeView> = node.http.and_then(|h| get(h, "/api/node"));
     let status = match (running, &info) {
         (false, _) => "down",
         (true, Some(_)) => "up",
@@ -78,27 +80,27 @@ pub(crate) fn row(state: &ClusterState, node: &NodeRecord) -> Value {
     };
     json!({
         "name": node.name, "pid": node.pid, "state": status, "listen": node.listen, "http": node.http,
-        "members": alive_members(node), "version": info.as_ref().map(|i| i["version"].clone()),
-        "uptime_ms": info.as_ref().map(|i| i["uptime_ms"].clone()),
+        "members": alive_members(node), "version": info.as_ref().map(|i| i.version.clone()),
+        "uptime_ms": info.as_ref().map(|i| i.uptime_ms),
     })
 }
 
 /// The entries of `node`'s `/api/members`, if it answers.
-pub(crate) fn members(node: &NodeRecord) -> Option<Vec<Value>> {
-    match get_json(node.http?, "/api/members")? {
-        Value::Array(entries) => Some(entries),
-        _ => None,
-    }
+pub(crate) fn members(node: &NodeRecord) -> Option<Vec<MemberView>> {
+    get(node.http?, "/api/members")
 }
 
 /// How many members (itself included) `node` lists as alive, if it answers.
 pub(crate) fn alive_members(node: &NodeRecord) -> Option<usize> {
-    Some(members(node)?.iter().filter(|m| m["state"] == "alive").count())
+    Some(members(node)?.iter().filter(|m| m.is_alive()).count())
 }
 
-pub(crate) fn get_json(addr: std::net::SocketAddr, path: &str) -> Option<Value> {
-    let (status, body) = http_get(addr, path).ok()?;
-    (status == 200).then(|| serde_json::from_str(&body).ok())?
+/// How long one of these requests may take.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `path`'s 200 answer as `T`; `None` if the node does not answer so.
+pub(crate) fn get<T: DeserializeOwned>(addr: std::net::SocketAddr, path: &str) -> Option<T> {
+    client::get(addr, path, TIMEOUT).ok()
 }
 
 fn text(v: &Value) -> String {

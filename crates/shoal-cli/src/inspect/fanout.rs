@@ -1,10 +1,11 @@
-//! Asking many nodes at once, each with its own deadline.
+//! Asking many nodes at once, each with its own deadline, and reading their answers as the
+//! API's typed views ([`shoal_api::views`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde_json::Value;
-use shoal_api::{http_request, http_request_with_body};
+use serde::de::DeserializeOwned;
+use shoal_api::client;
 
 /// A node to ask.
 #[derive(Clone, Debug)]
@@ -27,73 +28,55 @@ impl Target {
 
 /// One node's answer, or why there is none.
 #[derive(Debug)]
-pub(crate) struct Answer {
+pub(crate) struct Answer<T> {
     pub(crate) node: String,
-    pub(crate) result: Result<Value, String>,
+    pub(crate) result: Result<T, String>,
 }
 
 /// GETs `path` from every target in parallel, in the targets' order.
-pub(crate) fn all(targets: &[Target], path: &str, timeout: Duration) -> Vec<Answer> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|t| {
-                s.spawn(move || Answer {
-                    node: t.name.clone(),
-                    result: t
-                        .http_addr()
-                        .map_err(|e| e.to_string())
-                        .and_then(|addr| get(addr, path, timeout))
-                        .map_err(|e| t.down.clone().unwrap_or(e)),
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(targets)
-            .map(|(h, t)| {
-                h.join().unwrap_or_else(|_| Answer {
-                    node: t.name.clone(),
-                    result: Err("query thread panicked".into()),
-                })
-            })
-            .collect()
-    })
+pub(crate) fn all<T: DeserializeOwned + Send>(
+    targets: &[Target],
+    path: &str,
+    timeout: Duration,
+) -> Vec<Answer<T>> {
+    let results = shoal_api::fan_out(targets, |t| {
+        t.http_addr()
+            .map_err(|e| e.to_string())
+            .and_then(|addr| get(addr, path, timeout))
+            .map_err(|e| t.down.clone().unwrap_or(e))
+    });
+    results
+        .into_iter()
+        .zip(targets)
+        .map(|(result, t)| Answer {
+            node: t.name.clone(),
+            result: result.unwrap_or_else(|| Err("query thread panicked".into())),
+        })
+        .collect()
 }
 
 /// GETs one JSON document.
-pub(crate) fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Value, String> {
-    answer(http_request(addr, "GET", path, None, timeout), addr)
+pub(crate) fn get<T: DeserializeOwned>(addr: SocketAddr, path: &str, timeout: Duration) -> Result<T, String> {
+    client::get(addr, path, timeout).map_err(|e| e.to_string())
 }
 
 /// POSTs with the admin token.
-pub(crate) fn post(addr: SocketAddr, path: &str, token: &str, timeout: Duration) -> Result<Value, String> {
-    answer(http_request(addr, "POST", path, Some(token), timeout), addr)
+pub(crate) fn post<T: DeserializeOwned>(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    timeout: Duration,
+) -> Result<T, String> {
+    client::post(addr, path, Some(token), b"", timeout).map_err(|e| e.to_string())
 }
 
 /// POSTs a JSON `body` with the admin token.
-pub(crate) fn post_body(
+pub(crate) fn post_body<T: DeserializeOwned>(
     addr: SocketAddr,
     path: &str,
     token: &str,
     body: &[u8],
     timeout: Duration,
-) -> Result<Value, String> {
-    answer(
-        http_request_with_body(addr, "POST", path, Some(token), body, timeout),
-        addr,
-    )
-}
-
-fn answer(response: std::io::Result<(u16, String)>, addr: SocketAddr) -> Result<Value, String> {
-    let (status, body) = response.map_err(|e| format!("no answer from {addr}: {e}"))?;
-    let value: Value =
-        serde_json::from_str(&body).map_err(|_| format!("{addr} answered {status}: {body}"))?;
-    if status == 200 {
-        Ok(value)
-    } else {
-        Err(value["error"]
-            .as_str()
-            .map_or_else(|| format!("HTTP {status}"), str::to_owned))
-    }
+) -> Result<T, String> {
+    client::post(addr, path, Some(token), body, timeout).map_err(|e| e.to_string())
 }

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use shoal_api::views::{CallReply, Sent};
 
 use super::{PidArgs, admin_token, fanout, locate};
 
@@ -27,9 +29,9 @@ pub(crate) struct MessageArgs {
 /// answer).
 pub(crate) fn send(args: MessageArgs) -> anyhow::Result<()> {
     let body = message_body(&args.message)?;
-    let answer = post(&args.target, "send", &body, args.target.target.timeout())?;
+    let answer: Sent = post(&args.target, "send", &body, args.target.target.timeout())?;
     if args.target.target.json {
-        outln!("{answer}");
+        outln!("{}", json!(answer));
     } else {
         outln!("sent to {}", args.target.pid);
     }
@@ -43,16 +45,16 @@ pub(crate) fn call(args: MessageArgs) -> anyhow::Result<()> {
     let wait_ms = args.target.target.timeout_ms.clamp(1, MAX_CALL_MS);
     // The node answers 504 at `wait_ms`; give that answer time to arrive.
     let http_timeout = Duration::from_millis(wait_ms) + Duration::from_secs(2);
-    let answer = post(
+    let answer: CallReply = post(
         &args.target,
         &format!("call?timeout_ms={wait_ms}"),
         &body,
         http_timeout,
     )?;
     if args.target.target.json {
-        outln!("{answer}");
+        outln!("{}", json!(answer));
     } else {
-        outln!("{}", serde_json::to_string_pretty(&answer["reply"])?);
+        outln!("{}", serde_json::to_string_pretty(&answer.reply)?);
     }
     Ok(())
 }
@@ -74,7 +76,12 @@ fn message_body(text: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// POSTs `body` to `/api/actors/{id}/{action}` on the actor's node, with the admin token.
-fn post(args: &PidArgs, action: &str, body: &[u8], timeout: Duration) -> anyhow::Result<Value> {
+fn post<T: DeserializeOwned>(
+    args: &PidArgs,
+    action: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> anyhow::Result<T> {
     let (id, target) = locate(args)?;
     let http = target.http_addr()?;
     let token = admin_token(args)?;

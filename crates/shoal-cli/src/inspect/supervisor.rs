@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde_json::{Value, json};
+use shoal_api::views::{ChildView, SupervisorView};
 
 use super::fanout::{self, Answer};
 use super::table::{self, Table};
@@ -20,15 +21,16 @@ type Placement = (String, String);
 
 /// `shoal supervisor`.
 pub(crate) fn supervisor(args: InspectArgs) -> anyhow::Result<()> {
-    let answers = fanout::all(&args.targets()?, "/api/supervisor", args.timeout());
-    let replicas: Vec<(&str, &Value)> = answers
+    let answers: Vec<Answer<SupervisorView>> =
+        fanout::all(&args.targets()?, "/api/supervisor", args.timeout());
+    let replicas: Vec<(&str, &SupervisorView)> = answers
         .iter()
         .filter_map(|a| a.result.as_ref().ok().map(|v| (a.node.as_str(), v)))
         .collect();
     let Some((shown_from, shown)) = replicas.first().copied() else {
         return finish(&answers);
     };
-    let children: Vec<Value> = shown["children"].as_array().cloned().unwrap_or_default();
+    let children = &shown.children;
     let views: Vec<BTreeMap<String, Placement>> = replicas.iter().map(|(_, v)| placements(v)).collect();
     let agrees = |id: &str| views.windows(2).all(|w| w[0].get(id) == w[1].get(id));
     let differing: Vec<String> = views
@@ -40,16 +42,16 @@ pub(crate) fn supervisor(args: InspectArgs) -> anyhow::Result<()> {
         .into_iter()
         .collect();
     if args.json {
-        print_json(shown_from, shown, &children, &differing, &answers);
+        print_json(shown_from, shown, &differing, &answers);
     } else {
-        print_table(&children, &differing);
+        print_table(children, &differing);
         // Like the table, the summary ends quietly when the reader has gone (`| head`).
         let _ = writeln!(
             std::io::stdout(),
             "{} children, {} running, {} given up (replica of {shown_from}; {} nodes answered)",
             children.len(),
-            children.iter().filter(|c| !c["pid"].is_null()).count(),
-            children.iter().filter(|c| !c["failed"].is_null()).count(),
+            children.iter().filter(|c| c.pid.is_some()).count(),
+            children.iter().filter(|c| c.failed.is_some()).count(),
             replicas.len(),
         );
         if !differing.is_empty() {
@@ -63,13 +65,19 @@ pub(crate) fn supervisor(args: InspectArgs) -> anyhow::Result<()> {
     finish(&answers)
 }
 
-fn print_json(shown_from: &str, shown: &Value, children: &[Value], differing: &[String], answers: &[Answer]) {
-    let rows: Vec<Value> = children
+fn print_json(
+    shown_from: &str,
+    shown: &SupervisorView,
+    differing: &[String],
+    answers: &[Answer<SupervisorView>],
+) {
+    let rows: Vec<Value> = shown
+        .children
         .iter()
         .map(|c| {
-            let mut row = c.clone();
-            row["pid_text"] = json!(pid_text(&c["pid"]));
-            row["agree"] = json!(!differing.iter().any(|d| c["id"] == d.as_str()));
+            let mut row = json!(c);
+            row["pid_text"] = json!(pid_text(c.pid.as_ref()));
+            row["agree"] = json!(!differing.contains(&c.id));
             row
         })
         .collect();
@@ -77,7 +85,7 @@ fn print_json(shown_from: &str, shown: &Value, children: &[Value], differing: &[
         "{}",
         json!({
             "replica_of": shown_from,
-            "counts": shown["counts"],
+            "counts": shown.counts,
             "children": rows,
             "consistent": differing.is_empty(),
             "differing": differing,
@@ -86,7 +94,7 @@ fn print_json(shown_from: &str, shown: &Value, children: &[Value], differing: &[
     );
 }
 
-fn print_table(children: &[Value], differing: &[String]) {
+fn print_table(children: &[ChildView], differing: &[String]) {
     let mut out = Table::new([
         "ID",
         "OWNER",
@@ -98,22 +106,22 @@ fn print_table(children: &[Value], differing: &[String]) {
     ]);
     for c in children {
         let mut note = Vec::new();
-        if c["moving"] == true {
+        if c.moving {
             note.push("moving".to_owned());
         }
-        if !c["failed"].is_null() {
-            note.push(format!("given up: {}", table::text(&c["failed"])));
+        if let Some(failed) = &c.failed {
+            note.push(format!("given up: {}", table::text(failed)));
         }
-        if differing.iter().any(|d| c["id"] == d.as_str()) {
+        if differing.contains(&c.id) {
             note.push("*".to_owned());
         }
         out.row([
-            table::text(&c["id"]),
-            table::text(&c["owner"]),
-            pid_text(&c["pid"]),
-            table::text(&c["restarts"]),
-            start_text(&c["last_start"]),
-            table::text(&c["state_kept"]),
+            c.id.clone(),
+            c.owner.clone(),
+            pid_text(c.pid.as_ref()),
+            c.restarts.to_string(),
+            start_text(&c.last_start),
+            c.state_kept.to_string(),
             if note.is_empty() {
                 "-".to_owned()
             } else {
@@ -125,15 +133,11 @@ fn print_table(children: &[Value], differing: &[String]) {
 }
 
 /// Each child's owner and pid in one replica's answer.
-fn placements(answer: &Value) -> BTreeMap<String, Placement> {
-    answer["children"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            let id = c["id"].as_str()?.to_owned();
-            Some((id, (table::text(&c["owner"]), pid_text(&c["pid"]))))
-        })
+fn placements(answer: &SupervisorView) -> BTreeMap<String, Placement> {
+    answer
+        .children
+        .iter()
+        .map(|c| (c.id.clone(), (c.owner.clone(), pid_text(c.pid.as_ref()))))
         .collect()
 }
 
@@ -178,10 +182,9 @@ mod tests {
             start_text(&json!({"Restarted": {"reason": "Killed"}})),
             "Restarted (Killed)"
         );
-        assert_eq!(
-            pid_text(&json!({"id": 7, "node": {"name": "n2", "creation": 1}})),
-            "7@n2"
-        );
-        assert_eq!(pid_text(&Value::Null), "-");
+        let pid: shoal_api::views::PidView =
+            serde_json::from_value(json!({"id": 7, "node": {"name": "n2", "creation": 1}})).unwrap();
+        assert_eq!(pid_text(Some(&pid)), "7@n2");
+        assert_eq!(pid_text(None), "-");
     }
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use shoal_api::env;
+
 /// Run one node in the foreground.
 //
 // Every flag can also come from the `SHOAL_*` variable shown in `--help` (a flag beats its
@@ -15,25 +17,25 @@ use std::path::PathBuf;
 #[derive(Clone, Default, clap::Args)]
 pub(crate) struct NodeArgs {
     /// Node name, unique in the cluster: 1-64 of A-Z a-z 0-9 . _ - [default: <hostname>-<pid>]
-    #[arg(long, env = "SHOAL_NAME", value_name = "NAME")]
+    #[arg(long, env = env::NAME, value_name = "NAME")]
     pub(crate) name: Option<String>,
 
     /// The cluster's shared secret (prefer --cookie-file: flags show up in `ps`)
     /// [default: read or create ~/.shoal.cookie]
-    #[arg(long, env = "SHOAL_COOKIE", value_name = "SECRET", hide_env_values = true)]
+    #[arg(long, env = env::COOKIE, value_name = "SECRET", hide_env_values = true)]
     pub(crate) cookie: Option<String>,
 
     /// File holding the cluster's shared secret (keep it chmod 600)
-    #[arg(long, env = "SHOAL_COOKIE_FILE", value_name = "PATH")]
+    #[arg(long, env = env::COOKIE_FILE, value_name = "PATH")]
     pub(crate) cookie_file: Option<PathBuf>,
 
     /// Address for TCP links and UDP gossip (one port for both); port 0 picks a free one
     /// [default: 127.0.0.1:0]
-    #[arg(long, env = "SHOAL_LISTEN", value_name = "IP:PORT")]
+    #[arg(long, env = env::LISTEN, value_name = "IP:PORT")]
     pub(crate) listen: Option<String>,
 
     /// Address of the HTTP API; port 0 picks a free one [default: 127.0.0.1:0]
-    #[arg(long, env = "SHOAL_HTTP", value_name = "IP:PORT")]
+    #[arg(long, env = env::HTTP, value_name = "IP:PORT")]
     pub(crate) http: Option<String>,
 
     /// Run without the HTTP API (wins over --http and the `http` key of shoal.toml)
@@ -43,7 +45,7 @@ pub(crate) struct NodeArgs {
     /// Seed nodes to join through, comma-separated `host:port` (host names allowed)
     #[arg(
         long,
-        env = "SHOAL_SEEDS",
+        env = env::SEEDS,
         value_name = "HOST:PORT,...",
         value_delimiter = ','
     )]
@@ -51,16 +53,16 @@ pub(crate) struct NodeArgs {
 
     /// How to find peers, comma-separated: `static` (the --seeds), `local` (other nodes of
     /// this user on this host with the same cookie), or `none` alone [default: local,static]
-    #[arg(long, env = "SHOAL_DISCOVERY", value_name = "KIND,...", value_delimiter = ',')]
+    #[arg(long, env = env::DISCOVERY, value_name = "KIND,...", value_delimiter = ',')]
     pub(crate) discovery: Option<Vec<String>>,
 
     /// Directory used by `local` discovery [default: $XDG_RUNTIME_DIR/shoal, else
     /// $TMPDIR/shoal-<uid>]
-    #[arg(long, env = "SHOAL_LOCAL_DIR", value_name = "DIR")]
+    #[arg(long, env = env::LOCAL_DIR, value_name = "DIR")]
     pub(crate) local_dir: Option<PathBuf>,
 
     /// Roles advertised to peers, comma-separated (same characters as names)
-    #[arg(long, env = "SHOAL_ROLES", value_name = "ROLE,...", value_delimiter = ',')]
+    #[arg(long, env = env::ROLES, value_name = "ROLE,...", value_delimiter = ',')]
     pub(crate) roles: Option<Vec<String>>,
 
     /// Settings file; flags and SHOAL_* variables override its keys
@@ -69,11 +71,11 @@ pub(crate) struct NodeArgs {
     pub(crate) config: Option<PathBuf>,
 
     /// Also write the one-line JSON ready event to this file
-    #[arg(long, env = "SHOAL_READY_FILE", value_name = "PATH")]
+    #[arg(long, env = env::READY_FILE, value_name = "PATH")]
     pub(crate) ready_file: Option<PathBuf>,
 
     /// Log filter in tracing's EnvFilter syntax, e.g. `info,shoal_node=debug` [default: info]
-    #[arg(long, env = "SHOAL_LOG", value_name = "FILTER")]
+    #[arg(long, env = env::LOG, value_name = "FILTER")]
     pub(crate) log: Option<String>,
 
     /// Interval between link heartbeats, in milliseconds [default: 100]
@@ -93,17 +95,17 @@ pub(crate) struct NodeArgs {
     pub(crate) probe_period_ms: Option<String>,
 
     /// Token that HTTP requests which change the cluster must carry
-    #[arg(long, env = "SHOAL_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(long, env = env::ADMIN_TOKEN, value_name = "TOKEN", hide_env_values = true)]
     pub(crate) admin_token: Option<String>,
 
     /// Run the demo workload: supervised counters spread over the cluster (moved with their
     /// count on a graceful leave), a singleton clock and a process group
-    #[arg(long, env = "SHOAL_DEMO")]
+    #[arg(long, env = env::DEMO)]
     pub(crate) demo: bool,
 
     /// Leave the cluster and exit when standard input reaches end of file: for a launcher
     /// that pipes stdin so the node goes when it goes, even when killed (the test kit does)
-    #[arg(long, env = "SHOAL_LEAVE_ON_STDIN_EOF", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = env::LEAVE_ON_STDIN_EOF, value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) leave_on_stdin_eof: bool,
 }
 

@@ -32,7 +32,7 @@ impl Context {
         Self {
             cwd: PathBuf::from("."),
             home: var("HOME").map(PathBuf::from),
-            env_cookie: std::env::var("SHOAL_COOKIE").ok(),
+            env_cookie: std::env::var(shoal_api::env::COOKIE).ok(),
             default_name: default_name(&hostname(), std::process::id()),
             default_local_dir,
         }

@@ -55,8 +55,7 @@ impl NodeBuilder {
                 )),
             };
         }
-        let discovery =
-            list(lookup(env::DISCOVERY)).unwrap_or_else(|| vec!["local".into(), "static".into()]);
+        let discovery = list(lookup(env::DISCOVERY)).unwrap_or_else(|| vec!["local".into(), "static".into()]);
         if let Some(bad) = discovery
             .iter()
             .find(|d| !matches!(d.as_str(), "static" | "local" | "none"))
