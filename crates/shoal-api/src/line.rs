@@ -93,6 +93,35 @@ impl Line {
         serde_json::to_value(self).map_or_else(|e| format!("{{\"error\":\"{e}\"}}"), |v| v.to_string())
     }
 
+    /// When the node decided it, µs since the Unix epoch (`None` for the ready line).
+    pub fn at_us(&self) -> Option<u64> {
+        match self {
+            Self::Ready(_) => None,
+            Self::NodeUp { at_us, .. }
+            | Self::NodeSuspect { at_us, .. }
+            | Self::NodeDown { at_us, .. }
+            | Self::Renewed { at_us, .. }
+            | Self::ActorsDown { at_us, .. }
+            | Self::Stalled { at_us, .. }
+            | Self::NameTaken { at_us, .. } => Some(*at_us),
+        }
+    }
+
+    /// The member the line is about, and its creation: `node` and `creation` (the ready
+    /// line's own `name` and `creation`; `None` for `stalled`).
+    pub fn member(&self) -> Option<(&str, u64)> {
+        match self {
+            Self::Ready(ready) => Some((&ready.name, ready.creation)),
+            Self::NodeUp { node, creation, .. }
+            | Self::NodeSuspect { node, creation, .. }
+            | Self::NodeDown { node, creation, .. }
+            | Self::Renewed { node, creation, .. }
+            | Self::ActorsDown { node, creation, .. }
+            | Self::NameTaken { node, creation, .. } => Some((node, *creation)),
+            Self::Stalled { .. } => None,
+        }
+    }
+
     /// The `event` key: `ready`, `node_up`, `node_down`, ...
     pub fn kind(&self) -> &'static str {
         match self {

@@ -29,7 +29,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use checker::{Guarantee, Verdict, Violation, check};
-pub use history::{ActorObs, ChildObs, DuplicateRecord, FaultRecord, History, MemberObs, NodeEvent, Sample};
+pub use history::{
+    ActorObs, Answers, ChildObs, DuplicateRecord, FaultRecord, History, MemberObs, NodeEvent, Sample,
+};
 pub use runner::run;
 pub use schedule::{Fault, FaultKind, Schedule, Step};
 

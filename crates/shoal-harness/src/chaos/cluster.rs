@@ -12,6 +12,7 @@ use nix::sys::signal::Signal;
 use super::history::{NodeEvent, ProcessRecord};
 use super::sampler::Shared;
 use crate::NodeProcess;
+use shoal_api::Line;
 use shoal_api::http_request;
 
 /// How long a SIGTERM'd node may take to hand its children over and exit.
@@ -245,13 +246,30 @@ impl Drop for ChaosCluster {
     }
 }
 
+/// An event line as the history keeps it; a line that is no [`Line`] is kept by its `event`
+/// key only (so it is still counted).
 fn event(observer: &str, e: &serde_json::Value) -> NodeEvent {
+    let Ok(line) = serde_json::from_value::<Line>(e.clone()) else {
+        return NodeEvent {
+            observer: observer.to_owned(),
+            event: e["event"].as_str().unwrap_or_default().to_owned(),
+            ..NodeEvent::default()
+        };
+    };
+    let reason = match &line {
+        Line::NodeDown { reason, .. } => Some(reason.clone()),
+        _ => None,
+    };
     NodeEvent {
         observer: observer.to_owned(),
-        at_us: e["at_us"].as_u64().unwrap_or(0),
-        event: e["event"].as_str().unwrap_or_default().to_owned(),
-        node: e["node"].as_str().unwrap_or_default().to_owned(),
-        reason: e["reason"].as_str().map(str::to_owned),
-        creation: e["creation"].as_u64(),
+        at_us: line.at_us().unwrap_or(0),
+        event: line.kind().to_owned(),
+        // The ready line names its node `name`, not `node`: it is about no other member.
+        node: match &line {
+            Line::Ready(_) => String::new(),
+            _ => line.member().map(|(node, _)| node.to_owned()).unwrap_or_default(),
+        },
+        reason,
+        creation: line.member().map(|(_, creation)| creation),
     }
 }

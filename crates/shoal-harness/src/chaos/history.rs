@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use shoal_api::views::{ActorView, GroupView, MemberView, NodeView, PidView, RegistryEntry, SupervisorView};
 
 use super::FaultKind;
 
@@ -169,14 +169,9 @@ pub struct DuplicateRecord {
     pub still_running: bool,
 }
 
-/// `<id>@<node>#<creation>` from a pid object `{"id":..,"node":{"name":..,"creation":..}}`.
-pub(crate) fn pid_key(pid: &Value) -> Option<String> {
-    Some(format!(
-        "{}@{}#{}",
-        pid["id"].as_u64()?,
-        pid["node"]["name"].as_str()?,
-        pid["node"]["creation"].as_u64()?
-    ))
+/// `<id>@<node>#<creation>`: a pid with the life of its node.
+pub(crate) fn pid_key(pid: &PidView) -> String {
+    format!("{}@{}#{}", pid.id, pid.node.name, pid.node.creation)
 }
 
 /// The node name in a pid key.
@@ -186,60 +181,68 @@ pub(crate) fn pid_node(key: &str) -> &str {
 }
 
 impl Sample {
-    /// Fills the parts of a sample from the JSON answers of one node.
-    pub fn parse(
-        &mut self,
-        node: &Value,
-        members: &Value,
-        actors: &Value,
-        registry: &Value,
-        groups: &Value,
-        supervisor: &Value,
-    ) {
-        self.isolated = node["isolated"].as_bool().unwrap_or(false);
-        self.members = list(members)
+    /// Fills the parts of a sample from the answers of one node.
+    pub fn parse(&mut self, node: &NodeView, answers: &Answers) {
+        self.isolated = node.isolated;
+        self.members = answers
+            .members
+            .iter()
             .map(|m| MemberObs {
-                name: text(&m["name"]),
-                state: text(&m["state"]),
-                linked: m["linked"].as_bool().unwrap_or(false) || m["self"].as_bool().unwrap_or(false),
+                name: m.name.clone(),
+                state: m.state.clone(),
+                linked: m.linked || m.is_self,
             })
             .collect();
-        self.actors = list(actors)
-            .filter_map(|a| {
-                Some(ActorObs {
-                    pid: pid_key(&a["pid"])?,
-                    counter: a["type_name"].as_str().is_some_and(|t| t.ends_with("::Counter")),
-                    started_at_us: a["started_at_us"].as_u64().unwrap_or(0),
-                })
+        self.actors = answers
+            .actors
+            .iter()
+            .map(|a| ActorObs {
+                pid: pid_key(&a.pid),
+                counter: a.type_name.ends_with("::Counter"),
+                started_at_us: a.started_at_us,
             })
             .collect();
-        self.registry = list(registry)
-            .filter_map(|r| Some((r["name"].as_str()?.to_owned(), pid_key(&r["pid"])?)))
+        self.registry = answers
+            .registry
+            .iter()
+            .map(|r| (r.name.clone(), pid_key(&r.pid)))
             .collect();
-        self.groups = list(groups)
-            .filter_map(|g| {
-                let mut members: Vec<String> = list(&g["members"]).map(text).collect();
+        self.groups = answers
+            .groups
+            .iter()
+            .map(|g| {
+                let mut members = g.members.clone();
                 members.sort();
-                Some((g["group"].as_str()?.to_owned(), members))
+                (g.group.clone(), members)
             })
             .collect();
-        self.children = list(&supervisor["children"])
+        self.children = answers
+            .supervisor
+            .children
+            .iter()
             .map(|c| ChildObs {
-                id: text(&c["id"]),
-                owner: text(&c["owner"]),
-                pid: pid_key(&c["pid"]),
-                last_start: c["last_start"].to_string(),
-                state_kept: c["state_kept"].as_bool().unwrap_or(false),
-                moving: c["moving"].as_bool().unwrap_or(false),
+                id: c.id.clone(),
+                owner: c.owner.clone(),
+                pid: c.pid.as_ref().map(pid_key),
+                last_start: c.last_start.to_string(),
+                state_kept: c.state_kept,
+                moving: c.moving,
             })
             .collect();
     }
 }
 
-fn list(v: &Value) -> impl Iterator<Item = &Value> {
-    v.as_array().into_iter().flatten()
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
+/// What one sample reads from a node besides `/api/node`.
+#[derive(Clone, Debug)]
+pub struct Answers {
+    /// `GET /api/members`.
+    pub members: Vec<MemberView>,
+    /// `GET /api/actors`.
+    pub actors: Vec<ActorView>,
+    /// `GET /api/registry`.
+    pub registry: Vec<RegistryEntry>,
+    /// `GET /api/groups`.
+    pub groups: Vec<GroupView>,
+    /// `GET /api/supervisor`.
+    pub supervisor: SupervisorView,
 }

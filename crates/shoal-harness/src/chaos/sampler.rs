@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use shoal_api::client;
+use shoal_api::views::{Health, NodeView, StateView};
 
-use super::history::Sample;
-use shoal_api::http_request;
+use super::history::{Answers, Sample};
 
 /// How long one request of a sample may take (a paused node answers nothing).
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -81,11 +82,8 @@ pub(crate) fn start(shared: &Shared, period: Duration) -> Vec<JoinHandle<()>> {
         .collect()
 }
 
-fn get(addr: SocketAddr, path: &str) -> Option<Value> {
-    let (status, body) = http_request(addr, "GET", path, None, REQUEST_TIMEOUT).ok()?;
-    (status == 200)
-        .then(|| serde_json::from_str(&body).ok())
-        .flatten()
+fn get<T: DeserializeOwned>(addr: SocketAddr, path: &str) -> Option<T> {
+    client::get(addr, path, REQUEST_TIMEOUT).ok()
 }
 
 /// One sample of the node at `addr`; None if it did not answer in full.
@@ -95,21 +93,23 @@ pub(crate) fn sample(name: &str, addr: SocketAddr) -> Option<Sample> {
         sent_us: now_us(),
         ..Sample::default()
     };
-    s.health_ok = get(addr, "/health").is_some_and(|h| h["status"] == "ok");
-    let node = get(addr, "/api/node")?;
-    if node["name"] != name {
+    s.health_ok = get::<Health>(addr, "/health").is_some_and(|h| h == Health::ok());
+    let node: NodeView = get(addr, "/api/node")?;
+    if node.name != name {
         return None;
     }
-    let members = get(addr, "/api/members")?;
-    let actors = get(addr, "/api/actors")?;
-    let registry = get(addr, "/api/registry")?;
-    let groups = get(addr, "/api/groups")?;
-    let supervisor = get(addr, "/api/supervisor")?;
-    s.parse(&node, &members, &actors, &registry, &groups, &supervisor);
+    let answers = Answers {
+        members: get(addr, "/api/members")?,
+        actors: get(addr, "/api/actors")?,
+        registry: get(addr, "/api/registry")?,
+        groups: get(addr, "/api/groups")?,
+        supervisor: get(addr, "/api/supervisor")?,
+    };
+    s.parse(&node, &answers);
     for a in s.actors.iter().filter(|a| a.counter) {
         let id = a.pid.split('@').next().unwrap_or_default();
         if let Some(n) =
-            get(addr, &format!("/api/actors/{id}/state")).and_then(|v| v["state"]["count"].as_u64())
+            get::<StateView>(addr, &format!("/api/actors/{id}/state")).and_then(|v| v.state["count"].as_u64())
         {
             s.counts.insert(a.pid.clone(), n);
         }
