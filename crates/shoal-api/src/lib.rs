@@ -3,7 +3,7 @@
 //!
 //! | module | what it fixes |
 //! |---|---|
-//! | [`env`] | the `SHOAL_*` launch variables a launcher sets and `Node::from_env()` reads |
+//! | [`env`](mod@env) | the `SHOAL_*` launch variables a launcher sets and `Node::from_env()` reads |
 //! | [`Ready`], [`Line`] | the JSON lines a node program prints on stdout: one `ready` line, then one per membership event |
 //! | [`views`] | every JSON answer of the HTTP API, `Serialize` for the server, `Deserialize` for clients |
 //! | [`ErrorBody`] | the one shape of every HTTP error: `{"error": "..."}` |
