@@ -170,30 +170,34 @@ fn errors_json<T>(answers: &[Answer<T>]) -> Value {
 /// `shoal members`: every node's own view of the membership.
 pub(crate) fn members(args: InspectArgs) -> anyhow::Result<()> {
     let answers: Vec<Answer<Vec<MemberView>>> = fanout::all(&args.targets()?, "/api/members", args.timeout());
-    let mut rows = Vec::new();
-    for answer in &answers {
-        for m in answer.result.iter().flatten() {
-            rows.push(json!({"view_of": answer.node, "member": m.name, "state": m.state,
-                "self": m.is_self, "linked": m.linked, "rtt_us": m.rtt_us, "version": m.version}));
-        }
-    }
+    let rows: Vec<(&str, &MemberView)> = answers
+        .iter()
+        .flat_map(|a| a.result.iter().flatten().map(|m| (a.node.as_str(), m)))
+        .collect();
     if args.json {
+        let rows: Vec<Value> = rows
+            .iter()
+            .map(|(view_of, m)| {
+                json!({"view_of": view_of, "member": m.name, "state": m.state,
+                "self": m.is_self, "linked": m.linked, "rtt_us": m.rtt_us, "version": m.version})
+            })
+            .collect();
         outln!("{}", json!({"members": rows, "errors": errors_json(&answers)}));
     } else {
         let mut table = Table::new(["VIEW OF", "MEMBER", "STATE", "LINKED", "RTT_US", "VERSION"]);
-        for r in &rows {
-            let linked = if r["self"] == true {
+        for (view_of, m) in &rows {
+            let linked = if m.is_self {
                 "self".into()
             } else {
-                table::text(&r["linked"])
+                m.linked.to_string()
             };
             table.row([
-                table::text(&r["view_of"]),
-                table::text(&r["member"]),
-                table::text(&r["state"]),
+                (*view_of).to_owned(),
+                m.name.clone(),
+                m.state.clone(),
                 linked,
-                table::text(&r["rtt_us"]),
-                table::text(&r["version"]),
+                m.rtt_us.map_or_else(|| "-".to_owned(), |us| us.to_string()),
+                m.version.clone(),
             ]);
         }
         table.print();

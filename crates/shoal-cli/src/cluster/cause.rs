@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::status::{NodeState, StatusRow};
 use crate::hint;
 
 /// A node that is not up, from its `status` row.
@@ -33,18 +34,18 @@ pub(crate) enum FaultKind {
 }
 
 /// The nodes among `rows` (from `status::row`) that are not up, in the rows' order.
-pub(crate) fn faults(rows: &[Value]) -> Vec<Fault> {
+pub(crate) fn faults(rows: &[StatusRow]) -> Vec<Fault> {
     rows.iter()
         .filter_map(|r| {
-            let kind = match r["state"].as_str()? {
-                "up" => return None,
-                "down" => FaultKind::Down,
-                "paused" => FaultKind::Paused,
-                _ => FaultKind::Silent,
+            let kind = match r.state {
+                NodeState::Up => return None,
+                NodeState::Down => FaultKind::Down,
+                NodeState::Paused => FaultKind::Paused,
+                NodeState::Starting => FaultKind::Silent,
             };
             Some(Fault {
-                name: r["name"].as_str()?.to_owned(),
-                pid: r["pid"].as_u64().unwrap_or(0),
+                name: r.name.clone(),
+                pid: u64::from(r.pid),
                 kind,
             })
         })
@@ -119,8 +120,23 @@ fn join(items: impl Iterator<Item = String>) -> String {
 mod tests {
     use super::*;
 
-    fn row(name: &str, pid: u64, state: &str) -> Value {
-        json!({ "name": name, "pid": pid, "state": state })
+    fn row(name: &str, pid: u32, state: &str) -> StatusRow {
+        let state = match state {
+            "up" => NodeState::Up,
+            "down" => NodeState::Down,
+            "paused" => NodeState::Paused,
+            _ => NodeState::Starting,
+        };
+        StatusRow {
+            name: name.to_owned(),
+            pid,
+            state,
+            listen: None,
+            http: None,
+            members: None,
+            version: None,
+            uptime_ms: None,
+        }
     }
 
     #[test]

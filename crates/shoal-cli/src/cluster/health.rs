@@ -8,12 +8,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 use shoal_api::views::{MemberView, RegistryEntry, SupervisorView};
 
 use super::cause;
 use super::state::{ClusterState, NodeRecord};
-use super::status::{members, row};
+use super::status::{NodeState, StatusRow, members, row};
 use crate::bench::procfs;
 use crate::hint;
 
@@ -28,12 +29,8 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
         );
     } else {
         for c in &checks {
-            let mark = if c["ok"] == true { "ok  " } else { "FAIL" };
-            outln!(
-                "{mark} {:<12} {}",
-                c["check"].as_str().unwrap_or(""),
-                c["detail"].as_str().unwrap_or("")
-            );
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            outln!("{mark} {:<12} {}", c.check, c.detail);
         }
     }
     if !healthy {
@@ -47,13 +44,24 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
 
 /// Runs every check: whether all pass, the checks, and the status rows. `dir` is the state
 /// directory as the user gave it (for the commands the checks suggest).
-pub(crate) fn evaluate(dir: &Path, state: &ClusterState) -> (bool, Vec<Value>, Vec<Value>) {
-    let rows: Vec<Value> = state.nodes.iter().map(|n| row(state, n)).collect();
+pub(crate) fn evaluate(dir: &Path, state: &ClusterState) -> (bool, Vec<Check>, Vec<StatusRow>) {
+    let rows: Vec<StatusRow> = state.nodes.iter().map(|n| row(state, n)).collect();
     let checks = checks(dir, state, &rows);
-    (checks.iter().all(|c| c["ok"] == true), checks, rows)
+    (checks.iter().all(|c| c.ok), checks, rows)
 }
 
-fn checks(dir: &Path, state: &ClusterState, rows: &[Value]) -> Vec<Value> {
+/// One line of `health`: a check, whether it passed, and what it found.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Check {
+    /// Its name (`nodes up`, `full mesh`, ...).
+    check: String,
+    /// Whether it passed.
+    ok: bool,
+    /// What it found, or what is wrong and the fix.
+    detail: String,
+}
+
+fn checks(dir: &Path, state: &ClusterState, rows: &[StatusRow]) -> Vec<Check> {
     let faults = cause::faults(rows);
     let size = state.nodes.len();
     let nodes_up = if faults.is_empty() {
@@ -65,7 +73,7 @@ fn checks(dir: &Path, state: &ClusterState, rows: &[Value]) -> Vec<Value> {
         .nodes
         .iter()
         .zip(rows)
-        .filter(|(_, r)| r["state"] == "up")
+        .filter(|(_, r)| r.state == NodeState::Up)
         .map(|(n, _)| n)
         .collect();
     if up.is_empty() {
@@ -81,10 +89,7 @@ fn checks(dir: &Path, state: &ClusterState, rows: &[Value]) -> Vec<Value> {
         .filter(|f| f.kind == cause::FaultKind::Down)
         .map(|f| f.name.as_str())
         .collect();
-    let mut versions: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r["version"].as_str().map(String::from))
-        .collect();
+    let mut versions: Vec<String> = rows.iter().filter_map(|r| r.version.clone()).collect();
     versions.sort();
     versions.dedup();
     let mesh = mesh_checks(&up, &scope);
@@ -135,7 +140,7 @@ impl Scope {
 
 /// `full mesh` (every node up sees every node up alive) and `links` (every node up holds a
 /// link to every other node up, with their RTTs).
-fn mesh_checks(up: &[&NodeRecord], scope: &Scope) -> [Value; 2] {
+fn mesh_checks(up: &[&NodeRecord], scope: &Scope) -> [Check; 2] {
     let (incomplete, linked, rtts) = views(up, &scope.names);
     let count = up.len();
     let mesh = if incomplete.is_empty() {
@@ -170,11 +175,11 @@ fn mesh_checks(up: &[&NodeRecord], scope: &Scope) -> [Value; 2] {
 const SETTLE_WINDOW: Duration = Duration::from_secs(3);
 
 /// Runs `check` until it passes or [`SETTLE_WINDOW`] is over; returns its last result.
-fn settled(check: impl Fn() -> Value) -> Value {
+fn settled(check: impl Fn() -> Check) -> Check {
     let deadline = Instant::now() + SETTLE_WINDOW;
     loop {
         let result = check();
-        if result["ok"] == true || Instant::now() >= deadline {
+        if result.ok || Instant::now() >= deadline {
             return result;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -182,7 +187,7 @@ fn settled(check: impl Fn() -> Value) -> Value {
 }
 
 /// Every node up has the same view of the global registry.
-fn registry_check(dir: &Path, up: &[&NodeRecord], scope: &Scope) -> Value {
+fn registry_check(dir: &Path, up: &[&NodeRecord], scope: &Scope) -> Check {
     let views: Vec<Option<Vec<(String, String)>>> = up
         .iter()
         .map(|n| {
@@ -209,7 +214,7 @@ fn registry_check(dir: &Path, up: &[&NodeRecord], scope: &Scope) -> Value {
 /// Every node up has the same child table, and every child that is not given up runs, once,
 /// on its owner. A child whose owner is `down` (its process is gone) does not run: the nodes
 /// up restart it elsewhere within the settle window, or this check fails.
-fn supervisor_check(up: &[&NodeRecord], down: &BTreeSet<&str>, scope: &Scope) -> Value {
+fn supervisor_check(up: &[&NodeRecord], down: &BTreeSet<&str>, scope: &Scope) -> Check {
     let views: Vec<Option<Vec<(String, String, bool)>>> = up
         .iter()
         .map(|n| {
@@ -241,8 +246,12 @@ fn supervisor_check(up: &[&NodeRecord], down: &BTreeSet<&str>, scope: &Scope) ->
     check("supervisor", agree && stopped.is_empty(), &detail)
 }
 
-fn check(name: &str, ok: bool, detail: &str) -> Value {
-    json!({ "check": name, "ok": ok, "detail": detail })
+fn check(name: &str, ok: bool, detail: &str) -> Check {
+    Check {
+        check: name.to_owned(),
+        ok,
+        detail: detail.to_owned(),
+    }
 }
 
 /// Which nodes up have an incomplete view (they do not list every node of `names` alive),

@@ -2,8 +2,11 @@
 
 use std::path::Path;
 
+use std::net::SocketAddr;
+
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 use shoal_api::client;
 use shoal_api::views::{MemberView, NodeView};
 
@@ -18,9 +21,10 @@ pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
 /// naming the nodes that are not up and the command that brings them back. `dir` is the
 /// state directory as the user gave it (for the suggested commands).
 pub(crate) fn print(dir: &Path, state: &ClusterState, json: bool) -> anyhow::Result<()> {
-    let rows: Vec<Value> = state.nodes.iter().map(|n| row(state, n)).collect();
+    let rows: Vec<StatusRow> = state.nodes.iter().map(|n| row(state, n)).collect();
     if json {
-        outln!("{}", Value::Array(rows.clone()));
+        // Through a `Value`: keys sorted, as `status --json` has always printed them.
+        outln!("{}", json!(rows));
     } else {
         outln!(
             "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>9}",
@@ -36,16 +40,14 @@ pub(crate) fn print(dir: &Path, state: &ClusterState, json: bool) -> anyhow::Res
         for r in &rows {
             outln!(
                 "{:<6} {:>8} {:<8} {:>7} {:<21} {:<21} {:<22} {:>9}",
-                text(&r["name"]),
-                text(&r["pid"]),
-                text(&r["state"]),
-                text(&r["members"]),
-                text(&r["listen"]),
-                text(&r["http"]),
-                text(&r["version"]),
-                r["uptime_ms"]
-                    .as_u64()
-                    .map_or("-".into(), |ms| format!("{}s", ms / 1000)),
+                r.name,
+                r.pid,
+                r.state.as_str(),
+                text(r.members),
+                text(r.listen),
+                text(r.http),
+                text(r.version.as_deref()),
+                r.uptime_ms.map_or("-".into(), |ms| format!("{}s", ms / 1000)),
             );
         }
     }
@@ -53,11 +55,11 @@ pub(crate) fn print(dir: &Path, state: &ClusterState, json: bool) -> anyhow::Res
     if !faults.is_empty() {
         anyhow::bail!("{}", super::cause::line(dir, &faults));
     }
-    let size = state.nodes.len() as u64;
+    let size = state.nodes.len();
     let partial: Vec<String> = rows
         .iter()
-        .filter(|r| r["members"].as_u64() != Some(size))
-        .map(|r| format!("{} sees {}", text(&r["name"]), text(&r["members"])))
+        .filter(|r| r.members != Some(size))
+        .map(|r| format!("{} sees {}", r.name, text(r.members)))
         .collect();
     if !partial.is_empty() {
         anyhow::bail!(
@@ -69,20 +71,72 @@ pub(crate) fn print(dir: &Path, state: &ClusterState, json: bool) -> anyhow::Res
     Ok(())
 }
 
-pub(crate) fn row(state: &ClusterState, node: &NodeRecord) -> Value {
+/// One node's line of `shoal cluster status` (and of `health --json`'s `nodes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct StatusRow {
+    /// The node's name.
+    pub(crate) name: String,
+    /// Its recorded pid.
+    pub(crate) pid: u32,
+    /// Whether it is up.
+    pub(crate) state: NodeState,
+    /// Its recorded link address.
+    pub(crate) listen: Option<SocketAddr>,
+    /// Its recorded HTTP address.
+    pub(crate) http: Option<SocketAddr>,
+    /// How many members (itself included) it lists alive, if it answers.
+    pub(crate) members: Option<usize>,
+    /// Its build, if it answers.
+    pub(crate) version: Option<String>,
+    /// Its uptime, if it answers.
+    pub(crate) uptime_ms: Option<u64>,
+}
+
+/// Where a node's process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum NodeState {
+    /// Its process runs and its HTTP API answers.
+    Up,
+    /// Its recorded process no longer runs.
+    Down,
+    /// Its process is stopped (SIGSTOP).
+    Paused,
+    /// Its process runs but its HTTP API does not answer (yet).
+    Starting,
+}
+
+impl NodeState {
+    /// `up`, `down`, `paused` or `starting`, as `status` prints it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+            Self::Paused => "paused",
+            Self::Starting => "starting",
+        }
+    }
+}
+
+pub(crate) fn row(state: &ClusterState, node: &NodeRecord) -> StatusRow {
     let running = is_our_process(node.pid, &state.bin);
     let info: Option<NodeView> = node.http.and_then(|h| get(h, "/api/node"));
     let status = match (running, &info) {
-        (false, _) => "down",
-        (true, Some(_)) => "up",
-        (true, None) if crate::bench::procfs::is_stopped(node.pid) => "paused",
-        (true, None) => "starting",
+        (false, _) => NodeState::Down,
+        (true, Some(_)) => NodeState::Up,
+        (true, None) if crate::bench::procfs::is_stopped(node.pid) => NodeState::Paused,
+        (true, None) => NodeState::Starting,
     };
-    json!({
-        "name": node.name, "pid": node.pid, "state": status, "listen": node.listen, "http": node.http,
-        "members": alive_members(node), "version": info.as_ref().map(|i| i.version.clone()),
-        "uptime_ms": info.as_ref().map(|i| i.uptime_ms),
-    })
+    StatusRow {
+        name: node.name.clone(),
+        pid: node.pid,
+        state: status,
+        listen: node.listen,
+        http: node.http,
+        members: alive_members(node),
+        version: info.as_ref().map(|i| i.version.clone()),
+        uptime_ms: info.as_ref().map(|i| i.uptime_ms),
+    }
 }
 
 /// The entries of `node`'s `/api/members`, if it answers.
@@ -103,10 +157,7 @@ pub(crate) fn get<T: DeserializeOwned>(addr: std::net::SocketAddr, path: &str) -
     client::get(addr, path, TIMEOUT).ok()
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
+/// A cell: the value, `-` for none.
+fn text(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
 }
