@@ -146,3 +146,98 @@ pub(crate) fn child_view(child: ChildInfo) -> ChildView {
         moving: child.moving,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The views must print exactly what the node's own types printed before they existed
+    //! (`ActorInfo` flattened into a row, `NodeStats`, `ChildInfo`): same keys, same order.
+
+    use serde::Serialize;
+    use shoal_proto::children::Restart;
+    use shoal_proto::{Creation, ExitReason, NodeId, NodeName};
+
+    use super::*;
+    use shoal_node::distributed::StartKind;
+
+    fn pid(node: &str, id: u64) -> Pid {
+        let name = NodeName::new(node).unwrap_or_else(|e| panic!("{e}"));
+        Pid::new(NodeId::new(name, Creation(1_700_000)), id)
+    }
+
+    #[test]
+    fn an_actor_row_prints_as_the_actor_info_it_came_from() {
+        #[derive(Serialize)]
+        struct Before {
+            #[serde(flatten)]
+            info: ActorInfo,
+            registered: Vec<String>,
+        }
+        let info = ActorInfo {
+            pid: pid("n1", 7),
+            pid_text: "7@n1".into(),
+            name: Some("demo.counter.01".into()),
+            type_name: "shoal_node::actor::Counter",
+            parent: Some(pid("n1", 2)),
+            status: ActorStatus::Waiting,
+            mailbox_depth: 3,
+            handled: 40,
+            dropped: 1,
+            restarts: 2,
+            uptime_ms: 1234,
+            started_at_us: 99,
+        };
+        let registered = vec!["demo.counter.01".to_owned()];
+        let before = Before {
+            info: info.clone(),
+            registered: registered.clone(),
+        };
+        assert_eq!(
+            serde_json::to_string(&actor_view(info, registered)).ok(),
+            serde_json::to_string(&before).ok()
+        );
+    }
+
+    #[test]
+    fn the_counters_print_as_the_node_stats_they_came_from() {
+        let mut stats = NodeStats {
+            bad_frames: 1,
+            oversized_frames: 2,
+            handshake_failures: 3,
+            handshakes_shed: 4,
+            actor_messages_refused: 5,
+            actor_sends_refused_by_peers: 6,
+            actor_frames_received: 7,
+            ..NodeStats::default()
+        };
+        stats.membership.bad_datagrams = 8;
+        stats.membership.bad_gossip = 9;
+        stats.membership.bad_link_messages = 10;
+        stats.membership.name_taken = 11;
+        stats.membership.stalls = 12;
+        stats.membership.indirect = 13;
+        assert_eq!(
+            serde_json::to_string(&counters(&stats)).ok(),
+            serde_json::to_string(&stats).ok()
+        );
+    }
+
+    #[test]
+    fn a_child_prints_as_the_child_info_it_came_from() {
+        let from = NodeName::new("n3").unwrap_or_else(|e| panic!("{e}"));
+        let child = ChildInfo {
+            id: "demo.counter.03".into(),
+            factory: "shoal.counter".into(),
+            restart: Restart::Transient,
+            owner: NodeName::new("n1").unwrap_or_else(|e| panic!("{e}")),
+            pid: Some(pid("n1", 9)),
+            restarts: 4,
+            last_start: StartKind::HandedOff { from },
+            state_kept: true,
+            moving: false,
+            failed: Some(ExitReason::Error("boom".into())),
+        };
+        // The supervisor's answer goes through a `Value`, as it always did.
+        let before = serde_json::to_value(&child).ok();
+        assert_eq!(serde_json::to_value(child_view(child)).ok(), before);
+    }
+}

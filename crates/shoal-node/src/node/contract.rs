@@ -134,3 +134,20 @@ fn reason_name(reason: DownReason) -> &'static str {
         DownReason::Renewed => "Renewed",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_down_reason_is_named_as_serde_names_it() {
+        use DownReason::*;
+        for reason in [Left, Failed, Crashed, Replaced, Renewed] {
+            assert_eq!(
+                serde_json::to_value(reason).ok(),
+                Some(Value::from(reason_name(reason))),
+                "{reason:?}"
+            );
+        }
+    }
+}
