@@ -172,3 +172,41 @@ fn typed<T: serde::de::DeserializeOwned>(
         Err(_) => Err(Failure::BadBody { addr, status, body }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 4001))
+    }
+
+    fn read(status: u16, body: &str) -> Result<crate::views::Health, String> {
+        typed(addr(), Ok((status, body.to_owned()))).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn answers_read_as_their_view_and_errors_as_their_message() {
+        assert_eq!(read(200, r#"{"status":"ok"}"#), Ok(crate::views::Health::ok()));
+        assert_eq!(
+            read(404, r#"{"error":"no actor 7@n1 on this node"}"#),
+            Err("no actor 7@n1 on this node".into())
+        );
+        assert_eq!(read(400, r#"{"reason":"?"}"#), Err("HTTP 400".into()));
+        assert_eq!(
+            read(502, "Bad Gateway"),
+            Err("127.0.0.1:4001 answered 502: Bad Gateway".into())
+        );
+        assert_eq!(read(200, "[]"), Err("127.0.0.1:4001 answered 200: []".into()));
+        let refused = typed::<crate::views::Health>(addr(), Err(io::Error::other("refused")));
+        assert_eq!(
+            refused.map_err(|e| e.to_string()),
+            Err("no answer from 127.0.0.1:4001: refused".into())
+        );
+    }
+
+    #[test]
+    fn a_chunked_body_is_put_back_together() {
+        assert_eq!(dechunk("4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n"), "{\"a\":1}");
+    }
+}
