@@ -14,7 +14,7 @@ use super::{Node, NodeEvent};
 
 impl Node {
     /// What this node says in its ready line.
-    pub fn ready(&self) -> Ready {
+    pub fn ready_view(&self) -> Ready {
         let local = self.local();
         Ready {
             name: local.id.name.to_string(),
@@ -29,7 +29,7 @@ impl Node {
     /// The ready line as JSON: `{"event":"ready","name","creation","listen","http","pid","version"}`.
     pub fn ready_line(&self) -> Value {
         // Cannot fail: the line holds strings, numbers and addresses.
-        serde_json::to_value(Line::Ready(self.ready())).unwrap_or_default()
+        serde_json::to_value(Line::Ready(self.ready_view())).unwrap_or_default()
     }
 }
 
@@ -37,7 +37,7 @@ impl Node {
     /// Prints the ready line on stdout and, when `ready_file` is given (launchers pass
     /// `SHOAL_READY_FILE`), writes it there too, atomically (a temporary file, then a rename).
     pub fn announce_ready(&self, ready_file: Option<&Path>) -> std::io::Result<()> {
-        let line = self.ready().to_line();
+        let line = self.ready_view().to_line();
         print_line(&line);
         if let Some(path) = ready_file {
             let tmp = path.with_extension("tmp");
