@@ -26,6 +26,8 @@ pub const READY_FILE: &str = "SHOAL_READY_FILE";
 pub const ADMIN_TOKEN: &str = "SHOAL_ADMIN_TOKEN";
 /// `true`: leave and exit when stdin reaches end of file (the launcher is gone).
 pub const LEAVE_ON_STDIN_EOF: &str = "SHOAL_LEAVE_ON_STDIN_EOF";
+/// The live members a node needs to count as ready (`GET /health/ready`).
+pub const READY_MIN_MEMBERS: &str = "SHOAL_READY_MIN_MEMBERS";
 /// `true`: `shoal node` runs the demo workload.
 pub const DEMO: &str = "SHOAL_DEMO";
 /// The node's log filter.

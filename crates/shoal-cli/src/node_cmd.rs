@@ -45,7 +45,8 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .membership(settings.membership.clone())
         .version(version::FULL)
         .rebalance_children(settings.demo)
-        .leave_on_stdin_eof(settings.leave_on_stdin_eof);
+        .leave_on_stdin_eof(settings.leave_on_stdin_eof)
+        .ready_min_members(settings.ready_min_members);
     let node = shoal_http::start(builder).await.map_err(start_error)?;
     // Subscribe before announcing, so no event after the ready line is missed.
     let printer = node.print_events();

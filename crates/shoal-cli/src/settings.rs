@@ -74,6 +74,8 @@ pub(crate) struct NodeSettings {
     pub(crate) demo: bool,
     /// Whether to leave when stdin reaches end of file (flag or environment only).
     pub(crate) leave_on_stdin_eof: bool,
+    /// Live members needed to count as ready (`GET /health/ready`), at least 1.
+    pub(crate) ready_min_members: usize,
     /// Lines to log at warn level, e.g. a cookie file other users can read.
     pub(crate) warnings: Vec<String>,
 }
@@ -143,6 +145,13 @@ impl NodeArgs {
             .map_or(Ok(Vec::new()), |s| value::roles(&s.label, &s.value))?;
         let log = pick("--log", self.log, file.log, at)
             .map_or(Ok("info".to_string()), |s| value::log_filter(&s.label, &s.value))?;
+        let ready_min_members = pick(
+            "--ready-min-members",
+            self.ready_min_members,
+            file.ready_min_members.map(|n| n.to_string()),
+            at,
+        )
+        .map_or(Ok(1), |s| value::members(&s.label, &s.value))?;
         let admin_token = pick("--admin-token", self.admin_token, file.admin_token, at)
             .map(|s| value::token(&s.label, &s.value))
             .transpose()?;
@@ -174,6 +183,7 @@ impl NodeArgs {
             admin_token,
             demo: self.demo,
             leave_on_stdin_eof: self.leave_on_stdin_eof,
+            ready_min_members,
             warnings,
             config_file,
         })

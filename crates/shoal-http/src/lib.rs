@@ -2,7 +2,8 @@
 //!
 //! | method and path | answer |
 //! |---|---|
-//! | `GET /health` | `{"status":"ok"}` while the node runs |
+//! | `GET /health`, `GET /health/live` | `{"status":"ok"}` while the node runs |
+//! | `GET /health/ready` | `{"status":"ready"}` while `Node::ready_for_probe` holds (found its cluster, enough live members, not isolated, not leaving); else 503 with why |
 //! | `GET /api/node` | this node: name, creation, version, addresses, roles, uptime, counters (`stats.http`: the HTTP server's connections) |
 //! | `GET /api/members` | every live member, this node first: state, addresses, RTT, last heard |
 //! | `GET /api/actors` | every actor on this node: pid, name, type, parent, status, mailbox depth, handled, restarts, uptime |
@@ -56,6 +57,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -107,6 +109,8 @@ fn routes(node: Node, admin_token: Option<String>, http: Arc<HttpCounters>) -> R
         .method_not_allowed_fallback(json_errors::method_not_allowed);
     let open = Router::new()
         .route("/health", get(health))
+        .route("/health/live", get(health))
+        .route("/health/ready", get(ready))
         .route("/api/node", get(node_info))
         .route("/api/members", get(members))
         .route("/api/actors", get(actors::list))
@@ -161,6 +165,15 @@ pub async fn serve_with(
 
 async fn health() -> Json<Health> {
     Json(Health::ok())
+}
+
+/// `GET /health/ready`: 200 `{"status":"ready"}` while [`Node::ready_for_probe`] holds, else
+/// 503 with why (`{"error": "..."}`).
+async fn ready(State(api): State<Api>) -> Result<Json<Health>, error::ApiError> {
+    match api.node.ready_for_probe() {
+        Ok(()) => Ok(Json(Health::ready())),
+        Err(why) => Err(error::error(StatusCode::SERVICE_UNAVAILABLE, why.to_string())),
+    }
 }
 
 async fn node_info(State(api): State<Api>) -> Json<NodeView> {

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `GET /health`: `{"status": "ok"}` while the node runs.
+/// `GET /health` and `GET /health/live`: `{"status": "ok"}` while the node runs;
+/// `GET /health/ready`: `{"status": "ready"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     /// `ok`.
@@ -13,6 +14,13 @@ impl Health {
     /// `{"status": "ok"}`.
     pub fn ok() -> Self {
         Self { status: "ok".into() }
+    }
+
+    /// `{"status": "ready"}`: `GET /health/ready` of a node that is ready.
+    pub fn ready() -> Self {
+        Self {
+            status: "ready".into(),
+        }
     }
 }
 

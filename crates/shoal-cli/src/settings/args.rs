@@ -107,6 +107,11 @@ pub(crate) struct NodeArgs {
     /// that pipes stdin so the node goes when it goes, even when killed (the test kit does)
     #[arg(long, env = env::LEAVE_ON_STDIN_EOF, value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) leave_on_stdin_eof: bool,
+
+    /// Live members (this node included) the node needs to count as ready for
+    /// `GET /health/ready` [default: 1]
+    #[arg(long, env = env::READY_MIN_MEMBERS, value_name = "N")]
+    pub(crate) ready_min_members: Option<String>,
 }
 
 /// Shows a secret's presence, never its value.
@@ -137,6 +142,7 @@ impl fmt::Debug for NodeArgs {
             .field("admin_token", &redact(&self.admin_token))
             .field("demo", &self.demo)
             .field("leave_on_stdin_eof", &self.leave_on_stdin_eof)
+            .field("ready_min_members", &self.ready_min_members)
             .finish()
     }
 }

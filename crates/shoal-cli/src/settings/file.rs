@@ -56,6 +56,8 @@ pub(crate) struct FileSettings {
     pub(crate) probe_period_ms: Option<u64>,
     /// See `--admin-token`.
     pub(crate) admin_token: Option<String>,
+    /// See `--ready-min-members`.
+    pub(crate) ready_min_members: Option<u64>,
 }
 
 /// The `http` key: an address, or a switch.

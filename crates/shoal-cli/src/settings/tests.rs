@@ -319,3 +319,22 @@ fn defaults_shown_in_help_match_the_lan_preset() {
         "update the [default: ..] notes in settings/args.rs"
     );
 }
+
+#[test]
+fn ready_min_members_comes_from_the_flag_or_shoal_toml_and_refuses_zero() {
+    let f = Fixture::new(None);
+    assert_eq!(f.resolve(&[]).unwrap().ready_min_members, 1);
+    assert_eq!(
+        f.resolve(&["--ready-min-members", "3"])
+            .unwrap()
+            .ready_min_members,
+        3
+    );
+    let err = f.error(&["--ready-min-members", "0"]);
+    assert_eq!(
+        err,
+        "invalid --ready-min-members \"0\": use a whole number of members above 0, e.g. 3"
+    );
+    let f = Fixture::new(Some("ready_min_members = 5\n"));
+    assert_eq!(f.resolve(&[]).unwrap().ready_min_members, 5);
+}

@@ -121,6 +121,14 @@ pub(crate) fn millis(label: &str, value: &str) -> anyhow::Result<Duration> {
     }
 }
 
+/// A count of members, at least 1.
+pub(crate) fn members(label: &str, value: &str) -> anyhow::Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => bail!("invalid {label} {value:?}: use a whole number of members above 0, e.g. 3"),
+    }
+}
+
 /// A tracing filter such as `info,shoal_node=debug`.
 pub(crate) fn log_filter(label: &str, value: &str) -> anyhow::Result<String> {
     match tracing_subscriber::EnvFilter::try_new(value) {

@@ -31,6 +31,7 @@ impl NodeBuilder {
     /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
     /// | `SHOAL_ROLES` | comma-separated roles | none |
     /// | `SHOAL_LEAVE_ON_STDIN_EOF` | `true` or `false`: [`NodeBuilder::leave_on_stdin_eof`] | `false` |
+    /// | `SHOAL_READY_MIN_MEMBERS` | a whole number above 0: [`NodeBuilder::ready_min_members`] | `1` |
     /// | `SHOAL_ADMIN_TOKEN` | the HTTP API's admin token, trimmed: [`NodeBuilder::admin_token`] | none |
     ///
     /// Errors surface from [`NodeBuilder::build`] / [`NodeBuilder::start`], naming the variable.
@@ -77,6 +78,15 @@ impl NodeBuilder {
             Ok(on) => builder.leave_on_stdin_eof(on),
             Err(e) => return builder.fail(e),
         };
+        if let Some(text) = lookup(env::READY_MIN_MEMBERS) {
+            builder = match text.trim().parse::<usize>() {
+                Ok(min) if min > 0 => builder.ready_min_members(min),
+                _ => {
+                    let why = "use a whole number of members above 0, e.g. 3";
+                    return builder.fail(ConfigError::invalid(env::READY_MIN_MEMBERS, &text, why));
+                }
+            };
+        }
         builder
             .roles(list(lookup(env::ROLES)).unwrap_or_default())
             .admin_token(lookup(env::ADMIN_TOKEN).map(|t| t.trim().to_owned()))
@@ -201,5 +211,29 @@ mod tests {
             err.contains("SHOAL_LEAVE_ON_STDIN_EOF") && err.contains("true or false"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn ready_min_members_is_a_count_above_zero() {
+        let min = |value: &str| {
+            builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_READY_MIN_MEMBERS", value)])
+                .build()
+                .map(|c| c.ready_min_members)
+        };
+        assert_eq!(
+            builder(&[("SHOAL_COOKIE", "k")])
+                .build()
+                .unwrap()
+                .ready_min_members,
+            1
+        );
+        assert_eq!(min(" 3 ").unwrap(), 3);
+        for bad in ["0", "-1", "three"] {
+            let err = min(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("SHOAL_READY_MIN_MEMBERS") && err.contains("above 0"),
+                "{err}"
+            );
+        }
     }
 }
