@@ -10,7 +10,7 @@
 //! | `GET /api/actors/{pid}` | one actor (`{pid}` is `<id>` or `<id>@<node>`) and its children |
 //! | `GET /api/actors/{pid}/state` | `{"pid", "state"}`: the actor's view of its state (`Actor::state_view`); 404 if it exposes none, 503 if busy |
 //! | `POST /api/actors/{pid}/kill` | stops the actor with reason `killed`; needs the admin token |
-//! | `POST /api/actors/{pid}/send` | body: the JSON form of a message (at most 64 KiB), queued for an actor that accepts JSON (`Actor::json`); `{"sent"}`; 400 if it does not decode as the actor's `Msg` (serde's message names the type), 404 if no such actor or it does not accept JSON, 503 if its mailbox is full; admin token |
+//! | `POST /api/actors/{pid}/send` | body: the JSON form of a message (at most 64 KiB), queued for an actor that accepts JSON (`Actor::json`); `{"sent"}`; 400 if it does not decode as the actor's `Msg` (serde's message names the type), 404 if no such actor or it does not accept JSON, 413 over 64 KiB (at once when `Content-Length` says so), 408 if the body takes over 10 s, 503 if its mailbox is full; admin token |
 //! | `POST /api/actors/{pid}/call[?timeout_ms=T]` | body: the JSON form of a call; `{"pid", "reply"}` with the reply as JSON; errors as `send`, and 504 past `T` ms (default 5000, at most 60000); admin token |
 //! | `GET /api/registry` | every registered name: name, pid, `registered_at_us` (this node's replica) |
 //! | `GET /api/groups` | every process group with its members |

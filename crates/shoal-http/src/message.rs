@@ -19,6 +19,9 @@ use crate::error::{ApiError, error};
 
 /// The largest body accepted, in bytes: an operator's message, not a bulk upload.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
+/// How long the whole body may take to arrive once the head has: a client that declares more
+/// than it sends holds a connection no longer than this.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a call waits for its reply unless `?timeout_ms=` says otherwise.
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest `?timeout_ms=` allowed.
@@ -68,15 +71,33 @@ pub(crate) async fn call(
     }))
 }
 
-/// Reads at most [`MAX_BODY`] bytes and parses them as one JSON value: 413 past the
-/// limit, 400 for an empty body or text that is not JSON.
+/// Reads at most [`MAX_BODY`] bytes, within [`BODY_TIMEOUT`], and parses them as one JSON
+/// value: 413 past the limit (at once when `Content-Length` says so), 408 when the body does
+/// not arrive in time, 400 for an empty body or text that is not JSON.
 async fn read_json(body: Body) -> Result<Value, ApiError> {
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+    read_json_within(body, BODY_TIMEOUT).await
+}
+
+async fn read_json_within(body: Body, within: Duration) -> Result<Value, ApiError> {
+    let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the message is over {MAX_BODY} bytes (or the body was cut off); nothing was delivered"),
         )
-    })?;
+    };
+    if axum::body::HttpBody::size_hint(&body).lower() > MAX_BODY as u64 {
+        return Err(too_large());
+    }
+    let bytes: Bytes = match tokio::time::timeout(within, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(read) => read.map_err(|_| too_large())?,
+        Err(_) => {
+            let why = format!(
+                "the body did not arrive within {} s (is Content-Length right?); nothing was delivered",
+                within.as_secs()
+            );
+            return Err(error(StatusCode::REQUEST_TIMEOUT, why));
+        }
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -178,5 +199,20 @@ mod tests {
             read_json(Body::from("\"Get\"")).await.unwrap(),
             serde_json::json!("Get")
         );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_never_arrives_is_a_408_and_an_announced_oversize_a_413_at_once() {
+        let never = Body::from_stream(futures_util::stream::pending::<Result<Bytes, std::io::Error>>());
+        let (status, body) = read_json_within(never, Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+        assert!(body.0.to_string().contains("did not arrive"), "{}", body.0);
+        let large = Body::from(vec![b' '; MAX_BODY + 1]);
+        let (status, _) = read_json_within(large, Duration::from_secs(60))
+            .await
+            .unwrap_err();
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

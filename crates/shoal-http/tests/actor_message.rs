@@ -150,3 +150,28 @@ async fn a_call_past_its_timeout_is_a_504() {
     let (status, answer) = post(http, &send, Some(TOKEN), "1").await;
     assert_eq!(status, 400, "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_announced_over_the_limit_is_refused_at_once_without_waiting_for_it() {
+    let (node, http) = served_node().await;
+    let counter = node.actors().spawn(Counter::new(CounterArgs::default(), None));
+    let id = counter.pid().id;
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(http).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Announces 99,999,999 bytes and sends one: the answer must not wait for the rest.
+        let head = format!(
+            "POST /api/actors/{id}/send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Length: 99999999\r\n\r\nx"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = vec![0; 4096];
+        let n = stream.read(&mut answer).unwrap();
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("nothing was delivered"), "{answer}");
+}
