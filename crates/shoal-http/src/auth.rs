@@ -36,7 +36,7 @@ fn check(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     match given {
         Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => Ok(()),
         Some(_) => Err(error(StatusCode::FORBIDDEN, "wrong admin token")),
@@ -45,6 +45,13 @@ fn check(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
             "send the node's admin token as `Authorization: Bearer <token>`",
         )),
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme's case does not matter
+/// (RFC 7235), as curl and browsers may send `bearer`.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim_start())
 }
 
 /// Compares without an early exit, so the time taken does not reveal how much matched.
@@ -75,5 +82,15 @@ mod tests {
         assert_eq!(check(None, &headers).unwrap_err().0, StatusCode::FORBIDDEN);
         headers.insert(header::AUTHORIZATION, "Bearer t".parse().unwrap());
         assert!(check(Some("t"), &headers).is_ok());
+        headers.insert(header::AUTHORIZATION, "bearer t".parse().unwrap());
+        assert!(
+            check(Some("t"), &headers).is_ok(),
+            "the scheme is case-insensitive"
+        );
+        headers.insert(header::AUTHORIZATION, "Basic t".parse().unwrap());
+        assert_eq!(
+            check(Some("t"), &headers).unwrap_err().0,
+            StatusCode::UNAUTHORIZED
+        );
     }
 }
