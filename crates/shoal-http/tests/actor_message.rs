@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -39,15 +41,7 @@ const TOKEN: &str = "message-test-token";
 
 /// A node with its HTTP API (admin token [`TOKEN`]) on an OS-assigned port.
 async fn served_node() -> (Node, SocketAddr) {
-    let builder = Node::builder()
-        .name("message-test")
-        .cookie("message-test-cookie")
-        .local_discovery(None)
-        .admin_token(Some(TOKEN.to_owned()))
-        .http(Some("127.0.0.1:0".parse().unwrap()));
-    let node = shoal_http::start(builder).await.unwrap();
-    let addr = node.local().http.unwrap();
-    (node, addr)
+    common::served_node("message-test", TOKEN).await
 }
 
 /// POSTs `body` to `path` with `token`; the status and the JSON answer.

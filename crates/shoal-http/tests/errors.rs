@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,15 +17,7 @@ const TOKEN: &str = "errors-test-token";
 
 /// A node with its HTTP API (admin token [`TOKEN`]) on an OS-assigned port.
 async fn served_node() -> (Node, SocketAddr) {
-    let builder = Node::builder()
-        .name("errors-test")
-        .cookie("errors-test-cookie")
-        .local_discovery(None)
-        .admin_token(Some(TOKEN.to_owned()))
-        .http(Some("127.0.0.1:0".parse().unwrap()));
-    let node = shoal_http::start(builder).await.unwrap();
-    let addr = node.local().http.unwrap();
-    (node, addr)
+    common::served_node("errors-test", TOKEN).await
 }
 
 /// The status and the error message of `method path`, with the token when `token`.

@@ -4,21 +4,16 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use shoal_api::http_request;
-use shoal_node::{Node, NodeBuilder};
+
+use common::builder;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn builder(name: &str) -> NodeBuilder {
-    Node::builder()
-        .name(name)
-        .cookie("probes-test-cookie")
-        .local_discovery(None)
-        .http(Some("127.0.0.1:0".parse().unwrap()))
-}
 
 /// The status and body of `GET path`.
 async fn get(addr: SocketAddr, path: &'static str) -> (u16, String) {
