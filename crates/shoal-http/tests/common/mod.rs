@@ -4,12 +4,13 @@ use std::net::SocketAddr;
 
 use shoal_node::{Node, NodeBuilder};
 
-/// A node builder for one test: a cookie of its own, no same-host discovery (so tests that
-/// run at once do not find each other), the HTTP API on an OS-assigned port.
+/// A node builder for these tests: one cookie for all (nodes meet only through the seeds a
+/// test gives them), no same-host discovery (so tests that run at once do not find each
+/// other), the HTTP API on an OS-assigned port.
 pub(crate) fn builder(name: &str) -> NodeBuilder {
     Node::builder()
         .name(name)
-        .cookie(format!("{name}-cookie"))
+        .cookie("shoal-http-test-cookie")
         .local_discovery(None)
         .http(Some("127.0.0.1:0".parse().unwrap()))
 }
