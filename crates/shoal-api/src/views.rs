@@ -18,16 +18,28 @@
 //! | `GET /api/supervisor` | [`SupervisorView`] |
 //! | `POST /api/supervisor/migrate` | [`Migrated`] |
 //! | `GET`/`POST /api/chaos...` | [`ChaosView`] |
+//! | `GET /api/history` | [`HistoryPage`] |
+//! | `GET /api/samples` | [`SamplesPage`] |
+//! | `GET /api/actors/page`, `GET /api/cluster/actors` | [`ActorPage`] |
+//! | `GET /api/dashboard/report` | [`NodeReport`] |
+//! | `GET /api/cluster` | [`ClusterView`] |
+//! | `GET /api/cluster/history` | [`ClusterHistory`] |
 //!
 //! Every error is a [`crate::ErrorBody`].
 
 mod actor;
+mod dashboard;
+mod history;
 mod node;
 mod registry;
 mod replies;
 mod supervisor;
 
 pub use actor::{ActorDetail, ActorView, NodeIdView, PidView};
+pub use dashboard::{
+    ActorPage, ClusterHistory, ClusterView, GoneNode, NodeEntry, NodeError, NodeEvent, NodeReport,
+};
+pub use history::{EventKind, HistoryEvent, HistoryPage, PeerSample, Sample, SamplesPage};
 pub use node::{HttpStats, MemberView, NodeCounters, NodeStatsView, NodeView};
 pub use registry::{GroupView, RegistryEntry};
 pub use replies::{CallReply, ChaosView, Health, Killed, Migrated, Sent, StateView};

@@ -46,6 +46,7 @@ pub mod config;
 pub mod discovery;
 pub mod distributed;
 pub mod error;
+pub mod history;
 pub mod node;
 mod node_event;
 mod registry;

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use shoal_api::views::EventKind;
 use shoal_proto::{Creation, Member, MemberStatus, NodeId, NodeName, ProtocolRange};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -146,6 +147,13 @@ impl Node {
             snapshot.clone(),
             events.subscribe(),
             verdict_tx,
+            actors.history().clone(),
+            cancel.clone(),
+        ));
+        tracker.spawn(crate::history::run_sampler(
+            actors.history().clone(),
+            actors.clone(),
+            snapshot.clone(),
             cancel.clone(),
         ));
         let singletons = Arc::new(crate::singleton::Singletons::default());
@@ -328,13 +336,32 @@ impl Node {
     pub fn partition_from(&self, peers: impl IntoIterator<Item = NodeName>) {
         let peers: std::collections::BTreeSet<NodeName> = peers.into_iter().collect();
         tracing::warn!(?peers, "fault injection: partitioned from peers");
+        let names: Vec<String> = peers.iter().map(ToString::to_string).collect();
+        let (reason, detail) = if names.is_empty() {
+            ("heal", "fault injection: partition healed".to_owned())
+        } else {
+            (
+                "partition",
+                format!("fault injection: cut off from {}", names.join(", ")),
+            )
+        };
+        self.history()
+            .record(EventKind::Chaos, names.join(","), Some(reason), detail);
         self.inner.chaos.partition(peers, &self.members());
     }
 
     /// Ends a [`Node::partition_from`]; discovery and re-dials bring the peers back.
     pub fn heal(&self) {
         tracing::warn!("fault injection: partition healed");
+        let detail = "fault injection: partition healed";
+        self.history()
+            .record(EventKind::Chaos, self.history().node(), Some("heal"), detail);
         self.inner.chaos.partition(Default::default(), &[]);
+    }
+
+    /// The node's bounded history of events and one-second samples.
+    pub fn history(&self) -> &Arc<crate::history::History> {
+        self.inner.actors.history()
     }
 
     /// The peers this node is partitioned from by fault injection, sorted.

@@ -15,6 +15,8 @@ use shoal_proto::{
 };
 
 use crate::actor::{Cells, ExitReason, Pid, Remote, SysSignal, append_message};
+use crate::history::History;
+use shoal_api::views::EventKind;
 
 /// What happens to an actor whose registered name goes to another actor when a partition
 /// heals (or two registrations cross): the registry's rule picks one winner on every node,
@@ -56,10 +58,11 @@ pub(crate) struct RegistryService {
     state: RwLock<Replica>,
     cells: Arc<Cells>,
     remote: Arc<Remote>,
+    history: Arc<History>,
 }
 
 impl RegistryService {
-    pub(crate) fn new(local: NodeId, cells: Arc<Cells>, remote: Arc<Remote>) -> Self {
+    pub(crate) fn new(local: NodeId, cells: Arc<Cells>, remote: Arc<Remote>, history: Arc<History>) -> Self {
         let state = Replica {
             replica: Registry::new(local.clone()),
             policies: HashMap::new(),
@@ -70,6 +73,7 @@ impl RegistryService {
             state: RwLock::new(state),
             cells,
             remote,
+            history,
         }
     }
 }
@@ -238,6 +242,9 @@ impl RegistryService {
             RegistryOutput::GroupChanged { .. } => {}
             RegistryOutput::Conflict { name, loser, winner } => {
                 tracing::warn!(%name, %loser, %winner, ?policy, "registered name lost to another node's registration");
+                let detail = format!("{name}: {winner} keeps it, {loser} loses it ({policy:?})");
+                self.history
+                    .record(EventKind::RegistryConflict, name.clone(), None, detail);
                 let Some(cell) = self.cells.get(loser.id) else {
                     return;
                 };

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shoal_api::views::EventKind;
 use shoal_proto::leader::{Growth, SETTLE_AFTER_GROWTH_MS, SingletonLook, SingletonStep};
 use shoal_proto::{ExitReason, Member, NodeId};
 use tokio::sync::watch;
@@ -179,6 +180,10 @@ fn reconcile(
             Ok(pid) => match fence_and_register(actors, &pid, spec, lease) {
                 Ok(()) => {
                     tracing::info!(singleton = %spec.name, %pid, "started the singleton here (oldest member)");
+                    let detail = format!("{} started here as {pid} (this node leads)", spec.name);
+                    actors
+                        .history()
+                        .record(EventKind::SingletonStarted, spec.name.clone(), None, detail);
                     running.insert(spec.name.clone(), pid);
                 }
                 Err(e) => {
@@ -193,6 +198,15 @@ fn reconcile(
         SingletonStep::Stop => {
             if let Some(pid) = running.remove(&spec.name) {
                 tracing::info!(singleton = %spec.name, %pid, stand_down = side.stand_down, "stopping the singleton here: this node does not lead, or is isolated or leaving");
+                let why = if side.stand_down {
+                    "this node is isolated or leaving"
+                } else {
+                    "another node leads"
+                };
+                let detail = format!("{} ({pid}) stops here: {why}", spec.name);
+                actors
+                    .history()
+                    .record(EventKind::SingletonStopped, spec.name.clone(), None, detail);
                 let _ = actors.stop(&pid, ExitReason::Shutdown);
             }
         }

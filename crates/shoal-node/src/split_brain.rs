@@ -2,13 +2,16 @@
 //! publishes its [`Verdict`]; singletons and the distributed supervisor act on it.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use shoal_api::views::EventKind;
 use shoal_proto::split_brain::{Resolver, STABLE_AFTER, Strategy};
 use shoal_proto::{DownReason, Event, Member, NodeName};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::history::History;
 use crate::node_event::NodeEvent;
 use crate::snapshot::Snapshot;
 
@@ -36,6 +39,7 @@ pub(crate) async fn run(
     mut snapshot: watch::Receiver<Snapshot>,
     mut events: broadcast::Receiver<NodeEvent>,
     verdict: watch::Sender<Verdict>,
+    history: Arc<History>,
     cancel: CancellationToken,
 ) {
     let mut resolver = Resolver::new(strategy, STABLE_AFTER);
@@ -49,15 +53,17 @@ pub(crate) async fn run(
         };
         verdict.send_if_modified(|old| {
             if old.isolated != next.isolated {
-                tracing::warn!(
-                    isolated = next.isolated,
-                    "split-brain resolver: this side {}",
-                    if next.isolated {
-                        "lost; stopping singletons and supervised children until the partition heals"
-                    } else {
-                        "runs the cluster again"
-                    }
-                );
+                let (reason, what) = if next.isolated {
+                    (
+                        "isolated",
+                        "lost; stopping singletons and supervised children until the partition heals",
+                    )
+                } else {
+                    ("runs_again", "runs the cluster again")
+                };
+                tracing::warn!(isolated = next.isolated, "split-brain resolver: this side {what}");
+                let detail = format!("split-brain resolver: this side {what}");
+                history.record(EventKind::SplitBrain, history.node(), Some(reason), detail);
             }
             let changed = *old != next;
             *old = next;

@@ -15,6 +15,8 @@ type ActorTable = HashMap<u64, Arc<Cell>, foldhash::fast::FixedState>;
 pub(crate) struct Cells {
     table: RwLock<ActorTable>,
     next_id: AtomicU64,
+    /// Messages handled by actors no longer in the table.
+    retired_handled: AtomicU64,
 }
 
 impl Default for Cells {
@@ -22,6 +24,7 @@ impl Default for Cells {
         Self {
             table: RwLock::default(),
             next_id: AtomicU64::new(1),
+            retired_handled: AtomicU64::new(0),
         }
     }
 }
@@ -37,7 +40,18 @@ impl Cells {
 
     /// Removes actor `id` (its task records its exit).
     pub(crate) fn remove(&self, id: u64) {
-        self.write().remove(&id);
+        let mut table = self.write();
+        if let Some(cell) = table.remove(&id) {
+            // Under the write lock, so `handled_total` never counts it twice or not at all.
+            self.retired_handled.fetch_add(cell.handled(), Ordering::Relaxed);
+        }
+    }
+
+    /// Messages handled by this node's actors since it started, those that stopped included.
+    pub(crate) fn handled_total(&self) -> u64 {
+        let table = self.read();
+        let live: u64 = table.values().map(|c| c.handled()).sum();
+        live + self.retired_handled.load(Ordering::Relaxed)
     }
 
     /// The actor `id`, unless it stopped or its fence lapsed.

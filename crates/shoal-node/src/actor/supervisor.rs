@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use shoal_api::views::EventKind;
 use shoal_proto::RemoteMessage;
 
 use super::behaviour::Ctx;
@@ -197,6 +198,15 @@ impl Supervisor {
             return;
         }
         tracing::info!(supervisor = %ctx.pid(), child = %self.children[index].spec.id, %reason, "restarting");
+        let detail = format!(
+            "{} restarts {} after: {reason}",
+            ctx.pid(),
+            self.children[index].spec.id
+        );
+        let child = self.children[index].spec.id.clone();
+        ctx.actors()
+            .history()
+            .record(EventKind::Restart, child, None, detail);
         let restart_from = match self.strategy {
             Strategy::OneForOne => index,
             Strategy::OneForAll => 0,

@@ -29,7 +29,9 @@ use super::info::ActorInfo;
 use super::remote::{Answer, Lane, Remote, append_message};
 use super::watcher::Watcher;
 use super::{CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, SpawnError, StateError};
+use crate::history::History;
 use crate::registry::{ConflictPolicy, GroupEvent, RegistryService};
+use shoal_api::views::EventKind;
 
 /// Counters of the actor plane, for `/api/node`.
 #[derive(Debug, Default)]
@@ -49,6 +51,7 @@ pub(crate) struct SystemInner {
     pub(crate) remote: Arc<Remote>,
     pub(crate) factories: Factories,
     registry: RegistryService,
+    history: Arc<History>,
     pub(crate) counters: ActorCounters,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -65,10 +68,12 @@ impl Actors {
     pub(crate) fn new(local: NodeId, cancel: CancellationToken, tracker: TaskTracker) -> Self {
         let cells = Arc::new(Cells::default());
         let remote = Arc::new(Remote::default());
+        let history = Arc::new(History::new(local.name.to_string(), local.creation.0));
         Self {
             inner: Arc::new(SystemInner {
                 local: local.clone(),
-                registry: RegistryService::new(local.clone(), cells.clone(), remote.clone()),
+                registry: RegistryService::new(local.clone(), cells.clone(), remote.clone(), history.clone()),
+                history,
                 cells,
                 next_ref: AtomicU64::new(1),
                 remote,
@@ -92,6 +97,11 @@ impl Actors {
     /// The node's registry service (replication, link events, actor exits).
     pub(crate) fn registry(&self) -> &RegistryService {
         &self.inner.registry
+    }
+
+    /// The node's bounded history of events and samples.
+    pub fn history(&self) -> &Arc<History> {
+        &self.inner.history
     }
 
     /// The routes to other nodes, for the node's services that send their own frames.
@@ -252,6 +262,10 @@ impl Actors {
             return Err(SendError::NoProc);
         }
         self.cell(pid.id).ok_or(SendError::NoProc)?.kill();
+        let detail = format!("actor {pid} was killed");
+        self.inner
+            .history
+            .record(EventKind::ActorKilled, pid.to_string(), None, detail);
         Ok(())
     }
 

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use shoal_api::views::EventKind;
 use shoal_proto::child_manager::{Action, ChildManager, Host, Instance, RECHECK, View};
-use shoal_proto::children::{ChildTable, DIGEST_INTERVAL};
+use shoal_proto::children::{ChildTable, DIGEST_INTERVAL, StartKind};
 use shoal_proto::placement::Placement;
 use shoal_proto::split_brain::Verdict;
 use shoal_proto::{ExitReason, NodeName, Pid, RegisterError};
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Table;
 use crate::actor::Actors;
+use crate::history::History;
 use crate::snapshot::Snapshot;
 
 /// What the supervisor handle asks of the manager.
@@ -208,11 +210,19 @@ impl Manager {
         if !started.is_empty() {
             // One delta for all starts of this pass (a failover starts hundreds at once).
             let core = &mut self.core;
-            self.children.with(|t| {
-                for (id, instance, state_arrived) in started {
-                    core.started(t, &id, instance, state_arrived);
-                }
+            let kinds: Vec<(String, Option<StartKind>)> = self.children.with(|t| {
+                started
+                    .into_iter()
+                    .map(|(id, instance, state_arrived)| {
+                        core.started(t, &id, instance, state_arrived);
+                        let kind = t.get(&id).map(|r| r.last_start.clone());
+                        (id, kind)
+                    })
+                    .collect()
             });
+            for (id, kind) in kinds {
+                record_start(self.actors.history(), id, kind.as_ref());
+            }
         }
         moved
     }
@@ -278,6 +288,10 @@ impl Manager {
     fn on_exit(&mut self, (id, pid, reason): Exit) {
         if self.core.running().get(&id).is_some_and(|r| r.pid == pid) {
             tracing::info!(child = %id, %pid, %reason, "child stopped");
+            let detail = format!("{id} ({pid}) stopped: {reason}");
+            self.actors
+                .history()
+                .record(EventKind::ChildStopped, id.clone(), None, detail);
         }
         let (core, now_ms) = (&mut self.core, crate::now_us() / 1000);
         self.children
@@ -309,6 +323,17 @@ impl Manager {
                 .route_id(&owner)
                 .is_some_and(|to| children.send_handoff(&to, &id, state));
             tracing::info!(child = %id, to = %owner, sent, "handed the child over");
+            let (result, detail) = if sent {
+                ("sent", format!("{id} handed over to {owner} with its state"))
+            } else {
+                (
+                    "undelivered",
+                    format!("{id}: the state for {owner} could not be sent"),
+                )
+            };
+            actors
+                .history()
+                .record(EventKind::Handoff, id.clone(), Some(result), detail);
             (id, sent)
         }
     }
@@ -319,4 +344,28 @@ impl Manager {
         let actions = self.decide(|core, table, view, host| core.drain(table, view, host));
         self.perform(actions).await
     }
+}
+
+/// Records in `history` that child `id` started here, and how (`kind`, as the table says).
+fn record_start(history: &History, id: String, kind: Option<&StartKind>) {
+    let (reason, how) = match kind {
+        None | Some(StartKind::Fresh) => ("fresh", "fresh".to_owned()),
+        Some(StartKind::Restarted { reason }) => ("restarted", format!("restarted after: {reason}")),
+        Some(StartKind::FailedOver { from }) => ("failed_over", format!("failed over from {from}")),
+        Some(StartKind::HandedOff { from }) => ("handed_off", format!("handed off from {from}, state kept")),
+        Some(StartKind::HandoffLost { from }) => (
+            "handoff_lost",
+            format!("{from} went down during the handoff; state lost"),
+        ),
+        Some(StartKind::HandedOffAfterLoss { from, .. }) => (
+            "handed_off_after_loss",
+            format!("handed off from {from}, with a state newer than a loss"),
+        ),
+    };
+    history.record(
+        EventKind::ChildStarted,
+        id.clone(),
+        Some(reason),
+        format!("{id} started here: {how}"),
+    );
 }

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use shoal_api::views::EventKind;
 use shoal_proto::joining::Joining;
-use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
+use shoal_proto::{ConnId, Cookie, DownReason, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -21,6 +22,7 @@ use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
 use crate::distributed::Table;
 use crate::error::NodeError;
+use crate::history::History;
 use crate::throttle::Throttle;
 use crate::{NodeEvent, Snapshot, now_us};
 
@@ -320,6 +322,7 @@ impl Driver {
                 self.wiring.cancel.cancel();
             }
         }
+        record(self.wiring.actors.history(), &event);
         let _ = self.wiring.events.send(NodeEvent {
             event,
             at_us: now_us(),
@@ -395,5 +398,65 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Records a membership event in the node's history.
+fn record(history: &History, event: &Event) {
+    let (kind, subject, reason, detail) = match event {
+        Event::NodeUp(m) => (
+            EventKind::NodeUp,
+            m.id.name.to_string(),
+            None,
+            format!("{} is up ({})", m.id, m.listen),
+        ),
+        Event::NodeSuspect(id) => (
+            EventKind::NodeSuspect,
+            id.name.to_string(),
+            None,
+            format!("{id} is suspect: its link went silent"),
+        ),
+        Event::NodeDown { id, reason } => (
+            EventKind::NodeDown,
+            id.name.to_string(),
+            Some(down_reason(reason)),
+            format!("{id} is down: {reason:?}"),
+        ),
+        Event::Renewed(m) => (
+            EventKind::Renewed,
+            m.id.name.to_string(),
+            None,
+            format!("this node was declared down; rejoined as {}", m.id),
+        ),
+        Event::ActorsDown(id) => (
+            EventKind::ActorsDown,
+            id.name.to_string(),
+            None,
+            format!("{id} took no newer life in time: its actors are down"),
+        ),
+        Event::Stalled { gap } => (
+            EventKind::Stalled,
+            history.node().to_owned(),
+            None,
+            format!("this node did not run for {} ms", gap.as_millis()),
+        ),
+        Event::NameTaken { by } => (
+            EventKind::NameTaken,
+            history.node().to_owned(),
+            None,
+            format!("{by} holds this node's name"),
+        ),
+    };
+    history.record(kind, subject, reason, detail);
+}
+
+/// A down reason as the history and metrics spell it (the membership core's names).
+fn down_reason(reason: &DownReason) -> &'static str {
+    match reason {
+        DownReason::Left => "Left",
+        DownReason::Failed => "Failed",
+        DownReason::Crashed => "Crashed",
+        DownReason::Replaced => "Replaced",
+        DownReason::Renewed => "Renewed",
     }
 }
