@@ -37,7 +37,8 @@ mod supervisor;
 
 pub use actor::{ActorDetail, ActorView, NodeIdView, PidView};
 pub use dashboard::{
-    ActorPage, ClusterHistory, ClusterView, GoneNode, NodeEntry, NodeError, NodeEvent, NodeReport,
+    ActorPage, ClusterHistory, ClusterSamples, ClusterView, GoneNode, NodeEntry, NodeError, NodeEvent,
+    NodeReport,
 };
 pub use history::{EventKind, HistoryEvent, HistoryPage, PeerSample, Sample, SamplesPage};
 pub use node::{HttpStats, MemberView, NodeCounters, NodeStatsView, NodeView};

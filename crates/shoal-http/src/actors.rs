@@ -16,9 +16,13 @@ use crate::views::actor_view;
 
 /// `GET /api/actors`: every actor with the names it holds in the global registry.
 pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<ActorView>> {
-    let mut names = registered_names(&api);
-    let rows = api
-        .node
+    Json(all_views(&api))
+}
+
+/// Every actor of the node as the API shows it.
+pub(crate) fn all_views(api: &Api) -> Vec<ActorView> {
+    let mut names = registered_names(api);
+    api.node
         .actors()
         .list()
         .into_iter()
@@ -26,8 +30,7 @@ pub(crate) async fn list(State(api): State<Api>) -> Json<Vec<ActorView>> {
             let registered = names.remove(&info.pid).unwrap_or_default();
             actor_view(info, registered)
         })
-        .collect();
-    Json(rows)
+        .collect()
 }
 
 /// `GET /api/actors/{pid}`: the actor, its registered names and its supervision children.

@@ -36,15 +36,22 @@
 //! once (4 to 256); past that, a new connection closes the oldest idle one, or is answered
 //! `503` and closed when none is idle. `/api/node` counts these in `stats.http`.
 
+mod actor_page;
 mod actors;
 mod auth;
 mod chaos;
+mod cluster;
+mod dashboard;
 mod error;
+mod history;
 mod json_errors;
 mod limits;
 mod message;
 mod params;
+mod peer;
+mod proxy;
 mod registry;
+mod report;
 mod send_deadline;
 mod server;
 mod slots;
@@ -64,6 +71,7 @@ use axum::{Json, Router};
 use shoal_api::views::{Health, MemberView, NodeView};
 use shoal_node::Node;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 pub use limits::HttpLimits;
 pub use params::{ParamError, PidText, parse_peers, parse_pid};
@@ -77,12 +85,16 @@ pub(crate) struct Api {
     node: Node,
     admin_token: Option<String>,
     http: Arc<HttpCounters>,
+    /// The dashboard's live feed.
+    feed: Arc<dashboard::Feed>,
+    /// Cancelled when the server shuts down: long answers (the feed) end.
+    stop: CancellationToken,
 }
 
 /// The API's routes over `node`. `admin_token` guards the mutating endpoints; `None` refuses
 /// them all. Served by anything but [`serve`], `/api/node` shows zero HTTP counters.
 pub fn router(node: Node, admin_token: Option<String>) -> Router {
-    routes(node, admin_token, Arc::default())
+    routes(node, admin_token, Arc::default(), CancellationToken::new())
 }
 
 /// Every route, in two sub-routers: the reads, open to all, and the mutating endpoints,
@@ -90,11 +102,18 @@ pub fn router(node: Node, admin_token: Option<String>) -> Router {
 /// and extractors. A route added to `admin` cannot skip the check; one added to `open` must
 /// not mutate. Around all of it, [`json_errors::json_errors`] gives every error answer the
 /// `{"error": "..."}` shape.
-fn routes(node: Node, admin_token: Option<String>, http: Arc<HttpCounters>) -> Router {
+fn routes(
+    node: Node,
+    admin_token: Option<String>,
+    http: Arc<HttpCounters>,
+    stop: CancellationToken,
+) -> Router {
     let api = Api {
         node,
         admin_token,
         http,
+        feed: Arc::default(),
+        stop,
     };
     let admin = Router::new()
         .route("/api/actors/{pid}/kill", post(actors::kill))
@@ -120,6 +139,24 @@ fn routes(node: Node, admin_token: Option<String>, http: Arc<HttpCounters>) -> R
         .route("/api/groups", get(registry::groups))
         .route("/api/supervisor", get(supervisor::show))
         .route("/api/chaos", get(chaos::show))
+        .route("/api/history", get(history::events))
+        .route("/api/samples", get(history::samples))
+        .route("/api/actors/page", get(actor_page::page))
+        .route("/api/dashboard/report", get(report::report))
+        .route("/api/dashboard/events", get(dashboard::events))
+        .route("/api/cluster", get(cluster::show))
+        .route("/api/cluster/actors", get(cluster::actors))
+        .route("/api/cluster/history", get(cluster::history))
+        .route("/api/cluster/samples", get(cluster::samples))
+        // Forwards to a member, which checks the token of a POST itself (see `proxy`).
+        .route(
+            "/api/nodes/{node}/{*path}",
+            get(proxy::forward).post(proxy::forward),
+        )
+        .route("/", get(dashboard::page))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/app.js", get(dashboard::script))
+        .route("/dashboard/style.css", get(dashboard::style))
         .method_not_allowed_fallback(json_errors::method_not_allowed);
     open.merge(admin)
         .fallback(json_errors::no_route)
@@ -158,7 +195,12 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let counters = Arc::new(HttpCounters::default());
-    let router = routes(node, admin_token, counters.clone());
+    let stop = CancellationToken::new();
+    let router = routes(node, admin_token, counters.clone(), stop.clone());
+    let shutdown = async move {
+        shutdown.await;
+        stop.cancel();
+    };
     server::run(listener, router, limits, counters, shutdown).await;
     Ok(())
 }
@@ -181,8 +223,5 @@ async fn node_info(State(api): State<Api>) -> Json<NodeView> {
 }
 
 async fn members(State(api): State<Api>) -> Json<Vec<MemberView>> {
-    let node = &api.node;
-    let mut all = vec![views::local_member(&node.local())];
-    all.extend(node.members().iter().map(views::peer_member));
-    Json(all)
+    Json(report::members(&api))
 }

@@ -79,6 +79,23 @@ async fn read_json(body: Body) -> Result<Value, ApiError> {
 }
 
 async fn read_json_within(body: Body, within: Duration) -> Result<Value, ApiError> {
+    let bytes = read_body_within(body, within).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "the body is empty: send the message as JSON, e.g. {\"Add\": 1} or \"Get\"",
+        ));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("the body is not JSON: {e}")))
+}
+
+/// Reads at most [`MAX_BODY`] bytes within [`BODY_TIMEOUT`]: 413 past the limit, 408 late.
+pub(crate) async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    read_body_within(body, BODY_TIMEOUT).await
+}
+
+async fn read_body_within(body: Body, within: Duration) -> Result<Bytes, ApiError> {
     let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -98,14 +115,7 @@ async fn read_json_within(body: Body, within: Duration) -> Result<Value, ApiErro
             return Err(error(StatusCode::REQUEST_TIMEOUT, why));
         }
     };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "the body is empty: send the message as JSON, e.g. {\"Add\": 1} or \"Get\"",
-        ));
-    }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("the body is not JSON: {e}")))
+    Ok(bytes)
 }
 
 /// The call timeout from the raw query: `timeout_ms=N`, 1..=60000; nothing else is known.

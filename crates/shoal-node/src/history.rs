@@ -101,6 +101,12 @@ impl History {
         }
     }
 
+    /// The creation of the process whose history this is (its first life's creation; the
+    /// `process` of its member record): `seq` starts again in a new process.
+    pub fn creation(&self) -> u64 {
+        self.creation
+    }
+
     /// The name of the node whose history this is.
     pub fn node(&self) -> &str {
         &self.node

@@ -18,6 +18,9 @@ pub struct NodeReport {
     pub events: Vec<HistoryEvent>,
     /// Its highest event `seq`.
     pub last_seq: u64,
+    /// Its process's creation (the `process` of its member record): `seq` starts again
+    /// in a new process.
+    pub process: u64,
 }
 
 /// One node of [`ClusterView`]: what it reported, or why it did not.
@@ -97,4 +100,13 @@ pub struct NodeEvent {
     /// The event.
     #[serde(flatten)]
     pub event: HistoryEvent,
+}
+
+/// `GET /api/cluster/samples`: every live member's samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSamples {
+    /// One page per member that answered.
+    pub nodes: Vec<super::SamplesPage>,
+    /// Members that did not answer.
+    pub errors: Vec<NodeError>,
 }

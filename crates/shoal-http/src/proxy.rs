@@ -1,0 +1,73 @@
+//! `GET`/`POST /api/nodes/{node}/{*path}`: a request for member `node`'s API, forwarded to
+//! that member's HTTP address as `/api/{path}` with its query, its body (at most 64 KiB)
+//! and its `Authorization` header; the member's answer comes back as it gave it. The
+//! dashboard acts on any node's actors through the one node it reached.
+//!
+//! The proxy decides nothing: the member checks the token (401/403 as if asked directly),
+//! so this route sits with the open ones even though a `POST` through it mutates. It does
+//! not forward to `/api/nodes/...` or `/api/cluster...` (no chains, no fan-out from a
+//! fan-out).
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::Api;
+use crate::cluster::targets;
+use crate::error::{ApiError, error};
+use crate::peer;
+
+/// How long the proxy waits for the member (a call may take up to its own 60 s limit).
+const DEADLINE: Duration = Duration::from_secs(65);
+
+/// Forwards the request; see the module docs.
+pub(crate) async fn forward(
+    State(api): State<Api>,
+    Path((node, path)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if path.starts_with("nodes") || path.starts_with("cluster") {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "/api/nodes/{node}/{path}: the proxy forwards a member's own endpoints, not /api/nodes or /api/cluster"
+            ),
+        ));
+    }
+    let target = targets(&api)
+        .into_iter()
+        .find(|t| t.name == node)
+        .ok_or_else(|| {
+            error(
+                StatusCode::NOT_FOUND,
+                format!("no live member named {node}; see /api/members for the live ones"),
+            )
+        })?;
+    let addr = target.http.ok_or_else(|| {
+        error(
+            StatusCode::BAD_GATEWAY,
+            format!("member {node} serves no HTTP API (it was started without an HTTP address)"),
+        )
+    })?;
+    let path = match query {
+        Some(q) => format!("/api/{path}?{q}"),
+        None => format!("/api/{path}"),
+    };
+    let body = crate::message::read_body(body).await?;
+    let bearer = headers.get(header::AUTHORIZATION).cloned();
+    let answer = peer::request(addr, method, &path, bearer, body, DEADLINE)
+        .await
+        .map_err(|e| error(StatusCode::BAD_GATEWAY, format!("member {node}: {e}")))?;
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = answer.status;
+    if let Some(ct) = answer.content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    Ok(response.into_response())
+}
