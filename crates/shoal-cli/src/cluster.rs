@@ -15,6 +15,7 @@
 
 mod cause;
 mod chaos;
+mod dashboard;
 mod health;
 mod logs;
 mod mesh;
@@ -61,6 +62,13 @@ enum ClusterCommand {
     Restart(restart::RestartArgs),
     /// Check the cluster: nodes up, full mesh, links, one build, memory. Exit 0 only if all pass.
     Health,
+    /// Print the URL of the dashboard page of a node that answers (every node serves the
+    /// whole cluster's page at its HTTP address).
+    Dashboard {
+        /// Also open it in a browser (`$BROWSER`, else `xdg-open` or `open`).
+        #[arg(long)]
+        open: bool,
+    },
     /// Stop every node gracefully (SIGTERM, then SIGKILL after 5 s) and check none is left,
     /// unrecorded nodes of the state dir (a killed `start`) included.
     Stop,
@@ -111,6 +119,7 @@ pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<()> {
         ClusterCommand::Run(run) => run_cmd::run(&args.state_dir, run),
         ClusterCommand::Restart(restart) => restart::run(&args.state_dir, restart, args.json),
         ClusterCommand::Health => health::run(&args.state_dir, args.json),
+        ClusterCommand::Dashboard { open } => dashboard::run(&args.state_dir, open, args.json),
         ClusterCommand::Clean => stop::clean(&args.state_dir, args.json),
         ClusterCommand::Logs(logs) => logs::run(&args.state_dir, logs),
         ClusterCommand::Kill { node } => chaos::signal(&args.state_dir, &node, Signal::SIGKILL, args.json),

@@ -95,6 +95,12 @@ impl Feed {
         receiver
     }
 
+    /// Feeds open now, and whether the gathering loop runs.
+    pub(crate) fn state(&self) -> (u64, bool) {
+        let gathering = lock(&self.running).is_some();
+        (self.streams.load(Ordering::Relaxed) as u64, gathering)
+    }
+
     /// Whether the loop that owns `sender` should stop: nobody listens. Clears the slot
     /// under the same lock [`Feed::subscribe`] takes, so a new stream starts a new loop.
     fn nobody_listens(&self, sender: &broadcast::Sender<Arc<str>>) -> bool {

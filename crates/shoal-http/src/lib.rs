@@ -219,7 +219,16 @@ async fn ready(State(api): State<Api>) -> Result<Json<Health>, error::ApiError> 
 }
 
 async fn node_info(State(api): State<Api>) -> Json<NodeView> {
-    Json(views::node_view(&api.node, api.http.snapshot()))
+    Json(views::node_view(&api.node, api.http_stats()))
+}
+
+impl Api {
+    /// The HTTP server's counters, with the dashboard feed's state.
+    pub(crate) fn http_stats(&self) -> shoal_api::views::HttpStats {
+        let mut stats = self.http.snapshot();
+        (stats.dashboard_feeds, stats.dashboard_gathering) = self.feed.state();
+        stats
+    }
 }
 
 async fn members(State(api): State<Api>) -> Json<Vec<MemberView>> {

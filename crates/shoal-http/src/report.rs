@@ -32,7 +32,7 @@ pub(crate) fn build(api: &Api, after: Option<u64>) -> NodeReport {
         None => (Vec::new(), history.last_seq()),
     };
     NodeReport {
-        node: views::node_view(&api.node, api.http.snapshot()),
+        node: views::node_view(&api.node, api.http_stats()),
         members: members(api),
         sample: history.latest_sample(),
         events,

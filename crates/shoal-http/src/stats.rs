@@ -33,6 +33,8 @@ impl HttpCounters {
             header_timeouts: read(&self.header_timeouts),
             send_timeouts: read(&self.send_timeouts),
             accept_errors: read(&self.accept_errors),
+            dashboard_feeds: 0,
+            dashboard_gathering: false,
         }
     }
 }

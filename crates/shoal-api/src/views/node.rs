@@ -99,6 +99,12 @@ pub struct HttpStats {
     pub send_timeouts: u64,
     /// `accept` calls that failed (for example out of file descriptors).
     pub accept_errors: u64,
+    /// Dashboard feeds (`/api/dashboard/events`) open now.
+    #[serde(default)]
+    pub dashboard_feeds: u64,
+    /// Whether the dashboard's gathering loop runs (only while a feed is open).
+    #[serde(default)]
+    pub dashboard_gathering: bool,
 }
 
 /// One entry of `GET /api/members`: a live member as the answering node sees it.

@@ -108,6 +108,12 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
         dir.display(),
         hint::shoal(dir, "cluster stop")
     );
+    if let Some(addr) = state.nodes.iter().find_map(|n| n.http) {
+        eprintln!(
+            "dashboard: {} (any node's page shows the whole cluster)",
+            super::dashboard::url(addr)
+        );
+    }
     status::print(dir, &state, json)
 }
 
