@@ -60,6 +60,9 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
     if settings.demo {
         crate::demo::start(&node)?;
     }
+    for _ in 0..settings.idle_actors {
+        node.actors().spawn(shoal_node::actor::Echo::default());
+    }
     let result = node.leave_on_shutdown(settings.ready_file.as_deref()).await;
     printer.abort();
     Ok(result?)

@@ -72,6 +72,8 @@ pub(crate) struct NodeSettings {
     pub(crate) admin_token: Option<String>,
     /// Whether to run the demo workload.
     pub(crate) demo: bool,
+    /// Idle echo actors to spawn at start (`--idle-actors`, for benchmarks).
+    pub(crate) idle_actors: usize,
     /// Whether to leave when stdin reaches end of file (flag or environment only).
     pub(crate) leave_on_stdin_eof: bool,
     /// Live members needed to count as ready (`GET /health/ready`), at least 1.
@@ -182,6 +184,7 @@ impl NodeArgs {
             membership,
             admin_token,
             demo: self.demo,
+            idle_actors: self.idle_actors,
             leave_on_stdin_eof: self.leave_on_stdin_eof,
             ready_min_members,
             warnings,

@@ -148,8 +148,19 @@ function renderCluster() {
       el("td", { colspan: 7 }, "—"), el("td", {}, g.reason + " at " + when(g.at_us))));
   }
   fill($("nodes").tBodies[0], rows);
+  noteStates(rows);
   renderMatrix();
   renderTopology();
+}
+// When each node's shown state last changed (ms since the epoch), for tests and
+// `shoal bench dashboard`: window.shoalStates = {node: {state, since_ms}}.
+window.shoalStates = {};
+function noteStates(rows) {
+  for (const tr of rows) {
+    const name = tr.dataset.node, st = tr.dataset.state;
+    const was = window.shoalStates[name];
+    if (!was || was.state !== st) window.shoalStates[name] = { state: st, since_ms: Date.now() };
+  }
 }
 function cpuPercent(name) {
   const prev = state.previous[name], cur = state.latest[name];
@@ -249,6 +260,7 @@ async function loadActors() {
   if (state.actorPage >= pages && state.actorPage > 0) { state.actorPage = pages - 1; return loadActors(); }
   $("actor-page-info").textContent = ` page ${state.actorPage + 1} of ${pages} (${page.total} actors) `;
   $("actor-errors").textContent = page.errors.map((e) => e.node + ": " + e.error).join("; ");
+  window.shoalActorsShown = { total: page.total, at_ms: performance.now() };
   fill($("actors").tBodies[0], page.actors.map((a) => {
     const tr = el("tr", { class: "clickable", "data-pid": a.pid_text },
       el("td", {}, a.pid_text), el("td", {}, a.name || a.registered[0] || ""), el("td", {}, a.type_name),
@@ -531,6 +543,9 @@ async function start() {
   showMode();
   connect();
   try { onCluster(await getJson("/api/cluster")); } catch (e) { $("live").textContent = e.message; }
+  // The first full render of the default view (every node's row, matrix, topology), in ms
+  // since the page started loading.
+  window.shoalFirstRender = performance.now();
   try {
     const h = await getJson("/api/cluster/history?limit=1000");
     addEvents(h.events);

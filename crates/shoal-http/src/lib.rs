@@ -19,6 +19,16 @@
 //! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
 //! | `POST /api/chaos/partition?peers=a,b[&deadline_ms=T]` | drops all gossip and link traffic to and from those peers; refused (409) if handled after `deadline_ms`; admin token |
 //! | `POST /api/chaos/heal[?deadline_ms=T]` | ends the partition; refused (409) if handled after `deadline_ms`; admin token |
+//! | `GET /api/history[?after=SEQ&limit=N]` | this node's event history (the newest 10,000 events: membership, split-brain, registry conflicts, child starts and stops, handoffs, restarts, singletons, chaos, kills), oldest first |
+//! | `GET /api/samples[?after_ms=T&step_s=S]` | this node's figures, one sample a second for the last hour |
+//! | `GET /api/actors/page?q&sort&order&offset&limit` | a page of this node's actors: searched, sorted (`name`, `pid`, `type`, `mailbox`, `handled`, `restarts`, `uptime`), with the count of all matches |
+//! | `GET /api/dashboard/report[?after=SEQ]` | everything the dashboard shows of this node, in one answer |
+//! | `GET /api/dashboard/events` | the live feed (server-sent events): one `tick` a second with every member's report and their new events; gathers only while a feed is open; 503 past 32 feeds |
+//! | `GET /api/cluster` | every live member's report, gathered from the members' HTTP APIs; a member that does not answer within 2 s is listed with why; members that went down and are not back under `gone` |
+//! | `GET /api/cluster/actors?q&sort&order&offset&limit` | a page of every node's actors (pages reach the first 10,000 matches; search to narrow) |
+//! | `GET /api/cluster/history[?limit=N]`, `GET /api/cluster/samples[?after_ms&step_s]` | every member's history and samples, merged |
+//! | `GET`/`POST /api/nodes/{node}/{*path}` | forwards to member `node`'s own `/api/{path}` with the query, body and `Authorization` header; the member checks the token |
+//! | `GET /`, `GET /dashboard` | the dashboard page (with `/dashboard/app.js` and `/dashboard/style.css`, embedded in the binary) |
 //!
 //! [`start`] starts a node with this API next to it, in one call (what `shoal node` runs);
 //! [`serve`] serves it on a listener of your own.

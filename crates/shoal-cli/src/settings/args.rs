@@ -103,6 +103,11 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = env::DEMO)]
     pub(crate) demo: bool,
 
+    /// Spawn this many idle echo actors at start: a load for the dashboard and
+    /// `shoal bench dashboard` (flag only)
+    #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
+    pub(crate) idle_actors: usize,
+
     /// Leave the cluster and exit when standard input reaches end of file: for a launcher
     /// that pipes stdin so the node goes when it goes, even when killed (the test kit does)
     #[arg(long, env = env::LEAVE_ON_STDIN_EOF, value_parser = clap::builder::BoolishValueParser::new())]
@@ -141,6 +146,7 @@ impl fmt::Debug for NodeArgs {
             .field("probe_period_ms", &self.probe_period_ms)
             .field("admin_token", &redact(&self.admin_token))
             .field("demo", &self.demo)
+            .field("idle_actors", &self.idle_actors)
             .field("leave_on_stdin_eof", &self.leave_on_stdin_eof)
             .field("ready_min_members", &self.ready_min_members)
             .finish()
