@@ -8,6 +8,7 @@
 //! | [`views`] | every JSON answer of the HTTP API, `Serialize` for the server, `Deserialize` for clients |
 //! | [`ErrorBody`] | the one shape of every HTTP error: `{"error": "..."}` |
 //! | [`client`] | a small blocking HTTP/1.1 client for loopback JSON, typed reads, and [`fan_out`] over many nodes |
+//! | [`Feed`] | reading a node's live dashboard feed, tick by tick |
 //! | [`wait_until`] | polling a condition with a deadline |
 //!
 //! It depends on serde and serde_json only, so a tool can speak to nodes without linking
@@ -25,6 +26,7 @@ pub mod client;
 pub mod env;
 mod error;
 mod fanout;
+mod feed;
 mod line;
 mod ready;
 pub mod views;
@@ -33,6 +35,7 @@ mod wait;
 pub use client::{Failure, http_get, http_post, http_request, http_request_with_body};
 pub use error::ErrorBody;
 pub use fanout::fan_out;
+pub use feed::{Feed, Tick};
 pub use line::Line;
 pub use ready::Ready;
 pub use wait::wait_until;

@@ -6,6 +6,7 @@
 //! latency to the figures.
 
 mod cluster;
+mod dashboard;
 mod detection;
 mod failover;
 mod formation;
@@ -34,6 +35,9 @@ pub(crate) enum Scenario {
     Registry,
     /// Distributed supervisor on 5 nodes: failover of one child and of 1,000, graceful drain.
     Failover,
+    /// The dashboard on 10 nodes with 10,000 actors each: answers for a first render, CPU
+    /// watched and not, a kill shown on the live feed, the history's memory.
+    Dashboard,
 }
 
 /// Arguments of `shoal bench`.
@@ -68,6 +72,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Messaging => messaging::run(&bin, trials)?,
         Scenario::Registry => registry::run()?,
         Scenario::Failover => failover::run(trials)?,
+        Scenario::Dashboard => dashboard::run(&bin, trials)?,
     };
     if args.json {
         outln!("{figures}");

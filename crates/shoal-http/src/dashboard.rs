@@ -5,8 +5,10 @@
 //! The feed is one gathering loop per node, shared by every page watching it: once a
 //! second it asks every live member for its report ([`crate::cluster::gather`]) and sends
 //! each page one `tick` event, `{"cluster": ClusterView, "events": [NodeEvent...]}` with
-//! the members' events since the previous tick. The loop runs only while a page watches:
-//! it starts with the first stream and ends within a second of the last one closing.
+//! the members' events since the previous tick, and at once after a membership event of
+//! the gathering node (a member up, suspect or down shows without waiting for the second).
+//! The loop runs only while a page watches: it starts with the first stream and ends within
+//! a second of the last one closing.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -122,8 +124,20 @@ async fn gather_loop(api: Api, sender: broadcast::Sender<Arc<str>>) {
     let mut after: HashMap<(String, u64), u64> = HashMap::new();
     let mut ticks = tokio::time::interval(EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut membership = api.node.subscribe();
     loop {
-        ticks.tick().await;
+        // A membership change is shown at once, not at the next second.
+        tokio::select! {
+            _ = ticks.tick() => {}
+            changed = membership.recv() => {
+                if matches!(changed, Err(broadcast::error::RecvError::Closed)) {
+                    return;
+                }
+                // One gathering for a burst of events.
+                while membership.try_recv().is_ok() {}
+                ticks.reset();
+            }
+        }
         if api.feed.nobody_listens(&sender) {
             return;
         }

@@ -7,12 +7,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use shoal_api::views::{ActorPage, ClusterHistory, ClusterView, NodeView};
-use shoal_api::{http_request, wait_until};
+use shoal_api::{Feed, http_request, wait_until};
 use shoal_node::Node;
 use shoal_node::actor::Echo;
 
@@ -141,24 +140,12 @@ async fn one_node_answers_for_the_whole_cluster_and_forwards_to_a_member() {
     }
 }
 
-/// The `data:` of the next `tick` event on a feed.
-fn next_tick(reader: &mut impl BufRead) -> ClusterView {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "the feed ended");
-        if let Some(data) = line.strip_prefix("data: ") {
-            let tick: serde_json::Value = serde_json::from_str(data).unwrap();
-            return serde_json::from_value(tick["cluster"].clone()).unwrap();
-        }
-    }
+fn next_tick(feed: &mut Feed) -> ClusterView {
+    feed.next_tick().unwrap().cluster
 }
 
-fn open_feed(addr: SocketAddr) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET /api/dashboard/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    BufReader::new(stream)
+fn open_feed(addr: SocketAddr) -> Feed {
+    Feed::open(addr, Duration::from_secs(10)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

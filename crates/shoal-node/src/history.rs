@@ -174,6 +174,38 @@ impl History {
         gone
     }
 
+    /// [`History::memory_bytes`] of a full history of a node with `peers` peers: 10,000
+    /// events with typical text, an hour of samples. For `shoal bench dashboard`.
+    pub fn full_estimate(peers: usize) -> usize {
+        let history = History::new("node-00", 1);
+        for i in 0..EVENT_CAPACITY {
+            let id = format!("demo.counter.{i:05}");
+            let detail = format!("{id} started here: failed over from node-{:02}", i % 10);
+            history.record(EventKind::ChildStarted, id, Some("failed_over"), detail);
+        }
+        for t in 0..SAMPLE_CAPACITY as u64 {
+            history.push_sample(Sample {
+                at_ms: t * 1000,
+                members_alive: peers as u32 + 1,
+                members_suspect: 0,
+                actors: 10_000,
+                messages_handled: t,
+                cpu_ms: Some(t),
+                rss_bytes: Some(1 << 20),
+                restarts: 0,
+                failovers: 0,
+                peers: (0..peers)
+                    .map(|p| shoal_api::views::PeerSample {
+                        node: format!("node-{p:02}"),
+                        rtt_us: Some(250),
+                        bytes_sent: Some(t),
+                    })
+                    .collect(),
+            });
+        }
+        history.memory_bytes()
+    }
+
     /// An estimate of the heap the kept events and samples take, in bytes.
     pub fn memory_bytes(&self) -> usize {
         let inner = self.lock();

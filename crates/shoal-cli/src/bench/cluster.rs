@@ -18,10 +18,17 @@ struct Spawner {
     bin: PathBuf,
     cookie: String,
     dir: PathBuf,
+    /// Flags every node gets besides the cluster's own.
+    extra: Vec<String>,
 }
 
 impl BenchCluster {
     pub(crate) fn new(bin: &Path) -> anyhow::Result<Self> {
+        Self::with_args(bin, &[])
+    }
+
+    /// A cluster whose nodes all get `extra` flags too.
+    pub(crate) fn with_args(bin: &Path, extra: &[&str]) -> anyhow::Result<Self> {
         let cookie: String = format!("bench-{:032x}", rand::random::<u128>());
         let dir = std::env::temp_dir().join(format!(
             "shoal-bench-{}-{}",
@@ -34,6 +41,7 @@ impl BenchCluster {
                 bin: bin.to_path_buf(),
                 cookie,
                 dir,
+                extra: extra.iter().map(|a| a.to_string()).collect(),
             },
             nodes: Vec::new(),
         })
@@ -46,7 +54,12 @@ impl BenchCluster {
 
     /// Starts one node per name at once and waits until every node sees every other.
     pub(crate) fn start_formed(bin: &Path, names: &[String]) -> anyhow::Result<Self> {
-        let mut cluster = Self::new(bin)?;
+        Self::start_formed_with(bin, names, &[])
+    }
+
+    /// [`BenchCluster::start_formed`] with `extra` flags for every node.
+    pub(crate) fn start_formed_with(bin: &Path, names: &[String], extra: &[&str]) -> anyhow::Result<Self> {
+        let mut cluster = Self::with_args(bin, extra)?;
         cluster.nodes = cluster.spawn_all(names)?;
         let peers: Vec<&str> = names.iter().map(String::as_str).collect();
         for node in &cluster.nodes {
@@ -81,7 +94,7 @@ impl BenchCluster {
 impl Spawner {
     fn spawn(&self, name: &str) -> anyhow::Result<NodeProcess> {
         let dir = self.dir.to_string_lossy();
-        let args = [
+        let mut args = vec![
             "--cookie",
             &self.cookie,
             "--discovery",
@@ -91,6 +104,7 @@ impl Spawner {
             "--log",
             "warn",
         ];
+        args.extend(self.extra.iter().map(String::as_str));
         NodeProcess::spawn(&self.bin, name, &args).with_context(|| format!("starting node {name}"))
     }
 }
