@@ -300,7 +300,8 @@ async function selectActor(node, pid) {
       el("dt", {}, "mailbox"), el("dd", {}, d.mailbox_depth + " waiting, " + d.dropped + " dropped"),
       el("dt", {}, "handled"), el("dd", {}, d.handled), el("dt", {}, "restarts"), el("dd", {}, d.restarts),
       el("dt", {}, "uptime"), el("dd", {}, ms(d.uptime_ms)),
-      el("dt", {}, "monitors, links"), el("dd", {}, d.monitors == null ? "not reported by this node" : d.monitors + ", " + d.links)),
+      el("dt", {}, "links"), el("dd", {}, d.links && d.links.length ? el("span", {}, ...d.links.flatMap((p) => [link(p), " "])) : "none"),
+      el("dt", {}, "monitored by"), el("dd", {}, d.monitored_by && d.monitored_by.length ? d.monitored_by.join(", ") : "none")),
     el("p", {}, kill), el("p", { id: "actor-message", class: "message" }));
   const st = el("pre", { id: "actor-state" }, "");
   box.append(st);

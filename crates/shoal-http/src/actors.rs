@@ -51,9 +51,12 @@ pub(crate) async fn detail(
         .map(|i| i.pid_text.clone())
         .collect();
     let registered = registered_names(&api).remove(&pid).unwrap_or_default();
+    let relations = api.node.actors().relations(pid.id).unwrap_or_default();
     Ok(Json(ActorDetail {
         actor: actor_view(info, registered),
         children,
+        links: relations.links.iter().map(ToString::to_string).collect(),
+        monitored_by: relations.monitored_by,
     }))
 }
 

@@ -123,6 +123,13 @@ async fn one_node_answers_for_the_whole_cluster_and_forwards_to_a_member() {
     let (status, body) = ask(a, "GET", "/api/nodes/view-b/cluster".into(), false).await;
     assert_eq!(status, 400, "no fan-out from a fan-out: {body}");
 
+    // The detail names who watches an actor.
+    let watched = nodes[0].0.actors().spawn(Echo::default()).pid().clone();
+    let _down = nodes[0].0.actors().monitor(&watched);
+    let detail: shoal_api::views::ActorDetail = get(a, &format!("/api/nodes/view-a/actors/{watched}")).await;
+    assert_eq!(detail.monitored_by, ["a task on view-a"], "{detail:?}");
+    assert!(detail.links.is_empty(), "{detail:?}");
+
     // The kill is in view-b's history, and the merged history names its node.
     let history: ClusterHistory = get(a, "/api/cluster/history").await;
     assert!(

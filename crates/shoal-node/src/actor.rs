@@ -85,7 +85,7 @@ pub use self::echo::{ECHO_FACTORY, ECHO_SIZED_FACTORY, Echo, EchoCall, EchoMsg, 
 pub use self::error::{ActorError, CallError, JsonError, SendError, SpawnError, StateError};
 pub(crate) use self::fence::Fence;
 pub use self::handoff::Handoff;
-pub use self::info::ActorInfo;
+pub use self::info::{ActorInfo, ActorRelations};
 pub use self::json::JsonCodec;
 pub use self::options::SpawnOptions;
 pub(crate) use self::remote::{Remote, Route, append_message};

@@ -70,4 +70,10 @@ pub struct ActorDetail {
     pub actor: ActorView,
     /// Pids (`<id>@<node>`) of the actors it spawned as children, by id.
     pub children: Vec<String>,
+    /// Pids linked to it.
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// Its monitors: a local actor's pid, `a task on <node>` or `an actor on <node>`.
+    #[serde(default)]
+    pub monitored_by: Vec<String>,
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::Pid;
 use super::cell::Cell;
 use super::status::ActorStatus;
+use super::watcher::Watcher;
 
 /// A snapshot of one actor, as `GET /api/actors` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,5 +52,35 @@ impl ActorInfo {
             uptime_ms: cell.meta.started.elapsed().as_millis() as u64,
             started_at_us: cell.meta.started_at_us,
         }
+    }
+}
+
+/// Who watches a local actor: the actors linked to it, and its monitors, as a person reads
+/// them (`GET /api/actors/{pid}`, the dashboard's detail panel).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActorRelations {
+    /// Pids linked to it, sorted.
+    pub links: Vec<Pid>,
+    /// Its monitors: a local actor's pid, "a task on <node>" for a monitor that is not an
+    /// actor, or "an actor on <node>" for a remote watcher.
+    pub monitored_by: Vec<String>,
+}
+
+impl ActorRelations {
+    /// The relations of `cell`, whose node is `local`.
+    pub(crate) fn of(cell: &Cell, local: &shoal_proto::NodeId) -> Self {
+        let watchers = cell.watchers();
+        let mut links: Vec<Pid> = watchers.links.iter().cloned().collect();
+        links.sort_by(|a, b| (a.node.name.as_str(), a.id).cmp(&(b.node.name.as_str(), b.id)));
+        let monitored_by = watchers
+            .monitors
+            .iter()
+            .map(|w| match w {
+                Watcher::Actor { id, .. } => Pid::new(local.clone(), *id).to_string(),
+                Watcher::Channel { .. } => format!("a task on {}", local.name),
+                Watcher::Remote { node, .. } => format!("an actor on {}", node.name),
+            })
+            .collect();
+        Self { links, monitored_by }
     }
 }

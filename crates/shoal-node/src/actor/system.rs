@@ -25,7 +25,7 @@ use super::cell::{Cell, Inbox, Meta, SysSignal};
 use super::cells::Cells;
 use super::extract::Extract;
 use super::factory::Factories;
-use super::info::ActorInfo;
+use super::info::{ActorInfo, ActorRelations};
 use super::remote::{Answer, Lane, Remote, append_message};
 use super::watcher::Watcher;
 use super::{CallError, ExitReason, JsonError, MonitorRef, Pid, SendError, SpawnError, StateError};
@@ -293,6 +293,11 @@ impl Actors {
     /// A snapshot of the local actor with this id.
     pub fn info(&self, id: u64) -> Option<ActorInfo> {
         self.cell(id).map(|c| ActorInfo::of(&c))
+    }
+
+    /// The links and monitors of the local actor with this id.
+    pub fn relations(&self, id: u64) -> Option<ActorRelations> {
+        self.cell(id).map(|c| ActorRelations::of(&c, &self.inner.local))
     }
 
     /// The view of a local actor's state ([`Actor::state_view`](super::Actor::state_view)), read on the actor's own
