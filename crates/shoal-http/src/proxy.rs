@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::Api;
@@ -26,12 +26,16 @@ const DEADLINE: Duration = Duration::from_secs(65);
 /// Forwards the request; see the module docs.
 pub(crate) async fn forward(
     State(api): State<Api>,
-    Path((node, path)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
+    Path((node, _)): Path<(String, String)>,
+    uri: Uri,
     method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // The rest of the path as the client sent it (still percent-encoded), so the member
+    // reads exactly what a direct request would carry.
+    let path = uri.path().splitn(5, '/').nth(4).unwrap_or_default().to_owned();
+    let query = uri.query().map(str::to_owned);
     if path.starts_with("nodes") || path.starts_with("cluster") {
         return Err(error(
             StatusCode::BAD_REQUEST,
