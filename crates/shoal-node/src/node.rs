@@ -150,7 +150,7 @@ impl Node {
             actors.history().clone(),
             cancel.clone(),
         ));
-        tracker.spawn(crate::history::run_sampler(
+        tracker.spawn(crate::history::sampler::run(
             actors.history().clone(),
             actors.clone(),
             snapshot.clone(),
