@@ -13,6 +13,7 @@ const state = {
   actorSelected: null,    // {node, pid}
   samples: {},            // node -> [Sample]
   view: "cluster",
+  known: new Set(),       // every node name this page has seen
 };
 const PAGE = 50;
 const MAX_EVENTS = 5000;
@@ -497,12 +498,14 @@ $("chaos-partition").onclick = async () => {
   const bad = results.filter((r) => !r.ok);
   say("chaos-result", bad.length ? bad[0] : { ok: true, text: side.join(", ") + " cut off from " + rest.join(", ") });
 };
+// Heal asks every node the page has seen, cut-off ones included (the node forwards to
+// their last address); one that is gone for good answers with why.
 $("chaos-heal").onclick = async () => {
-  const all = state.cluster ? state.cluster.nodes.map((e) => e.name) : [];
-  const gone = state.cluster ? state.cluster.gone.map((g) => g.name) : [];
-  const results = await Promise.all(all.map((n) => act(nodePath(n, "chaos/heal"))));
-  const bad = results.filter((r) => !r.ok);
-  say("chaos-result", bad.length ? bad[0] : { ok: true, text: "healed on " + all.join(", ") + (gone.length ? " (the cut-off nodes heal when they hear back)" : "") });
+  const all = [...state.known];
+  const results = await Promise.all(all.map((n) => act(nodePath(n, "chaos/heal")).then((r) => ({ n, r }))));
+  const healed = results.filter((x) => x.r.ok).map((x) => x.n);
+  const bad = results.filter((x) => !x.r.ok).map((x) => x.n + ": " + x.r.text);
+  say("chaos-result", { ok: healed.length > 0 && !bad.length, text: "healed on " + (healed.join(", ") || "none") + (bad.length ? "; not on " + bad.join("; ") : "") });
 };
 $("chaos-kill").onclick = async () => {
   const pid = $("chaos-pid").value.trim();
@@ -514,6 +517,7 @@ $("chaos-kill").onclick = async () => {
 // ---- live feed ----
 function onCluster(cluster) {
   state.cluster = cluster;
+  for (const e of cluster.nodes) state.known.add(e.name);
   remember();
   addSamples();
   renderCluster();

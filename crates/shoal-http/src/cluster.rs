@@ -34,6 +34,32 @@ pub(crate) struct Target {
     pub(crate) local: bool,
 }
 
+/// Most members [`Seen`] remembers.
+const MAX_SEEN: usize = 1024;
+
+/// The last HTTP address of every member this node listed, at most [`MAX_SEEN`].
+#[derive(Default)]
+pub(crate) struct Seen(std::sync::Mutex<std::collections::BTreeMap<String, SocketAddr>>);
+
+impl Seen {
+    fn note(&self, targets: &[Target]) {
+        let mut seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for t in targets {
+            if let Some(addr) = t.http
+                && (seen.len() < MAX_SEEN || seen.contains_key(&t.name))
+            {
+                seen.insert(t.name.clone(), addr);
+            }
+        }
+    }
+
+    /// The last HTTP address member `name` had, if this node ever listed it.
+    pub(crate) fn get(&self, name: &str) -> Option<SocketAddr> {
+        let seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.get(name).copied()
+    }
+}
+
 /// The answering node, then its live members by name.
 pub(crate) fn targets(api: &Api) -> Vec<Target> {
     let local = api.node.local();
@@ -47,6 +73,7 @@ pub(crate) fn targets(api: &Api) -> Vec<Target> {
         http: m.member.http,
         local: false,
     }));
+    api.seen.note(&all);
     all
 }
 

@@ -97,6 +97,9 @@ pub(crate) struct Api {
     http: Arc<HttpCounters>,
     /// The dashboard's live feed.
     feed: Arc<dashboard::Feed>,
+    /// The HTTP address of every member seen, for the proxy to reach one that is no longer
+    /// live to this node (the other side of a partition, to heal it).
+    seen: Arc<cluster::Seen>,
     /// Cancelled when the server shuts down: long answers (the feed) end.
     stop: CancellationToken,
 }
@@ -123,6 +126,7 @@ fn routes(
         admin_token,
         http,
         feed: Arc::default(),
+        seen: Arc::default(),
         stop,
     };
     let admin = Router::new()

@@ -3,6 +3,10 @@
 //! and its `Authorization` header; the member's answer comes back as it gave it. The
 //! dashboard acts on any node's actors through the one node it reached.
 //!
+//! A member that is not live to this node (the other side of a partition, one that went
+//! down) is asked at the last HTTP address this node saw it at, so the dashboard can heal a
+//! partition from either side; if it is gone, the request fails with why.
+//!
 //! The proxy decides nothing: the member checks the token (401/403 as if asked directly),
 //! so this route sits with the open ones even though a `POST` through it mutates. It does
 //! not forward to `/api/nodes/...` or `/api/cluster...` (no chains, no fan-out from a
@@ -44,21 +48,21 @@ pub(crate) async fn forward(
             ),
         ));
     }
-    let target = targets(&api)
-        .into_iter()
-        .find(|t| t.name == node)
-        .ok_or_else(|| {
+    let addr = match targets(&api).into_iter().find(|t| t.name == node) {
+        Some(target) => target.http.ok_or_else(|| {
+            error(
+                StatusCode::BAD_GATEWAY,
+                format!("member {node} serves no HTTP API (it was started without an HTTP address)"),
+            )
+        })?,
+        // Not live here (cut off by a partition, or gone): its last address, if any.
+        None => api.seen.get(&node).ok_or_else(|| {
             error(
                 StatusCode::NOT_FOUND,
                 format!("no live member named {node}; see /api/members for the live ones"),
             )
-        })?;
-    let addr = target.http.ok_or_else(|| {
-        error(
-            StatusCode::BAD_GATEWAY,
-            format!("member {node} serves no HTTP API (it was started without an HTTP address)"),
-        )
-    })?;
+        })?,
+    };
     let path = match query {
         Some(q) => format!("/api/{path}?{q}"),
         None => format!("/api/{path}"),

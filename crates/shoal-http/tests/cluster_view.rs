@@ -220,3 +220,38 @@ async fn the_feed_gathers_only_while_watched_and_reports_a_member_that_vanished(
     .unwrap();
     drop(node_a);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_made_through_one_node_is_healed_through_it_from_its_side() {
+    let nodes = three().await;
+    let a = nodes[0].1;
+    for (node, peers) in [
+        ("view-a", "view-b,view-c"),
+        ("view-b", "view-a"),
+        ("view-c", "view-a"),
+    ] {
+        let path = format!("/api/nodes/{node}/chaos/partition?peers={peers}");
+        let (status, body) = ask(a, "POST", path, true).await;
+        assert_eq!(status, 200, "{node}: {body}");
+    }
+    let node_a = nodes[0].0.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_until(WAIT, || node_a.members().is_empty().then_some(())).unwrap()
+    })
+    .await
+    .unwrap();
+    // view-b and view-c are no longer members of view-a: the proxy reaches them at the
+    // addresses it saw.
+    for node in ["view-a", "view-b", "view-c"] {
+        let (status, body) = ask(a, "POST", format!("/api/nodes/{node}/chaos/heal"), true).await;
+        assert_eq!(status, 200, "{node}: {body}");
+    }
+    for (node, _) in &nodes {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || {
+            wait_until(WAIT, || (node.members().len() == 2).then_some(())).unwrap()
+        })
+        .await
+        .unwrap();
+    }
+}
