@@ -193,9 +193,12 @@ impl Handshake {
         };
         let parts = self.proof_parts(peer_role, &peer, &peer_nonce);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        if !self.cookie.verify(&refs, &proof) {
+        let Some(secret) = self.cookie.matching(&refs, &proof) else {
             return Err(HandshakeError::CookieMismatch { peer: peer.id });
-        }
+        };
+        // Prove back with the secret the peer proved with: during a rotation it may hold
+        // only that one.
+        self.cookie = secret;
         let send = match self.role {
             Role::Acceptor => Some(LinkMessage::Proof(self.proof(Role::Acceptor, &peer, &peer_nonce))),
             Role::Dialer => None,

@@ -54,6 +54,30 @@ fn different_cookies_fail_on_both_sides_with_the_reason() {
 }
 
 #[test]
+fn during_a_rotation_each_step_meets_the_next_and_the_end_refuses_the_start() {
+    // Step 1: every node accepts the new secret; step 2: every node proves with it;
+    // step 3: the old one is dropped. Nodes of neighbouring steps meet, in both roles.
+    let steps = ["old", "old\nnew", "new\nold", "new"];
+    for pair in steps.windows(2) {
+        for (d, a) in [(pair[0], pair[1]), (pair[1], pair[0])] {
+            let (dialer, acceptor) = run(d, a);
+            assert!(
+                dialer.is_ok() && acceptor.is_ok(),
+                "{d:?} dialing {a:?}: {dialer:?} {acceptor:?}"
+            );
+        }
+    }
+    // An acceptor proves back with the secret the dialer proved with, so a node holding
+    // only the old secret can dial one that already proves with the new. (The other way
+    // round fails: a dialer proves first, with its first secret. Steps are one apart.)
+    let (dialer, acceptor) = run("old", "new\nold");
+    assert!(dialer.is_ok() && acceptor.is_ok(), "{dialer:?} {acceptor:?}");
+    let (d, a) = run("new", "old");
+    assert_eq!(d, Err(HandshakeError::Rejected(RejectReason::CookieMismatch)));
+    assert!(matches!(a, Err(HandshakeError::CookieMismatch { .. })));
+}
+
+#[test]
 fn a_reflected_proof_does_not_verify() {
     let cookie = Cookie::new("k").unwrap();
     let (mut d, hello_d) = Handshake::start(Role::Dialer, member("d"), cookie.clone(), [1; 32]);
