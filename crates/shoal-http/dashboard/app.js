@@ -181,8 +181,13 @@ function remember() {
 }
 function renderMatrix() {
   const c = state.cluster;
-  const names = c.nodes.map((e) => e.name);
-  const head = el("tr", {}, el("th", {}, "observer \\ peer"), ...names.map((n) => el("th", {}, n)));
+  const live = c.nodes.map((e) => e.name);
+  // Nodes the gathering node saw go down stay as columns (its newest 8): a partitioned or
+  // crashed peer shows as a red column, not as one that vanished.
+  const down = c.gone.map((g) => g.name).filter((n) => !live.includes(n)).slice(0, 8);
+  const names = live.concat(down);
+  const head = el("tr", {}, el("th", {}, "observer \\ peer"),
+    ...live.map((n) => el("th", {}, n)), ...down.map((n) => el("th", { class: "gone" }, n + " (down)")));
   const rows = c.nodes.map((obs) => {
     const cells = names.map((peer) => {
       if (peer === obs.name) return el("td", { class: "self" }, "·");
