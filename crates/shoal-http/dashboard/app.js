@@ -269,7 +269,7 @@ async function loadActors() {
   window.shoalActorsShown = { total: page.total, at_ms: performance.now() };
   fill($("actors").tBodies[0], page.actors.map((a) => {
     const tr = el("tr", { class: "clickable", "data-pid": a.pid_text },
-      el("td", {}, a.pid_text), el("td", {}, a.name || a.registered[0] || ""), el("td", {}, a.type_name),
+      el("td", {}, a.pid_text), el("td", {}, a.registered[0] || a.name || ""), el("td", {}, a.type_name),
       el("td", {}, a.status), el("td", {}, a.mailbox_depth), el("td", {}, a.handled), el("td", {}, a.restarts),
       el("td", {}, ms(a.uptime_ms)));
     tr.onclick = () => selectActor(a.pid.node.name, a.pid_text);
@@ -297,7 +297,7 @@ async function selectActor(node, pid) {
     if (r.ok) setTimeout(loadActors, 300);
   };
   box.replaceChildren(
-    el("h2", {}, d.name || d.registered[0] || d.pid_text),
+    el("h2", {}, d.registered[0] || d.name || d.pid_text),
     el("dl", {},
       el("dt", {}, "pid"), el("dd", {}, d.pid_text), el("dt", {}, "type"), el("dd", {}, d.type_name),
       el("dt", {}, "status"), el("dd", {}, d.status), el("dt", {}, "parent"), el("dd", {}, parent),
@@ -540,8 +540,9 @@ function connect() {
       addEvents(tick.events);
       if (state.view === "timeline") renderTimeline();
       if (state.view === "supervisor" && tick.events.some((e) => e.kind.startsWith("child") || e.kind === "handoff")) loadSupervisor();
-      if (state.view === "actors") loadActors();
     }
+    // Mailbox depths, counts and uptimes change without events: refresh the open page.
+    if (state.view === "actors") loadActors();
   });
   feed.onerror = () => {
     $("live").textContent = "reconnecting…";
