@@ -67,6 +67,7 @@ async function act(path) {
     let text = body.error || ("HTTP " + r.status);
     if (r.status === 401) text = "refused (401): " + text + " — paste the admin token above";
     else if (r.status === 403) text = "refused (403): " + text + " — the token is wrong";
+    else text = "failed (" + r.status + "): " + text;
     return { ok: false, text };
   } catch (e) {
     return { ok: false, text: "no answer: " + e.message };
