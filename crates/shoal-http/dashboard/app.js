@@ -359,7 +359,7 @@ async function loadSupervisor() {
     };
     return el("tr", { "data-child": ch.id, "data-owner": ch.owner },
       el("td", {}, ch.id), el("td", {}, ch.owner), el("td", {}, ch.pid ? ch.pid.id + "@" + ch.pid.node.name : (ch.failed ? "given up" : "—")),
-      el("td", {}, ch.restarts), el("td", {}, startKind(ch.last_start)), el("td", {}, ch.state_kept ? "yes" : "no"),
+      el("td", {}, ch.restarts), el("td", {}, startKind(ch.last_start)), el("td", {}, startKind(ch.last_start) === "Fresh" ? "—" : ch.state_kept ? "yes" : "no"),
       el("td", {}, select, " ", go));
   }));
 }
@@ -446,18 +446,20 @@ function renderCharts() {
     ["RSS, MiB", series(gauge("rss_bytes", 1 / 1048576))],
     ["RTT per peer from " + (here || "?") + ", ms", Object.entries(peers).map(([name, points]) => ({ name, points }))],
     ["Bytes sent per second per node", series((l) => rate(l.filter((s) => s.peers.some((p) => p.bytes_sent != null))
-      .map((s) => ({ at_ms: s.at_ms, b: s.peers.reduce((a, p) => a + (p.bytes_sent || 0), 0) })), "b"))],
+      .map((s) => ({ at_ms: s.at_ms, b: s.peers.reduce((a, p) => a + (p.bytes_sent || 0), 0) })), "b")),
+      nodes.some((n) => state.samples[n].length) ? "not recorded by these nodes" : null],
     ["Restarts per second", series((l) => rate(l, "restarts"))],
     ["Failovers per second", series((l) => rate(l, "failovers"))],
   ];
-  $("charts").replaceChildren(...charts.map(([title, s]) => chart(title, s)));
+  $("charts").replaceChildren(...charts.map(([title, s, empty]) => chart(title, s, empty)));
 }
-function chart(title, series) {
+// `empty`: what to say when no series has a point (default: "no data yet").
+function chart(title, series, empty) {
   const ns = "http://www.w3.org/2000/svg";
   const W = 420, H = 140, P = 30;
   const pts = series.flatMap((s) => s.points);
   const box = el("div", { class: "chart" }, el("h3", {}, title));
-  if (!pts.length) { box.append(el("p", { class: "muted" }, "no data yet")); return box; }
+  if (!pts.length) { box.append(el("p", { class: "muted" }, empty || "no data yet")); return box; }
   const t0 = Math.min(...pts.map((p) => p[0])), t1 = Math.max(...pts.map((p) => p[0]));
   const vmax = Math.max(1e-9, ...pts.map((p) => p[1]));
   const x = (t) => P + ((t - t0) / Math.max(1, t1 - t0)) * (W - P - 4);
@@ -468,7 +470,8 @@ function chart(title, series) {
   label.setAttribute("x", 2); label.setAttribute("y", 12); label.setAttribute("font-size", 10);
   label.textContent = vmax >= 100 ? Math.round(vmax) : vmax.toFixed(2);
   svg.append(label);
-  for (const [t, anchor] of [[t0, "start"], [t1, "end"]]) {
+  // One time label when every point has the same time (two would print over each other).
+  for (const [t, anchor] of t1 > t0 ? [[t0, "start"], [t1, "end"]] : [[t0, "start"]]) {
     const tl = document.createElementNS(ns, "text");
     Object.entries({ x: x(t), y: H - 2, "font-size": 10, "text-anchor": anchor }).forEach(([k, v]) => tl.setAttribute(k, v));
     tl.textContent = new Date(t).toLocaleTimeString();
@@ -476,6 +479,13 @@ function chart(title, series) {
   }
   series.forEach((s, i) => {
     if (!s.points.length) return;
+    if (s.points.length === 1) { // a one-point polyline draws nothing: a dot instead
+      const dot = document.createElementNS(ns, "circle");
+      const [t, v] = s.points[0];
+      Object.entries({ cx: x(t), cy: y(v), r: 2.5, fill: COLORS[i % COLORS.length] }).forEach(([k, v]) => dot.setAttribute(k, v));
+      svg.append(dot);
+      return;
+    }
     const path = document.createElementNS(ns, "polyline");
     path.setAttribute("fill", "none");
     path.setAttribute("stroke", COLORS[i % COLORS.length]);
