@@ -401,6 +401,11 @@ function renderTimeline() {
 }
 
 // ---- charts ----
+// A node keeps its colour in every chart: the colour of its place among the nodes charted.
+function colorOf(name, i) {
+  const k = Object.keys(state.samples).sort().indexOf(name);
+  return COLORS[(k >= 0 ? k : i) % COLORS.length];
+}
 const COLORS = ["#1565c0", "#2e7d32", "#c62828", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#546e7a", "#9e9d24"];
 let chartsLoaded = false;
 async function loadCharts() {
@@ -482,21 +487,22 @@ function chart(title, series, empty) {
     if (s.points.length === 1) { // a one-point polyline draws nothing: a dot instead
       const dot = document.createElementNS(ns, "circle");
       const [t, v] = s.points[0];
-      Object.entries({ cx: x(t), cy: y(v), r: 2.5, fill: COLORS[i % COLORS.length] }).forEach(([k, v]) => dot.setAttribute(k, v));
+      Object.entries({ cx: x(t), cy: y(v), r: 2.5, fill: colorOf(s.name, i) }).forEach(([k, v]) => dot.setAttribute(k, v));
       svg.append(dot);
       return;
     }
     const path = document.createElementNS(ns, "polyline");
     path.setAttribute("fill", "none");
-    path.setAttribute("stroke", COLORS[i % COLORS.length]);
+    path.setAttribute("stroke", colorOf(s.name, i));
     path.setAttribute("points", s.points.map(([t, v]) => x(t).toFixed(1) + "," + y(v).toFixed(1)).join(" "));
     svg.append(path);
   });
-  box.append(svg, el("div", { class: "keys" }, ...series.map((s, i) => el("span", { style: "color:" + COLORS[i % COLORS.length] }, s.name))));
+  box.append(svg, el("div", { class: "keys" }, ...series.map((s, i) => el("span", { style: "color:" + colorOf(s.name, i) }, s.name))));
   return box;
 }
 
 // ---- chaos ----
+const cutBy = new Set(); // the nodes this page asked to cut, until a heal succeeds
 function renderChaos() {
   if (!state.cluster) return;
   const box = $("chaos-nodes");
