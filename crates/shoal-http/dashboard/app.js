@@ -412,7 +412,13 @@ async function loadCharts() {
   if (!chartsLoaded) {
     try {
       const all = await getJson("/api/cluster/samples?step_s=5");
-      for (const p of all.nodes) state.samples[p.node] = p.samples;
+      // The history (a point every 5 s), then the samples this page gathered live (every
+      // second since it opened: a dip of a few seconds shows).
+      for (const p of all.nodes) {
+        const live = state.samples[p.node] || [];
+        const from = live.length ? live[0].at_ms : Infinity;
+        state.samples[p.node] = p.samples.filter((s) => s.at_ms < from).concat(live);
+      }
       $("charts-errors").textContent = all.errors.map((e) => e.node + ": " + e.error).join("; ");
       chartsLoaded = true;
     } catch (e) { $("charts-errors").textContent = e.message; }
