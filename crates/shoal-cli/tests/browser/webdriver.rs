@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,7 @@ pub(crate) struct Chromedriver {
 impl Chromedriver {
     /// Starts `chromedriver` on a free loopback port and waits until it answers `/status`.
     /// Fails with the command that installs it when it or Chromium is missing.
-    pub(crate) fn start(log_dir: &Path) -> Result<Self, String> {
+    pub(crate) fn start() -> Result<Self, String> {
         let driver = which("chromedriver").unwrap_or_else(|| PathBuf::from(CHROMEDRIVER));
         let browser = chromium_binary();
         if !driver.exists() || browser.is_none() {
@@ -65,7 +65,8 @@ impl Chromedriver {
                 .and_then(|l| l.local_addr())
                 .map_err(|e| format!("no free port: {e}"))?
                 .port();
-            let log = log_dir.join(format!("chromedriver-{attempt}.log"));
+            let log =
+                std::env::temp_dir().join(format!("shoal-chromedriver-{}-{attempt}.log", std::process::id()));
             let child = Command::new(&driver)
                 .arg(format!("--port={port}"))
                 .arg(format!("--log-path={}", log.display()))
@@ -138,6 +139,7 @@ impl Drop for Chromedriver {
     fn drop(&mut self) {
         let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
@@ -306,7 +308,11 @@ impl Session {
         for _ in 0..5 {
             match self.get(selector).and_then(|e| self.click(&e)) {
                 Ok(()) => return Ok(()),
-                Err(e) if e.contains("stale element") => last = e,
+                // Replaced, or covered for a moment, while the page redrew.
+                Err(e) if e.contains("stale element") || e.contains("click intercepted") => {
+                    last = e;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 Err(e) => return Err(e),
             }
         }
