@@ -280,6 +280,7 @@ async function loadActors() {
 }
 async function selectActor(node, pid) {
   state.actorSelected = { node, pid };
+  for (const tr of $("actors").tBodies[0].rows) tr.classList.toggle("selected", tr.dataset.pid === pid);
   const box = $("actor-detail");
   let d;
   try {
