@@ -88,10 +88,15 @@ impl Cluster {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| NodeRow {
-                name: r["name"].as_str().unwrap().to_owned(),
-                pid: r["pid"].as_u64().unwrap() as u32,
-                http: r["http"].as_str().unwrap().parse().unwrap(),
+            .map(|r| {
+                let row = || -> Option<NodeRow> {
+                    Some(NodeRow {
+                        name: r["name"].as_str()?.to_owned(),
+                        pid: u32::try_from(r["pid"].as_u64()?).ok()?,
+                        http: r["http"].as_str()?.parse().ok()?,
+                    })
+                };
+                row().unwrap_or_else(|| panic!("a node without name, pid or HTTP address: {r}"))
             })
             .collect();
         assert_eq!(cluster.nodes.len(), size, "{rows}");
