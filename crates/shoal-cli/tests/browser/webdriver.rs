@@ -29,10 +29,13 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// A running `chromedriver`, killed with its process group (and so its browsers) on drop.
+/// It and its browsers get a private `TMPDIR` (their log, profiles and the sockets Chromium
+/// leaves behind), removed on drop too.
 pub(crate) struct Chromedriver {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
+    tmp: PathBuf,
 }
 
 impl Chromedriver {
@@ -57,6 +60,7 @@ impl Chromedriver {
                 },
             ));
         }
+        let tmp = std::env::temp_dir().join(format!("shoal-chromedriver-{}", std::process::id()));
         let mut last = String::new();
         // The free port is found by binding port 0 and letting go: another process may take it
         // before chromedriver does, so try a few.
@@ -65,14 +69,16 @@ impl Chromedriver {
                 .and_then(|l| l.local_addr())
                 .map_err(|e| format!("no free port: {e}"))?
                 .port();
-            let log =
-                std::env::temp_dir().join(format!("shoal-chromedriver-{}-{attempt}.log", std::process::id()));
+            // (Again on each attempt: a failed one removed it.)
+            std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+            let log = tmp.join(format!("chromedriver-{attempt}.log"));
             let child = Command::new(&driver)
                 .arg(format!("--port={port}"))
                 .arg(format!("--log-path={}", log.display()))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
+                .env("TMPDIR", &tmp)
                 // Its own process group: the browsers it starts join it, and one killpg ends all.
                 .process_group(0)
                 .spawn()
@@ -81,6 +87,7 @@ impl Chromedriver {
                 child,
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
                 log,
+                tmp: tmp.clone(),
             };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
@@ -139,7 +146,7 @@ impl Drop for Chromedriver {
     fn drop(&mut self) {
         let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_dir_all(&self.tmp);
     }
 }
 
