@@ -321,25 +321,16 @@ fn matrix(page: &Page) -> Result<(Vec<Cell>, String), String> {
     Ok((cells, text))
 }
 
-/// Where the screenshots go: `target/dashboard-screenshots/` of this build (the test binary
-/// is `target/debug/deps/NAME`).
+/// Where the screenshots go: `dashboard-screenshots/` in this build's target directory
+/// (`CARGO_TARGET_DIR` or the workspace's `target/`), found from the test binary's own path,
+/// `<target>/debug/deps/NAME`.
 fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| {
-            if t.is_absolute() {
-                t
-            } else {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(t)
-            }
-        })
-        .or_else(|| {
-            let exe = std::env::current_exe().ok()?;
-            Some(exe.parent()?.parent()?.parent()?.to_path_buf())
-        })
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let dir = target.join("dashboard-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
 
