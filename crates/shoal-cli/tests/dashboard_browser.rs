@@ -370,19 +370,7 @@ fn the_dashboard_in_headless_chromium() {
     wait_for(
         "a new page after the feeds closed",
         Duration::from_secs(10),
-        || {
-            let (states, text) = node_states(&page)?;
-            let alive: BTreeSet<&str> = states
-                .iter()
-                .filter(|(_, s)| s == "alive")
-                .map(|(n, _)| n.as_str())
-                .collect();
-            Ok(if alive == BTreeSet::from(["n1", "n2", "n3"]) {
-                Ok(())
-            } else {
-                Err(text)
-            })
-        },
+        || all_alive_and_ok(&page, &["n1", "n2", "n3"]),
     );
     drop(page);
     drop(driver);
