@@ -67,6 +67,7 @@ async function act(path) {
     let text = body.error || ("HTTP " + r.status);
     if (r.status === 401) text = "refused (401): " + text + " — paste the admin token above";
     else if (r.status === 403) text = "refused (403): " + text + " — the token is wrong";
+    else text = "failed (" + r.status + "): " + text;
     return { ok: false, text };
   } catch (e) {
     return { ok: false, text: "no answer: " + e.message };
@@ -181,8 +182,13 @@ function remember() {
 }
 function renderMatrix() {
   const c = state.cluster;
-  const names = c.nodes.map((e) => e.name);
-  const head = el("tr", {}, el("th", {}, "observer \\ peer"), ...names.map((n) => el("th", {}, n)));
+  const live = c.nodes.map((e) => e.name);
+  // Nodes the gathering node saw go down stay as columns (its newest 8): a partitioned or
+  // crashed peer shows as a red column, not as one that vanished.
+  const down = c.gone.map((g) => g.name).filter((n) => !live.includes(n)).slice(0, 8);
+  const names = live.concat(down);
+  const head = el("tr", {}, el("th", {}, "observer \\ peer"),
+    ...live.map((n) => el("th", {}, n)), ...down.map((n) => el("th", { class: "gone" }, n + " (down)")));
   const rows = c.nodes.map((obs) => {
     const cells = names.map((peer) => {
       if (peer === obs.name) return el("td", { class: "self" }, "·");
@@ -264,7 +270,7 @@ async function loadActors() {
   window.shoalActorsShown = { total: page.total, at_ms: performance.now() };
   fill($("actors").tBodies[0], page.actors.map((a) => {
     const tr = el("tr", { class: "clickable", "data-pid": a.pid_text },
-      el("td", {}, a.pid_text), el("td", {}, a.name || a.registered[0] || ""), el("td", {}, a.type_name),
+      el("td", {}, a.pid_text), el("td", {}, a.registered[0] || a.name || ""), el("td", {}, a.type_name),
       el("td", {}, a.status), el("td", {}, a.mailbox_depth), el("td", {}, a.handled), el("td", {}, a.restarts),
       el("td", {}, ms(a.uptime_ms)));
     tr.onclick = () => selectActor(a.pid.node.name, a.pid_text);
@@ -274,6 +280,7 @@ async function loadActors() {
 }
 async function selectActor(node, pid) {
   state.actorSelected = { node, pid };
+  for (const tr of $("actors").tBodies[0].rows) tr.classList.toggle("selected", tr.dataset.pid === pid);
   const box = $("actor-detail");
   let d;
   try {
@@ -292,7 +299,7 @@ async function selectActor(node, pid) {
     if (r.ok) setTimeout(loadActors, 300);
   };
   box.replaceChildren(
-    el("h2", {}, d.name || d.registered[0] || d.pid_text),
+    el("h2", {}, d.registered[0] || d.name || d.pid_text),
     el("dl", {},
       el("dt", {}, "pid"), el("dd", {}, d.pid_text), el("dt", {}, "type"), el("dd", {}, d.type_name),
       el("dt", {}, "status"), el("dd", {}, d.status), el("dt", {}, "parent"), el("dd", {}, parent),
@@ -353,7 +360,7 @@ async function loadSupervisor() {
     };
     return el("tr", { "data-child": ch.id, "data-owner": ch.owner },
       el("td", {}, ch.id), el("td", {}, ch.owner), el("td", {}, ch.pid ? ch.pid.id + "@" + ch.pid.node.name : (ch.failed ? "given up" : "—")),
-      el("td", {}, ch.restarts), el("td", {}, startKind(ch.last_start)), el("td", {}, ch.state_kept ? "yes" : "no"),
+      el("td", {}, ch.restarts), el("td", {}, startKind(ch.last_start)), el("td", {}, startKind(ch.last_start) === "Fresh" ? "—" : ch.state_kept ? "yes" : "no"),
       el("td", {}, select, " ", go));
   }));
 }
@@ -395,13 +402,24 @@ function renderTimeline() {
 }
 
 // ---- charts ----
+// A node keeps its colour in every chart: the colour of its place among the nodes charted.
+function colorOf(name, i) {
+  const k = Object.keys(state.samples).sort().indexOf(name);
+  return COLORS[(k >= 0 ? k : i) % COLORS.length];
+}
 const COLORS = ["#1565c0", "#2e7d32", "#c62828", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#546e7a", "#9e9d24"];
 let chartsLoaded = false;
 async function loadCharts() {
   if (!chartsLoaded) {
     try {
       const all = await getJson("/api/cluster/samples?step_s=5");
-      for (const p of all.nodes) state.samples[p.node] = p.samples;
+      // The history (a point every 5 s), then the samples this page gathered live (every
+      // second since it opened: a dip of a few seconds shows).
+      for (const p of all.nodes) {
+        const live = state.samples[p.node] || [];
+        const from = live.length ? live[0].at_ms : Infinity;
+        state.samples[p.node] = p.samples.filter((s) => s.at_ms < from).concat(live);
+      }
       $("charts-errors").textContent = all.errors.map((e) => e.node + ": " + e.error).join("; ");
       chartsLoaded = true;
     } catch (e) { $("charts-errors").textContent = e.message; }
@@ -440,18 +458,20 @@ function renderCharts() {
     ["RSS, MiB", series(gauge("rss_bytes", 1 / 1048576))],
     ["RTT per peer from " + (here || "?") + ", ms", Object.entries(peers).map(([name, points]) => ({ name, points }))],
     ["Bytes sent per second per node", series((l) => rate(l.filter((s) => s.peers.some((p) => p.bytes_sent != null))
-      .map((s) => ({ at_ms: s.at_ms, b: s.peers.reduce((a, p) => a + (p.bytes_sent || 0), 0) })), "b"))],
+      .map((s) => ({ at_ms: s.at_ms, b: s.peers.reduce((a, p) => a + (p.bytes_sent || 0), 0) })), "b")),
+      nodes.some((n) => state.samples[n].length) ? "not recorded by these nodes" : null],
     ["Restarts per second", series((l) => rate(l, "restarts"))],
     ["Failovers per second", series((l) => rate(l, "failovers"))],
   ];
-  $("charts").replaceChildren(...charts.map(([title, s]) => chart(title, s)));
+  $("charts").replaceChildren(...charts.map(([title, s, empty]) => chart(title, s, empty)));
 }
-function chart(title, series) {
+// `empty`: what to say when no series has a point (default: "no data yet").
+function chart(title, series, empty) {
   const ns = "http://www.w3.org/2000/svg";
   const W = 420, H = 140, P = 30;
   const pts = series.flatMap((s) => s.points);
   const box = el("div", { class: "chart" }, el("h3", {}, title));
-  if (!pts.length) { box.append(el("p", { class: "muted" }, "no data yet")); return box; }
+  if (!pts.length) { box.append(el("p", { class: "muted" }, empty || "no data yet")); return box; }
   const t0 = Math.min(...pts.map((p) => p[0])), t1 = Math.max(...pts.map((p) => p[0]));
   const vmax = Math.max(1e-9, ...pts.map((p) => p[1]));
   const x = (t) => P + ((t - t0) / Math.max(1, t1 - t0)) * (W - P - 4);
@@ -462,7 +482,8 @@ function chart(title, series) {
   label.setAttribute("x", 2); label.setAttribute("y", 12); label.setAttribute("font-size", 10);
   label.textContent = vmax >= 100 ? Math.round(vmax) : vmax.toFixed(2);
   svg.append(label);
-  for (const [t, anchor] of [[t0, "start"], [t1, "end"]]) {
+  // One time label when every point has the same time (two would print over each other).
+  for (const [t, anchor] of t1 > t0 ? [[t0, "start"], [t1, "end"]] : [[t0, "start"]]) {
     const tl = document.createElementNS(ns, "text");
     Object.entries({ x: x(t), y: H - 2, "font-size": 10, "text-anchor": anchor }).forEach(([k, v]) => tl.setAttribute(k, v));
     tl.textContent = new Date(t).toLocaleTimeString();
@@ -470,17 +491,25 @@ function chart(title, series) {
   }
   series.forEach((s, i) => {
     if (!s.points.length) return;
+    if (s.points.length === 1) { // a one-point polyline draws nothing: a dot instead
+      const dot = document.createElementNS(ns, "circle");
+      const [t, v] = s.points[0];
+      Object.entries({ cx: x(t), cy: y(v), r: 2.5, fill: colorOf(s.name, i) }).forEach(([k, v]) => dot.setAttribute(k, v));
+      svg.append(dot);
+      return;
+    }
     const path = document.createElementNS(ns, "polyline");
     path.setAttribute("fill", "none");
-    path.setAttribute("stroke", COLORS[i % COLORS.length]);
+    path.setAttribute("stroke", colorOf(s.name, i));
     path.setAttribute("points", s.points.map(([t, v]) => x(t).toFixed(1) + "," + y(v).toFixed(1)).join(" "));
     svg.append(path);
   });
-  box.append(svg, el("div", { class: "keys" }, ...series.map((s, i) => el("span", { style: "color:" + COLORS[i % COLORS.length] }, s.name))));
+  box.append(svg, el("div", { class: "keys" }, ...series.map((s, i) => el("span", { style: "color:" + colorOf(s.name, i) }, s.name))));
   return box;
 }
 
 // ---- chaos ----
+const cutBy = new Set(); // the nodes this page asked to cut, until a heal succeeds
 function renderChaos() {
   if (!state.cluster) return;
   const box = $("chaos-nodes");
@@ -535,8 +564,9 @@ function connect() {
       addEvents(tick.events);
       if (state.view === "timeline") renderTimeline();
       if (state.view === "supervisor" && tick.events.some((e) => e.kind.startsWith("child") || e.kind === "handoff")) loadSupervisor();
-      if (state.view === "actors") loadActors();
     }
+    // Mailbox depths, counts and uptimes change without events: refresh the open page.
+    if (state.view === "actors") loadActors();
   });
   feed.onerror = () => {
     $("live").textContent = "reconnecting…";

@@ -190,12 +190,14 @@ impl Page {
     }
 }
 
-/// What the table shows as an actor's name: its spawn name, else its first registered
-/// name, else its pid.
+/// What the table shows as an actor's name: its first registered name, else its spawn
+/// name, else its pid. Registered first: an actor a factory spawned has the factory's name
+/// (every demo counter is `shoal.counter`), its registered name tells it apart.
 fn display_name(a: &ActorView) -> &str {
-    a.name
-        .as_deref()
-        .or(a.registered.first().map(String::as_str))
+    a.registered
+        .first()
+        .map(String::as_str)
+        .or(a.name.as_deref())
         .unwrap_or(&a.pid_text)
 }
 
