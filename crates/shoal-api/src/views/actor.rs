@@ -37,7 +37,8 @@ pub struct ActorView {
     pub pid: PidView,
     /// `<id>@<node>`.
     pub pid_text: String,
-    /// The name given at spawn (a supervised child's id), if any.
+    /// The name given at spawn, if any (an actor a factory started has its factory's name; a
+    /// supervised child's id is among its `registered` names).
     pub name: Option<String>,
     /// The Rust type of the actor.
     pub type_name: String,

@@ -14,7 +14,8 @@ pub struct ActorInfo {
     pub pid: Pid,
     /// `<id>@<node>`, the form `shoal info` and the HTTP paths take.
     pub pid_text: String,
-    /// The name given at spawn (a supervised child's id), if any.
+    /// The name given at spawn, if any (an actor a factory started has its factory's name; a
+    /// supervised child's id is among the names the registry holds for it).
     pub name: Option<String>,
     /// The Rust type of the actor.
     pub type_name: &'static str,
