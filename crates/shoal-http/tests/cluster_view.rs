@@ -36,6 +36,18 @@ async fn get<T: serde::de::DeserializeOwned>(addr: SocketAddr, path: &str) -> T 
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
+/// Waits until each of three nodes sees the other two.
+async fn whole(nodes: &[(Node, SocketAddr)]) {
+    for (node, _) in nodes {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || {
+            wait_until(WAIT, || (node.members().len() == 2).then_some(())).unwrap()
+        })
+        .await
+        .unwrap();
+    }
+}
+
 /// Three served nodes joined through the first; waits until each sees the other two.
 async fn three() -> Vec<(Node, SocketAddr)> {
     let a = served_node("view-a", TOKEN).await;
@@ -52,14 +64,7 @@ async fn three() -> Vec<(Node, SocketAddr)> {
         let addr = node.local().http.unwrap();
         nodes.push((node, addr));
     }
-    for (node, _) in &nodes {
-        let node = node.clone();
-        tokio::task::spawn_blocking(move || {
-            wait_until(WAIT, || (node.members().len() == 2).then_some(())).unwrap()
-        })
-        .await
-        .unwrap();
-    }
+    whole(&nodes).await;
     nodes
 }
 
@@ -246,12 +251,5 @@ async fn a_partition_made_through_one_node_is_healed_through_it_from_its_side() 
         let (status, body) = ask(a, "POST", format!("/api/nodes/{node}/chaos/heal"), true).await;
         assert_eq!(status, 200, "{node}: {body}");
     }
-    for (node, _) in &nodes {
-        let node = node.clone();
-        tokio::task::spawn_blocking(move || {
-            wait_until(WAIT, || (node.members().len() == 2).then_some(())).unwrap()
-        })
-        .await
-        .unwrap();
-    }
+    whole(&nodes).await;
 }

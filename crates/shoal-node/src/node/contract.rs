@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use shoal_api::{Line, Ready};
-use shoal_proto::{DownReason, Event};
+use shoal_proto::Event;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{Node, NodeEvent};
@@ -92,7 +92,7 @@ impl NodeEvent {
             Event::NodeDown { id, reason } => Line::NodeDown {
                 node: id.name.to_string(),
                 creation: id.creation.0,
-                reason: reason_name(*reason).to_owned(),
+                reason: reason.as_str().to_owned(),
                 at_us,
             },
             Event::Renewed(m) => Line::Renewed {
@@ -124,28 +124,17 @@ impl NodeEvent {
     }
 }
 
-/// The name a `node_down` line gives `reason`: the variant's, as serde writes it.
-fn reason_name(reason: DownReason) -> &'static str {
-    match reason {
-        DownReason::Left => "Left",
-        DownReason::Failed => "Failed",
-        DownReason::Crashed => "Crashed",
-        DownReason::Replaced => "Replaced",
-        DownReason::Renewed => "Renewed",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_down_reason_is_named_as_serde_names_it() {
-        use DownReason::*;
+        use shoal_proto::DownReason::*;
         for reason in [Left, Failed, Crashed, Replaced, Renewed] {
             assert_eq!(
                 serde_json::to_value(reason).ok(),
-                Some(Value::from(reason_name(reason))),
+                Some(Value::from(reason.as_str())),
                 "{reason:?}"
             );
         }

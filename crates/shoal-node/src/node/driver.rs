@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use shoal_api::views::EventKind;
 use shoal_proto::joining::Joining;
-use shoal_proto::{ConnId, Cookie, DownReason, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
+use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -419,7 +419,7 @@ fn record(history: &History, event: &Event) {
         Event::NodeDown { id, reason } => (
             EventKind::NodeDown,
             id.name.to_string(),
-            Some(down_reason(reason)),
+            Some(reason.as_str()),
             format!("{id} is down: {reason:?}"),
         ),
         Event::Renewed(m) => (
@@ -448,15 +448,4 @@ fn record(history: &History, event: &Event) {
         ),
     };
     history.record(kind, subject, reason, detail);
-}
-
-/// A down reason as the history and metrics spell it (the membership core's names).
-fn down_reason(reason: &DownReason) -> &'static str {
-    match reason {
-        DownReason::Left => "Left",
-        DownReason::Failed => "Failed",
-        DownReason::Crashed => "Crashed",
-        DownReason::Replaced => "Replaced",
-        DownReason::Renewed => "Renewed",
-    }
 }

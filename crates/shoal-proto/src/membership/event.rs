@@ -44,6 +44,18 @@ impl DownReason {
     pub fn actors_down(self) -> bool {
         !matches!(self, Self::Renewed)
     }
+
+    /// The variant's name, as serde writes it: what event lines, the history and metric
+    /// labels carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Left => "Left",
+            Self::Failed => "Failed",
+            Self::Crashed => "Crashed",
+            Self::Replaced => "Replaced",
+            Self::Renewed => "Renewed",
+        }
+    }
 }
 
 /// A membership change, as published to the node's subscribers.
