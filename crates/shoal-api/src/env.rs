@@ -40,3 +40,20 @@ pub const NODES: &str = "SHOAL_NODES";
 pub const HTTP_ADDRS: &str = "SHOAL_HTTP_ADDRS";
 /// The state directory of `shoal cluster` (also set by `shoal cluster run` for its command).
 pub const STATE_DIR: &str = "SHOAL_STATE_DIR";
+
+/// Set (to anything) where every end-to-end test must run: a test that needs a system tool
+/// this machine lacks (Chromium, Prometheus, dnsmasq, network namespaces) then fails instead
+/// of skipping. `.ci/run` sets it, after installing the tools.
+pub const REQUIRE_TOOLS: &str = "SHOAL_REQUIRE_TOOLS";
+
+/// Whether a test may skip because `missing` (a sentence naming the tool and how to install
+/// it) is true of this machine. Without [`REQUIRE_TOOLS`] it prints why on stderr and
+/// answers `true`; with it, it panics with the sentence.
+pub fn skip_without_tool(missing: &str) -> bool {
+    assert!(
+        std::env::var_os(REQUIRE_TOOLS).is_none(),
+        "{missing} ({REQUIRE_TOOLS} is set: this run must not skip)"
+    );
+    eprintln!("SKIPPED: {missing} (set {REQUIRE_TOOLS}=1 to make this a failure)");
+    true
+}
