@@ -10,6 +10,10 @@ pub const COOKIE: &str = "SHOAL_COOKIE";
 pub const COOKIE_FILE: &str = "SHOAL_COOKIE_FILE";
 /// Address for TCP links and UDP gossip (`host:port`; port 0 for any free port).
 pub const LISTEN: &str = "SHOAL_LISTEN";
+/// The link and gossip address peers dial when it is not the one bound (`IP:PORT`; port 0:
+/// the bound port). Default: the bound address, or with a wildcard `SHOAL_LISTEN` this
+/// host's first address that is not loopback.
+pub const ADVERTISE: &str = "SHOAL_ADVERTISE";
 /// Address of the HTTP API (`host:port`).
 pub const HTTP: &str = "SHOAL_HTTP";
 /// `host:port,...` to join through.

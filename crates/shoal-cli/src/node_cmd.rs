@@ -33,6 +33,7 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .name(settings.name.as_str())
         .cookie(settings.cookie_bytes())
         .listen(settings.listen)
+        .advertise(settings.advertise)
         .http(settings.http)
         .admin_token(settings.admin_token.clone())
         .seeds(if settings.static_discovery {

@@ -49,6 +49,8 @@ pub(crate) struct NodeSettings {
     pub(crate) config_file: Option<PathBuf>,
     /// TCP link listener and UDP gossip socket (same address); port 0 picks a free one.
     pub(crate) listen: SocketAddr,
+    /// The link address peers dial, if not the bound one.
+    pub(crate) advertise: Option<SocketAddr>,
     /// HTTP API address; `None` with `--no-http`.
     pub(crate) http: Option<SocketAddr>,
     /// Static seeds as `host:port` (host names unresolved), without repeats; empty when
@@ -98,6 +100,7 @@ impl fmt::Debug for NodeSettings {
             .field("cookie_source", &self.cookie_source)
             .field("config_file", &self.config_file)
             .field("listen", &self.listen)
+            .field("advertise", &self.advertise)
             .field("http", &self.http)
             .field("seeds", &self.seeds)
             .field("local_discovery", &self.local_discovery)
@@ -137,6 +140,9 @@ impl NodeArgs {
         };
         let listen = pick("--listen", self.listen, file.listen, at)
             .map_or(Ok(DEFAULT_ADDR), |s| value::bind_addr(&s.label, &s.value))?;
+        let advertise = pick("--advertise", self.advertise, file.advertise, at)
+            .map(|s| value::bind_addr(&s.label, &s.value))
+            .transpose()?;
         let http = http(self.no_http, self.http, file.http, at)?;
         let (seeds, local_discovery, static_discovery) = discovery(
             pick("--seeds", self.seeds, file.seeds, at),
@@ -173,6 +179,7 @@ impl NodeArgs {
             cookie_source: cookie.source,
             cookie_secret: cookie.secret,
             listen,
+            advertise,
             http,
             seeds,
             local_discovery,

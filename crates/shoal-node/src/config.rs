@@ -22,8 +22,13 @@ pub struct NodeConfig {
     pub name: NodeName,
     /// The cluster's shared secret.
     pub cookie: Cookie,
-    /// TCP link listener and UDP gossip socket (same port). Port 0 picks a free one.
+    /// TCP link listener and UDP gossip socket (same port). Port 0 picks a free one;
+    /// `0.0.0.0` listens on every interface.
     pub listen: SocketAddr,
+    /// The link and gossip address peers dial, if not the one bound (a NAT, a container):
+    /// port 0 means the bound port. Default: the bound address, or with a wildcard IP this
+    /// host's first address that is not loopback.
+    pub advertise: Option<SocketAddr>,
     /// Address of this node's HTTP API, advertised to peers (the API itself is `shoal-http`).
     pub http: Option<SocketAddr>,
     /// The token the HTTP API's mutating endpoints ask for; `None` refuses them all.
@@ -92,6 +97,7 @@ impl NodeBuilder {
             name,
             cookie: Cookie::new("shoal-default-cookie").unwrap_or_else(|_| unreachable!("valid literal")),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise: None,
             http: None,
             admin_token: None,
             seeds: Vec::new(),
@@ -148,6 +154,15 @@ impl NodeBuilder {
     pub fn listen(self, addr: SocketAddr) -> Self {
         self.set(|c| {
             c.listen = addr;
+            Ok(())
+        })
+    }
+
+    /// The link and gossip address peers dial, when it is not the one bound (see
+    /// [`NodeConfig::advertise`]).
+    pub fn advertise(self, addr: Option<SocketAddr>) -> Self {
+        self.set(|c| {
+            c.advertise = addr;
             Ok(())
         })
     }

@@ -1,5 +1,6 @@
 //! The `Node` handle: a cloneable front to one running node's tasks.
 
+mod advertise;
 mod chaos;
 mod contract;
 mod driver;
@@ -89,17 +90,18 @@ impl Node {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| NodeError::bind(config.listen, e))?;
-        let listen = listener
+        let bound = listener
             .local_addr()
             .map_err(|e| NodeError::bind(config.listen, e))?;
-        let udp = UdpSocket::bind(listen)
+        let udp = UdpSocket::bind(bound)
             .await
-            .map_err(|e| NodeError::bind(listen, e))?;
+            .map_err(|e| NodeError::bind(bound, e))?;
+        let listen = advertise::link_addr(config.advertise, bound)?;
         let creation = Creation(now_us());
         let local = Member {
             id: NodeId::new(config.name.clone(), creation),
             listen,
-            http: config.http,
+            http: advertise::http_addr(config.http, listen),
             roles: config.roles.clone(),
             version: config.version.clone(),
             protocol: ProtocolRange::CURRENT,
@@ -167,7 +169,7 @@ impl Node {
         let supervisor = start_supervisor(
             &actors, &children, &snapshot, &verdict, &config, &tracker, &cancel,
         );
-        tracing::info!(name = %config.name, %listen, "node started");
+        tracing::info!(name = %config.name, %listen, %bound, "node started");
         let inner = Inner {
             actors,
             singletons,

@@ -39,7 +39,7 @@ impl Cookie {
         let invalid = |what: String, fix: &str| Err(ConfigError::invalid("cookie", &what, fix));
         if secrets.is_empty() {
             return invalid(
-                "<empty>".into(),
+                "<0 bytes>".into(),
                 "use a secret of 1 to 1024 bytes (e.g. 32 random characters)",
             );
         }

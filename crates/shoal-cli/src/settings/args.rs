@@ -34,6 +34,12 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = env::LISTEN, value_name = "IP:PORT")]
     pub(crate) listen: Option<String>,
 
+    /// The link address peers dial, when it is not the one bound (a NAT, a container); port 0
+    /// is the bound port [default: the bound address; with 0.0.0.0, this host's first
+    /// address that is not loopback]
+    #[arg(long, env = env::ADVERTISE, value_name = "IP:PORT")]
+    pub(crate) advertise: Option<String>,
+
     /// Address of the HTTP API; port 0 picks a free one [default: 127.0.0.1:0]
     #[arg(long, env = env::HTTP, value_name = "IP:PORT")]
     pub(crate) http: Option<String>,
@@ -131,6 +137,7 @@ impl fmt::Debug for NodeArgs {
             .field("cookie", &redact(&self.cookie))
             .field("cookie_file", &self.cookie_file)
             .field("listen", &self.listen)
+            .field("advertise", &self.advertise)
             .field("http", &self.http)
             .field("no_http", &self.no_http)
             .field("seeds", &self.seeds)

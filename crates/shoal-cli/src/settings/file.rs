@@ -31,6 +31,8 @@ pub(crate) struct FileSettings {
     pub(crate) cookie_file: Option<PathBuf>,
     /// See `--listen`.
     pub(crate) listen: Option<String>,
+    /// See `--advertise`.
+    pub(crate) advertise: Option<String>,
     /// See `--http`; `false` is `--no-http`, `true` is the default address.
     #[serde(default, deserialize_with = "http_setting")]
     pub(crate) http: Option<HttpSetting>,

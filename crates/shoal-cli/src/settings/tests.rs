@@ -338,3 +338,20 @@ fn ready_min_members_comes_from_the_flag_or_shoal_toml_and_refuses_zero() {
     let f = Fixture::new(Some("ready_min_members = 5\n"));
     assert_eq!(f.resolve(&[]).unwrap().ready_min_members, 5);
 }
+
+#[test]
+fn advertise_comes_from_the_flag_or_shoal_toml_and_refuses_what_is_not_ip_port() {
+    let f = Fixture::new(None);
+    assert_eq!(f.resolve(&[]).unwrap().advertise, None);
+    let flag = f
+        .resolve(&["--listen", "0.0.0.0:7000", "--advertise", "10.1.2.3:0"])
+        .unwrap();
+    assert_eq!(flag.advertise, Some("10.1.2.3:0".parse().unwrap()));
+    let err = f.error(&["--advertise", "pod-1:7000"]);
+    assert!(err.contains("--advertise") && err.contains("IP:PORT"), "{err}");
+    let f = Fixture::new(Some("advertise = \"10.9.9.9:7100\"\n"));
+    assert_eq!(
+        f.resolve(&[]).unwrap().advertise,
+        Some("10.9.9.9:7100".parse().unwrap())
+    );
+}

@@ -25,6 +25,7 @@ impl NodeBuilder {
     /// | `SHOAL_NAME` | node name | `node-<pid>` |
     /// | `SHOAL_COOKIE` or `SHOAL_COOKIE_FILE` | the cluster secret | error: one is required |
     /// | `SHOAL_LISTEN` | link and gossip address | `127.0.0.1:0` |
+    /// | `SHOAL_ADVERTISE` | the link address peers dial, if not the bound one | the bound address |
     /// | `SHOAL_HTTP` | HTTP address to advertise | none |
     /// | `SHOAL_SEEDS` | comma-separated `host:port` | none |
     /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `none` | `local,static` |
@@ -44,11 +45,12 @@ impl NodeBuilder {
             Ok(secret) => builder.cookie(secret),
             Err(e) => builder.fail(e),
         };
-        for (var, apply) in [(env::LISTEN, true), (env::HTTP, false)] {
+        for var in [env::LISTEN, env::HTTP, env::ADVERTISE] {
             let Some(text) = lookup(var) else { continue };
             builder = match text.parse::<SocketAddr>() {
-                Ok(addr) if apply => builder.listen(addr),
-                Ok(addr) => builder.http(Some(addr)),
+                Ok(addr) if var == env::LISTEN => builder.listen(addr),
+                Ok(addr) if var == env::HTTP => builder.http(Some(addr)),
+                Ok(addr) => builder.advertise(Some(addr)),
                 Err(_) => builder.fail(ConfigError::invalid(
                     var,
                     &text,
