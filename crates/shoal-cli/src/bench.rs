@@ -12,6 +12,7 @@ mod failover;
 mod formation;
 mod in_process;
 mod messaging;
+mod page;
 pub(crate) mod procfs;
 mod registry;
 mod soak;

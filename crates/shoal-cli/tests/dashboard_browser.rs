@@ -30,9 +30,7 @@ use shoal_api::client::http_request_with_body;
 mod common;
 use common::nodes_using;
 
-#[path = "browser/webdriver.rs"]
-mod webdriver;
-use webdriver::{Chromedriver, Session};
+use shoal_harness::webdriver::{Chromedriver, Session};
 
 /// The demo's supervised counters (`shoal node --demo`).
 const COUNTERS: usize = 24;

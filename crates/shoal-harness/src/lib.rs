@@ -2,7 +2,8 @@
 //! run`) and for the test kit: [`NodeProcess`], one node process that follows the launcher
 //! contract of [`shoal_api`] (the ready line, event lines, the `SHOAL_*` variables), and
 //! [`chaos`], a fault-injection harness with a seeded schedule, a recorded history and a
-//! checker of the README's guarantees.
+//! checker of the README's guarantees; and [`webdriver`], a small WebDriver client that drives
+//! headless Chromium (the dashboard's browser test, `shoal bench dashboard`).
 //!
 //! It does not link the node: it speaks to node processes only through their stdout, their
 //! signals and their HTTP API.
@@ -21,6 +22,7 @@
 
 pub mod chaos;
 mod process;
+pub mod webdriver;
 
 pub use process::NodeProcess;
 pub use shoal_api::Ready;

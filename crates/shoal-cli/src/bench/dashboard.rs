@@ -1,7 +1,8 @@
 //! `shoal bench dashboard`: 10 node processes with 10,000 idle actors each, and what the
 //! dashboard costs on them:
 //! - the answers a page's first render needs (`/api/cluster`, the first actor page over
-//!   100,000 actors), timed from a client;
+//!   100,000 actors), timed from a client; and the page itself in headless Chromium (when
+//!   `chromedriver` is installed): its first full render and its first actor page;
 //! - CPU per node with no page watching, then with one feed open (what one page causes on
 //!   the nodes; the gathering node apart from the others);
 //! - a `kill -9` of a node: time until the feed shows it unreachable, and until it shows it
@@ -35,6 +36,15 @@ pub(crate) fn run(bin: &std::path::Path, trials: usize) -> anyhow::Result<Value>
     }
     let gatherer = http(&cluster.nodes[0])?;
     let (cluster_ms, actors_ms) = first_render_answers(gatherer, trials)?;
+    let page = super::page::measure(&format!("http://{gatherer}/"), trials);
+    let (render_ms, page_actors_ms): (Vec<f64>, Vec<f64>) = match &page {
+        Ok(times) => times.iter().map(|t| (t.first_render_ms, t.actors_ms)).unzip(),
+        Err(e) => {
+            eprintln!("no browser figures: {e}");
+            (Vec::new(), Vec::new())
+        }
+    };
+    let figure = |v: &[f64], f: fn(&[f64]) -> f64| (!v.is_empty()).then(|| round2(f(v)));
     let pids: Vec<u32> = cluster.nodes.iter().map(NodeProcess::pid).collect();
     let idle = procfs::cpu_percent(&pids, CPU_WINDOW);
     let mut feed = Feed::open(gatherer, ASK).context("opening the feed")?;
@@ -51,6 +61,10 @@ pub(crate) fn run(bin: &std::path::Path, trials: usize) -> anyhow::Result<Value>
         "cluster_answer_max_ms": round2(max(&cluster_ms)),
         "actors_first_page_p50_ms": round2(median(&actors_ms)),
         "actors_first_page_max_ms": round2(max(&actors_ms)),
+        "page_first_render_p50_ms": figure(&render_ms, median),
+        "page_first_render_max_ms": figure(&render_ms, max),
+        "page_actors_shown_p50_ms": figure(&page_actors_ms, median),
+        "page_actors_shown_max_ms": figure(&page_actors_ms, max),
         "cpu_idle_mean_percent": round2(mean(&idle)),
         "cpu_idle_max_percent": round2(max(&idle)),
         "cpu_watched_gatherer_percent": round2(watched.first().copied().unwrap_or(0.0)),

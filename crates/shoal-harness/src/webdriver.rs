@@ -4,7 +4,8 @@
 //!
 //! [`Chromedriver`] owns the driver process (and the Chromium it starts: the same process
 //! group); dropping it kills the group, so no browser outlives the test, whatever path it
-//! takes. [`Session`] deletes its browser session when dropped.
+//! takes. [`Session`] deletes its browser session when dropped. Used by the dashboard's
+//! browser test and `shoal bench dashboard`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -31,7 +32,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// A running `chromedriver`, killed with its process group (and so its browsers) on drop.
 /// It and its browsers get a private `TMPDIR` (their log, profiles and the sockets Chromium
 /// leaves behind), removed on drop too.
-pub(crate) struct Chromedriver {
+pub struct Chromedriver {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
@@ -41,7 +42,7 @@ pub(crate) struct Chromedriver {
 impl Chromedriver {
     /// Starts `chromedriver` on a free loopback port and waits until it answers `/status`.
     /// Fails with the command that installs it when it or Chromium is missing.
-    pub(crate) fn start() -> Result<Self, String> {
+    pub fn start() -> Result<Self, String> {
         let driver = which("chromedriver").unwrap_or_else(|| PathBuf::from(CHROMEDRIVER));
         let browser = chromium_binary();
         if !driver.exists() || browser.is_none() {
@@ -110,7 +111,7 @@ impl Chromedriver {
     }
 
     /// Opens a browser session: headless Chromium, `--no-sandbox` (CI runs as root).
-    pub(crate) fn session(&self) -> Result<Session, String> {
+    pub fn session(&self) -> Result<Session, String> {
         let browser = chromium_binary().unwrap_or_else(|| PathBuf::from(CHROMIUM));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -253,10 +254,10 @@ fn command(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> 
 
 /// An element found on the page (valid until the page replaces it).
 #[derive(Clone, Debug)]
-pub(crate) struct Element(String);
+pub struct Element(String);
 
 /// One browser session; deleted (its browser closed) on drop.
-pub(crate) struct Session {
+pub struct Session {
     addr: SocketAddr,
     id: String,
 }
@@ -272,23 +273,23 @@ impl Session {
     }
 
     /// Navigates to `url` and waits for the page to load.
-    pub(crate) fn goto(&self, url: &str) -> Result<(), String> {
+    pub fn goto(&self, url: &str) -> Result<(), String> {
         self.cmd("POST", "/url", Some(json!({"url": url}))).map(drop)
     }
 
     /// The first element matching the CSS `selector`, or `None`.
-    pub(crate) fn find(&self, selector: &str) -> Result<Option<Element>, String> {
+    pub fn find(&self, selector: &str) -> Result<Option<Element>, String> {
         Ok(self.find_all(selector)?.into_iter().next())
     }
 
     /// The first element matching `selector`; an error naming the selector if none does.
-    pub(crate) fn get(&self, selector: &str) -> Result<Element, String> {
+    pub fn get(&self, selector: &str) -> Result<Element, String> {
         self.find(selector)?
             .ok_or_else(|| format!("no element matches {selector:?} on the page"))
     }
 
     /// Every element matching the CSS `selector`.
-    pub(crate) fn find_all(&self, selector: &str) -> Result<Vec<Element>, String> {
+    pub fn find_all(&self, selector: &str) -> Result<Vec<Element>, String> {
         let value = self.cmd(
             "POST",
             "/elements",
@@ -303,14 +304,14 @@ impl Session {
     }
 
     /// Clicks `element` as a user would (scrolled into view; refused if covered).
-    pub(crate) fn click(&self, element: &Element) -> Result<(), String> {
+    pub fn click(&self, element: &Element) -> Result<(), String> {
         self.cmd("POST", &format!("/element/{}/click", element.0), Some(json!({})))
             .map(drop)
     }
 
     /// Clicks the first element matching `selector`, looking it up again if the page
     /// replaced it meanwhile (the dashboard redraws its tables every second).
-    pub(crate) fn click_css(&self, selector: &str) -> Result<(), String> {
+    pub fn click_css(&self, selector: &str) -> Result<(), String> {
         let mut last = String::new();
         for _ in 0..5 {
             match self.get(selector).and_then(|e| self.click(&e)) {
@@ -327,7 +328,7 @@ impl Session {
     }
 
     /// Empties an input, then types `text` into it.
-    pub(crate) fn type_into(&self, selector: &str, text: &str) -> Result<(), String> {
+    pub fn type_into(&self, selector: &str, text: &str) -> Result<(), String> {
         let element = self.get(selector)?;
         self.cmd("POST", &format!("/element/{}/clear", element.0), Some(json!({})))?;
         self.cmd(
@@ -339,20 +340,20 @@ impl Session {
     }
 
     /// The rendered text of `element`.
-    pub(crate) fn text(&self, element: &Element) -> Result<String, String> {
+    pub fn text(&self, element: &Element) -> Result<String, String> {
         let v = self.cmd("GET", &format!("/element/{}/text", element.0), None)?;
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
     /// The attribute `name` of `element`, if it has one.
-    pub(crate) fn attr(&self, element: &Element, name: &str) -> Result<Option<String>, String> {
+    pub fn attr(&self, element: &Element, name: &str) -> Result<Option<String>, String> {
         let v = self.cmd("GET", &format!("/element/{}/attribute/{name}", element.0), None)?;
         Ok(v.as_str().map(str::to_owned))
     }
 
     /// Runs `script` (a function body; `arguments[i]` are `args`) in the page and returns
     /// what it returns.
-    pub(crate) fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, String> {
+    pub fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, String> {
         self.cmd(
             "POST",
             "/execute/sync",
@@ -361,7 +362,7 @@ impl Session {
     }
 
     /// A PNG of the viewport.
-    pub(crate) fn screenshot(&self) -> Result<Vec<u8>, String> {
+    pub fn screenshot(&self) -> Result<Vec<u8>, String> {
         let v = self.cmd("GET", "/screenshot", None)?;
         base64::engine::general_purpose::STANDARD
             .decode(v.as_str().unwrap_or_default())
