@@ -35,6 +35,10 @@ pub(crate) const MAX_STREAMS: usize = 32;
 /// How often the feed gathers.
 const EVERY: Duration = Duration::from_secs(1);
 
+/// The shortest time between two gatherings (a membership event brings the next one
+/// forward, down to this).
+const SOONEST: Duration = Duration::from_millis(250);
+
 /// How long one gathering waits for each member: less than a tick, so a member that
 /// vanished delays nothing.
 const TICK_DEADLINE: Duration = Duration::from_millis(900);
@@ -125,19 +129,23 @@ async fn gather_loop(api: Api, sender: broadcast::Sender<Arc<str>>) {
     let mut ticks = tokio::time::interval(EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut membership = api.node.subscribe();
+    let mut last = tokio::time::Instant::now();
     loop {
-        // A membership change is shown at once, not at the next second.
+        // A membership change is shown at once, not at the next second; a flapping member
+        // makes at most one gathering per `SOONEST` beyond the ticks.
         tokio::select! {
             _ = ticks.tick() => {}
             changed = membership.recv() => {
                 if matches!(changed, Err(broadcast::error::RecvError::Closed)) {
                     return;
                 }
+                tokio::time::sleep_until(last + SOONEST).await;
                 // One gathering for a burst of events.
                 while membership.try_recv().is_ok() {}
                 ticks.reset();
             }
         }
+        last = tokio::time::Instant::now();
         if api.feed.nobody_listens(&sender) {
             return;
         }
