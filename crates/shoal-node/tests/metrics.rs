@@ -81,10 +81,17 @@ fn scrape(node: &Node) -> String {
 }
 
 async fn pair() -> (Node, Node) {
-    let a = Node::builder().name("a").cookie("m").start().await.unwrap();
+    let a = Node::builder()
+        .name("a")
+        .cookie("m")
+        .local_discovery(None)
+        .start()
+        .await
+        .unwrap();
     let b = Node::builder()
         .name("b")
         .cookie("m")
+        .local_discovery(None)
         .seeds([a.listen_addr().to_string()])
         .start()
         .await
@@ -153,7 +160,12 @@ async fn every_documented_family_is_written_with_its_type() {
 
 #[tokio::test]
 async fn series_do_not_grow_with_the_number_of_actors() {
-    let a = Node::builder().name("solo").start().await.unwrap();
+    let a = Node::builder()
+        .name("solo")
+        .local_discovery(None)
+        .start()
+        .await
+        .unwrap();
     let first: Vec<_> = (0..10).map(|_| a.actors().spawn(Echo::default())).collect();
     let before = series(&scrape(&a));
     let more: Vec<_> = (0..500).map(|_| a.actors().spawn(Echo::default())).collect();
@@ -173,7 +185,12 @@ async fn series_do_not_grow_with_the_number_of_actors() {
 
 #[tokio::test]
 async fn messages_handled_by_stopped_actors_stay_counted() {
-    let a = Node::builder().name("solo").start().await.unwrap();
+    let a = Node::builder()
+        .name("solo")
+        .local_discovery(None)
+        .start()
+        .await
+        .unwrap();
     let echo = a.actors().spawn(Echo::default());
     for _ in 0..3 {
         echo.call(EchoCall::Received, WAIT).await.unwrap();
