@@ -14,6 +14,7 @@
 //! [`Collector`]: prometheus_client::collector::Collector
 
 mod collector;
+mod events;
 mod histogram;
 mod write;
 

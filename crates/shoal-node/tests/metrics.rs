@@ -45,6 +45,16 @@ const FAMILIES: &[(&str, &str)] = &[
     ("shoal_groups", "gauge"),
     ("shoal_group_members", "gauge"),
     ("shoal_supervisor_children", "gauge"),
+    ("shoal_membership_events_total", "counter"),
+    ("shoal_split_brain_decisions_total", "counter"),
+    ("shoal_registry_conflicts_total", "counter"),
+    ("shoal_restarts_total", "counter"),
+    ("shoal_child_starts_total", "counter"),
+    ("shoal_child_stops_total", "counter"),
+    ("shoal_handoffs_total", "counter"),
+    ("shoal_singleton_changes_total", "counter"),
+    ("shoal_chaos_actions_total", "counter"),
+    ("shoal_actors_killed_total", "counter"),
 ];
 
 /// The `# TYPE` lines of `text`: family name to type.

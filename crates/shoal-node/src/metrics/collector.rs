@@ -409,7 +409,8 @@ impl Collector for NodeCollector {
         self.refused(&mut enc)?;
         self.actors(&mut enc)?;
         self.registry(&mut enc)?;
-        self.supervisor(&mut enc)
+        self.supervisor(&mut enc)?;
+        super::events::Counts(self.sources.actors.history().counts()).encode(&mut enc)
     }
 }
 
