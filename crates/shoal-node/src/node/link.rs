@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use shoal_proto::{
     ConnId, Cookie, HANDSHAKE_MAX_FRAME_LEN, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role,
     Step, decode_hot,
@@ -25,7 +25,7 @@ use super::chaos::Chaos;
 use super::driver::Input;
 use super::link_counters::HandshakeReason;
 use super::outbox::{Limits, Outbox, outbox};
-use super::peer_counters::{PeerCounters, PeerTable};
+use super::peer_counters::{InTally, PeerCounters, PeerTable};
 use crate::actor::{Actors, Origin};
 use crate::distributed::Table;
 
@@ -461,11 +461,21 @@ async fn read_loop(
     ctx: &LinkContext,
 ) {
     let mut frames = futures_util::stream::iter(early).chain(&mut reader);
-    while let Some(frame) = frames.next().await {
+    let mut tally = InTally::new(traffic);
+    loop {
+        // Counted frames go to the peer's counters before the reader waits (see `InTally`).
+        let next = match frames.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                tally.flush();
+                frames.next().await
+            }
+        };
+        let Some(frame) = next else { return };
         match frame {
             Ok(_) if ctx.chaos.blocks(&origin.peer.name) => {}
             Ok(frame) => {
-                traffic.count_in(frame.len());
+                tally.count(frame.len());
                 if dispatch(frame, origin, ctx).is_break() {
                     return;
                 }

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use shoal_proto::NodeName;
 
 /// Traffic on the links to one peer name, summed over every link to it (each life, each
-/// reconnect). Inbound counts cost the link's reader two relaxed atomic adds per frame;
-/// outbound ones are added once per buffer the writer takes (many frames), and the frame
-/// count itself is kept under the outbox's lock, which every send already takes.
+/// reconnect). The link's reader counts frames in a local [`InTally`] and adds them here in
+/// batches; outbound counts are added once per buffer the writer takes (many frames), and
+/// the frame count itself is kept under the outbox's lock, which every send takes anyway.
+/// So no frame costs an atomic operation of its own.
 #[derive(Debug, Default)]
 pub(crate) struct PeerCounters {
     /// Frames read from the peer.
@@ -27,16 +28,63 @@ pub(crate) struct PeerCounters {
 }
 
 impl PeerCounters {
-    /// Counts one frame of `len` body bytes read from the peer.
-    pub(crate) fn count_in(&self, len: usize) {
-        self.frames_in.fetch_add(1, Ordering::Relaxed);
-        self.bytes_in.fetch_add(len as u64 + 4, Ordering::Relaxed);
+    /// Counts `frames` frames, `bytes` bytes in all, read from the peer.
+    pub(crate) fn count_in(&self, frames: u64, bytes: u64) {
+        self.frames_in.fetch_add(frames, Ordering::Relaxed);
+        self.bytes_in.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Counts `frames` frames, `bytes` bytes in all, taken for writing.
     pub(crate) fn count_out(&self, frames: u64, bytes: usize) {
         self.frames_out.fetch_add(frames, Ordering::Relaxed);
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// Frames a link's reader has read and not yet added to its peer's [`PeerCounters`]: the
+/// reader adds them before it waits for the socket ([`InTally::flush`]), every
+/// [`InTally::BATCH`] frames while frames keep coming, and when the tally is dropped. A
+/// scrape therefore lags a busy link by at most that many frames.
+pub(crate) struct InTally<'a> {
+    counters: &'a PeerCounters,
+    frames: u64,
+    bytes: u64,
+}
+
+impl<'a> InTally<'a> {
+    /// Frames counted before they are added to the peer's counters, at the latest.
+    pub(crate) const BATCH: u64 = 256;
+
+    pub(crate) fn new(counters: &'a PeerCounters) -> Self {
+        Self {
+            counters,
+            frames: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Counts one frame of `len` body bytes (plus its 4-byte length prefix).
+    pub(crate) fn count(&mut self, len: usize) {
+        self.frames += 1;
+        self.bytes += len as u64 + 4;
+        if self.frames >= Self::BATCH {
+            self.flush();
+        }
+    }
+
+    /// Adds what was counted to the peer's counters.
+    pub(crate) fn flush(&mut self) {
+        if self.frames > 0 {
+            self.counters.count_in(self.frames, self.bytes);
+            self.frames = 0;
+            self.bytes = 0;
+        }
+    }
+}
+
+impl Drop for InTally<'_> {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 
@@ -79,6 +127,27 @@ mod tests {
 
     fn name(text: &str) -> NodeName {
         NodeName::new(text).expect("a valid name")
+    }
+
+    #[test]
+    fn a_tally_adds_its_frames_in_batches_on_flush_and_on_drop() {
+        let counters = PeerCounters::default();
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut tally = InTally::new(&counters);
+        for _ in 0..InTally::BATCH - 1 {
+            tally.count(6);
+        }
+        assert_eq!(load(&counters.frames_in), 0);
+        tally.count(6);
+        assert_eq!(load(&counters.frames_in), InTally::BATCH);
+        assert_eq!(load(&counters.bytes_in), InTally::BATCH * 10);
+        tally.count(1);
+        tally.flush();
+        assert_eq!(load(&counters.frames_in), InTally::BATCH + 1);
+        tally.count(1);
+        drop(tally);
+        assert_eq!(load(&counters.frames_in), InTally::BATCH + 2);
+        assert_eq!(load(&counters.bytes_in), InTally::BATCH * 10 + 10);
     }
 
     #[test]
