@@ -1,5 +1,5 @@
-//! A real Prometheus server (Debian's `prometheus` package) scrapes `GET /metrics` of a
-//! three-node cluster, and a PromQL query over what it scraped returns the member counts;
+//! `GET /metrics` answers without a token in the Prometheus text format; and a real
+//! Prometheus server (Debian's `prometheus` package) scrapes it on a three-node cluster, and a PromQL query over what it scraped returns the member counts;
 //! `promtool check metrics` accepts every node's output. CI installs the package in
 //! `.ci/run`; on a machine without it this test skips and says how to install it, or fails
 //! where `SHOAL_REQUIRE_TOOLS` is set (CI).
@@ -158,6 +158,29 @@ fn missing_tools() -> Option<String> {
             .is_ok_and(|s| s.success());
         (!runs).then(|| format!("`{tool}` does not run: {INSTALL}"))
     })
+}
+
+/// Needs no Prometheus: the route is open (no token) and answers in the text format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_without_a_token_in_the_prometheus_text_format() {
+    let (node, addr) = common::served_node("metrics-open", "secret").await;
+    let (head, body) = tokio::task::spawn_blocking(move || scrape(addr)).await.unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    assert!(body.contains("# TYPE shoal_members gauge\n"), "{body}");
+    assert!(body.contains("shoal_members{state=\"alive\"} 1\n"), "{body}");
+    assert!(body.contains("shoal_node_info{name=\"metrics-open\","), "{body}");
+    let (status, _) = tokio::task::spawn_blocking(move || {
+        http_request(addr, "POST", "/metrics", None, Duration::from_secs(5)).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 405, "/metrics only reads");
+    node.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
