@@ -1,8 +1,9 @@
 //! `GET /metrics` answers without a token in the Prometheus text format; and a real
-//! Prometheus server (Debian's `prometheus` package) scrapes it on a three-node cluster, and a PromQL query over what it scraped returns the member counts;
-//! `promtool check metrics` accepts every node's output. CI installs the package in
-//! `.ci/run`; on a machine without it this test skips and says how to install it, or fails
-//! where `SHOAL_REQUIRE_TOOLS` is set (CI).
+//! Prometheus server (Debian's `prometheus` package) scrapes it on a three-node cluster, and
+//! a PromQL query over what it scraped returns the member counts; `promtool check metrics`
+//! accepts every node's output. CI installs the package in `.ci/run`; on a machine without
+//! it the second test skips and says how to install it, or fails where `SHOAL_REQUIRE_TOOLS`
+//! is set (CI).
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
