@@ -16,6 +16,7 @@
 mod collector;
 mod events;
 mod histogram;
+mod type_counts;
 mod write;
 
 use prometheus_client::registry::Registry;

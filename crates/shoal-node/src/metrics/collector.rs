@@ -10,6 +10,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 use shoal_proto::Liveness;
 use tokio::sync::watch;
 
+use super::type_counts::TypeCounts;
 use super::write::{counter, counters, gauge, gauges, histograms};
 use crate::Snapshot;
 use crate::actor::Actors;
@@ -374,29 +375,6 @@ impl NodeCollector {
             "Children in this node's view of the distributed supervisor's table, by state.",
             states.map(|(s, n)| ([("state", s)], n)),
         )
-    }
-}
-
-/// Actors per type. A program has few actor types, and each type's name is one `&'static
-/// str`, so a short list compared by address first beats hashing the name once per actor.
-#[derive(Default)]
-struct TypeCounts(Vec<(&'static str, u64)>);
-
-impl TypeCounts {
-    fn add(&mut self, type_name: &'static str) {
-        let found = self
-            .0
-            .iter_mut()
-            .find(|(t, _)| std::ptr::eq(*t, type_name) || *t == type_name);
-        match found {
-            Some((_, n)) => *n += 1,
-            None => self.0.push((type_name, 1)),
-        }
-    }
-
-    fn sorted(mut self) -> Vec<(&'static str, u64)> {
-        self.0.sort_unstable();
-        self.0
     }
 }
 
