@@ -12,6 +12,7 @@ mod failover;
 mod formation;
 mod in_process;
 mod messaging;
+mod metrics;
 mod page;
 pub(crate) mod procfs;
 mod registry;
@@ -39,6 +40,8 @@ pub(crate) enum Scenario {
     /// The dashboard on 10 nodes with 10,000 actors each: answers for a first render, CPU
     /// watched and not, a kill shown on the live feed, the history's memory.
     Dashboard,
+    /// One `/metrics` scrape of a node running 10,000 actors (3 nodes in this process).
+    Metrics,
 }
 
 /// Arguments of `shoal bench`.
@@ -74,6 +77,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Registry => registry::run()?,
         Scenario::Failover => failover::run(trials)?,
         Scenario::Dashboard => dashboard::run(&bin, trials)?,
+        Scenario::Metrics => metrics::run()?,
     };
     if args.json {
         outln!("{figures}");

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /health`, `GET /health/live` | `{"status":"ok"}` while the node runs |
 //! | `GET /health/ready` | `{"status":"ready"}` while `Node::ready_for_probe` holds (found its cluster, enough live members, not isolated, not leaving); else 503 with why |
+//! | `GET /metrics` | this node's metrics in the Prometheus text format (version 0.0.4); every family is in `docs/metrics.md` |
 //! | `GET /api/node` | this node: name, creation, version, addresses, roles, uptime, counters (`stats.http`: the HTTP server's connections) |
 //! | `GET /api/members` | every live member, this node first: state, addresses, RTT, last heard |
 //! | `GET /api/actors` | every actor on this node: pid, name, type, parent, status, mailbox depth, handled, restarts, uptime |
@@ -57,6 +58,7 @@ mod history;
 mod json_errors;
 mod limits;
 mod message;
+mod metrics;
 mod params;
 mod peer;
 mod proxy;
@@ -144,6 +146,7 @@ fn routes(
         .route("/health", get(health))
         .route("/health/live", get(health))
         .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics::scrape))
         .route("/api/node", get(node_info))
         .route("/api/members", get(members))
         .route("/api/actors", get(actors::list))

@@ -47,6 +47,7 @@ pub mod discovery;
 pub mod distributed;
 pub mod error;
 pub mod history;
+pub mod metrics;
 pub mod node;
 mod node_event;
 mod registry;

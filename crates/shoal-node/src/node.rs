@@ -4,14 +4,18 @@ mod advertise;
 mod chaos;
 mod contract;
 mod driver;
+mod gossip_counters;
 mod launcher;
 mod link;
 mod link_counters;
 mod outbox;
+mod peer_counters;
 mod readiness;
 mod shutdown;
 
+pub(crate) use self::gossip_counters::GossipCounters;
 pub(crate) use self::link_counters::LinkCounters;
+pub(crate) use self::peer_counters::{PeerCounters, PeerTable};
 pub use self::readiness::NotReady;
 
 use std::net::SocketAddr;
@@ -47,6 +51,7 @@ struct Inner {
     snapshot: watch::Receiver<Snapshot>,
     events: broadcast::Sender<NodeEvent>,
     counters: Arc<LinkCounters>,
+    metrics: crate::metrics::Metrics,
     failure: Arc<OnceLock<NodeError>>,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -114,6 +119,8 @@ impl Node {
         let (inputs, inputs_rx) = mpsc::unbounded_channel();
         let (events, first_events) = broadcast::channel(1024);
         let counters = Arc::new(LinkCounters::default());
+        let gossip = Arc::new(GossipCounters::default());
+        let peers = Arc::new(PeerTable::default());
         let actors = Actors::new(local.id.clone(), cancel.child_token(), tracker.clone());
         register_diagnostics(&actors);
         let children = Arc::new(Table::new(local.id.clone(), actors.remote().clone()));
@@ -128,6 +135,8 @@ impl Node {
             inputs_rx,
             events: events.clone(),
             counters: counters.clone(),
+            gossip: gossip.clone(),
+            peers: peers.clone(),
             cancel: cancel.clone(),
             tracker: tracker.clone(),
         };
@@ -170,6 +179,17 @@ impl Node {
             &actors, &children, &snapshot, &verdict, &config, &tracker, &cancel,
         );
         tracing::info!(name = %config.name, %listen, %bound, "node started");
+        let started = Instant::now();
+        let metrics = crate::metrics::Metrics::new(crate::metrics::Sources {
+            snapshot: snapshot.clone(),
+            verdict: verdict.clone(),
+            links: counters.clone(),
+            gossip,
+            peers,
+            actors: actors.clone(),
+            supervisor: supervisor.clone(),
+            started,
+        });
         let inner = Inner {
             actors,
             singletons,
@@ -180,11 +200,12 @@ impl Node {
             snapshot,
             events,
             counters,
+            metrics,
             failure,
             _stop_on_drop: cancel.clone().drop_guard(),
             cancel,
             tracker,
-            started: Instant::now(),
+            started,
             first_events: std::sync::Mutex::new(Some(first_events)),
             admin_token: config.admin_token.clone(),
             ready_min_members: config.ready_min_members,
@@ -385,6 +406,16 @@ impl Node {
             actor_frames_received: a.frames_in.load(Ordering::Relaxed),
             membership: self.inner.snapshot.borrow().stats,
         }
+    }
+
+    /// Appends every metric of this node to `out` in the Prometheus text format, version
+    /// 0.0.4 (serve it with [`crate::metrics::CONTENT_TYPE`]); `docs/metrics.md` lists the
+    /// families. Values are read now from the node's state: a scrape costs time in
+    /// proportion to the actors on this node (one pass over the actor table, under its read
+    /// lock) and the children in the supervisor's table, and nothing between scrapes.
+    /// Fails only if writing to `out` fails, which a `String` never does.
+    pub fn encode_metrics(&self, out: &mut String) -> std::fmt::Result {
+        self.inner.metrics.encode(out)
     }
 
     /// How long the node has run.

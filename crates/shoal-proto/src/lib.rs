@@ -59,6 +59,7 @@ pub use handshake::{Handshake, HandshakeError, Role, Step};
 pub use member::{Member, PROTOCOL_VERSION, ProtocolRange};
 pub use membership::{
     ConnId, DownReason, Event, Liveness, MemberStatus, Membership, MembershipConfig, MembershipStats, Output,
+    SwimStats,
 };
 pub use node_id::{Creation, NodeId, NodeName};
 pub use registry::{Change, RegisterError, Registration, Registry, RegistryFrame, RegistryOutput};

@@ -83,6 +83,17 @@ pub struct MembershipStats {
     pub indirect: u64,
 }
 
+/// Counters of SWIM's work, for metrics. Kept apart from [`MembershipStats`] because they
+/// change every probe period: the driver publishes those in its snapshot, and watchers of
+/// the snapshot should not wake that often.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwimStats {
+    /// Direct probes foca sent (each arms one indirect-probe timer, counted here).
+    pub probes: u64,
+    /// Members foca marked suspect (each arms one suspect-to-down timer, counted here).
+    pub suspicions: u64,
+}
+
 /// Membership of one node. See the module doc for the call order.
 pub struct Membership {
     local: Member,
@@ -121,6 +132,7 @@ pub struct Membership {
     leaving: bool,
     left: bool,
     stats: MembershipStats,
+    swim_stats: SwimStats,
 }
 
 impl Membership {
@@ -154,6 +166,7 @@ impl Membership {
             leaving: false,
             left: false,
             stats: MembershipStats::default(),
+            swim_stats: SwimStats::default(),
         }
     }
 
@@ -528,6 +541,11 @@ impl Membership {
     /// Counters of refused input.
     pub fn stats(&self) -> MembershipStats {
         self.stats
+    }
+
+    /// Counters of SWIM probes and suspicions since the core was made.
+    pub fn swim_stats(&self) -> SwimStats {
+        self.swim_stats
     }
 
     /// Whether a suspect-to-down `timer` still stands: that exact life is still suspect at

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -47,6 +47,13 @@ impl<A: Actor> ActorRef<A> {
     /// Sends `request` and waits at most `timeout` for the reply. Fails at once when the
     /// mailbox is full or the actor has stopped, and with `Stopped` when it stops first.
     pub async fn call(&self, request: A::Call, timeout: Duration) -> Result<A::Reply, CallError> {
+        let started = Instant::now();
+        let result = self.call_timed(request, timeout).await;
+        self.cell.messages.call_local.observe(started.elapsed());
+        result
+    }
+
+    async fn call_timed(&self, request: A::Call, timeout: Duration) -> Result<A::Reply, CallError> {
         let (tx, rx) = oneshot::channel();
         self.mailbox
             .try_send(Envelope::Call(request, Responder::Local(tx)))
@@ -59,13 +66,15 @@ impl<A: Actor> ActorRef<A> {
     }
 
     fn refused<T>(&self, e: &PushError<T>) -> SendError {
-        match e {
+        let e = match e {
             PushError::Full(_) => {
                 self.cell.count_dropped();
                 SendError::MailboxFull
             }
             PushError::Closed(_) => SendError::NoProc,
-        }
+        };
+        self.cell.messages.count_local_refusal(&e);
+        e
     }
 }
 

@@ -109,6 +109,8 @@ pub(crate) struct Cell {
     watchers: Mutex<Watchers>,
     /// The lease this actor needs to act, if any ([`super::Fence`]).
     fence: OnceLock<Arc<super::Fence>>,
+    /// The node's message counters (refusals and call latency through [`super::ActorRef`]).
+    pub(crate) messages: Arc<super::MessageCounters>,
 }
 
 impl Cell {
@@ -118,6 +120,7 @@ impl Cell {
         signals: mpsc::UnboundedSender<SysSignal>,
         inbox: Box<dyn Inbox>,
         halt: CancellationToken,
+        messages: Arc<super::MessageCounters>,
     ) -> Self {
         Self {
             pid,
@@ -132,6 +135,7 @@ impl Cell {
             dropped: AtomicU64::new(0),
             watchers: Mutex::new(Watchers::default()),
             fence: OnceLock::new(),
+            messages,
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::cell::Cell;
+use super::message_counters::MessageCounters;
 
 /// The local actors by id. foldhash, not SipHash: every local send and call looks an actor
 /// up here, and ids are not chosen by peers.
@@ -15,8 +16,8 @@ type ActorTable = HashMap<u64, Arc<Cell>, foldhash::fast::FixedState>;
 pub(crate) struct Cells {
     table: RwLock<ActorTable>,
     next_id: AtomicU64,
-    /// Messages handled by actors no longer in the table.
-    retired_handled: AtomicU64,
+    /// The node's message counters; every cell holds them too.
+    messages: Arc<MessageCounters>,
 }
 
 impl Default for Cells {
@@ -24,34 +25,52 @@ impl Default for Cells {
         Self {
             table: RwLock::default(),
             next_id: AtomicU64::new(1),
-            retired_handled: AtomicU64::new(0),
+            messages: Arc::default(),
         }
     }
 }
 
 impl Cells {
-    /// Adds the cell `make` builds for a fresh id.
-    pub(crate) fn insert(&self, make: impl FnOnce(u64) -> Cell) -> Arc<Cell> {
+    /// Adds the cell `make` builds for a fresh id and the node's message counters.
+    pub(crate) fn insert(&self, make: impl FnOnce(u64, Arc<MessageCounters>) -> Cell) -> Arc<Cell> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let cell = Arc::new(make(id));
+        let cell = Arc::new(make(id, self.messages.clone()));
         self.write().insert(id, cell.clone());
         cell
     }
 
-    /// Removes actor `id` (its task records its exit).
+    /// Removes actor `id` (its task records its exit). What it handled stays counted in the
+    /// node's total (under the table's lock, so a [`Cells::census`] sees it once).
     pub(crate) fn remove(&self, id: u64) {
         let mut table = self.write();
         if let Some(cell) = table.remove(&id) {
-            // Under the write lock, so `handled_total` never counts it twice or not at all.
-            self.retired_handled.fetch_add(cell.handled(), Ordering::Relaxed);
+            self.messages
+                .retired_handled
+                .fetch_add(cell.handled(), Ordering::Relaxed);
         }
+    }
+
+    /// The node's message counters.
+    pub(crate) fn messages(&self) -> &Arc<MessageCounters> {
+        &self.messages
+    }
+
+    /// Runs `visit` on every cell in the table, fenced or not, under its read lock; returns
+    /// the messages handled by actors that left it, read under the same lock, so that with
+    /// the cells' own counts each message is counted once. `visit` must not touch the table.
+    pub(crate) fn census(&self, mut visit: impl FnMut(&Cell)) -> u64 {
+        let table = self.read();
+        for cell in table.values() {
+            visit(cell);
+        }
+        self.messages.retired_handled.load(Ordering::Relaxed)
     }
 
     /// Messages handled by this node's actors since it started, those that stopped included.
     pub(crate) fn handled_total(&self) -> u64 {
-        let table = self.read();
-        let live: u64 = table.values().map(|c| c.handled()).sum();
-        live + self.retired_handled.load(Ordering::Relaxed)
+        let mut live = 0;
+        let retired = self.census(|cell| live += cell.handled());
+        live + retired
     }
 
     /// The actor `id`, unless it stopped or its fence lapsed.

@@ -93,6 +93,22 @@ impl Remote {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
     }
 
+    /// Bytes queued on the route to each linked node and not yet taken for writing, sorted
+    /// by name (for metrics; locks each link's queue briefly).
+    pub(crate) fn queued_bytes(&self) -> Vec<(NodeName, usize)> {
+        let routes = self
+            .routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut queued: Vec<(NodeName, usize)> = routes
+            .iter()
+            .map(|(name, route)| (name.clone(), route.out.queued_bytes()))
+            .collect();
+        drop(routes);
+        queued.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        queued
+    }
+
     /// Queues an encoded frame body on every route.
     pub(crate) fn broadcast(&self, body: &[u8]) {
         let routes = self

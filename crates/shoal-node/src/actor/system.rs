@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -141,7 +141,7 @@ impl Actors {
         let cell = self
             .inner
             .cells
-            .insert(|id| Cell::new(Pid::new(local, id), meta, signals, inbox, halt));
+            .insert(|id, messages| Cell::new(Pid::new(local, id), meta, signals, inbox, halt, messages));
         if let Some(parent) = &parent {
             self.link(&cell, parent);
         }
@@ -154,16 +154,21 @@ impl Actors {
     /// node sends; see [`Actors::send_wait`]), and is otherwise refused asynchronously
     /// (counted on the receiving node).
     pub fn send<M: RemoteMessage>(&self, to: &Pid, msg: M) -> Result<(), SendError> {
+        let messages = self.inner.cells.messages();
         if to.node == self.inner.local {
             return self
                 .cell(to.id)
-                .ok_or(SendError::NoProc)?
-                .inbox
-                .send_any(Box::new(msg));
+                .ok_or(SendError::NoProc)
+                .and_then(|cell| cell.inbox.send_any(Box::new(msg)))
+                .inspect_err(|e| messages.count_local_refusal(e));
         }
-        self.inner.remote.try_send_with(&to.node, |out| {
-            append_send(out, to.id, None, tag_of(M::TAG), &msg).map_err(|e| SendError::Encode(e.to_string()))
-        })
+        self.inner
+            .remote
+            .try_send_with(&to.node, |out| {
+                append_send(out, to.id, None, tag_of(M::TAG), &msg)
+                    .map_err(|e| SendError::Encode(e.to_string()))
+            })
+            .inspect_err(|e| messages.count_remote_refusal(e))
     }
 
     /// Like [`Actors::send`], but waits instead of failing with `MailboxFull` (a local
@@ -194,9 +199,24 @@ impl Actors {
         request: Q,
         timeout: Duration,
     ) -> Result<R, CallError> {
+        let started = Instant::now();
+        let messages = self.inner.cells.messages();
         if to.node == self.inner.local {
-            return self.call_local(to, request, timeout).await;
+            let result = self.call_local(to, request, timeout).await;
+            messages.count_local_call(started.elapsed(), &result);
+            return result;
         }
+        let result = self.call_remote(to, request, timeout).await;
+        messages.count_remote_call(started.elapsed(), &result);
+        result
+    }
+
+    async fn call_remote<Q: RemoteMessage, R: RemoteMessage>(
+        &self,
+        to: &Pid,
+        request: Q,
+        timeout: Duration,
+    ) -> Result<R, CallError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let encode = |call, out: &mut Vec<u8>| {
             append_call(out, to.id, call, tag_of(Q::TAG), &request)

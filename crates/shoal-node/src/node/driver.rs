@@ -16,8 +16,10 @@ use tokio_util::task::TaskTracker;
 
 use super::LinkCounters;
 use super::chaos::Chaos;
+use super::gossip_counters::GossipCounters;
 use super::link::{self, LinkContext};
 use super::outbox::{Limits, LinkSender};
+use super::peer_counters::PeerTable;
 use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
 use crate::distributed::Table;
@@ -64,6 +66,10 @@ pub(crate) struct DriverWiring {
     pub(crate) inputs_rx: mpsc::UnboundedReceiver<Input>,
     pub(crate) events: broadcast::Sender<NodeEvent>,
     pub(crate) counters: Arc<LinkCounters>,
+    /// Datagrams, bytes, probes and suspicions, for metrics.
+    pub(crate) gossip: Arc<GossipCounters>,
+    /// Link traffic per peer, for metrics.
+    pub(crate) peers: Arc<PeerTable>,
     /// Set when the node stops by itself (a member refused our name).
     pub(crate) failure: Arc<OnceLock<NodeError>>,
     pub(crate) cancel: CancellationToken,
@@ -144,15 +150,17 @@ impl Driver {
                 () = self.wiring.cancel.cancelled() => break,
                 Some(input) = self.wiring.inputs_rx.recv() => self.handle_input(input),
                 received = self.udp.recv_from(&mut buf) => {
-                    if let Ok((n, from)) = received
-                        && !self.wiring.chaos.blocks_addr(&from)
-                    {
-                        self.core.handle_datagram(Instant::now(), &buf[..n]);
+                    if let Ok((n, from)) = received {
+                        self.wiring.gossip.count_in(n);
+                        if !self.wiring.chaos.blocks_addr(&from) {
+                            self.core.handle_datagram(Instant::now(), &buf[..n]);
+                        }
                     }
                 }
                 () = sleep_until(deadline) => self.core.handle_timeout(Instant::now()),
             }
             self.perform_outputs();
+            self.wiring.gossip.set_swim(self.core.swim_stats());
             self.update_routes();
             self.publish();
             if self.core.has_left()
@@ -236,7 +244,8 @@ impl Driver {
                 Output::SendDatagram { to, .. } if self.wiring.chaos.blocks_addr(&to) => {}
                 Output::SendDatagram { to, bytes } => {
                     // Gossip tolerates loss: a full socket buffer drops the datagram.
-                    let _ = self.udp.try_send_to(&bytes, to);
+                    let sent = self.udp.try_send_to(&bytes, to).is_ok();
+                    self.wiring.gossip.count_out(bytes.len(), sent);
                 }
                 Output::SendLink { conn, msg } => {
                     if let Some(out) = self.links.get(&conn) {
@@ -282,6 +291,7 @@ impl Driver {
             limits: self.limits,
             inputs: self.wiring.inputs.clone(),
             counters: self.wiring.counters.clone(),
+            peers: self.wiring.peers.clone(),
             actors: self.wiring.actors.clone(),
             children: self.wiring.children.clone(),
             chaos: self.wiring.chaos.clone(),

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use shoal_proto::{
     ConnId, Cookie, HANDSHAKE_MAX_FRAME_LEN, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role,
     Step, decode_hot,
@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 use super::LinkCounters;
 use super::chaos::Chaos;
 use super::driver::Input;
+use super::link_counters::HandshakeReason;
 use super::outbox::{Limits, Outbox, outbox};
+use super::peer_counters::{InTally, PeerCounters, PeerTable};
 use crate::actor::{Actors, Origin};
 use crate::distributed::Table;
 
@@ -47,6 +49,8 @@ pub(crate) struct LinkContext {
     pub(crate) limits: Limits,
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) counters: Arc<LinkCounters>,
+    /// Traffic per peer name, for metrics.
+    pub(crate) peers: Arc<PeerTable>,
     pub(crate) actors: Actors,
     pub(crate) children: Arc<Table>,
     pub(crate) chaos: Arc<Chaos>,
@@ -179,12 +183,12 @@ async fn run(
             Ok(Ok(peer)) => peer,
             Ok(Err(HandshakeFailure::Reset)) => return Outcome::Reset,
             Ok(Err(reason)) => {
-                ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
+                ctx.counters.count_handshake_failure(reason.metric_reason());
                 log_failure(&reason, dialed, &ctx.counters);
                 return Outcome::Failed;
             }
             Err(_) => {
-                ctx.counters.handshake_failures.fetch_add(1, Ordering::Relaxed);
+                ctx.counters.count_handshake_failure(HandshakeReason::Timeout);
                 log_failure(&HandshakeFailure::TimedOut, dialed, &ctx.counters);
                 return Outcome::Failed;
             }
@@ -195,7 +199,9 @@ async fn run(
         tracing::debug!(peer = %peer.id, "fault injection: dropping a new link to a partitioned peer");
         return Outcome::Failed;
     }
-    let (out, outbox) = outbox(ctx.limits);
+    let traffic = ctx.peers.peer(&peer.id.name);
+    traffic.links_up.fetch_add(1, Ordering::Relaxed);
+    let (out, outbox) = outbox(ctx.limits, traffic.clone());
     let replies = out.downgrade();
     let peer_id = peer.process_id();
     let up = Input::LinkUp {
@@ -210,7 +216,7 @@ async fn run(
             peer: peer_id,
             out: replies,
         });
-        relay(frames, outbox, &origin, ctx).await;
+        relay(frames, outbox, &origin, &traffic, ctx).await;
         let _ = ctx.inputs.send(Input::LinkDown { conn: ctx.conn });
     }
     Outcome::LinkWasUp
@@ -237,6 +243,21 @@ impl HandshakeFailure {
 }
 
 impl HandshakeFailure {
+    /// The `reason` label this failure is counted under.
+    fn metric_reason(&self) -> HandshakeReason {
+        match self {
+            Self::Handshake(HandshakeError::CookieMismatch { .. }) => HandshakeReason::Cookie,
+            Self::Handshake(HandshakeError::Rejected(_)) => HandshakeReason::Rejected,
+            Self::Handshake(HandshakeError::NoCommonProtocol { .. }) => HandshakeReason::Protocol,
+            Self::Handshake(HandshakeError::SameName { .. }) => HandshakeReason::SameName,
+            Self::Handshake(HandshakeError::Unexpected { .. }) => HandshakeReason::Unexpected,
+            Self::Frame(_) => HandshakeReason::NotShoal,
+            Self::Oversized => HandshakeReason::Oversized,
+            Self::Closed | Self::Reset => HandshakeReason::Closed,
+            Self::TimedOut => HandshakeReason::Timeout,
+        }
+    }
+
     fn not_reset(self) -> Self {
         match self {
             Self::Reset => Self::Closed,
@@ -341,7 +362,13 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), HandshakeFai
 /// frames the peer wrote before its close are read first, so its `Retired` or `Goodbye`
 /// reaches the driver before the link's close (a node resumed from a pause writes heartbeats
 /// before it reads, and used to take such a close for a crash).
-async fn relay(frames: Frames, outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkContext) {
+async fn relay(
+    frames: Frames,
+    outbox: Outbox,
+    origin: &Arc<Origin>,
+    traffic: &PeerCounters,
+    ctx: &LinkContext,
+) {
     let parts = frames.into_parts();
     let (read_half, write_half) = parts.io.into_split();
     let mut codec = LengthDelimitedCodec::builder()
@@ -356,7 +383,7 @@ async fn relay(frames: Frames, outbox: Outbox, origin: &Arc<Origin>, ctx: &LinkC
     let mut reader = FramedRead::with_capacity(read_half, codec, READ_BUFFER);
     reader.read_buffer_mut().extend_from_slice(&behind);
     let writing = write_loop(write_half, outbox, origin, ctx);
-    let reading = read_loop(early, reader, origin, ctx);
+    let reading = read_loop(early, reader, origin, traffic, ctx);
     tokio::pin!(writing, reading);
     tokio::select! {
         ended = &mut writing => {
@@ -430,13 +457,25 @@ async fn read_loop(
     early: Vec<Result<BytesMut, std::io::Error>>,
     mut reader: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
     origin: &Arc<Origin>,
+    traffic: &PeerCounters,
     ctx: &LinkContext,
 ) {
     let mut frames = futures_util::stream::iter(early).chain(&mut reader);
-    while let Some(frame) = frames.next().await {
+    let mut tally = InTally::new(traffic);
+    loop {
+        // Counted frames go to the peer's counters before the reader waits (see `InTally`).
+        let next = match frames.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                tally.flush();
+                frames.next().await
+            }
+        };
+        let Some(frame) = next else { return };
         match frame {
             Ok(_) if ctx.chaos.blocks(&origin.peer.name) => {}
             Ok(frame) => {
+                tally.count(frame.len());
                 if dispatch(frame, origin, ctx).is_break() {
                     return;
                 }

@@ -36,6 +36,7 @@ fn context() -> (LinkContext, mpsc::UnboundedReceiver<Input>) {
         },
         inputs,
         counters: Arc::new(LinkCounters::default()),
+        peers: Default::default(),
         chaos: Arc::new(Chaos::default()),
         cancel,
     };
@@ -140,12 +141,13 @@ async fn a_frame_that_came_with_the_handshakes_last_read_is_dispatched_without_m
     let last = frames.next().await.unwrap().unwrap();
     assert_eq!(LinkMessage::decode(&last).unwrap(), LinkMessage::Goodbye);
     let (ctx, mut inputs) = context();
-    let (out, outbox) = outbox(ctx.limits);
+    let (out, outbox) = outbox(ctx.limits, Default::default());
     let origin = Arc::new(Origin {
         peer: member("peer").id,
         out: out.downgrade(),
     });
-    let relaying = tokio::spawn(async move { relay(frames, outbox, &origin, &ctx).await });
+    let relaying =
+        tokio::spawn(async move { relay(frames, outbox, &origin, &PeerCounters::default(), &ctx).await });
     let first = tokio::time::timeout(Duration::from_secs(10), inputs.recv()).await;
     relaying.abort();
     drop(out);
@@ -180,14 +182,17 @@ async fn a_frame_the_peer_sent_before_it_closed_arrives_even_when_a_write_fails_
         let codec = LengthDelimitedCodec::builder().max_frame_length(1024).new_codec();
         let frames = Framed::new(stream, codec);
         let (ctx, mut inputs) = context();
-        let (out, outbox) = outbox(ctx.limits);
+        let (out, outbox) = outbox(ctx.limits, Default::default());
         out.send(&LinkMessage::Heartbeat(1).encode()).unwrap();
         let origin = Arc::new(Origin {
             peer: member("peer").id,
             out: out.downgrade(),
         });
-        let relayed =
-            tokio::time::timeout(Duration::from_secs(5), relay(frames, outbox, &origin, &ctx)).await;
+        let relayed = tokio::time::timeout(
+            Duration::from_secs(5),
+            relay(frames, outbox, &origin, &PeerCounters::default(), &ctx),
+        )
+        .await;
         assert!(relayed.is_ok(), "round {round}: the link did not end");
         drop(out);
         match inputs.try_recv() {

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
+use super::peer_counters::PeerCounters;
+
 /// Bytes of the length prefix before each frame body (big-endian `u32`, as
 /// `tokio_util`'s `LengthDelimitedCodec` reads it on the other side).
 const PREFIX: usize = 4;
@@ -48,6 +50,9 @@ pub(crate) enum OutboxError<E> {
 
 struct State {
     frames: Vec<u8>,
+    /// Frames in `frames`, added to [`PeerCounters::frames_out`] when the link's task takes
+    /// them (kept under the lock every send takes anyway: no atomic per frame).
+    count: u64,
     /// Set when the link's task drops its end.
     closed: bool,
 }
@@ -61,6 +66,8 @@ struct Shared {
     /// Live [`LinkSender`]s; at zero the link's task writes what is left and retires.
     senders: AtomicUsize,
     limits: Limits,
+    /// The peer's traffic counters (frames and bytes out, busy refusals).
+    traffic: Arc<PeerCounters>,
 }
 
 impl Shared {
@@ -71,17 +78,19 @@ impl Shared {
     }
 }
 
-/// Creates the two ends of a link's outbox.
-pub(crate) fn outbox(limits: Limits) -> (LinkSender, Outbox) {
+/// Creates the two ends of a link's outbox; what it carries is counted in `traffic`.
+pub(crate) fn outbox(limits: Limits, traffic: Arc<PeerCounters>) -> (LinkSender, Outbox) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             frames: Vec::new(),
+            count: 0,
             closed: false,
         }),
         ready: Notify::new(),
         room: Arc::new(Notify::new()),
         senders: AtomicUsize::new(1),
         limits,
+        traffic,
     });
     let sender = LinkSender {
         shared: shared.clone(),
@@ -138,6 +147,8 @@ impl LinkSender {
             return Err(OutboxError::Closed);
         }
         if state.frames.len() >= busy {
+            drop(state);
+            self.shared.traffic.busy_refusals.fetch_add(1, Ordering::Relaxed);
             return Err(OutboxError::Busy { limit: busy });
         }
         let was_empty = state.frames.is_empty();
@@ -152,6 +163,7 @@ impl LinkSender {
             (Ok(()), None) => return Err(OutboxError::TooLarge { len, max }),
         }
         drop(frame);
+        state.count += 1;
         drop(state);
         if was_empty {
             self.shared.ready.notify_one();
@@ -165,6 +177,11 @@ impl LinkSender {
             out.extend_from_slice(body);
             Ok(())
         })
+    }
+
+    /// Bytes queued and not yet taken by the link's task.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.shared.lock().frames.len()
     }
 
     /// A handle that does not keep the link open.
@@ -297,7 +314,9 @@ impl Outbox {
             return None;
         }
         let frames = std::mem::replace(&mut state.frames, std::mem::take(&mut self.spare));
+        let count = std::mem::take(&mut state.count);
         drop(state);
+        self.shared.traffic.count_out(count, frames.len());
         if frames.len() >= self.shared.limits.busy {
             self.shared.room.notify_waiters();
         }

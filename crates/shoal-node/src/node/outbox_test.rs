@@ -25,7 +25,7 @@ fn frames_of(bytes: &[u8]) -> Vec<Vec<u8>> {
 
 #[tokio::test]
 async fn frames_come_out_whole_and_in_order_until_the_last_sender_goes() {
-    let (tx, mut queue) = outbox(frame_limit(1024));
+    let (tx, mut queue) = outbox(frame_limit(1024), Default::default());
     let other = tx.clone();
     tx.send(b"one").unwrap();
     other.send(b"").unwrap();
@@ -43,7 +43,7 @@ async fn frames_come_out_whole_and_in_order_until_the_last_sender_goes() {
 
 #[tokio::test]
 async fn a_waiting_task_wakes_for_a_frame_and_for_the_last_drop() {
-    let (tx, mut queue) = outbox(frame_limit(1024));
+    let (tx, mut queue) = outbox(frame_limit(1024), Default::default());
     let reader = tokio::spawn(async move {
         let mut got = Vec::new();
         while let Some(bytes) = queue.recv().await {
@@ -61,7 +61,7 @@ async fn a_waiting_task_wakes_for_a_frame_and_for_the_last_drop() {
 
 #[test]
 fn oversized_and_unencodable_frames_are_refused_and_leave_the_queue_as_it_was() {
-    let (tx, mut queue) = outbox(frame_limit(4));
+    let (tx, mut queue) = outbox(frame_limit(4), Default::default());
     tx.send(b"ok").unwrap();
     assert_eq!(tx.send(b"12345"), Err(OutboxError::TooLarge { len: 5, max: 4 }));
     let failed = tx.send_with(|out| {
@@ -76,7 +76,7 @@ fn oversized_and_unencodable_frames_are_refused_and_leave_the_queue_as_it_was() 
 
 #[test]
 fn a_weak_sender_upgrades_only_while_a_sender_lives_and_sends_fail_once_the_task_is_gone() {
-    let (tx, queue) = outbox(frame_limit(1024));
+    let (tx, queue) = outbox(frame_limit(1024), Default::default());
     let weak = tx.downgrade();
     let upgraded = weak.upgrade().expect("a sender lives");
     drop(tx);
@@ -86,14 +86,14 @@ fn a_weak_sender_upgrades_only_while_a_sender_lives_and_sends_fail_once_the_task
 
     drop(queue);
 
-    let (tx, queue) = outbox(frame_limit(1024));
+    let (tx, queue) = outbox(frame_limit(1024), Default::default());
     drop(queue);
     assert_eq!(tx.send(b"late"), Err(OutboxError::Closed));
 }
 
 #[test]
 fn a_panic_while_encoding_leaves_no_partial_frame() {
-    let (tx, mut queue) = outbox(frame_limit(1024));
+    let (tx, mut queue) = outbox(frame_limit(1024), Default::default());
     tx.send(b"before").unwrap();
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = tx.send_with(|out| -> Result<(), ()> {
@@ -108,10 +108,14 @@ fn a_panic_while_encoding_leaves_no_partial_frame() {
 
 #[test]
 fn user_frames_are_refused_while_the_busy_limit_waits_unwritten_but_control_frames_are_not() {
-    let (tx, mut queue) = outbox(Limits {
-        max_frame_len: 1024,
-        busy: 10,
-    });
+    let traffic = Arc::new(PeerCounters::default());
+    let (tx, mut queue) = outbox(
+        Limits {
+            max_frame_len: 1024,
+            busy: 10,
+        },
+        traffic.clone(),
+    );
     let user = |body: &'static [u8]| {
         tx.try_send_with(|out| {
             out.extend_from_slice(body);
@@ -126,15 +130,25 @@ fn user_frames_are_refused_while_the_busy_limit_waits_unwritten_but_control_fram
     let taken = queue.try_recv().unwrap();
     assert_eq!(frames_of(&taken), [&b"1234"[..], b"123456789", b"control"]);
     user(b"x").unwrap();
+    assert_eq!(tx.queued_bytes(), 5);
     assert_eq!(frames_of(&queue.try_recv().unwrap()), [b"x"]);
+    assert_eq!(tx.queued_bytes(), 0);
+    // Counted when taken: 4 frames, their bodies and 4-byte prefixes; one busy refusal.
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(load(&traffic.frames_out), 4);
+    assert_eq!(load(&traffic.bytes_out), 4 * 4 + 4 + 9 + 7 + 1);
+    assert_eq!(load(&traffic.busy_refusals), 1);
 }
 
 #[tokio::test]
 async fn a_sender_refused_as_busy_wakes_when_the_buffer_is_taken_and_when_the_link_stops() {
-    let (tx, mut queue) = outbox(Limits {
-        max_frame_len: 1024,
-        busy: 1,
-    });
+    let (tx, mut queue) = outbox(
+        Limits {
+            max_frame_len: 1024,
+            busy: 1,
+        },
+        Default::default(),
+    );
     tx.send(b"full").unwrap();
     let room = tx.room();
     assert!(matches!(

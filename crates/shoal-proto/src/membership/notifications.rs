@@ -18,6 +18,11 @@ impl Membership {
                 .push_back(Output::SendDatagram { to: to.listen, bytes });
         }
         for (timer, after) in self.runtime.timers.drain(..) {
+            match &timer {
+                foca::Timer::SendIndirectProbe { .. } => self.swim_stats.probes += 1,
+                foca::Timer::ChangeSuspectToDown { .. } => self.swim_stats.suspicions += 1,
+                _ => {}
+            }
             self.timers.set(now + after, CoreTimer::Foca(timer));
         }
         let notes: Vec<_> = self.runtime.notifications.drain(..).collect();
