@@ -44,7 +44,15 @@ pub(crate) fn build(api: &Api, after: Option<u64>) -> NodeReport {
 /// The node's members, itself first, as `GET /api/members` shows them.
 pub(crate) fn members(api: &Api) -> Vec<MemberView> {
     let node = &api.node;
+    let queued = node.link_queue_bytes();
     let mut all = vec![views::local_member(&node.local())];
-    all.extend(node.members().iter().map(views::peer_member));
+    all.extend(node.members().iter().map(|m| {
+        let mut view = views::peer_member(m);
+        view.queue_bytes = queued
+            .iter()
+            .find(|(name, _)| *name == m.member.id.name)
+            .map(|(_, bytes)| *bytes as u64);
+        view
+    }));
     all
 }

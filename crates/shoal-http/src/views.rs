@@ -87,6 +87,7 @@ fn member_view(member: &Member, state: &str, is_self: bool) -> MemberView {
         linked: false,
         rtt_us: None,
         last_heard_ms_ago: None,
+        queue_bytes: None,
     }
 }
 

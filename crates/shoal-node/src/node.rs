@@ -164,6 +164,7 @@ impl Node {
         tracker.spawn(crate::history::sampler::run(
             actors.history().clone(),
             actors.clone(),
+            peers.clone(),
             snapshot.clone(),
             cancel.clone(),
         ));
@@ -385,6 +386,11 @@ impl Node {
     /// The node's bounded history of events and one-second samples.
     pub fn history(&self) -> &Arc<crate::history::History> {
         self.inner.actors.history()
+    }
+
+    /// Bytes queued on the link to each linked peer and not yet written, sorted by name.
+    pub fn link_queue_bytes(&self) -> Vec<(NodeName, usize)> {
+        self.inner.actors.remote().queued_bytes()
     }
 
     /// The peers this node is partitioned from by fault injection, sorted.

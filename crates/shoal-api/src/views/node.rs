@@ -133,6 +133,9 @@ pub struct MemberView {
     pub rtt_us: Option<u64>,
     /// Time since its link last carried anything.
     pub last_heard_ms_ago: Option<u64>,
+    /// Bytes queued on the answering node's link to it, not yet written.
+    #[serde(default)]
+    pub queue_bytes: Option<u64>,
 }
 
 impl MemberView {

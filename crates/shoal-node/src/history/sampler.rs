@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::History;
 use crate::Snapshot;
 use crate::actor::Actors;
+use crate::node::PeerTable;
 
 /// How often the sampler takes a sample.
 pub(crate) const EVERY: Duration = Duration::from_secs(1);
@@ -21,6 +22,7 @@ pub(crate) const EVERY: Duration = Duration::from_secs(1);
 pub(crate) async fn run(
     history: Arc<History>,
     actors: Actors,
+    peers: Arc<PeerTable>,
     snapshot: watch::Receiver<Snapshot>,
     cancel: CancellationToken,
 ) {
@@ -31,13 +33,13 @@ pub(crate) async fn run(
             () = cancel.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let sample = take(&history, &actors, &snapshot.borrow());
+        let sample = take(&history, &actors, &peers, &snapshot.borrow());
         history.push_sample(sample);
     }
 }
 
 /// One sample of the node as it is now.
-fn take(history: &History, actors: &Actors, snapshot: &Snapshot) -> Sample {
+fn take(history: &History, actors: &Actors, links: &PeerTable, snapshot: &Snapshot) -> Sample {
     let suspect = snapshot
         .members
         .iter()
@@ -49,7 +51,7 @@ fn take(history: &History, actors: &Actors, snapshot: &Snapshot) -> Sample {
         .map(|m| PeerSample {
             node: m.member.id.name.to_string(),
             rtt_us: m.rtt.map(|d| d.as_micros() as u64),
-            bytes_sent: None,
+            bytes_sent: links.bytes_out(&m.member.id.name),
         })
         .collect();
     Sample {

@@ -102,6 +102,12 @@ impl PeerTable {
         self.lock().entry(peer.clone()).or_default().clone()
     }
 
+    /// Bytes written to the links to `peer` so far, if a link to it ever came up.
+    pub(crate) fn bytes_out(&self, peer: &NodeName) -> Option<u64> {
+        let peers = self.lock();
+        peers.get(peer).map(|c| c.bytes_out.load(Ordering::Relaxed))
+    }
+
     /// Drops the counters of peers for which `keep` is false and that no link holds; then
     /// returns the rest, sorted by name.
     pub(crate) fn retain(
