@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 /// The network; see the module doc.
-pub struct Net {
+pub(crate) struct Net {
     /// Prefix of every name, `sh<pid>`.
     tag: String,
     /// The /24 of the bridge: `10.<a>.<b>.0`.
@@ -21,7 +21,7 @@ pub struct Net {
 }
 
 /// Why namespaces cannot be made here, or `None` when they can.
-pub fn unavailable() -> Option<String> {
+pub(crate) fn unavailable() -> Option<String> {
     let uid = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Some("not root: network namespaces need root".into());
@@ -66,7 +66,7 @@ fn must(args: &[&str]) {
 
 impl Net {
     /// A bridge with the root namespace at `.1` of a /24 chosen from the pid.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let pid = std::process::id();
         let tag = format!("sh{}", pid % 1_000_000);
         let net = [10, 200 + u8::try_from(pid % 50).unwrap_or(0), u8::try_from(pid / 50 % 250).unwrap_or(0)];
@@ -84,13 +84,13 @@ impl Net {
     }
 
     /// The address `.host` of the bridge's /24.
-    pub fn ip(&self, host: u8) -> Ipv4Addr {
+    pub(crate) fn ip(&self, host: u8) -> Ipv4Addr {
         Ipv4Addr::new(self.net[0], self.net[1], self.net[2], host)
     }
 
     /// A namespace named `<tag><short>` with address `.host`, plugged into the bridge, whose
     /// resolv.conf names `nameserver`. Returns its name.
-    pub fn namespace(&mut self, short: &str, host: u8, nameserver: Ipv4Addr) -> String {
+    pub(crate) fn namespace(&mut self, short: &str, host: u8, nameserver: Ipv4Addr) -> String {
         let ns = format!("{}{short}", self.tag);
         must(&["ip", "netns", "add", &ns]);
         self.namespaces.push(ns.clone());
@@ -111,7 +111,7 @@ impl Net {
 
     /// Starts `args` inside namespace `ns` (stdin piped, so a node given
     /// `--leave-on-stdin-eof` also goes if the test process dies); killed on drop.
-    pub fn spawn(&mut self, ns: &str, args: &[&str]) -> u32 {
+    pub(crate) fn spawn(&mut self, ns: &str, args: &[&str]) -> u32 {
         let child = Command::new("ip")
             .args(["netns", "exec", ns])
             .args(args)
