@@ -166,7 +166,9 @@ impl NodeArgs {
             file.discovery_interval_ms.map(|n| n.to_string()),
             at,
         )
-        .map_or(Ok(DEFAULT_DISCOVERY_INTERVAL), |s| value::millis(&s.label, &s.value))?;
+        .map_or(Ok(DEFAULT_DISCOVERY_INTERVAL), |s| {
+            value::millis(&s.label, &s.value)
+        })?;
         let roles = pick("--roles", self.roles, file.roles, at)
             .map_or(Ok(Vec::new()), |s| value::roles(&s.label, &s.value))?;
         let log = pick("--log", self.log, file.log, at)

@@ -57,7 +57,10 @@ fn discovery(addr: SocketAddr) -> Option<DiscoveryView> {
 fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !check() {
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting until {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting until {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -67,7 +70,15 @@ fn names(prefix: &str, range: std::ops::RangeInclusive<u8>) -> BTreeSet<String> 
 }
 
 /// Starts node `name` in `ns` at `.host`, on `port`, with `discovery`.
-fn start_node(net: &mut Net, ns: &str, name: &str, host: u8, ports: (u16, u16), discovery: &str, cookie: &str) {
+fn start_node(
+    net: &mut Net,
+    ns: &str,
+    name: &str,
+    host: u8,
+    ports: (u16, u16),
+    discovery: &str,
+    cookie: &str,
+) {
     let listen = SocketAddr::from((net.ip(host), ports.0)).to_string();
     let http = SocketAddr::from((net.ip(host), ports.1)).to_string();
     net.spawn(
@@ -131,16 +142,34 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
     // 1. Four nodes find each other from the name alone.
     for i in 1..=4u8 {
         let ns = spaces[usize::from(i - 1)].clone();
-        start_node(&mut net, &ns, &format!("n{i}"), 10 + i, (LINK_PORT, HTTP_PORT), &format!("dns:{NAME}"), "c1");
+        start_node(
+            &mut net,
+            &ns,
+            &format!("n{i}"),
+            10 + i,
+            (LINK_PORT, HTTP_PORT),
+            &format!("dns:{NAME}"),
+            "c1",
+        );
     }
     // The SRV cluster: same namespaces, other ports and cookie; found only through SRV.
     for i in 1..=3u8 {
         let ns = spaces[usize::from(i - 1)].clone();
         let ports = (7100 + u16::from(i), 8100 + u16::from(i));
-        start_node(&mut net, &ns, &format!("m{i}"), 10 + i, ports, &format!("dns-srv:{SRV}"), "c2");
+        start_node(
+            &mut net,
+            &ns,
+            &format!("m{i}"),
+            10 + i,
+            ports,
+            &format!("dns-srv:{SRV}"),
+            "c2",
+        );
     }
     let sees = |net: &Net, hosts: std::ops::RangeInclusive<u8>, want: &BTreeSet<String>| {
-        hosts.clone().all(|h| members(node_http(net, h, HTTP_PORT)).as_ref() == Some(want))
+        hosts
+            .clone()
+            .all(|h| members(node_http(net, h, HTTP_PORT)).as_ref() == Some(want))
     };
     wait_until("n1..n4 each see n1..n4", Duration::from_secs(20), || {
         sees(&net, 11..=14, &names("n", 1..=4))
@@ -150,7 +179,15 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
     // 2. Two more nodes that discover nobody themselves: the records alone bring them in.
     for i in 5..=6u8 {
         let ns = spaces[usize::from(i - 1)].clone();
-        start_node(&mut net, &ns, &format!("n{i}"), 10 + i, (LINK_PORT, HTTP_PORT), "none", "c1");
+        start_node(
+            &mut net,
+            &ns,
+            &format!("n{i}"),
+            10 + i,
+            (LINK_PORT, HTTP_PORT),
+            "none",
+            "c1",
+        );
     }
     dns.set(&net, &[11, 12, 13, 14, 15, 16], &srv_hosts);
     wait_until("n1..n6 each see n1..n6", Duration::from_secs(20), || {
@@ -158,29 +195,47 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
     });
     let view = discovery(node_http(&net, 11, HTTP_PORT)).expect("n1's /api/discovery");
     let n5 = SocketAddr::from((net.ip(15), LINK_PORT));
-    let candidate = view.candidates.iter().find(|c| c.addr == n5).expect("n5 is a candidate of n1");
+    let candidate = view
+        .candidates
+        .iter()
+        .find(|c| c.addr == n5)
+        .expect("n5 is a candidate of n1");
     assert_eq!(candidate.outcome, CandidateOutcome::Joined, "{view:?}");
     eprintln!("scaled to 6 in {:?}", started.elapsed());
 
     // 3. The name shrinks to three hosts: every node looks it up again, and all six stay.
     let shrunk_at = now_ms();
     dns.set(&net, &[11, 12, 13], &srv_hosts);
-    let three: Vec<SocketAddr> = (11..=13u8).map(|h| SocketAddr::from((net.ip(h), LINK_PORT))).collect();
-    wait_until("n1..n4 looked the name up twice since it shrank", Duration::from_secs(20), || {
-        (11..=14u8).all(|h| {
-            discovery(node_http(&net, h, HTTP_PORT)).is_some_and(|v| {
-                v.strategies.iter().any(|s| {
-                    s.found == three && s.last_lookup_ms.is_some_and(|t| t > shrunk_at + 700)
+    let three: Vec<SocketAddr> = (11..=13u8)
+        .map(|h| SocketAddr::from((net.ip(h), LINK_PORT)))
+        .collect();
+    wait_until(
+        "n1..n4 looked the name up twice since it shrank",
+        Duration::from_secs(20),
+        || {
+            (11..=14u8).all(|h| {
+                discovery(node_http(&net, h, HTTP_PORT)).is_some_and(|v| {
+                    v.strategies
+                        .iter()
+                        .any(|s| s.found == three && s.last_lookup_ms.is_some_and(|t| t > shrunk_at + 700))
                 })
             })
-        })
-    });
-    assert!(sees(&net, 11..=16, &names("n", 1..=6)), "a shorter answer removed a live member");
-    eprintln!("the name shrank to 3 hosts; all 6 stayed members ({:?})", started.elapsed());
+        },
+    );
+    assert!(
+        sees(&net, 11..=16, &names("n", 1..=6)),
+        "a shorter answer removed a live member"
+    );
+    eprintln!(
+        "the name shrank to 3 hosts; all 6 stayed members ({:?})",
+        started.elapsed()
+    );
 
     // 4. SRV records with a port per node.
     wait_until("m1..m3 each see m1..m3", Duration::from_secs(20), || {
-        (1..=3u8).all(|i| members(node_http(&net, 10 + i, 8100 + u16::from(i))).as_ref() == Some(&names("m", 1..=3)))
+        (1..=3u8).all(|i| {
+            members(node_http(&net, 10 + i, 8100 + u16::from(i))).as_ref() == Some(&names("m", 1..=3))
+        })
     });
     let view = discovery(node_http(&net, 11, 8101)).expect("m1's /api/discovery");
     let srv = &view.strategies[0];

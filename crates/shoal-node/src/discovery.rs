@@ -200,7 +200,8 @@ impl Discovery {
                 self.state.handle_lookup(&strategy.label, result);
             }
             if strategy.found.contains(&self.own_listen) {
-                self.state.handle_outcome(self.own_listen, CandidateOutcome::Itself);
+                self.state
+                    .handle_outcome(self.own_listen, CandidateOutcome::Itself);
             }
             strategy.due = Instant::now() + jittered(self.interval, rand::random::<u64>());
         }

@@ -12,8 +12,7 @@ use super::{InspectArgs, errors_json, finish};
 
 /// `shoal discovery`.
 pub(crate) fn discovery(args: InspectArgs) -> anyhow::Result<()> {
-    let answers: Vec<Answer<DiscoveryView>> =
-        fanout::all(&args.targets()?, "/api/discovery", args.timeout());
+    let answers: Vec<Answer<DiscoveryView>> = fanout::all(&args.targets()?, "/api/discovery", args.timeout());
     let views: Vec<(&str, &DiscoveryView)> = answers
         .iter()
         .filter_map(|a| a.result.as_ref().ok().map(|v| (a.node.as_str(), v)))
@@ -37,7 +36,11 @@ pub(crate) fn discovery(args: InspectArgs) -> anyhow::Result<()> {
                 s.strategy.clone(),
                 s.last_lookup_ms.map_or_else(|| "never".to_owned(), ago),
                 s.lookups.to_string(),
-                if found.is_empty() { "-".to_owned() } else { found.join(",") },
+                if found.is_empty() {
+                    "-".to_owned()
+                } else {
+                    found.join(",")
+                },
                 s.error.clone().unwrap_or_else(|| "-".to_owned()),
             ]);
         }

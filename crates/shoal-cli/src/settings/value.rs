@@ -192,13 +192,15 @@ mod tests {
 
     #[test]
     fn discovery_is_static_and_local_or_none_alone() {
-        let kinds = |values: &[&str]| {
-            discovery("d", &list(values), 7000).map(|d| (d.local, d.fixed, d.dns.len()))
-        };
+        let kinds =
+            |values: &[&str]| discovery("d", &list(values), 7000).map(|d| (d.local, d.fixed, d.dns.len()));
         assert_eq!(kinds(&["local", "static"]).unwrap(), (true, true, 0));
         assert_eq!(kinds(&["static"]).unwrap(), (false, true, 0));
         assert_eq!(kinds(&["none"]).unwrap(), (false, false, 0));
-        assert_eq!(kinds(&["dns:a.svc", "dns-srv:_s._tcp.a.svc", "local"]).unwrap(), (true, false, 2));
+        assert_eq!(
+            kinds(&["dns:a.svc", "dns-srv:_s._tcp.a.svc", "local"]).unwrap(),
+            (true, false, 2)
+        );
         assert!(kinds(&["none", "local"]).is_err());
         assert!(kinds(&["none", "dns:a:1"]).is_err());
         assert!(kinds(&[""]).is_err());
@@ -212,7 +214,10 @@ mod tests {
         let err = discovery("--discovery", &list(&["dns:a.svc"]), 0)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("write dns:NAME:PORT or give --listen a fixed port"), "{err}");
+        assert!(
+            err.contains("write dns:NAME:PORT or give --listen a fixed port"),
+            "{err}"
+        );
         let err = discovery("--discovery", &list(&["dns:a..b:7"]), 0)
             .unwrap_err()
             .to_string();

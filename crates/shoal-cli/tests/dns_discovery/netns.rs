@@ -33,7 +33,9 @@ pub(crate) fn unavailable() -> Option<String> {
             .status()
             .is_ok_and(|s| s.success());
         if !found {
-            return Some(format!("{tool} is not installed (apt-get install iproute2 dnsmasq)"));
+            return Some(format!(
+                "{tool} is not installed (apt-get install iproute2 dnsmasq)"
+            ));
         }
     }
     let probe = format!("shprobe{}", std::process::id());
@@ -69,7 +71,11 @@ impl Net {
     pub(crate) fn new() -> Self {
         let pid = std::process::id();
         let tag = format!("sh{}", pid % 1_000_000);
-        let net = [10, 200 + u8::try_from(pid % 50).unwrap_or(0), u8::try_from(pid / 50 % 250).unwrap_or(0)];
+        let net = [
+            10,
+            200 + u8::try_from(pid % 50).unwrap_or(0),
+            u8::try_from(pid / 50 % 250).unwrap_or(0),
+        ];
         let net = Self {
             bridge: format!("{tag}br"),
             tag,
@@ -78,7 +84,14 @@ impl Net {
             children: Vec::new(),
         };
         must(&["ip", "link", "add", &net.bridge, "type", "bridge"]);
-        must(&["ip", "addr", "add", &format!("{}/24", net.ip(1)), "dev", &net.bridge]);
+        must(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", net.ip(1)),
+            "dev",
+            &net.bridge,
+        ]);
         must(&["ip", "link", "set", &net.bridge, "up"]);
         net
     }
@@ -95,7 +108,9 @@ impl Net {
         must(&["ip", "netns", "add", &ns]);
         self.namespaces.push(ns.clone());
         let (outer, inner) = (format!("{ns}o"), format!("{ns}i"));
-        must(&["ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner]);
+        must(&[
+            "ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+        ]);
         must(&["ip", "link", "set", &outer, "master", &self.bridge]);
         must(&["ip", "link", "set", &outer, "up"]);
         must(&["ip", "link", "set", &inner, "netns", &ns]);
@@ -105,7 +120,8 @@ impl Net {
         must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         let dir = resolv_dir(&ns);
         std::fs::create_dir_all(&dir).expect("create /etc/netns/NS");
-        std::fs::write(dir.join("resolv.conf"), format!("nameserver {nameserver}\n")).expect("write resolv.conf");
+        std::fs::write(dir.join("resolv.conf"), format!("nameserver {nameserver}\n"))
+            .expect("write resolv.conf");
         ns
     }
 

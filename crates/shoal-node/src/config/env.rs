@@ -198,20 +198,29 @@ mod tests {
         let config = builder(&[
             ("SHOAL_COOKIE", "k"),
             ("SHOAL_LISTEN", "10.0.0.1:7100"),
-            ("SHOAL_DISCOVERY", "dns:shoal.svc,dns:other.svc:7200,dns-srv:_s._tcp.svc"),
+            (
+                "SHOAL_DISCOVERY",
+                "dns:shoal.svc,dns:other.svc:7200,dns-srv:_s._tcp.svc",
+            ),
             ("SHOAL_DISCOVERY_INTERVAL_MS", "250"),
         ])
         .build()
         .unwrap();
         let labels: Vec<String> = config.dns.iter().map(DnsQuery::label).collect();
-        assert_eq!(labels, ["dns:shoal.svc:7100", "dns:other.svc:7200", "dns-srv:_s._tcp.svc"]);
+        assert_eq!(
+            labels,
+            ["dns:shoal.svc:7100", "dns:other.svc:7200", "dns-srv:_s._tcp.svc"]
+        );
         assert_eq!(config.discovery_interval, std::time::Duration::from_millis(250));
         assert_eq!(config.local_dir, None);
         let err = builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_DISCOVERY", "dns:shoal.svc")])
             .build()
             .unwrap_err()
             .to_string();
-        assert!(err.contains("SHOAL_DISCOVERY") && err.contains("dns:NAME:PORT"), "{err}");
+        assert!(
+            err.contains("SHOAL_DISCOVERY") && err.contains("dns:NAME:PORT"),
+            "{err}"
+        );
         let err = builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_DISCOVERY", "mdns")])
             .build()
             .unwrap_err()

@@ -170,8 +170,14 @@ mod tests {
 
     #[test]
     fn dns_takes_its_port_or_the_listen_port() {
-        assert_eq!(DnsQuery::parse("dns:shoal.svc:7000", 0), Ok(host("shoal.svc", 7000)));
-        assert_eq!(DnsQuery::parse(" dns:shoal.svc ", 7001), Ok(host("shoal.svc", 7001)));
+        assert_eq!(
+            DnsQuery::parse("dns:shoal.svc:7000", 0),
+            Ok(host("shoal.svc", 7000))
+        );
+        assert_eq!(
+            DnsQuery::parse(" dns:shoal.svc ", 7001),
+            Ok(host("shoal.svc", 7001))
+        );
         assert_eq!(DnsQuery::parse("local", 7001), Ok(None));
         let srv = DnsQuery::parse("dns-srv:_shoal._tcp.svc", 0).unwrap().unwrap();
         assert_eq!(srv.label(), "dns-srv:_shoal._tcp.svc");
@@ -180,7 +186,15 @@ mod tests {
 
     #[test]
     fn malformed_dns_strategies_say_what_to_write() {
-        for bad in ["dns:", "dns::7000", "dns:a..b:7000", "dns:a b:1", "dns-srv:", "dns:a:0", "dns:a:99999"] {
+        for bad in [
+            "dns:",
+            "dns::7000",
+            "dns:a..b:7000",
+            "dns:a b:1",
+            "dns-srv:",
+            "dns:a:0",
+            "dns:a:99999",
+        ] {
             let err = DnsQuery::parse(bad, 7000).unwrap_err();
             assert!(err.contains("write dns:NAME:PORT"), "{bad}: {err}");
         }

@@ -170,7 +170,11 @@ mod tests {
         assert_eq!(view.strategies[0].last_lookup_ms, Some(5));
         assert_eq!(view.strategies[0].lookups, 1);
         assert_eq!(view.candidates.len(), 3);
-        assert!(view.candidates.iter().all(|c| c.outcome == CandidateOutcome::Proposed));
+        assert!(
+            view.candidates
+                .iter()
+                .all(|c| c.outcome == CandidateOutcome::Proposed)
+        );
     }
 
     #[test]
@@ -226,7 +230,9 @@ mod tests {
     #[test]
     fn candidates_are_bounded_and_the_least_recently_proposed_go_first() {
         let mut state = DiscoveryState::new(["dns:n:1".to_string()]);
-        let many: Vec<SocketAddr> = (0..300u16).map(|p| SocketAddr::from(([10, 0, 0, 1], p))).collect();
+        let many: Vec<SocketAddr> = (0..300u16)
+            .map(|p| SocketAddr::from(([10, 0, 0, 1], p)))
+            .collect();
         state.handle_lookup(1, "dns:n:1", Ok(many[..MAX_CANDIDATES].to_vec()));
         // Port 0 is proposed again, so it is the most recent and stays.
         state.handle_lookup(2, "dns:n:1", Ok(vec![many[0]]));

@@ -194,7 +194,9 @@ impl Driver {
             } => {
                 if let Some(addr) = dialed {
                     self.dialing.remove(&addr);
-                    self.wiring.discovery.handle_outcome(addr, CandidateOutcome::Joined);
+                    self.wiring
+                        .discovery
+                        .handle_outcome(addr, CandidateOutcome::Joined);
                 }
                 tracing::debug!(peer = %peer.id, ?role, "link up");
                 self.links.insert(conn, out);
@@ -214,7 +216,10 @@ impl Driver {
                 self.joining.handle_dial_failed(addr);
                 let outcome = match refused {
                     true => CandidateOutcome::Refused,
-                    false => self.refusals.remove(&addr).unwrap_or(CandidateOutcome::Unreachable),
+                    false => self
+                        .refusals
+                        .remove(&addr)
+                        .unwrap_or(CandidateOutcome::Unreachable),
                 };
                 self.wiring.discovery.handle_outcome(addr, outcome);
                 match expected {
@@ -242,7 +247,9 @@ impl Driver {
                 self.joining.handle_proposal(&others);
                 for addr in others {
                     if self.core.is_linked_to(addr) {
-                        self.wiring.discovery.handle_outcome(addr, CandidateOutcome::Joined);
+                        self.wiring
+                            .discovery
+                            .handle_outcome(addr, CandidateOutcome::Joined);
                     } else {
                         self.dial(addr, None);
                     }
@@ -489,12 +496,13 @@ fn refusal(error: &HandshakeError, local: &NodeId) -> CandidateOutcome {
         HandshakeError::CookieMismatch { .. } | HandshakeError::Rejected(RejectReason::CookieMismatch) => {
             CandidateOutcome::WrongCookie
         }
-        HandshakeError::NoCommonProtocol { .. } | HandshakeError::Rejected(RejectReason::NoCommonProtocol) => {
-            CandidateOutcome::ProtocolVersion
-        }
+        HandshakeError::NoCommonProtocol { .. }
+        | HandshakeError::Rejected(RejectReason::NoCommonProtocol) => CandidateOutcome::ProtocolVersion,
         HandshakeError::SameName { peer } if peer == local => CandidateOutcome::Itself,
         HandshakeError::SameName { .. } => CandidateOutcome::NameTaken,
-        HandshakeError::Rejected(RejectReason::SameName | RejectReason::NameTaken) => CandidateOutcome::NameTaken,
+        HandshakeError::Rejected(RejectReason::SameName | RejectReason::NameTaken) => {
+            CandidateOutcome::NameTaken
+        }
         HandshakeError::Unexpected { .. } | HandshakeError::Rejected(RejectReason::Unexpected) => {
             CandidateOutcome::Unreachable
         }
