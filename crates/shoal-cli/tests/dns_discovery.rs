@@ -193,14 +193,16 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
     wait_until("n1..n6 each see n1..n6", Duration::from_secs(20), || {
         sees(&net, 11..=16, &names("n", 1..=6))
     });
-    let view = discovery(node_http(&net, 11, HTTP_PORT)).expect("n1's /api/discovery");
+    // n1 may have met n5 through another node's lookup first; its own next lookup proposes
+    // n5, which it is linked to already: joined.
     let n5 = SocketAddr::from((net.ip(15), LINK_PORT));
-    let candidate = view
-        .candidates
-        .iter()
-        .find(|c| c.addr == n5)
-        .expect("n5 is a candidate of n1");
-    assert_eq!(candidate.outcome, CandidateOutcome::Joined, "{view:?}");
+    wait_until("n1 lists candidate n5 as joined", Duration::from_secs(10), || {
+        discovery(node_http(&net, 11, HTTP_PORT)).is_some_and(|v| {
+            v.candidates
+                .iter()
+                .any(|c| c.addr == n5 && c.outcome == CandidateOutcome::Joined)
+        })
+    });
     eprintln!("scaled to 6 in {:?}", started.elapsed());
 
     // 3. The name shrinks to three hosts: every node looks it up again, and all six stay.
@@ -231,7 +233,53 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
         started.elapsed()
     );
 
-    // 4. SRV records with a port per node.
+    // 4. A host behind the name that holds another cookie: n1 says why it did not join it,
+    // through `GET /api/discovery` and `shoal discovery`.
+    let stranger_ns = net.namespace("x7", 17, dns_ip);
+    start_node(
+        &mut net,
+        &stranger_ns,
+        "x7",
+        17,
+        (LINK_PORT, HTTP_PORT),
+        "none",
+        "other",
+    );
+    dns.set(&net, &[11, 12, 13, 17], &srv_hosts);
+    let x7 = SocketAddr::from((net.ip(17), LINK_PORT));
+    wait_until("n1 reports x7's wrong cookie", Duration::from_secs(20), || {
+        discovery(node_http(&net, 11, HTTP_PORT)).is_some_and(|v| {
+            v.candidates
+                .iter()
+                .any(|c| c.addr == x7 && c.outcome == CandidateOutcome::WrongCookie)
+        })
+    });
+    let n1 = node_http(&net, 11, HTTP_PORT).to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["discovery", "--connect", &n1])
+        .output()
+        .expect("run shoal discovery");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = text
+        .lines()
+        .find(|l| {
+            let mut cells = l.split_whitespace();
+            cells.next() == Some("n1") && cells.next() == Some(x7.to_string().as_str())
+        })
+        .unwrap_or_else(|| panic!("no row for n1's candidate {x7}:\n{text}"));
+    assert!(row.contains("refused: wrong cookie"), "{row}");
+    assert!(text.contains(&format!("dns:{NAME}:{LINK_PORT}")), "{text}");
+    assert!(
+        sees(&net, 11..=16, &names("n", 1..=6)),
+        "a stranger behind the name changed the membership"
+    );
+
+    // 5. SRV records with a port per node.
     wait_until("m1..m3 each see m1..m3", Duration::from_secs(20), || {
         (1..=3u8).all(|i| {
             members(node_http(&net, 10 + i, 8100 + u16::from(i))).as_ref() == Some(&names("m", 1..=3))
