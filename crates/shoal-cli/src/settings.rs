@@ -157,7 +157,11 @@ impl NodeArgs {
         let (seeds, found) = discovery(
             pick("--seeds", self.seeds, file.seeds, at),
             pick("--discovery", self.discovery, file.discovery, at),
-            listen.port(),
+            // `dns:NAME` without a port: the port peers dial.
+            advertise
+                .map(|a| a.port())
+                .filter(|p| *p != 0)
+                .unwrap_or(listen.port()),
             &mut warnings,
         )?;
         let discovery_interval = pick(

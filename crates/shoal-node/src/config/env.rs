@@ -28,7 +28,7 @@ impl NodeBuilder {
     /// | `SHOAL_ADVERTISE` | the link address peers dial, if not the bound one | the bound address |
     /// | `SHOAL_HTTP` | HTTP address to advertise | none |
     /// | `SHOAL_SEEDS` | comma-separated `host:port` | none |
-    /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `dns:NAME[:PORT]` (port: `SHOAL_ADVERTISE`'s, else `SHOAL_LISTEN`'s), `dns-srv:NAME`, or `none` | `local,static` |
+    /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `dns:NAME[:PORT]` (port: `SHOAL_ADVERTISE`'s unless 0, else `SHOAL_LISTEN`'s), `dns-srv:NAME`, or `none` | `local,static` |
     /// | `SHOAL_DISCOVERY_INTERVAL_MS` | ms between two lookups of a DNS name (±20%) | `5000` |
     /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
     /// | `SHOAL_ROLES` | comma-separated roles | none |
@@ -46,7 +46,7 @@ impl NodeBuilder {
             Ok(secret) => builder.cookie(secret),
             Err(e) => builder.fail(e),
         };
-        // `dns:NAME` without a port takes the advertised port, else the listen port.
+        // `dns:NAME` without a port takes the advertised port (unless 0), else the listen port.
         let mut dns_port = 0;
         for var in [env::LISTEN, env::HTTP, env::ADVERTISE] {
             let Some(text) = lookup(var) else { continue };
@@ -57,7 +57,9 @@ impl NodeBuilder {
                 }
                 Ok(addr) if var == env::HTTP => builder.http(Some(addr)),
                 Ok(addr) => {
-                    dns_port = addr.port();
+                    if addr.port() != 0 {
+                        dns_port = addr.port();
+                    }
                     builder.advertise(Some(addr))
                 }
                 Err(_) => builder.fail(ConfigError::invalid(

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use shoal_api::views::{CandidateOutcome, EventKind};
 use shoal_proto::joining::Joining;
 use shoal_proto::wire::RejectReason;
-use shoal_proto::{ConnId, Cookie, Event, HandshakeError, LinkMessage, Member, Membership, NodeId, Output, Role};
+use shoal_proto::{
+    ConnId, Cookie, Event, HandshakeError, LinkMessage, Member, Membership, NodeId, Output, Role,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
