@@ -260,6 +260,7 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
         .output()
         .expect("run shoal discovery");
     let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("shoal discovery --connect {n1}:\n{text}");
     assert!(
         out.status.success(),
         "{text}{}",
