@@ -19,6 +19,8 @@ use netns::Net;
 
 const NAME: &str = "shoal.test";
 const SRV: &str = "_shoal._tcp.srv.test";
+/// A name with 150 A records.
+const MANY: &str = "many.test";
 const LINK_PORT: u16 = 7000;
 const HTTP_PORT: u16 = 8080;
 
@@ -119,9 +121,12 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let _dir = RemoveDir(dir.clone());
     // SRV: three nodes of another cluster, each on its own port, behind hosts m1..m3.test.
-    let srv_hosts: String = (1..=3u8)
+    let mut srv_hosts: String = (1..=3u8)
         .map(|i| format!("{} m{i}.test\n", net.ip(10 + i)))
         .collect();
+    // A name with more records than a UDP answer holds (even with EDNS's 1232 bytes): the
+    // resolver must retry over TCP to see them all.
+    srv_hosts.extend((100..=249u8).map(|h| format!("{} {MANY}\n", net.ip(h))));
     let srv_records: String = (1..=3u16)
         .map(|i| format!("srv-host={SRV},m{i}.test,{}\n", 7100 + i))
         .collect();
@@ -236,13 +241,14 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
     // 4. A host behind the name that holds another cookie: n1 says why it did not join it,
     // through `GET /api/discovery` and `shoal discovery`.
     let stranger_ns = net.namespace("x7", 17, dns_ip);
+    let many = format!("dns:{MANY}:{LINK_PORT}");
     start_node(
         &mut net,
         &stranger_ns,
         "x7",
         17,
         (LINK_PORT, HTTP_PORT),
-        "none",
+        &many,
         "other",
     );
     dns.set(&net, &[11, 12, 13, 17], &srv_hosts);
@@ -254,6 +260,18 @@ fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
                 .any(|c| c.addr == x7 && c.outcome == CandidateOutcome::WrongCookie)
         })
     });
+    // x7's name has 150 A records: a truncated UDP answer was retried over TCP.
+    wait_until(
+        "x7 found all 150 records of the big name",
+        Duration::from_secs(20),
+        || {
+            discovery(node_http(&net, 17, HTTP_PORT)).is_some_and(|v| {
+                v.strategies
+                    .iter()
+                    .any(|s| s.strategy == many && s.found.len() == 150)
+            })
+        },
+    );
     let n1 = node_http(&net, 11, HTTP_PORT).to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
         .args(["discovery", "--connect", &n1])
