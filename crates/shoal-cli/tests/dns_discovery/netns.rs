@@ -153,8 +153,10 @@ impl Drop for Net {
             let _ = child.wait();
         }
         for ns in &self.namespaces {
-            // Deleting the namespace deletes the veth inside it, and so its peer.
+            // Deleting the namespace deletes the veth inside it, and so its peer; the peer
+            // is deleted by name too, for a veth that never made it into the namespace.
             run(&["ip", "netns", "del", ns]);
+            run(&["ip", "link", "del", &format!("{ns}o")]);
             let _ = std::fs::remove_dir_all(resolv_dir(ns));
         }
         run(&["ip", "link", "del", &self.bridge]);
