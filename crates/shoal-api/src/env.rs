@@ -18,10 +18,13 @@ pub const ADVERTISE: &str = "SHOAL_ADVERTISE";
 pub const HTTP: &str = "SHOAL_HTTP";
 /// `host:port,...` to join through.
 pub const SEEDS: &str = "SHOAL_SEEDS";
-/// Discovery strategies, comma-separated: `static`, `local`, `none`.
+/// Discovery strategies, comma-separated: `static`, `local`, `dns:NAME[:PORT]` (A/AAAA
+/// records; the port defaults to the listen port), `dns-srv:NAME` (SRV records), or `none`.
 pub const DISCOVERY: &str = "SHOAL_DISCOVERY";
 /// The same-host discovery directory.
 pub const LOCAL_DIR: &str = "SHOAL_LOCAL_DIR";
+/// How often each DNS strategy looks its name up, in milliseconds (each pause varies by ±20%).
+pub const DISCOVERY_INTERVAL_MS: &str = "SHOAL_DISCOVERY_INTERVAL_MS";
 /// Roles advertised to peers, comma-separated.
 pub const ROLES: &str = "SHOAL_ROLES";
 /// A file the node also writes its ready line to (atomically), and removes when it leaves.

@@ -24,11 +24,13 @@
 //! | `GET /api/dashboard/report` | [`NodeReport`] |
 //! | `GET /api/cluster` | [`ClusterView`] |
 //! | `GET /api/cluster/history` | [`ClusterHistory`] |
+//! | `GET /api/discovery` | [`DiscoveryView`] |
 //!
 //! Every error is a [`crate::ErrorBody`].
 
 mod actor;
 mod dashboard;
+mod discovery;
 mod history;
 mod node;
 mod registry;
@@ -40,6 +42,7 @@ pub use dashboard::{
     ActorPage, ClusterHistory, ClusterSamples, ClusterView, GoneNode, NodeEntry, NodeError, NodeEvent,
     NodeReport,
 };
+pub use discovery::{CandidateOutcome, CandidateView, DiscoveryView, StrategyView};
 pub use history::{EventKind, HistoryEvent, HistoryPage, PeerSample, Sample, SamplesPage};
 pub use node::{HttpStats, MemberView, NodeCounters, NodeStatsView, NodeView};
 pub use registry::{GroupView, RegistryEntry};

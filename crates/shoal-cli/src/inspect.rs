@@ -1,6 +1,6 @@
 //! Cluster-wide debugger commands: `shoal members`, `shoal ps`, `shoal info PID`,
 //! `shoal kill PID`, `shoal state PID`, `shoal send PID JSON`, `shoal call PID JSON`,
-//! `shoal registry`, `shoal supervisor`. A PID is
+//! `shoal registry`, `shoal supervisor`, `shoal discovery`. A PID is
 //! `<id>@<node>` or a registered name. They ask every node's HTTP API in parallel, each with its own timeout,
 //! and show what answered beside one error line per node that did not (exit status 1 then).
 //!
@@ -8,12 +8,14 @@
 //! `--connect HOST:PORT`, from that node's member list: any node's HTTP address reaches the
 //! whole cluster.
 
+mod discovery;
 mod fanout;
 mod message;
 mod state;
 mod supervisor;
 mod table;
 
+pub(crate) use discovery::discovery;
 pub(crate) use message::{MessageArgs, call, send};
 pub(crate) use state::state;
 use state::state_line;

@@ -56,6 +56,9 @@ pub(crate) enum Command {
     /// The distributed supervisor's children: owner, pid, restarts, how each last started,
     /// whether its state was kept, and whether the replicas agree.
     Supervisor(inspect::InspectArgs),
+    /// Why a node did (not) join: each discovery strategy's last lookup and each candidate
+    /// address's last outcome (joined, unreachable, refused: wrong cookie, ...).
+    Discovery(inspect::InspectArgs),
     /// Fault injection over real processes with a checker of the guarantees: `chaos run`.
     Chaos(chaos::ChaosArgs),
 }
@@ -85,6 +88,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Call(args) => inspect::call(args),
         Command::Registry(args) => inspect::registry(args),
         Command::Supervisor(args) => inspect::supervisor(args),
+        Command::Discovery(args) => inspect::discovery(args),
         Command::Chaos(args) => chaos::run(args),
     }
 }

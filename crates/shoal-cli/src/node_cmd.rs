@@ -42,6 +42,8 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
             Vec::new()
         })
         .local_discovery(settings.local_discovery.then(|| settings.local_dir.clone()))
+        .dns_discovery(settings.dns.clone())
+        .discovery_interval(settings.discovery_interval)
         .roles(settings.roles.clone())
         .membership(settings.membership.clone())
         .version(version::FULL)

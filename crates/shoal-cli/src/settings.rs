@@ -7,6 +7,7 @@
 //! 127.0.0.1:0`.
 //!
 //! Defaults: name `<hostname>-<pid>`; listen and http `127.0.0.1:0`; discovery `local,static`
+//! (DNS names, `dns:NAME[:PORT]` and `dns-srv:NAME`, are polled every 5 s ±20%)
 //! (`local` finds this user's nodes on this host that share the cookie, `static` dials the
 //! seeds, of which there are none by default); log `info`; timings from
 //! [`MembershipConfig::lan`]; cookie from `~/.shoal.cookie`, created if missing.
@@ -20,8 +21,11 @@ mod value;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail};
+use shoal_node::DEFAULT_DISCOVERY_INTERVAL;
+use shoal_node::discovery::DnsQuery;
 use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
 pub(crate) use args::NodeArgs;
@@ -60,6 +64,10 @@ pub(crate) struct NodeSettings {
     pub(crate) local_discovery: bool,
     /// Whether `static` discovery (dialling [`Self::seeds`]) is on.
     pub(crate) static_discovery: bool,
+    /// DNS names to poll (`dns:` and `dns-srv:` in `--discovery`).
+    pub(crate) dns: Vec<DnsQuery>,
+    /// Pause between two lookups of each DNS name (±20%).
+    pub(crate) discovery_interval: Duration,
     /// Base directory of `local` discovery (set even when it is off).
     pub(crate) local_dir: PathBuf,
     /// Roles advertised to peers, without repeats.
@@ -105,6 +113,8 @@ impl fmt::Debug for NodeSettings {
             .field("seeds", &self.seeds)
             .field("local_discovery", &self.local_discovery)
             .field("static_discovery", &self.static_discovery)
+            .field("dns", &self.dns)
+            .field("discovery_interval", &self.discovery_interval)
             .field("local_dir", &self.local_dir)
             .field("roles", &self.roles)
             .field("ready_file", &self.ready_file)
@@ -144,11 +154,25 @@ impl NodeArgs {
             .map(|s| value::bind_addr(&s.label, &s.value))
             .transpose()?;
         let http = http(self.no_http, self.http, file.http, at)?;
-        let (seeds, local_discovery, static_discovery) = discovery(
+        let (seeds, found) = discovery(
             pick("--seeds", self.seeds, file.seeds, at),
             pick("--discovery", self.discovery, file.discovery, at),
+            // `dns:NAME` without a port: the port peers dial.
+            advertise
+                .map(|a| a.port())
+                .filter(|p| *p != 0)
+                .unwrap_or(listen.port()),
             &mut warnings,
         )?;
+        let discovery_interval = pick(
+            "--discovery-interval-ms",
+            self.discovery_interval_ms,
+            file.discovery_interval_ms.map(|n| n.to_string()),
+            at,
+        )
+        .map_or(Ok(DEFAULT_DISCOVERY_INTERVAL), |s| {
+            value::millis(&s.label, &s.value)
+        })?;
         let roles = pick("--roles", self.roles, file.roles, at)
             .map_or(Ok(Vec::new()), |s| value::roles(&s.label, &s.value))?;
         let log = pick("--log", self.log, file.log, at)
@@ -182,8 +206,10 @@ impl NodeArgs {
             advertise,
             http,
             seeds,
-            local_discovery,
-            static_discovery,
+            local_discovery: found.local,
+            static_discovery: found.fixed,
+            dns: found.dns,
+            discovery_interval,
             local_dir: local_dir.unwrap_or_else(|| ctx.default_local_dir.clone()),
             roles,
             ready_file: self.ready_file.or(file.ready_file),
@@ -240,23 +266,29 @@ fn cookie(
     })
 }
 
-/// Seeds and the discovery kinds `(seeds, local, static)`. Seeds are dropped, with a
-/// warning, when static discovery is off, so that callers can pass them on as they are.
+/// Seeds and the discovery strategies (`dns:NAME` takes `listen_port`). Seeds are dropped,
+/// with a warning, when static discovery is off, so that callers can pass them on as they are.
 fn discovery(
     seeds: Option<Sourced<Vec<String>>>,
     kinds: Option<Sourced<Vec<String>>>,
+    listen_port: u16,
     warnings: &mut Vec<String>,
-) -> anyhow::Result<(Vec<String>, bool, bool)> {
+) -> anyhow::Result<(Vec<String>, value::Discovery)> {
     let mut seeds = seeds.map_or(Ok(Vec::new()), |s| value::seeds(&s.label, &s.value))?;
-    let (local, fixed) = kinds.map_or(Ok((true, true)), |s| value::discovery(&s.label, &s.value))?;
-    if !fixed && !seeds.is_empty() {
+    let default = value::Discovery {
+        local: true,
+        fixed: true,
+        dns: Vec::new(),
+    };
+    let found = kinds.map_or(Ok(default), |s| value::discovery(&s.label, &s.value, listen_port))?;
+    if !found.fixed && !seeds.is_empty() {
         warnings.push(format!(
             "ignoring seeds {}: discovery does not include static",
             seeds.join(",")
         ));
         seeds.clear();
     }
-    Ok((seeds, local, fixed))
+    Ok((seeds, found))
 }
 
 /// The HTTP address: `--no-http` wins, then `--http`, then the `http` key, then the default.

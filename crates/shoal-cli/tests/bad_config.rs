@@ -87,3 +87,25 @@ fn roles_too_long_for_a_handshake_are_refused_before_the_node_starts() {
     let out = node(&["--leave-on-stdin-eof", "--roles", &roles.join(",")]);
     assert_refused(&out, &["handshake limit", "fewer or shorter --roles"]);
 }
+
+#[test]
+fn malformed_dns_discovery_is_refused_saying_what_to_write() {
+    assert_refused(
+        &node(&["--discovery", "dns:bad..name:7000"]),
+        &[
+            "--discovery",
+            "dns:bad..name:7000",
+            "dns:NAME:PORT",
+            "dns-srv:NAME",
+        ],
+    );
+    // No port, and the listen port is any free one: say how to give one.
+    assert_refused(
+        &node(&["--discovery", "dns:shoal.internal"]),
+        &["dns:shoal.internal", "dns:NAME:PORT", "--listen"],
+    );
+    assert_refused(
+        &node(&["--discovery", "dns:x.internal:1", "--discovery-interval-ms", "0"]),
+        &["--discovery-interval-ms", "milliseconds above 0"],
+    );
+}

@@ -17,6 +17,7 @@
 //! | `GET /api/groups` | every process group with its members |
 //! | `GET /api/supervisor` | distributed supervisor: counts (tombstones included), running children per node, every child with owner, pid, restarts, how it last started, whether it kept its state |
 //! | `POST /api/supervisor/migrate?id=c&to=n` | moves child `c` to node `n` with its state, answers once it runs there from its state (409: moving already, superseded by a concurrent move, or state lost); admin token |
+//! | `GET /api/discovery` | per discovery strategy its last lookup (when, what it found, why it failed); per candidate address (at most 256) the last outcome: `proposed`, `joined`, `refused`, `unreachable`, `wrong_cookie`, `protocol_version`, `name_taken`, `itself` |
 //! | `GET /api/chaos` | `{"partitioned_from": [...]}`: peers cut off by fault injection |
 //! | `POST /api/chaos/partition?peers=a,b[&deadline_ms=T]` | drops all gossip and link traffic to and from those peers; refused (409) if handled after `deadline_ms`; admin token |
 //! | `POST /api/chaos/heal[?deadline_ms=T]` | ends the partition; refused (409) if handled after `deadline_ms`; admin token |
@@ -53,6 +54,7 @@ mod auth;
 mod chaos;
 mod cluster;
 mod dashboard;
+mod discovery;
 mod error;
 mod history;
 mod json_errors;
@@ -156,6 +158,7 @@ fn routes(
         .route("/api/groups", get(registry::groups))
         .route("/api/supervisor", get(supervisor::show))
         .route("/api/chaos", get(chaos::show))
+        .route("/api/discovery", get(discovery::show))
         .route("/api/history", get(history::events))
         .route("/api/samples", get(history::samples))
         .route("/api/actors/page", get(actor_page::page))

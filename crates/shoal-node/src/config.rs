@@ -2,10 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use shoal_proto::wire::DEFAULT_MAX_FRAME_LEN;
 use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
+use crate::discovery::DnsQuery;
 use crate::error::NodeError;
 
 mod env;
@@ -14,6 +16,9 @@ mod env;
 /// Erlang sender past it is suspended, while a Shoal `send` is refused; the larger default
 /// lets bursts through and still bounds what a slow or stalled peer makes a node hold.
 pub const DEFAULT_LINK_BUSY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Default [`NodeConfig::discovery_interval`]: 5 s.
+pub const DEFAULT_DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Settings of one node. Build with [`Node::builder`](crate::Node::builder).
 #[derive(Clone, Debug)]
@@ -37,6 +42,12 @@ pub struct NodeConfig {
     pub seeds: Vec<String>,
     /// Directory for same-host discovery; `None` disables it.
     pub local_dir: Option<PathBuf>,
+    /// DNS names to poll for peers (`dns:NAME:PORT`, `dns-srv:NAME`); empty disables DNS
+    /// discovery.
+    pub dns: Vec<DnsQuery>,
+    /// How often each DNS name is looked up (each pause varies by ±20%); default
+    /// [`DEFAULT_DISCOVERY_INTERVAL`].
+    pub discovery_interval: Duration,
     /// Roles advertised to peers.
     pub roles: Vec<String>,
     /// Membership and failure-detection timing.
@@ -102,6 +113,8 @@ impl NodeBuilder {
             admin_token: None,
             seeds: Vec::new(),
             local_dir: None,
+            dns: Vec::new(),
+            discovery_interval: DEFAULT_DISCOVERY_INTERVAL,
             roles: Vec::new(),
             membership: MembershipConfig::lan(),
             split_brain: shoal_proto::split_brain::Strategy::KeepMajority,
@@ -195,6 +208,23 @@ impl NodeBuilder {
         let seeds: Vec<String> = seeds.into_iter().map(Into::into).collect();
         self.set(|c| {
             c.seeds = seeds;
+            Ok(())
+        })
+    }
+
+    /// DNS names to poll for peers ([`DnsQuery`]); they only ever add candidates.
+    pub fn dns_discovery(self, names: impl IntoIterator<Item = DnsQuery>) -> Self {
+        let names: Vec<DnsQuery> = names.into_iter().collect();
+        self.set(|c| {
+            c.dns = names;
+            Ok(())
+        })
+    }
+
+    /// How often each DNS name is looked up (default 5 s; each pause varies by ±20%).
+    pub fn discovery_interval(self, interval: Duration) -> Self {
+        self.set(|c| {
+            c.discovery_interval = interval.max(Duration::from_millis(1));
             Ok(())
         })
     }

@@ -1,20 +1,34 @@
 //! Discovery proposes addresses to join through; it never removes a live member.
 //!
-//! Strategies: static seeds (`host:port`, resolved on every round so DNS changes are seen) and
-//! `local`: every node on this host writes `<dir>/<cookie fingerprint>/<name>.json` and reads
-//! its neighbours' files. Files of processes that no longer exist are ignored and removed. The
-//! fingerprint keeps clusters with different cookies apart without revealing the cookie.
+//! Strategies, combinable: static seeds (`host:port`, resolved on every round so DNS changes
+//! are seen); `local`: every node on this host writes `<dir>/<cookie fingerprint>/<name>.json`
+//! and reads its neighbours' files (files of processes that no longer exist are ignored and
+//! removed; the fingerprint keeps clusters with different cookies apart without revealing the
+//! cookie); `dns:NAME:PORT` and `dns-srv:NAME` ([`DnsQuery`]): a name's A/AAAA or SRV records,
+//! looked up every [`NodeConfig::discovery_interval`] (±20%).
+//!
+//! Every round proposes the union of what each strategy last found; the driver dials those
+//! it has no link to. A name that answers with fewer hosts only proposes fewer: discovery has
+//! no way to remove anyone, membership alone decides who is down. [`DiscoveryState`] records
+//! each strategy's last lookup and each candidate's last outcome for `GET /api/discovery`.
 
+mod dns;
 mod local;
+mod state;
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use shoal_api::views::{CandidateOutcome, DiscoveryView};
 use shoal_proto::Member;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use self::dns::DnsQuery;
+use self::dns::DnsResolver;
 pub use self::local::{LocalDirectory, LocalEntry};
+pub use self::state::{DiscoveryState, MAX_CANDIDATES};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::snapshot::Snapshot;
@@ -27,39 +41,121 @@ const ALONE_INTERVAL: Duration = Duration::from_millis(50);
 /// How often discovery runs once the node has peers (finds nodes that started apart).
 const JOINED_INTERVAL: Duration = Duration::from_secs(2);
 
+/// The discovery state shared by the discovery task (lookups), the driver (outcomes of
+/// dials) and the `Node` handle (the view).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SharedDiscovery(Arc<Mutex<DiscoveryState>>);
+
+impl SharedDiscovery {
+    /// Records the outcome of a dial through `addr` (see [`DiscoveryState::handle_outcome`]).
+    pub(crate) fn handle_outcome(&self, addr: SocketAddr, outcome: CandidateOutcome) {
+        if let Ok(mut state) = self.0.lock() {
+            state.handle_outcome(now_ms(), addr, outcome);
+        }
+    }
+
+    /// What discovery knows now.
+    pub(crate) fn view(&self) -> DiscoveryView {
+        self.0.lock().map(|s| s.view()).unwrap_or_default()
+    }
+
+    fn handle_lookup(&self, strategy: &str, result: Result<Vec<SocketAddr>, String>) -> Vec<SocketAddr> {
+        match self.0.lock() {
+            Ok(mut state) => state.handle_lookup(now_ms(), strategy, result),
+            Err(_) => result.unwrap_or_default(),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    crate::now_us() / 1000
+}
+
+/// One DNS strategy: its query, what it last found and when it is due again.
+struct DnsStrategy {
+    query: DnsQuery,
+    label: String,
+    found: Vec<SocketAddr>,
+    due: Instant,
+}
+
 /// The discovery strategies of one node.
 pub(crate) struct Discovery {
     seeds: Vec<String>,
     local: Option<LocalDirectory>,
+    dns: Vec<DnsStrategy>,
+    /// An error when there is no DNS strategy, or the resolver could not start (then each
+    /// DNS strategy shows the error).
+    resolver: Result<DnsResolver, String>,
+    interval: Duration,
+    own_listen: SocketAddr,
+    state: SharedDiscovery,
     /// One warning per seed problem every few seconds, with a count of the rest.
     warnings: Throttle,
 }
 
 impl Discovery {
     pub(crate) fn new(config: &NodeConfig, local: &Member) -> Result<Self, NodeError> {
-        let local = match &config.local_dir {
+        let local_dir = match &config.local_dir {
             Some(dir) => Some(LocalDirectory::register(dir, &config.cookie, local)?),
             None => None,
         };
+        let now = Instant::now();
+        let dns: Vec<DnsStrategy> = config
+            .dns
+            .iter()
+            .map(|query| DnsStrategy {
+                label: query.label(),
+                query: query.clone(),
+                found: Vec::new(),
+                due: now,
+            })
+            .collect();
+        let mut labels = Vec::new();
+        if !config.seeds.is_empty() {
+            labels.push("static".to_string());
+        }
+        if local_dir.is_some() {
+            labels.push("local".to_string());
+        }
+        labels.extend(dns.iter().map(|d| d.label.clone()));
+        let resolver = match dns.is_empty() {
+            true => Err("no DNS strategy".to_string()),
+            false => DnsResolver::from_system(),
+        };
         Ok(Self {
             seeds: config.seeds.clone(),
-            local,
+            local: local_dir,
+            dns,
+            resolver,
+            interval: config.discovery_interval,
+            own_listen: local.listen,
+            state: SharedDiscovery(Arc::new(Mutex::new(DiscoveryState::new(labels)))),
             warnings: Throttle::new(SEED_WARNING_EVERY),
         })
+    }
+
+    /// The state this discovery records into.
+    pub(crate) fn state(&self) -> SharedDiscovery {
+        self.state.clone()
     }
 
     /// Hands `propose` each round's addresses, at once and then every round, until cancelled
     /// or `propose` returns false (the node's driver is gone). Removes this node's local entry
     /// on the way out.
     pub(crate) async fn run(
-        self,
+        mut self,
         propose: impl Fn(Vec<SocketAddr>) -> bool,
         snapshot: watch::Receiver<Snapshot>,
         cancel: CancellationToken,
     ) {
         let mut rounds_alone = 0u32;
         loop {
-            let addrs = self.round().await;
+            let mut addrs = self.round().await;
+            self.poll_dns().await;
+            addrs.extend(self.dns.iter().flat_map(|d| d.found.iter().copied()));
+            addrs.sort();
+            addrs.dedup();
             // Sent when empty too: a first round that finds nobody tells the driver that
             // this node is alone, not still joining.
             if !propose(addrs) {
@@ -67,7 +163,10 @@ impl Discovery {
             }
             let alone = snapshot.borrow().members.is_empty();
             rounds_alone = if alone { rounds_alone.saturating_add(1) } else { 0 };
-            let pause = pause_after(rounds_alone);
+            let mut pause = pause_after(rounds_alone);
+            if let Some(due) = self.dns.iter().map(|d| d.due).min() {
+                pause = pause.min(due.saturating_duration_since(Instant::now()));
+            }
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = tokio::time::sleep(pause) => {}
@@ -78,23 +177,61 @@ impl Discovery {
         }
     }
 
+    /// Looks up every DNS name that is due, and records what it found.
+    async fn poll_dns(&mut self) {
+        for strategy in &mut self.dns {
+            if strategy.due > Instant::now() {
+                continue;
+            }
+            let result = match &self.resolver {
+                Ok(resolver) => resolver.lookup(&strategy.query).await,
+                Err(e) => Err(e.clone()),
+            };
+            if let Err(e) = &result
+                && let Some(held) = self.warnings.allow()
+            {
+                tracing::warn!(strategy = %strategy.label, "DNS discovery lookup failed: {e}; retrying ({held} similar warnings held back)");
+            }
+            // A failed lookup keeps the last answer: a resolver that is down for a moment
+            // should not stop the proposals (they never remove anyone anyway).
+            if result.is_ok() {
+                strategy.found = self.state.handle_lookup(&strategy.label, result);
+            } else {
+                self.state.handle_lookup(&strategy.label, result);
+            }
+            if strategy.found.contains(&self.own_listen) {
+                self.state
+                    .handle_outcome(self.own_listen, CandidateOutcome::Itself);
+            }
+            strategy.due = Instant::now() + jittered(self.interval, rand::random::<u64>());
+        }
+    }
+
     async fn round(&self) -> Vec<SocketAddr> {
         let mut addrs = Vec::new();
+        let mut errors = Vec::new();
         for seed in &self.seeds {
             match tokio::net::lookup_host(seed.as_str()).await {
                 Ok(resolved) => addrs.extend(resolved),
                 Err(e) => {
+                    errors.push(format!("{seed}: {e}"));
                     if let Some(held) = self.warnings.allow() {
                         tracing::warn!(%seed, "seed does not resolve: {e}; retrying with backoff ({held} similar warnings held back)");
                     }
                 }
             }
         }
-        if let Some(local) = &self.local {
-            addrs.extend(local.neighbours().into_iter().map(|e| e.listen));
+        if !self.seeds.is_empty() {
+            let result = match (addrs.is_empty(), errors.is_empty()) {
+                (true, false) => Err(errors.join("; ")),
+                _ => Ok(addrs.clone()),
+            };
+            self.state.handle_lookup("static", result);
         }
-        addrs.sort();
-        addrs.dedup();
+        if let Some(local) = &self.local {
+            let found: Vec<SocketAddr> = local.neighbours().into_iter().map(|e| e.listen).collect();
+            addrs.extend(self.state.handle_lookup("local", Ok(found)));
+        }
         addrs
     }
 }
@@ -113,9 +250,25 @@ fn pause_after(rounds_alone: u32) -> Duration {
         .min(JOINED_INTERVAL)
 }
 
+/// `interval` varied by -20% to +20% with the random number `r`, so that nodes started
+/// together do not query the DNS server in step.
+fn jittered(interval: Duration, r: u64) -> Duration {
+    let percent = 80 + u32::try_from(r % 41).unwrap_or(0);
+    interval * percent / 100
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_polls_vary_by_twenty_percent() {
+        let five = Duration::from_secs(5);
+        assert_eq!(jittered(five, 0), Duration::from_secs(4));
+        assert_eq!(jittered(five, 40), Duration::from_secs(6));
+        assert_eq!(jittered(five, 20), five);
+        assert!((0..1000).all(|r| (4000..=6000).contains(&jittered(five, r * 7919).as_millis())));
+    }
 
     #[test]
     fn a_node_alone_backs_off_from_50_ms_to_2_s() {

@@ -58,7 +58,7 @@ mod stats;
 mod throttle;
 
 pub use clock::now_us;
-pub use config::{AdminToken, DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};
+pub use config::{AdminToken, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};
 pub use error::NodeError;
 pub use node::{Node, NotReady};
 pub use node_event::NodeEvent;

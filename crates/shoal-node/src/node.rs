@@ -59,6 +59,7 @@ struct Inner {
     first_events: std::sync::Mutex<Option<broadcast::Receiver<NodeEvent>>>,
     admin_token: Option<crate::config::AdminToken>,
     ready_min_members: usize,
+    discovery: crate::discovery::SharedDiscovery,
     /// Set when [`Node::leave`] starts.
     leaving: AtomicBool,
     _stop_on_drop: DropGuard,
@@ -139,6 +140,7 @@ impl Node {
             peers: peers.clone(),
             cancel: cancel.clone(),
             tracker: tracker.clone(),
+            discovery: discovery.state(),
         };
         let (driver, snapshot) = Driver::new(&config, local, udp, wiring);
         tracker.spawn(driver.run());
@@ -150,6 +152,7 @@ impl Node {
         ));
         let to_driver = inputs.clone();
         let propose = move |addrs| to_driver.send(Input::Propose(addrs)).is_ok();
+        let discovery_state = discovery.state();
         tracker.spawn(discovery.run(propose, snapshot.clone(), cancel.clone()));
         tracker.spawn(registry_anti_entropy(actors.clone(), cancel.clone()));
         let (verdict_tx, verdict) = watch::channel(crate::split_brain::Verdict::default());
@@ -210,6 +213,7 @@ impl Node {
             first_events: std::sync::Mutex::new(Some(first_events)),
             admin_token: config.admin_token.clone(),
             ready_min_members: config.ready_min_members,
+            discovery: discovery_state,
             leaving: AtomicBool::new(false),
         };
         let node = Self {
@@ -224,6 +228,11 @@ impl Node {
     /// This node's member record (its creation grows if it ever had to rejoin).
     pub fn local(&self) -> Member {
         self.inner.snapshot.borrow().local.clone()
+    }
+
+    /// What discovery found and why candidates did (not) join: `GET /api/discovery`.
+    pub fn discovery(&self) -> shoal_api::views::DiscoveryView {
+        self.inner.discovery.view()
     }
 
     /// Live peers (not this node), sorted by name.

@@ -132,6 +132,7 @@ fn apply(sim: &mut Sim, step: &Step) -> Result<(), String> {
     let done = match step {
         Step::AddNode { name, seeds } => sim.add_node(name, &refs(seeds)),
         Step::AddStranger { name, seeds } => sim.add_stranger(name, &refs(seeds)),
+        Step::SetSeeds { name, seeds } => sim.set_seeds(name, &refs(seeds)),
         Step::Crash(name) => sim.crash(name),
         Step::Restart(name) => sim.restart(name),
         Step::RestartAtNewAddress(name) => sim.restart_at_new_address(name),

@@ -58,9 +58,16 @@ pub(crate) struct NodeArgs {
     pub(crate) seeds: Option<Vec<String>>,
 
     /// How to find peers, comma-separated: `static` (the --seeds), `local` (other nodes of
-    /// this user on this host with the same cookie), or `none` alone [default: local,static]
+    /// this user on this host with the same cookie), `dns:NAME[:PORT]` (NAME's A/AAAA
+    /// records, all on PORT, by default --listen's port), `dns-srv:NAME` (NAME's SRV records:
+    /// host and port per node), or `none` alone [default: local,static]
     #[arg(long, env = env::DISCOVERY, value_name = "KIND,...", value_delimiter = ',')]
     pub(crate) discovery: Option<Vec<String>>,
+
+    /// Pause between two lookups of each DNS name, in milliseconds, varied by ±20%
+    /// [default: 5000]
+    #[arg(long, env = env::DISCOVERY_INTERVAL_MS, value_name = "MS")]
+    pub(crate) discovery_interval_ms: Option<String>,
 
     /// Directory used by `local` discovery [default: $XDG_RUNTIME_DIR/shoal, else
     /// $TMPDIR/shoal-<uid>]
@@ -142,6 +149,7 @@ impl fmt::Debug for NodeArgs {
             .field("no_http", &self.no_http)
             .field("seeds", &self.seeds)
             .field("discovery", &self.discovery)
+            .field("discovery_interval_ms", &self.discovery_interval_ms)
             .field("local_dir", &self.local_dir)
             .field("roles", &self.roles)
             .field("config", &self.config)

@@ -6,7 +6,8 @@
 //! listen = "0.0.0.0:7000"
 //! http = false                     # or "127.0.0.1:8080"
 //! seeds = ["db1.lan:7000", "10.0.0.2:7000"]
-//! discovery = ["static"]
+//! discovery = ["static", "dns:shoal.internal:7000"]
+//! discovery_interval_ms = 5000
 //! roles = ["web"]
 //! log = "info,shoal_node=debug"
 //! heartbeat_ms = 100
@@ -40,6 +41,8 @@ pub(crate) struct FileSettings {
     pub(crate) seeds: Option<Vec<String>>,
     /// See `--discovery`.
     pub(crate) discovery: Option<Vec<String>>,
+    /// See `--discovery-interval-ms`, in milliseconds.
+    pub(crate) discovery_interval_ms: Option<u64>,
     /// See `--local-dir`; relative to the directory of `shoal.toml`.
     pub(crate) local_dir: Option<PathBuf>,
     /// See `--roles`.

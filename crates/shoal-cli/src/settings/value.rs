@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
+use shoal_node::discovery::DnsQuery;
 use shoal_proto::NodeName;
 
 /// A setting's value and where it came from, for error messages.
@@ -84,21 +85,37 @@ pub(crate) fn seeds(label: &str, values: &[String]) -> anyhow::Result<Vec<String
 }
 
 /// Which discovery kinds are on: `(local, static)`.
-pub(crate) fn discovery(label: &str, values: &[String]) -> anyhow::Result<(bool, bool)> {
-    let fix = "use a comma list of static and local, or none alone";
-    let (mut local, mut fixed, mut none) = (false, false, false);
+pub(crate) fn discovery(label: &str, values: &[String], listen_port: u16) -> anyhow::Result<Discovery> {
+    let fix = "use a comma list of static, local, dns:NAME[:PORT] and dns-srv:NAME, or none alone";
+    let mut found = Discovery::default();
+    let mut none = false;
     for kind in values.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         match kind {
-            "local" => local = true,
-            "static" => fixed = true,
+            "local" => found.local = true,
+            "static" => found.fixed = true,
             "none" => none = true,
-            other => bail!("invalid {label} {other:?}: {fix}"),
+            other => match DnsQuery::parse(other, listen_port) {
+                Ok(Some(query)) => found.dns.push(query),
+                Ok(None) => bail!("invalid {label} {other:?}: {fix}"),
+                Err(why) => bail!("invalid {label} {other:?}: {why}"),
+            },
         }
     }
-    if none == (local || fixed) {
+    if none == (found.local || found.fixed || !found.dns.is_empty()) {
         bail!("invalid {label} {:?}: {fix}", values.join(","));
     }
-    Ok((local, fixed))
+    Ok(found)
+}
+
+/// The discovery strategies of `--discovery`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Discovery {
+    /// `local`.
+    pub(crate) local: bool,
+    /// `static`.
+    pub(crate) fixed: bool,
+    /// `dns:` and `dns-srv:` names, in the order given.
+    pub(crate) dns: Vec<DnsQuery>,
 }
 
 /// Roles: the same characters as node names; empty entries and repeats are dropped.
@@ -175,18 +192,36 @@ mod tests {
 
     #[test]
     fn discovery_is_static_and_local_or_none_alone() {
-        assert_eq!(discovery("d", &list(&["local", "static"])).unwrap(), (true, true));
-        assert_eq!(discovery("d", &list(&["static"])).unwrap(), (false, true));
-        assert_eq!(discovery("d", &list(&["none"])).unwrap(), (false, false));
-        assert!(discovery("d", &list(&["none", "local"])).is_err());
-        assert!(discovery("d", &list(&[""])).is_err());
-        let err = discovery("--discovery", &list(&["mdns"]))
+        let kinds =
+            |values: &[&str]| discovery("d", &list(values), 7000).map(|d| (d.local, d.fixed, d.dns.len()));
+        assert_eq!(kinds(&["local", "static"]).unwrap(), (true, true, 0));
+        assert_eq!(kinds(&["static"]).unwrap(), (false, true, 0));
+        assert_eq!(kinds(&["none"]).unwrap(), (false, false, 0));
+        assert_eq!(
+            kinds(&["dns:a.svc", "dns-srv:_s._tcp.a.svc", "local"]).unwrap(),
+            (true, false, 2)
+        );
+        assert!(kinds(&["none", "local"]).is_err());
+        assert!(kinds(&["none", "dns:a:1"]).is_err());
+        assert!(kinds(&[""]).is_err());
+        let err = discovery("--discovery", &list(&["mdns"]), 0)
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
-            "invalid --discovery \"mdns\": use a comma list of static and local, or none alone"
+            "invalid --discovery \"mdns\": use a comma list of static, local, dns:NAME[:PORT] and dns-srv:NAME, or none alone"
         );
+        let err = discovery("--discovery", &list(&["dns:a.svc"]), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("write dns:NAME:PORT or give --listen a fixed port"),
+            "{err}"
+        );
+        let err = discovery("--discovery", &list(&["dns:a..b:7"]), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid --discovery \"dns:a..b:7\": "), "{err}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use shoal_api::env;
 use shoal_proto::ConfigError;
 
 use super::NodeBuilder;
-use crate::discovery::LocalDirectory;
+use crate::discovery::{DnsQuery, LocalDirectory};
 
 /// Reads one variable through `lookup` (the process environment in production).
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -28,7 +28,8 @@ impl NodeBuilder {
     /// | `SHOAL_ADVERTISE` | the link address peers dial, if not the bound one | the bound address |
     /// | `SHOAL_HTTP` | HTTP address to advertise | none |
     /// | `SHOAL_SEEDS` | comma-separated `host:port` | none |
-    /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `none` | `local,static` |
+    /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `dns:NAME[:PORT]` (port: `SHOAL_ADVERTISE`'s unless 0, else `SHOAL_LISTEN`'s), `dns-srv:NAME`, or `none` | `local,static` |
+    /// | `SHOAL_DISCOVERY_INTERVAL_MS` | ms between two lookups of a DNS name (±20%) | `5000` |
     /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
     /// | `SHOAL_ROLES` | comma-separated roles | none |
     /// | `SHOAL_LEAVE_ON_STDIN_EOF` | `true` or `false`: [`NodeBuilder::leave_on_stdin_eof`] | `false` |
@@ -45,12 +46,22 @@ impl NodeBuilder {
             Ok(secret) => builder.cookie(secret),
             Err(e) => builder.fail(e),
         };
+        // `dns:NAME` without a port takes the advertised port (unless 0), else the listen port.
+        let mut dns_port = 0;
         for var in [env::LISTEN, env::HTTP, env::ADVERTISE] {
             let Some(text) = lookup(var) else { continue };
             builder = match text.parse::<SocketAddr>() {
-                Ok(addr) if var == env::LISTEN => builder.listen(addr),
+                Ok(addr) if var == env::LISTEN => {
+                    dns_port = addr.port();
+                    builder.listen(addr)
+                }
                 Ok(addr) if var == env::HTTP => builder.http(Some(addr)),
-                Ok(addr) => builder.advertise(Some(addr)),
+                Ok(addr) => {
+                    if addr.port() != 0 {
+                        dns_port = addr.port();
+                    }
+                    builder.advertise(Some(addr))
+                }
                 Err(_) => builder.fail(ConfigError::invalid(
                     var,
                     &text,
@@ -59,15 +70,27 @@ impl NodeBuilder {
             };
         }
         let discovery = list(lookup(env::DISCOVERY)).unwrap_or_else(|| vec!["local".into(), "static".into()]);
-        if let Some(bad) = discovery
-            .iter()
-            .find(|d| !matches!(d.as_str(), "static" | "local" | "none"))
-        {
-            return builder.fail(ConfigError::invalid(
-                env::DISCOVERY,
-                bad,
-                "use static, local or none",
-            ));
+        let mut dns = Vec::new();
+        for kind in &discovery {
+            match DnsQuery::parse(kind, dns_port) {
+                Ok(Some(query)) => dns.push(query),
+                Ok(None) if matches!(kind.as_str(), "static" | "local" | "none") => {}
+                Ok(None) => {
+                    let fix = "use static, local, dns:NAME[:PORT], dns-srv:NAME or none";
+                    return builder.fail(ConfigError::invalid(env::DISCOVERY, kind, fix));
+                }
+                Err(fix) => return builder.fail(ConfigError::invalid(env::DISCOVERY, kind, &fix)),
+            }
+        }
+        builder = builder.dns_discovery(dns);
+        if let Some(text) = lookup(env::DISCOVERY_INTERVAL_MS) {
+            builder = match text.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => builder.discovery_interval(std::time::Duration::from_millis(ms)),
+                _ => {
+                    let why = "use a whole number of milliseconds above 0, e.g. 5000";
+                    return builder.fail(ConfigError::invalid(env::DISCOVERY_INTERVAL_MS, &text, why));
+                }
+            };
         }
         if discovery.iter().any(|d| d == "static") {
             builder = builder.seeds(list(lookup(env::SEEDS)).unwrap_or_default());
@@ -170,6 +193,41 @@ mod tests {
         assert_eq!(config.local_dir, None);
         assert_eq!(config.roles, ["web"]);
         assert_eq!(config.admin_token, None);
+    }
+
+    #[test]
+    fn dns_strategies_take_the_listen_port_unless_they_name_one() {
+        let config = builder(&[
+            ("SHOAL_COOKIE", "k"),
+            ("SHOAL_LISTEN", "10.0.0.1:7100"),
+            (
+                "SHOAL_DISCOVERY",
+                "dns:shoal.svc,dns:other.svc:7200,dns-srv:_s._tcp.svc",
+            ),
+            ("SHOAL_DISCOVERY_INTERVAL_MS", "250"),
+        ])
+        .build()
+        .unwrap();
+        let labels: Vec<String> = config.dns.iter().map(DnsQuery::label).collect();
+        assert_eq!(
+            labels,
+            ["dns:shoal.svc:7100", "dns:other.svc:7200", "dns-srv:_s._tcp.svc"]
+        );
+        assert_eq!(config.discovery_interval, std::time::Duration::from_millis(250));
+        assert_eq!(config.local_dir, None);
+        let err = builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_DISCOVERY", "dns:shoal.svc")])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SHOAL_DISCOVERY") && err.contains("dns:NAME:PORT"),
+            "{err}"
+        );
+        let err = builder(&[("SHOAL_COOKIE", "k"), ("SHOAL_DISCOVERY", "mdns")])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dns-srv:NAME"), "{err}");
     }
 
     #[test]

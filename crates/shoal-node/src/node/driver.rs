@@ -6,9 +6,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use shoal_api::views::EventKind;
+use shoal_api::views::{CandidateOutcome, EventKind};
 use shoal_proto::joining::Joining;
-use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
+use shoal_proto::wire::RejectReason;
+use shoal_proto::{
+    ConnId, Cookie, Event, HandshakeError, LinkMessage, Member, Membership, NodeId, Output, Role,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +25,7 @@ use super::outbox::{Limits, LinkSender};
 use super::peer_counters::PeerTable;
 use crate::actor::{Actors, Route, append_message};
 use crate::config::NodeConfig;
+use crate::discovery::SharedDiscovery;
 use crate::distributed::Table;
 use crate::error::NodeError;
 use crate::history::History;
@@ -49,6 +53,8 @@ pub(crate) enum Input {
         expected: Option<NodeId>,
         refused: bool,
     },
+    /// A Shoal node at `addr` refused our handshake (the `DialFailed` of that dial follows).
+    HandshakeRefused { addr: SocketAddr, error: HandshakeError },
     /// Discovery proposes these addresses to join through.
     Propose(Vec<SocketAddr>),
     /// A peer connected to our listener; the permit is its handshake slot.
@@ -74,6 +80,8 @@ pub(crate) struct DriverWiring {
     pub(crate) failure: Arc<OnceLock<NodeError>>,
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
+    /// Where dial outcomes are recorded for `GET /api/discovery`.
+    pub(crate) discovery: SharedDiscovery,
 }
 
 pub(crate) struct Driver {
@@ -85,6 +93,8 @@ pub(crate) struct Driver {
     /// Outbound queues of the links, carrying encoded frame bodies.
     links: HashMap<ConnId, LinkSender>,
     dialing: HashSet<SocketAddr>,
+    /// Why a Shoal node refused the handshake of a dial whose `DialFailed` is on its way.
+    refusals: HashMap<SocketAddr, CandidateOutcome>,
     next_conn: u64,
     snapshot: watch::Sender<Snapshot>,
     leave_waiter: Option<oneshot::Sender<()>>,
@@ -112,7 +122,8 @@ impl Driver {
             config.membership.clone(),
             seed,
         );
-        let mut joining = Joining::new(!config.seeds.is_empty() || config.local_dir.is_some());
+        let discovers = !config.seeds.is_empty() || config.local_dir.is_some() || !config.dns.is_empty();
+        let mut joining = Joining::new(discovers);
         let (snapshot, rx) = watch::channel(Snapshot {
             local,
             members: Vec::new(),
@@ -130,6 +141,7 @@ impl Driver {
             },
             links: HashMap::new(),
             dialing: HashSet::new(),
+            refusals: HashMap::new(),
             next_conn: 0,
             snapshot,
             leave_waiter: None,
@@ -184,6 +196,9 @@ impl Driver {
             } => {
                 if let Some(addr) = dialed {
                     self.dialing.remove(&addr);
+                    self.wiring
+                        .discovery
+                        .handle_outcome(addr, CandidateOutcome::Joined);
                 }
                 tracing::debug!(peer = %peer.id, ?role, "link up");
                 self.links.insert(conn, out);
@@ -201,6 +216,14 @@ impl Driver {
             } => {
                 self.dialing.remove(&addr);
                 self.joining.handle_dial_failed(addr);
+                let outcome = match refused {
+                    true => CandidateOutcome::Refused,
+                    false => self
+                        .refusals
+                        .remove(&addr)
+                        .unwrap_or(CandidateOutcome::Unreachable),
+                };
+                self.wiring.discovery.handle_outcome(addr, outcome);
                 match expected {
                     Some(id) => self.core.handle_dial_failed(now, &id, refused),
                     // A seed or a discovered address: discovery proposes it again, with backoff.
@@ -216,12 +239,20 @@ impl Driver {
                     }
                 }
             }
+            Input::HandshakeRefused { addr, error } => {
+                let outcome = refusal(&error, &self.core.local().id);
+                self.refusals.insert(addr, outcome);
+            }
             Input::Propose(addrs) => {
                 let listen = self.core.local().listen;
                 let others: Vec<SocketAddr> = addrs.into_iter().filter(|a| *a != listen).collect();
                 self.joining.handle_proposal(&others);
                 for addr in others {
-                    if !self.core.is_linked_to(addr) {
+                    if self.core.is_linked_to(addr) {
+                        self.wiring
+                            .discovery
+                            .handle_outcome(addr, CandidateOutcome::Joined);
+                    } else {
                         self.dial(addr, None);
                     }
                 }
@@ -458,4 +489,24 @@ fn record(history: &History, event: &Event) {
         ),
     };
     history.record(kind, subject, reason, detail);
+}
+
+/// The candidate outcome a handshake refusal stands for (`local`: this node's identity, to
+/// tell a dial of ourselves from another node with our name).
+fn refusal(error: &HandshakeError, local: &NodeId) -> CandidateOutcome {
+    match error {
+        HandshakeError::CookieMismatch { .. } | HandshakeError::Rejected(RejectReason::CookieMismatch) => {
+            CandidateOutcome::WrongCookie
+        }
+        HandshakeError::NoCommonProtocol { .. }
+        | HandshakeError::Rejected(RejectReason::NoCommonProtocol) => CandidateOutcome::ProtocolVersion,
+        HandshakeError::SameName { peer } if peer == local => CandidateOutcome::Itself,
+        HandshakeError::SameName { .. } => CandidateOutcome::NameTaken,
+        HandshakeError::Rejected(RejectReason::SameName | RejectReason::NameTaken) => {
+            CandidateOutcome::NameTaken
+        }
+        HandshakeError::Unexpected { .. } | HandshakeError::Rejected(RejectReason::Unexpected) => {
+            CandidateOutcome::Unreachable
+        }
+    }
 }

@@ -185,6 +185,9 @@ async fn run(
             Ok(Err(reason)) => {
                 ctx.counters.count_handshake_failure(reason.metric_reason());
                 log_failure(&reason, dialed, &ctx.counters);
+                if let (Some(addr), HandshakeFailure::Handshake(error)) = (dialed, reason) {
+                    let _ = ctx.inputs.send(Input::HandshakeRefused { addr, error });
+                }
                 return Outcome::Failed;
             }
             Err(_) => {

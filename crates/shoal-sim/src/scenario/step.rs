@@ -21,6 +21,14 @@ pub enum Step {
         /// Names of the nodes it dials to join.
         seeds: Vec<String>,
     },
+    /// From now on, a node's discovery proposes only the addresses of `seeds` (a DNS name
+    /// answering with other hosts).
+    SetSeeds {
+        /// Its name.
+        name: String,
+        /// Names of the nodes whose addresses it proposes.
+        seeds: Vec<String>,
+    },
     /// Stop a node without warning.
     Crash(String),
     /// Start a stopped node again on its address, with a higher creation.
@@ -62,6 +70,14 @@ impl Step {
     /// `AddStranger` from string slices.
     pub fn stranger(name: &str, seeds: &[&str]) -> Self {
         Self::AddStranger {
+            name: name.into(),
+            seeds: strings(seeds),
+        }
+    }
+
+    /// `SetSeeds` from string slices.
+    pub fn set_seeds(name: &str, seeds: &[&str]) -> Self {
+        Self::SetSeeds {
             name: name.into(),
             seeds: strings(seeds),
         }

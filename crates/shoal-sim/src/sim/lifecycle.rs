@@ -104,6 +104,19 @@ impl Sim {
         self.take_violation()
     }
 
+    /// Changes what `name`'s discovery proposes from now on to the addresses of `seeds`, as
+    /// a DNS name that answers with other hosts does (`dns:NAME` in shoal-node). Discovery
+    /// only proposes: fewer seeds must never take a live member away.
+    pub fn set_seeds(&mut self, name: &str, seeds: &[&str]) -> Result<(), SimError> {
+        let idx = self.slot(name)?;
+        let seeds = seeds
+            .iter()
+            .map(|s| NodeName::new(*s).map_err(|_| SimError::BadName((*s).into())))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.nodes[idx].seeds = seeds;
+        Ok(())
+    }
+
     /// Makes a node leave gracefully: it says goodbye on every link and keeps running until
     /// its core reports `has_left` (departure gossiped), then stops, as the driver does.
     pub fn leave(&mut self, name: &str) -> Result<(), SimError> {

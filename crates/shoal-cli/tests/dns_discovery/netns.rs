@@ -1,0 +1,164 @@
+//! A throwaway network for the DNS discovery test: a bridge in the root namespace (which gets
+//! the `.1` address, so the test reaches every node's HTTP API), and network namespaces
+//! plugged into it, each with its own IP and its own `/etc/netns/NS/resolv.conf` (which
+//! `ip netns exec` puts in place of `/etc/resolv.conf`). Names carry the test's pid. Dropping
+//! the [`Net`] kills the processes it started, then deletes the namespaces, veths, bridge and
+//! resolv.conf directories, on every path (a failed assertion too).
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// The network; see the module doc.
+pub(crate) struct Net {
+    /// Prefix of every name, `sh<pid>`.
+    tag: String,
+    /// The /24 of the bridge: `10.<a>.<b>.0`.
+    net: [u8; 3],
+    bridge: String,
+    namespaces: Vec<String>,
+    children: Vec<Child>,
+}
+
+/// Why namespaces cannot be made here, or `None` when they can.
+pub(crate) fn unavailable() -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("not root: network namespaces need root".into());
+    }
+    for tool in ["ip", "dnsmasq"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!(
+                "{tool} is not installed (apt-get install iproute2 dnsmasq)"
+            ));
+        }
+    }
+    let probe = format!("shprobe{}", std::process::id());
+    if !run(&["ip", "netns", "add", &probe]) {
+        return Some("`ip netns add` fails here (no CAP_SYS_ADMIN?)".into());
+    }
+    run(&["ip", "netns", "del", &probe]);
+    None
+}
+
+/// Runs a command quietly; whether it succeeded.
+fn run(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs a command that must succeed.
+fn must(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Net {
+    /// A bridge with the root namespace at `.1` of a /24 chosen from the pid.
+    pub(crate) fn new() -> Self {
+        let pid = std::process::id();
+        let tag = format!("sh{}", pid % 1_000_000);
+        let net = [
+            10,
+            200 + u8::try_from(pid % 50).unwrap_or(0),
+            u8::try_from(pid / 50 % 250).unwrap_or(0),
+        ];
+        let net = Self {
+            bridge: format!("{tag}br"),
+            tag,
+            net,
+            namespaces: Vec::new(),
+            children: Vec::new(),
+        };
+        must(&["ip", "link", "add", &net.bridge, "type", "bridge"]);
+        must(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", net.ip(1)),
+            "dev",
+            &net.bridge,
+        ]);
+        must(&["ip", "link", "set", &net.bridge, "up"]);
+        net
+    }
+
+    /// The address `.host` of the bridge's /24.
+    pub(crate) fn ip(&self, host: u8) -> Ipv4Addr {
+        Ipv4Addr::new(self.net[0], self.net[1], self.net[2], host)
+    }
+
+    /// A namespace named `<tag><short>` with address `.host`, plugged into the bridge, whose
+    /// resolv.conf names `nameserver`. Returns its name.
+    pub(crate) fn namespace(&mut self, short: &str, host: u8, nameserver: Ipv4Addr) -> String {
+        let ns = format!("{}{short}", self.tag);
+        must(&["ip", "netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        let (outer, inner) = (format!("{ns}o"), format!("{ns}i"));
+        must(&[
+            "ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+        ]);
+        must(&["ip", "link", "set", &outer, "master", &self.bridge]);
+        must(&["ip", "link", "set", &outer, "up"]);
+        must(&["ip", "link", "set", &inner, "netns", &ns]);
+        let addr = format!("{}/24", self.ip(host));
+        must(&["ip", "-n", &ns, "addr", "add", &addr, "dev", &inner]);
+        must(&["ip", "-n", &ns, "link", "set", &inner, "up"]);
+        must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        let dir = resolv_dir(&ns);
+        std::fs::create_dir_all(&dir).expect("create /etc/netns/NS");
+        std::fs::write(dir.join("resolv.conf"), format!("nameserver {nameserver}\n"))
+            .expect("write resolv.conf");
+        ns
+    }
+
+    /// Starts `args` inside namespace `ns` (stdin piped, so a node given
+    /// `--leave-on-stdin-eof` also goes if the test process dies); killed on drop.
+    pub(crate) fn spawn(&mut self, ns: &str, args: &[&str]) -> u32 {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn in namespace");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+}
+
+fn resolv_dir(ns: &str) -> PathBuf {
+    PathBuf::from("/etc/netns").join(ns)
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in &self.namespaces {
+            // Deleting the namespace deletes the veth inside it, and so its peer; the peer
+            // is deleted by name too, for a veth that never made it into the namespace.
+            run(&["ip", "netns", "del", ns]);
+            run(&["ip", "link", "del", &format!("{ns}o")]);
+            let _ = std::fs::remove_dir_all(resolv_dir(ns));
+        }
+        run(&["ip", "link", "del", &self.bridge]);
+    }
+}
