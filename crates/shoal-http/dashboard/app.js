@@ -451,15 +451,16 @@ function renderCharts() {
   const here = state.cluster && state.cluster.gathered_by;
   const peers = {};
   for (const s of state.samples[here] || []) for (const p of s.peers) if (p.rtt_us != null) (peers[p.node] ||= []).push([s.at_ms, p.rtt_us / 1000]);
+  const sent = {};
+  for (const s of state.samples[here] || []) for (const p of s.peers) if (p.bytes_sent != null) (sent[p.node] ||= []).push({ at_ms: s.at_ms, b: p.bytes_sent });
   const charts = [
     ["Members alive (each node's view)", series(gauge("members_alive"))],
     ["Messages handled per second", series((l) => rate(l, "messages_handled"))],
     ["CPU, % of one core", series((l) => rate(l, "cpu_ms").map(([t, v]) => [t, v / 10]))],
     ["RSS, MiB", series(gauge("rss_bytes", 1 / 1048576))],
     ["RTT per peer from " + (here || "?") + ", ms", Object.entries(peers).map(([name, points]) => ({ name, points }))],
-    ["Bytes sent per second per node", series((l) => rate(l.filter((s) => s.peers.some((p) => p.bytes_sent != null))
-      .map((s) => ({ at_ms: s.at_ms, b: s.peers.reduce((a, p) => a + (p.bytes_sent || 0), 0) })), "b")),
-      nodes.some((n) => state.samples[n].length) ? "not recorded by these nodes" : null],
+    ["Bytes sent per second per link from " + (here || "?"), Object.entries(sent).map(([name, list]) => ({ name, points: rate(list, "b") })),
+      (state.samples[here] || []).length ? "not recorded by this node" : null],
     ["Restarts per second", series((l) => rate(l, "restarts"))],
     ["Failovers per second", series((l) => rate(l, "failovers"))],
   ];
