@@ -35,8 +35,7 @@ pub(crate) const MAX_STREAMS: usize = 32;
 /// How often the feed gathers.
 const EVERY: Duration = Duration::from_secs(1);
 
-/// The shortest time between two gatherings (a membership event brings the next one
-/// forward, down to this).
+/// The shortest time between two gatherings that membership events brought forward.
 const SOONEST: Duration = Duration::from_millis(250);
 
 /// How long one gathering waits for each member: less than a tick, so a member that
@@ -129,23 +128,24 @@ async fn gather_loop(api: Api, sender: broadcast::Sender<Arc<str>>) {
     let mut ticks = tokio::time::interval(EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut membership = api.node.subscribe();
-    let mut last = tokio::time::Instant::now();
+    let now = tokio::time::Instant::now();
+    let mut last_early = now.checked_sub(SOONEST).unwrap_or(now);
     loop {
         // A membership change is shown at once, not at the next second; a flapping member
-        // makes at most one gathering per `SOONEST` beyond the ticks.
+        // brings at most one gathering per `SOONEST` forward.
         tokio::select! {
             _ = ticks.tick() => {}
             changed = membership.recv() => {
                 if matches!(changed, Err(broadcast::error::RecvError::Closed)) {
                     return;
                 }
-                tokio::time::sleep_until(last + SOONEST).await;
+                tokio::time::sleep_until(last_early + SOONEST).await;
                 // One gathering for a burst of events.
                 while membership.try_recv().is_ok() {}
                 ticks.reset();
+                last_early = tokio::time::Instant::now();
             }
         }
-        last = tokio::time::Instant::now();
         if api.feed.nobody_listens(&sender) {
             return;
         }
