@@ -105,7 +105,12 @@ pub(crate) async fn gather(
     after: impl Fn(&Target) -> Option<u64>,
     deadline: Duration,
 ) -> ClusterView {
-    let targets = targets(api);
+    // A member this node's history says is down is gone, even if the membership view this
+    // gathering read has not dropped it yet (the event that brought a gathering forward is
+    // recorded before the view is published).
+    let gone = api.node.history().gone(100);
+    let mut targets = targets(api);
+    targets.retain(|t| t.local || !gone.iter().any(|g| g.name == t.name));
     let path = |t: &Target| match after(t) {
         Some(seq) => format!("/api/dashboard/report?after={seq}"),
         None => "/api/dashboard/report".to_owned(),
@@ -133,7 +138,7 @@ pub(crate) async fn gather(
         gathered_by: api.node.history().node().to_owned(),
         at_ms: shoal_node::now_us() / 1000,
         nodes,
-        gone: api.node.history().gone(100),
+        gone,
     }
 }
 
