@@ -3,7 +3,7 @@
 //!
 //! It keeps the newest [`EVENT_CAPACITY`] events and [`SAMPLE_CAPACITY`] samples (one a
 //! second: an hour). Recording costs one short lock; nothing here runs because a page
-//! watches: the sampler ([`sampler`]) runs whether or not anyone reads.
+//! watches: the sampler (`history/sampler.rs`) runs whether or not anyone reads.
 
 // Reached by its path, not re-exported: the sampler reads the actor runtime, which records
 // into the history, so a re-export here closed an import cycle of four files.

@@ -62,8 +62,8 @@ impl ActorInfo {
 pub struct ActorRelations {
     /// Pids linked to it, sorted.
     pub links: Vec<Pid>,
-    /// Its monitors: a local actor's pid, "a task on <node>" for a monitor that is not an
-    /// actor, or "an actor on <node>" for a remote watcher.
+    /// Its monitors: a local actor's pid, `a task on <node>` for a monitor that is not an
+    /// actor, or `an actor on <node>` for a remote watcher.
     pub monitored_by: Vec<String>,
 }
 
