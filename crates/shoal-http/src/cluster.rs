@@ -60,7 +60,8 @@ impl Seen {
     }
 }
 
-/// The answering node, then its live members by name.
+/// The answering node, then its live members by name. Each call also notes their HTTP
+/// addresses in [`Seen`], for the proxy.
 pub(crate) fn targets(api: &Api) -> Vec<Target> {
     let local = api.node.local();
     let mut all = vec![Target {

@@ -151,14 +151,12 @@ fn kill_shown(cluster: &mut BenchCluster, feed: &mut Feed) -> anyhow::Result<Kil
         }
     };
     let gatherer = &cluster.nodes[0];
-    let detected = gatherer
-        .wait_line(
-            |l| matches!(l, Line::NodeDown { node, .. } if *node == name),
-            LIMIT,
-        )
-        .context("the gathering node's node_down event")?;
-    let Line::NodeDown { at_us, .. } = detected else {
-        unreachable!()
+    let detected = gatherer.wait_line(
+        |l| matches!(l, Line::NodeDown { node, .. } if *node == name),
+        LIMIT,
+    );
+    let Some(Line::NodeDown { at_us, .. }) = detected else {
+        bail!("the gathering node printed no node_down for {name} within {LIMIT:?}");
     };
     let ms = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1000.0;
     Ok(KillShown {
