@@ -152,7 +152,11 @@ impl Discovery {
         let mut rounds_alone = 0u32;
         loop {
             let mut addrs = self.round().await;
-            self.poll_dns().await;
+            // A resolver that does not answer must not hold up a stop.
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = self.poll_dns() => {}
+            }
             addrs.extend(self.dns.iter().flat_map(|d| d.found.iter().copied()));
             addrs.sort();
             addrs.dedup();
@@ -254,7 +258,8 @@ fn pause_after(rounds_alone: u32) -> Duration {
 /// together do not query the DNS server in step.
 fn jittered(interval: Duration, r: u64) -> Duration {
     let percent = 80 + u32::try_from(r % 41).unwrap_or(0);
-    interval * percent / 100
+    // Capped at a day, so no interval a library caller sets can overflow.
+    interval.min(Duration::from_secs(86_400)) * percent / 100
 }
 
 #[cfg(test)]

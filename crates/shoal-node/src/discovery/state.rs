@@ -72,6 +72,9 @@ impl DiscoveryState {
         };
         found.sort();
         found.dedup();
+        // An answer may list thousands of hosts: propose (and dial) at most as many as the
+        // view keeps.
+        found.truncate(MAX_CANDIDATES);
         let index = match self.strategies.iter().position(|s| s.strategy == strategy) {
             Some(i) => i,
             None => {
@@ -175,6 +178,17 @@ mod tests {
                 .iter()
                 .all(|c| c.outcome == CandidateOutcome::Proposed)
         );
+    }
+
+    #[test]
+    fn an_answer_of_thousands_of_hosts_proposes_at_most_the_candidates_kept() {
+        let mut state = DiscoveryState::new(["dns:n:7000".to_string()]);
+        let many: Vec<SocketAddr> = (0..1000u32)
+            .map(|i| SocketAddr::from(([10, 0, (i / 256) as u8, (i % 256) as u8], 7000)))
+            .collect();
+        let proposed = state.handle_lookup(5, "dns:n:7000", Ok(many));
+        assert_eq!(proposed.len(), MAX_CANDIDATES);
+        assert_eq!(state.view().strategies[0].found.len(), MAX_CANDIDATES);
     }
 
     #[test]

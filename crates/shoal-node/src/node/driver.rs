@@ -461,7 +461,7 @@ fn record(history: &History, event: &Event) {
             EventKind::NodeDown,
             id.name.to_string(),
             Some(reason.as_str()),
-            format!("{id} is down: {reason:?}"),
+            format!("{id} is down: {}", reason.as_str()),
         ),
         Event::Renewed(m) => (
             EventKind::Renewed,
