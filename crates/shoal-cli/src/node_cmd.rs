@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use shoal_http::StartError;
 use shoal_node::Node;
+use shoal_node::tls::TlsConfig;
 
 use crate::settings::{NodeArgs, NodeSettings};
 use crate::version;
@@ -14,6 +15,12 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     let settings = args.resolve()?;
     init_logging(&settings.log)?;
     tracing::info!("{}", settings.cookie_source.describe());
+    match &settings.tls {
+        Some(files) => {
+            tracing::info!(cert = %files.cert.display(), ca = %files.ca.display(), "links: mutual TLS required")
+        }
+        None => tracing::info!("links: plain TCP (--tls off)"),
+    }
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
@@ -34,6 +41,7 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .cookie(settings.cookie_bytes())
         .listen(settings.listen)
         .advertise(settings.advertise)
+        .tls(settings.tls.clone().map(TlsConfig::from_files).transpose()?)
         .http(settings.http)
         .admin_token(settings.admin_token.clone())
         .seeds(if settings.static_discovery {

@@ -40,6 +40,23 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = env::ADVERTISE, value_name = "IP:PORT")]
     pub(crate) advertise: Option<String>,
 
+    /// TLS on links: `required` (mutual TLS; plain peers are refused) or `off` (plain TCP;
+    /// TLS peers are refused) [default: off]
+    #[arg(long, env = env::TLS, value_name = "required|off")]
+    pub(crate) tls: Option<String>,
+
+    /// This node's certificate (PEM), signed by the --tls-ca CA (see `shoal certs gen`)
+    #[arg(long, env = env::TLS_CERT, value_name = "PATH")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// This node's private key (PEM)
+    #[arg(long, env = env::TLS_KEY, value_name = "PATH")]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// The CA certificate (PEM) every peer's certificate must chain to
+    #[arg(long, env = env::TLS_CA, value_name = "PATH")]
+    pub(crate) tls_ca: Option<PathBuf>,
+
     /// Address of the HTTP API; port 0 picks a free one [default: 127.0.0.1:0]
     #[arg(long, env = env::HTTP, value_name = "IP:PORT")]
     pub(crate) http: Option<String>,
@@ -145,6 +162,10 @@ impl fmt::Debug for NodeArgs {
             .field("cookie_file", &self.cookie_file)
             .field("listen", &self.listen)
             .field("advertise", &self.advertise)
+            .field("tls", &self.tls)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_ca", &self.tls_ca)
             .field("http", &self.http)
             .field("no_http", &self.no_http)
             .field("seeds", &self.seeds)
