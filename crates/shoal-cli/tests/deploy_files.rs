@@ -47,7 +47,10 @@ fn read(file: &str) -> String {
 }
 
 fn shoal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// The flags (`--name`) and variables (`SHOAL_NAME`) that `shoal node --help` lists.
@@ -68,7 +71,10 @@ fn node_help() -> (BTreeSet<String>, BTreeSet<String>) {
             vars.insert(part.split(['=', ']']).next().unwrap().to_string());
         }
     }
-    assert!(flags.contains("--cookie-file") && vars.contains("SHOAL_NAME"), "{text}");
+    assert!(
+        flags.contains("--cookie-file") && vars.contains("SHOAL_NAME"),
+        "{text}"
+    );
     (flags, vars)
 }
 
@@ -147,7 +153,12 @@ fn values<'a>(lines: impl IntoIterator<Item = &'a str>, key: &str) -> Vec<String
     let prefix = format!("{key}:");
     lines
         .into_iter()
-        .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix(prefix.as_str()).map(unquote))
+        .filter_map(|l| {
+            l.trim()
+                .trim_start_matches("- ")
+                .strip_prefix(prefix.as_str())
+                .map(unquote)
+        })
         .collect()
 }
 
@@ -167,13 +178,18 @@ fn pod() -> Launch {
         } else if let Some(path) = line.strip_prefix("fieldPath:") {
             let path = unquote(path);
             let found = POD.iter().find(|(p, _)| *p == path);
-            found.unwrap_or_else(|| panic!("{STATEFULSET}: no sample for {path}")).1.to_string()
+            found
+                .unwrap_or_else(|| panic!("{STATEFULSET}: no sample for {path}"))
+                .1
+                .to_string()
         } else if line.starts_with("secretKeyRef:") {
             "secret-from-the-test".to_string()
         } else {
             continue;
         };
-        let key = name.take().unwrap_or_else(|| panic!("{STATEFULSET}: a value without a name"));
+        let key = name
+            .take()
+            .unwrap_or_else(|| panic!("{STATEFULSET}: a value without a name"));
         env.retain(|(k, _)| *k != key);
         env.push((key, value));
     }
@@ -395,7 +411,10 @@ fn check(launch: &Launch, root: &Root) -> String {
 /// Copies the example shoal.toml (the unit's `--config`) to `path`, its absolute paths moved
 /// under `root` and the files they name made.
 fn write_config(root: &Root, original: &str, path: &str) {
-    assert_eq!(original, "/etc/shoal/shoal.toml", "the unit reads the example file");
+    assert_eq!(
+        original, "/etc/shoal/shoal.toml",
+        "the unit reads the example file"
+    );
     let mut table: toml::Table = read(UNIT_TOML).parse().unwrap();
     for (key, value) in &mut table {
         if let toml::Value::String(s) = value {
@@ -471,19 +490,41 @@ fn ports_and_probes_agree_with_the_settings() {
         .filter(|(w, _)| w == "EXPOSE")
         .flat_map(|(_, rest)| rest.split_whitespace().map(str::to_string).collect::<Vec<_>>())
         .collect();
-    for want in [format!("{link}/tcp"), format!("{link}/udp"), format!("{http}/tcp")] {
-        assert!(exposed.contains(&want), "{DOCKERFILE}: EXPOSE lacks {want}: {exposed:?}");
+    for want in [
+        format!("{link}/tcp"),
+        format!("{link}/udp"),
+        format!("{http}/tcp"),
+    ] {
+        assert!(
+            exposed.contains(&want),
+            "{DOCKERFILE}: EXPOSE lacks {want}: {exposed:?}"
+        );
     }
     let text = read(STATEFULSET);
     let ports = values(text.lines(), "containerPort");
     assert_eq!(ports, [link.clone(), link.clone(), http.clone()], "{STATEFULSET}");
     let service = read(SERVICE);
-    assert_eq!(values(service.lines(), "port"), [link.clone(), link, http], "{SERVICE}");
+    assert_eq!(
+        values(service.lines(), "port"),
+        [link.clone(), link, http],
+        "{SERVICE}"
+    );
     assert!(service.contains("clusterIP: None") && service.contains("publishNotReadyAddresses: true"));
-    for (probe, path) in [("readinessProbe:", "/health/ready"), ("livenessProbe:", "/health/live")] {
+    for (probe, path) in [
+        ("readinessProbe:", "/health/ready"),
+        ("livenessProbe:", "/health/live"),
+    ] {
         let lines = block(&text, probe);
-        assert_eq!(values(lines.iter().copied(), "path"), [path], "{STATEFULSET}: {probe}");
-        assert_eq!(values(lines.iter().copied(), "port"), ["http"], "{STATEFULSET}: {probe}");
+        assert_eq!(
+            values(lines.iter().copied(), "path"),
+            [path],
+            "{STATEFULSET}: {probe}"
+        );
+        assert_eq!(
+            values(lines.iter().copied(), "port"),
+            ["http"],
+            "{STATEFULSET}: {probe}"
+        );
     }
 }
 

@@ -11,15 +11,17 @@ impl NodeSettings {
     /// settings, for `shoal node --check`. The error is one line naming the value and the fix.
     /// Binds nothing and dials nobody: a busy port is only found at start.
     pub(crate) fn check(&self) -> anyhow::Result<String> {
-        if let Some(dir) = self.ready_file.as_deref().and_then(|f| f.parent()) {
-            if !dir.as_os_str().is_empty() && !dir.is_dir() {
-                anyhow::bail!(
-                    "invalid --ready-file {}: directory {} does not exist; create it or pick \
-                     another path",
-                    self.ready_file.as_deref().unwrap_or(dir).display(),
-                    dir.display()
-                );
-            }
+        let ready_dir = self.ready_file.as_deref().and_then(|f| f.parent());
+        if let (Some(file), Some(dir)) = (&self.ready_file, ready_dir)
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
+        {
+            anyhow::bail!(
+                "invalid --ready-file {}: directory {} does not exist; create it or pick \
+                 another path",
+                file.display(),
+                dir.display()
+            );
         }
         Ok(self.summary())
     }
@@ -29,7 +31,13 @@ impl NodeSettings {
     /// nodes' outputs tell whether they share a cookie (or which rotation step each is at).
     pub(crate) fn summary(&self) -> String {
         let or = |v: Option<String>, none: &str| v.unwrap_or_else(|| none.to_string());
-        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(",") };
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(",")
+            }
+        };
         let ms = |d: Duration| d.as_millis().to_string();
         let mut discovery: Vec<String> = Vec::new();
         if self.static_discovery {
@@ -41,7 +49,10 @@ impl NodeSettings {
         discovery.extend(self.dns.iter().map(ToString::to_string));
         let m = &self.membership;
         let lines = [
-            ("config", or(self.config_file.as_ref().map(|p| p.display().to_string()), "none")),
+            (
+                "config",
+                or(self.config_file.as_ref().map(|p| p.display().to_string()), "none"),
+            ),
             ("name", self.name.to_string()),
             (
                 "cookie",
@@ -52,20 +63,33 @@ impl NodeSettings {
                 ),
             ),
             ("listen", self.listen.to_string()),
-            ("advertise", or(self.advertise.map(|a| a.to_string()), "the bound address")),
+            (
+                "advertise",
+                or(
+                    self.advertise.map(|a| a.to_string()),
+                    "not set: the bound address (with 0.0.0.0, this host's first address that \
+                     is not loopback)",
+                ),
+            ),
             ("http", or(self.http.map(|a| a.to_string()), "off")),
             ("discovery", list(&discovery)),
             ("seeds", list(&self.seeds)),
             ("discovery_interval_ms", ms(self.discovery_interval)),
             ("local_dir", self.local_dir.display().to_string()),
             ("roles", list(&self.roles)),
-            ("ready_file", or(self.ready_file.as_ref().map(|p| p.display().to_string()), "none")),
+            (
+                "ready_file",
+                or(self.ready_file.as_ref().map(|p| p.display().to_string()), "none"),
+            ),
             ("log", self.log.clone()),
             ("heartbeat_ms", ms(m.heartbeat_interval)),
             ("link_suspect_ms", ms(m.link_suspect_after)),
             ("link_down_ms", ms(m.link_down_after)),
             ("probe_period_ms", ms(m.probe_period)),
-            ("admin_token", or(self.admin_token.as_ref().map(|_| "set".into()), "none")),
+            (
+                "admin_token",
+                or(self.admin_token.as_ref().map(|_| "set".into()), "none"),
+            ),
             ("ready_min_members", self.ready_min_members.to_string()),
             ("demo", self.demo.to_string()),
             ("leave_on_stdin_eof", self.leave_on_stdin_eof.to_string()),
@@ -104,9 +128,15 @@ mod tests {
             ..NodeArgs::default()
         };
         let text = args.resolve_in(&ctx(&dir)).unwrap().check().unwrap();
-        assert!(!text.contains("top-secret") && !text.contains("old-secret"), "{text}");
+        assert!(
+            !text.contains("top-secret") && !text.contains("old-secret"),
+            "{text}"
+        );
         assert!(text.contains("name = host-1\n"), "{text}");
-        assert!(text.contains("discovery = static,dns:shoal.example:7000\n"), "{text}");
+        assert!(
+            text.contains("discovery = static,dns:shoal.example:7000\n"),
+            "{text}"
+        );
         assert!(text.contains("admin_token = set\n"), "{text}");
         let cookie = text.lines().find(|l| l.starts_with("cookie = ")).unwrap();
         assert_eq!(cookie.matches(',').count(), 1, "two fingerprints: {cookie}");
@@ -121,7 +151,15 @@ mod tests {
             ready_file: Some(file),
             ..NodeArgs::default()
         };
-        let err = args.resolve_in(&ctx(&dir)).unwrap().check().unwrap_err().to_string();
-        assert!(err.starts_with("invalid --ready-file ") && err.contains("does not exist"), "{err}");
+        let err = args
+            .resolve_in(&ctx(&dir))
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid --ready-file ") && err.contains("does not exist"),
+            "{err}"
+        );
     }
 }
