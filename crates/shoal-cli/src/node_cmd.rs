@@ -10,9 +10,19 @@ use shoal_node::tls::TlsConfig;
 use crate::settings::{NodeArgs, NodeSettings};
 use crate::version;
 
-/// Resolves settings (failing fast with one line), then runs the node until a signal.
+/// Resolves settings (failing fast with one line), then runs the node until a signal; with
+/// `--check`, prints the settings (and their warnings on stderr) instead of running.
 pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let check = args.check;
     let settings = args.resolve()?;
+    if check {
+        let summary = settings.check()?;
+        for warning in &settings.warnings {
+            eprintln!("warning: {warning}");
+        }
+        print!("{summary}");
+        return Ok(());
+    }
     init_logging(&settings.log)?;
     tracing::info!("{}", settings.cookie_source.describe());
     match &settings.tls {

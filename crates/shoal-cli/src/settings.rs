@@ -16,6 +16,7 @@ mod args;
 mod context;
 mod cookie;
 mod file;
+mod summary;
 mod tls;
 mod value;
 

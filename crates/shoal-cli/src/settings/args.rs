@@ -147,6 +147,12 @@ pub(crate) struct NodeArgs {
     /// `GET /health/ready` [default: 1]
     #[arg(long, env = env::READY_MIN_MEMBERS, value_name = "N")]
     pub(crate) ready_min_members: Option<String>,
+
+    /// Check the settings and exit: resolve every flag, variable and shoal.toml key, read the
+    /// cookie file, print the result (no secret) and exit 0, or print the error and exit 1.
+    /// Binds no port and joins nobody (flag only; for `ExecStartPre=` and deploy checks)
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 /// Shows a secret's presence, never its value.
@@ -185,6 +191,7 @@ impl fmt::Debug for NodeArgs {
             .field("idle_actors", &self.idle_actors)
             .field("leave_on_stdin_eof", &self.leave_on_stdin_eof)
             .field("ready_min_members", &self.ready_min_members)
+            .field("check", &self.check)
             .finish()
     }
 }
