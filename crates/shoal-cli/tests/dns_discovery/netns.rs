@@ -15,7 +15,7 @@ pub(crate) struct Net {
     tag: String,
     /// The /24 of the bridge: `10.<a>.<b>.0`.
     net: [u8; 3],
-    bridge: String,
+    pub(crate) bridge: String,
     namespaces: Vec<String>,
     children: Vec<Child>,
 }
