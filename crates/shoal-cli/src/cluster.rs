@@ -19,13 +19,14 @@ mod dashboard;
 mod health;
 mod logs;
 mod mesh;
+pub(crate) mod netns;
 mod restart;
 mod run_cmd;
 mod settle;
 pub(crate) mod start;
 pub(crate) mod state;
 mod status;
-mod stop;
+pub(crate) mod stop;
 
 use std::path::PathBuf;
 
