@@ -21,8 +21,9 @@ use shoal_node::actor::COUNTER_FACTORY;
 const WAIT: Duration = Duration::from_secs(20);
 const COUNTERS: usize = 24;
 
-/// Why namespaces cannot be made here, or `None` when they can.
-fn unavailable() -> Option<String> {
+/// Why namespaces cannot be made here, or `None` when they can (`test` names the probe
+/// namespace, so tests that run at once do not share one).
+fn unavailable(test: &str) -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
         return Some("network namespaces need root".into());
     }
@@ -31,7 +32,7 @@ fn unavailable() -> Option<String> {
             return Some(format!("{tool} is not installed (apt-get install iproute2 dnsmasq)"));
         }
     }
-    let probe = format!("shprobe{}", std::process::id());
+    let probe = format!("shprobe{}{test}", std::process::id());
     if !quiet(&["ip", "netns", "add", &probe]) {
         return Some("`ip netns add` fails here (no CAP_SYS_ADMIN?)".into());
     }
@@ -174,7 +175,7 @@ fn counters(nodes: &[(usize, SocketAddr)]) -> Result<BTreeMap<String, (String, u
             let count = state
                 .and_then(|s| s["state"]["count"].as_u64())
                 .ok_or(format!("{id} on {node} has no count"))?;
-            runs.entry(id.to_owned()).or_default().push((node.clone(), count));
+            runs.entry((*id).to_owned()).or_default().push((node.clone(), count));
         }
     }
     let mut once = BTreeMap::new();
@@ -217,7 +218,7 @@ fn assert_gone(id: &str) {
 
 #[test]
 fn a_link_down_fails_over_to_the_majority_and_the_heal_leaves_one_instance_of_each_child() {
-    if let Some(why) = unavailable()
+    if let Some(why) = unavailable("split")
         && shoal_api::env::skip_without_tool(&format!("netns_cluster: {why}"))
     {
         return;
@@ -254,7 +255,8 @@ fn a_link_down_fails_over_to_the_majority_and_the_heal_leaves_one_instance_of_ea
     // n5's link down: the majority downs it, its counters restart on n1..n4.
     let cut_at = shoal_node::now_us();
     cluster.ok(&["partition", "n1,n2,n3,n4", "/", "n5"]);
-    let link = output(&["ip", "-o", "link", "show", &format!("shn{id}v5")]);
+    let hub = format!("shoal-{id}-hub");
+    let link = output(&["ip", "-n", &hub, "-o", "link", "show", "n5"]);
     assert!(link.contains("state DOWN"), "{link}");
     let majority: Vec<(usize, SocketAddr)> = all[..4].to_vec();
     let four: BTreeSet<String> = (1..=4).map(|i| format!("n{i}")).collect();
@@ -303,20 +305,26 @@ fn a_link_down_fails_over_to_the_majority_and_the_heal_leaves_one_instance_of_ea
 
 #[test]
 fn a_cluster_forms_from_a_dns_name_and_stop_removes_dnsmasq() {
-    if let Some(why) = unavailable()
+    if let Some(why) = unavailable("dns")
         && shoal_api::env::skip_without_tool(&format!("netns_cluster: {why}"))
     {
         return;
     }
     let started = Instant::now();
     let cluster = Cluster::new("dns");
-    // Refused before anything is made.
-    let before = output(&["ip", "netns", "list"]);
+    // Refused before anything is made (the other test makes namespaces meanwhile, so look
+    // for this state directory's: a marker naming it, or its record).
     let refused = cluster.shoal(&["start", "--netns", "--discovery", "multicast"]);
     assert!(!refused.status.success());
     let text = String::from_utf8_lossy(&refused.stderr);
     assert!(text.contains("not available yet") && text.contains("nothing was changed"), "{text}");
-    assert_eq!(output(&["ip", "netns", "list"]), before);
+    let dir = cluster.0.display().to_string();
+    let marked = std::fs::read_dir("/run/shoal-netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|m| std::fs::read_to_string(m.path()).is_ok_and(|t| t.contains(&dir)));
+    assert!(!marked && !cluster.0.join("cluster.json").exists());
 
     cluster.ok(&[
         "start",
@@ -355,7 +363,10 @@ fn a_cluster_forms_from_a_dns_name_and_stop_removes_dnsmasq() {
     cluster.ok(&["stop"]);
     assert_gone(&id);
     assert!(
-        dnsmasq.iter().all(|p| !Path::new(&format!("/proc/{p}")).exists()),
+        // A zombie (not reaped yet by whoever inherited it) has no exe link.
+        dnsmasq
+            .iter()
+            .all(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_err()),
         "dnsmasq survived stop"
     );
 }

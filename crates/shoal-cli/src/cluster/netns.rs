@@ -2,10 +2,16 @@
 //! bridge that the command creates (Linux, root, iproute2).
 //!
 //! ```text
-//! bridge  shn<id>          10.A.B.1/24 (the host: `shoal` commands reach every node's HTTP API)
-//! ns      shoal-<id>-dns   10.A.B.2    dnsmasq, with `--discovery dns` only
-//! ns      shoal-<id>-nI    10.A.B.(10+I), veth shn<id>vI on the bridge, eth0 inside
+//! ns      shoal-<id>-hub   the bridge br0; one veth port per namespace: host, dns, n1, n2, ...
+//! veth    shn<id>          10.A.B.1/24, the host's end of port `host` (`shoal` commands reach
+//!                          every node's HTTP API through it)
+//! ns      shoal-<id>-dns   10.A.B.2 on eth0 (port `dns`): dnsmasq, with `--discovery dns` only
+//! ns      shoal-<id>-nI    10.A.B.(10+I) on eth0 (port `nI`)
 //! ```
+//! The bridge lives in a namespace of its own, not the host's: traffic between nodes is then
+//! bridged where no firewall rule applies. On the host, `br_netfilter` (loaded by Docker, with
+//! its FORWARD policy DROP) would pass bridged packets through the host's iptables and drop
+//! them.
 //! `<id>` is 6 random hex digits, also the name of a marker `/run/shoal-netns/<id>.json`
 //! (written before anything is made, removed after everything is gone) that names the state
 //! directory and the launching process: [`sweep`] removes the namespaces and links of an id
@@ -147,7 +153,13 @@ impl Netns {
         Ipv4Addr::new(self.subnet[0], self.subnet[1], self.subnet[2], host)
     }
 
-    pub(crate) fn bridge(&self) -> String {
+    /// The namespace holding the bridge.
+    pub(crate) fn hub(&self) -> String {
+        format!("shoal-{}-hub", self.id)
+    }
+
+    /// The host's end of the veth to the bridge.
+    pub(crate) fn host_link(&self) -> String {
         format!("shn{}", self.id)
     }
 
@@ -156,9 +168,9 @@ impl Netns {
         format!("shoal-{}-n{i}", self.id)
     }
 
-    /// Node `i`'s veth, on the bridge side.
-    pub(crate) fn veth(&self, i: usize) -> String {
-        format!("shn{}v{i}", self.id)
+    /// Node `i`'s bridge port (a veth in the hub namespace).
+    pub(crate) fn port(i: usize) -> String {
+        format!("n{i}")
     }
 
     fn dns_namespace(&self) -> String {
@@ -179,28 +191,52 @@ impl Netns {
     /// on failure, the caller tears the id down.
     pub(crate) fn create(&self, dir: &Path) -> anyhow::Result<()> {
         let size = self.size;
-        let bridge = self.bridge();
-        ip(&["link", "add", &bridge, "type", "bridge"])?;
-        ip(&["addr", "add", &format!("{}/24", self.ip(1)), "dev", &bridge])?;
-        ip(&["link", "set", &bridge, "up"])?;
+        let hub = self.hub();
+        ip(&["netns", "add", &hub])?;
+        ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"])?;
+        ip(&["-n", &hub, "link", "set", "br0", "up"])?;
+        let host = self.host_link();
+        ip(&[
+            "link", "add", &host, "type", "veth", "peer", "name", "host", "netns", &hub,
+        ])?;
+        self.attach("host")?;
+        ip(&["addr", "add", &format!("{}/24", self.ip(1)), "dev", &host])?;
+        ip(&["link", "set", &host, "up"])?;
         if self.discovery == NetDiscovery::Dns {
-            self.plug(&self.dns_namespace(), "shn".to_owned() + &self.id + "d", 2)?;
+            self.plug(&self.dns_namespace(), "dns", 2)?;
             self.start_dnsmasq(dir, size)?;
         }
         for i in 1..=size {
-            self.plug(&self.namespace(i), self.veth(i), 10 + i as u8)?;
+            self.plug(&self.namespace(i), &Self::port(i), 10 + i as u8)?;
         }
         Ok(())
     }
 
-    /// A namespace at `.host`, plugged into the bridge through `veth` (`eth0` inside).
-    fn plug(&self, ns: &str, veth: String, host: u8) -> anyhow::Result<()> {
+    /// Puts port `port` of the hub on the bridge, up.
+    fn attach(&self, port: &str) -> anyhow::Result<()> {
+        let hub = self.hub();
+        ip(&["-n", &hub, "link", "set", port, "master", "br0"])?;
+        ip(&["-n", &hub, "link", "set", port, "up"])
+    }
+
+    /// A namespace at `.host`, plugged into the bridge as `port` (`eth0` inside).
+    fn plug(&self, ns: &str, port: &str, host: u8) -> anyhow::Result<()> {
         ip(&["netns", "add", ns])?;
         ip(&[
-            "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", ns,
+            "-n",
+            &self.hub(),
+            "link",
+            "add",
+            port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns,
         ])?;
-        ip(&["link", "set", &veth, "master", &self.bridge()])?;
-        ip(&["link", "set", &veth, "up"])?;
+        self.attach(port)?;
         ip(&["-n", ns, "addr", "add", &format!("{}/24", self.ip(host)), "dev", "eth0"])?;
         ip(&["-n", ns, "link", "set", "eth0", "up"])?;
         ip(&["-n", ns, "link", "set", "lo", "up"])?;
@@ -291,9 +327,10 @@ impl Netns {
         }
     }
 
-    /// Sets node `i`'s veth (bridge side) down or up.
+    /// Sets node `i`'s bridge port down or up.
     pub(crate) fn set_link(&self, i: usize, up: bool) -> anyhow::Result<()> {
-        ip(&["link", "set", &self.veth(i), if up { "up" } else { "down" }])
+        let state = if up { "up" } else { "down" };
+        ip(&["-n", &self.hub(), "link", "set", &Self::port(i), state])
     }
 }
 

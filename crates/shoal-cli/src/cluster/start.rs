@@ -111,7 +111,7 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
     } else {
         ProgressBar::with_draw_target(Some(args.size as u64), ProgressDrawTarget::stderr())
     };
-    let state = start_with(dir, &args, &progress)?;
+    let (state, _) = start_with(dir, &args, &progress)?;
     progress.finish_and_clear();
     eprintln!(
         "cluster of {} nodes is up; logs in {}/logs; stop it with {}",
@@ -321,14 +321,15 @@ pub(crate) fn spawn(dir: &Path, state: &ClusterState, cookie: &Path, i: usize) -
         Some(net) => net.command(i, bin),
         None => Command::new(bin),
     };
+    // Flags after the `node` ones below; the variables for a `--bin` of the library.
+    let mut extra: Vec<String> = Vec::new();
     if !seeds.is_empty() {
-        command.args(["--seeds", &seeds]).env(env::SEEDS, &seeds);
+        extra.extend(["--seeds".to_owned(), seeds.clone()]);
+        command.env(env::SEEDS, &seeds);
     }
     if let Some(ms) = state.netns.as_ref().and_then(|n| n.discovery_interval_ms) {
-        let ms = ms.to_string();
-        command
-            .args(["--discovery-interval-ms", &ms])
-            .env(env::DISCOVERY_INTERVAL_MS, &ms);
+        extra.extend(["--discovery-interval-ms".to_owned(), ms.to_string()]);
+        command.env(env::DISCOVERY_INTERVAL_MS, ms.to_string());
     }
     if let Ok(token) = std::fs::read_to_string(dir.join(ADMIN_TOKEN_FILE)) {
         command.env(env::ADMIN_TOKEN, token.trim());
@@ -354,6 +355,7 @@ pub(crate) fn spawn(dir: &Path, state: &ClusterState, cookie: &Path, i: usize) -
         .arg(&local_dir)
         .arg("--ready-file")
         .arg(&ready)
+        .args(&extra)
         .env_remove(env::COOKIE)
         // Its stdin is /dev/null: it would leave at once.
         .env_remove(env::LEAVE_ON_STDIN_EOF)

@@ -186,11 +186,3 @@ fn links(id: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
-
-/// Whether anything of id is left: a namespace, a link or its marker.
-pub(crate) fn exists(id: &str) -> bool {
-    let prefix = format!("shoal-{id}-");
-    !links(id).is_empty()
-        || marker_path(id).exists()
-        || ip_output(&["netns", "list"]).lines().any(|l| l.starts_with(&prefix))
-}
