@@ -123,6 +123,15 @@ pub(crate) fn unavailable(discovery: NetDiscovery) -> Option<String> {
             ));
         }
     }
+    // A name a sweep recognises (no marker: stale), should this process die in between.
+    let probe = format!("shoal-{:06x}-probe", rand::random::<u32>() & 0xff_ffff);
+    if let Err(e) = ip(&["netns", "add", &probe]) {
+        return Some(format!(
+            "--netns cannot make a network namespace here ({e:#}); run it as root on a host, or in \
+             a container with CAP_SYS_ADMIN and CAP_NET_ADMIN"
+        ));
+    }
+    let _ = ip(&["netns", "del", &probe]);
     None
 }
 

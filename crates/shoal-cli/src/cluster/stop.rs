@@ -17,6 +17,7 @@ const GRACE: Duration = Duration::from_secs(5);
 /// running, says that there is nothing to stop and succeeds: the cluster is stopped.
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     if ClusterState::load(dir)?.is_none() && node_processes(dir).is_empty() {
+        super::netns::sweep();
         if json {
             outln!("{}", json!({"stopped": 0, "graceful": true, "cluster": false}));
         } else {
