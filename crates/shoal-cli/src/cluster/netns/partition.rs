@@ -10,10 +10,10 @@ use super::Netns;
 use crate::cluster::state::ClusterState;
 use crate::hint;
 
-/// `partition A / B ...` on a `--netns` cluster: takes down the bridge side of the veth of
-/// each node that [`links_to_cut`] names. Its traffic then goes nowhere, to every node and to
-/// the host (its HTTP API does not answer until the heal); open links stay open and go
-/// silent, as in a real network split.
+/// `partition A / B ...` on a `--netns` cluster: takes down the bridge port of each node that
+/// [`links_to_cut`] names, and brings every other up (a split replaces the last one). A cut
+/// node's traffic then goes nowhere, to every node and to the host (its HTTP API does not
+/// answer until the heal); open links stay open and go silent, as in a real network split.
 pub(crate) fn partition(
     dir: &Path,
     state: &ClusterState,
@@ -23,9 +23,9 @@ pub(crate) fn partition(
 ) -> anyhow::Result<()> {
     let names: Vec<String> = state.nodes.iter().map(|n| n.name.clone()).collect();
     let cut = links_to_cut(&names, groups)?;
-    for name in &cut {
-        let i = index(state, name)?;
-        net.set_link(i, false)?;
+    // This split replaces any earlier one, as a partition through the nodes' filters does.
+    for (i, name) in names.iter().enumerate() {
+        net.set_link(i + 1, !cut.contains(name))?;
     }
     let cut: Vec<&String> = cut.iter().collect();
     if json {
@@ -41,7 +41,7 @@ pub(crate) fn partition(
     Ok(())
 }
 
-/// `heal` on a `--netns` cluster: every node's veth up again. The caller then ends any
+/// `heal` on a `--netns` cluster: every node's bridge port up again. The caller then ends any
 /// partition set through the nodes' own filters (the dashboard's Chaos view) too.
 pub(crate) fn heal(state: &ClusterState, net: &Netns) -> anyhow::Result<()> {
     for i in 1..=state.nodes.len() {
@@ -50,14 +50,7 @@ pub(crate) fn heal(state: &ClusterState, net: &Netns) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn index(state: &ClusterState, name: &str) -> anyhow::Result<usize> {
-    match state.nodes.iter().position(|n| n.name == name) {
-        Some(i) => Ok(i + 1),
-        None => bail!("no node {name} in this cluster"),
-    }
-}
-
-/// The nodes whose veth `partition` takes down, so that nodes of different groups cannot
+/// The nodes whose bridge port `partition` takes down, so that nodes of different groups cannot
 /// reach each other and nodes of one group still can. A link down cuts its node off from
 /// every other, so this is exact only when every node is in a group and all groups but the
 /// largest have a single node (those nodes are cut); any other split is refused, naming the
