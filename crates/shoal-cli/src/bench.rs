@@ -87,9 +87,13 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         anyhow::bail!("--netns applies to `shoal bench formation` only");
     }
     let figures = match args.scenario {
-        Scenario::Formation if args.netns => {
-            formation_netns::run(&bin, trials, args.nodes, args.discovery, args.discovery_interval_ms)?
-        }
+        Scenario::Formation if args.netns => formation_netns::run(
+            &bin,
+            trials,
+            args.nodes,
+            args.discovery,
+            args.discovery_interval_ms,
+        )?,
         Scenario::Formation => formation::run(&bin, trials)?,
         Scenario::Detection => detection::run(&bin, trials)?,
         Scenario::Soak => soak::run(&bin, args.seconds)?,

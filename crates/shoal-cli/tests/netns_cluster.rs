@@ -29,7 +29,9 @@ fn unavailable(test: &str) -> Option<String> {
     }
     for (tool, arg) in [("ip", "-V"), ("dnsmasq", "--version")] {
         if !quiet(&[tool, arg]) {
-            return Some(format!("{tool} is not installed (apt-get install iproute2 dnsmasq)"));
+            return Some(format!(
+                "{tool} is not installed (apt-get install iproute2 dnsmasq)"
+            ));
         }
     }
     let probe = format!("shprobe{}{test}", std::process::id());
@@ -50,7 +52,10 @@ fn quiet(args: &[&str]) -> bool {
 }
 
 fn output(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().expect("run a system tool");
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("run a system tool");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -94,7 +99,10 @@ impl Cluster {
 
     /// The network's id.
     fn id(&self) -> String {
-        self.state()["netns"]["id"].as_str().expect("a --netns id").to_owned()
+        self.state()["netns"]["id"]
+            .as_str()
+            .expect("a --netns id")
+            .to_owned()
     }
 
     /// Each node's recorded HTTP address, in order.
@@ -103,7 +111,13 @@ impl Cluster {
             .as_array()
             .expect("nodes")
             .iter()
-            .map(|n| n["http"].as_str().expect("an HTTP address").parse().expect("an address"))
+            .map(|n| {
+                n["http"]
+                    .as_str()
+                    .expect("an HTTP address")
+                    .parse()
+                    .expect("an address")
+            })
             .collect()
     }
 }
@@ -175,7 +189,9 @@ fn counters(nodes: &[(usize, SocketAddr)]) -> Result<BTreeMap<String, (String, u
             let count = state
                 .and_then(|s| s["state"]["count"].as_u64())
                 .ok_or(format!("{id} on {node} has no count"))?;
-            runs.entry((*id).to_owned()).or_default().push((node.clone(), count));
+            runs.entry((*id).to_owned())
+                .or_default()
+                .push((node.clone(), count));
         }
     }
     let mut once = BTreeMap::new();
@@ -290,10 +306,7 @@ fn a_link_down_fails_over_to_the_majority_and_the_heal_leaves_one_instance_of_ea
         counters(&all)
     });
     // The cut node judged itself the losing side while cut off, and runs again now.
-    assert!(
-        decided(http[4], "isolated", cut_at),
-        "n5 never isolated itself"
-    );
+    assert!(decided(http[4], "isolated", cut_at), "n5 never isolated itself");
     cluster.ok(&["status"]);
     eprintln!("healed, whole again: {:?}", started.elapsed());
 
@@ -317,7 +330,10 @@ fn a_cluster_forms_from_a_dns_name_and_stop_removes_dnsmasq() {
     let refused = cluster.shoal(&["start", "--netns", "--discovery", "multicast"]);
     assert!(!refused.status.success());
     let text = String::from_utf8_lossy(&refused.stderr);
-    assert!(text.contains("not available yet") && text.contains("nothing was changed"), "{text}");
+    assert!(
+        text.contains("not available yet") && text.contains("nothing was changed"),
+        "{text}"
+    );
     let dir = cluster.0.display().to_string();
     let marked = std::fs::read_dir("/run/shoal-netns")
         .into_iter()

@@ -189,7 +189,9 @@ impl Netns {
     /// Node `i`'s link and HTTP addresses, on its own IP.
     pub(crate) fn node_addrs(&self, i: usize) -> (String, String) {
         let ip = self.ip(10 + i as u8);
-        let (link, http) = self.base_port.map_or((LINK_PORT, HTTP_PORT), |p| (p, p.saturating_add(1)));
+        let (link, http) = self
+            .base_port
+            .map_or((LINK_PORT, HTTP_PORT), |p| (p, p.saturating_add(1)));
         (
             SocketAddr::from((ip, link)).to_string(),
             SocketAddr::from((ip, http)).to_string(),
@@ -246,13 +248,23 @@ impl Netns {
             ns,
         ])?;
         self.attach(port)?;
-        ip(&["-n", ns, "addr", "add", &format!("{}/24", self.ip(host)), "dev", "eth0"])?;
+        ip(&[
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{}/24", self.ip(host)),
+            "dev",
+            "eth0",
+        ])?;
         ip(&["-n", ns, "link", "set", "eth0", "up"])?;
         ip(&["-n", ns, "link", "set", "lo", "up"])?;
         if self.discovery == NetDiscovery::Dns {
             let etc = sweep::resolv_dir(ns);
             std::fs::create_dir_all(&etc)
-                .and_then(|()| std::fs::write(etc.join("resolv.conf"), format!("nameserver {}\n", self.ip(2))))
+                .and_then(|()| {
+                    std::fs::write(etc.join("resolv.conf"), format!("nameserver {}\n", self.ip(2)))
+                })
                 .with_context(|| format!("cannot write {}/resolv.conf", etc.display()))?;
         }
         Ok(())
@@ -379,7 +391,8 @@ pub(crate) fn ip_output(args: &[&str]) -> String {
 
 /// Every IPv4 network of this host's addresses and routes, as (address, prefix length).
 fn host_networks() -> Vec<(Ipv4Addr, u8)> {
-    let text = ip_output(&["-4", "-o", "addr", "show"]) + &ip_output(&["-4", "route", "show", "table", "all"]);
+    let text =
+        ip_output(&["-4", "-o", "addr", "show"]) + &ip_output(&["-4", "route", "show", "table", "all"]);
     text.split_whitespace()
         .filter_map(|word| {
             let (addr, len) = word.split_once('/').unwrap_or((word, "32"));

@@ -129,8 +129,7 @@ impl Net {
         self.namespaces.push(ns.clone());
         let inner = format!("{ns}i");
         must(&[
-            "ip", "-n", &self.hub, "link", "add", short, "type", "veth", "peer", "name", &inner,
-            "netns", &ns,
+            "ip", "-n", &self.hub, "link", "add", short, "type", "veth", "peer", "name", &inner, "netns", &ns,
         ]);
         self.attach(short);
         let addr = format!("{}/24", self.ip(host));

@@ -55,7 +55,10 @@ pub(crate) fn heal(state: &ClusterState, net: &Netns) -> anyhow::Result<()> {
 /// every other, so this is exact only when every node is in a group and all groups but the
 /// largest have a single node (those nodes are cut); any other split is refused, naming the
 /// rule.
-pub(crate) fn links_to_cut(nodes: &[String], groups: &[BTreeSet<String>]) -> anyhow::Result<BTreeSet<String>> {
+pub(crate) fn links_to_cut(
+    nodes: &[String],
+    groups: &[BTreeSet<String>],
+) -> anyhow::Result<BTreeSet<String>> {
     let named: BTreeSet<&String> = groups.iter().flatten().collect();
     let unnamed: Vec<&str> = nodes
         .iter()

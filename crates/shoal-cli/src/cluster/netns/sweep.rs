@@ -66,9 +66,13 @@ fn start_time(pid: u32) -> Option<u64> {
 /// The ids of every `--netns` namespace, link and marker on this host.
 fn ids() -> BTreeSet<String> {
     let namespaces = ip_output(&["netns", "list"]);
-    let from_ns = namespaces
-        .lines()
-        .filter_map(|l| l.split_whitespace().next()?.strip_prefix("shoal-")?.split('-').next());
+    let from_ns = namespaces.lines().filter_map(|l| {
+        l.split_whitespace()
+            .next()?
+            .strip_prefix("shoal-")?
+            .split('-')
+            .next()
+    });
     let links = ip_output(&["-o", "link", "show"]);
     let from_links = links.lines().filter_map(|l| {
         let name = l.split(": ").nth(1)?.split('@').next()?;
@@ -151,7 +155,9 @@ pub(crate) fn teardown(id: &str) -> anyhow::Result<()> {
         let _ = kill(Pid::from_raw(pid), Signal::SIGCONT);
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
-    let _ = wait_until(Duration::from_secs(3), || pids(&namespaces).is_empty().then_some(()));
+    let _ = wait_until(Duration::from_secs(3), || {
+        pids(&namespaces).is_empty().then_some(())
+    });
     for ns in &namespaces {
         let _ = ip(&["netns", "del", ns]);
         let _ = std::fs::remove_dir_all(resolv_dir(ns));
