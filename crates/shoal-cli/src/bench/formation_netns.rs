@@ -46,7 +46,9 @@ pub(crate) fn run(
     out.insert(key("from_all_spawned_max_ms"), json!(round2(max(&from_all))));
     out.insert("spawn_spread_ms".into(), json!(round2(median(&spread))));
     out.insert("discovery".into(), json!(discovery));
-    out.insert("discovery_interval_ms".into(), json!(interval_ms.unwrap_or(5000)));
+    // The DNS poll interval; seeds do not poll.
+    let interval = (discovery == NetDiscovery::Dns).then_some(interval_ms.unwrap_or(5000));
+    out.insert("discovery_interval_ms".into(), json!(interval));
     out.insert("nodes".into(), json!(size));
     out.insert("trials".into(), json!(trials));
     Ok(Value::Object(out))
