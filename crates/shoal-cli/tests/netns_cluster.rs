@@ -386,3 +386,51 @@ fn a_cluster_forms_from_a_dns_name_and_stop_removes_dnsmasq() {
         "dnsmasq survived stop"
     );
 }
+
+#[test]
+fn the_network_of_a_start_killed_half_way_is_swept_once_its_state_dir_is_gone() {
+    if let Some(why) = unavailable("kill")
+        && shoal_api::env::skip_without_tool(&format!("netns_cluster: {why}"))
+    {
+        return;
+    }
+    let cluster = Cluster::new("killed");
+    let mut start = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["cluster", "start", "--netns", "--size", "3", "--state-dir"])
+        .arg(&cluster.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn shoal cluster start");
+    // Killed once its network exists, while it starts nodes or waits for them.
+    let id = wait_for("start made n1's namespace", WAIT, || {
+        let state = std::fs::read(cluster.0.join("cluster.json")).map_err(|e| e.to_string())?;
+        let state: Value = serde_json::from_slice(&state).map_err(|e| e.to_string())?;
+        let id = state["netns"]["id"].as_str().ok_or("no network recorded yet")?.to_owned();
+        let namespaces = output(&["ip", "netns", "list"]);
+        if namespaces.contains(&format!("shoal-{id}-n1")) {
+            Ok(id)
+        } else {
+            Err(namespaces)
+        }
+    });
+    start.kill().expect("SIGKILL start");
+    let _ = start.wait();
+    std::fs::remove_dir_all(&cluster.0).expect("remove the state dir");
+    // Any later `stop` (here of another, empty state dir) sweeps what nothing records.
+    let other = Cluster::new("sweeper");
+    other.ok(&["stop"]);
+    assert_gone(&id);
+    let dir = cluster.0.display().to_string();
+    let nodes: Vec<String> = std::fs::read_dir("/proc")
+        .expect("read /proc")
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&dir))
+                && std::fs::read_link(e.path().join("exe")).is_ok()
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(nodes.is_empty(), "node processes of the killed start survived: {nodes:?}");
+}
