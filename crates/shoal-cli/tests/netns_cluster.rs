@@ -406,7 +406,10 @@ fn the_network_of_a_start_killed_half_way_is_swept_once_its_state_dir_is_gone() 
     let id = wait_for("start made n1's namespace", WAIT, || {
         let state = std::fs::read(cluster.0.join("cluster.json")).map_err(|e| e.to_string())?;
         let state: Value = serde_json::from_slice(&state).map_err(|e| e.to_string())?;
-        let id = state["netns"]["id"].as_str().ok_or("no network recorded yet")?.to_owned();
+        let id = state["netns"]["id"]
+            .as_str()
+            .ok_or("no network recorded yet")?
+            .to_owned();
         let namespaces = output(&["ip", "netns", "list"]);
         if namespaces.contains(&format!("shoal-{id}-n1")) {
             Ok(id)
@@ -426,11 +429,13 @@ fn the_network_of_a_start_killed_half_way_is_swept_once_its_state_dir_is_gone() 
         .expect("read /proc")
         .flatten()
         .filter(|e| {
-            std::fs::read(e.path().join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&dir))
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&dir))
                 && std::fs::read_link(e.path().join("exe")).is_ok()
         })
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(nodes.is_empty(), "node processes of the killed start survived: {nodes:?}");
+    assert!(
+        nodes.is_empty(),
+        "node processes of the killed start survived: {nodes:?}"
+    );
 }
