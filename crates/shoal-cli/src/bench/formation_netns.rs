@@ -74,6 +74,7 @@ fn form(
         base_port: None,
         reuse: false,
         demo: false,
+        tls: false,
         net: NetnsArgs {
             netns: true,
             discovery: Some(discovery),

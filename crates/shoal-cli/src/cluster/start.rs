@@ -42,6 +42,10 @@ pub(crate) struct StartArgs {
     /// singleton clock and a process group. Restarted nodes keep it.
     #[arg(long)]
     pub(crate) demo: bool,
+    /// Run links over mutual TLS: makes a CA and a certificate per node in the state dir's
+    /// `tls/` (`shoal certs gen`) and starts every node with `--tls required`.
+    #[arg(long)]
+    pub(crate) tls: bool,
     #[command(flatten)]
     pub(crate) net: NetnsArgs,
 }
@@ -157,6 +161,12 @@ fn start_with(
         std::fs::write(&demo, "on\n")?;
     } else {
         let _ = std::fs::remove_file(&demo);
+    }
+    let tls = dir.join(TLS_DIR);
+    let _ = std::fs::remove_dir_all(&tls);
+    if args.tls {
+        let names: Vec<String> = (1..=args.size).map(|i| format!("n{i}")).collect();
+        crate::certs::generate(&tls, &names, 825, true)?;
     }
     let mut state = ClusterState {
         bin,
@@ -281,6 +291,10 @@ pub(crate) const ADMIN_TOKEN_FILE: &str = "admin-token";
 /// A file in the state directory whose presence means the nodes run the demo workload.
 const DEMO_FILE: &str = "demo";
 
+/// The directory in the state directory holding the cluster's CA and node certificates;
+/// its presence means the nodes run with `--tls required`.
+const TLS_DIR: &str = "tls";
+
 /// The host name must resolve: node names default to `<hostname>-<pid>` and user binaries
 /// often bind or advertise it.
 fn check_hostname() -> anyhow::Result<()> {
@@ -337,9 +351,24 @@ pub(crate) fn spawn(dir: &Path, state: &ClusterState, cookie: &Path, i: usize) -
     if dir.join(DEMO_FILE).exists() {
         command.env(env::DEMO, "true");
     }
+    let tls = dir.join(TLS_DIR);
+    if tls.join("ca.pem").exists() {
+        let files = [
+            ("--tls-cert", env::TLS_CERT, tls.join(format!("{name}.pem"))),
+            ("--tls-key", env::TLS_KEY, tls.join(format!("{name}.key"))),
+            ("--tls-ca", env::TLS_CA, tls.join("ca.pem")),
+        ];
+        command
+            .args(["node", "--tls", "required"])
+            .env(env::TLS, "required");
+        for (flag, var, path) in files {
+            command.arg(flag).arg(&path).env(var, &path);
+        }
+    } else {
+        command.arg("node");
+    }
     let child = command
         .args([
-            "node",
             "--name",
             name,
             "--listen",
