@@ -18,6 +18,7 @@ mod page;
 pub(crate) mod procfs;
 mod registry;
 mod soak;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,8 @@ pub(crate) enum Scenario {
     Dashboard,
     /// One `/metrics` scrape of a node running 10,000 actors (3 nodes in this process).
     Metrics,
+    /// The messaging figures over mutual TLS next to plain TCP, trials alternating.
+    Tls,
 }
 
 /// Arguments of `shoal bench`.
@@ -102,6 +105,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Failover => failover::run(trials)?,
         Scenario::Dashboard => dashboard::run(&bin, trials)?,
         Scenario::Metrics => metrics::run()?,
+        Scenario::Tls => tls::run(&bin, trials)?,
     };
     if args.json {
         outln!("{figures}");
