@@ -10,6 +10,7 @@ mod dashboard;
 mod detection;
 mod failover;
 mod formation;
+mod formation_netns;
 mod in_process;
 mod messaging;
 mod metrics;
@@ -64,6 +65,19 @@ pub(crate) struct BenchArgs {
     /// The node binary (default: this `shoal`).
     #[arg(long)]
     bin: Option<PathBuf>,
+    /// Formation only (Linux, root): start the cluster with `shoal cluster start --netns`,
+    /// each node in its own network namespace.
+    #[arg(long)]
+    netns: bool,
+    /// With `--netns`: how nodes find each other (see `shoal cluster start --discovery`).
+    #[arg(long, value_enum, requires = "netns", default_value = "seeds")]
+    discovery: crate::cluster::netns::NetDiscovery,
+    /// With `--netns`: the cluster's size.
+    #[arg(long, requires = "netns", default_value_t = 10)]
+    nodes: usize,
+    /// With `--netns`: the nodes' `--discovery-interval-ms` (default: the node's, 5000).
+    #[arg(long, requires = "netns")]
+    discovery_interval_ms: Option<u64>,
 }
 
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -72,7 +86,17 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         None => std::env::current_exe()?,
     };
     let trials = args.trials.max(1);
+    if args.netns && !matches!(args.scenario, Scenario::Formation) {
+        anyhow::bail!("--netns applies to `shoal bench formation` only");
+    }
     let figures = match args.scenario {
+        Scenario::Formation if args.netns => formation_netns::run(
+            &bin,
+            trials,
+            args.nodes,
+            args.discovery,
+            args.discovery_interval_ms,
+        )?,
         Scenario::Formation => formation::run(&bin, trials)?,
         Scenario::Detection => detection::run(&bin, trials)?,
         Scenario::Soak => soak::run(&bin, args.seconds)?,

@@ -48,10 +48,12 @@ struct Capture {
 }
 
 impl Capture {
-    /// Starts recording `iface` and returns once tcpdump says it listens.
-    fn start(iface: &str, file: PathBuf) -> Self {
-        let mut child = Command::new("tcpdump")
-            .args(["-i", iface, "--immediate-mode", "-U", "-n", "-s", "0", "-w"])
+    /// Starts recording the bridge `br0` of namespace `hub` and returns once tcpdump says it
+    /// listens.
+    fn start(hub: &str, file: PathBuf) -> Self {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", hub, "tcpdump", "-i", "br0", "--immediate-mode", "-U", "-n", "-s", "0"])
+            .arg("-w")
             .arg(&file)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -213,10 +215,10 @@ async fn actor_payloads_cross_the_wire_in_clear_without_tls_and_never_with_it() 
         String::from_utf8_lossy(&certs.stderr)
     );
     let mut net = Net::new();
-    let bridge = net.bridge.clone();
+    let hub = net.hub.clone();
 
     let plain_far = start_far(&mut net, ("pf", "plainfar"), 2, None);
-    let capture = Capture::start(&bridge, dir.0.join("plain.pcap"));
+    let capture = Capture::start(&hub, dir.0.join("plain.pcap"));
     exchange(&net, "plainnear", plain_far, "plainfar", None).await;
     let (plain, said) = capture.finish();
     assert!(
@@ -228,7 +230,7 @@ async fn actor_payloads_cross_the_wire_in_clear_without_tls_and_never_with_it() 
     let far_files = tls_files(&dir.0.join("ca"), "capfar");
     let tls_far = start_far(&mut net, ("tf", "capfar"), 3, Some(&far_files));
     let near_tls = TlsConfig::from_files(tls_files(&dir.0.join("ca"), "capnear")).unwrap();
-    let capture = Capture::start(&bridge, dir.0.join("tls.pcap"));
+    let capture = Capture::start(&hub, dir.0.join("tls.pcap"));
     exchange(&net, "capnear", tls_far, "capfar", Some(near_tls)).await;
     let (tls, said) = capture.finish();
     assert!(
