@@ -52,7 +52,19 @@ impl Capture {
     /// listens.
     fn start(hub: &str, file: PathBuf) -> Self {
         let mut child = Command::new("ip")
-            .args(["netns", "exec", hub, "tcpdump", "-i", "br0", "--immediate-mode", "-U", "-n", "-s", "0"])
+            .args([
+                "netns",
+                "exec",
+                hub,
+                "tcpdump",
+                "-i",
+                "br0",
+                "--immediate-mode",
+                "-U",
+                "-n",
+                "-s",
+                "0",
+            ])
             .arg("-w")
             .arg(&file)
             .stdout(Stdio::null())
