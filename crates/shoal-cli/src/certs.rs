@@ -8,7 +8,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -86,6 +86,9 @@ pub(crate) fn generate(dir: &Path, nodes: &[String], days: u32, force: bool) -> 
         .map_err(|e| anyhow::anyhow!("invalid --nodes: {e}"))?;
     if names.is_empty() {
         bail!("--nodes is empty: give at least one node name");
+    }
+    if names.iter().any(|n| n == "ca") {
+        bail!("invalid --nodes: a node named ca would overwrite the CA's files (ca.pem, ca.key); rename it");
     }
     if days == 0 {
         bail!("invalid --days 0: use a number of days of at least 1");
@@ -174,19 +177,25 @@ fn node_params(name: &str, days: u32) -> anyhow::Result<CertificateParams> {
     Ok(params)
 }
 
-/// Writes `text` to `path` through a temporary file (mode 0600 when `secret`), so a reader
-/// never sees half a file.
+/// Writes `text` to `path` through a fresh temporary file (mode 0600 when `secret`), so a
+/// reader never sees half a file. The temporary file must not exist (a symlink there is not
+/// followed), and its mode is set after it is opened, whatever the umask.
 fn write(path: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = OpenOptions::new()
+    let tmp = path.with_extension(format!("{:016x}.tmp", rand::random::<u64>()));
+    let mode = if secret { 0o600 } else { 0o644 };
+    let written = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(if secret { 0o600 } else { 0o644 })
+        .create_new(true)
+        .mode(mode)
         .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
+        .and_then(|mut file| {
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

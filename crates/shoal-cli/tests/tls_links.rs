@@ -148,7 +148,7 @@ fn a_cluster_forms_over_mutual_tls_and_refuses_other_cas_and_plain_peers_on_both
     // A TLS node dialling a plain one.
     let lone = start("p2", None, &[]);
     let t9 = start("t9", Some(&ca), &[&lone]);
-    wait_log(&t9, "the peer answered without TLS");
+    wait_log(&t9, "the peer did not speak TLS");
     wait_log(&lone, "a peer that speaks TLS: this node runs with --tls off");
 
     for node in [&t1, &t2, &x1, &plain, &lone, &t9] {
@@ -276,4 +276,68 @@ fn cluster_start_tls_runs_a_cluster_a_plain_node_cannot_join() {
     let plain = NodeProcess::spawn(bin(), "intruder", &args).unwrap();
     wait_log(&plain, "it requires TLS on links");
     assert_eq!(alive_members(&plain), ["intruder"]);
+}
+
+/// Signs a node certificate with the CA in `ca_dir` (made by `shoal certs gen`, whose CA name
+/// is fixed) with the given validity and usages, and writes `NAME.pem` and `NAME.key`.
+fn sign_odd(ca_dir: &Path, name: &str, days: (i64, i64), usages: Vec<rcgen::ExtendedKeyUsagePurpose>) {
+    let ca_key = rcgen::KeyPair::from_pem(&std::fs::read_to_string(ca_dir.join("ca.key")).unwrap()).unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Shoal cluster CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now + time::Duration::days(days.0);
+    params.not_after = now + time::Duration::days(days.1);
+    params.extended_key_usages = usages;
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    std::fs::write(ca_dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+    std::fs::write(ca_dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+}
+
+#[test]
+fn a_certificate_peers_would_refuse_stops_the_node_at_start() {
+    use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
+    let tmp = TempDir::new("own-cert");
+    let (ca, other) = (tmp.0.join("ca"), tmp.0.join("other"));
+    certs_gen(&ca, "good");
+    certs_gen(&other, "stranger");
+    sign_odd(&ca, "expired", (-30, -1), vec![ServerAuth, ClientAuth]);
+    sign_odd(&ca, "early", (5, 30), vec![ServerAuth, ClientAuth]);
+    sign_odd(&ca, "serveronly", (-1, 30), vec![ServerAuth]);
+    let args = |dir: &Path, name: &str, ca_file: &Path| {
+        let file = |f: String| dir.join(f).display().to_string();
+        let ca = ca_file.display().to_string();
+        node_output(&[
+            "--tls",
+            "required",
+            "--tls-cert",
+            &file(format!("{name}.pem")),
+            "--tls-key",
+            &file(format!("{name}.key")),
+            "--tls-ca",
+            &ca,
+            "--check",
+        ])
+    };
+    let ours = ca.join("ca.pem");
+    assert!(
+        args(&ca, "good", &ours).status.success(),
+        "a good certificate is refused"
+    );
+    for name in ["expired", "early"] {
+        assert_refused(&args(&ca, name, &ours), "would be refused by peers");
+    }
+    assert_refused(&args(&ca, "serveronly", &ours), "would be refused by peers");
+    assert_refused(&args(&other, "stranger", &ours), "would be refused by peers");
+    // A node named `ca` would overwrite the CA.
+    let out = Command::new(bin())
+        .args(["certs", "gen", "--nodes", "ca", "--ca-dir"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert_refused(&out, "would overwrite the CA");
 }

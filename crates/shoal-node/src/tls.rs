@@ -12,13 +12,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
+use rustls::client::{Resumption, verify_server_cert_signed_by_trust_anchor};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{NoServerSessionStorage, ParsedCertificate, WebPkiClientVerifier};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig,
+    SignatureScheme,
 };
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
@@ -102,8 +107,16 @@ impl TlsConfig {
         }
         let roots = Arc::new(roots);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let client = client_config(&provider, &roots, chain.clone(), key.clone_key())?;
-        let server = server_config(&provider, roots, chain, key)?;
+        let chain_only = Arc::new(ChainOnly {
+            roots: roots.clone(),
+            algs: provider.signature_verification_algorithms,
+        });
+        let clients = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|e| tls_error(format!("the CA cannot verify certificates: {e}")))?;
+        check_own(&chain, &chain_only, clients.as_ref())?;
+        let client = client_config(&provider, chain_only, chain.clone(), key.clone_key())?;
+        let server = server_config(&provider, clients, chain, key)?;
         Ok(Self {
             connector: TlsConnector::from(Arc::new(client)),
             acceptor: TlsAcceptor::from(Arc::new(server)),
@@ -129,40 +142,72 @@ fn tls_error(why: String) -> NodeError {
     NodeError::Tls(why)
 }
 
+/// How long before its certificate expires a node warns at start.
+const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Checks the node's own certificate as its peers will, in both roles, so that a certificate
+/// that is expired, from another CA or not made for both roles stops the node at start
+/// instead of failing every link; warns when it expires within [`EXPIRY_WARNING`].
+fn check_own(
+    chain: &[CertificateDer<'static>],
+    chain_only: &ChainOnly,
+    clients: &dyn ClientCertVerifier,
+) -> Result<(), NodeError> {
+    let Some((own, intermediates)) = chain.split_first() else {
+        return Err(tls_error("no certificate in the certificate file".into()));
+    };
+    let unusable = |e: rustls::Error| {
+        tls_error(format!(
+            "the certificate (--tls-cert) would be refused by peers that trust this CA (--tls-ca): {e}"
+        ))
+    };
+    let now = UnixTime::now();
+    chain_only.check(own, intermediates, now).map_err(unusable)?;
+    clients
+        .verify_client_cert(own, intermediates, now)
+        .map_err(unusable)?;
+    let soon = UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs()) + EXPIRY_WARNING);
+    if chain_only.check(own, intermediates, soon).is_err() {
+        tracing::warn!(
+            "the certificate (--tls-cert) or its CA expires within 30 days: renew it (shoal certs gen --force) and restart the node"
+        );
+    }
+    Ok(())
+}
+
 fn client_config(
     provider: &Arc<CryptoProvider>,
-    roots: &Arc<RootCertStore>,
+    chain_only: Arc<ChainOnly>,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<ClientConfig, NodeError> {
-    let chain_check =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
-            .build()
-            .map_err(|e| tls_error(format!("the CA cannot verify certificates: {e}")))?;
-    ClientConfig::builder_with_provider(provider.clone())
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls_error(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ChainOnly(chain_check)))
+        .with_custom_certificate_verifier(chain_only)
         .with_client_auth_cert(chain, key)
-        .map_err(|e| tls_error(format!("the key does not fit the certificate: {e}")))
+        .map_err(|e| tls_error(format!("the key does not fit the certificate: {e}")))?;
+    // Links live long; a resumed session would skip the certificate checks of a reconnect.
+    config.resumption = Resumption::disabled();
+    Ok(config)
 }
 
 fn server_config(
     provider: &Arc<CryptoProvider>,
-    roots: Arc<RootCertStore>,
+    clients: Arc<dyn ClientCertVerifier>,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<ServerConfig, NodeError> {
-    let clients = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
-        .build()
-        .map_err(|e| tls_error(format!("the CA cannot verify certificates: {e}")))?;
-    ServerConfig::builder_with_provider(provider.clone())
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls_error(e.to_string()))?
         .with_client_cert_verifier(clients)
         .with_single_cert(chain, key)
-        .map_err(|e| tls_error(format!("the key does not fit the certificate: {e}")))
+        .map_err(|e| tls_error(format!("the key does not fit the certificate: {e}")))?;
+    config.send_tls13_tickets = 0;
+    config.session_storage = Arc::new(NoServerSessionStorage {});
+    Ok(config)
 }
 
 /// The name a dial presents (rustls needs one; [`ChainOnly`] does not check it).
@@ -170,30 +215,37 @@ pub(crate) fn server_name(addr: std::net::SocketAddr) -> ServerName<'static> {
     ServerName::IpAddress(addr.ip().into())
 }
 
-/// Checks a peer's certificate chain against the CA and its signatures, but not the name in
-/// it (see the module doc). webpki checks the chain before the name, so a name error means
-/// the chain was good.
+/// Checks a peer's certificate as a server's: its chain to the CA, signatures, validity dates
+/// and key usage; never a name in it (see the module doc).
 #[derive(Debug)]
-struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+struct ChainOnly {
+    roots: Arc<RootCertStore>,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ChainOnly {
+    fn check(
+        &self,
+        cert: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let cert = ParsedCertificate::try_from(cert)?;
+        verify_server_cert_signed_by_trust_anchor(&cert, &self.roots, intermediates, now, self.algs.all)
+    }
+}
 
 impl ServerCertVerifier for ChainOnly {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
+        self.check(end_entity, intermediates, now)?;
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -202,7 +254,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
     }
 
     fn verify_tls13_signature(
@@ -211,31 +263,53 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.algs.supported_schemes()
     }
 }
 
-/// Why a TLS handshake failed, in words that say what to do.
+/// Why a TLS handshake (or a TLS link) failed, in words that say what to do. Holds for
+/// either side: the dialer and the acceptor may each see any of these.
 pub(crate) fn explain_failure(tls: &rustls::Error) -> String {
+    use CertificateError as C;
     match tls {
         rustls::Error::InvalidMessage(_) => {
-            "the peer answered without TLS: it runs with --tls off; give every node --tls required".into()
+            "the peer did not speak TLS: a node with --tls off, or not a Shoal link port; give every node --tls required".into()
         }
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
             "the peer's certificate is not signed by our CA (--tls-ca); give it a certificate from this cluster's CA"
                 .into()
         }
-        rustls::Error::InvalidCertificate(e) => format!("the peer's certificate is refused: {e:?}"),
-        rustls::Error::AlertReceived(alert) => format!(
-            "the peer refused our certificate ({alert:?}): it trusts another CA; give both nodes certificates from one CA"
-        ),
+        rustls::Error::InvalidCertificate(
+            e @ (C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. }),
+        ) => format!("the peer's certificate is out of its validity dates ({e}); renew it"),
+        rustls::Error::InvalidCertificate(e) => format!("the peer's certificate is refused: {e}"),
+        rustls::Error::AlertReceived(alert) => explain_alert(*alert),
         rustls::Error::NoCertificatesPresented => {
             "the peer presented no certificate; give it --tls-cert and --tls-key".into()
         }
-        other => format!("TLS handshake failed: {other}"),
+        other => format!("TLS failed: {other}"),
+    }
+}
+
+/// What the peer's TLS alert says about us.
+fn explain_alert(alert: AlertDescription) -> String {
+    use AlertDescription as A;
+    match alert {
+        A::CertificateExpired => {
+            "the peer refused our certificate: it is out of its validity dates; renew --tls-cert".into()
+        }
+        A::UnknownCA | A::BadCertificate | A::DecryptError => {
+            "the peer refused our certificate: it does not chain to the peer's CA; give both nodes certificates from one CA".into()
+        }
+        A::UnsupportedCertificate => {
+            "the peer refused our certificate: it is not made for both client and server use (make it with shoal certs gen)".into()
+        }
+        A::CertificateRequired => "the peer wants a certificate; give this node --tls-cert and --tls-key".into(),
+        A::ProtocolVersion => "no TLS version in common: Shoal links speak TLS 1.3 only".into(),
+        other => format!("the peer ended the TLS handshake with the alert {other:?}"),
     }
 }

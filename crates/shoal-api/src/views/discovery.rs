@@ -64,7 +64,7 @@ pub enum CandidateOutcome {
     NameTaken,
     /// This node's own address (dialled through its own name).
     Itself,
-    /// TLS failed: a certificate from another CA, or one side runs without TLS.
+    /// TLS failed: one side runs without TLS, a certificate from another CA, an expired one.
     Tls,
 }
 
@@ -80,7 +80,7 @@ impl CandidateOutcome {
             Self::ProtocolVersion => "refused: protocol version",
             Self::NameTaken => "refused: name taken",
             Self::Itself => "this node",
-            Self::Tls => "refused: TLS mismatch",
+            Self::Tls => "refused: TLS",
         }
     }
 }

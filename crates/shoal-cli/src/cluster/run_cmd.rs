@@ -137,7 +137,18 @@ fn spawn_command(dir: &Path, state: &ClusterState, command: &[String]) -> anyhow
         state.nodes.iter().filter_map(f).collect::<Vec<_>>().join(",")
     };
     let cookie = std::fs::read_to_string(dir.join("cookie")).context("cannot read the cluster cookie")?;
-    Command::new(program)
+    let mut command = Command::new(program);
+    // A cluster started with --tls: the command's own node gets the `client` certificate.
+    let tls = dir.join(super::start::TLS_DIR);
+    if tls.join("ca.pem").exists() {
+        let client = super::start::TLS_CLIENT;
+        command
+            .env(env::TLS, "required")
+            .env(env::TLS_CERT, tls.join(format!("{client}.pem")))
+            .env(env::TLS_KEY, tls.join(format!("{client}.key")))
+            .env(env::TLS_CA, tls.join("ca.pem"));
+    }
+    command
         .args(args)
         .env(env::COOKIE, cookie.trim())
         .env(env::SEEDS, join(&|n| n.listen.map(|a| a.to_string())))

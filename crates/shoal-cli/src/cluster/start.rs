@@ -107,6 +107,19 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
                 hint::shoal(dir, "cluster stop")
             );
         }
+        let runs_tls = dir.join(TLS_DIR).join("ca.pem").exists();
+        if runs_tls != args.tls {
+            let (has, asked) = if runs_tls {
+                ("TLS", "without --tls")
+            } else {
+                ("plain links", "with --tls")
+            };
+            bail!(
+                "--reuse: the cluster in {} runs {has}, but this start asks for it {asked}; stop it with {} first, or match --tls",
+                dir.display(),
+                hint::shoal(dir, "cluster stop")
+            );
+        }
         eprintln!("reusing the healthy cluster in {}", dir.display());
         return status::print(dir, &state, json);
     }
@@ -165,7 +178,9 @@ fn start_with(
     let tls = dir.join(TLS_DIR);
     let _ = std::fs::remove_dir_all(&tls);
     if args.tls {
-        let names: Vec<String> = (1..=args.size).map(|i| format!("n{i}")).collect();
+        // `client`: the certificate `shoal cluster run` gives its command.
+        let mut names: Vec<String> = (1..=args.size).map(|i| format!("n{i}")).collect();
+        names.push(TLS_CLIENT.to_owned());
         crate::certs::generate(&tls, &names, 825, true)?;
     }
     let mut state = ClusterState {
@@ -293,7 +308,10 @@ const DEMO_FILE: &str = "demo";
 
 /// The directory in the state directory holding the cluster's CA and node certificates;
 /// its presence means the nodes run with `--tls required`.
-const TLS_DIR: &str = "tls";
+pub(crate) const TLS_DIR: &str = "tls";
+
+/// The certificate in [`TLS_DIR`] for programs that join the cluster from `shoal cluster run`.
+pub(crate) const TLS_CLIENT: &str = "client";
 
 /// The host name must resolve: node names default to `<hostname>-<pid>` and user binaries
 /// often bind or advertise it.

@@ -449,7 +449,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
             Err(e) => {
-                if e.kind() == std::io::ErrorKind::InvalidData {
+                // rustls' errors come as `InvalidData` too: a record altered on the way.
+                if let Some(tls) = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                {
+                    ctx.counters.bad_frames.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(conn = ctx.conn.0, peer = %origin.peer, "closing link: TLS error: {tls}");
+                } else if e.kind() == std::io::ErrorKind::InvalidData {
                     ctx.counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         conn = ctx.conn.0,

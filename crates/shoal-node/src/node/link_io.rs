@@ -2,11 +2,12 @@
 //! before the cookie handshake.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use shoal_proto::wire::RejectReason;
 use shoal_proto::{LinkMessage, Role};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_rustls::TlsStream;
@@ -111,11 +112,31 @@ async fn accept(mut stream: TcpStream, tls: Option<&TlsConfig>) -> Result<Secure
     }
 }
 
-/// Sends one plain `Reject` frame (a TLS peer reads it as a peer without TLS); best effort.
+/// How long a refused connection is read from after its `Reject`, and how much of it.
+const REJECT_DRAIN: Duration = Duration::from_millis(200);
+const REJECT_DRAIN_BYTES: usize = 64 * 1024;
+
+/// Sends one plain `Reject` frame (a TLS peer reads it as a peer without TLS), best effort,
+/// then closes the sending side and reads what the peer sent for a moment: a socket closed
+/// with unread data is reset, and a reset may discard the `Reject` before the peer reads it.
 async fn reject(stream: &mut TcpStream, reason: RejectReason) {
     let mut frame = BytesMut::new();
     let body = Bytes::from(LinkMessage::Reject(reason).encode());
-    if LengthDelimitedCodec::new().encode(body, &mut frame).is_ok() {
-        let _ = stream.write_all(&frame).await;
+    if LengthDelimitedCodec::new().encode(body, &mut frame).is_err()
+        || stream.write_all(&frame).await.is_err()
+    {
+        return;
     }
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut buf = vec![0u8; 4096];
+        let mut read = 0;
+        while read < REJECT_DRAIN_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => read += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REJECT_DRAIN, drain).await;
 }
