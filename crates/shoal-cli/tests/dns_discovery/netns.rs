@@ -1,7 +1,9 @@
-//! A throwaway network for the DNS discovery test: a bridge in the root namespace (which gets
-//! the `.1` address, so the test reaches every node's HTTP API), and network namespaces
-//! plugged into it, each with its own IP and its own `/etc/netns/NS/resolv.conf` (which
-//! `ip netns exec` puts in place of `/etc/resolv.conf`). Names carry the test's pid. Dropping
+//! A throwaway network for the DNS and multicast discovery tests: a bridge in the root
+//! namespace (which gets the `.1` address, so the test reaches every node's HTTP API; IGMP
+//! snooping off, so multicast floods to every port), and network namespaces plugged into it,
+//! each with its own IP, a route for multicast (224.0.0.0/4) through its veth, and its own
+//! `/etc/netns/NS/resolv.conf` (which `ip netns exec` puts in place of `/etc/resolv.conf`).
+//! Names carry the test's pid. Dropping
 //! the [`Net`] kills the processes it started, then deletes the namespaces, veths, bridge and
 //! resolv.conf directories, on every path (a failed assertion too).
 
@@ -20,21 +22,24 @@ pub(crate) struct Net {
     children: Vec<Child>,
 }
 
-/// Why namespaces cannot be made here, or `None` when they can.
-pub(crate) fn unavailable() -> Option<String> {
+/// Why namespaces cannot be made here, or `None` when they can; `tools` are the commands the
+/// test needs besides `ip`.
+pub(crate) fn unavailable(tools: &[&str]) -> Option<String> {
     let uid = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Some("not root: network namespaces need root".into());
     }
-    for tool in ["ip", "dnsmasq"] {
+    for tool in std::iter::once(&"ip").chain(tools) {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
         if !found {
+            let packages = format!("iproute2 {}", tools.join(" "));
             return Some(format!(
-                "{tool} is not installed (apt-get install iproute2 dnsmasq)"
+                "{tool} is not installed (apt-get install {})",
+                packages.trim_end()
             ));
         }
     }
@@ -83,7 +88,16 @@ impl Net {
             namespaces: Vec::new(),
             children: Vec::new(),
         };
-        must(&["ip", "link", "add", &net.bridge, "type", "bridge"]);
+        must(&[
+            "ip",
+            "link",
+            "add",
+            &net.bridge,
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         must(&[
             "ip",
             "addr",
@@ -118,6 +132,7 @@ impl Net {
         must(&["ip", "-n", &ns, "addr", "add", &addr, "dev", &inner]);
         must(&["ip", "-n", &ns, "link", "set", &inner, "up"]);
         must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        must(&["ip", "-n", &ns, "route", "add", "224.0.0.0/4", "dev", &inner]);
         let dir = resolv_dir(&ns);
         std::fs::create_dir_all(&dir).expect("create /etc/netns/NS");
         std::fs::write(dir.join("resolv.conf"), format!("nameserver {nameserver}\n"))
