@@ -1,6 +1,8 @@
 //! A throwaway network for the DNS and multicast discovery tests: a bridge in the root
 //! namespace (which gets the `.1` address, so the test reaches every node's HTTP API; IGMP
-//! snooping off, so multicast floods to every port), and network namespaces plugged into it,
+//! snooping off, so multicast floods to every port; traffic between its ports accepted by
+//! iptables, which sees bridged frames once `br_netfilter` is loaded, as Docker does, with
+//! Docker's `FORWARD` policy `DROP`), and network namespaces plugged into it,
 //! each with its own IP, a route for multicast (224.0.0.0/4) through its veth, and its own
 //! `/etc/netns/NS/resolv.conf` (which `ip netns exec` puts in place of `/etc/resolv.conf`).
 //! Names carry the test's pid. Dropping
@@ -107,7 +109,16 @@ impl Net {
             &net.bridge,
         ]);
         must(&["ip", "link", "set", &net.bridge, "up"]);
+        // No iptables (or no rule needed): nothing to do, so a failure is ignored.
+        run(&net.forward_rule("-I"));
         net
+    }
+
+    /// The iptables command that inserts (`-I`) or deletes (`-D`) the rule accepting traffic
+    /// between the bridge's ports.
+    fn forward_rule<'a>(&'a self, op: &'a str) -> [&'a str; 9] {
+        let br = self.bridge.as_str();
+        ["iptables", op, "FORWARD", "-i", br, "-o", br, "-j", "ACCEPT"]
     }
 
     /// The address `.host` of the bridge's /24.
@@ -175,5 +186,6 @@ impl Drop for Net {
             let _ = std::fs::remove_dir_all(resolv_dir(ns));
         }
         run(&["ip", "link", "del", &self.bridge]);
+        run(&self.forward_rule("-D"));
     }
 }
