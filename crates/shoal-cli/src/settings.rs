@@ -183,7 +183,9 @@ impl NodeArgs {
             file.multicast_ttl.map(|n| n.to_string()),
             at,
         )
-        .map_or(Ok(shoal_node::discovery::DEFAULT_TTL), |s| value::ttl(&s.label, &s.value))?;
+        .map_or(Ok(shoal_node::discovery::DEFAULT_TTL), |s| {
+            value::ttl(&s.label, &s.value)
+        })?;
         let roles = pick("--roles", self.roles, file.roles, at)
             .map_or(Ok(Vec::new()), |s| value::roles(&s.label, &s.value))?;
         let log = pick("--log", self.log, file.log, at)

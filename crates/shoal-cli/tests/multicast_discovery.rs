@@ -81,9 +81,8 @@ fn start_node(net: &mut Net, ns: &str, host: u8, cookie: &str) {
 #[test]
 fn four_nodes_form_a_cluster_from_beacons_and_ignore_another_cookies() {
     if let Some(why) = netns::unavailable(&[]) {
-        if shoal_api::env::skip_without_tool(&format!(
-            "multicast_discovery needs network namespaces: {why}"
-        )) {
+        if shoal_api::env::skip_without_tool(&format!("multicast_discovery needs network namespaces: {why}"))
+        {
             return;
         }
     }
@@ -119,7 +118,8 @@ fn four_nodes_form_a_cluster_from_beacons_and_ignore_another_cookies() {
                 beacons(&net, h).is_some_and(|b| {
                     b.accepted >= 3
                         && b.ignored >= 1
-                        && b.last_ignored.is_some_and(|l| l.from.ip() == stranger_ip && l.reason == "bad_tag")
+                        && b.last_ignored
+                            .is_some_and(|l| l.from.ip() == stranger_ip && l.reason == "bad_tag")
                 })
             })
             .then_some(())
@@ -132,7 +132,12 @@ fn four_nodes_form_a_cluster_from_beacons_and_ignore_another_cookies() {
     let stranger = wait_until(Duration::from_secs(10), || {
         beacons(&net, STRANGER).filter(|b| b.ignored >= 4)
     })
-    .unwrap_or_else(|| panic!("the stranger did not count 4 ignored beacons: {:?}", beacons(&net, STRANGER)));
+    .unwrap_or_else(|| {
+        panic!(
+            "the stranger did not count 4 ignored beacons: {:?}",
+            beacons(&net, STRANGER)
+        )
+    });
     assert_eq!(stranger.accepted, 0, "{stranger:?}");
     assert!(stranger.sent >= 1, "{stranger:?}");
     assert_eq!(
@@ -145,8 +150,16 @@ fn four_nodes_form_a_cluster_from_beacons_and_ignore_another_cookies() {
     let ignored = r#"shoal_discovery_beacons_total{result="ignored"}"#;
     let accepted = r#"shoal_discovery_beacons_total{result="accepted"}"#;
     for h in HOSTS {
-        assert!(metric(&net, h, ignored).is_some_and(|v| v >= 1.0), "n{}: {ignored}", h - 10);
-        assert!(metric(&net, h, accepted).is_some_and(|v| v >= 3.0), "n{}: {accepted}", h - 10);
+        assert!(
+            metric(&net, h, ignored).is_some_and(|v| v >= 1.0),
+            "n{}: {ignored}",
+            h - 10
+        );
+        assert!(
+            metric(&net, h, accepted).is_some_and(|v| v >= 3.0),
+            "n{}: {accepted}",
+            h - 10
+        );
     }
     assert!(metric(&net, STRANGER, ignored).is_some_and(|v| v >= 4.0));
     assert_eq!(metric(&net, STRANGER, accepted), Some(0.0));
@@ -158,7 +171,11 @@ fn four_nodes_form_a_cluster_from_beacons_and_ignore_another_cookies() {
         .output()
         .expect("run shoal discovery");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let row = text
         .lines()
         .find(|l| l.starts_with("n1 ") && l.contains("239.255.77.77:7710") && l.contains("bad_tag from"))

@@ -33,8 +33,8 @@ pub use self::beacons::{Beacons, Heard};
 pub use self::dns::DnsQuery;
 use self::dns::DnsResolver;
 pub use self::local::{LocalDirectory, LocalEntry};
-pub use self::multicast::{DEFAULT_GROUP, DEFAULT_TTL, MulticastDiscovery};
 use self::multicast::MulticastTask;
+pub use self::multicast::{DEFAULT_GROUP, DEFAULT_TTL, MulticastDiscovery};
 pub use self::state::{DiscoveryState, MAX_CANDIDATES};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
@@ -324,7 +324,9 @@ impl Discovery {
         }
         if let Some(beacons) = &self.state.beacons {
             let label = self.multicast_label.as_str();
-            let found = beacons.lock().map_or_else(|_| Ok(Vec::new()), |mut b| b.found(now_ms()));
+            let found = beacons
+                .lock()
+                .map_or_else(|_| Ok(Vec::new()), |mut b| b.found(now_ms()));
             addrs.extend(self.state.handle_lookup(label, found));
         }
         addrs

@@ -216,9 +216,16 @@ mod tests {
         assert!(kinds(&["none", "local"]).is_err());
         assert!(kinds(&["none", "dns:a:1"]).is_err());
         assert!(kinds(&["none", "multicast"]).is_err());
-        let group = |values: &[&str]| discovery("d", &list(values), 0).map(|d| d.multicast.map(|g| g.to_string()));
-        assert_eq!(group(&["local", "multicast"]).unwrap().as_deref(), Some("239.255.77.77:7710"));
-        assert_eq!(group(&["multicast:239.0.0.9:99"]).unwrap().as_deref(), Some("239.0.0.9:99"));
+        let group =
+            |values: &[&str]| discovery("d", &list(values), 0).map(|d| d.multicast.map(|g| g.to_string()));
+        assert_eq!(
+            group(&["local", "multicast"]).unwrap().as_deref(),
+            Some("239.255.77.77:7710")
+        );
+        assert_eq!(
+            group(&["multicast:239.0.0.9:99"]).unwrap().as_deref(),
+            Some("239.0.0.9:99")
+        );
         let err = group(&["multicast:1.2.3.4:5"]).unwrap_err().to_string();
         assert!(err.starts_with("invalid d \"multicast:1.2.3.4:5\": "), "{err}");
         assert!(ttl("--multicast-ttl", "0").is_err());

@@ -89,7 +89,8 @@ impl NodeBuilder {
                 Ok(Some(query)) => dns.push(query),
                 Ok(None) if matches!(kind.as_str(), "static" | "local" | "none") => {}
                 Ok(None) => {
-                    let fix = "use static, local, dns:NAME[:PORT], dns-srv:NAME, multicast[:GROUP:PORT] or none";
+                    let fix =
+                        "use static, local, dns:NAME[:PORT], dns-srv:NAME, multicast[:GROUP:PORT] or none";
                     return builder.fail(ConfigError::invalid(env::DISCOVERY, kind, fix));
                 }
                 Err(fix) => return builder.fail(ConfigError::invalid(env::DISCOVERY, kind, &fix)),
@@ -266,11 +267,17 @@ mod tests {
         ])
         .unwrap()
         .unwrap();
-        assert_eq!((given.group.to_string().as_str(), given.ttl), ("239.1.2.3:9000", 3));
+        assert_eq!(
+            (given.group.to_string().as_str(), given.ttl),
+            ("239.1.2.3:9000", 3)
+        );
         let err = config(&[("SHOAL_DISCOVERY", "multicast"), ("SHOAL_MULTICAST_TTL", "0")])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("SHOAL_MULTICAST_TTL") && err.contains("1 to 255"), "{err}");
+        assert!(
+            err.contains("SHOAL_MULTICAST_TTL") && err.contains("1 to 255"),
+            "{err}"
+        );
         let err = config(&[("SHOAL_DISCOVERY", "multicast:10.0.0.1:9")])
             .unwrap_err()
             .to_string();

@@ -188,8 +188,14 @@ mod tests {
         let (mut a, mut b) = (node("a", 1, "k"), node("b", 2, "k"));
         let beacon = b.poll_beacon();
         assert_eq!(a.handle_datagram(10, from(2), &beacon), Heard::New(link(2)));
-        assert_eq!(a.handle_datagram(20, from(2), &b.poll_beacon()), Heard::Again(link(2)));
-        assert_eq!(a.handle_datagram(30, from(1), &a.clone().poll_beacon()), Heard::Own);
+        assert_eq!(
+            a.handle_datagram(20, from(2), &b.poll_beacon()),
+            Heard::Again(link(2))
+        );
+        assert_eq!(
+            a.handle_datagram(30, from(1), &a.clone().poll_beacon()),
+            Heard::Own
+        );
         assert_eq!(a.found(40), Ok(vec![link(2)]));
         let view = a.view();
         assert_eq!((view.accepted, view.ignored, view.last_ignored), (2, 0, None));
@@ -215,10 +221,16 @@ mod tests {
         let view = a.view();
         assert_eq!((view.accepted, view.ignored), (0, 3));
         let last = view.last_ignored.expect("the last ignored datagram");
-        assert_eq!((last.from, last.reason.as_str(), last.at_ms), (from(7), "too_short", 7));
+        assert_eq!(
+            (last.from, last.reason.as_str(), last.at_ms),
+            (from(7), "too_short", 7)
+        );
         // The stranger, in turn, ignores ours.
         let ours = a.poll_beacon();
-        assert!(matches!(stranger.handle_datagram(9, from(1), &ours), Heard::Ignored(_)));
+        assert!(matches!(
+            stranger.handle_datagram(9, from(1), &ours),
+            Heard::Ignored(_)
+        ));
         assert_eq!(stranger.view().ignored, 1);
     }
 
@@ -226,11 +238,23 @@ mod tests {
     fn a_node_holding_two_secrets_accepts_beacons_signed_with_either() {
         let mut both = node("a", 1, "new\nold");
         let (mut old, mut new) = (node("o", 2, "old"), node("n", 3, "new"));
-        assert_eq!(both.handle_datagram(1, from(2), &old.poll_beacon()), Heard::New(link(2)));
-        assert_eq!(both.handle_datagram(1, from(3), &new.poll_beacon()), Heard::New(link(3)));
+        assert_eq!(
+            both.handle_datagram(1, from(2), &old.poll_beacon()),
+            Heard::New(link(2))
+        );
+        assert_eq!(
+            both.handle_datagram(1, from(3), &new.poll_beacon()),
+            Heard::New(link(3))
+        );
         // It signs with the first secret: the node still on the old one alone ignores it.
-        assert_eq!(new.handle_datagram(2, from(1), &both.poll_beacon()), Heard::New(link(1)));
-        assert!(matches!(old.handle_datagram(2, from(1), &both.poll_beacon()), Heard::Ignored(_)));
+        assert_eq!(
+            new.handle_datagram(2, from(1), &both.poll_beacon()),
+            Heard::New(link(1))
+        );
+        assert!(matches!(
+            old.handle_datagram(2, from(1), &both.poll_beacon()),
+            Heard::Ignored(_)
+        ));
     }
 
     #[test]

@@ -207,13 +207,28 @@ mod tests {
     fn multicast_takes_the_default_group_or_the_one_given() {
         assert_eq!(MulticastDiscovery::parse("multicast"), Ok(Some(DEFAULT_GROUP)));
         let group = SocketAddrV4::new(Ipv4Addr::new(239, 1, 2, 3), 9000);
-        assert_eq!(MulticastDiscovery::parse(" multicast:239.1.2.3:9000 "), Ok(Some(group)));
+        assert_eq!(
+            MulticastDiscovery::parse(" multicast:239.1.2.3:9000 "),
+            Ok(Some(group))
+        );
         assert_eq!(MulticastDiscovery::parse("local"), Ok(None));
-        for bad in ["multicast:", "multicast:10.0.0.1:7000", "multicast:239.1.2.3", "multicast:239.1.2.3:0", "multicast:[ff02::1]:7"] {
+        for bad in [
+            "multicast:",
+            "multicast:10.0.0.1:7000",
+            "multicast:239.1.2.3",
+            "multicast:239.1.2.3:0",
+            "multicast:[ff02::1]:7",
+        ] {
             let err = MulticastDiscovery::parse(bad).expect_err(bad);
-            assert!(err.contains("write multicast or multicast:GROUP:PORT"), "{bad}: {err}");
+            assert!(
+                err.contains("write multicast or multicast:GROUP:PORT"),
+                "{bad}: {err}"
+            );
         }
-        assert_eq!(MulticastDiscovery::default().label(), "multicast:239.255.77.77:7710");
+        assert_eq!(
+            MulticastDiscovery::default().label(),
+            "multicast:239.255.77.77:7710"
+        );
         assert_eq!(MulticastDiscovery::parse_ttl("4"), Ok(4));
         assert!(MulticastDiscovery::parse_ttl("0").is_err() && MulticastDiscovery::parse_ttl("256").is_err());
     }
@@ -232,7 +247,10 @@ mod tests {
     /// stranger's beacons are counted as ignored. Skips where loopback has no multicast.
     #[tokio::test]
     async fn two_tasks_on_loopback_hear_each_other_and_count_a_stranger() {
-        let group = SocketAddrV4::new(Ipv4Addr::new(239, 255, 77, 78), 40_000 + (std::process::id() % 20_000) as u16);
+        let group = SocketAddrV4::new(
+            Ipv4Addr::new(239, 255, 77, 78),
+            40_000 + (std::process::id() % 20_000) as u16,
+        );
         let config = MulticastDiscovery { group, ttl: 1 };
         let lo = Ipv4Addr::LOCALHOST;
         let cancel = CancellationToken::new();
@@ -270,12 +288,25 @@ mod tests {
                 cancel.cancel();
                 return;
             }
-            assert!(Instant::now() < deadline, "{:?} {:?}", found(0), states[0].lock().expect("lock").view());
+            assert!(
+                Instant::now() < deadline,
+                "{:?} {:?}",
+                found(0),
+                states[0].lock().expect("lock").view()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let last = states[0].lock().expect("lock").view().last_ignored.expect("an ignored beacon");
+        let last = states[0]
+            .lock()
+            .expect("lock")
+            .view()
+            .last_ignored
+            .expect("an ignored beacon");
         assert_eq!(last.reason, "bad_tag");
-        assert_eq!(states[2].lock().expect("lock").found(super::super::now_ms()), Ok(vec![]));
+        assert_eq!(
+            states[2].lock().expect("lock").found(super::super::now_ms()),
+            Ok(vec![])
+        );
         cancel.cancel();
     }
 }

@@ -180,7 +180,10 @@ impl NodeCollector {
             enc,
             "shoal_discovery_beacons",
             "Multicast discovery datagrams from others: beacons of this cluster, and the rest.",
-            [([("result", "accepted")], accepted), ([("result", "ignored")], ignored)],
+            [
+                ([("result", "accepted")], accepted),
+                ([("result", "ignored")], ignored),
+            ],
         )
     }
 
