@@ -80,11 +80,10 @@ fn start_node(net: &mut Net, ns: &str, host: u8, cookie: &str) {
 
 #[test]
 fn four_nodes_form_a_cluster_from_beacons_and_ignore_another_cookies() {
-    if let Some(why) = netns::unavailable(&[]) {
-        if shoal_api::env::skip_without_tool(&format!("multicast_discovery needs network namespaces: {why}"))
-        {
-            return;
-        }
+    if let Some(why) = netns::unavailable(&[])
+        && shoal_api::env::skip_without_tool(&format!("multicast_discovery needs network namespaces: {why}"))
+    {
+        return;
     }
     let started = Instant::now();
     let mut net = Net::new();
