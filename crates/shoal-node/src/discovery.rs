@@ -16,6 +16,7 @@
 
 mod beacons;
 mod dns;
+mod jitter;
 mod local;
 mod multicast;
 mod state;
@@ -32,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 pub use self::beacons::{Beacons, Heard};
 pub use self::dns::DnsQuery;
 use self::dns::DnsResolver;
+use self::jitter::jittered;
 pub use self::local::{LocalDirectory, LocalEntry};
 use self::multicast::MulticastTask;
 pub use self::multicast::{DEFAULT_GROUP, DEFAULT_TTL, MulticastDiscovery};
@@ -153,28 +155,16 @@ impl Discovery {
         let mut state = SharedDiscovery::default();
         let multicast = match config.multicast {
             Some(mc) => {
-                let interface = MulticastTask::interface_of(local.listen)
-                    .map_err(|fix| shoal_proto::ConfigError::invalid("discovery", &mc.label(), &fix))?;
-                // An address is proposed for three intervals (at their longest) after its
-                // last beacon: two lost beacons in a row do not drop it.
-                let keep = config.discovery_interval.min(Duration::from_secs(86_400)) * 36 / 10;
-                let beacons = Beacons::new(
-                    local.id.name.clone(),
-                    local.listen,
+                let task = MulticastTask::new(
+                    mc,
+                    local,
                     config.cookie.clone(),
-                    (mc.group, interface, mc.ttl),
-                    u64::try_from(keep.as_millis()).unwrap_or(u64::MAX),
-                );
-                let beacons = Arc::new(Mutex::new(beacons));
-                state.beacons = Some(beacons.clone());
+                    config.discovery_interval,
+                    wake.clone(),
+                )
+                .map_err(|fix| shoal_proto::ConfigError::invalid("discovery", &mc.label(), &fix))?;
+                state.beacons = Some(task.beacons.clone());
                 labels.push(mc.label());
-                let task = MulticastTask {
-                    config: mc,
-                    interface,
-                    beacons,
-                    interval: config.discovery_interval,
-                    wake: wake.clone(),
-                };
                 Some(task)
             }
             None => None,
@@ -347,26 +337,9 @@ fn pause_after(rounds_alone: u32) -> Duration {
         .min(JOINED_INTERVAL)
 }
 
-/// `interval` varied by -20% to +20% with the random number `r`, so that nodes started
-/// together do not query the DNS server in step.
-fn jittered(interval: Duration, r: u64) -> Duration {
-    let percent = 80 + u32::try_from(r % 41).unwrap_or(0);
-    // Capped at a day, so no interval a library caller sets can overflow.
-    interval.min(Duration::from_secs(86_400)) * percent / 100
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dns_polls_vary_by_twenty_percent() {
-        let five = Duration::from_secs(5);
-        assert_eq!(jittered(five, 0), Duration::from_secs(4));
-        assert_eq!(jittered(five, 40), Duration::from_secs(6));
-        assert_eq!(jittered(five, 20), five);
-        assert!((0..1000).all(|r| (4000..=6000).contains(&jittered(five, r * 7919).as_millis())));
-    }
 
     #[test]
     fn a_node_alone_backs_off_from_50_ms_to_2_s() {

@@ -18,6 +18,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use shoal_proto::{Cookie, Member};
+
 use super::beacons::{Beacons, Heard};
 use crate::throttle::Throttle;
 
@@ -80,14 +82,15 @@ impl MulticastDiscovery {
 
 /// Sends this node's beacons and reads the group's, into [`Beacons`].
 pub(crate) struct MulticastTask {
-    pub(crate) config: MulticastDiscovery,
+    config: MulticastDiscovery,
     /// The advertised IPv4 address: its interface sends and joins.
-    pub(crate) interface: Ipv4Addr,
+    interface: Ipv4Addr,
+    /// What it knows, shared with the discovery rounds, the view and the metrics.
     pub(crate) beacons: Arc<Mutex<Beacons>>,
-    pub(crate) interval: Duration,
+    interval: Duration,
     /// Woken when a beacon announces an address not held before, so that the discovery
     /// round proposes it at once.
-    pub(crate) wake: Arc<Notify>,
+    wake: Arc<Notify>,
 }
 
 /// The largest datagram read whole: anything longer than a beacon is refused, unread.
@@ -96,6 +99,35 @@ const RECV_BUF: usize = 512;
 const WARNING_EVERY: Duration = Duration::from_secs(10);
 
 impl MulticastTask {
+    /// The task of a node whose member record is `local`, holding `cookie`, beaconing every
+    /// `interval` (±20%); its state is [`Self::beacons`]. An error for an IPv6 link address.
+    pub(crate) fn new(
+        config: MulticastDiscovery,
+        local: &Member,
+        cookie: Cookie,
+        interval: Duration,
+        wake: Arc<Notify>,
+    ) -> Result<Self, String> {
+        let interface = Self::interface_of(local.listen)?;
+        // An address is proposed for three intervals (at their longest) after its last
+        // beacon: two lost beacons in a row do not drop it.
+        let keep = interval.min(Duration::from_secs(86_400)) * 36 / 10;
+        let beacons = Beacons::new(
+            local.id.name.clone(),
+            local.listen,
+            cookie,
+            (config.group, interface, config.ttl),
+            u64::try_from(keep.as_millis()).unwrap_or(u64::MAX),
+        );
+        Ok(Self {
+            config,
+            interface,
+            beacons: Arc::new(Mutex::new(beacons)),
+            interval,
+            wake,
+        })
+    }
+
     /// The interface for `link`, the node's advertised address; an error for IPv6.
     pub(crate) fn interface_of(link: SocketAddr) -> Result<Ipv4Addr, String> {
         match link.ip() {
@@ -141,7 +173,7 @@ impl MulticastTask {
                         tracing::warn!(strategy = %label, "{e} ({held} similar warnings held back)");
                     }
                     self.with(|b| b.handle_sent(sent));
-                    next = Instant::now() + super::jittered(self.interval, rand::random::<u64>());
+                    next = Instant::now() + super::jitter::jittered(self.interval, rand::random::<u64>());
                 }
                 read = recv.recv_from(&mut buf) => match read {
                     Ok((len, from)) => self.handle(&buf[..len], from, &warnings),
@@ -156,7 +188,7 @@ impl MulticastTask {
     }
 
     fn handle(&self, datagram: &[u8], from: SocketAddr, warnings: &Throttle) {
-        let heard = self.with(|b| b.handle_datagram(super::now_ms(), from, datagram));
+        let heard = self.with(|b| b.handle_datagram(crate::clock::now_us() / 1000, from, datagram));
         match heard {
             Some(Heard::New(_)) => self.wake.notify_one(),
             Some(Heard::Ignored(e)) => {
@@ -273,7 +305,12 @@ mod tests {
             tokio::spawn(task.run(cancel.clone()));
             states.push(beacons);
         }
-        let found = |i: usize| states[i].lock().expect("lock").found(super::super::now_ms());
+        let found = |i: usize| {
+            states[i]
+                .lock()
+                .expect("lock")
+                .found(crate::clock::now_us() / 1000)
+        };
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let ignored = states[0].lock().expect("lock").view().ignored;
@@ -304,7 +341,10 @@ mod tests {
             .expect("an ignored beacon");
         assert_eq!(last.reason, "bad_tag");
         assert_eq!(
-            states[2].lock().expect("lock").found(super::super::now_ms()),
+            states[2]
+                .lock()
+                .expect("lock")
+                .found(crate::clock::now_us() / 1000),
             Ok(vec![])
         );
         cancel.cancel();
