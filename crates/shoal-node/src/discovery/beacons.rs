@@ -276,6 +276,61 @@ mod tests {
         assert_eq!((a.found(2), a.view().sent), (Ok(vec![]), 1));
     }
 
+    /// Four nodes of one cluster and a stranger beacon every second (±20%) to a group that
+    /// loses 30% of datagrams, on a virtual clock: every member proposes only members, and
+    /// each of the three others at some point; each side ignores the other's beacons; a node
+    /// that goes quiet stops being proposed after `keep`. Seeds are fixed; a failure names
+    /// its seed.
+    #[test]
+    fn members_find_each_other_over_a_lossy_group_and_a_quiet_node_ages_out() {
+        use rand::rngs::StdRng;
+        use rand::{RngExt, SeedableRng};
+        for seed in 0..20u64 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut nodes: Vec<Beacons> = (1..=4u8).map(|i| node(&format!("n{i}"), i, "k")).collect();
+            nodes.push(node("x", 9, "other"));
+            let octet = |i: usize| if i == 4 { 9 } else { i as u8 + 1 };
+            let mut due: Vec<u64> = (0..5).map(|_| rng.random_range(0..1_000)).collect();
+            let quiet_from = 20_000;
+            let mut ever = vec![std::collections::BTreeSet::new(); 5];
+            for now in (0..40_000u64).step_by(10) {
+                if now % 500 == 0 {
+                    for (i, n) in nodes.iter_mut().enumerate() {
+                        ever[i].extend(n.found(now).expect("no send error"));
+                    }
+                }
+                for i in 0..5 {
+                    if due[i] > now || (i == 1 && now >= quiet_from) {
+                        continue;
+                    }
+                    due[i] = now + rng.random_range(800..=1_200);
+                    let beacon = nodes[i].poll_beacon();
+                    for receiver in &mut nodes {
+                        if !rng.random_bool(0.3) {
+                            receiver.handle_datagram(now, from(octet(i)), &beacon);
+                        }
+                    }
+                }
+                if now == quiet_from - 10 {
+                    for i in 0..4 {
+                        let others: std::collections::BTreeSet<SocketAddr> =
+                            (0..4).filter(|j| *j != i).map(|j| link(octet(j))).collect();
+                        assert_eq!(ever[i], others, "seed {seed}, n{}", i + 1);
+                        assert!(nodes[i].view().ignored > 0, "seed {seed}");
+                    }
+                    assert!(ever[4].is_empty(), "seed {seed}");
+                    assert_eq!(nodes[4].view().accepted, 0, "seed {seed}");
+                }
+            }
+            // n2 has been quiet for 20 s, far past `keep` (3 s): n1 no longer proposes it.
+            let found = nodes[0].found(40_000).expect("no send error");
+            assert!(
+                !found.contains(&link(2)) && !found.is_empty(),
+                "seed {seed}: {found:?}"
+            );
+        }
+    }
+
     #[test]
     fn at_most_max_candidates_addresses_are_held_the_least_recently_heard_go_first() {
         let mut a = node("a", 1, "k");
