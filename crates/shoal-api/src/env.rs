@@ -14,6 +14,14 @@ pub const LISTEN: &str = "SHOAL_LISTEN";
 /// the bound port). Default: the bound address, or with a wildcard `SHOAL_LISTEN` this
 /// host's first address that is not loopback.
 pub const ADVERTISE: &str = "SHOAL_ADVERTISE";
+/// TLS on links: `required` (mutual TLS, plain peers refused) or `off` (the default).
+pub const TLS: &str = "SHOAL_TLS";
+/// This node's certificate (PEM), signed by the CA of [`TLS_CA`].
+pub const TLS_CERT: &str = "SHOAL_TLS_CERT";
+/// This node's private key (PEM).
+pub const TLS_KEY: &str = "SHOAL_TLS_KEY";
+/// The CA certificate (PEM) every peer's certificate must chain to.
+pub const TLS_CA: &str = "SHOAL_TLS_CA";
 /// Address of the HTTP API (`host:port`).
 pub const HTTP: &str = "SHOAL_HTTP";
 /// `host:port,...` to join through.

@@ -10,6 +10,7 @@ mod dashboard;
 mod detection;
 mod failover;
 mod formation;
+mod formation_netns;
 mod in_process;
 mod messaging;
 mod metrics;
@@ -17,6 +18,7 @@ mod page;
 pub(crate) mod procfs;
 mod registry;
 mod soak;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -42,6 +44,8 @@ pub(crate) enum Scenario {
     Dashboard,
     /// One `/metrics` scrape of a node running 10,000 actors (3 nodes in this process).
     Metrics,
+    /// The messaging figures over mutual TLS next to plain TCP, trials alternating.
+    Tls,
 }
 
 /// Arguments of `shoal bench`.
@@ -61,6 +65,19 @@ pub(crate) struct BenchArgs {
     /// The node binary (default: this `shoal`).
     #[arg(long)]
     bin: Option<PathBuf>,
+    /// Formation only (Linux, root): start the cluster with `shoal cluster start --netns`,
+    /// each node in its own network namespace.
+    #[arg(long)]
+    netns: bool,
+    /// With `--netns`: how nodes find each other (see `shoal cluster start --discovery`).
+    #[arg(long, value_enum, requires = "netns", default_value = "seeds")]
+    discovery: crate::cluster::netns::NetDiscovery,
+    /// With `--netns`: the cluster's size.
+    #[arg(long, requires = "netns", default_value_t = 10)]
+    nodes: usize,
+    /// With `--netns`: the nodes' `--discovery-interval-ms` (default: the node's, 5000).
+    #[arg(long, requires = "netns")]
+    discovery_interval_ms: Option<u64>,
 }
 
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -69,7 +86,17 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         None => std::env::current_exe()?,
     };
     let trials = args.trials.max(1);
+    if args.netns && !matches!(args.scenario, Scenario::Formation) {
+        anyhow::bail!("--netns applies to `shoal bench formation` only");
+    }
     let figures = match args.scenario {
+        Scenario::Formation if args.netns => formation_netns::run(
+            &bin,
+            trials,
+            args.nodes,
+            args.discovery,
+            args.discovery_interval_ms,
+        )?,
         Scenario::Formation => formation::run(&bin, trials)?,
         Scenario::Detection => detection::run(&bin, trials)?,
         Scenario::Soak => soak::run(&bin, args.seconds)?,
@@ -78,6 +105,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Failover => failover::run(trials)?,
         Scenario::Dashboard => dashboard::run(&bin, trials)?,
         Scenario::Metrics => metrics::run()?,
+        Scenario::Tls => tls::run(&bin, trials)?,
     };
     if args.json {
         outln!("{figures}");

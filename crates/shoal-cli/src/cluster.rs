@@ -9,6 +9,8 @@
 //!                       a restart appends (a `--- TIME NAME: new process ---` line, a new
 //!                       ready event); a fresh start moves the old files to NAME.log.1 etc.
 //! .shoal/discovery/     same-host discovery directory, private to this cluster
+//! .shoal/netns-hosts    with `--netns --discovery dns`: the records dnsmasq serves
+//!                       (its log: logs/dnsmasq.log)
 //! ```
 //! Nodes run in their own process group, so they outlive the CLI; `stop` ends them by
 //! recorded pid and checks that none is left.
@@ -19,13 +21,14 @@ mod dashboard;
 mod health;
 mod logs;
 mod mesh;
+pub(crate) mod netns;
 mod restart;
 mod run_cmd;
 mod settle;
 pub(crate) mod start;
 pub(crate) mod state;
 mod status;
-mod stop;
+pub(crate) mod stop;
 
 use std::path::PathBuf;
 
@@ -47,7 +50,8 @@ pub(crate) struct ClusterArgs {
 
 #[derive(Subcommand, Debug)]
 enum ClusterCommand {
-    /// Start N nodes on 127.0.0.1 and wait until every node sees every other.
+    /// Start N nodes on 127.0.0.1 (with `--netns`, each in its own network namespace) and
+    /// wait until every node sees every other.
     Start(start::StartArgs),
     /// Show each node: pid, state, members seen, version, uptime. Exits 1 unless all are up
     /// and agree on the membership.

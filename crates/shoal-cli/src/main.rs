@@ -4,6 +4,7 @@
 #[macro_use]
 mod out;
 mod bench;
+mod certs;
 mod chaos;
 mod cluster;
 mod demo;
@@ -61,6 +62,8 @@ pub(crate) enum Command {
     Discovery(inspect::InspectArgs),
     /// Fault injection over real processes with a checker of the guarantees: `chaos run`.
     Chaos(chaos::ChaosArgs),
+    /// Certificates for TLS on links: `certs gen --ca-dir DIR --nodes n1,n2,...`.
+    Certs(certs::CertsArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +81,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Node(args) => node_cmd::run(*args),
         Command::Bench(args) => bench::run(args),
+        Command::Certs(args) => certs::run(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Members(args) => inspect::members(args),
         Command::Ps(args) => inspect::ps(args),

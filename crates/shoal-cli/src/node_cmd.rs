@@ -5,15 +5,32 @@ use std::path::Path;
 use anyhow::Context;
 use shoal_http::StartError;
 use shoal_node::Node;
+use shoal_node::tls::TlsConfig;
 
 use crate::settings::{NodeArgs, NodeSettings};
 use crate::version;
 
-/// Resolves settings (failing fast with one line), then runs the node until a signal.
+/// Resolves settings (failing fast with one line), then runs the node until a signal; with
+/// `--check`, prints the settings (and their warnings on stderr) instead of running.
 pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let check = args.check;
     let settings = args.resolve()?;
+    if check {
+        let summary = settings.check()?;
+        for warning in &settings.warnings {
+            eprintln!("warning: {warning}");
+        }
+        print!("{summary}");
+        return Ok(());
+    }
     init_logging(&settings.log)?;
     tracing::info!("{}", settings.cookie_source.describe());
+    match &settings.tls {
+        Some(files) => {
+            tracing::info!(cert = %files.cert.display(), ca = %files.ca.display(), "links: mutual TLS required")
+        }
+        None => tracing::info!("links: plain TCP (--tls off)"),
+    }
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
@@ -34,6 +51,7 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         .cookie(settings.cookie_bytes())
         .listen(settings.listen)
         .advertise(settings.advertise)
+        .tls(settings.tls.clone().map(TlsConfig::from_files).transpose()?)
         .http(settings.http)
         .admin_token(settings.admin_token.clone())
         .seeds(if settings.static_discovery {

@@ -17,6 +17,8 @@ mod args;
 mod context;
 mod cookie;
 mod file;
+mod summary;
+mod tls;
 mod value;
 
 use std::fmt;
@@ -27,6 +29,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use shoal_node::DEFAULT_DISCOVERY_INTERVAL;
 use shoal_node::discovery::{DnsQuery, MulticastDiscovery};
+use shoal_node::tls::TlsFiles;
 use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
 pub(crate) use args::NodeArgs;
@@ -56,6 +59,8 @@ pub(crate) struct NodeSettings {
     pub(crate) listen: SocketAddr,
     /// The link address peers dial, if not the bound one.
     pub(crate) advertise: Option<SocketAddr>,
+    /// The TLS files of `--tls required`; `None` with `--tls off`.
+    pub(crate) tls: Option<TlsFiles>,
     /// HTTP API address; `None` with `--no-http`.
     pub(crate) http: Option<SocketAddr>,
     /// Static seeds as `host:port` (host names unresolved), without repeats; empty when
@@ -112,6 +117,7 @@ impl fmt::Debug for NodeSettings {
             .field("config_file", &self.config_file)
             .field("listen", &self.listen)
             .field("advertise", &self.advertise)
+            .field("tls", &self.tls)
             .field("http", &self.http)
             .field("seeds", &self.seeds)
             .field("local_discovery", &self.local_discovery)
@@ -157,6 +163,12 @@ impl NodeArgs {
         let advertise = pick("--advertise", self.advertise, file.advertise, at)
             .map(|s| value::bind_addr(&s.label, &s.value))
             .transpose()?;
+        let tls = tls::resolve(tls::TlsInputs {
+            mode: pick("--tls", self.tls, file.tls, at),
+            cert: pick("--tls-cert", self.tls_cert, file.tls_cert, at),
+            key: pick("--tls-key", self.tls_key, file.tls_key, at),
+            ca: pick("--tls-ca", self.tls_ca, file.tls_ca, at),
+        })?;
         let http = http(self.no_http, self.http, file.http, at)?;
         let (seeds, found) = discovery(
             pick("--seeds", self.seeds, file.seeds, at),
@@ -217,6 +229,7 @@ impl NodeArgs {
             cookie_secret: cookie.secret,
             listen,
             advertise,
+            tls,
             http,
             seeds,
             local_discovery: found.local,

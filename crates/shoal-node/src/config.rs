@@ -9,6 +9,7 @@ use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
 use crate::discovery::{DnsQuery, MulticastDiscovery};
 use crate::error::NodeError;
+use crate::tls::TlsConfig;
 
 mod env;
 
@@ -34,6 +35,9 @@ pub struct NodeConfig {
     /// port 0 means the bound port. Default: the bound address, or with a wildcard IP this
     /// host's first address that is not loopback.
     pub advertise: Option<SocketAddr>,
+    /// Mutual TLS on links ([`TlsConfig`]): with it the node requires TLS of every peer and
+    /// refuses plain ones; `None` (the default) runs links on plain TCP and refuses TLS peers.
+    pub tls: Option<TlsConfig>,
     /// Address of this node's HTTP API, advertised to peers (the API itself is `shoal-http`).
     pub http: Option<SocketAddr>,
     /// The token the HTTP API's mutating endpoints ask for; `None` refuses them all.
@@ -111,6 +115,7 @@ impl NodeBuilder {
             cookie: Cookie::new("shoal-default-cookie").unwrap_or_else(|_| unreachable!("valid literal")),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             advertise: None,
+            tls: None,
             http: None,
             admin_token: None,
             seeds: Vec::new(),
@@ -179,6 +184,14 @@ impl NodeBuilder {
     pub fn advertise(self, addr: Option<SocketAddr>) -> Self {
         self.set(|c| {
             c.advertise = addr;
+            Ok(())
+        })
+    }
+
+    /// Mutual TLS on links (see [`NodeConfig::tls`]); `None` for plain TCP.
+    pub fn tls(self, tls: Option<TlsConfig>) -> Self {
+        self.set(|c| {
+            c.tls = tls;
             Ok(())
         })
     }

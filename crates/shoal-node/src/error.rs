@@ -48,6 +48,9 @@ pub enum NodeError {
         /// Who holds it, as far as this node can tell.
         holder: String,
     },
+    /// The TLS files could not be read or do not fit together; nothing was started.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 impl NodeError {

@@ -56,6 +56,7 @@ mod snapshot;
 mod split_brain;
 mod stats;
 mod throttle;
+pub mod tls;
 
 pub use clock::now_us;
 pub use config::{AdminToken, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_LINK_BUSY_LIMIT, NodeBuilder, NodeConfig};

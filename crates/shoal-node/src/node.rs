@@ -8,6 +8,8 @@ mod gossip_counters;
 mod launcher;
 mod link;
 mod link_counters;
+mod link_failure;
+mod link_io;
 mod outbox;
 mod peer_counters;
 mod readiness;

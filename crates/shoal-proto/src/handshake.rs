@@ -249,6 +249,9 @@ fn explain(reason: RejectReason) -> &'static str {
         RejectReason::SameName => "it has our name; give every node a unique --name",
         RejectReason::Unexpected => "a message arrived out of order",
         RejectReason::NameTaken => "another live node already has our name; give every node a unique --name",
+        RejectReason::TlsRequired => {
+            "it requires TLS on links (--tls required); give this node --tls required and a certificate from the cluster's CA"
+        }
     }
 }
 

@@ -54,6 +54,8 @@ pub enum RejectReason {
     /// after the handshake, by a member of the cluster to a second node started with a taken
     /// name, which should stop or pick another name.
     NameTaken,
+    /// The receiver requires TLS on links and the connection came without it.
+    TlsRequired,
 }
 
 /// Everything that travels on a link, with owned payloads.

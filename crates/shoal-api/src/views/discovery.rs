@@ -101,6 +101,8 @@ pub enum CandidateOutcome {
     NameTaken,
     /// This node's own address (dialled through its own name).
     Itself,
+    /// TLS failed: a certificate from another CA, or one side runs without TLS.
+    Tls,
 }
 
 impl CandidateOutcome {
@@ -115,6 +117,7 @@ impl CandidateOutcome {
             Self::ProtocolVersion => "refused: protocol version",
             Self::NameTaken => "refused: name taken",
             Self::Itself => "this node",
+            Self::Tls => "refused: TLS mismatch",
         }
     }
 }

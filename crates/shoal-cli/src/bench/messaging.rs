@@ -28,13 +28,15 @@ const RUN: Duration = Duration::from_secs(1);
 const SINK_CAPACITY: u32 = 65_536;
 
 /// Figures of one trial.
-struct Trial {
-    rtt_p50_us: f64,
-    rtt_p99_us: f64,
-    oneway_64b: f64,
-    oneway_1k: f64,
-    oneway_64b_16: f64,
-    local: f64,
+pub(crate) struct Trial {
+    pub(crate) rtt_p50_us: f64,
+    pub(crate) rtt_p99_us: f64,
+    /// Messages per second.
+    pub(crate) oneway_64b: f64,
+    /// 1 KiB messages per second.
+    pub(crate) oneway_1k: f64,
+    pub(crate) oneway_64b_16: f64,
+    pub(crate) local: f64,
 }
 
 pub(crate) fn run(bin: &Path, trials: usize) -> anyhow::Result<Value> {
@@ -76,7 +78,7 @@ pub(crate) fn run(bin: &Path, trials: usize) -> anyhow::Result<Value> {
     }))
 }
 
-async fn wait_linked(node: &Node) -> anyhow::Result<()> {
+pub(crate) async fn wait_linked(node: &Node) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !node.members().iter().any(|m| m.linked) {
         anyhow::ensure!(Instant::now() < deadline, "the two bench nodes did not link");
@@ -85,7 +87,7 @@ async fn wait_linked(node: &Node) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_trial(actors: &Actors, far: &NodeName) -> anyhow::Result<Trial> {
+pub(crate) async fn run_trial(actors: &Actors, far: &NodeName) -> anyhow::Result<Trial> {
     let echo = actors.spawn_remote(far, ECHO_FACTORY, &(), TIMEOUT).await?;
     let (rtt_p50_us, rtt_p99_us) = round_trips(actors, &echo).await?;
     let oneway_64b = one_way(actors, far, 1, 64).await?;

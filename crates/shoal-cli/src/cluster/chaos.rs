@@ -110,6 +110,9 @@ pub(crate) fn partition(dir: &Path, args: &[String], json: bool) -> anyhow::Resu
     for name in groups.iter().flatten() {
         find(&state, name)?;
     }
+    if let Some(net) = &state.netns {
+        return super::netns::partition(dir, &state, net, &groups, json);
+    }
     let token = token(dir)?;
     let mut unanswered: Vec<(String, String)> = Vec::new();
     for (i, group) in groups.iter().enumerate() {
@@ -185,6 +188,9 @@ fn uncut_pairs<'a>(groups: &'a [BTreeSet<String>], missing: &BTreeSet<&str>) -> 
 /// undo a partition set after it).
 pub(crate) fn heal(dir: &Path, json: bool) -> anyhow::Result<()> {
     let state = ClusterState::load_required(dir)?;
+    if let Some(net) = &state.netns {
+        super::netns::heal(&state, net)?;
+    }
     let token = token(dir)?;
     let mut failed = Vec::new();
     for node in &state.nodes {

@@ -10,7 +10,7 @@ use shoal_api::wait_until;
 
 use super::mesh::wait_mesh;
 use super::settle::wait_settled;
-use super::start::{node_addrs, read_ready, spawn};
+use super::start::{read_ready, spawn};
 use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;
 use crate::hint;
@@ -119,9 +119,7 @@ fn stop_one(state: &ClusterState, i: usize) {
 
 fn respawn(dir: &Path, state: &mut ClusterState, i: usize) -> anyhow::Result<()> {
     let cookie = dir.join("cookie");
-    let addrs = node_addrs(state.base_port, i + 1)?;
-    let name = state.nodes[i].name.clone();
-    let pid = spawn(dir, &state.bin, &cookie, &name, addrs)?;
+    let pid = spawn(dir, state, &cookie, i + 1)?;
     let node = &mut state.nodes[i];
     node.pid = pid;
     node.creation = None;

@@ -11,6 +11,7 @@ use shoal_api::{Ready, env, wait_until};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::netns::{self, Netns, NetnsArgs};
 use super::state::{ClusterState, NodeRecord, is_our_process};
 use super::status;
 use crate::hint;
@@ -41,6 +42,12 @@ pub(crate) struct StartArgs {
     /// singleton clock and a process group. Restarted nodes keep it.
     #[arg(long)]
     pub(crate) demo: bool,
+    /// Run links over mutual TLS: makes a CA and a certificate per node in the state dir's
+    /// `tls/` (`shoal certs gen`) and starts every node with `--tls required`.
+    #[arg(long)]
+    pub(crate) tls: bool,
+    #[command(flatten)]
+    pub(crate) net: NetnsArgs,
 }
 
 /// The link and HTTP addresses of node `i` (from 1).
@@ -59,9 +66,17 @@ pub(crate) fn node_addrs(base_port: Option<u16>, i: usize) -> anyhow::Result<(St
     Ok((format!("127.0.0.1:{listen}"), format!("127.0.0.1:{}", listen + 1)))
 }
 
+/// Node `i`'s (from 1) link and HTTP addresses: on its namespace's IP with `--netns`.
+pub(crate) fn addrs(state: &ClusterState, i: usize) -> anyhow::Result<(String, String)> {
+    match &state.netns {
+        Some(net) => Ok(net.node_addrs(i)),
+        None => node_addrs(state.base_port, i),
+    }
+}
+
 /// Checks that every fixed port is free (TCP, and UDP for gossip) before anything starts.
 fn check_ports_free(args: &StartArgs) -> anyhow::Result<()> {
-    if args.base_port.is_none() {
+    if args.base_port.is_none() || args.net.netns {
         return Ok(());
     }
     for i in 1..=args.size {
@@ -100,7 +115,7 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
     } else {
         ProgressBar::with_draw_target(Some(args.size as u64), ProgressDrawTarget::stderr())
     };
-    let state = start_with(dir, &args, &progress)?;
+    let (state, _) = start_with(dir, &args, &progress)?;
     progress.finish_and_clear();
     eprintln!(
         "cluster of {} nodes is up; logs in {}/logs; stop it with {}",
@@ -119,12 +134,25 @@ pub(crate) fn run(dir: &Path, args: StartArgs, json: bool) -> anyhow::Result<()>
 
 /// Starts the cluster and waits for a full mesh; on failure, kills what it started.
 pub(crate) fn start(dir: &Path, args: &StartArgs) -> anyhow::Result<ClusterState> {
+    start_with(dir, args, &ProgressBar::hidden()).map(|(state, _)| state)
+}
+
+/// [`start`], with when (µs since the Unix epoch) the first node and the last were spawned.
+pub(crate) fn start_timed(dir: &Path, args: &StartArgs) -> anyhow::Result<(ClusterState, (u64, u64))> {
     start_with(dir, args, &ProgressBar::hidden())
 }
 
-fn start_with(dir: &Path, args: &StartArgs, progress: &ProgressBar) -> anyhow::Result<ClusterState> {
+fn start_with(
+    dir: &Path,
+    args: &StartArgs,
+    progress: &ProgressBar,
+) -> anyhow::Result<(ClusterState, (u64, u64))> {
     let bin = preflight(dir, args)?;
     let dir = std::fs::canonicalize(dir)?;
+    // A `start` killed before it had spawned a node leaves a record with a network only.
+    if let Some(old) = ClusterState::load(&dir)?.and_then(|s| s.netns) {
+        netns::teardown(&old.id)?;
+    }
     super::logs::rotate_logs(&dir, args.size);
     let cookie = write_secret(&dir, "cookie")?;
     write_secret(&dir, ADMIN_TOKEN_FILE)?;
@@ -134,32 +162,64 @@ fn start_with(dir: &Path, args: &StartArgs, progress: &ProgressBar) -> anyhow::R
     } else {
         let _ = std::fs::remove_file(&demo);
     }
+    let tls = dir.join(TLS_DIR);
+    let _ = std::fs::remove_dir_all(&tls);
+    if args.tls {
+        let names: Vec<String> = (1..=args.size).map(|i| format!("n{i}")).collect();
+        crate::certs::generate(&tls, &names, 825, true)?;
+    }
     let mut state = ClusterState {
         bin,
         nodes: Vec::new(),
         base_port: args.base_port,
+        netns: None,
     };
     if let Ok(style) = ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len}") {
         progress.set_style(style.progress_chars("=> "));
     }
-    progress.set_message("starting nodes");
-    let started = spawn_all(&dir, &cookie, args, &mut state)
-        .and_then(|()| wait_formed(&dir, &cookie, &mut state, progress));
+    let mut spawned = (0, 0);
+    let started = make_network(&dir, args, &mut state)
+        .and_then(|()| {
+            progress.set_message("starting nodes");
+            spawned.0 = shoal_node::now_us();
+            spawn_all(&dir, &cookie, args, &mut state)
+        })
+        .and_then(|()| {
+            spawned.1 = shoal_node::now_us();
+            wait_formed(&dir, &cookie, &mut state, progress)
+        });
     if let Err(e) = started {
-        // Nothing half-started stays behind: every node spawned so far is in `state`.
+        // Nothing half-started stays behind: every node spawned so far is in `state`, and
+        // the network's id names all of it.
         super::stop::kill_all(&state);
+        if let Some(net) = &state.netns
+            && let Err(more) = netns::teardown(&net.id)
+        {
+            eprintln!("warning: {more:#}");
+        }
         let _ = std::fs::remove_file(ClusterState::path(&dir));
         return Err(e);
     }
-    Ok(state)
+    Ok((state, spawned))
+}
+
+/// With `--netns`: records the network in the state (and its marker), then makes it.
+fn make_network(dir: &Path, args: &StartArgs, state: &mut ClusterState) -> anyhow::Result<()> {
+    if !args.net.netns {
+        return Ok(());
+    }
+    let net = Netns::plan(&args.net, args.base_port, args.size)?;
+    netns::sweep::mark(&net.id, dir)?;
+    state.netns = Some(net.clone());
+    state.save(dir)?;
+    net.create(dir)
 }
 
 /// Spawns every node, recording each pid (and saving the state) as soon as it exists.
 fn spawn_all(dir: &Path, cookie: &Path, args: &StartArgs, state: &mut ClusterState) -> anyhow::Result<()> {
     for i in 1..=args.size {
         let name = format!("n{i}");
-        let addrs = node_addrs(args.base_port, i)?;
-        let pid = spawn(dir, &state.bin, cookie, &name, addrs)?;
+        let pid = spawn(dir, state, cookie, i)?;
         state.nodes.push(NodeRecord {
             name,
             pid,
@@ -185,6 +245,18 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
             dir.display(),
             hint::shoal(dir, "cluster stop")
         );
+    }
+    if args.net.netns {
+        let discovery = args.net.discovery.unwrap_or_default();
+        if let Some(why) = netns::unavailable(discovery) {
+            bail!("{why}; nothing was changed");
+        }
+        if discovery == netns::NetDiscovery::Multicast {
+            bail!(
+                "--discovery multicast is not available yet in this build; use --discovery seeds or dns; nothing was changed"
+            );
+        }
+        netns::sweep();
     }
     let bin = match &args.bin {
         Some(bin) => bin.clone(),
@@ -219,6 +291,10 @@ pub(crate) const ADMIN_TOKEN_FILE: &str = "admin-token";
 /// A file in the state directory whose presence means the nodes run the demo workload.
 const DEMO_FILE: &str = "demo";
 
+/// The directory in the state directory holding the cluster's CA and node certificates;
+/// its presence means the nodes run with `--tls required`.
+const TLS_DIR: &str = "tls";
+
 /// The host name must resolve: node names default to `<hostname>-<pid>` and user binaries
 /// often bind or advertise it.
 fn check_hostname() -> anyhow::Result<()> {
@@ -239,30 +315,60 @@ fn write_secret(dir: &Path, file: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Starts one node in its own process group (it outlives this command); returns its pid.
-/// Settings go both as `shoal node` flags and as the `SHOAL_*` variables that
-/// `Node::from_env()` reads, so a `--bin` built on the library starts the same way.
-pub(crate) fn spawn(
-    dir: &Path,
-    bin: &Path,
-    cookie: &Path,
-    name: &str,
-    (listen, http): (String, String),
-) -> anyhow::Result<u32> {
+/// Starts node `i` (from 1, named `n<i>`) in its own process group (it outlives this
+/// command), in its namespace with `--netns`; returns its pid. Settings go both as `shoal node`
+/// flags and as the `SHOAL_*` variables that `Node::from_env()` reads, so a `--bin` built on
+/// the library starts the same way.
+pub(crate) fn spawn(dir: &Path, state: &ClusterState, cookie: &Path, i: usize) -> anyhow::Result<u32> {
+    let bin = &state.bin;
+    let name = &format!("n{i}");
+    let (listen, http) = addrs(state, i)?;
     let _ = std::fs::remove_file(dir.join(format!("{name}.ready")));
     let (log, events) = super::logs::open_logs(dir, name)?;
     let ready = dir.join(format!("{name}.ready"));
-    let discovery = dir.join("discovery");
-    let mut command = Command::new(bin);
+    let local_dir = dir.join("discovery");
+    let (discovery, seeds) = match &state.netns {
+        Some(net) => net.discovery_flags(i)?,
+        None => ("local".to_owned(), String::new()),
+    };
+    let mut command = match &state.netns {
+        Some(net) => net.command(i, bin),
+        None => Command::new(bin),
+    };
+    // Flags after the `node` ones below; the variables for a `--bin` of the library.
+    let mut extra: Vec<String> = Vec::new();
+    if !seeds.is_empty() {
+        extra.extend(["--seeds".to_owned(), seeds.clone()]);
+        command.env(env::SEEDS, &seeds);
+    }
+    if let Some(ms) = state.netns.as_ref().and_then(|n| n.discovery_interval_ms) {
+        extra.extend(["--discovery-interval-ms".to_owned(), ms.to_string()]);
+        command.env(env::DISCOVERY_INTERVAL_MS, ms.to_string());
+    }
     if let Ok(token) = std::fs::read_to_string(dir.join(ADMIN_TOKEN_FILE)) {
         command.env(env::ADMIN_TOKEN, token.trim());
     }
     if dir.join(DEMO_FILE).exists() {
         command.env(env::DEMO, "true");
     }
+    let tls = dir.join(TLS_DIR);
+    if tls.join("ca.pem").exists() {
+        let files = [
+            ("--tls-cert", env::TLS_CERT, tls.join(format!("{name}.pem"))),
+            ("--tls-key", env::TLS_KEY, tls.join(format!("{name}.key"))),
+            ("--tls-ca", env::TLS_CA, tls.join("ca.pem")),
+        ];
+        command
+            .args(["node", "--tls", "required"])
+            .env(env::TLS, "required");
+        for (flag, var, path) in files {
+            command.arg(flag).arg(&path).env(var, &path);
+        }
+    } else {
+        command.arg("node");
+    }
     let child = command
         .args([
-            "node",
             "--name",
             name,
             "--listen",
@@ -270,23 +376,24 @@ pub(crate) fn spawn(
             "--http",
             &http,
             "--discovery",
-            "local",
+            &discovery,
         ])
         .arg("--cookie-file")
         .arg(cookie)
         .arg("--local-dir")
-        .arg(&discovery)
+        .arg(&local_dir)
         .arg("--ready-file")
         .arg(&ready)
+        .args(&extra)
         .env_remove(env::COOKIE)
         // Its stdin is /dev/null: it would leave at once.
         .env_remove(env::LEAVE_ON_STDIN_EOF)
         .env(env::NAME, name)
         .env(env::LISTEN, &listen)
         .env(env::HTTP, &http)
-        .env(env::DISCOVERY, "local")
+        .env(env::DISCOVERY, &discovery)
         .env(env::COOKIE_FILE, cookie)
-        .env(env::LOCAL_DIR, &discovery)
+        .env(env::LOCAL_DIR, &local_dir)
         .env(env::READY_FILE, &ready)
         .stdin(Stdio::null())
         .stdout(events)
@@ -294,6 +401,9 @@ pub(crate) fn spawn(
         .process_group(0)
         .spawn()
         .with_context(|| format!("cannot start {}", bin.display()))?;
+    if state.netns.is_some() {
+        netns::await_exec(child.id(), bin);
+    }
     Ok(child.id())
 }
 
@@ -340,8 +450,7 @@ fn await_ready(dir: &Path, cookie: &Path, state: &mut ClusterState, i: usize) ->
                 eprintln!(
                     "{name} exited before it was ready (try {attempt} of {START_ATTEMPTS}); starting it again"
                 );
-                let addrs = node_addrs(state.base_port, i + 1)?;
-                state.nodes[i].pid = spawn(dir, &state.bin, cookie, &name, addrs)?;
+                state.nodes[i].pid = spawn(dir, state, cookie, i + 1)?;
                 state.save(dir)?;
             }
             Some(None) => {

@@ -28,6 +28,10 @@ pub(crate) struct ClusterState {
     /// `--base-port` given at start, reused on restart.
     #[serde(default)]
     pub(crate) base_port: Option<u16>,
+    /// `--netns`: the network each node runs in (saved before any of it is made, so `stop`
+    /// removes what a killed `start` left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) netns: Option<super::netns::Netns>,
 }
 
 impl ClusterState {

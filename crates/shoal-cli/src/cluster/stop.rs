@@ -17,6 +17,7 @@ const GRACE: Duration = Duration::from_secs(5);
 /// running, says that there is nothing to stop and succeeds: the cluster is stopped.
 pub(crate) fn run(dir: &Path, json: bool) -> anyhow::Result<()> {
     if ClusterState::load(dir)?.is_none() && node_processes(dir).is_empty() {
+        super::netns::sweep();
         if json {
             outln!("{}", json!({"stopped": 0, "graceful": true, "cluster": false}));
         } else {
@@ -70,12 +71,24 @@ pub(crate) fn stop(dir: &Path) -> anyhow::Result<(usize, bool)> {
     if !left.is_empty() {
         anyhow::bail!("processes {left:?} are still running after SIGKILL; check them with ps");
     }
+    remove_network(dir, state.as_ref())?;
     let _ = std::fs::remove_file(ClusterState::path(dir));
     let _ = std::fs::remove_dir_all(dir.join("discovery"));
     for node in state.iter().flat_map(|s| &s.nodes) {
         let _ = std::fs::remove_file(dir.join(format!("{}.ready", node.name)));
     }
     Ok((live.len(), graceful))
+}
+
+/// With `--netns`: removes the cluster's namespaces, bridge and dnsmasq (its processes are
+/// stopped by now), failing with what is left; then sweeps stale networks of other clusters.
+fn remove_network(dir: &Path, state: Option<&ClusterState>) -> anyhow::Result<()> {
+    if let Some(net) = state.and_then(|s| s.netns.as_ref()) {
+        super::netns::teardown(&net.id)?;
+        let _ = std::fs::remove_file(dir.join("netns-hosts"));
+    }
+    super::netns::sweep();
+    Ok(())
 }
 
 /// One line saying what `stop` did.
@@ -116,9 +129,10 @@ fn signal_all(pids: &[u32], signal: Signal) {
 /// `start` included) and remove the state directory, logs too.
 pub(crate) fn clean(dir: &Path, json: bool) -> anyhow::Result<()> {
     let mut killed = 0;
-    if let Some(state) = ClusterState::load(dir)? {
+    let state = ClusterState::load(dir)?;
+    if let Some(state) = &state {
         killed += state.live_nodes().len();
-        kill_all(&state);
+        kill_all(state);
     }
     // Nodes spawned by a `start` that was killed before it recorded them.
     let strays = node_processes(dir);
@@ -135,6 +149,7 @@ pub(crate) fn clean(dir: &Path, json: bool) -> anyhow::Result<()> {
             node_processes(dir)
         );
     }
+    remove_network(dir, state.as_ref())?;
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", dir.display()))?;
     }

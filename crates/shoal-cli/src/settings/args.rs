@@ -40,6 +40,23 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = env::ADVERTISE, value_name = "IP:PORT")]
     pub(crate) advertise: Option<String>,
 
+    /// TLS on links: `required` (mutual TLS; plain peers are refused) or `off` (plain TCP;
+    /// TLS peers are refused) [default: off]
+    #[arg(long, env = env::TLS, value_name = "required|off")]
+    pub(crate) tls: Option<String>,
+
+    /// This node's certificate (PEM), signed by the --tls-ca CA (see `shoal certs gen`)
+    #[arg(long, env = env::TLS_CERT, value_name = "PATH")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// This node's private key (PEM)
+    #[arg(long, env = env::TLS_KEY, value_name = "PATH")]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// The CA certificate (PEM) every peer's certificate must chain to
+    #[arg(long, env = env::TLS_CA, value_name = "PATH")]
+    pub(crate) tls_ca: Option<PathBuf>,
+
     /// Address of the HTTP API; port 0 picks a free one [default: 127.0.0.1:0]
     #[arg(long, env = env::HTTP, value_name = "IP:PORT")]
     pub(crate) http: Option<String>,
@@ -135,6 +152,12 @@ pub(crate) struct NodeArgs {
     /// `GET /health/ready` [default: 1]
     #[arg(long, env = env::READY_MIN_MEMBERS, value_name = "N")]
     pub(crate) ready_min_members: Option<String>,
+
+    /// Check the settings and exit: resolve every flag, variable and shoal.toml key, read the
+    /// cookie file, print the result (no secret) and exit 0, or print the error and exit 1.
+    /// Binds no port and joins nobody (flag only; for `ExecStartPre=` and deploy checks)
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 /// Shows a secret's presence, never its value.
@@ -150,6 +173,10 @@ impl fmt::Debug for NodeArgs {
             .field("cookie_file", &self.cookie_file)
             .field("listen", &self.listen)
             .field("advertise", &self.advertise)
+            .field("tls", &self.tls)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_ca", &self.tls_ca)
             .field("http", &self.http)
             .field("no_http", &self.no_http)
             .field("seeds", &self.seeds)
@@ -170,6 +197,7 @@ impl fmt::Debug for NodeArgs {
             .field("idle_actors", &self.idle_actors)
             .field("leave_on_stdin_eof", &self.leave_on_stdin_eof)
             .field("ready_min_members", &self.ready_min_members)
+            .field("check", &self.check)
             .finish()
     }
 }

@@ -4,6 +4,7 @@
 //! name = "n1"
 //! cookie_file = "cluster.cookie"   # relative paths are relative to this file's directory
 //! listen = "0.0.0.0:7000"
+//! tls = "required"                 # with tls_cert, tls_key and tls_ca (paths)
 //! http = false                     # or "127.0.0.1:8080"
 //! seeds = ["db1.lan:7000", "10.0.0.2:7000"]
 //! discovery = ["static", "dns:shoal.internal:7000"]
@@ -35,6 +36,14 @@ pub(crate) struct FileSettings {
     pub(crate) listen: Option<String>,
     /// See `--advertise`.
     pub(crate) advertise: Option<String>,
+    /// See `--tls`: `required` or `off`.
+    pub(crate) tls: Option<String>,
+    /// See `--tls-cert`; relative to the directory of `shoal.toml`.
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// See `--tls-key`; relative to the directory of `shoal.toml`.
+    pub(crate) tls_key: Option<PathBuf>,
+    /// See `--tls-ca`; relative to the directory of `shoal.toml`.
+    pub(crate) tls_ca: Option<PathBuf>,
     /// See `--http`; `false` is `--no-http`, `true` is the default address.
     #[serde(default, deserialize_with = "http_setting")]
     pub(crate) http: Option<HttpSetting>,
@@ -98,6 +107,9 @@ impl FileSettings {
             &mut settings.cookie_file,
             &mut settings.local_dir,
             &mut settings.ready_file,
+            &mut settings.tls_cert,
+            &mut settings.tls_key,
+            &mut settings.tls_ca,
         ] {
             if let Some(p) = p.as_mut().filter(|p| p.is_relative()) {
                 *p = dir.join(&*p);

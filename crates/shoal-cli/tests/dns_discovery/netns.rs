@@ -1,13 +1,14 @@
-//! A throwaway network for the DNS and multicast discovery tests: a bridge in the root
-//! namespace (which gets the `.1` address, so the test reaches every node's HTTP API; IGMP
-//! snooping off, so multicast floods to every port; traffic between its ports accepted by
-//! iptables, which sees bridged frames once `br_netfilter` is loaded, as Docker does, with
-//! Docker's `FORWARD` policy `DROP`), and network namespaces plugged into it,
-//! each with its own IP, a route for multicast (224.0.0.0/4) through its veth, and its own
-//! `/etc/netns/NS/resolv.conf` (which `ip netns exec` puts in place of `/etc/resolv.conf`).
-//! Names carry the test's pid. Dropping
-//! the [`Net`] kills the processes it started, then deletes the namespaces, veths, bridge and
-//! resolv.conf directories, on every path (a failed assertion too).
+//! A throwaway network for the DNS and multicast discovery tests (and the TLS capture): a
+//! bridge in a namespace of its own (the hub; IGMP snooping off, so multicast floods to every
+//! port), the root namespace plugged into it at the `.1` address (so the test reaches every
+//! node's HTTP API), and network namespaces plugged into it, each with its own IP, a route
+//! for multicast (224.0.0.0/4) through its veth, and its own `/etc/netns/NS/resolv.conf` (which `ip netns exec` puts in place of `/etc/resolv.conf`).
+//! The bridge is not in the root namespace because there, with `br_netfilter` loaded (Docker
+//! loads it, and sets the FORWARD policy to DROP), bridged packets would go through the host's
+//! iptables and be dropped. Names carry the test's pid. Dropping the [`Net`] kills the
+//! processes it started, then deletes the namespaces (the hub's bridge and veths go with
+//! it), the host's veth and the resolv.conf directories, on every path (a failed assertion
+//! too).
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -19,7 +20,10 @@ pub(crate) struct Net {
     tag: String,
     /// The /24 of the bridge: `10.<a>.<b>.0`.
     net: [u8; 3],
-    bridge: String,
+    /// The namespace holding the bridge `br0`.
+    pub(crate) hub: String,
+    /// The root namespace's veth to the bridge.
+    host: String,
     namespaces: Vec<String>,
     children: Vec<Child>,
 }
@@ -84,41 +88,47 @@ impl Net {
             u8::try_from(pid / 50 % 250).unwrap_or(0),
         ];
         let net = Self {
-            bridge: format!("{tag}br"),
+            hub: format!("{tag}hub"),
+            host: format!("{tag}br"),
             tag,
             net,
             namespaces: Vec::new(),
             children: Vec::new(),
         };
+        must(&["ip", "netns", "add", &net.hub]);
         must(&[
             "ip",
+            "-n",
+            &net.hub,
             "link",
             "add",
-            &net.bridge,
+            "br0",
             "type",
             "bridge",
             "mcast_snooping",
             "0",
         ]);
+        must(&["ip", "-n", &net.hub, "link", "set", "br0", "up"]);
+        must(&[
+            "ip", "link", "add", &net.host, "type", "veth", "peer", "name", "host", "netns", &net.hub,
+        ]);
+        net.attach("host");
         must(&[
             "ip",
             "addr",
             "add",
             &format!("{}/24", net.ip(1)),
             "dev",
-            &net.bridge,
+            &net.host,
         ]);
-        must(&["ip", "link", "set", &net.bridge, "up"]);
-        // No iptables (or no rule needed): nothing to do, so a failure is ignored.
-        run(&net.forward_rule("-I"));
+        must(&["ip", "link", "set", &net.host, "up"]);
         net
     }
 
-    /// The iptables command that inserts (`-I`) or deletes (`-D`) the rule accepting traffic
-    /// between the bridge's ports.
-    fn forward_rule<'a>(&'a self, op: &'a str) -> [&'a str; 9] {
-        let br = self.bridge.as_str();
-        ["iptables", op, "FORWARD", "-i", br, "-o", br, "-j", "ACCEPT"]
+    /// Puts the hub's port `port` on the bridge, up.
+    fn attach(&self, port: &str) {
+        must(&["ip", "-n", &self.hub, "link", "set", port, "master", "br0"]);
+        must(&["ip", "-n", &self.hub, "link", "set", port, "up"]);
     }
 
     /// The address `.host` of the bridge's /24.
@@ -132,13 +142,11 @@ impl Net {
         let ns = format!("{}{short}", self.tag);
         must(&["ip", "netns", "add", &ns]);
         self.namespaces.push(ns.clone());
-        let (outer, inner) = (format!("{ns}o"), format!("{ns}i"));
+        let inner = format!("{ns}i");
         must(&[
-            "ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+            "ip", "-n", &self.hub, "link", "add", short, "type", "veth", "peer", "name", &inner, "netns", &ns,
         ]);
-        must(&["ip", "link", "set", &outer, "master", &self.bridge]);
-        must(&["ip", "link", "set", &outer, "up"]);
-        must(&["ip", "link", "set", &inner, "netns", &ns]);
+        self.attach(short);
         let addr = format!("{}/24", self.ip(host));
         must(&["ip", "-n", &ns, "addr", "add", &addr, "dev", &inner]);
         must(&["ip", "-n", &ns, "link", "set", &inner, "up"]);
@@ -179,13 +187,13 @@ impl Drop for Net {
             let _ = child.wait();
         }
         for ns in &self.namespaces {
-            // Deleting the namespace deletes the veth inside it, and so its peer; the peer
-            // is deleted by name too, for a veth that never made it into the namespace.
+            // Deleting the namespace deletes the veth inside it, and so its peer in the hub.
             run(&["ip", "netns", "del", ns]);
-            run(&["ip", "link", "del", &format!("{ns}o")]);
             let _ = std::fs::remove_dir_all(resolv_dir(ns));
         }
-        run(&["ip", "link", "del", &self.bridge]);
-        run(&self.forward_rule("-D"));
+        // The hub takes its bridge and the host veth's peer with it; the host's veth is
+        // deleted by name too, for one whose peer never made it into the hub.
+        run(&["ip", "netns", "del", &self.hub]);
+        run(&["ip", "link", "del", &self.host]);
     }
 }

@@ -8,6 +8,7 @@ use shoal_proto::ConfigError;
 
 use super::NodeBuilder;
 use crate::discovery::{DnsQuery, LocalDirectory, MulticastDiscovery};
+use crate::tls::{TlsConfig, TlsFiles};
 
 /// Reads one variable through `lookup` (the process environment in production).
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -35,6 +36,7 @@ impl NodeBuilder {
     /// | `SHOAL_ROLES` | comma-separated roles | none |
     /// | `SHOAL_LEAVE_ON_STDIN_EOF` | `true` or `false`: [`NodeBuilder::leave_on_stdin_eof`] | `false` |
     /// | `SHOAL_READY_MIN_MEMBERS` | a whole number above 0: [`NodeBuilder::ready_min_members`] | `1` |
+    /// | `SHOAL_TLS` | `required` (with `SHOAL_TLS_CERT`, `SHOAL_TLS_KEY`, `SHOAL_TLS_CA`: PEM files, read at once) or `off`: [`NodeBuilder::tls`] | `off` |
     /// | `SHOAL_ADMIN_TOKEN` | the HTTP API's admin token, trimmed: [`NodeBuilder::admin_token`] | none |
     ///
     /// Errors surface from [`NodeBuilder::build`] / [`NodeBuilder::start`], naming the variable.
@@ -133,10 +135,41 @@ impl NodeBuilder {
                 }
             };
         }
+        builder = match tls(lookup) {
+            Ok(tls) => builder.tls(tls),
+            Err(e) => return builder.fail(e),
+        };
         builder
             .roles(list(lookup(env::ROLES)).unwrap_or_default())
             .admin_token(lookup(env::ADMIN_TOKEN).map(|t| t.trim().to_owned()))
     }
+}
+
+/// `SHOAL_TLS=required` with `SHOAL_TLS_CERT`, `SHOAL_TLS_KEY` and `SHOAL_TLS_CA`, read
+/// now; `off` or unset is plain TCP.
+fn tls(lookup: Lookup<'_>) -> Result<Option<TlsConfig>, ConfigError> {
+    match lookup(env::TLS).as_deref().map(str::trim) {
+        None | Some("off" | "") => return Ok(None),
+        Some("required") => {}
+        Some(other) => return Err(ConfigError::invalid(env::TLS, other, "use required or off")),
+    }
+    let file = |var: &str| {
+        lookup(var).map(PathBuf::from).ok_or_else(|| {
+            ConfigError::invalid(
+                var,
+                "",
+                "SHOAL_TLS=required needs SHOAL_TLS_CERT, SHOAL_TLS_KEY and SHOAL_TLS_CA",
+            )
+        })
+    };
+    let files = TlsFiles {
+        cert: file(env::TLS_CERT)?,
+        key: file(env::TLS_KEY)?,
+        ca: file(env::TLS_CA)?,
+    };
+    TlsConfig::from_files(files)
+        .map(Some)
+        .map_err(|e| ConfigError::invalid(env::TLS, "required", &e.to_string()))
 }
 
 /// A yes/no variable: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, `y`/`n`, `t`/`f` in any

@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 
 use shoal_api::views::{CandidateOutcome, EventKind};
 use shoal_proto::joining::Joining;
-use shoal_proto::wire::RejectReason;
-use shoal_proto::{
-    ConnId, Cookie, Event, HandshakeError, LinkMessage, Member, Membership, NodeId, Output, Role,
-};
+use shoal_proto::{ConnId, Cookie, Event, LinkMessage, Member, Membership, NodeId, Output, Role};
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -30,6 +27,7 @@ use crate::distributed::Table;
 use crate::error::NodeError;
 use crate::history::History;
 use crate::throttle::Throttle;
+use crate::tls::TlsConfig;
 use crate::{NodeEvent, Snapshot, now_us};
 
 /// Everything the driver reacts to besides datagrams and timers.
@@ -53,8 +51,12 @@ pub(crate) enum Input {
         expected: Option<NodeId>,
         refused: bool,
     },
-    /// A Shoal node at `addr` refused our handshake (the `DialFailed` of that dial follows).
-    HandshakeRefused { addr: SocketAddr, error: HandshakeError },
+    /// A Shoal node at `addr` refused our handshake, or TLS failed (the `DialFailed` of that
+    /// dial follows): what that tells about the address.
+    Refused {
+        addr: SocketAddr,
+        outcome: CandidateOutcome,
+    },
     /// Discovery proposes these addresses to join through.
     Propose(Vec<SocketAddr>),
     /// A peer connected to our listener; the permit is its handshake slot.
@@ -89,6 +91,7 @@ pub(crate) struct Driver {
     udp: UdpSocket,
     wiring: DriverWiring,
     cookie: Cookie,
+    tls: Option<TlsConfig>,
     limits: Limits,
     /// Outbound queues of the links, carrying encoded frame bodies.
     links: HashMap<ConnId, LinkSender>,
@@ -135,6 +138,7 @@ impl Driver {
             udp,
             wiring,
             cookie: config.cookie.clone(),
+            tls: config.tls.clone(),
             limits: Limits {
                 max_frame_len: config.max_frame_len,
                 busy: config.link_busy_limit,
@@ -229,18 +233,17 @@ impl Driver {
                     // A seed or a discovered address: discovery proposes it again, with backoff.
                     None => {
                         if let Some(held) = self.join_warnings.allow() {
-                            let why = if refused {
-                                "connection refused"
-                            } else {
-                                "no shoal node answered"
+                            let why = match outcome {
+                                CandidateOutcome::Refused => "connection refused",
+                                CandidateOutcome::Unreachable => "no shoal node answered",
+                                other => other.describe(),
                             };
                             tracing::warn!(%addr, "cannot join through {addr}: {why}; retrying with backoff ({held} similar warnings held back)");
                         }
                     }
                 }
             }
-            Input::HandshakeRefused { addr, error } => {
-                let outcome = refusal(&error, &self.core.local().id);
+            Input::Refused { addr, outcome } => {
                 self.refusals.insert(addr, outcome);
             }
             Input::Propose(addrs) => {
@@ -319,6 +322,7 @@ impl Driver {
             conn,
             local: self.core.local().clone(),
             cookie: self.cookie.clone(),
+            tls: self.tls.clone(),
             limits: self.limits,
             inputs: self.wiring.inputs.clone(),
             counters: self.wiring.counters.clone(),
@@ -489,24 +493,4 @@ fn record(history: &History, event: &Event) {
         ),
     };
     history.record(kind, subject, reason, detail);
-}
-
-/// The candidate outcome a handshake refusal stands for (`local`: this node's identity, to
-/// tell a dial of ourselves from another node with our name).
-fn refusal(error: &HandshakeError, local: &NodeId) -> CandidateOutcome {
-    match error {
-        HandshakeError::CookieMismatch { .. } | HandshakeError::Rejected(RejectReason::CookieMismatch) => {
-            CandidateOutcome::WrongCookie
-        }
-        HandshakeError::NoCommonProtocol { .. }
-        | HandshakeError::Rejected(RejectReason::NoCommonProtocol) => CandidateOutcome::ProtocolVersion,
-        HandshakeError::SameName { peer } if peer == local => CandidateOutcome::Itself,
-        HandshakeError::SameName { .. } => CandidateOutcome::NameTaken,
-        HandshakeError::Rejected(RejectReason::SameName | RejectReason::NameTaken) => {
-            CandidateOutcome::NameTaken
-        }
-        HandshakeError::Unexpected { .. } | HandshakeError::Rejected(RejectReason::Unexpected) => {
-            CandidateOutcome::Unreachable
-        }
-    }
 }

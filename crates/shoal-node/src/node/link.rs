@@ -10,30 +10,30 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use shoal_proto::{
-    ConnId, Cookie, HANDSHAKE_MAX_FRAME_LEN, Handshake, HandshakeError, LinkMessage, Member, NodeId, Role,
-    Step, decode_hot,
+    ConnId, Cookie, HANDSHAKE_MAX_FRAME_LEN, Handshake, LinkMessage, Member, NodeId, Role, Step, decode_hot,
 };
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::Instant;
 use tokio_util::codec::{Decoder, Framed, FramedRead, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
 use super::LinkCounters;
 use super::chaos::Chaos;
 use super::driver::Input;
-use super::link_counters::HandshakeReason;
+use super::link_failure::{HANDSHAKE_TIMEOUT, HandshakeFailure};
+use super::link_io::{LinkIo, Secured, secure};
 use super::outbox::{Limits, Outbox, outbox};
 use super::peer_counters::{InTally, PeerCounters, PeerTable};
 use crate::actor::{Actors, Origin};
 use crate::distributed::Table;
+use crate::tls::TlsConfig;
 
-/// How long a dial may take to connect, and a handshake to finish.
+/// How long a dial may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-type Frames = Framed<TcpStream, LengthDelimitedCodec>;
+type Frames<S> = Framed<S, LengthDelimitedCodec>;
 
 /// How long a retired link keeps reading (see [`relay`]).
 const LAME_DUCK: Duration = Duration::from_secs(1);
@@ -46,6 +46,8 @@ pub(crate) struct LinkContext {
     pub(crate) conn: ConnId,
     pub(crate) local: Member,
     pub(crate) cookie: Cookie,
+    /// TLS on links, or `None` for plain TCP.
+    pub(crate) tls: Option<TlsConfig>,
     pub(crate) limits: Limits,
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     pub(crate) counters: Arc<LinkCounters>,
@@ -162,7 +164,7 @@ pub(crate) async fn accept(stream: TcpStream, slot: OwnedSemaphorePermit, ctx: L
     run(stream, Role::Acceptor, None, Some(slot), &ctx).await;
 }
 
-/// Handshake, then relay.
+/// TLS (when configured), the cookie handshake, then relay.
 async fn run(
     stream: TcpStream,
     role: Role,
@@ -171,30 +173,53 @@ async fn run(
     ctx: &LinkContext,
 ) -> Outcome {
     let _ = stream.set_nodelay(true);
+    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let secured = tokio::select! {
+        () = ctx.cancel.cancelled() => return Outcome::Failed,
+        secured = tokio::time::timeout_at(deadline, secure(stream, role, dialed, ctx.tls.as_ref())) => secured,
+    };
+    match secured {
+        Ok(Ok(Secured::Plain(stream))) => link_up(stream, role, dialed, slot, deadline, ctx).await,
+        Ok(Ok(Secured::Tls(stream))) => link_up(*stream, role, dialed, slot, deadline, ctx).await,
+        Ok(Err(failure)) => refuse(failure, dialed, ctx),
+        Err(_) => refuse(HandshakeFailure::TimedOut, dialed, ctx),
+    }
+}
+
+/// Ends a connection whose handshake failed: a reset is left to the dialer to check (see
+/// [`dial`]); anything else is counted, logged, and for a dial recorded as its outcome.
+fn refuse(failure: HandshakeFailure, dialed: Option<SocketAddr>, ctx: &LinkContext) -> Outcome {
+    if matches!(failure, HandshakeFailure::Reset) {
+        return Outcome::Reset;
+    }
+    failure.report(dialed, &ctx.counters);
+    if let (Some(addr), Some(outcome)) = (dialed, failure.outcome(&ctx.local.id)) {
+        let _ = ctx.inputs.send(Input::Refused { addr, outcome });
+    }
+    Outcome::Failed
+}
+
+/// The cookie handshake on a secured stream, then the link until it closes.
+async fn link_up<S: LinkIo>(
+    stream: S,
+    role: Role,
+    dialed: Option<SocketAddr>,
+    slot: Option<OwnedSemaphorePermit>,
+    deadline: Instant,
+    ctx: &LinkContext,
+) -> Outcome {
     // Until the peer has proved the cookie, frames are small and the buffer too.
     let codec = LengthDelimitedCodec::builder()
         .max_frame_length(HANDSHAKE_MAX_FRAME_LEN)
         .new_codec();
     let mut frames = Framed::with_capacity(stream, codec, HANDSHAKE_MAX_FRAME_LEN);
-    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut frames, role, ctx));
+    let handshake = tokio::time::timeout_at(deadline, authenticate(&mut frames, role, ctx));
     let peer = tokio::select! {
         () = ctx.cancel.cancelled() => return Outcome::Failed,
         result = handshake => match result {
             Ok(Ok(peer)) => peer,
-            Ok(Err(HandshakeFailure::Reset)) => return Outcome::Reset,
-            Ok(Err(reason)) => {
-                ctx.counters.count_handshake_failure(reason.metric_reason());
-                log_failure(&reason, dialed, &ctx.counters);
-                if let (Some(addr), HandshakeFailure::Handshake(error)) = (dialed, reason) {
-                    let _ = ctx.inputs.send(Input::HandshakeRefused { addr, error });
-                }
-                return Outcome::Failed;
-            }
-            Err(_) => {
-                ctx.counters.count_handshake_failure(HandshakeReason::Timeout);
-                log_failure(&HandshakeFailure::TimedOut, dialed, &ctx.counters);
-                return Outcome::Failed;
-            }
+            Ok(Err(failure)) => return refuse(failure, dialed, ctx),
+            Err(_) => return refuse(HandshakeFailure::TimedOut, dialed, ctx),
         },
     };
     drop(slot);
@@ -225,79 +250,8 @@ async fn run(
     Outcome::LinkWasUp
 }
 
-/// Why a connection never became a link.
-enum HandshakeFailure {
-    Handshake(HandshakeError),
-    Frame(String),
-    Oversized,
-    Closed,
-    Reset,
-    TimedOut,
-}
-
-impl HandshakeFailure {
-    fn from_io(e: &std::io::Error) -> Self {
-        match e.kind() {
-            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => Self::Reset,
-            std::io::ErrorKind::InvalidData => Self::Oversized,
-            _ => Self::Frame(e.to_string()),
-        }
-    }
-}
-
-impl HandshakeFailure {
-    /// The `reason` label this failure is counted under.
-    fn metric_reason(&self) -> HandshakeReason {
-        match self {
-            Self::Handshake(HandshakeError::CookieMismatch { .. }) => HandshakeReason::Cookie,
-            Self::Handshake(HandshakeError::Rejected(_)) => HandshakeReason::Rejected,
-            Self::Handshake(HandshakeError::NoCommonProtocol { .. }) => HandshakeReason::Protocol,
-            Self::Handshake(HandshakeError::SameName { .. }) => HandshakeReason::SameName,
-            Self::Handshake(HandshakeError::Unexpected { .. }) => HandshakeReason::Unexpected,
-            Self::Frame(_) => HandshakeReason::NotShoal,
-            Self::Oversized => HandshakeReason::Oversized,
-            Self::Closed | Self::Reset => HandshakeReason::Closed,
-            Self::TimedOut => HandshakeReason::Timeout,
-        }
-    }
-
-    fn not_reset(self) -> Self {
-        match self {
-            Self::Reset => Self::Closed,
-            other => other,
-        }
-    }
-}
-
-fn log_failure(reason: &HandshakeFailure, dialed: Option<SocketAddr>, counters: &LinkCounters) {
-    let why = match reason {
-        HandshakeFailure::Handshake(HandshakeError::SameName { .. }) if dialed.is_some() => {
-            tracing::debug!(?dialed, "dialled ourselves; ignoring that address");
-            return;
-        }
-        HandshakeFailure::Closed | HandshakeFailure::Reset => {
-            tracing::debug!(?dialed, "peer closed during handshake");
-            return;
-        }
-        HandshakeFailure::Handshake(e) => e.to_string(),
-        HandshakeFailure::Frame(e) => {
-            counters.bad_frames.fetch_add(1, Ordering::Relaxed);
-            format!("not a shoal peer ({e})")
-        }
-        HandshakeFailure::Oversized => {
-            counters.oversized_frames.fetch_add(1, Ordering::Relaxed);
-            format!("a handshake frame over {HANDSHAKE_MAX_FRAME_LEN} bytes")
-        }
-        HandshakeFailure::TimedOut => format!("handshake not finished within {HANDSHAKE_TIMEOUT:?}"),
-    };
-    // Anyone who can reach the port can cause these: a line a second, with a count.
-    if let Some(held) = counters.refusal_warnings.allow() {
-        tracing::warn!(?dialed, "link refused: {why} ({held} similar warnings held back)");
-    }
-}
-
-async fn authenticate(
-    frames: &mut Frames,
+async fn authenticate<S: LinkIo>(
+    frames: &mut Frames<S>,
     role: Role,
     ctx: &LinkContext,
 ) -> Result<Member, HandshakeFailure> {
@@ -339,7 +293,7 @@ async fn authenticate(
     }
 }
 
-async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), HandshakeFailure> {
+async fn send<S: LinkIo>(frames: &mut Frames<S>, msg: &LinkMessage) -> Result<(), HandshakeFailure> {
     frames
         .send(Bytes::from(msg.encode()))
         .await
@@ -365,15 +319,15 @@ async fn send(frames: &mut Frames, msg: &LinkMessage) -> Result<(), HandshakeFai
 /// frames the peer wrote before its close are read first, so its `Retired` or `Goodbye`
 /// reaches the driver before the link's close (a node resumed from a pause writes heartbeats
 /// before it reads, and used to take such a close for a crash).
-async fn relay(
-    frames: Frames,
+async fn relay<S: LinkIo>(
+    frames: Frames<S>,
     outbox: Outbox,
     origin: &Arc<Origin>,
     traffic: &PeerCounters,
     ctx: &LinkContext,
 ) {
     let parts = frames.into_parts();
-    let (read_half, write_half) = parts.io.into_split();
+    let (read_half, write_half) = parts.io.halves();
     let mut codec = LengthDelimitedCodec::builder()
         .max_frame_length(ctx.limits.max_frame_len)
         .new_codec();
@@ -410,10 +364,10 @@ async fn relay(
 }
 
 /// Why a link's writing half stopped.
-enum WriteEnd {
+enum WriteEnd<W> {
     /// The driver dropped the link's sender after everything queued was written; the half is
     /// kept open so the peer can still send until the link stops reading.
-    Retired(OwnedWriteHalf),
+    Retired(W),
     /// A write failed: the socket is closed or reset (the link still reads what waits in it).
     Failed,
     /// The node stopped.
@@ -423,17 +377,21 @@ enum WriteEnd {
 /// Writes what the [`Outbox`] queues until the driver retires the link, the socket fails or
 /// the node stops. On stop, what was queued before it (a `Goodbye` on leave) still goes out,
 /// for at most 200 ms.
-async fn write_loop(
-    mut half: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut half: W,
     mut outbox: Outbox,
     origin: &Origin,
     ctx: &LinkContext,
-) -> WriteEnd {
+) -> WriteEnd<W> {
     loop {
         let queued = tokio::select! {
             () = ctx.cancel.cancelled() => {
                 if let Some(queued) = outbox.try_recv() {
-                    let _ = tokio::time::timeout(Duration::from_millis(200), half.write_all(&queued)).await;
+                    let last = async {
+                        half.write_all(&queued).await?;
+                        half.flush().await
+                    };
+                    let _ = tokio::time::timeout(Duration::from_millis(200), last).await;
                 }
                 return WriteEnd::Stopped;
             }
@@ -447,7 +405,7 @@ async fn write_loop(
         }
         tokio::select! {
             () = ctx.cancel.cancelled() => return WriteEnd::Stopped,
-            written = half.write_all(&queued) => if written.is_err() {
+            written = write_out(&mut half, &queued) => if written.is_err() {
                 return WriteEnd::Failed;
             },
         }
@@ -455,10 +413,17 @@ async fn write_loop(
     }
 }
 
+/// Writes one queued buffer and flushes it: TLS may hold the end of it in its records until
+/// a flush (on plain TCP the flush does nothing).
+async fn write_out<W: AsyncWrite + Unpin>(half: &mut W, queued: &[u8]) -> std::io::Result<()> {
+    half.write_all(queued).await?;
+    half.flush().await
+}
+
 /// Reads and dispatches frames until the peer closes, a frame is refused or the driver stops.
-async fn read_loop(
+async fn read_loop<R: AsyncRead + Unpin>(
     early: Vec<Result<BytesMut, std::io::Error>>,
-    mut reader: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
+    mut reader: FramedRead<R, LengthDelimitedCodec>,
     origin: &Arc<Origin>,
     traffic: &PeerCounters,
     ctx: &LinkContext,

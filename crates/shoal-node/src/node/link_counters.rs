@@ -40,11 +40,14 @@ pub(crate) enum HandshakeReason {
     Closed,
     /// Not finished within the handshake timeout.
     Timeout,
+    /// TLS failed or did not match: a certificate from another CA, none, or one side
+    /// without TLS (`--tls`).
+    Tls,
 }
 
 impl HandshakeReason {
     /// Every reason, in discriminant order.
-    pub(crate) const ALL: [Self; 9] = [
+    pub(crate) const ALL: [Self; 10] = [
         Self::Cookie,
         Self::Rejected,
         Self::Protocol,
@@ -54,6 +57,7 @@ impl HandshakeReason {
         Self::Oversized,
         Self::Closed,
         Self::Timeout,
+        Self::Tls,
     ];
 
     /// The label value.
@@ -68,6 +72,7 @@ impl HandshakeReason {
             Self::Oversized => "oversized",
             Self::Closed => "closed",
             Self::Timeout => "timeout",
+            Self::Tls => "tls",
         }
     }
 }
@@ -80,7 +85,9 @@ impl LinkCounters {
     }
 
     /// Failed handshakes by reason, in [`HandshakeReason::ALL`] order.
-    pub(crate) fn handshake_failures_by_reason(&self) -> [(HandshakeReason, u64); 9] {
+    pub(crate) fn handshake_failures_by_reason(
+        &self,
+    ) -> [(HandshakeReason, u64); HandshakeReason::ALL.len()] {
         HandshakeReason::ALL.map(|r| (r, self.handshake_reasons[r as usize].load(Ordering::Relaxed)))
     }
 }

@@ -30,6 +30,7 @@ fn context() -> (LinkContext, mpsc::UnboundedReceiver<Input>) {
         actors,
         local,
         cookie: Cookie::new("link-test").unwrap(),
+        tls: None,
         limits: Limits {
             max_frame_len: 1024,
             busy: 1024,

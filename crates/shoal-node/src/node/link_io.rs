@@ -1,0 +1,121 @@
+//! The byte stream under a link: plain TCP, or TLS over it (see [`crate::tls`]), settled
+//! before the cookie handshake.
+
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use shoal_proto::wire::RejectReason;
+use shoal_proto::{LinkMessage, Role};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsStream;
+use tokio_util::codec::{Encoder, LengthDelimitedCodec};
+
+use super::link_failure::HandshakeFailure;
+use crate::tls::{TLS_RECORD_HANDSHAKE, TlsConfig, server_name};
+
+/// A stream a link can run on, split into halves that read and write concurrently.
+pub(crate) trait LinkIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// The reading half.
+    type Reader: AsyncRead + Unpin + Send;
+    /// The writing half.
+    type Writer: AsyncWrite + Unpin + Send;
+    /// Splits the stream.
+    fn halves(self) -> (Self::Reader, Self::Writer);
+}
+
+impl LinkIo for TcpStream {
+    type Reader = OwnedReadHalf;
+    type Writer = OwnedWriteHalf;
+
+    fn halves(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        self.into_split()
+    }
+}
+
+impl LinkIo for TlsStream<TcpStream> {
+    type Reader = ReadHalf<Self>;
+    type Writer = WriteHalf<Self>;
+
+    fn halves(self) -> (ReadHalf<Self>, WriteHalf<Self>) {
+        tokio::io::split(self)
+    }
+}
+
+/// A connection ready for the cookie handshake.
+pub(crate) enum Secured {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// Settles TLS on a fresh connection: with `tls`, a dial runs the TLS handshake and an
+/// accepted connection must start with one; without, both stay plain and an accepted
+/// connection must not start with TLS. A mismatch is refused on both sides with the reason:
+/// a plain dialer is sent a `Reject(TlsRequired)` it can read; a TLS dialer is sent a plain
+/// frame, which its TLS client reports as a peer without TLS.
+pub(crate) async fn secure(
+    stream: TcpStream,
+    role: Role,
+    dialed: Option<SocketAddr>,
+    tls: Option<&TlsConfig>,
+) -> Result<Secured, HandshakeFailure> {
+    match (role, tls) {
+        (Role::Dialer, None) => Ok(Secured::Plain(stream)),
+        (Role::Dialer, Some(tls)) => {
+            let addr = dialed.unwrap_or_else(|| stream.peer_addr().unwrap_or(([0, 0, 0, 0], 0).into()));
+            let stream = tls
+                .connector()
+                .connect(server_name(addr), stream)
+                .await
+                .map_err(|e| HandshakeFailure::from_io(&e))?;
+            Ok(Secured::Tls(Box::new(stream.into())))
+        }
+        (Role::Acceptor, tls) => accept(stream, tls).await,
+    }
+}
+
+async fn accept(mut stream: TcpStream, tls: Option<&TlsConfig>) -> Result<Secured, HandshakeFailure> {
+    let mut first = [0u8; 1];
+    let read = stream
+        .peek(&mut first)
+        .await
+        .map_err(|e| HandshakeFailure::from_io(&e))?;
+    if read == 0 {
+        return Err(HandshakeFailure::Closed);
+    }
+    let speaks_tls = first[0] == TLS_RECORD_HANDSHAKE;
+    match (tls, speaks_tls) {
+        (None, false) => Ok(Secured::Plain(stream)),
+        (Some(tls), true) => {
+            let stream = tls
+                .acceptor()
+                .accept(stream)
+                .await
+                .map_err(|e| HandshakeFailure::from_io(&e))?;
+            Ok(Secured::Tls(Box::new(stream.into())))
+        }
+        (Some(_), false) => {
+            reject(&mut stream, RejectReason::TlsRequired).await;
+            Err(HandshakeFailure::Tls(
+                "a peer without TLS: this node requires TLS on links (--tls required); give every node --tls required and a certificate from the cluster's CA".into(),
+            ))
+        }
+        (None, true) => {
+            reject(&mut stream, RejectReason::Unexpected).await;
+            Err(HandshakeFailure::Tls(
+                "a peer that speaks TLS: this node runs with --tls off; give every node the same --tls"
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// Sends one plain `Reject` frame (a TLS peer reads it as a peer without TLS); best effort.
+async fn reject(stream: &mut TcpStream, reason: RejectReason) {
+    let mut frame = BytesMut::new();
+    let body = Bytes::from(LinkMessage::Reject(reason).encode());
+    if LengthDelimitedCodec::new().encode(body, &mut frame).is_ok() {
+        let _ = stream.write_all(&frame).await;
+    }
+}
