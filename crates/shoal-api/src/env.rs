@@ -27,11 +27,16 @@ pub const HTTP: &str = "SHOAL_HTTP";
 /// `host:port,...` to join through.
 pub const SEEDS: &str = "SHOAL_SEEDS";
 /// Discovery strategies, comma-separated: `static`, `local`, `dns:NAME[:PORT]` (A/AAAA
-/// records; the port defaults to the listen port), `dns-srv:NAME` (SRV records), or `none`.
+/// records; the port defaults to the listen port), `dns-srv:NAME` (SRV records),
+/// `multicast[:GROUP:PORT]` (signed beacons to an IPv4 multicast group, by default
+/// `239.255.77.77:7710`), or `none`.
 pub const DISCOVERY: &str = "SHOAL_DISCOVERY";
+/// The IP time to live of multicast discovery's beacons, 1 to 255 (default 1: the local link).
+pub const MULTICAST_TTL: &str = "SHOAL_MULTICAST_TTL";
 /// The same-host discovery directory.
 pub const LOCAL_DIR: &str = "SHOAL_LOCAL_DIR";
-/// How often each DNS strategy looks its name up, in milliseconds (each pause varies by ±20%).
+/// How often each DNS strategy looks its name up, and multicast discovery sends a beacon, in
+/// milliseconds (each pause varies by ±20%).
 pub const DISCOVERY_INTERVAL_MS: &str = "SHOAL_DISCOVERY_INTERVAL_MS";
 /// Roles advertised to peers, comma-separated.
 pub const ROLES: &str = "SHOAL_ROLES";

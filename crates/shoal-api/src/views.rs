@@ -42,7 +42,9 @@ pub use dashboard::{
     ActorPage, ClusterHistory, ClusterSamples, ClusterView, GoneNode, NodeEntry, NodeError, NodeEvent,
     NodeReport,
 };
-pub use discovery::{CandidateOutcome, CandidateView, DiscoveryView, StrategyView};
+pub use discovery::{
+    CandidateOutcome, CandidateView, DiscoveryView, IgnoredBeaconView, MulticastView, StrategyView,
+};
 pub use history::{EventKind, HistoryEvent, HistoryPage, PeerSample, Sample, SamplesPage};
 pub use node::{HttpStats, MemberView, NodeCounters, NodeStatsView, NodeView};
 pub use registry::{GroupView, RegistryEntry};

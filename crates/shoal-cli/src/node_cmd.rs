@@ -61,6 +61,7 @@ async fn serve(settings: NodeSettings) -> anyhow::Result<()> {
         })
         .local_discovery(settings.local_discovery.then(|| settings.local_dir.clone()))
         .dns_discovery(settings.dns.clone())
+        .multicast_discovery(settings.multicast)
         .discovery_interval(settings.discovery_interval)
         .roles(settings.roles.clone())
         .membership(settings.membership.clone())

@@ -7,7 +7,8 @@
 //! 127.0.0.1:0`.
 //!
 //! Defaults: name `<hostname>-<pid>`; listen and http `127.0.0.1:0`; discovery `local,static`
-//! (DNS names, `dns:NAME[:PORT]` and `dns-srv:NAME`, are polled every 5 s ±20%)
+//! (DNS names, `dns:NAME[:PORT]` and `dns-srv:NAME`, are polled, and `multicast` beacons
+//! sent with TTL 1, every 5 s ±20%)
 //! (`local` finds this user's nodes on this host that share the cookie, `static` dials the
 //! seeds, of which there are none by default); log `info`; timings from
 //! [`MembershipConfig::lan`]; cookie from `~/.shoal.cookie`, created if missing.
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use shoal_node::DEFAULT_DISCOVERY_INTERVAL;
-use shoal_node::discovery::DnsQuery;
+use shoal_node::discovery::{DnsQuery, MulticastDiscovery};
 use shoal_node::tls::TlsFiles;
 use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
@@ -71,7 +72,9 @@ pub(crate) struct NodeSettings {
     pub(crate) static_discovery: bool,
     /// DNS names to poll (`dns:` and `dns-srv:` in `--discovery`).
     pub(crate) dns: Vec<DnsQuery>,
-    /// Pause between two lookups of each DNS name (±20%).
+    /// Multicast discovery's group and TTL (`multicast` in `--discovery`).
+    pub(crate) multicast: Option<MulticastDiscovery>,
+    /// Pause between two lookups of each DNS name, and two multicast beacons (±20%).
     pub(crate) discovery_interval: Duration,
     /// Base directory of `local` discovery (set even when it is off).
     pub(crate) local_dir: PathBuf,
@@ -120,6 +123,7 @@ impl fmt::Debug for NodeSettings {
             .field("local_discovery", &self.local_discovery)
             .field("static_discovery", &self.static_discovery)
             .field("dns", &self.dns)
+            .field("multicast", &self.multicast)
             .field("discovery_interval", &self.discovery_interval)
             .field("local_dir", &self.local_dir)
             .field("roles", &self.roles)
@@ -185,6 +189,15 @@ impl NodeArgs {
         .map_or(Ok(DEFAULT_DISCOVERY_INTERVAL), |s| {
             value::millis(&s.label, &s.value)
         })?;
+        let multicast_ttl = pick(
+            "--multicast-ttl",
+            self.multicast_ttl,
+            file.multicast_ttl.map(|n| n.to_string()),
+            at,
+        )
+        .map_or(Ok(shoal_node::discovery::DEFAULT_TTL), |s| {
+            value::ttl(&s.label, &s.value)
+        })?;
         let roles = pick("--roles", self.roles, file.roles, at)
             .map_or(Ok(Vec::new()), |s| value::roles(&s.label, &s.value))?;
         let log = pick("--log", self.log, file.log, at)
@@ -222,6 +235,10 @@ impl NodeArgs {
             local_discovery: found.local,
             static_discovery: found.fixed,
             dns: found.dns,
+            multicast: found.multicast.map(|group| MulticastDiscovery {
+                group,
+                ttl: multicast_ttl,
+            }),
             discovery_interval,
             local_dir: local_dir.unwrap_or_else(|| ctx.default_local_dir.clone()),
             roles,
@@ -291,7 +308,7 @@ fn discovery(
     let default = value::Discovery {
         local: true,
         fixed: true,
-        dns: Vec::new(),
+        ..value::Discovery::default()
     };
     let found = kinds.map_or(Ok(default), |s| value::discovery(&s.label, &s.value, listen_port))?;
     if !found.fixed && !seeds.is_empty() {

@@ -109,3 +109,20 @@ fn malformed_dns_discovery_is_refused_saying_what_to_write() {
         &["--discovery-interval-ms", "milliseconds above 0"],
     );
 }
+
+#[test]
+fn malformed_multicast_discovery_is_refused_saying_what_to_write() {
+    assert_refused(
+        &node(&["--discovery", "local,multicast:10.0.0.1:7000"]),
+        &["--discovery", "multicast:10.0.0.1:7000", "multicast:GROUP:PORT"],
+    );
+    assert_refused(
+        &node(&["--discovery", "multicast", "--multicast-ttl", "0"]),
+        &["--multicast-ttl", "1 to 255"],
+    );
+    // Beacons go over IPv4 only: an IPv6 link address is refused at start.
+    assert_refused(
+        &node(&["--discovery", "multicast", "--listen", "[::1]:0"]),
+        &["multicast", "IPv4", "--advertise"],
+    );
+}

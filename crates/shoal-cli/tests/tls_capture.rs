@@ -207,7 +207,7 @@ async fn exchange(net: &Net, name: &str, far: SocketAddr, far_name: &str, tls: O
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actor_payloads_cross_the_wire_in_clear_without_tls_and_never_with_it() {
-    if let Some(why) = netns::unavailable()
+    if let Some(why) = netns::unavailable(&[])
         && skip_without_tool(&format!("network namespaces: {why}"))
     {
         return;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use shoal_proto::wire::DEFAULT_MAX_FRAME_LEN;
 use shoal_proto::{Cookie, MembershipConfig, NodeName};
 
-use crate::discovery::DnsQuery;
+use crate::discovery::{DnsQuery, MulticastDiscovery};
 use crate::error::NodeError;
 use crate::tls::TlsConfig;
 
@@ -49,8 +49,10 @@ pub struct NodeConfig {
     /// DNS names to poll for peers (`dns:NAME:PORT`, `dns-srv:NAME`); empty disables DNS
     /// discovery.
     pub dns: Vec<DnsQuery>,
-    /// How often each DNS name is looked up (each pause varies by ±20%); default
-    /// [`DEFAULT_DISCOVERY_INTERVAL`].
+    /// Multicast discovery's group and TTL; `None` (the default) disables it.
+    pub multicast: Option<MulticastDiscovery>,
+    /// How often each DNS name is looked up, and each multicast beacon sent (each pause
+    /// varies by ±20%); default [`DEFAULT_DISCOVERY_INTERVAL`].
     pub discovery_interval: Duration,
     /// Roles advertised to peers.
     pub roles: Vec<String>,
@@ -119,6 +121,7 @@ impl NodeBuilder {
             seeds: Vec::new(),
             local_dir: None,
             dns: Vec::new(),
+            multicast: None,
             discovery_interval: DEFAULT_DISCOVERY_INTERVAL,
             roles: Vec::new(),
             membership: MembershipConfig::lan(),
@@ -234,7 +237,18 @@ impl NodeBuilder {
         })
     }
 
-    /// How often each DNS name is looked up (default 5 s; each pause varies by ±20%).
+    /// Multicast discovery: signed beacons to a group, every [`NodeBuilder::discovery_interval`]
+    /// (see [`crate::discovery`]); `None` (the default) disables it. It only ever adds
+    /// candidates.
+    pub fn multicast_discovery(self, multicast: Option<MulticastDiscovery>) -> Self {
+        self.set(|c| {
+            c.multicast = multicast;
+            Ok(())
+        })
+    }
+
+    /// How often each DNS name is looked up and each multicast beacon sent (default 5 s;
+    /// each pause varies by ±20%).
     pub fn discovery_interval(self, interval: Duration) -> Self {
         self.set(|c| {
             c.discovery_interval = interval.max(Duration::from_millis(1));

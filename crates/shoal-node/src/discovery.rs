@@ -5,15 +5,20 @@
 //! and reads its neighbours' files (files of processes that no longer exist are ignored and
 //! removed; the fingerprint keeps clusters with different cookies apart without revealing the
 //! cookie); `dns:NAME:PORT` and `dns-srv:NAME` ([`DnsQuery`]): a name's A/AAAA or SRV records,
-//! looked up every [`NodeConfig::discovery_interval`] (±20%).
+//! looked up every [`NodeConfig::discovery_interval`] (±20%); `multicast[:GROUP:PORT]`
+//! ([`MulticastDiscovery`]): signed beacons sent to an IPv4 multicast group every interval
+//! (±20%), each beacon of the cluster heard proposing its sender ([`Beacons`]).
 //!
 //! Every round proposes the union of what each strategy last found; the driver dials those
 //! it has no link to. A name that answers with fewer hosts only proposes fewer: discovery has
 //! no way to remove anyone, membership alone decides who is down. [`DiscoveryState`] records
 //! each strategy's last lookup and each candidate's last outcome for `GET /api/discovery`.
 
+mod beacons;
 mod dns;
+mod jitter;
 mod local;
+mod multicast;
 mod state;
 
 use std::net::SocketAddr;
@@ -22,12 +27,16 @@ use std::time::{Duration, Instant};
 
 use shoal_api::views::{CandidateOutcome, DiscoveryView};
 use shoal_proto::Member;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use self::beacons::{Beacons, Heard};
 pub use self::dns::DnsQuery;
 use self::dns::DnsResolver;
+use self::jitter::jittered;
 pub use self::local::{LocalDirectory, LocalEntry};
+use self::multicast::MulticastTask;
+pub use self::multicast::{DEFAULT_GROUP, DEFAULT_TTL, MulticastDiscovery};
 pub use self::state::{DiscoveryState, MAX_CANDIDATES};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
@@ -42,25 +51,42 @@ const ALONE_INTERVAL: Duration = Duration::from_millis(50);
 const JOINED_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The discovery state shared by the discovery task (lookups), the driver (outcomes of
-/// dials) and the `Node` handle (the view).
+/// dials), the `Node` handle (the view) and the metrics (beacon counts).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct SharedDiscovery(Arc<Mutex<DiscoveryState>>);
+pub(crate) struct SharedDiscovery {
+    state: Arc<Mutex<DiscoveryState>>,
+    /// Multicast discovery's state, when it runs.
+    beacons: Option<Arc<Mutex<Beacons>>>,
+}
 
 impl SharedDiscovery {
     /// Records the outcome of a dial through `addr` (see [`DiscoveryState::handle_outcome`]).
     pub(crate) fn handle_outcome(&self, addr: SocketAddr, outcome: CandidateOutcome) {
-        if let Ok(mut state) = self.0.lock() {
+        if let Ok(mut state) = self.state.lock() {
             state.handle_outcome(now_ms(), addr, outcome);
         }
     }
 
     /// What discovery knows now.
     pub(crate) fn view(&self) -> DiscoveryView {
-        self.0.lock().map(|s| s.view()).unwrap_or_default()
+        let mut view = self.state.lock().map(|s| s.view()).unwrap_or_default();
+        view.multicast = self
+            .beacons
+            .as_ref()
+            .and_then(|b| b.lock().ok().map(|b| b.view()));
+        view
+    }
+
+    /// Beacons accepted and ignored so far (0 and 0 without multicast discovery).
+    pub(crate) fn beacon_counts(&self) -> (u64, u64) {
+        self.beacons
+            .as_ref()
+            .and_then(|b| b.lock().ok().map(|b| b.view()))
+            .map_or((0, 0), |v| (v.accepted, v.ignored))
     }
 
     fn handle_lookup(&self, strategy: &str, result: Result<Vec<SocketAddr>, String>) -> Vec<SocketAddr> {
-        match self.0.lock() {
+        match self.state.lock() {
             Ok(mut state) => state.handle_lookup(now_ms(), strategy, result),
             Err(_) => result.unwrap_or_default(),
         }
@@ -84,6 +110,12 @@ pub(crate) struct Discovery {
     seeds: Vec<String>,
     local: Option<LocalDirectory>,
     dns: Vec<DnsStrategy>,
+    /// Multicast discovery's task, until `run` starts it.
+    multicast: Option<MulticastTask>,
+    /// Multicast discovery's label, `multicast:GROUP:PORT` (empty when it is off).
+    multicast_label: String,
+    /// Woken when a beacon announces a new address: the next round starts at once.
+    wake: Arc<Notify>,
     /// An error when there is no DNS strategy, or the resolver could not start (then each
     /// DNS strategy shows the error).
     resolver: Result<DnsResolver, String>,
@@ -119,6 +151,25 @@ impl Discovery {
             labels.push("local".to_string());
         }
         labels.extend(dns.iter().map(|d| d.label.clone()));
+        let wake = Arc::new(Notify::new());
+        let mut state = SharedDiscovery::default();
+        let multicast = match config.multicast {
+            Some(mc) => {
+                let task = MulticastTask::new(
+                    mc,
+                    local,
+                    config.cookie.clone(),
+                    config.discovery_interval,
+                    wake.clone(),
+                )
+                .map_err(|fix| shoal_proto::ConfigError::invalid("discovery", &mc.label(), &fix))?;
+                state.beacons = Some(task.beacons.clone());
+                labels.push(mc.label());
+                Some(task)
+            }
+            None => None,
+        };
+        state.state = Arc::new(Mutex::new(DiscoveryState::new(labels)));
         let resolver = match dns.is_empty() {
             true => Err("no DNS strategy".to_string()),
             false => DnsResolver::from_system(),
@@ -127,10 +178,13 @@ impl Discovery {
             seeds: config.seeds.clone(),
             local: local_dir,
             dns,
+            multicast_label: config.multicast.map(|m| m.label()).unwrap_or_default(),
+            multicast,
+            wake,
             resolver,
             interval: config.discovery_interval,
             own_listen: local.listen,
-            state: SharedDiscovery(Arc::new(Mutex::new(DiscoveryState::new(labels)))),
+            state,
             warnings: Throttle::new(SEED_WARNING_EVERY),
         })
     }
@@ -141,13 +195,37 @@ impl Discovery {
     }
 
     /// Hands `propose` each round's addresses, at once and then every round, until cancelled
-    /// or `propose` returns false (the node's driver is gone). Removes this node's local entry
-    /// on the way out.
+    /// or `propose` returns false (the node's driver is gone), while multicast discovery, if
+    /// on, sends and reads beacons beside it (and stops with it). Removes this node's local
+    /// entry on the way out.
     pub(crate) async fn run(
         mut self,
         propose: impl Fn(Vec<SocketAddr>) -> bool,
         snapshot: watch::Receiver<Snapshot>,
         cancel: CancellationToken,
+    ) {
+        let stop = cancel.child_token();
+        let multicast = self.multicast.take();
+        let beacons = async {
+            if let Some(task) = multicast {
+                task.run(stop.clone()).await;
+            }
+        };
+        let rounds = async {
+            self.rounds(propose, snapshot, &cancel).await;
+            stop.cancel();
+        };
+        tokio::join!(rounds, beacons);
+        if let Some(local) = &self.local {
+            local.unregister();
+        }
+    }
+
+    async fn rounds(
+        &mut self,
+        propose: impl Fn(Vec<SocketAddr>) -> bool,
+        snapshot: watch::Receiver<Snapshot>,
+        cancel: &CancellationToken,
     ) {
         let mut rounds_alone = 0u32;
         loop {
@@ -174,10 +252,8 @@ impl Discovery {
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = tokio::time::sleep(pause) => {}
+                () = self.wake.notified() => {}
             }
-        }
-        if let Some(local) = &self.local {
-            local.unregister();
         }
     }
 
@@ -236,6 +312,13 @@ impl Discovery {
             let found: Vec<SocketAddr> = local.neighbours().into_iter().map(|e| e.listen).collect();
             addrs.extend(self.state.handle_lookup("local", Ok(found)));
         }
+        if let Some(beacons) = &self.state.beacons {
+            let label = self.multicast_label.as_str();
+            let found = beacons
+                .lock()
+                .map_or_else(|_| Ok(Vec::new()), |mut b| b.found(now_ms()));
+            addrs.extend(self.state.handle_lookup(label, found));
+        }
         addrs
     }
 }
@@ -254,26 +337,9 @@ fn pause_after(rounds_alone: u32) -> Duration {
         .min(JOINED_INTERVAL)
 }
 
-/// `interval` varied by -20% to +20% with the random number `r`, so that nodes started
-/// together do not query the DNS server in step.
-fn jittered(interval: Duration, r: u64) -> Duration {
-    let percent = 80 + u32::try_from(r % 41).unwrap_or(0);
-    // Capped at a day, so no interval a library caller sets can overflow.
-    interval.min(Duration::from_secs(86_400)) * percent / 100
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dns_polls_vary_by_twenty_percent() {
-        let five = Duration::from_secs(5);
-        assert_eq!(jittered(five, 0), Duration::from_secs(4));
-        assert_eq!(jittered(five, 40), Duration::from_secs(6));
-        assert_eq!(jittered(five, 20), five);
-        assert!((0..1000).all(|r| (4000..=6000).contains(&jittered(five, r * 7919).as_millis())));
-    }
 
     #[test]
     fn a_node_alone_backs_off_from_50_ms_to_2_s() {

@@ -195,6 +195,7 @@ impl Node {
             actors: actors.clone(),
             supervisor: supervisor.clone(),
             started,
+            discovery: discovery_state.clone(),
         });
         let inner = Inner {
             actors,

@@ -8,6 +8,8 @@
 //! - [`member`]: [`Member`], the record membership gossips (identity, addresses, roles, version).
 //! - [`cookie`]: [`Cookie`], the cluster's shared secret and its HMAC-SHA256 tags.
 //! - [`datagram`]: gossip datagrams, tagged with the cookie.
+//! - [`beacon`]: [`Beacon`], a multicast discovery beacon (name, link address), signed with
+//!   the cookie.
 //! - [`wire`]: [`LinkMessage`], the frames on a node-to-node link, and their encoding.
 //! - [`actor_wire`]: [`Pid`], [`ActorFrame`] and the single-pass encoding of sends and calls.
 //! - [`error`]: [`ConfigError`], a setting out of range or malformed.
@@ -31,6 +33,7 @@
 //! - [`fuzzing`]: fixed inputs for the fuzz targets and property tests of the decoders.
 
 pub mod actor_wire;
+pub mod beacon;
 pub mod child_manager;
 pub mod children;
 pub mod cookie;
@@ -53,6 +56,7 @@ pub use actor_wire::{
     ActorFrame, ExitReason, HotFrame, Never, Pid, Refusal, RemoteMessage, SpawnRefusal, append_call,
     append_send, decode_hot, encode_call, encode_send, tag_of,
 };
+pub use beacon::{Beacon, BeaconError};
 pub use cookie::Cookie;
 pub use error::ConfigError;
 pub use handshake::{Handshake, HandshakeError, Role, Step};

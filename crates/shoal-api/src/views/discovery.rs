@@ -1,6 +1,6 @@
 //! `GET /api/discovery`: why a node did (not) join, per strategy and per candidate address.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,43 @@ pub struct DiscoveryView {
     pub strategies: Vec<StrategyView>,
     /// Candidate addresses, sorted by address.
     pub candidates: Vec<CandidateView>,
+    /// The beacons of multicast discovery, when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multicast: Option<MulticastView>,
+}
+
+/// Multicast discovery's beacons: what this node sent, and what it heard and accepted or
+/// ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MulticastView {
+    /// The group and port beacons go to, e.g. `239.255.77.77:7710`.
+    pub group: SocketAddr,
+    /// The interface (its IPv4 address: the node's advertised IP) beacons leave from and the
+    /// group is joined on.
+    pub interface: Ipv4Addr,
+    /// The beacons' IP time to live (1: this link only).
+    pub ttl: u32,
+    /// Beacons this node sent.
+    pub sent: u64,
+    /// Beacons of other nodes that verified under this node's cookie.
+    pub accepted: u64,
+    /// Datagrams to the group that were not a beacon of this cluster: another cookie,
+    /// garbage, too long or too short. This node's own beacons are not counted.
+    pub ignored: u64,
+    /// The last ignored datagram, if any.
+    pub last_ignored: Option<IgnoredBeaconView>,
+}
+
+/// One ignored datagram.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoredBeaconView {
+    /// Who sent it (the source address of the datagram; not authenticated).
+    pub from: SocketAddr,
+    /// Why it was ignored: `bad_tag` (another cookie), `too_short`, `too_long`,
+    /// `not_a_beacon`, `version`, `malformed`.
+    pub reason: String,
+    /// When, in ms since the Unix epoch.
+    pub at_ms: u64,
 }
 
 /// One strategy's last lookup.

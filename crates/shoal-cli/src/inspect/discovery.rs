@@ -1,6 +1,7 @@
 //! `shoal discovery`: why a node did (not) join. Every node is asked (`GET /api/discovery`);
 //! two tables follow: each strategy's last lookup, and each candidate address's last outcome
-//! (`joined`, `refused: wrong cookie`, ...). To ask a node that has not joined, point
+//! (`joined`, `refused: wrong cookie`, ...); with multicast discovery, a third: the beacons
+//! each node sent, accepted and ignored, and the last one it ignored. To ask a node that has not joined, point
 //! `--connect` at its own HTTP address.
 
 use serde_json::{Value, json};
@@ -60,5 +61,32 @@ pub(crate) fn discovery(args: InspectArgs) -> anyhow::Result<()> {
         }
     }
     candidates.print();
+    beacons(&views, ago);
     finish(&answers)
+}
+
+/// The beacons table, when a node runs multicast discovery.
+fn beacons(views: &[(&str, &DiscoveryView)], ago: impl Fn(u64) -> String) {
+    let mut table = Table::new(["NODE", "GROUP", "SENT", "ACCEPTED", "IGNORED", "LAST IGNORED"]);
+    let mut any = false;
+    for (node, v) in views {
+        let Some(m) = &v.multicast else { continue };
+        any = true;
+        let last = m.last_ignored.as_ref().map_or_else(
+            || "-".to_owned(),
+            |l| format!("{} from {}, {}", l.reason, l.from, ago(l.at_ms)),
+        );
+        table.row([
+            (*node).to_owned(),
+            m.group.to_string(),
+            m.sent.to_string(),
+            m.accepted.to_string(),
+            m.ignored.to_string(),
+            last,
+        ]);
+    }
+    if any {
+        outln!();
+        table.print();
+    }
 }

@@ -77,14 +77,19 @@ pub(crate) struct NodeArgs {
     /// How to find peers, comma-separated: `static` (the --seeds), `local` (other nodes of
     /// this user on this host with the same cookie), `dns:NAME[:PORT]` (NAME's A/AAAA
     /// records, all on PORT, by default --listen's port), `dns-srv:NAME` (NAME's SRV records:
-    /// host and port per node), or `none` alone [default: local,static]
+    /// host and port per node), `multicast[:GROUP:PORT]` (signed beacons to an IPv4 multicast
+    /// group, by default 239.255.77.77:7710), or `none` alone [default: local,static]
     #[arg(long, env = env::DISCOVERY, value_name = "KIND,...", value_delimiter = ',')]
     pub(crate) discovery: Option<Vec<String>>,
 
-    /// Pause between two lookups of each DNS name, in milliseconds, varied by ±20%
-    /// [default: 5000]
+    /// Pause between two lookups of each DNS name, and two multicast beacons, in
+    /// milliseconds, varied by ±20% [default: 5000]
     #[arg(long, env = env::DISCOVERY_INTERVAL_MS, value_name = "MS")]
     pub(crate) discovery_interval_ms: Option<String>,
+
+    /// IP time to live of multicast discovery's beacons, 1 to 255 [default: 1, the local link]
+    #[arg(long, env = env::MULTICAST_TTL, value_name = "HOPS")]
+    pub(crate) multicast_ttl: Option<String>,
 
     /// Directory used by `local` discovery [default: $XDG_RUNTIME_DIR/shoal, else
     /// $TMPDIR/shoal-<uid>]
@@ -177,6 +182,7 @@ impl fmt::Debug for NodeArgs {
             .field("seeds", &self.seeds)
             .field("discovery", &self.discovery)
             .field("discovery_interval_ms", &self.discovery_interval_ms)
+            .field("multicast_ttl", &self.multicast_ttl)
             .field("local_dir", &self.local_dir)
             .field("roles", &self.roles)
             .field("config", &self.config)

@@ -9,6 +9,7 @@
 //! seeds = ["db1.lan:7000", "10.0.0.2:7000"]
 //! discovery = ["static", "dns:shoal.internal:7000"]
 //! discovery_interval_ms = 5000
+//! multicast_ttl = 1                # with "multicast" in discovery
 //! roles = ["web"]
 //! log = "info,shoal_node=debug"
 //! heartbeat_ms = 100
@@ -52,6 +53,8 @@ pub(crate) struct FileSettings {
     pub(crate) discovery: Option<Vec<String>>,
     /// See `--discovery-interval-ms`, in milliseconds.
     pub(crate) discovery_interval_ms: Option<u64>,
+    /// See `--multicast-ttl`.
+    pub(crate) multicast_ttl: Option<u64>,
     /// See `--local-dir`; relative to the directory of `shoal.toml`.
     pub(crate) local_dir: Option<PathBuf>,
     /// See `--roles`.

@@ -51,6 +51,9 @@ impl NodeSettings {
             discovery.push("local".into());
         }
         discovery.extend(self.dns.iter().map(ToString::to_string));
+        if let Some(mc) = &self.multicast {
+            discovery.push(format!("{} (ttl {})", mc.label(), mc.ttl));
+        }
         let m = &self.membership;
         let lines = [
             (

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use shoal_node::discovery::DnsQuery;
+use shoal_node::discovery::{DnsQuery, MulticastDiscovery};
 use shoal_proto::NodeName;
 
 /// A setting's value and where it came from, for error messages.
@@ -86,7 +86,7 @@ pub(crate) fn seeds(label: &str, values: &[String]) -> anyhow::Result<Vec<String
 
 /// Which discovery kinds are on: `(local, static)`.
 pub(crate) fn discovery(label: &str, values: &[String], listen_port: u16) -> anyhow::Result<Discovery> {
-    let fix = "use a comma list of static, local, dns:NAME[:PORT] and dns-srv:NAME, or none alone";
+    let fix = "use a comma list of static, local, dns:NAME[:PORT], dns-srv:NAME and multicast[:GROUP:PORT], or none alone";
     let mut found = Discovery::default();
     let mut none = false;
     for kind in values.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -94,6 +94,11 @@ pub(crate) fn discovery(label: &str, values: &[String], listen_port: u16) -> any
             "local" => found.local = true,
             "static" => found.fixed = true,
             "none" => none = true,
+            other if other.starts_with("multicast") => match MulticastDiscovery::parse(other) {
+                Ok(Some(group)) => found.multicast = Some(group),
+                Ok(None) => bail!("invalid {label} {other:?}: {fix}"),
+                Err(why) => bail!("invalid {label} {other:?}: {why}"),
+            },
             other => match DnsQuery::parse(other, listen_port) {
                 Ok(Some(query)) => found.dns.push(query),
                 Ok(None) => bail!("invalid {label} {other:?}: {fix}"),
@@ -101,7 +106,7 @@ pub(crate) fn discovery(label: &str, values: &[String], listen_port: u16) -> any
             },
         }
     }
-    if none == (found.local || found.fixed || !found.dns.is_empty()) {
+    if none == (found.local || found.fixed || !found.dns.is_empty() || found.multicast.is_some()) {
         bail!("invalid {label} {:?}: {fix}", values.join(","));
     }
     Ok(found)
@@ -116,6 +121,13 @@ pub(crate) struct Discovery {
     pub(crate) fixed: bool,
     /// `dns:` and `dns-srv:` names, in the order given.
     pub(crate) dns: Vec<DnsQuery>,
+    /// `multicast[:GROUP:PORT]`: the group.
+    pub(crate) multicast: Option<std::net::SocketAddrV4>,
+}
+
+/// A multicast TTL, 1 to 255.
+pub(crate) fn ttl(label: &str, value: &str) -> anyhow::Result<u32> {
+    MulticastDiscovery::parse_ttl(value).map_err(|fix| anyhow!("invalid {label} {value:?}: {fix}"))
 }
 
 /// Roles: the same characters as node names; empty entries and repeats are dropped.
@@ -203,13 +215,28 @@ mod tests {
         );
         assert!(kinds(&["none", "local"]).is_err());
         assert!(kinds(&["none", "dns:a:1"]).is_err());
+        assert!(kinds(&["none", "multicast"]).is_err());
+        let group =
+            |values: &[&str]| discovery("d", &list(values), 0).map(|d| d.multicast.map(|g| g.to_string()));
+        assert_eq!(
+            group(&["local", "multicast"]).unwrap().as_deref(),
+            Some("239.255.77.77:7710")
+        );
+        assert_eq!(
+            group(&["multicast:239.0.0.9:99"]).unwrap().as_deref(),
+            Some("239.0.0.9:99")
+        );
+        let err = group(&["multicast:1.2.3.4:5"]).unwrap_err().to_string();
+        assert!(err.starts_with("invalid d \"multicast:1.2.3.4:5\": "), "{err}");
+        assert!(ttl("--multicast-ttl", "0").is_err());
+        assert_eq!(ttl("--multicast-ttl", "2").unwrap(), 2);
         assert!(kinds(&[""]).is_err());
         let err = discovery("--discovery", &list(&["mdns"]), 0)
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
-            "invalid --discovery \"mdns\": use a comma list of static, local, dns:NAME[:PORT] and dns-srv:NAME, or none alone"
+            "invalid --discovery \"mdns\": use a comma list of static, local, dns:NAME[:PORT], dns-srv:NAME and multicast[:GROUP:PORT], or none alone"
         );
         let err = discovery("--discovery", &list(&["dns:a.svc"]), 0)
             .unwrap_err()

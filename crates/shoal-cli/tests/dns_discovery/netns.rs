@@ -1,7 +1,8 @@
-//! A throwaway network for the DNS discovery test: a bridge in a namespace of its own (the
-//! hub), the root namespace plugged into it at the `.1` address (so the test reaches every
-//! node's HTTP API), and network namespaces plugged into it, each with its own IP and its own
-//! `/etc/netns/NS/resolv.conf` (which `ip netns exec` puts in place of `/etc/resolv.conf`).
+//! A throwaway network for the DNS and multicast discovery tests (and the TLS capture): a
+//! bridge in a namespace of its own (the hub; IGMP snooping off, so multicast floods to every
+//! port), the root namespace plugged into it at the `.1` address (so the test reaches every
+//! node's HTTP API), and network namespaces plugged into it, each with its own IP, a route
+//! for multicast (224.0.0.0/4) through its veth, and its own `/etc/netns/NS/resolv.conf` (which `ip netns exec` puts in place of `/etc/resolv.conf`).
 //! The bridge is not in the root namespace because there, with `br_netfilter` loaded (Docker
 //! loads it, and sets the FORWARD policy to DROP), bridged packets would go through the host's
 //! iptables and be dropped. Names carry the test's pid. Dropping the [`Net`] kills the
@@ -27,21 +28,24 @@ pub(crate) struct Net {
     children: Vec<Child>,
 }
 
-/// Why namespaces cannot be made here, or `None` when they can.
-pub(crate) fn unavailable() -> Option<String> {
+/// Why namespaces cannot be made here, or `None` when they can; `tools` are the commands the
+/// test needs besides `ip`.
+pub(crate) fn unavailable(tools: &[&str]) -> Option<String> {
     let uid = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Some("not root: network namespaces need root".into());
     }
-    for tool in ["ip", "dnsmasq"] {
+    for tool in std::iter::once(&"ip").chain(tools) {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
         if !found {
+            let packages = format!("iproute2 {}", tools.join(" "));
             return Some(format!(
-                "{tool} is not installed (apt-get install iproute2 dnsmasq)"
+                "{tool} is not installed (apt-get install {})",
+                packages.trim_end()
             ));
         }
     }
@@ -92,7 +96,18 @@ impl Net {
             children: Vec::new(),
         };
         must(&["ip", "netns", "add", &net.hub]);
-        must(&["ip", "-n", &net.hub, "link", "add", "br0", "type", "bridge"]);
+        must(&[
+            "ip",
+            "-n",
+            &net.hub,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         must(&["ip", "-n", &net.hub, "link", "set", "br0", "up"]);
         must(&[
             "ip", "link", "add", &net.host, "type", "veth", "peer", "name", "host", "netns", &net.hub,
@@ -136,6 +151,7 @@ impl Net {
         must(&["ip", "-n", &ns, "addr", "add", &addr, "dev", &inner]);
         must(&["ip", "-n", &ns, "link", "set", &inner, "up"]);
         must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        must(&["ip", "-n", &ns, "route", "add", "224.0.0.0/4", "dev", &inner]);
         let dir = resolv_dir(&ns);
         std::fs::create_dir_all(&dir).expect("create /etc/netns/NS");
         std::fs::write(dir.join("resolv.conf"), format!("nameserver {nameserver}\n"))

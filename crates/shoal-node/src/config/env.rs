@@ -7,7 +7,7 @@ use shoal_api::env;
 use shoal_proto::ConfigError;
 
 use super::NodeBuilder;
-use crate::discovery::{DnsQuery, LocalDirectory};
+use crate::discovery::{DnsQuery, LocalDirectory, MulticastDiscovery};
 use crate::tls::{TlsConfig, TlsFiles};
 
 /// Reads one variable through `lookup` (the process environment in production).
@@ -29,8 +29,9 @@ impl NodeBuilder {
     /// | `SHOAL_ADVERTISE` | the link address peers dial, if not the bound one | the bound address |
     /// | `SHOAL_HTTP` | HTTP address to advertise | none |
     /// | `SHOAL_SEEDS` | comma-separated `host:port` | none |
-    /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `dns:NAME[:PORT]` (port: `SHOAL_ADVERTISE`'s unless 0, else `SHOAL_LISTEN`'s), `dns-srv:NAME`, or `none` | `local,static` |
-    /// | `SHOAL_DISCOVERY_INTERVAL_MS` | ms between two lookups of a DNS name (±20%) | `5000` |
+    /// | `SHOAL_DISCOVERY` | comma list of `static`, `local`, `dns:NAME[:PORT]` (port: `SHOAL_ADVERTISE`'s unless 0, else `SHOAL_LISTEN`'s), `dns-srv:NAME`, `multicast[:GROUP:PORT]`, or `none` | `local,static` |
+    /// | `SHOAL_DISCOVERY_INTERVAL_MS` | ms between two lookups of a DNS name, or two multicast beacons (±20%) | `5000` |
+    /// | `SHOAL_MULTICAST_TTL` | multicast beacons' TTL, 1 to 255 | `1` |
     /// | `SHOAL_LOCAL_DIR` | same-host discovery directory | [`LocalDirectory::default_base`] |
     /// | `SHOAL_ROLES` | comma-separated roles | none |
     /// | `SHOAL_LEAVE_ON_STDIN_EOF` | `true` or `false`: [`NodeBuilder::leave_on_stdin_eof`] | `false` |
@@ -73,18 +74,38 @@ impl NodeBuilder {
         }
         let discovery = list(lookup(env::DISCOVERY)).unwrap_or_else(|| vec!["local".into(), "static".into()]);
         let mut dns = Vec::new();
+        let mut multicast = None;
         for kind in &discovery {
+            match MulticastDiscovery::parse(kind) {
+                Ok(Some(group)) => {
+                    multicast = Some(MulticastDiscovery {
+                        group,
+                        ..MulticastDiscovery::default()
+                    });
+                    continue;
+                }
+                Ok(None) => {}
+                Err(fix) => return builder.fail(ConfigError::invalid(env::DISCOVERY, kind, &fix)),
+            }
             match DnsQuery::parse(kind, dns_port) {
                 Ok(Some(query)) => dns.push(query),
                 Ok(None) if matches!(kind.as_str(), "static" | "local" | "none") => {}
                 Ok(None) => {
-                    let fix = "use static, local, dns:NAME[:PORT], dns-srv:NAME or none";
+                    let fix =
+                        "use static, local, dns:NAME[:PORT], dns-srv:NAME, multicast[:GROUP:PORT] or none";
                     return builder.fail(ConfigError::invalid(env::DISCOVERY, kind, fix));
                 }
                 Err(fix) => return builder.fail(ConfigError::invalid(env::DISCOVERY, kind, &fix)),
             }
         }
         builder = builder.dns_discovery(dns);
+        if let (Some(mc), Some(text)) = (&mut multicast, lookup(env::MULTICAST_TTL)) {
+            match MulticastDiscovery::parse_ttl(&text) {
+                Ok(ttl) => mc.ttl = ttl,
+                Err(fix) => return builder.fail(ConfigError::invalid(env::MULTICAST_TTL, &text, &fix)),
+            }
+        }
+        builder = builder.multicast_discovery(multicast);
         if let Some(text) = lookup(env::DISCOVERY_INTERVAL_MS) {
             builder = match text.trim().parse::<u64>() {
                 Ok(ms) if ms > 0 => builder.discovery_interval(std::time::Duration::from_millis(ms)),
@@ -261,6 +282,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("dns-srv:NAME"), "{err}");
+    }
+
+    #[test]
+    fn multicast_takes_the_default_group_or_the_one_given_and_its_ttl() {
+        let config = |vars: &[(&str, &str)]| {
+            let mut all = vec![("SHOAL_COOKIE", "k")];
+            all.extend_from_slice(vars);
+            builder(&all).build().map(|c| c.multicast)
+        };
+        assert_eq!(config(&[]).unwrap(), None);
+        let default = config(&[("SHOAL_DISCOVERY", "local,multicast")]).unwrap();
+        assert_eq!(default, Some(MulticastDiscovery::default()));
+        let given = config(&[
+            ("SHOAL_DISCOVERY", "multicast:239.1.2.3:9000"),
+            ("SHOAL_MULTICAST_TTL", "3"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (given.group.to_string().as_str(), given.ttl),
+            ("239.1.2.3:9000", 3)
+        );
+        let err = config(&[("SHOAL_DISCOVERY", "multicast"), ("SHOAL_MULTICAST_TTL", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SHOAL_MULTICAST_TTL") && err.contains("1 to 255"),
+            "{err}"
+        );
+        let err = config(&[("SHOAL_DISCOVERY", "multicast:10.0.0.1:9")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("multicast:GROUP:PORT"), "{err}");
     }
 
     #[test]

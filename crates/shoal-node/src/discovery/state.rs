@@ -117,6 +117,7 @@ impl DiscoveryState {
         DiscoveryView {
             strategies: self.strategies.clone(),
             candidates: self.candidates.values().map(|c| c.view.clone()).collect(),
+            multicast: None,
         }
     }
 

@@ -28,6 +28,7 @@ pub(crate) struct Sources {
     pub(crate) actors: Actors,
     pub(crate) supervisor: DistributedSupervisor,
     pub(crate) started: Instant,
+    pub(crate) discovery: crate::discovery::SharedDiscovery,
 }
 
 /// The node's one [`Collector`].
@@ -173,6 +174,16 @@ impl NodeCollector {
             "shoal_gossip_send_failures",
             "Gossip datagrams the socket did not take (buffer full, unreachable).",
             load(&g.send_failed),
+        )?;
+        let (accepted, ignored) = self.sources.discovery.beacon_counts();
+        counters(
+            enc,
+            "shoal_discovery_beacons",
+            "Multicast discovery datagrams from others: beacons of this cluster, and the rest.",
+            [
+                ([("result", "accepted")], accepted),
+                ([("result", "ignored")], ignored),
+            ],
         )
     }
 
