@@ -317,7 +317,7 @@ fn a_link_down_fails_over_to_the_majority_and_the_heal_leaves_one_instance_of_ea
 }
 
 #[test]
-fn a_cluster_forms_from_a_dns_name_and_stop_removes_dnsmasq() {
+fn a_cluster_forms_from_a_dns_name_or_from_multicast_beacons_and_stop_removes_it_all() {
     if let Some(why) = unavailable("dns")
         && shoal_api::env::skip_without_tool(&format!("netns_cluster: {why}"))
     {
@@ -325,23 +325,6 @@ fn a_cluster_forms_from_a_dns_name_and_stop_removes_dnsmasq() {
     }
     let started = Instant::now();
     let cluster = Cluster::new("dns");
-    // Refused before anything is made (the other test makes namespaces meanwhile, so look
-    // for this state directory's: a marker naming it, or its record).
-    let refused = cluster.shoal(&["start", "--netns", "--discovery", "multicast"]);
-    assert!(!refused.status.success());
-    let text = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        text.contains("not available yet") && text.contains("nothing was changed"),
-        "{text}"
-    );
-    let dir = cluster.0.display().to_string();
-    let marked = std::fs::read_dir("/run/shoal-netns")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|m| std::fs::read_to_string(m.path()).is_ok_and(|t| t.contains(&dir)));
-    assert!(!marked && !cluster.0.join("cluster.json").exists());
-
     cluster.ok(&[
         "start",
         "--netns",
@@ -385,6 +368,23 @@ fn a_cluster_forms_from_a_dns_name_and_stop_removes_dnsmasq() {
             .all(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_err()),
         "dnsmasq survived stop"
     );
+
+    // The same from multicast beacons alone (no DNS server, no seeds).
+    cluster.ok(&["start", "--netns", "--discovery", "multicast", "--size", "3"]);
+    let id = cluster.id();
+    let mut accepted = 0;
+    for addr in &cluster.http() {
+        assert_eq!(alive(*addr).as_ref(), Some(&three), "{addr}'s view");
+        let view = get(*addr, "/api/discovery").expect("/api/discovery");
+        let strategy = view["strategies"][0]["strategy"].as_str().unwrap_or_default();
+        assert!(strategy.starts_with("multicast"), "{view}");
+        // The last node to start may have heard nobody's beacon yet: the others heard its.
+        accepted += view["multicast"]["accepted"].as_u64().unwrap_or(0);
+    }
+    assert!(accepted >= 2, "{accepted} beacons accepted in all");
+    eprintln!("3 nodes formed from multicast: {:?}", started.elapsed());
+    cluster.ok(&["stop"]);
+    assert_gone(&id);
 }
 
 #[test]

@@ -57,8 +57,8 @@ pub(crate) struct NetnsArgs {
     /// seed), `dns` (a dnsmasq serving one A record per node), `multicast`.
     #[arg(long, value_enum, requires = "netns")]
     pub(crate) discovery: Option<NetDiscovery>,
-    /// With `--netns --discovery dns`: the nodes' pause between two lookups of the name, in
-    /// ms (the node's default, 5000, if not given).
+    /// With `--netns --discovery dns` or `multicast`: the nodes' pause between two lookups of
+    /// the name, or two beacons, in ms (the node's default, 5000, if not given).
     #[arg(long, requires = "netns")]
     pub(crate) discovery_interval_ms: Option<u64>,
 }
@@ -72,7 +72,7 @@ pub(crate) enum NetDiscovery {
     Seeds,
     /// `dns:nodes.shoal.internal:PORT`, served by a dnsmasq in its own namespace.
     Dns,
-    /// Multicast discovery on the bridge.
+    /// Multicast discovery on the bridge (beacons to the default group).
     Multicast,
 }
 
@@ -205,6 +205,18 @@ impl Netns {
         let hub = self.hub();
         ip(&["netns", "add", &hub])?;
         ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"])?;
+        // Snooping off: beacons reach every port whether or not IGMP joins were seen.
+        ip(&[
+            "-n",
+            &hub,
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ])?;
         ip(&["-n", &hub, "link", "set", "br0", "up"])?;
         let host = self.host_link();
         ip(&[
@@ -259,6 +271,10 @@ impl Netns {
         ])?;
         ip(&["-n", ns, "link", "set", "eth0", "up"])?;
         ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        if self.discovery == NetDiscovery::Multicast {
+            // No default route in a namespace: multicast needs its own.
+            ip(&["-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0"])?;
+        }
         if self.discovery == NetDiscovery::Dns {
             let etc = sweep::resolv_dir(ns);
             std::fs::create_dir_all(&etc)
@@ -342,9 +358,7 @@ impl Netns {
                 let port = self.base_port.unwrap_or(LINK_PORT);
                 Ok((format!("dns:{DNS_NAME}:{port}"), String::new()))
             }
-            NetDiscovery::Multicast => bail!(
-                "--discovery multicast is not available yet in this build; use --discovery seeds or dns"
-            ),
+            NetDiscovery::Multicast => Ok(("multicast".into(), String::new())),
         }
     }
 

@@ -266,11 +266,6 @@ fn preflight(dir: &Path, args: &StartArgs) -> anyhow::Result<PathBuf> {
         if let Some(why) = netns::unavailable(discovery) {
             bail!("{why}; nothing was changed");
         }
-        if discovery == netns::NetDiscovery::Multicast {
-            bail!(
-                "--discovery multicast is not available yet in this build; use --discovery seeds or dns; nothing was changed"
-            );
-        }
         netns::sweep();
     }
     let bin = match &args.bin {
