@@ -369,8 +369,16 @@ fn a_cluster_forms_from_a_dns_name_or_from_multicast_beacons_and_stop_removes_it
         "dnsmasq survived stop"
     );
 
-    // The same from multicast beacons alone (no DNS server, no seeds).
-    cluster.ok(&["start", "--netns", "--discovery", "multicast", "--size", "3"]);
+    // The same from multicast beacons alone (no DNS server, no seeds), links over TLS.
+    cluster.ok(&[
+        "start",
+        "--netns",
+        "--discovery",
+        "multicast",
+        "--tls",
+        "--size",
+        "3",
+    ]);
     let id = cluster.id();
     let mut accepted = 0;
     for addr in &cluster.http() {
@@ -382,7 +390,12 @@ fn a_cluster_forms_from_a_dns_name_or_from_multicast_beacons_and_stop_removes_it
         accepted += view["multicast"]["accepted"].as_u64().unwrap_or(0);
     }
     assert!(accepted >= 2, "{accepted} beacons accepted in all");
-    eprintln!("3 nodes formed from multicast: {:?}", started.elapsed());
+    let log = std::fs::read_to_string(cluster.0.join("logs").join("n1.log")).unwrap_or_default();
+    assert!(
+        log.contains("links: mutual TLS required"),
+        "n1 runs without TLS:\n{log}"
+    );
+    eprintln!("3 nodes formed from multicast, over TLS: {:?}", started.elapsed());
     cluster.ok(&["stop"]);
     assert_gone(&id);
 }

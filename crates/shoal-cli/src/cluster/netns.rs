@@ -14,11 +14,11 @@
 //! them.
 //! `<id>` is 6 random hex digits, also the name of a marker `/run/shoal-netns/<id>.json`
 //! (written before anything is made, removed after everything is gone) that names the state
-//! directory and the launching process: [`sweep`] removes the namespaces and links of an id
+//! directory and the launching process: [`mod@sweep`] removes the namespaces and links of an id
 //! whose marker is missing, or whose launcher is gone and whose state directory no longer
 //! records it (a `start` killed half way, then its state directory removed).
 //!
-//! A partition takes the bridge side of veths down: see [`partition`].
+//! A partition takes the bridge side of veths down: see [`mod@partition`].
 
 mod partition;
 pub(crate) mod sweep;
