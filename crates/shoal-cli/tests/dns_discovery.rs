@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use shoal_api::client;
 use shoal_api::views::{CandidateOutcome, DiscoveryView, MemberView};
 
-use netns::Net;
+use netns::{Net, NodeSpec};
 
 const NAME: &str = "shoal.test";
 const SRV: &str = "_shoal._tcp.srv.test";
@@ -81,36 +81,24 @@ fn start_node(
     discovery: &str,
     cookie: &str,
 ) {
-    let listen = SocketAddr::from((net.ip(host), ports.0)).to_string();
-    let http = SocketAddr::from((net.ip(host), ports.1)).to_string();
-    net.spawn(
+    let extra = ["--discovery", discovery, "--discovery-interval-ms", "300"];
+    net.shoal_node(
         ns,
-        &[
-            env!("CARGO_BIN_EXE_shoal"),
-            "node",
-            "--name",
+        &NodeSpec {
             name,
-            "--cookie",
+            host,
+            ports,
             cookie,
-            "--listen",
-            &listen,
-            "--http",
-            &http,
-            "--discovery",
-            discovery,
-            "--discovery-interval-ms",
-            "300",
-            "--leave-on-stdin-eof",
-            "--log",
-            "warn",
-        ],
+            extra: &extra,
+        },
     );
 }
 
 #[test]
 fn a_cluster_forms_grows_and_keeps_members_from_dns_records() {
-    if let Some(why) = netns::unavailable(&["dnsmasq"]) {
-        eprintln!("SKIPPED dns_discovery: cannot make network namespaces here: {why}");
+    if let Some(why) = netns::unavailable(&["dnsmasq"])
+        && shoal_api::env::skip_without_tool(&format!("dns_discovery needs network namespaces: {why}"))
+    {
         return;
     }
     let started = Instant::now();

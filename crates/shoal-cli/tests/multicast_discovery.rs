@@ -18,7 +18,7 @@ use shoal_api::client;
 use shoal_api::views::{DiscoveryView, MemberView, MulticastView};
 use shoal_api::wait_until;
 
-use netns::Net;
+use netns::{Net, NodeSpec};
 
 const LINK_PORT: u16 = 7000;
 const HTTP_PORT: u16 = 8080;
@@ -51,30 +51,17 @@ fn metric(net: &Net, host: u8, series: &str) -> Option<f64> {
 }
 
 fn start_node(net: &mut Net, ns: &str, host: u8, cookie: &str) {
-    let listen = SocketAddr::from((net.ip(host), LINK_PORT)).to_string();
-    let http = http(net, host).to_string();
     let name = format!("n{}", host - 10);
-    net.spawn(
+    let extra = ["--discovery", "multicast", "--discovery-interval-ms", "200"];
+    net.shoal_node(
         ns,
-        &[
-            env!("CARGO_BIN_EXE_shoal"),
-            "node",
-            "--name",
-            &name,
-            "--cookie",
+        &NodeSpec {
+            name: &name,
+            host,
+            ports: (LINK_PORT, HTTP_PORT),
             cookie,
-            "--listen",
-            &listen,
-            "--http",
-            &http,
-            "--discovery",
-            "multicast",
-            "--discovery-interval-ms",
-            "200",
-            "--leave-on-stdin-eof",
-            "--log",
-            "error",
-        ],
+            extra: &extra,
+        },
     );
 }
 

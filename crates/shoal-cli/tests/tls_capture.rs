@@ -25,7 +25,7 @@ use shoal_node::actor::{ECHO_FACTORY, EchoCall, EchoMsg, EchoReply};
 use shoal_node::tls::{TlsConfig, TlsFiles};
 use shoal_node::{Node, NodeName};
 
-use netns::Net;
+use netns::{Net, NodeSpec};
 
 const MARKER: &[u8] = b"shoal-capture-marker-7f3a9c";
 const WAIT: Duration = Duration::from_secs(20);
@@ -120,35 +120,32 @@ fn start_far(net: &mut Net, (short, name): (&str, &str), host: u8, tls: Option<&
     let ns = net.namespace(short, host, net.ip(1));
     let listen = SocketAddr::from((net.ip(host), 7000));
     let http = SocketAddr::from((net.ip(host), 8080));
-    let (listen_s, http_s) = (listen.to_string(), http.to_string());
-    let mut args = vec![
-        env!("CARGO_BIN_EXE_shoal").to_string(),
-        "node".into(),
-        "--name".into(),
-        name.into(),
-        "--cookie".into(),
-        "capture".into(),
-        "--listen".into(),
-        listen_s,
-        "--http".into(),
-        http_s,
-        "--discovery".into(),
-        "none".into(),
-        "--leave-on-stdin-eof".into(),
-        "--log".into(),
-        "warn".into(),
-    ];
-    if let Some(files) = tls {
-        for (flag, path) in [
-            ("--tls-cert", &files.cert),
-            ("--tls-key", &files.key),
-            ("--tls-ca", &files.ca),
-        ] {
-            args.extend([flag.to_string(), path.display().to_string()]);
-        }
-        args.extend(["--tls".into(), "required".into()]);
+    let paths: Vec<String> = tls
+        .iter()
+        .flat_map(|f| [&f.cert, &f.key, &f.ca])
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut extra = vec!["--discovery", "none"];
+    if let [cert, key, ca] = paths.as_slice() {
+        extra.extend([
+            "--tls",
+            "required",
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            key,
+            "--tls-ca",
+            ca,
+        ]);
     }
-    net.spawn(&ns, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let spec = NodeSpec {
+        name,
+        host,
+        ports: (listen.port(), http.port()),
+        cookie: "capture",
+        extra: &extra,
+    };
+    net.shoal_node(&ns, &spec);
     let deadline = Instant::now() + WAIT;
     while shoal_api::client::get::<serde_json::Value>(http, "/api/node", Duration::from_secs(1)).is_err() {
         assert!(Instant::now() < deadline, "{name} never answered on {http}");

@@ -176,6 +176,42 @@ impl Net {
     }
 }
 
+/// What [`Net::shoal_node`] starts: node `name` at `.host`, links on `ports.0`, HTTP on
+/// `ports.1`, with `cookie` and `extra` flags (discovery, TLS, ...).
+pub(crate) struct NodeSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) host: u8,
+    pub(crate) ports: (u16, u16),
+    pub(crate) cookie: &'a str,
+    pub(crate) extra: &'a [&'a str],
+}
+
+impl Net {
+    /// Starts `shoal node` in namespace `ns` as `spec` says, leaving when the test process
+    /// goes (`--leave-on-stdin-eof`), logging warnings and errors only.
+    pub(crate) fn shoal_node(&mut self, ns: &str, spec: &NodeSpec<'_>) -> u32 {
+        let listen = std::net::SocketAddr::from((self.ip(spec.host), spec.ports.0)).to_string();
+        let http = std::net::SocketAddr::from((self.ip(spec.host), spec.ports.1)).to_string();
+        let mut args = vec![
+            env!("CARGO_BIN_EXE_shoal"),
+            "node",
+            "--name",
+            spec.name,
+            "--cookie",
+            spec.cookie,
+            "--listen",
+            &listen,
+            "--http",
+            &http,
+            "--leave-on-stdin-eof",
+            "--log",
+            "warn",
+        ];
+        args.extend_from_slice(spec.extra);
+        self.spawn(ns, &args)
+    }
+}
+
 fn resolv_dir(ns: &str) -> PathBuf {
     PathBuf::from("/etc/netns").join(ns)
 }
