@@ -176,7 +176,7 @@ async fn run(
     let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
     let secured = tokio::select! {
         () = ctx.cancel.cancelled() => return Outcome::Failed,
-        secured = tokio::time::timeout_at(deadline, secure(stream, role, dialed, ctx.tls.as_ref())) => secured,
+        secured = tokio::time::timeout_at(deadline, secure(stream, role, ctx.tls.as_ref())) => secured,
     };
     match secured {
         Ok(Ok(Secured::Plain(stream))) => link_up(stream, role, dialed, slot, deadline, ctx).await,

@@ -1,7 +1,6 @@
 //! The byte stream under a link: plain TCP, or TLS over it (see [`crate::tls`]), settled
 //! before the cookie handshake.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -58,13 +57,12 @@ pub(crate) enum Secured {
 pub(crate) async fn secure(
     stream: TcpStream,
     role: Role,
-    dialed: Option<SocketAddr>,
     tls: Option<&TlsConfig>,
 ) -> Result<Secured, HandshakeFailure> {
     match (role, tls) {
         (Role::Dialer, None) => Ok(Secured::Plain(stream)),
         (Role::Dialer, Some(tls)) => {
-            let addr = dialed.unwrap_or_else(|| stream.peer_addr().unwrap_or(([0, 0, 0, 0], 0).into()));
+            let addr = stream.peer_addr().map_err(|e| HandshakeFailure::from_io(&e))?;
             let stream = tls
                 .connector()
                 .connect(server_name(addr), stream)
