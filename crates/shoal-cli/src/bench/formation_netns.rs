@@ -46,8 +46,10 @@ pub(crate) fn run(
     out.insert(key("from_all_spawned_max_ms"), json!(round2(max(&from_all))));
     out.insert("spawn_spread_ms".into(), json!(round2(median(&spread))));
     out.insert("discovery".into(), json!(discovery));
-    // The DNS poll interval; seeds do not poll.
-    let interval = (discovery == NetDiscovery::Dns).then_some(interval_ms.unwrap_or(5000));
+    // The interval of DNS lookups or multicast beacons (the node's default unless given);
+    // seeds do not poll.
+    let default_ms = shoal_node::DEFAULT_DISCOVERY_INTERVAL.as_millis() as u64;
+    let interval = (discovery != NetDiscovery::Seeds).then_some(interval_ms.unwrap_or(default_ms));
     out.insert("discovery_interval_ms".into(), json!(interval));
     out.insert("nodes".into(), json!(size));
     out.insert("trials".into(), json!(trials));
