@@ -355,7 +355,11 @@ fn a_partition_with_a_paused_node_is_applied_by_the_others_and_never_later_by_th
         let applied = cut_from(dir, 2).is_some_and(|peers| !peers.is_empty());
         (refused || applied).then_some(())
     });
-    assert!(handled.is_some(), "n3 never handled the late request");
+    assert!(
+        handled.is_some(),
+        "n3 never handled the late request; its log:\n{}",
+        log_lines(dir, "n3.log").join("\n")
+    );
     assert_eq!(cut_from(dir, 2), Some(Vec::new()), "n3 applied a late partition");
 
     // A heal with n3 paused heals the others and names n3.

@@ -140,6 +140,10 @@ impl Connection {
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(self.limits.header_timeout)
+            // A request read in full is answered even if its client has closed its side:
+            // without this, hyper drops it unhandled when it sees the end of file first (a
+            // caller that gave up on a paused node), so whether it ran would be a race.
+            .half_close(true)
             .max_buf_size(MAX_BUF);
         let conn = builder.serve_connection(io, service);
         let mut conn = std::pin::pin!(conn);
