@@ -69,9 +69,15 @@ fn child_logs(cluster: &TestCluster) -> String {
     out
 }
 
-async fn count(probe: &Node) -> u64 {
-    probe
-        .actors()
+/// The child's count, read through the probe once the probe's registry replica names the
+/// instance on `owner` (it may still name the instance a move stopped).
+async fn count(probe: &Node, owner: &str) -> u64 {
+    let actors = probe.actors();
+    wait_for("the probe's registry names the instance on the owner", || {
+        actors.whereis(ID).filter(|pid| pid.node.name.as_str() == owner)
+    })
+    .await;
+    actors
         .call_named(ID, CounterGet, Duration::from_secs(10))
         .await
         .unwrap()
@@ -94,7 +100,7 @@ async fn of_concurrent_migrates_to_different_nodes_at_most_one_succeeds_and_the_
         let owner = wait_for("the child settles on one node", || settled_owner(&cluster)).await;
         probe.actors().send_named(ID, CounterMsg::Add(5)).unwrap();
         expected += 5;
-        let before = count(&probe).await;
+        let before = count(&probe, &owner).await;
         assert!(before >= expected, "round {round}: count {before} < {expected}");
         let targets: Vec<usize> = (0..3).filter(|i| names[*i] != owner).collect();
         let token = cluster.admin_token().to_owned();
@@ -111,14 +117,15 @@ async fn of_concurrent_migrates_to_different_nodes_at_most_one_succeeds_and_the_
         eprintln!("round {round}: from {owner}: {answers:?}");
         let ok: Vec<usize> = (0..answers.len()).filter(|k| answers[*k].0 == 200).collect();
         for (status, body) in answers.iter().filter(|a| a.0 != 200) {
-            assert_eq!(*status, 409, "round {round}: {body}");
+            assert_eq!(*status, 409, "round {round}: {body}\n{}", child_logs(&cluster));
             assert!(
                 body.contains("superseded by a move to") || body.contains("is moving from"),
-                "{body}"
+                "round {round}: {body}\n{}",
+                child_logs(&cluster)
             );
         }
         let now = wait_for("the child settles after the moves", || settled_owner(&cluster)).await;
-        let count = count(&probe).await;
+        let count = count(&probe, &now).await;
         let said_ok: Vec<&String> = ok.iter().map(|k| &names[targets[*k]]).collect();
         if ok.len() > 1 {
             // Only if one move settled before the other was written: the child ran on the
@@ -135,8 +142,10 @@ async fn of_concurrent_migrates_to_different_nodes_at_most_one_succeeds_and_the_
         );
         if !ok.is_empty() {
             assert_eq!(
-                count, before,
-                "round {round}: the count must move with the child: {answers:?}"
+                count,
+                before,
+                "round {round}: the count must move with the child: {answers:?}\n{}",
+                child_logs(&cluster)
             );
         }
         expected = count;

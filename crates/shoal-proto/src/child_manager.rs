@@ -9,9 +9,9 @@
 //!   placement picks; [`terminate`] removes it for good (a tombstone).
 //! - A node runs exactly the children its replica says it owns, unless it is isolated (or
 //!   draining), then it runs none.
-//! - A child moving here with its state (`handoff_from` set) starts once the state arrived
-//!   or the old owner is no longer live; any other child starts once no other node's
-//!   instance holds its name.
+//! - A child starts only once no other node's instance holds its name (in this node's
+//!   registry replica); one moving here with its state (`handoff_from` set) also waits
+//!   until the state arrived or the old owner is no longer live.
 //! - A child whose owner is not live is taken over by the owner placement picks among the
 //!   live members, computed alike on every node, but only when the side keeps running with
 //!   the view it has now (the verdict is for that very view) and no member joined recently.

@@ -127,7 +127,7 @@ fn the_owner_starts_its_children_and_records_the_start() {
         pid: pid("a", 7),
         factory: "f".into(),
     };
-    a.started(&mut table, "c1", instance, false);
+    a.started(&mut table, "c1", instance, None);
     assert_eq!(table.get("c1").unwrap().starts, 1);
     assert!(
         look(
@@ -155,7 +155,7 @@ fn a_start_without_state_never_reports_the_previous_instances_kept_state() {
         pid: pid("a", 9),
         factory: "f".into(),
     };
-    a.started(&mut table, "c1", instance, false);
+    a.started(&mut table, "c1", instance, None);
     let r = table.get("c1").unwrap();
     assert_eq!(r.last_start, StartKind::FailedOver { from: name("a") });
     assert!(
@@ -316,7 +316,7 @@ fn an_isolated_node_stops_its_children() {
             pid: pid("a", 1),
             factory: "f".into(),
         },
-        false,
+        None,
     );
     let actions = look(&mut a, &mut table, &["a"], &verdict(&["a"], true, false), &host);
     assert_eq!(
@@ -345,7 +345,7 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
             pid: pid("a", 1),
             factory: "f".into(),
         },
-        false,
+        None,
     );
     // migrate to b
     let mut r = table_a.get("c1").unwrap().clone();
@@ -375,6 +375,13 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
     );
     let mut arrived = FakeHost::default();
     arrived.handoffs.insert("c1".into());
+    // The state came, but the registry delta dropping an old instance's name has not.
+    arrived.holders.insert("c1".into(), pid("c", 4));
+    assert!(
+        look(&mut b, &mut table_b, &live, &v, &arrived).is_empty(),
+        "the name is still held elsewhere"
+    );
+    arrived.holders.clear();
     let actions = look(&mut b, &mut table_b, &live, &v, &arrived);
     assert!(matches!(&actions[..], [Action::Start { handoff_from: Some(from), .. }] if *from == name("a")));
     b.started(
@@ -384,7 +391,7 @@ fn a_moved_child_hands_off_and_its_new_owner_waits_for_the_state() {
             pid: pid("b", 1),
             factory: "f".into(),
         },
-        true,
+        Some(name("a")),
     );
     assert_eq!(
         table_b.get("c1").unwrap().last_start,
@@ -438,7 +445,7 @@ fn exits_restart_within_the_intensity_then_give_up() {
                 pid: pid("a", round),
                 factory: "f".into(),
             },
-            false,
+            None,
         );
         // An exit of an instance that is not the current one is ignored.
         a.handle_exit(&mut table, "c1", &pid("a", 99), ExitReason::Error("x".into()), 10);
@@ -471,7 +478,7 @@ fn a_normal_exit_ends_a_transient_child_and_a_conflict_loser_is_not_restarted() 
             pid: pid("a", 1),
             factory: "f".into(),
         },
-        false,
+        None,
     );
     a.started(
         &mut table,
@@ -480,7 +487,7 @@ fn a_normal_exit_ends_a_transient_child_and_a_conflict_loser_is_not_restarted() 
             pid: pid("a", 2),
             factory: "f".into(),
         },
-        false,
+        None,
     );
     a.handle_exit(&mut table, "t", &pid("a", 1), ExitReason::Normal, 5);
     assert!(
@@ -518,7 +525,7 @@ fn drain_moves_every_child_to_another_node_and_starts_nothing_after() {
                 pid: pid("a", i),
                 factory: "f".into(),
             },
-            false,
+            None,
         );
     }
     let ms = members(&live);
@@ -777,7 +784,7 @@ fn a_state_handed_over_by_an_instance_that_had_lost_its_own_is_not_kept() {
         pid: pid("c", n),
         factory: "f".into(),
     };
-    c.started(&mut table, "c1", instance(1), true);
+    c.started(&mut table, "c1", instance(1), Some(name("a")));
     let after = table.get("c1").unwrap().last_start.clone();
     assert_eq!(
         after,
@@ -802,7 +809,7 @@ fn a_state_handed_over_by_an_instance_that_had_lost_its_own_is_not_kept() {
             pid: pid("d", 1),
             factory: "f".into(),
         },
-        true,
+        Some(name("c")),
     );
     assert_eq!(
         d_table.get("c1").unwrap().last_start,

@@ -195,3 +195,83 @@ fn a_lost_node_s_children_are_taken_over_never_rebalanced_with_their_state() {
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+/// Whether node `n` runs child `c` settled: its instance there, its replica saying so.
+fn settled_on(sim: &Sim, n: &str) -> bool {
+    let runs_here = sim
+        .child_instances()
+        .get("c")
+        .is_some_and(|pids| pids.len() == 1 && pids[0].node.name.as_str() == n);
+    runs_here
+        && sim
+            .child_record(n, "c")
+            .is_some_and(|r| r.owner.as_str() == n && r.handoff_from.is_none())
+}
+
+/// The child moves from its owner B to A, and on from A to C the moment it runs on A. C gets
+/// A's state over one link while B's registry delta dropping the old instance's name may
+/// still be on its way over another: C must wait for the name, not start (and consume the
+/// state) only to find the name held.
+fn moved_on_at_once(seed: u64) -> Result<(), String> {
+    let nodes = ["n1", "n2", "n3"];
+    let mut sim = cluster(seed, &nodes, false)?;
+    let e = |e: shoal_sim::SimError| e.to_string();
+    sim.start_child("n1", spec("c"))
+        .map_err(e)?
+        .map_err(|e| e.to_string())?;
+    if !sim
+        .run_until(|s| quiet(s, &nodes, 1), POLL, Duration::from_secs(10))
+        .map_err(e)?
+    {
+        return Err("the child never ran".into());
+    }
+    let owner = sim.child_record("n1", "c").ok_or("no record")?.owner;
+    let before = sim.child_count("c").ok_or("no count")?;
+    let others: Vec<&str> = nodes.iter().copied().filter(|n| *n != owner.as_str()).collect();
+    let (a, c) = (others[0], others[1]);
+    sim.migrate_child(a, "c", a)
+        .map_err(e)?
+        .map_err(|e| e.to_string())?;
+    let step = Duration::from_micros(50);
+    if !sim
+        .run_until(|s| settled_on(s, a), step, Duration::from_secs(10))
+        .map_err(e)?
+    {
+        return Err(format!("never settled on {a}"));
+    }
+    let on = sim
+        .migrate_child(a, "c", c)
+        .map_err(e)?
+        .map_err(|e| e.to_string())?;
+    let on = on.ok_or("it runs on the target already")?;
+    if !sim
+        .run_until(|s| quiet(s, &nodes, 1), POLL, Duration::from_secs(20))
+        .map_err(e)?
+    {
+        return Err(format!("never settled: {:?}", sim.child_record(c, "c")));
+    }
+    let outcome = sim.move_outcome(c, &on);
+    if outcome != Some(MoveOutcome::Done { state_kept: true }) {
+        return Err(format!("the move on to {c} ended {outcome:?}"));
+    }
+    let after = sim.child_count("c").ok_or("no count")?;
+    if after != before + 2 {
+        return Err(format!(
+            "the child's count went from {before} to {after} over two moves: its state was lost"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_child_moved_on_the_moment_it_arrived_keeps_its_state() {
+    let failed: Vec<String> = seeds(40)
+        .into_iter()
+        .filter_map(|seed| {
+            moved_on_at_once(seed)
+                .err()
+                .map(|err| format!("seed {seed}: {err}"))
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}

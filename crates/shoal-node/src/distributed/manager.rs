@@ -203,7 +203,7 @@ impl Manager {
                 self.children.with(|t| core.handoff_undelivered(t, &id));
             }
         }
-        let started: Vec<(String, Instance, bool)> = starts
+        let started: Vec<(String, Instance, Option<NodeName>)> = starts
             .into_iter()
             .filter_map(|(id, spec, from)| self.start(id, &spec, from.is_some()))
             .collect();
@@ -213,8 +213,8 @@ impl Manager {
             let kinds: Vec<(String, Option<StartKind>)> = self.children.with(|t| {
                 started
                     .into_iter()
-                    .map(|(id, instance, state_arrived)| {
-                        core.started(t, &id, instance, state_arrived);
+                    .map(|(id, instance, handed_from)| {
+                        core.started(t, &id, instance, handed_from);
                         let kind = t.get(&id).map(|r| r.last_start.clone());
                         (id, kind)
                     })
@@ -228,16 +228,17 @@ impl Manager {
     }
 
     /// Starts child `id` here (from its handed-over state if `moving` and it came) and
-    /// registers it under its id; returns the instance for the caller to record.
+    /// registers it under its id; returns the instance for the caller to record, with the
+    /// node whose state it started from. The state is used up only by a start that
+    /// registered: one that finds the name taken leaves it for the next try.
     fn start(
         &mut self,
         id: String,
         spec: &shoal_proto::children::ChildSpec,
         moving: bool,
-    ) -> Option<(String, Instance, bool)> {
-        let handed = moving.then(|| self.children.take_handoff(&id)).flatten();
-        let state_arrived = handed.is_some();
-        let state = handed.and_then(|(_, state)| state);
+    ) -> Option<(String, Instance, Option<NodeName>)> {
+        let (handed_from, state) = moving.then(|| self.children.peek_handoff(&id)).flatten().unzip();
+        let state = state.flatten();
         let pid = match self
             .actors
             .spawn_factory_with_state(&spec.factory, &spec.args, state.as_deref())
@@ -264,13 +265,16 @@ impl Manager {
                 return None;
             }
         }
+        if handed_from.is_some() {
+            let _ = self.children.take_handoff(&id);
+        }
         self.watch(&id, &pid);
-        tracing::debug!(child = %id, %pid, state_arrived, "child started here");
+        tracing::debug!(child = %id, %pid, ?handed_from, "child started here");
         let instance = Instance {
             pid,
             factory: spec.factory.clone(),
         };
-        Some((id, instance, state_arrived))
+        Some((id, instance, handed_from))
     }
 
     /// Reports the exit of `pid` (child `id`) to the loop.

@@ -45,6 +45,13 @@ impl Table {
         self.changes.subscribe()
     }
 
+    /// The state handed over for `id`, if it came, left in place: `Some((from, state))`.
+    pub(crate) fn peek_handoff(&self, id: &str) -> Option<(NodeName, Option<Bytes>)> {
+        lock(&self.handoffs)
+            .get(id)
+            .map(|(from, state, _)| (from.clone(), state.clone()))
+    }
+
     /// Takes the state handed over for `id`, if it came: `Some((from, state))`.
     pub(crate) fn take_handoff(&self, id: &str) -> Option<(NodeName, Option<Bytes>)> {
         lock(&self.handoffs)

@@ -4,40 +4,61 @@
 use super::{ChildManager, Instance};
 use crate::actor_wire::{ExitReason, Pid};
 use crate::children::{ChildTable, Restart, StartKind};
+use crate::node_id::NodeName;
 
 impl ChildManager {
-    /// Child `id` runs here now as `instance`; `state_arrived` says whether a handed-over
-    /// state came for it. Records the start in the table.
-    pub fn started(&mut self, table: &mut ChildTable, id: &str, instance: Instance, state_arrived: bool) {
-        if let Some(mut r) = table.get(id).cloned() {
-            let kind = match (r.handoff_from.take(), state_arrived) {
-                (Some(from), true) => r.last_start.handed_over_by(from),
-                (Some(from), false) => StartKind::HandoffLost { from },
-                // Not the first start, no state handed over, and no decision here said why
-                // (a restart or a take-over would have written it): the previous instance ran
-                // in a process that is gone, typically an earlier life of this node's name
-                // whose records this process inherited. Whatever the record said of that
-                // instance ("handed off, state kept"), this one starts from its spec.
-                (None, _)
-                    if r.starts > 0
-                        && (r.last_start.kept_state() || r.last_start.handed_from().is_some()) =>
-                {
-                    StartKind::FailedOver {
-                        from: r.owner.clone(),
-                    }
-                }
-                (None, _) => r.last_start.clone(),
-            };
-            r.starts += 1;
-            if kind.handed_from().is_some() {
-                self.handed_here.insert(id.to_owned(), (kind.clone(), r.starts));
-            } else {
-                self.handed_here.remove(id);
-            }
-            r.last_start = kind;
-            table.write(id, Some(r));
-        }
+    /// Child `id` runs here now as `instance`, started from the state node `handed_from`
+    /// handed over (`None`: from its spec). Records the start in the table.
+    ///
+    /// The table may have changed since the look that decided the start (the driver starts
+    /// after it awaited its handoffs, and frames merge meanwhile). A write that now says the
+    /// child is another node's was made without seeing this start: after a start from a
+    /// handed-over state it is a concurrent move of the same state, and the record of the
+    /// instance that holds the state is put back over it (as [`Self::reclaim`] does); after
+    /// a start from the spec nothing is recorded, and the next look stops the instance.
+    pub fn started(
+        &mut self,
+        table: &mut ChildTable,
+        id: &str,
+        instance: Instance,
+        handed_from: Option<NodeName>,
+    ) {
         self.running.insert(id.to_owned(), instance);
+        let Some(mut r) = table.get(id).cloned() else {
+            return;
+        };
+        if r.owner != self.local && handed_from.is_none() {
+            return;
+        }
+        let kind = match (handed_from, r.handoff_from.take()) {
+            (Some(from), _) => r.last_start.handed_over_by(from),
+            (None, Some(from)) => StartKind::HandoffLost { from },
+            // Not the first start, no state handed over, and no decision here said why
+            // (a restart or a take-over would have written it): the previous instance ran
+            // in a process that is gone, typically an earlier life of this node's name
+            // whose records this process inherited. Whatever the record said of that
+            // instance ("handed off, state kept"), this one starts from its spec.
+            (None, None)
+                if r.starts > 0 && (r.last_start.kept_state() || r.last_start.handed_from().is_some()) =>
+            {
+                StartKind::FailedOver {
+                    from: r.owner.clone(),
+                }
+            }
+            (None, None) => r.last_start.clone(),
+        };
+        if r.owner != self.local {
+            tracing::info!(child = %id, superseded = %r.owner, from = ?kind.handed_from(), "the child started here from its handed-over state; putting back its record over a concurrent move");
+            r.owner = self.local.clone();
+        }
+        r.starts += 1;
+        if kind.handed_from().is_some() {
+            self.handed_here.insert(id.to_owned(), (kind.clone(), r.starts));
+        } else {
+            self.handed_here.remove(id);
+        }
+        r.last_start = kind;
+        table.write(id, Some(r));
     }
 
     /// The state of child `id` could not be sent to its new owner (no link to it): the new

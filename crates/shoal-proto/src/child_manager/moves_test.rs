@@ -73,7 +73,7 @@ fn of_concurrent_moves_the_one_the_state_went_with_happens_and_the_other_is_supe
     tx.write("c", Some(record("c", "x")));
     let mut x = ChildManager::new(name("x"), false);
     look(&mut x, &mut tx, &live, &v, &host);
-    x.started(&mut tx, "c", instance("x"), false);
+    x.started(&mut tx, "c", instance("x"), None);
     let (mut tl, mut tw) = (ChildTable::new(process("l")), ChildTable::new(process("w")));
     sync(&mut tx, "x", &mut tl);
     sync(&mut tx, "x", &mut tw);
@@ -94,7 +94,7 @@ fn of_concurrent_moves_the_one_the_state_went_with_happens_and_the_other_is_supe
     arrived.handoffs.insert("c".into());
     let actions = look(&mut l, &mut tl, &live, &v, &arrived);
     assert!(matches!(&actions[..], [Action::Start { handoff_from: Some(from), .. }] if *from == name("x")));
-    l.started(&mut tl, "c", instance("l"), true);
+    l.started(&mut tl, "c", instance("l"), Some(name("x")));
     assert_eq!(to_l.outcome(&tl), MoveOutcome::Done { state_kept: true });
 
     // w's move wins the merge at l: l keeps its instance and puts its record back.
@@ -138,4 +138,60 @@ fn of_concurrent_moves_the_one_the_state_went_with_happens_and_the_other_is_supe
         look(&mut w, &mut tw, &live, &v, &host).is_empty(),
         "w starts nothing"
     );
+}
+
+/// As above, but w's move reaches l between the look that decided l's start and the start
+/// itself (shoal-node starts after it awaited its handoffs, and frames merge meanwhile).
+/// The start is recorded as l's, from x's state: before, l wrote the start into w's record
+/// ("owner w, handed off from x, settled"), then stopped its instance as not its own, and w
+/// started from the spec: the state was lost though x had handed it over.
+#[test]
+fn a_concurrent_move_that_arrives_while_the_state_starts_is_put_back() {
+    let live = ["l", "w", "x"];
+    let ms = members(&live);
+    let refs: Vec<&Member> = ms.iter().collect();
+    let v = verdict(&live, false, true);
+    let host = FakeHost::default();
+    let mut tx = ChildTable::new(process("x"));
+    tx.write("c", Some(record("c", "x")));
+    let mut x = ChildManager::new(name("x"), false);
+    look(&mut x, &mut tx, &live, &v, &host);
+    x.started(&mut tx, "c", instance("x"), None);
+    let (mut tl, mut tw) = (ChildTable::new(process("l")), ChildTable::new(process("w")));
+    sync(&mut tx, "x", &mut tl);
+    sync(&mut tx, "x", &mut tw);
+    tw.write("bump", None); // w's clock runs ahead: its move wins the merge
+    let to_l = migrate(&mut tl, "c", &name("l"), &refs).unwrap().unwrap();
+    let to_w = migrate(&mut tw, "c", &name("w"), &refs).unwrap().unwrap();
+
+    let mut l = ChildManager::new(name("l"), false);
+    let mut arrived = FakeHost::default();
+    arrived.handoffs.insert("c".into());
+    let actions = look(&mut l, &mut tl, &live, &v, &arrived);
+    assert!(matches!(&actions[..], [Action::Start { handoff_from: Some(from), .. }] if *from == name("x")));
+    // w's move merges before l reports the start.
+    sync(&mut tw, "w", &mut tl);
+    l.started(&mut tl, "c", instance("l"), Some(name("x")));
+    let r = tl.get("c").unwrap();
+    assert_eq!((&r.owner, &r.handoff_from), (&name("l"), &None), "{r:?}");
+    assert_eq!(r.last_start, StartKind::HandedOff { from: name("x") });
+    assert!(
+        look(&mut l, &mut tl, &live, &v, &host).is_empty(),
+        "l keeps the instance that holds the state"
+    );
+    sync(&mut tl, "l", &mut tw);
+    sync(&mut tl, "l", &mut tx);
+    for table in [&tx, &tl, &tw] {
+        assert_eq!(to_l.outcome(table), MoveOutcome::Done { state_kept: true });
+        assert_eq!(to_w.outcome(table), MoveOutcome::Superseded { owner: name("l") });
+    }
+
+    // A start from the spec is not recorded over a record another node owns by now.
+    let mut ty = ChildTable::new(process("y"));
+    let mut r = record("c", "y");
+    r.owner = name("w");
+    ty.write("c", Some(r.clone()));
+    let mut y = ChildManager::new(name("y"), false);
+    y.started(&mut ty, "c", instance("y"), None);
+    assert_eq!(ty.get("c"), Some(&r), "y wrote over w's record");
 }

@@ -158,11 +158,16 @@ impl ChildManager {
     /// Whether this node, the owner, may start `r` now (see the module doc). A child moving
     /// here from a member that is gone starts without its state, but only as a take-over
     /// would: a member declared down may still run it on the other side of a partition.
+    ///
+    /// Every start waits until no other node's instance holds the name in this replica, a
+    /// start from a handed-over state too: the state can come over one link while the
+    /// registry delta that drops an earlier owner's name is still on its way over another
+    /// (a child moved on the moment it arrived), and a start that finds the name taken
+    /// would run nothing.
     fn may_start(&self, r: &ChildRecord, live: &BTreeSet<NodeName>, look: &Look, host: &dyn Host) -> bool {
-        let name_free = || {
-            host.name_holder(&r.spec.id)
-                .is_none_or(|holder| holder.node.name == self.local)
-        };
+        let name_free = host
+            .name_holder(&r.spec.id)
+            .is_none_or(|holder| holder.node.name == self.local);
         match &r.handoff_from {
             Some(from) if *from != self.local => {
                 let waited = self
@@ -170,9 +175,9 @@ impl ChildManager {
                     .get(&r.spec.id)
                     .is_some_and(|since| look.now_ms.saturating_sub(*since) >= HANDOFF_TIMEOUT_MS);
                 let from_gone = !live.contains(from) && look.may_take_over && self.known.contains(from);
-                host.has_handoff(&r.spec.id) || from_gone || (waited && name_free())
+                name_free && (host.has_handoff(&r.spec.id) || from_gone || waited)
             }
-            _ => name_free(),
+            _ => name_free,
         }
     }
 }

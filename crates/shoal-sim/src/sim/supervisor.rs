@@ -29,14 +29,17 @@ use crate::error::SimError;
 /// Simulated child actors get ids from here up (test actors use small ids).
 const FIRST_CHILD_ACTOR: u64 = 1 << 32;
 
+/// A state handed over to a node: the node that sent it, the state, when it came (ms).
+type Handed = (NodeName, Option<bytes::Bytes>, u64);
+
 /// The supervisor half of a simulated node (a restart starts a fresh one).
 #[derive(Debug)]
 pub(crate) struct Supervision {
     pub(crate) table: ChildTable,
     pub(crate) manager: ChildManager,
     pub(crate) resolver: Resolver,
-    /// States handed over to this node, by child id, with when they came.
-    handoffs: BTreeMap<String, (Option<bytes::Bytes>, u64)>,
+    /// States handed over to this node, by child id: who sent it, the state, when it came.
+    handoffs: BTreeMap<String, Handed>,
     /// The child instances that run here: pid and count, by child id.
     pub(crate) instances: BTreeMap<String, (Pid, u64)>,
     /// The singleton instances that run here, by singleton name.
@@ -80,7 +83,7 @@ struct Leadership {
 /// What the decisions ask of a simulated node.
 struct SimHost<'a> {
     registry: &'a Registry,
-    handoffs: &'a BTreeMap<String, (Option<bytes::Bytes>, u64)>,
+    handoffs: &'a BTreeMap<String, Handed>,
 }
 
 impl Host for SimHost<'_> {
@@ -282,7 +285,11 @@ impl Sim {
         match frame {
             ChildFrame::Handoff { id, state } => {
                 let now_ms = self.now_ms();
-                self.nodes[idx].supervision.handoffs.insert(id, (state, now_ms));
+                let sender = self.nodes[from.node].core.local().name().clone();
+                self.nodes[idx]
+                    .supervision
+                    .handoffs
+                    .insert(id, (sender, state, now_ms));
             }
             frame => {
                 let sender = self.nodes[from.node].core.local().id.clone();
@@ -356,7 +363,7 @@ impl Sim {
         let s = &mut self.nodes[idx].supervision;
         let (table, manager) = (&s.table, &s.manager);
         s.handoffs
-            .retain(|id, (_, arrived)| manager.keeps_handoff(table, id, *arrived, now_ms));
+            .retain(|id, (_, _, arrived)| manager.keeps_handoff(table, id, *arrived, now_ms));
         self.perform(idx, actions);
         self.singletons_look(idx, &leader);
         self.flush_children(idx);
@@ -396,34 +403,36 @@ impl Sim {
             }
         }
         let s = &mut self.nodes[idx].supervision;
-        for (id, instance, state_arrived) in started {
-            s.manager.started(&mut s.table, &id, instance, state_arrived);
+        for (id, instance, handed_from) in started {
+            s.manager.started(&mut s.table, &id, instance, handed_from);
         }
     }
 
     /// Starts child `id` on node `idx` (from its handed-over count if `moving` and it came),
-    /// registered under its id. `None` if another instance holds the name.
+    /// registered under its id. `None` if another instance holds the name; the count is
+    /// then left for the next try, as shoal-node leaves the state.
     fn start_instance(
         &mut self,
         idx: usize,
         id: &str,
         moving: bool,
-    ) -> Option<(String, child_manager::Instance, bool)> {
+    ) -> Option<(String, child_manager::Instance, Option<NodeName>)> {
         let now_us = self.now.as_micros() as u64;
         let n = &mut self.nodes[idx];
         let handed = if moving {
-            n.supervision.handoffs.remove(id)
+            n.supervision.handoffs.get(id).cloned()
         } else {
             None
         };
-        let state_arrived = handed.is_some();
-        let count = handed
-            .and_then(|(state, _)| state)
+        let (handed_from, state) = handed.map(|(from, state, _)| (from, state)).unzip();
+        let count = state
+            .flatten()
             .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
             .map_or(0, u64::from_le_bytes);
         n.supervision.next_actor += 1;
         let pid = Pid::new(n.core.local().process_id(), n.supervision.next_actor);
         n.registry.register(id, pid.clone(), now_us).ok()?;
+        n.supervision.handoffs.remove(id);
         n.supervision
             .instances
             .insert(id.to_owned(), (pid.clone(), count + 1));
@@ -431,7 +440,7 @@ impl Sim {
             pid,
             factory: "sim".into(),
         };
-        Some((id.to_owned(), instance, state_arrived))
+        Some((id.to_owned(), instance, handed_from))
     }
 
     /// Stops instance `pid` of child `id` on node `idx`; its name goes.
