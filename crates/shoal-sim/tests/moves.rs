@@ -43,22 +43,41 @@ fn quiet(sim: &Sim, nodes: &[&str], children: usize) -> bool {
             .is_some_and(|t| t.iter().all(|r| r.handoff_from.is_none()))
 }
 
-fn concurrent_migrates(seed: u64) -> Result<(), String> {
-    let nodes = ["n1", "n2", "n3"];
-    let mut sim = cluster(seed, &nodes, false)?;
-    let e = |e: shoal_sim::SimError| e.to_string();
+const NODES: [&str; 3] = ["n1", "n2", "n3"];
+
+/// A 3-node cluster running child `c`, settled: the sim, the child's count, and the two
+/// nodes that do not run it.
+fn one_child(seed: u64) -> Result<(Sim, u64, [&'static str; 2]), String> {
+    let mut sim = cluster(seed, &NODES, false)?;
     sim.start_child("n1", spec("c"))
-        .map_err(e)?
+        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    if !sim
-        .run_until(|s| quiet(s, &nodes, 1), POLL, Duration::from_secs(10))
-        .map_err(e)?
-    {
+    if !settle(&mut sim, Duration::from_secs(10))? {
         return Err("the child never ran".into());
     }
     let owner = sim.child_record("n1", "c").ok_or("no record")?.owner;
     let before = sim.child_count("c").ok_or("no count")?;
-    let others: Vec<&str> = nodes.iter().copied().filter(|n| *n != owner.as_str()).collect();
+    let others: Vec<&str> = NODES.into_iter().filter(|n| *n != owner.as_str()).collect();
+    Ok((sim, before, [others[0], others[1]]))
+}
+
+/// Runs until child `c` runs once and every node agrees, nothing moving; whether it did.
+fn settle(sim: &mut Sim, max: Duration) -> Result<bool, String> {
+    sim.run_until(|s| quiet(s, &NODES, 1), POLL, max)
+        .map_err(|e| e.to_string())
+}
+
+/// The seeds on which `scenario` fails, with why.
+fn failures(count: u64, scenario: fn(u64) -> Result<(), String>) -> Vec<String> {
+    seeds(count)
+        .into_iter()
+        .filter_map(|seed| scenario(seed).err().map(|err| format!("seed {seed}: {err}")))
+        .collect()
+}
+
+fn concurrent_migrates(seed: u64) -> Result<(), String> {
+    let (mut sim, before, others) = one_child(seed)?;
+    let e = |e: shoal_sim::SimError| e.to_string();
     // Each of the two other nodes moves the child to itself, at the same instant.
     let moves: Vec<_> = others
         .iter()
@@ -69,14 +88,11 @@ fn concurrent_migrates(seed: u64) -> Result<(), String> {
         })
         .collect::<Result<_, _>>()?;
     let moves: Vec<_> = moves.into_iter().map(|m| m.expect("it runs elsewhere")).collect();
-    if !sim
-        .run_until(|s| quiet(s, &nodes, 1), POLL, Duration::from_secs(20))
-        .map_err(e)?
-    {
+    if !settle(&mut sim, Duration::from_secs(20))? {
         return Err(format!("never settled: {:?}", sim.child_record("n1", "c")));
     }
     let winner = sim.child_record("n1", "c").ok_or("no record")?.owner;
-    for n in nodes {
+    for n in NODES {
         let outcomes: Vec<MoveOutcome> = moves.iter().filter_map(|m| sim.move_outcome(n, m)).collect();
         let done = outcomes
             .iter()
@@ -102,14 +118,7 @@ fn concurrent_migrates(seed: u64) -> Result<(), String> {
 
 #[test]
 fn of_concurrent_migrates_one_happens_with_the_state_and_the_other_is_superseded() {
-    let failed: Vec<String> = seeds(30)
-        .into_iter()
-        .filter_map(|seed| {
-            concurrent_migrates(seed)
-                .err()
-                .map(|err| format!("seed {seed}: {err}"))
-        })
-        .collect();
+    let failed = failures(30, concurrent_migrates);
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
@@ -185,14 +194,7 @@ fn loss_moves_nothing(seed: u64) -> Result<(), String> {
 
 #[test]
 fn a_lost_node_s_children_are_taken_over_never_rebalanced_with_their_state() {
-    let failed: Vec<String> = seeds(20)
-        .into_iter()
-        .filter_map(|seed| {
-            loss_moves_nothing(seed)
-                .err()
-                .map(|err| format!("seed {seed}: {err}"))
-        })
-        .collect();
+    let failed = failures(20, loss_moves_nothing);
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
@@ -213,21 +215,8 @@ fn settled_on(sim: &Sim, n: &str) -> bool {
 /// still be on its way over another: C must wait for the name, not start (and consume the
 /// state) only to find the name held.
 fn moved_on_at_once(seed: u64) -> Result<(), String> {
-    let nodes = ["n1", "n2", "n3"];
-    let mut sim = cluster(seed, &nodes, false)?;
+    let (mut sim, before, others) = one_child(seed)?;
     let e = |e: shoal_sim::SimError| e.to_string();
-    sim.start_child("n1", spec("c"))
-        .map_err(e)?
-        .map_err(|e| e.to_string())?;
-    if !sim
-        .run_until(|s| quiet(s, &nodes, 1), POLL, Duration::from_secs(10))
-        .map_err(e)?
-    {
-        return Err("the child never ran".into());
-    }
-    let owner = sim.child_record("n1", "c").ok_or("no record")?.owner;
-    let before = sim.child_count("c").ok_or("no count")?;
-    let others: Vec<&str> = nodes.iter().copied().filter(|n| *n != owner.as_str()).collect();
     let (a, c) = (others[0], others[1]);
     sim.migrate_child(a, "c", a)
         .map_err(e)?
@@ -244,10 +233,7 @@ fn moved_on_at_once(seed: u64) -> Result<(), String> {
         .map_err(e)?
         .map_err(|e| e.to_string())?;
     let on = on.ok_or("it runs on the target already")?;
-    if !sim
-        .run_until(|s| quiet(s, &nodes, 1), POLL, Duration::from_secs(20))
-        .map_err(e)?
-    {
+    if !settle(&mut sim, Duration::from_secs(20))? {
         return Err(format!("never settled: {:?}", sim.child_record(c, "c")));
     }
     let outcome = sim.move_outcome(c, &on);
@@ -265,13 +251,6 @@ fn moved_on_at_once(seed: u64) -> Result<(), String> {
 
 #[test]
 fn a_child_moved_on_the_moment_it_arrived_keeps_its_state() {
-    let failed: Vec<String> = seeds(40)
-        .into_iter()
-        .filter_map(|seed| {
-            moved_on_at_once(seed)
-                .err()
-                .map(|err| format!("seed {seed}: {err}"))
-        })
-        .collect();
+    let failed = failures(40, moved_on_at_once);
     assert!(failed.is_empty(), "{failed:#?}");
 }

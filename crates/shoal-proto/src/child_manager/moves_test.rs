@@ -59,27 +59,76 @@ fn migrate_refuses_what_cannot_move_and_a_child_moving_already() {
     assert_eq!(moved.outcome(&table), MoveOutcome::Moving);
 }
 
+const LIVE: [&str; 3] = ["l", "w", "x"];
+
+/// Two moves of child `c`, run by x, written concurrently on l and w, w's to win the merge.
+struct ConcurrentMoves {
+    x: ChildManager,
+    tx: ChildTable,
+    tl: ChildTable,
+    tw: ChildTable,
+    to_l: Move,
+    to_w: Move,
+}
+
+impl ConcurrentMoves {
+    fn new() -> Self {
+        let ms = members(&LIVE);
+        let refs: Vec<&Member> = ms.iter().collect();
+        let mut tx = ChildTable::new(process("x"));
+        tx.write("c", Some(record("c", "x")));
+        let mut x = ChildManager::new(name("x"), false);
+        look(
+            &mut x,
+            &mut tx,
+            &LIVE,
+            &verdict(&LIVE, false, true),
+            &FakeHost::default(),
+        );
+        x.started(&mut tx, "c", instance("x"), None);
+        let (mut tl, mut tw) = (ChildTable::new(process("l")), ChildTable::new(process("w")));
+        sync(&mut tx, "x", &mut tl);
+        sync(&mut tx, "x", &mut tw);
+        tw.write("bump", None); // w's clock runs ahead: its move wins the merge
+        let to_l = migrate(&mut tl, "c", &name("l"), &refs).unwrap().unwrap();
+        let to_w = migrate(&mut tw, "c", &name("w"), &refs).unwrap().unwrap();
+        Self {
+            x,
+            tx,
+            tl,
+            tw,
+            to_l,
+            to_w,
+        }
+    }
+}
+
+/// l's manager, once x's state for child `c` arrived and a look decided to start from it.
+fn decides_to_start_from_x(tl: &mut ChildTable) -> ChildManager {
+    let mut l = ChildManager::new(name("l"), false);
+    let mut arrived = FakeHost::default();
+    arrived.handoffs.insert("c".into());
+    let actions = look(&mut l, tl, &LIVE, &verdict(&LIVE, false, true), &arrived);
+    assert!(matches!(&actions[..], [Action::Start { handoff_from: Some(from), .. }] if *from == name("x")));
+    l
+}
+
 /// Two moves of one child written concurrently on l and w: w's wins the merge, but x (the
 /// owner) saw l's first and handed the state to l. Whatever order the writes arrive in,
 /// every replica ends with the move that happened, and only its caller may report success.
 #[test]
 fn of_concurrent_moves_the_one_the_state_went_with_happens_and_the_other_is_superseded() {
-    let live = ["l", "w", "x"];
-    let ms = members(&live);
-    let refs: Vec<&Member> = ms.iter().collect();
+    let live = LIVE;
     let v = verdict(&live, false, true);
     let host = FakeHost::default();
-    let mut tx = ChildTable::new(process("x"));
-    tx.write("c", Some(record("c", "x")));
-    let mut x = ChildManager::new(name("x"), false);
-    look(&mut x, &mut tx, &live, &v, &host);
-    x.started(&mut tx, "c", instance("x"), None);
-    let (mut tl, mut tw) = (ChildTable::new(process("l")), ChildTable::new(process("w")));
-    sync(&mut tx, "x", &mut tl);
-    sync(&mut tx, "x", &mut tw);
-    tw.write("bump", None); // w's clock runs ahead: its move wins the merge
-    let to_l = migrate(&mut tl, "c", &name("l"), &refs).unwrap().unwrap();
-    let to_w = migrate(&mut tw, "c", &name("w"), &refs).unwrap().unwrap();
+    let ConcurrentMoves {
+        mut x,
+        mut tx,
+        mut tl,
+        mut tw,
+        to_l,
+        to_w,
+    } = ConcurrentMoves::new();
 
     // x sees l's move first and hands the state to l.
     sync(&mut tl, "l", &mut tx);
@@ -89,11 +138,7 @@ fn of_concurrent_moves_the_one_the_state_went_with_happens_and_the_other_is_supe
         "{actions:?}"
     );
     // l gets the state and starts from it.
-    let mut l = ChildManager::new(name("l"), false);
-    let mut arrived = FakeHost::default();
-    arrived.handoffs.insert("c".into());
-    let actions = look(&mut l, &mut tl, &live, &v, &arrived);
-    assert!(matches!(&actions[..], [Action::Start { handoff_from: Some(from), .. }] if *from == name("x")));
+    let mut l = decides_to_start_from_x(&mut tl);
     l.started(&mut tl, "c", instance("l"), Some(name("x")));
     assert_eq!(to_l.outcome(&tl), MoveOutcome::Done { state_kept: true });
 
@@ -147,28 +192,19 @@ fn of_concurrent_moves_the_one_the_state_went_with_happens_and_the_other_is_supe
 /// started from the spec: the state was lost though x had handed it over.
 #[test]
 fn a_concurrent_move_that_arrives_while_the_state_starts_is_put_back() {
-    let live = ["l", "w", "x"];
-    let ms = members(&live);
-    let refs: Vec<&Member> = ms.iter().collect();
+    let live = LIVE;
     let v = verdict(&live, false, true);
     let host = FakeHost::default();
-    let mut tx = ChildTable::new(process("x"));
-    tx.write("c", Some(record("c", "x")));
-    let mut x = ChildManager::new(name("x"), false);
-    look(&mut x, &mut tx, &live, &v, &host);
-    x.started(&mut tx, "c", instance("x"), None);
-    let (mut tl, mut tw) = (ChildTable::new(process("l")), ChildTable::new(process("w")));
-    sync(&mut tx, "x", &mut tl);
-    sync(&mut tx, "x", &mut tw);
-    tw.write("bump", None); // w's clock runs ahead: its move wins the merge
-    let to_l = migrate(&mut tl, "c", &name("l"), &refs).unwrap().unwrap();
-    let to_w = migrate(&mut tw, "c", &name("w"), &refs).unwrap().unwrap();
+    let ConcurrentMoves {
+        x: _,
+        mut tx,
+        mut tl,
+        mut tw,
+        to_l,
+        to_w,
+    } = ConcurrentMoves::new();
 
-    let mut l = ChildManager::new(name("l"), false);
-    let mut arrived = FakeHost::default();
-    arrived.handoffs.insert("c".into());
-    let actions = look(&mut l, &mut tl, &live, &v, &arrived);
-    assert!(matches!(&actions[..], [Action::Start { handoff_from: Some(from), .. }] if *from == name("x")));
+    let mut l = decides_to_start_from_x(&mut tl);
     // w's move merges before l reports the start.
     sync(&mut tw, "w", &mut tl);
     l.started(&mut tl, "c", instance("l"), Some(name("x")));
