@@ -16,7 +16,8 @@ use crate::node::PeerTable;
 /// How often the sampler takes a sample.
 pub(crate) const EVERY: Duration = Duration::from_secs(1);
 
-/// Takes a sample every second until `cancel`. A sample reads the membership snapshot,
+/// Takes a sample every second until `cancel`, and prunes the per-peer link counters of
+/// peers no longer members ([`PeerTable::prune`]). A sample reads the membership snapshot,
 /// sums the actors' handled counters and reads the process's CPU time and RSS: tens of
 /// microseconds with 10,000 actors.
 pub(crate) async fn run(
@@ -33,8 +34,11 @@ pub(crate) async fn run(
             () = cancel.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let sample = take(&history, &actors, &peers, &snapshot.borrow());
-        history.push_sample(sample);
+        let snap = snapshot.borrow();
+        history.push_sample(take(&history, &actors, &peers, &snap));
+        // Counters of peers that left and no link holds go here, not only when scraped.
+        peers.prune(|name| snap.members.iter().any(|m| m.member.id.name == *name));
+        drop(snap);
     }
 }
 

@@ -88,9 +88,10 @@ impl Drop for InTally<'_> {
     }
 }
 
-/// The [`PeerCounters`] of every peer name a link came up with, until a scrape finds the
-/// name neither live nor linked ([`PeerTable::retain`]); so the table, and the label set of
-/// the per-peer metrics, is bounded by the cluster's size.
+/// The [`PeerCounters`] of every peer name a link came up with, until the history sampler
+/// (every second) or a scrape finds the name neither live nor linked ([`PeerTable::prune`]);
+/// so the table, and the label set of the per-peer metrics, is bounded by the cluster's
+/// size whether or not anything scrapes the node.
 #[derive(Debug, Default)]
 pub(crate) struct PeerTable {
     peers: Mutex<BTreeMap<NodeName, Arc<PeerCounters>>>,
@@ -108,14 +109,16 @@ impl PeerTable {
         peers.get(peer).map(|c| c.bytes_out.load(Ordering::Relaxed))
     }
 
-    /// Drops the counters of peers for which `keep` is false and that no link holds; then
-    /// returns the rest, sorted by name.
-    pub(crate) fn retain(
-        &self,
-        mut keep: impl FnMut(&NodeName) -> bool,
-    ) -> Vec<(NodeName, Arc<PeerCounters>)> {
-        let mut peers = self.lock();
-        peers.retain(|name, counters| keep(name) || Arc::strong_count(counters) > 1);
+    /// Drops the counters of peers for which `keep` is false and that no link holds.
+    pub(crate) fn prune(&self, mut keep: impl FnMut(&NodeName) -> bool) {
+        self.lock()
+            .retain(|name, counters| keep(name) || Arc::strong_count(counters) > 1);
+    }
+
+    /// [`Self::prune`]s, then returns the rest, sorted by name.
+    pub(crate) fn retain(&self, keep: impl FnMut(&NodeName) -> bool) -> Vec<(NodeName, Arc<PeerCounters>)> {
+        self.prune(keep);
+        let peers = self.lock();
         peers.iter().map(|(n, c)| (n.clone(), c.clone())).collect()
     }
 
@@ -169,6 +172,7 @@ mod tests {
             .collect();
         assert_eq!(names, ["held", "live"]);
         drop(held);
-        assert!(table.retain(|_| false).is_empty());
+        table.prune(|_| false);
+        assert!(table.retain(|_| true).is_empty());
     }
 }
