@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -93,11 +94,12 @@ fn wait_log(node: &NodeProcess, needle: &str) {
     );
 }
 
-/// `shoal_handshake_failures_total{reason="tls"}` of a node.
-fn tls_failures(node: &NodeProcess) -> u64 {
+/// `shoal_handshake_failures_total{reason="<reason>"}` of a node.
+fn failures(node: &NodeProcess, reason: &str) -> u64 {
     let (_, body) = http_get(node.ready.http.unwrap(), "/metrics").unwrap();
+    let prefix = format!("shoal_handshake_failures_total{{reason=\"{reason}\"}} ");
     body.lines()
-        .find_map(|l| l.strip_prefix("shoal_handshake_failures_total{reason=\"tls\"} "))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -153,11 +155,23 @@ fn a_cluster_forms_over_mutual_tls_and_refuses_other_cas_and_plain_peers_on_both
 
     for node in [&t1, &t2, &x1, &plain, &lone, &t9] {
         assert!(
-            tls_failures(node) > 0,
+            failures(node, "tls") > 0,
             "{} counted no TLS failure",
             node.ready.name
         );
     }
+
+    // Something that is no Shoal node (an HTTP client) on a TLS node's link port is counted
+    // as such, not as a peer without TLS.
+    let mut junk = std::net::TcpStream::connect(t3.ready.listen).unwrap();
+    junk.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    wait_log(&t3, "speaks neither TLS nor Shoal's link protocol");
+    assert_eq!(failures(&t3, "not_shoal"), 1);
+    assert_eq!(
+        failures(&t3, "tls"),
+        0,
+        "the HTTP client was counted as a TLS mismatch"
+    );
     for node in [&t1, &t2, &t3, &t4] {
         let members = alive_members(node);
         assert_eq!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use shoal_proto::wire::RejectReason;
-use shoal_proto::{LinkMessage, Role};
+use shoal_proto::{HANDSHAKE_MAX_FRAME_LEN, LinkMessage, Role};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -95,7 +95,14 @@ async fn accept(mut stream: TcpStream, tls: Option<&TlsConfig>) -> Result<Secure
             Ok(Secured::Tls(Box::new(stream.into())))
         }
         (Some(_), false) => {
+            let plain_shoal = starts_like_a_link_frame(&stream).await;
             reject(&mut stream, RejectReason::TlsRequired).await;
+            if !plain_shoal {
+                return Err(HandshakeFailure::Frame(
+                    "a connection that speaks neither TLS nor Shoal's link protocol (not a Shoal node?)"
+                        .into(),
+                ));
+            }
             Err(HandshakeFailure::Tls(
                 "a peer without TLS: this node requires TLS on links (--tls required); give every node --tls required and a certificate from the cluster's CA".into(),
             ))
@@ -107,6 +114,20 @@ async fn accept(mut stream: TcpStream, tls: Option<&TlsConfig>) -> Result<Secure
                     .into(),
             ))
         }
+    }
+}
+
+/// Whether a connection that does not start with TLS starts like a plain Shoal link: its
+/// first frame (the `Hello`) is at most [`HANDSHAKE_MAX_FRAME_LEN`] bytes, so the big-endian length
+/// prefix begins with two zero bytes. Anything else (an HTTP request, a port scanner) is
+/// counted as `not_shoal`, not as a TLS mismatch.
+async fn starts_like_a_link_frame(stream: &TcpStream) -> bool {
+    const _: () = assert!(HANDSHAKE_MAX_FRAME_LEN < 1 << 16);
+    let mut head = [0u8; 2];
+    match stream.peek(&mut head).await {
+        Ok(1) => head[0] == 0,
+        Ok(2) => head == [0, 0],
+        _ => false,
     }
 }
 
