@@ -14,8 +14,8 @@ impl ChildManager {
     /// after it awaited its handoffs, and frames merge meanwhile). A write that now says the
     /// child is another node's was made without seeing this start: after a start from a
     /// handed-over state it is a concurrent move of the same state, and the record of the
-    /// instance that holds the state is put back over it (as [`Self::reclaim`] does); after
-    /// a start from the spec nothing is recorded, and the next look stops the instance.
+    /// instance that holds the state is put back over it (the module doc's reclaim rule);
+    /// after a start from the spec nothing is recorded, and the next look stops the instance.
     pub fn started(
         &mut self,
         table: &mut ChildTable,
